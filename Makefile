@@ -1,0 +1,60 @@
+# The two commands a new user needs: `make dev` (the whole service locally) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+SAM_VENV  := .venv-sam
+PY        := $(VENV)/bin/python
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= eu-central-1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
+
+help:
+	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
+	@echo "make test   lint, type-check, validate the template, run every test"
+	@echo "make build  sam build (no Docker needed)"
+
+$(VENV)/.installed: requirements-dev.txt layers/pwreset/requirements.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements-sam.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(SAM_VENV)/bin/python ] || "$$python" -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
+	touch $@
+
+venv: $(VENV)/.installed
+sam-venv: $(SAM_VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy layers/pwreset/pwreset functions local/devstack
+
+template-lint: sam-venv
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
+
+unit: venv
+	$(PY) -m pytest tests/unit -q
+
+integration: venv
+	$(PY) -m pytest tests/integration -q
+
+test: venv sam-venv
+	$(MAKE) --no-print-directory lint typecheck template-lint
+	$(PY) -m pytest -q
+
+build: sam-venv
+	PATH="$$(dirname $$(scripts/find-python.sh)):$$PATH" $(SAM_VENV)/bin/sam build --build-in-source --template template.yaml
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output
