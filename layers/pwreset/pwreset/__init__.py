@@ -1,0 +1,1 @@
+"""Password-reset domain package shared by the Lambda handlers (shipped as a layer)."""

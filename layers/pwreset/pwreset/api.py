@@ -1,0 +1,137 @@
+"""The HTTP adapter every API function shares: builds the powertools resolver, turns API Gateway
+request facts into domain objects, and maps every error to the contract's one error shape in one
+place. Domain modules never see an API Gateway event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from pwreset import errors
+from pwreset.context import Principal, RequestMeta
+from pwreset.i18n import error_message, negotiate_locale
+from pwreset.observability import logger
+
+SESSION_COOKIE = "portal_session"
+# Nothing this API serves may be cached by a browser or proxy.
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(errors.DomainError)
+    def _domain_error(exc: errors.DomainError) -> Response:
+        return error_response(exc.status, exc.code, exc.locale or request_locale(app), exc.extra, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        fields = sorted({str(err["loc"][-1]) for err in exc.errors() if err.get("loc")} - {"body"})
+        logger.info("invalid request", extra={"fields": fields})
+        extra = {"fields": fields} if fields else {}
+        return error_response(400, "invalid_request", request_locale(app), extra)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(404, "not_found", request_locale(app))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Logged with its traceback for operators; the caller sees the contract shape, no trace.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", request_locale(app))
+
+    return app
+
+
+def error_response(
+    status: int,
+    code: str,
+    locale: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    error: dict[str, Any] = {"code": code, "message": error_message(code, locale)}
+    error.update(extra or {})
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": error}, ensure_ascii=False),
+        headers={**_NO_STORE, **(headers or {})},
+    )
+
+
+def json_response(status: int, body: Any, cookies: list[Cookie] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=dict(_NO_STORE),
+        cookies=cookies,
+    )
+
+
+def session_cookie(raw: str, *, max_age: int) -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value=raw,
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=max_age,
+    )
+
+
+def cleared_session_cookie() -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value="",
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=0,
+    )
+
+
+def request_locale(app: APIGatewayRestResolver) -> str:
+    return negotiate_locale(app.current_event.headers.get("accept-language"))
+
+
+def request_meta(app: APIGatewayRestResolver) -> RequestMeta:
+    event = app.current_event
+    headers = event.headers  # case-insensitive in powertools
+    identity = event.request_context.identity
+    return RequestMeta(
+        # API Gateway's view of the peer: a client-supplied X-Forwarded-For is never trusted.
+        source_ip=identity.source_ip or "unknown",
+        user_agent=headers.get("user-agent") or "",
+        request_id=event.request_context.request_id or "",
+        locale=negotiate_locale(headers.get("accept-language")),
+        country=headers.get("cloudfront-viewer-country"),
+        country_name=headers.get("cloudfront-viewer-country-name"),
+        region=headers.get("cloudfront-viewer-country-region-name"),
+        city=headers.get("cloudfront-viewer-city"),
+    )
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller as the authorizer resolved it; API Gateway only invokes us after it allowed."""
+    context = app.current_event.request_context.authorizer.get_context() or {}
+    account_id = context.get("account_id")
+    if not account_id:
+        raise errors.Unauthorized(locale=request_locale(app))
+    return Principal(
+        account_id=str(account_id),
+        firm_id=str(context.get("firm_id", "")),
+        role=str(context.get("role", "")),
+        name=str(context.get("name", "")),
+        locale=str(context.get("locale") or request_locale(app)),
+        session_hash=str(context.get("session_hash", "")),
+    )

@@ -1,0 +1,67 @@
+"""Settings read once from the environment that ``template.yaml`` sets for every function.
+
+One frozen object, built lazily and cached, so a handler's cold start pays for it once and tests
+can rebuild it (``settings.cache_clear()``) after changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    accounts_table: str
+    firms_table: str
+    reset_tokens_table: str
+    sessions_table: str
+    events_table: str
+    sender_address: str
+    ses_configuration_set: str | None
+    portal_url: str
+    reset_page_url: str
+    staff_link_lifetime_seconds: int
+    self_service_link_lifetime_seconds: int
+    session_lifetime_seconds: int
+    password_min_length: int
+    password_max_length: int
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+    # How long a used or expired reset stays readable for the deliveries view before TTL clean-up.
+    reset_retention_seconds: int
+    # Marks the session cookie Secure. Only the local stack on plain http turns it off.
+    secure_cookies: bool
+
+
+@cache
+def settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        accounts_table=env("ACCOUNTS_TABLE", "accounts"),
+        firms_table=env("FIRMS_TABLE", "firms"),
+        reset_tokens_table=env("RESET_TOKENS_TABLE", "reset-tokens"),
+        sessions_table=env("SESSIONS_TABLE", "sessions"),
+        events_table=env("EVENTS_TABLE", "events"),
+        sender_address=env("SENDER_ADDRESS", "no-reply@portal.example.com"),
+        ses_configuration_set=env("SES_CONFIGURATION_SET") or None,
+        portal_url=env("PORTAL_URL", "https://portal.example.com/"),
+        reset_page_url=env("RESET_PAGE_URL", "https://portal.example.com/reset"),
+        staff_link_lifetime_seconds=_int("STAFF_LINK_LIFETIME_SECONDS", 24 * 3600),
+        self_service_link_lifetime_seconds=_int("SELF_SERVICE_LINK_LIFETIME_SECONDS", 3600),
+        session_lifetime_seconds=_int("SESSION_LIFETIME_SECONDS", 8 * 3600),
+        password_min_length=_int("PASSWORD_MIN_LENGTH", 12),
+        password_max_length=_int("PASSWORD_MAX_LENGTH", 128),
+        argon2_time_cost=_int("ARGON2_TIME_COST", 2),
+        argon2_memory_kib=_int("ARGON2_MEMORY_KIB", 19456),
+        argon2_parallelism=_int("ARGON2_PARALLELISM", 1),
+        reset_retention_seconds=_int("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
+        secure_cookies=env("SECURE_COOKIES", "true").lower() != "false",
+    )

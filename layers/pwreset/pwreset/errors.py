@@ -1,0 +1,81 @@
+"""Domain errors. Each carries its contract code and HTTP status; the API adapter maps them in one
+place, so domain code never builds HTTP responses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "internal_error"
+    status = 500
+
+    def __init__(
+        self,
+        *,
+        locale: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(self.code)
+        # The account's locale when the domain knows it; the adapter falls back to the request's.
+        self.locale = locale
+        self.extra: dict[str, Any] = dict(extra or {})
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class InvalidRequest(DomainError):
+    code, status = "invalid_request", 400
+
+
+class Unauthorized(DomainError):
+    code, status = "unauthorized", 401
+
+
+class InvalidCredentials(DomainError):
+    code, status = "invalid_credentials", 401
+
+
+class Forbidden(DomainError):
+    code, status = "forbidden", 403
+
+
+class AccountNotFound(DomainError):
+    code, status = "account_not_found", 404
+
+
+class TokenInvalid(DomainError):
+    code, status = "token_invalid", 404
+
+
+class AccountArchived(DomainError):
+    code, status = "account_archived", 409
+
+
+class EmailUndeliverable(DomainError):
+    code, status = "email_undeliverable", 409
+
+
+class TokenExpired(DomainError):
+    code, status = "token_expired", 410
+
+
+class TokenUsed(DomainError):
+    code, status = "token_used", 410
+
+
+class PasswordRejected(DomainError):
+    code, status = "password_rejected", 422
+
+
+class RateLimited(DomainError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, *, retry_after: int, locale: str | None = None) -> None:
+        super().__init__(locale=locale, headers={"Retry-After": str(max(1, int(retry_after)))})
+        self.retry_after = retry_after
+
+
+class EmailSendFailed(DomainError):
+    code, status = "email_send_failed", 502

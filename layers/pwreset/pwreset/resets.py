@@ -1,0 +1,372 @@
+"""Requesting, verifying and confirming password resets.
+
+The flows, in the order a client meets them:
+
+* a firm's staff member, or the client, asks for a link: a token is issued (digest stored, with the
+  reset-requested event, in one transaction) and mailed through SES;
+* the hosted page verifies the token (nothing is consumed: mail scanners open links too);
+* the client sets a new password: one transaction changes the hash, bumps ``password_version``,
+  consumes the token, records the event and opens the new session. Every other link and session of
+  the account dies with the version bump.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from pwreset import errors
+from pwreset.config import settings
+from pwreset.context import Principal, RequestMeta, iso
+from pwreset.models import Account, Event, Firm, ResetToken, Session
+from pwreset.observability import logger, mask_email, metrics
+from pwreset.sessions import IssuedSession, new_session, revoke_other_sessions
+from pwreset.tokens import TokenCheck, default_token_generator
+
+if TYPE_CHECKING:
+    from pwreset.password_policy import PasswordPolicy
+
+EVENT_RETENTION = timedelta(days=400)
+SELF_SERVICE = None  # requested_by for a reset the client asked for
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@cache
+def _connection() -> Connection:
+    return Connection(region=Account.Meta.region)
+
+
+@cache
+def policy() -> PasswordPolicy:
+    from pwreset.password_policy import PasswordPolicy
+
+    cfg = settings()
+    return PasswordPolicy(min_length=cfg.password_min_length, max_length=cfg.password_max_length)
+
+
+@dataclass(frozen=True)
+class StaffReset:
+    reset_id: str
+    sent_to: str  # masked
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class VerifiedReset:
+    email_hint: str
+    expires_at: datetime
+    locale: str
+    policy: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConfirmedReset:
+    account: Account
+    session: IssuedSession
+    redirect_url: str
+
+
+# ---------------------------------------------------------------------------------------- request
+
+
+def request_self_service_reset(email: str, *, locale: str | None, meta: RequestMeta) -> None:
+    """Mail a link when the address belongs to an active client; otherwise do nothing.
+
+    The caller answers the same 202 whatever happens here, so nothing raised reaches it: a mail
+    that cannot be sent is logged and counted, not reported.
+    """
+    account = find_account_by_email(email)
+    if account is None or account.status != "active" or account.email_status != "ok":
+        logger.info(
+            "self-service reset not sent", extra={"email": mask_email(email), "reason": _skip_reason(account)}
+        )
+        metrics.add_metric(name="ResetRequestIgnored", unit="Count", value=1)
+        return
+    try:
+        _issue_and_send(
+            account, lifetime=settings().self_service_link_lifetime_seconds, requested_by=None, meta=meta
+        )
+    except errors.DomainError as exc:
+        logger.warning("self-service reset failed", extra={"email": mask_email(email), "code": exc.code})
+
+
+def _skip_reason(account: Account | None) -> str:
+    if account is None:
+        return "unknown"
+    return "archived" if account.status != "active" else f"email_{account.email_status}"
+
+
+def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestMeta) -> StaffReset:
+    """A firm's owner or team member sends one of the firm's clients a link (ASVS 6.4.6: staff start
+    the reset, only the client chooses the password)."""
+    if not principal.is_staff:
+        raise errors.Forbidden(locale=principal.locale)
+    account = _get_account(account_id)
+    # Another firm's account is indistinguishable from a missing one.
+    if account is None or account.firm_id != principal.firm_id or account.role != "client":
+        raise errors.AccountNotFound(locale=principal.locale)
+    if account.status != "active":
+        raise errors.AccountArchived(locale=principal.locale)
+    if account.email_status != "ok":
+        raise errors.EmailUndeliverable(locale=principal.locale, extra={"diagnosis": None})
+    record = _issue_and_send(
+        account,
+        lifetime=settings().staff_link_lifetime_seconds,
+        requested_by=principal,
+        meta=meta,
+    )
+    return StaffReset(
+        reset_id=record.reset_id, sent_to=mask_email(account.email), expires_at=record.expires_at
+    )
+
+
+def find_account_by_email(email: str) -> Account | None:
+    # Addresses are unique across the portal (the CRM enforces it); take the first match.
+    for account in Account.by_email.query(email, limit=1):
+        return account
+    return None
+
+
+def _get_account(account_id: str) -> Account | None:
+    if not account_id or len(account_id) > 128:
+        return None
+    try:
+        return Account.get(account_id)
+    except DoesNotExist:
+        return None
+
+
+def _issue_and_send(
+    account: Account, *, lifetime: int, requested_by: Principal | None, meta: RequestMeta
+) -> ResetToken:
+    from pwreset.mail import render, send_email
+
+    cfg = settings()
+    firm = Firm.get(account.firm_id)
+    issued = default_token_generator.make_token()
+    now = _now()
+    expires_at = now + timedelta(seconds=lifetime)
+    record = ResetToken(
+        issued.digest,
+        reset_id=uuid.uuid4().hex,
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        firm_name=firm.name,
+        email=account.email,
+        requested_at=iso(now),
+        requested_by=requested_by.account_id if requested_by else SELF_SERVICE,
+        requested_by_name=requested_by.name if requested_by else None,
+        expires_at=expires_at,
+        password_version=account.password_version,
+        status="issued",
+        ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
+    )
+    event = Event(
+        uuid.uuid4().hex,
+        type="reset_requested",
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        at=now,
+        detail={
+            "reset_id": record.reset_id,
+            "requested_by": record.requested_by,
+            "requested_by_name": record.requested_by_name,
+            "expires_at": iso(expires_at),
+            **meta.as_detail(),
+        },
+        ttl=now + EVENT_RETENTION,
+    )
+    with TransactWrite(connection=_connection()) as tx:
+        tx.save(record, condition=ResetToken.token_hash.does_not_exist())
+        tx.save(event, condition=Event.event_id.does_not_exist())
+    metrics.add_metric(name="ResetRequested", unit="Count", value=1)
+
+    mail = render(
+        "reset_link",
+        account.locale,
+        firm_name=firm.name,
+        recipient_name=account.name,
+        link=f"{cfg.reset_page_url}#token={issued.raw}",
+        expires_at=expires_at,
+        timezone=account.timezone,
+        lifetime_seconds=lifetime,
+        requested_by_name=record.requested_by_name,
+    )
+    try:
+        message_id = send_email(
+            _ses(),
+            sender=cfg.sender_address,
+            to=account.email,
+            mail=mail,
+            configuration_set=cfg.ses_configuration_set,
+            tags={"reset_id": record.reset_id, "kind": "reset_link"},
+        )
+    except Exception as exc:  # botocore errors, throttling, network: all mean "not sent"
+        logger.warning(
+            "reset mail not sent",
+            extra={
+                "reset_id": record.reset_id,
+                "email": mask_email(account.email),
+                "error": type(exc).__name__,
+            },
+        )
+        metrics.add_metric(name="ResetEmailFailed", unit="Count", value=1)
+        _mark(record, status="send_failed")
+        raise errors.EmailSendFailed(locale=requested_by.locale if requested_by else account.locale) from exc
+    record.update(actions=[ResetToken.ses_message_id.set(message_id)])
+    metrics.add_metric(name="ResetEmailSent", unit="Count", value=1)
+    logger.info(
+        "reset mail sent",
+        extra={
+            "reset_id": record.reset_id,
+            "email": mask_email(account.email),
+            "staff_sent": requested_by is not None,
+        },
+    )
+    return record
+
+
+def _mark(record: ResetToken, *, status: str) -> None:
+    try:
+        record.update(actions=[ResetToken.status.set(status)])
+    except Exception:  # the link is already unusable without a sent mail; never mask the real error
+        logger.exception("could not mark reset", extra={"reset_id": record.reset_id})
+
+
+@cache
+def _ses() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().create_client("sesv2")
+
+
+# ---------------------------------------------------------------------------------------- verify
+
+
+def _load(raw_token: str) -> tuple[ResetToken | None, Account | None]:
+    if not default_token_generator.well_formed(raw_token):
+        return None, None
+    try:
+        record = ResetToken.get(default_token_generator.digest(raw_token), consistent_read=True)
+    except DoesNotExist:
+        return None, None
+    try:
+        account = Account.get(record.account_id, consistent_read=True)
+    except DoesNotExist:
+        return record, None
+    return record, account
+
+
+_CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {
+    TokenCheck.INVALID: errors.TokenInvalid,
+    TokenCheck.EXPIRED: errors.TokenExpired,
+    TokenCheck.USED: errors.TokenUsed,
+    TokenCheck.ARCHIVED: errors.AccountArchived,
+}
+
+
+def _require_valid(record: ResetToken | None, account: Account | None) -> tuple[ResetToken, Account]:
+    result = default_token_generator.check(record, account)
+    if result is not TokenCheck.VALID or record is None or account is None:
+        metrics.add_metric(name="ResetTokenRejected", unit="Count", value=1)
+        raise _CHECK_ERRORS[result](locale=account.locale if account else None)
+    return record, account
+
+
+def verify_reset(raw_token: str) -> VerifiedReset:
+    """Say whether a link still works, without consuming it."""
+    record, account = _require_valid(*_load(raw_token))
+    return VerifiedReset(
+        email_hint=mask_email(account.email),
+        expires_at=record.expires_at,
+        locale=account.locale,
+        policy=policy().describe(account.locale),
+    )
+
+
+# ---------------------------------------------------------------------------------------- confirm
+
+
+def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> ConfirmedReset:
+    from pwreset.password_policy import PolicyContext
+    from pwreset.passwords import hash_password
+
+    record, account = _require_valid(*_load(raw_token))
+    firm_name = record.firm_name or ""
+    pw_policy = policy()
+    violations = pw_policy.check(
+        password, PolicyContext(email=account.email, name=account.name, firm_name=firm_name)
+    )
+    if violations:
+        metrics.add_metric(name="PasswordRejected", unit="Count", value=1)
+        raise errors.PasswordRejected(
+            locale=account.locale,
+            extra={
+                "violations": [{"rule": v.rule, "message": v.message(account.locale)} for v in violations]
+            },
+        )
+    new_hash = hash_password(pw_policy.normalise(password))
+    now = _now()
+    new_version = int(record.password_version) + 1
+    session = new_session(account, password_version=new_version, now=now)
+    event = Event(
+        uuid.uuid4().hex,
+        type="password_changed",
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        at=now,
+        detail={
+            "reset_id": record.reset_id,
+            "requested_by": record.requested_by,
+            "requested_by_name": record.requested_by_name,
+            "requested_at": record.requested_at,
+            **meta.as_detail(),
+        },
+        ttl=now + EVENT_RETENTION,
+    )
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(
+                account,
+                actions=[
+                    Account.password_hash.set(new_hash),
+                    Account.password_version.set(new_version),
+                    Account.password_changed_at.set(now),
+                ],
+                condition=(Account.password_version == record.password_version)
+                & (Account.status == "active"),
+            )
+            tx.update(
+                record,
+                actions=[ResetToken.status.set("used"), ResetToken.used_at.set(now)],
+                condition=ResetToken.status == "issued",
+            )
+            tx.save(event, condition=Event.event_id.does_not_exist())
+            tx.save(session.record, condition=Session.session_hash.does_not_exist())
+    except TransactWriteError as exc:
+        # Someone else got there first (a concurrent confirm, another reset, an archiving): report
+        # what the link is worth now.
+        logger.info(
+            "confirm lost a race", extra={"reset_id": record.reset_id, "reasons": _cancellation_reasons(exc)}
+        )
+        _require_valid(*_load(raw_token))
+        raise errors.TokenUsed(locale=account.locale) from exc
+    metrics.add_metric(name="PasswordChanged", unit="Count", value=1)
+    logger.info("password changed", extra={"reset_id": record.reset_id, "account_id": account.account_id})
+    revoke_other_sessions(account.account_id, keep=session.record.session_hash)
+    return ConfirmedReset(account=account, session=session, redirect_url=settings().portal_url)
+
+
+def _cancellation_reasons(exc: TransactWriteError) -> list[str]:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return [getattr(r, "code", "") or "" for r in reasons if r is not None]
