@@ -1,0 +1,60 @@
+"""REQUEST authorizer: a bearer token or the portal_session cookie -> account, firm, role.
+
+Results are not cached by API Gateway (ReauthorizeEvery: 0), so a revoked session stops working at
+once. Anything but a currently valid session is "Unauthorized", which API Gateway turns into the
+contract's 401 through the template's gateway responses.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset.api import SESSION_COOKIE
+from pwreset.observability import logger, metrics, tracer
+from pwreset.sessions import resolve_session
+
+
+def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    scheme, _, value = (headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    for part in (headers.get("cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value
+    return None
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = APIGatewayAuthorizerRequestEvent(event)
+    resolved = resolve_session(session_token(request))
+    if resolved is None:
+        metrics.add_metric(name="AuthorizerDenied", unit="Count", value=1)
+        raise Exception("Unauthorized")
+    who, _ = resolved
+    arn = request.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=who.account_id,
+        context={
+            "account_id": who.account_id,
+            "firm_id": who.firm_id,
+            "role": who.role,
+            "name": who.name,
+            "locale": who.locale,
+            "session_hash": who.session_hash,
+        },
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

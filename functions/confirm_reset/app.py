@@ -1,0 +1,53 @@
+"""POST /v1/password-resets/verify and POST /v1/password-resets/confirm."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset import resets
+from pwreset.api import create_app, json_response, request_meta, session_cookie
+from pwreset.config import settings
+from pwreset.context import iso
+from pwreset.observability import logger, metrics, tracer
+from pwreset.schemas import ConfirmBody, VerifyBody
+
+app = create_app()
+
+
+@app.post("/v1/password-resets/verify")
+def verify(body: VerifyBody) -> Response[dict[str, Any]]:
+    found = resets.verify_reset(body.token)
+    return json_response(
+        200,
+        {
+            "valid": True,
+            "email_hint": found.email_hint,
+            "expires_at": iso(found.expires_at),
+            "locale": found.locale,
+            "policy": found.policy,
+        },
+    )
+
+
+@app.post("/v1/password-resets/confirm")
+def confirm(body: ConfirmBody) -> Response[dict[str, Any]]:
+    done = resets.confirm_reset(body.token, body.password, meta=request_meta(app))
+    session = done.session
+    cookie = session_cookie(session.raw, max_age=settings().session_lifetime_seconds)
+    return json_response(
+        200,
+        {
+            "redirect_url": done.redirect_url,
+            "session": {"token": session.raw, "expires_at": iso(session.expires_at)},
+        },
+        cookies=[cookie],
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

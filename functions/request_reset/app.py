@@ -1,0 +1,37 @@
+"""POST /v1/password-resets (self-service) and POST /v1/accounts/{account_id}/password-reset (staff)."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset import resets
+from pwreset.api import create_app, json_response, principal, request_meta
+from pwreset.context import iso
+from pwreset.observability import logger, metrics, tracer
+from pwreset.schemas import SelfServiceResetBody
+
+app = create_app()
+
+
+@app.post("/v1/password-resets")
+def self_service(body: SelfServiceResetBody) -> Response[dict[str, Any]]:
+    resets.request_self_service_reset(body.email, locale=body.locale, meta=request_meta(app))
+    # The same bytes whether or not the address exists, is archived or undeliverable.
+    return json_response(202, {"status": "accepted"})
+
+
+@app.post("/v1/accounts/<account_id>/password-reset")
+def staff_send(account_id: str) -> Response[dict[str, Any]]:
+    sent = resets.request_staff_reset(principal(app), account_id, meta=request_meta(app))
+    return json_response(
+        202, {"reset_id": sent.reset_id, "sent_to": sent.sent_to, "expires_at": iso(sent.expires_at)}
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,55 @@
+"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset import sessions
+from pwreset.api import (
+    cleared_session_cookie,
+    create_app,
+    json_response,
+    principal,
+    request_meta,
+    session_cookie,
+)
+from pwreset.config import settings
+from pwreset.context import iso
+from pwreset.observability import logger, metrics, tracer
+from pwreset.schemas import SignInBody
+
+app = create_app()
+
+
+@app.post("/v1/sessions")
+def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
+    done = sessions.sign_in(body.email, body.password, meta=request_meta(app))
+    session = done.session
+    return json_response(
+        201,
+        {
+            "session": {"token": session.raw, "expires_at": iso(session.expires_at)},
+            "account": sessions.account_view(done.account),
+        },
+        cookies=[session_cookie(session.raw, max_age=settings().session_lifetime_seconds)],
+    )
+
+
+@app.get("/v1/sessions/current")
+def current() -> Response[dict[str, Any]]:
+    return json_response(200, {"account": sessions.account_view(sessions.current_account(principal(app)))})
+
+
+@app.delete("/v1/sessions/current")
+def sign_out() -> Response[None]:
+    sessions.sign_out(principal(app))
+    return json_response(204, None, cookies=[cleared_session_cookie()])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
