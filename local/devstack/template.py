@@ -1,0 +1,263 @@
+"""Reads ``template.yaml`` so that tests and the local stack build exactly what the template
+describes: tables (keys, indexes, streams, TTL), function environments, API routes.
+
+Only what those need is resolved: ``!Ref`` to parameters (their defaults, or overrides) and to
+resources (a physical name made up here), ``!GetAtt`` to names. Anything else is left as is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+
+
+_PSEUDO_PARAMETERS = {
+    "AWS::Region": "eu-central-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "local",
+}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A YAML loader that understands CloudFormation's short-form intrinsic tags."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass(frozen=True)
+class Route:
+    function: str  # logical id
+    method: str
+    path: str  # API Gateway resource path, e.g. /v1/accounts/{account_id}/password-reset
+    authorizer: str | None  # logical name of the authorizer, None for public routes
+
+
+@dataclass(frozen=True)
+class StreamSubscription:
+    function: str
+    table: str
+    batch_size: int
+    maximum_retry_attempts: int
+    bisect_on_error: bool
+    report_batch_item_failures: bool
+    filter_patterns: tuple[str, ...]
+
+
+class SamTemplate:
+    def __init__(
+        self,
+        path: Path = TEMPLATE_PATH,
+        *,
+        name_prefix: str = "local-",
+        parameter_overrides: dict[str, str] | None = None,
+    ) -> None:
+        self.path = path
+        self.doc = load_yaml(path)
+        self.name_prefix = name_prefix
+        self.parameter_overrides = dict(parameter_overrides or {})
+
+    # ------------------------------------------------------------------ resolution
+    @property
+    def resources(self) -> dict[str, Any]:
+        return self.doc.get("Resources", {})
+
+    def parameter(self, name: str) -> str:
+        if name in self.parameter_overrides:
+            return str(self.parameter_overrides[name])
+        spec = self.doc.get("Parameters", {}).get(name, {})
+        return str(spec.get("Default", ""))
+
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::SES::ConfigurationSet" and "Name" in props:
+            return str(self.resolve(props["Name"]))
+        return f"{self.name_prefix}{logical_id}"
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                if arg in self.doc.get("Parameters", {}):
+                    return self.parameter(arg)
+                if arg in self.resources:
+                    return self.physical_name(arg)
+                return _PSEUDO_PARAMETERS.get(arg, arg)
+            if key == "Fn::Sub" and isinstance(arg, str):
+                return re.sub(
+                    r"\$\{([A-Za-z0-9:.]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), arg
+                )
+            if key == "Fn::GetAtt":
+                return self.physical_name(arg[0])
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {lid: r for lid, r in self.resources.items() if r.get("Type") == resource_type}
+
+    # ------------------------------------------------------------------ tables
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::DynamoDB::Table")
+
+    def create_table_kwargs(self, logical_id: str) -> dict[str, Any]:
+        props = self.resolve(self.tables()[logical_id]["Properties"])
+        kwargs: dict[str, Any] = {
+            "TableName": self.physical_name(logical_id),
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            kwargs["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": props["StreamSpecification"]["StreamViewType"],
+            }
+        return kwargs
+
+    def ttl_attribute(self, logical_id: str) -> str | None:
+        spec = self.tables()[logical_id]["Properties"].get("TimeToLiveSpecification")
+        return spec["AttributeName"] if spec and spec.get("Enabled") else None
+
+    # ------------------------------------------------------------------ functions
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::Serverless::Function")
+
+    def function_dir(self, logical_id: str) -> Path:
+        code_uri = self.functions()[logical_id]["Properties"]["CodeUri"]
+        return (self.path.parent / code_uri).resolve()
+
+    def handler(self, logical_id: str) -> str:
+        props = self.functions()[logical_id]["Properties"]
+        return props.get("Handler") or self.doc.get("Globals", {}).get("Function", {}).get("Handler", "")
+
+    def function_environment(self, logical_id: str | None = None) -> dict[str, str]:
+        """The environment Lambda would give the function: Globals first, then its own."""
+        env: dict[str, Any] = {}
+        globals_env = self.doc.get("Globals", {}).get("Function", {}).get("Environment", {})
+        env.update(globals_env.get("Variables", {}))
+        if logical_id:
+            own = self.functions()[logical_id]["Properties"].get("Environment", {})
+            env.update(own.get("Variables", {}))
+        return {k: str(self.resolve(v)) for k, v in env.items()}
+
+    def api_routes(self) -> list[Route]:
+        routes: list[Route] = []
+        apis = self.of_type("AWS::Serverless::Api")
+        for function_id, function in self.functions().items():
+            for event in (function["Properties"].get("Events") or {}).values():
+                if event.get("Type") != "Api":
+                    continue
+                props = event["Properties"]
+                api_ref = (
+                    props.get("RestApiId", {}).get("Ref")
+                    if isinstance(props.get("RestApiId"), dict)
+                    else None
+                )
+                api = apis.get(api_ref or "", {}).get("Properties", {})
+                default_auth = api.get("Auth", {}).get("DefaultAuthorizer")
+                authorizer = props.get("Auth", {}).get("Authorizer", default_auth)
+                routes.append(
+                    Route(
+                        function=function_id,
+                        method=props["Method"].upper(),
+                        path=props["Path"],
+                        authorizer=None if authorizer in (None, "NONE") else authorizer,
+                    )
+                )
+        return routes
+
+    def authorizer_function(self, name: str) -> str:
+        for api in self.of_type("AWS::Serverless::Api").values():
+            spec = api["Properties"].get("Auth", {}).get("Authorizers", {}).get(name)
+            if spec:
+                arn = spec["FunctionArn"]
+                return arn["Fn::GetAtt"][0] if isinstance(arn, dict) else str(arn)
+        raise KeyError(name)
+
+    def gateway_responses(self) -> dict[str, dict[str, Any]]:
+        for api in self.of_type("AWS::Serverless::Api").values():
+            return dict(api["Properties"].get("GatewayResponses") or {})
+        return {}
+
+    def stream_subscriptions(self) -> list[StreamSubscription]:
+        subs: list[StreamSubscription] = []
+        for function_id, function in self.functions().items():
+            for event in (function["Properties"].get("Events") or {}).values():
+                if event.get("Type") != "DynamoDB":
+                    continue
+                props = event["Properties"]
+                stream = props["Stream"]
+                table = stream["Fn::GetAtt"][0]
+                patterns = tuple(
+                    str(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+                )
+                subs.append(
+                    StreamSubscription(
+                        function=function_id,
+                        table=table,
+                        batch_size=int(props.get("BatchSize", 100)),
+                        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in (props.get("FunctionResponseTypes") or []),
+                        filter_patterns=patterns,
+                    )
+                )
+        return subs
+
+    @cached_property
+    def stage(self) -> str:
+        return self.parameter("Stage")
+
+
+def provision(template: SamTemplate, *, dynamodb: Any, sesv2: Any | None = None) -> None:
+    """Create every table (with its TTL) and the mail identity and configuration set, as the
+    template describes them. Used by the tests (under moto) and by ``make dev``."""
+    for logical_id in template.tables():
+        dynamodb.create_table(**template.create_table_kwargs(logical_id))
+        ttl = template.ttl_attribute(logical_id)
+        if ttl:
+            dynamodb.update_time_to_live(
+                TableName=template.physical_name(logical_id),
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
+            )
+    if sesv2 is not None:
+        env = template.function_environment()
+        sesv2.create_email_identity(EmailIdentity=env["SENDER_ADDRESS"])
+        for logical_id in template.of_type("AWS::SES::ConfigurationSet"):
+            sesv2.create_configuration_set(ConfigurationSetName=template.physical_name(logical_id))

@@ -1,0 +1,120 @@
+"""Test helpers: an in-process API client over the template-driven gateway, the mailbox that
+moto's SES keeps, and reading events from ``events/``."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devstack.gateway import Gateway, HttpRequest, HttpResponse
+from testenv import TEMPLATE
+
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]{43})")
+
+_GATEWAY: Gateway | None = None
+
+
+def gateway() -> Gateway:
+    """One gateway (and so one import of each handler) per test session, like a warm Lambda."""
+    global _GATEWAY
+    if _GATEWAY is None:
+        _GATEWAY = Gateway(TEMPLATE)
+    return _GATEWAY
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class Result:
+    status: int
+    body: Any
+    raw: HttpResponse
+
+    def header(self, name: str) -> str | None:
+        return self.raw.header(name)
+
+    @property
+    def error_code(self) -> str | None:
+        return (self.body or {}).get("error", {}).get("code") if isinstance(self.body, dict) else None
+
+
+class Api:
+    """Speaks HTTP semantics to the gateway in-process: JSON in, status and JSON out."""
+
+    def __init__(self, source_ip: str = "198.51.100.20") -> None:
+        self.source_ip = source_ip
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        raw_body: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        source_ip: str | None = None,
+    ) -> Result:
+        hdrs = {"Accept": "application/json", "User-Agent": "pytest"}
+        body = b""
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        if raw_body is not None:
+            body = raw_body
+        if token:
+            hdrs["Authorization"] = f"Bearer {token}"
+        hdrs.update(headers or {})
+        response = gateway().handle(
+            HttpRequest(
+                method=method,
+                path=path,
+                headers=list(hdrs.items()),
+                body=body,
+                source_ip=source_ip or self.source_ip,
+            )
+        )
+        try:
+            parsed = response.json()
+        except ValueError:
+            parsed = response.body.decode("utf-8", "replace")
+        return Result(response.status, parsed, response)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Result:
+        return self.request("POST", path, json_body=body, **kw)
+
+    def get(self, path: str, **kw: Any) -> Result:
+        return self.request("GET", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Result:
+        return self.request("DELETE", path, **kw)
+
+    # -- flows used by many tests
+    def sign_in(self, email: str, password: str) -> str:
+        result = self.post("/v1/sessions", {"email": email, "password": password})
+        assert result.status == 201, result.body
+        return str(result.body["session"]["token"])
+
+
+def sent_messages() -> list[Any]:
+    """Every message moto's SES accepted in this mock, oldest first."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].sent_messages)
+
+
+def message_body(message: Any) -> str:
+    return str(getattr(message, "body", "") or getattr(message, "html", ""))
+
+
+def token_from(message: Any) -> str:
+    found = TOKEN_IN_LINK.search(message_body(message))
+    assert found, "no reset link in the mail"
+    return found.group(1)

@@ -1,0 +1,427 @@
+"""The core flows through the template-driven gateway, handlers and authorizer under moto."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from helpers import Api, message_body, sent_messages, token_from
+
+OWNER = "acc-berger-owner"
+MEMBER = "acc-berger-member"
+ANNA = "acc-berger-client-anna"
+JAMES = "acc-berger-client-james"
+ARCHIVED = "acc-berger-client-archived"
+OTHER_FIRM_MEMBER = "acc-hartmann-member"
+GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
+
+
+def staff_token(api: Api, demo: dict[str, Any], account_id: str) -> str:
+    return api.sign_in(demo[account_id]["email"], demo[account_id]["password"])
+
+
+def send_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> Any:
+    return api.post(f"/v1/accounts/{client}/password-reset", token=staff_token(api, demo, staff))
+
+
+def all_items(table_env: str) -> list[dict[str, Any]]:
+    import os
+
+    return boto3.client("dynamodb").scan(TableName=os.environ[table_env])["Items"]
+
+
+# --------------------------------------------------------------------------- staff-sent links
+
+
+@pytest.mark.parametrize("staff", [OWNER, MEMBER])
+def test_owner_and_member_send_a_link_to_their_firms_client(
+    api: Api, demo: dict[str, Any], staff: str
+) -> None:
+    result = send_link(api, demo, staff, ANNA)
+
+    assert result.status == 202, result.body
+    assert result.body["sent_to"] == "a***@example.com"
+    expires = datetime.fromisoformat(result.body["expires_at"])
+    assert timedelta(hours=23, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=24)
+    [mail] = sent_messages()
+    assert mail.destinations["ToAddresses"] == ["anna.schmidt@example.com"]
+    assert mail.source == "no-reply@portal.example.com"
+    assert demo[staff]["name"] in message_body(mail)
+
+
+def test_member_of_another_firm_gets_404_and_nothing_is_sent(api: Api, demo: dict[str, Any]) -> None:
+    result = send_link(api, demo, OTHER_FIRM_MEMBER, ANNA)
+
+    assert result.status == 404
+    assert result.error_code == "account_not_found"
+    assert sent_messages() == []
+
+
+def test_unknown_account_is_the_same_404(api: Api, demo: dict[str, Any]) -> None:
+    result = send_link(api, demo, OWNER, "acc-does-not-exist")
+    assert (result.status, result.error_code) == (404, "account_not_found")
+
+
+def test_a_client_caller_gets_403(api: Api, demo: dict[str, Any]) -> None:
+    result = send_link(api, demo, JAMES, ANNA)
+
+    assert result.status == 403
+    assert result.error_code == "forbidden"
+    assert result.body["error"]["message"] == "You are not allowed to do this."
+    assert sent_messages() == []
+
+
+def test_no_session_gets_401_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
+    for token in (None, "x" * 43, "not-a-token"):
+        result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=token)
+        assert result.status == 401
+        assert result.error_code == "unauthorized"
+    assert sent_messages() == []
+
+
+def test_archived_client_gets_409_and_no_mail(api: Api, demo: dict[str, Any]) -> None:
+    result = send_link(api, demo, OWNER, ARCHIVED)
+
+    assert result.status == 409
+    assert result.error_code == "account_archived"
+    assert result.body["error"]["message"].startswith("Dieses Konto ist archiviert")  # owner reads German
+    assert sent_messages() == []
+
+
+def test_the_session_cookie_works_like_the_bearer_header(api: Api, demo: dict[str, Any]) -> None:
+    token = staff_token(api, demo, OWNER)
+    result = api.post(
+        f"/v1/accounts/{ANNA}/password-reset", headers={"Cookie": f"theme=dark; portal_session={token}"}
+    )
+    assert result.status == 202
+
+
+# --------------------------------------------------------------------------- the mail and the link
+
+
+@pytest.mark.parametrize(
+    ("client", "subject_word", "expiry_word"), [(ANNA, "Passwort", "Uhr"), (JAMES, "password", "pm")]
+)
+def test_mail_in_the_clients_language_carries_a_link_that_works(
+    api: Api, demo: dict[str, Any], client: str, subject_word: str, expiry_word: str
+) -> None:
+    assert send_link(api, demo, OWNER, client).status == 202
+    [mail] = sent_messages()
+    body = message_body(mail)
+
+    assert subject_word in mail.subject
+    assert "Steuerkanzlei Berger &amp; Partner" in body
+    assert "https://portal.example.com/reset#token=" in body
+    raw = token_from(mail)
+    verified = api.post("/v1/password-resets/verify", {"token": raw})
+    assert verified.status == 200, verified.body
+    assert verified.body["locale"] == demo[client]["locale"]
+    assert (
+        verified.body["email_hint"] == demo[client]["email"][0] + "***@" + demo[client]["email"].split("@")[1]
+    )
+    assert verified.body["policy"]["min_length"] == 12
+
+    # Only the digest is stored: the raw token appears nowhere in the table.
+    [item] = all_items("RESET_TOKENS_TABLE")
+    assert item["token_hash"]["S"] == hashlib.sha256(raw.encode()).hexdigest()
+    assert raw not in str(item)
+    assert item["ses_message_id"]["S"] == mail.id
+
+
+def test_text_part_is_sent_too_and_in_both_languages(
+    monkeypatch: pytest.MonkeyPatch, api: Api, demo: dict[str, Any]
+) -> None:
+    """moto keeps only the HTML part, so look at what the service hands to SES."""
+    import botocore.client
+
+    captured: list[dict[str, Any]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "SendEmail":
+            captured.append(params)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    send_link(api, demo, OWNER, ANNA)
+    send_link(api, demo, OWNER, JAMES)
+
+    de, en = (c["Content"]["Simple"] for c in captured)
+    assert "neues Passwort festzulegen" in de["Body"]["Text"]["Data"]
+    assert "Reset password" in en["Body"]["Html"]["Data"]
+    for part in (de, en):
+        assert "#token=" in part["Body"]["Text"]["Data"]
+    assert captured[0]["ConfigurationSetName"] == "password-reset-dev"
+    tags = {t["Name"]: t["Value"] for t in captured[0]["EmailTags"]}
+    [first, _] = sorted(all_items("RESET_TOKENS_TABLE"), key=lambda i: i["requested_at"]["S"])
+    assert tags["reset_id"] == first["reset_id"]["S"]
+
+
+def test_reset_requested_event_is_written_with_the_token(api: Api, demo: dict[str, Any]) -> None:
+    send_link(api, demo, MEMBER, ANNA)
+    [event] = all_items("EVENTS_TABLE")
+    assert event["type"]["S"] == "reset_requested"
+    assert event["account_id"]["S"] == ANNA
+    assert event["detail"]["M"]["requested_by"]["S"] == MEMBER
+
+
+# --------------------------------------------------------------------------- confirm
+
+
+def test_policy_violations_are_reported_one_per_rule_in_the_clients_language(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    send_link(api, demo, OWNER, ANNA)
+    raw = token_from(sent_messages()[-1])
+
+    cases = {
+        "passwort": {"too_short", "common_password"},
+        "iloveyou": {"too_short", "common_password"},
+        "Schmidt im Sommerwind 2026": {"contains_name"},
+        "AnnaSchmidt!2026x": {"contains_email", "contains_name"},
+        "Berger und Partner seit 1999": {"contains_firm_name"},
+        "anna.schmidt is my secret phrase": {"contains_email", "contains_name"},
+    }
+    for password, rules in cases.items():
+        result = api.post("/v1/password-resets/confirm", {"token": raw, "password": password})
+        assert result.status == 422, password
+        assert result.error_code == "password_rejected"
+        violations = result.body["error"]["violations"]
+        assert {v["rule"] for v in violations} == rules, password
+        assert len(violations) == len(rules)
+        assert all(v["message"] for v in violations)
+    short = api.post("/v1/password-resets/confirm", {"token": raw, "password": "kurz"})
+    assert "mindestens 12 Zeichen" in short.body["error"]["violations"][0]["message"]
+    # A rejected password consumes nothing.
+    assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
+
+
+def test_good_password_signs_in_and_rotates_credentials(api: Api, demo: dict[str, Any]) -> None:
+    anna = demo[ANNA]
+    old_session = api.sign_in(anna["email"], anna["password"])
+    send_link(api, demo, OWNER, ANNA)
+    raw = token_from(sent_messages()[-1])
+
+    result = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
+
+    assert result.status == 200, result.body
+    assert result.body["redirect_url"] == "https://portal.example.com/"
+    new_session = result.body["session"]["token"]
+    cookie = result.raw.header_values("Set-Cookie")
+    assert any(c.startswith(f"portal_session={new_session}") for c in cookie)
+    assert all(flag in cookie[0] for flag in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/"))
+    current = api.get("/v1/sessions/current", token=new_session)
+    assert current.status == 200
+    assert current.body["account"]["account_id"] == ANNA
+    # Every older session is gone, the old password fails, the new one works.
+    assert api.get("/v1/sessions/current", token=old_session).status == 401
+    bad = api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]})
+    assert (bad.status, bad.error_code) == (401, "invalid_credentials")
+    assert api.sign_in(anna["email"], GOOD_PASSWORD)
+    # One password-changed event, written with the change.
+    changed = [e for e in all_items("EVENTS_TABLE") if e["type"]["S"] == "password_changed"]
+    assert len(changed) == 1
+    assert changed[0]["detail"]["M"]["source_ip"]["S"] == "198.51.100.20"
+
+
+def test_reusing_a_token_is_410_token_used(api: Api, demo: dict[str, Any]) -> None:
+    send_link(api, demo, OWNER, ANNA)
+    raw = token_from(sent_messages()[-1])
+    assert api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD}).status == 200
+
+    again = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD + "!"})
+    assert (again.status, again.error_code) == (410, "token_used")
+    assert api.post("/v1/password-resets/verify", {"token": raw}).error_code == "token_used"
+
+
+def test_expired_token_still_in_the_table_is_410_token_expired(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.models import ResetToken
+
+    send_link(api, demo, OWNER, ANNA)
+    raw = token_from(sent_messages()[-1])
+    [record] = list(ResetToken.scan())
+    record.update(actions=[ResetToken.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
+
+    for route in ("verify", "confirm"):
+        result = api.post(f"/v1/password-resets/{route}", {"token": raw, "password": GOOD_PASSWORD})
+        assert (result.status, result.error_code) == (410, "token_expired")
+        assert "abgelaufen" in result.body["error"]["message"]  # Anna reads German
+
+
+def test_a_second_token_issued_before_the_change_dies_with_it(api: Api, demo: dict[str, Any]) -> None:
+    send_link(api, demo, OWNER, ANNA)
+    api.post("/v1/password-resets", {"email": demo[ANNA]["email"]})
+    first, second = (token_from(m) for m in sent_messages())
+
+    assert api.post("/v1/password-resets/confirm", {"token": second, "password": GOOD_PASSWORD}).status == 200
+    result = api.post("/v1/password-resets/confirm", {"token": first, "password": GOOD_PASSWORD + "?"})
+    assert (result.status, result.error_code) == (410, "token_used")
+
+
+def test_a_link_for_an_account_archived_since_is_409(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.models import Account
+
+    send_link(api, demo, OWNER, ANNA)
+    raw = token_from(sent_messages()[-1])
+    Account.get(ANNA).update(actions=[Account.status.set("archived")])
+    result = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
+    assert (result.status, result.error_code) == (409, "account_archived")
+
+
+@pytest.mark.parametrize("token", ["", "short", "A" * 43, "A" * 42 + "!", "ä" * 43])
+def test_unknown_or_malformed_tokens_are_404_or_400(api: Api, demo: dict[str, Any], token: str) -> None:
+    result = api.post("/v1/password-resets/verify", {"token": token})
+    assert result.status in (400, 404)
+    assert result.error_code in ("invalid_request", "token_invalid")
+
+
+def test_twenty_concurrent_confirms_of_one_token_exactly_one_wins(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.models import Account, Session
+
+    send_link(api, demo, OWNER, ANNA)
+    raw = token_from(sent_messages()[-1])
+
+    def confirm(i: int) -> int:
+        return api.post(
+            "/v1/password-resets/confirm", {"token": raw, "password": f"{GOOD_PASSWORD} {i}"}
+        ).status
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(confirm, range(20)))
+
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) == {200, 410}
+    account = Account.get(ANNA)
+    assert account.password_version == 1
+    assert len([s for s in Session.scan() if s.account_id == ANNA]) == 1
+    changed = [e for e in all_items("EVENTS_TABLE") if e["type"]["S"] == "password_changed"]
+    assert len(changed) == 1
+
+
+# --------------------------------------------------------------------------- self-service
+
+
+def test_self_service_answers_byte_identical_for_known_unknown_and_archived(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    responses = [
+        api.post("/v1/password-resets", {"email": address})
+        for address in (
+            demo[ANNA]["email"],
+            "nobody@example.com",
+            demo[ARCHIVED]["email"],
+            "  ANNA.Schmidt@Example.COM ",
+        )
+    ]
+    assert {r.status for r in responses} == {202}
+    assert len({r.raw.body for r in responses}) == 1
+    assert responses[0].body == {"status": "accepted"}
+    header_sets = {tuple(sorted((k.lower(), v) for k, v in r.raw.headers)) for r in responses}
+    assert len(header_sets) == 1
+    # Only the active account got mail (twice: the address is normalised).
+    assert [m.destinations["ToAddresses"] for m in sent_messages()] == [[demo[ANNA]["email"]]] * 2
+
+
+def test_self_service_link_lives_one_hour(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.models import ResetToken
+
+    api.post("/v1/password-resets", {"email": demo[JAMES]["email"]})
+    [record] = list(ResetToken.scan())
+    assert record.requested_by is None
+    assert timedelta(minutes=59) < record.expires_at - datetime.now(UTC) <= timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"[]",
+        b'{"email": 5}',
+        b'{"email": "not-an-address"}',
+        b"{}",
+        b'{"email": "a@example.com", "locale": "fr"}',
+    ],
+)
+def test_self_service_rejects_bad_input_with_400(api: Api, demo: dict[str, Any], body: bytes) -> None:
+    result = api.request(
+        "POST", "/v1/password-resets", raw_body=body, headers={"Content-Type": "application/json"}
+    )
+    assert result.status == 400
+    assert result.error_code == "invalid_request"
+    assert result.body["error"]["message"]
+
+
+def test_errors_follow_accept_language_when_no_account_is_known(api: Api, demo: dict[str, Any]) -> None:
+    result = api.request(
+        "POST", "/v1/password-resets", raw_body=b"{", headers={"Accept-Language": "de-AT,de;q=0.9"}
+    )
+    assert result.body["error"]["message"].startswith("Die Anfrage ist ungültig")
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_sign_in_errors_are_identical_for_unknown_wrong_and_archived(api: Api, demo: dict[str, Any]) -> None:
+    attempts = [
+        {"email": "nobody@example.com", "password": "whatever-password"},
+        {"email": demo[ANNA]["email"], "password": "wrong-password-123"},
+        {"email": demo[ARCHIVED]["email"], "password": demo[ARCHIVED]["password"]},
+    ]
+    bodies = {api.post("/v1/sessions", a).raw.body for a in attempts}
+    assert len(bodies) == 1
+    assert b"invalid_credentials" in bodies.pop()
+
+
+def test_sign_in_current_and_sign_out(api: Api, demo: dict[str, Any]) -> None:
+    anna = demo[ANNA]
+    result = api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]})
+    assert result.status == 201
+    assert result.body["account"] == {
+        "account_id": ANNA,
+        "firm_id": "firm-berger",
+        "role": "client",
+        "name": "Anna Schmidt",
+        "email": "anna.schmidt@example.com",
+        "locale": "de",
+    }
+    token = result.body["session"]["token"]
+    assert api.get("/v1/sessions/current", token=token).status == 200
+    out = api.delete("/v1/sessions/current", token=token)
+    assert out.status == 204
+    assert any(c.startswith("portal_session=;") for c in out.raw.header_values("Set-Cookie"))
+    assert api.get("/v1/sessions/current", token=token).status == 401
+
+
+def test_expired_session_is_rejected(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.models import Session
+
+    token = staff_token(api, demo, OWNER)
+    [session] = list(Session.scan())
+    session.update(actions=[Session.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
+    assert api.get("/v1/sessions/current", token=token).status == 401
+
+
+def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dict[str, Any]) -> None:
+    from argon2 import PasswordHasher
+
+    from pwreset.models import Account
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(demo[ANNA]["password"])
+    Account.get(ANNA).update(actions=[Account.password_hash.set(weak)])
+
+    api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+
+    upgraded = Account.get(ANNA).password_hash or ""
+    assert upgraded != weak
+    assert "m=19456,t=2,p=1" in upgraded
+    assert api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+
+
+def test_unknown_route_is_404_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
+    result = api.get("/v1/nothing-here")
+    assert (result.status, result.error_code) == (404, "not_found")

@@ -1,0 +1,17 @@
+"""The environment every function gets, read from ``template.yaml`` (as the local stack does), so
+tests, local stack and infrastructure cannot drift apart. Imported before any pwreset module."""
+
+from __future__ import annotations
+
+import os
+
+from devstack.template import SamTemplate
+
+TEMPLATE = SamTemplate(name_prefix="test-")
+
+for _key, _value in TEMPLATE.function_environment().items():
+    os.environ.setdefault(_key, _value)
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+os.environ.setdefault("AWS_REGION", "eu-central-1")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

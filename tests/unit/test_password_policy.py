@@ -1,0 +1,424 @@
+"""Behaviour of the password policy as a person on the reset page would notice it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from pwreset.password_policy import RULES, PasswordPolicy, PolicyContext, Violation, shipped_blocklist
+
+LAYER_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset"
+
+ANNA = PolicyContext(
+    email="anna.schmidt@example.com",
+    name="Anna Schmidt",
+    firm_name="Steuerkanzlei Berger & Partner",
+)
+NOBODY = PolicyContext(email="", name="", firm_name="")
+GOOD = "Kaffee trinken am Rhein, drei Mal täglich"
+
+
+@pytest.fixture(scope="module")
+def policy() -> PasswordPolicy:
+    return PasswordPolicy()
+
+
+def rules(policy: PasswordPolicy, password: str, context: PolicyContext = ANNA) -> list[str]:
+    return [violation.rule for violation in policy.check(password, context)]
+
+
+# --- a good password passes ------------------------------------------------------------------------
+
+
+def test_a_long_unusual_passphrase_is_accepted(policy: PasswordPolicy) -> None:
+    assert policy.check(GOOD, ANNA) == []
+
+
+def test_spaces_and_emoji_passphrase_of_64_characters_is_accepted(policy: PasswordPolicy) -> None:
+    password = "🦊 🌲 🏔 🚲 " * 8
+    assert len(password) == 64
+    assert policy.check(password, ANNA) == []
+
+
+def test_no_composition_rules(policy: PasswordPolicy) -> None:
+    # All lower-case letters, no digits, no symbols: fine if long and not common (ASVS 6.2.5).
+    assert rules(policy, "pflaumenkuchenmitsahne") == []
+
+
+# --- length ----------------------------------------------------------------------------------------
+
+
+def test_too_short_is_reported_with_the_minimum(policy: PasswordPolicy) -> None:
+    violations = policy.check("Zq7#vL2!pW9", ANNA)  # 11 characters
+    assert violations == [Violation("too_short", {"min_length": 12})]
+    assert rules(policy, "Zq7#vL2!pW9x") == []  # 12 characters
+
+
+def test_128_characters_are_allowed_and_129_rejected(policy: PasswordPolicy) -> None:
+    base = "Rhabarber-Zq7#vL2!-" * 7  # 133 characters, not common, no personal data
+    assert rules(policy, base[:128]) == []
+    assert policy.check(base[:129], ANNA) == [Violation("too_long", {"max_length": 128})]
+
+
+def test_length_limits_are_configurable() -> None:
+    policy = PasswordPolicy(min_length=15, max_length=64, blocklist=frozenset())
+    assert rules(policy, "x" * 14, NOBODY) == ["too_short"]
+    assert rules(policy, "x" * 15, NOBODY) == []
+    assert rules(policy, "x" * 64, NOBODY) == []
+    assert policy.check("x" * 65, NOBODY) == [Violation("too_long", {"max_length": 64})]
+
+
+def test_impossible_length_limits_are_refused() -> None:
+    with pytest.raises(ValueError):
+        PasswordPolicy(min_length=20, max_length=10)
+    with pytest.raises(ValueError):
+        PasswordPolicy(min_length=0)
+
+
+def test_twelve_emoji_count_as_twelve_characters(policy: PasswordPolicy) -> None:
+    assert rules(policy, "🦊" * 12) == []
+    assert rules(policy, "🦊" * 11) == ["too_short"]
+
+
+def test_length_is_counted_in_code_points_after_nfkc(policy: PasswordPolicy) -> None:
+    decomposed_e = "e\u0301"  # "é" typed as e + combining acute: NFKC makes it one code point
+    assert unicodedata.normalize("NFKC", decomposed_e) == "é"
+    assert rules(policy, decomposed_e * 12) == []  # 24 code points typed, 12 after NFKC
+    assert rules(policy, decomposed_e * 11) == ["too_short"]  # 22 typed, 11 after NFKC
+    # No precomposed form exists for q + dot above + dot below: every code point counts.
+    assert rules(policy, "q\u0307\u0323" * 4) == []
+    assert rules(policy, "q\u0307\u0323" * 3 + "q\u0307") == ["too_short"]
+
+
+def test_a_ligature_is_counted_after_normalisation(policy: PasswordPolicy) -> None:
+    assert PasswordPolicy.normalise("ﬁ") == "fi"
+    # 11 code points as typed, 12 after NFKC: long enough.
+    assert rules(policy, "ﬁ" + "Zq7#vL2!pW") == []
+
+
+# --- nothing is truncated or stripped ----------------------------------------------------------------
+
+
+def test_passwords_differing_only_after_character_72_are_both_fine_and_kept_whole(
+    policy: PasswordPolicy,
+) -> None:
+    prefix = "Rhabarber-Zq7#vL2!-" * 4  # 76 characters
+    first, second = prefix[:72] + "ALPHA-one", prefix[:72] + "OMEGA-two"
+    assert first[:72] == second[:72] and first != second
+    assert policy.check(first, ANNA) == [] and policy.check(second, ANNA) == []
+    assert PasswordPolicy.normalise(first) == first
+    assert PasswordPolicy.normalise(second) == second
+
+
+def test_the_end_of_a_long_password_is_checked_too(policy: PasswordPolicy) -> None:
+    # A bcrypt-style cut at 72 bytes would miss both of these.
+    prefix = "Rhabarber-Zq7#vL2!-" * 7
+    email_only = PolicyContext(email="anna.schmidt@example.com", name="", firm_name="")
+    assert rules(policy, prefix[:100] + "anna.schmidt", email_only) == ["contains_email"]
+    assert rules(policy, prefix[:128] + "!") == ["too_long"]
+
+
+def test_normalise_never_strips_whitespace(policy: PasswordPolicy) -> None:
+    assert PasswordPolicy.normalise("  spaces  \t") == "  spaces  \t"
+    # 10 visible characters + 2 spaces = 12: the spaces count.
+    assert rules(policy, " Zq7#vL2!pW ") == []
+
+
+# --- common passwords ----------------------------------------------------------------------------
+
+
+def test_the_shipped_blocklist_has_at_least_20000_lower_case_entries() -> None:
+    entries = shipped_blocklist()
+    assert len(entries) >= 20_000
+    assert {"password", "123456", "qwerty", "passwort", "weihnachtsbaum"} <= entries
+    assert all(entry == unicodedata.normalize("NFKC", entry.casefold()) for entry in entries)
+    assert "" not in entries
+
+
+@pytest.mark.parametrize("password", ["weihnachtsbaum", "WEIHNACHTSBAUM", "WeihnachtsBaum", "PEANUTBUTTER"])
+def test_a_blocklisted_password_is_rejected_in_any_case(policy: PasswordPolicy, password: str) -> None:
+    assert rules(policy, password) == ["common_password"]
+
+
+def test_fullwidth_letters_count_as_their_ascii_equivalents(policy: PasswordPolicy) -> None:
+    fullwidth = "ｗｅｉｈｎａｃｈｔｓｂａｕｍ"
+    assert PasswordPolicy.normalise(fullwidth) == "weihnachtsbaum"
+    assert rules(policy, fullwidth) == ["common_password"]
+
+
+def test_a_ligature_does_not_hide_a_common_password(policy: PasswordPolicy) -> None:
+    assert "fishing" in shipped_blocklist()
+    assert rules(policy, "ﬁshing2024!!") == ["common_password"]
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password123!", "Password2024", "Sonnenschein2024!", "weihnachtsbaum#1", "123456!!!!!!", "Qwerty123456"],
+)
+def test_a_common_word_with_digits_or_symbols_appended_is_still_common(
+    policy: PasswordPolicy, password: str
+) -> None:
+    assert rules(policy, password) == ["common_password"]
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "my password is long",  # blocklisted word inside a phrase: not the same as the word
+        "7x-password!!",  # something in front: not an appendage we flag
+        "dragon slayer 2024",  # a space ends the appended run
+        "password-Zq7#vL2",  # letters after the symbols
+    ],
+)
+def test_common_words_inside_other_text_do_not_make_a_password_common(
+    policy: PasswordPolicy, password: str
+) -> None:
+    assert "common_password" not in rules(policy, password)
+
+
+def test_the_appended_base_needs_at_least_four_characters() -> None:
+    policy = PasswordPolicy(blocklist=frozenset({"abc", "abcd"}))
+    assert rules(policy, "abc123456789", NOBODY) == []
+    assert rules(policy, "abcd12345678", NOBODY) == ["common_password"]
+
+
+def test_a_long_number_that_starts_with_a_common_number_is_not_common(policy: PasswordPolicy) -> None:
+    assert "1987" in shipped_blocklist() and "198712345678" not in shipped_blocklist()
+    assert rules(policy, "198712345678") == []
+
+
+def test_a_custom_blocklist_is_compared_case_and_width_insensitively() -> None:
+    policy = PasswordPolicy(blocklist=frozenset({"Mandantenportal"}))
+    assert rules(policy, "MANDANTENPORTAL", NOBODY) == ["common_password"]
+    assert rules(policy, "ｍａｎｄａｎｔｅｎｐｏｒｔａｌ", NOBODY) == ["common_password"]
+    assert rules(policy, "password1234", NOBODY) == []  # the shipped list is not used
+
+
+# --- personal data -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "my anna.schmidt secret",
+        "ANNA.SCHMIDT-Zq7#vL2",
+        "anna.schmidt@example.com!",
+        "annaschmidt@example.com",
+    ],
+)
+def test_the_e_mail_address_or_its_local_part_is_rejected(policy: PasswordPolicy, password: str) -> None:
+    assert "contains_email" in rules(policy, password)
+
+
+def test_a_local_part_shorter_than_three_characters_is_not_searched(policy: PasswordPolicy) -> None:
+    context = PolicyContext(email="jo@kanzlei-example.de", name="", firm_name="")
+    assert rules(policy, "jo-Zq7#vL2!pW9", context) == []
+    assert rules(policy, "JO@Kanzlei-Example.de 7#", context) == ["contains_email"]
+
+
+@pytest.mark.parametrize(
+    "password", ["Schmidt-Zq7#vL2!", "zq7#vL2!anna", "ANNASCHMIDT-zq7#", "xx anna schmidt xx"]
+)
+def test_the_name_or_a_part_of_it_is_rejected(policy: PasswordPolicy, password: str) -> None:
+    name_only = PolicyContext(email="", name="Anna Schmidt", firm_name="")
+    assert rules(policy, password, name_only) == ["contains_name"]
+
+
+def test_name_parts_shorter_than_three_characters_are_not_searched(policy: PasswordPolicy) -> None:
+    context = PolicyContext(email="", name="Li Xu", firm_name="")
+    assert rules(policy, "li-and-xu-Zq7#vL2", context) == []
+    assert rules(policy, "li xu-Zq7#vL2!", context) == ["contains_name"]  # the full name is searched
+
+
+@pytest.mark.parametrize(
+    "password", ["Mueller-Zq7#vL2!", "muller-Zq7#vL2!", "MÜLLER-Zq7#vL2!", "mu\u0308ller-Zq7#vL2!"]
+)
+def test_umlauts_match_their_usual_spellings(policy: PasswordPolicy, password: str) -> None:
+    context = PolicyContext(email="", name="Jürgen Müller", firm_name="")
+    assert rules(policy, password, context) == ["contains_name"]
+
+
+def test_a_name_written_with_ae_matches_a_password_written_with_umlaut(policy: PasswordPolicy) -> None:
+    context = PolicyContext(email="", name="Jürgen Mueller", firm_name="")
+    assert rules(policy, "Müller-Zq7#vL2!", context) == ["contains_name"]
+
+
+def test_sharp_s_matches_double_s(policy: PasswordPolicy) -> None:
+    context = PolicyContext(email="", name="Greta Strauß", firm_name="")
+    assert rules(policy, "STRAUSS-Zq7#vL2!", context) == ["contains_name"]
+
+
+@pytest.mark.parametrize("password", ["Berger-Zq7#vL2!", "zq7#vL2!BERGER", "steuerkanzlei berger & partner"])
+def test_the_firm_name_or_a_distinctive_word_of_it_is_rejected(policy: PasswordPolicy, password: str) -> None:
+    assert rules(policy, password) == ["contains_firm_name"]
+
+
+@pytest.mark.parametrize(
+    "password", ["Steuerkanzlei-Zq7#vL2!", "Partner-Zq7#vL2!", "gmbh und partner tax", "Kanzlei am Rhein 7#"]
+)
+def test_generic_words_of_the_firm_name_are_allowed(policy: PasswordPolicy, password: str) -> None:
+    assert rules(policy, password) == []
+
+
+def test_short_firm_words_are_not_searched(policy: PasswordPolicy) -> None:
+    context = PolicyContext(email="", name="", firm_name="ABC Steuerberatung GmbH")
+    assert rules(policy, "abc-Zq7#vL2!pW9", context) == []
+    assert rules(policy, "ABC Steuerberatung GmbH!", context) == ["contains_firm_name"]
+
+
+def test_umlauts_in_the_firm_name_match_their_usual_spellings(policy: PasswordPolicy) -> None:
+    context = PolicyContext(email="", name="", firm_name="Köhler Wirtschaftsprüfung GmbH")
+    assert rules(policy, "koehler-Zq7#vL2!", context) == ["contains_firm_name"]
+    assert rules(policy, "wirtschaftspruefung-Zq7#vL2!", context) == []
+
+
+def test_empty_context_fields_do_not_match_everything(policy: PasswordPolicy) -> None:
+    assert policy.check(GOOD, NOBODY) == []
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+
+def test_each_broken_rule_is_reported_once_in_a_stable_order(policy: PasswordPolicy) -> None:
+    assert "anna" in shipped_blocklist()
+    violations = policy.check("Anna", ANNA)
+    assert [v.rule for v in violations] == ["too_short", "common_password", "contains_name"]
+    assert policy.check("Anna", ANNA) == violations
+
+
+def test_every_context_rule_at_once_is_reported_once_each(policy: PasswordPolicy) -> None:
+    password = "anna.schmidt Anna Schmidt Berger Berger anna"
+    assert rules(policy, password) == ["contains_email", "contains_name", "contains_firm_name"]
+
+
+def test_rules_are_reported_in_the_documented_order() -> None:
+    assert RULES == (
+        "too_short",
+        "too_long",
+        "common_password",
+        "contains_email",
+        "contains_name",
+        "contains_firm_name",
+    )
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "",
+        "\x00" * 20,
+        "\ud800\udfff lone surrogates \udc00",
+        "\u0301" * 30,
+        "\u202eRTL override\u202c",
+        "🦊" * 10_000,
+        "1" * 100_000,
+        "password" + "!" * 100_000,
+        "a\r\nb\tc",
+    ],
+)
+def test_check_never_raises(policy: PasswordPolicy, password: str) -> None:
+    violations = policy.check(password, ANNA)
+    assert all(isinstance(v, Violation) and v.rule in RULES for v in violations)
+    assert len({v.rule for v in violations}) == len(violations)
+
+
+def test_check_tolerates_odd_context_values(policy: PasswordPolicy) -> None:
+    odd = PolicyContext(email="@", name="\u0301\u0301\u0301", firm_name="&& --- &&")
+    assert policy.check(GOOD, odd) == []
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_every_rule_has_distinct_german_and_english_messages(rule: str) -> None:
+    violation = Violation(rule, {"min_length": 12, "max_length": 128})
+    english, german = violation.message("en"), violation.message("de")
+    assert english and german and english != german
+    assert "{" not in english and "{" not in german
+
+
+def test_length_messages_name_the_number() -> None:
+    assert Violation("too_short", {"min_length": 12}).message("en") == "Use at least 12 characters."
+    assert Violation("too_short", {"min_length": 12}).message("de") == "Verwenden Sie mindestens 12 Zeichen."
+    assert "128" in Violation("too_long", {"max_length": 128}).message("en")
+    assert Violation("too_long", {"max_length": 128}).message("de") == "Verwenden Sie höchstens 128 Zeichen."
+    assert "15" in Violation("too_short", {"min_length": 15}).message("de")
+
+
+def test_german_messages_use_sie_and_real_umlauts() -> None:
+    texts = [Violation(rule, {"min_length": 12, "max_length": 128}).message("de") for rule in RULES]
+    assert all("Sie" in text for text in texts)
+    assert not any(
+        ascii_umlaut in text for text in texts for ascii_umlaut in ("hoechst", "waehl", "Ae", "Oe")
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"), [("de", "de"), ("de-DE", "de"), ("en", "en"), ("fr", "en"), ("", "en")]
+)
+def test_unknown_locales_fall_back_to_english(locale: str, expected: str) -> None:
+    violation = Violation("too_short", {"min_length": 12})
+    assert violation.message(locale) == violation.message(expected)
+
+
+def test_a_message_never_raises_even_with_missing_params() -> None:
+    assert Violation("too_short", {}).message("de")
+    assert Violation("no_such_rule", {}).message("en")
+
+
+def test_describe_lists_the_rules_in_both_languages(policy: PasswordPolicy) -> None:
+    english, german = policy.describe("en"), policy.describe("de")
+    for described in (english, german):
+        assert described["min_length"] == 12 and described["max_length"] == 128
+        assert [item["rule"] for item in described["rules"]] == list(RULES)
+    assert english["rules"][0]["message"] == "Use at least 12 characters."
+    assert german["rules"][0]["message"] == "Verwenden Sie mindestens 12 Zeichen."
+    assert all(
+        en["message"] != de["message"] for en, de in zip(english["rules"], german["rules"], strict=True)
+    )
+
+
+def test_describe_reflects_the_configured_limits() -> None:
+    described = PasswordPolicy(min_length=15, max_length=64, blocklist=frozenset()).describe("de")
+    assert described["min_length"] == 15 and described["max_length"] == 64
+    assert "15" in described["rules"][0]["message"] and "64" in described["rules"][1]["message"]
+
+
+# --- cold start ------------------------------------------------------------------------------------
+
+
+def _run(code: str) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(LAYER_DIR), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return result.stdout.strip()
+
+
+def test_importing_the_module_does_not_read_the_blocklist() -> None:
+    code = (
+        "import pwreset.password_policy as p\n"
+        "print(p._shipped_blocklist_cache is None)\n"
+        "p.PasswordPolicy().describe('de')\n"
+        "print(p._shipped_blocklist_cache is None)\n"
+        "p.PasswordPolicy(blocklist=frozenset({'x'})).check('x', p.PolicyContext('', '', ''))\n"
+        "print(p._shipped_blocklist_cache is None)\n"
+        "p.PasswordPolicy().check('x', p.PolicyContext('', '', ''))\n"
+        "print(len(p._shipped_blocklist_cache[0]))\n"
+    )
+    before_import, after_describe, after_custom, after_check = _run(code).splitlines()
+    assert (before_import, after_describe, after_custom) == ("True", "True", "True")
+    assert int(after_check) >= 20_000
+
+
+def test_the_blocklist_is_loaded_once_and_shared() -> None:
+    assert shipped_blocklist() is shipped_blocklist()
+    PasswordPolicy().check("x", NOBODY)
+    from pwreset import password_policy
+
+    assert password_policy._shipped_blocklist_cache is not None
+    assert password_policy._shipped_blocklist_cache[0] is shipped_blocklist()
