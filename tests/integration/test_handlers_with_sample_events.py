@@ -1,0 +1,122 @@
+"""Each handler invoked directly with its sample event from ``events/``, as ``sam local invoke -e``
+would, so the committed events stay valid and the handlers read real API Gateway shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from helpers import Api, gateway, load_event, sent_messages, token_from
+from testenv import TEMPLATE
+
+ROUTE_EVENTS = {
+    ("POST", "/v1/password-resets"): "request_reset_self_service.json",
+    ("POST", "/v1/accounts/{account_id}/password-reset"): "request_reset_staff.json",
+    ("POST", "/v1/password-resets/verify"): "confirm_reset_verify.json",
+    ("POST", "/v1/password-resets/confirm"): "confirm_reset_confirm.json",
+    ("POST", "/v1/sessions"): "sessions_sign_in.json",
+    ("GET", "/v1/sessions/current"): "sessions_current.json",
+    ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
+}
+
+
+def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    return gateway().runner.invoke(function, event)  # type: ignore[no-any-return]
+
+
+def with_principal(event: dict[str, Any], demo: dict[str, Any], account_id: str) -> dict[str, Any]:
+    acc = demo[account_id]
+    event["requestContext"]["authorizer"].update(
+        {
+            "principalId": account_id,
+            "account_id": account_id,
+            "firm_id": acc["firm_id"],
+            "role": acc["role"],
+            "name": acc["name"],
+            "locale": acc["locale"],
+        }
+    )
+    return event
+
+
+def test_every_template_route_has_a_sample_event() -> None:
+    routes = {(r.method, r.path) for r in TEMPLATE.api_routes()}
+    assert set(ROUTE_EVENTS) <= routes
+    for (method, path), name in ROUTE_EVENTS.items():
+        event = load_event(name)
+        assert (event["httpMethod"], event["resource"]) == (method, path)
+
+
+def test_self_service_event(demo: dict[str, Any]) -> None:
+    event = load_event("request_reset_self_service.json")
+    result = invoke("RequestResetFunction", event)
+    assert result["statusCode"] == 202
+    assert json.loads(result["body"]) == {"status": "accepted"}
+    [mail] = sent_messages()
+    assert mail.destinations["ToAddresses"] == ["anna.schmidt@example.com"]
+
+
+def test_staff_event_with_authorizer_context(demo: dict[str, Any]) -> None:
+    event = with_principal(load_event("request_reset_staff.json"), demo, "acc-berger-owner")
+    result = invoke("RequestResetFunction", event)
+    assert result["statusCode"] == 202, result["body"]
+    assert json.loads(result["body"])["sent_to"] == "a***@example.com"
+
+
+def test_verify_and_confirm_events_record_the_gateways_source_ip(demo: dict[str, Any], api: Api) -> None:
+    from pwreset.models import Event
+
+    api.post("/v1/password-resets", {"email": "anna.schmidt@example.com"})
+    raw = token_from(sent_messages()[-1])
+    verify = load_event("confirm_reset_verify.json")
+    verify["body"] = json.dumps({"token": raw})
+    assert invoke("ConfirmResetFunction", verify)["statusCode"] == 200
+
+    confirm = load_event("confirm_reset_confirm.json")
+    confirm["body"] = json.dumps({"token": raw, "password": "correct horse battery staple"})
+    result = invoke("ConfirmResetFunction", confirm)
+    assert result["statusCode"] == 200, result["body"]
+    assert any(c.startswith("portal_session=") for c in result["multiValueHeaders"]["Set-Cookie"])
+    [changed] = [e for e in Event.scan() if e.type == "password_changed"]
+    # The event's X-Forwarded-For starts with a forgeable 203.0.113.7; the identity is what counts.
+    assert changed.detail["source_ip"] == confirm["requestContext"]["identity"]["sourceIp"]
+    assert changed.detail["city"] == "Berlin"
+    assert changed.detail["user_agent"].startswith("Mozilla/5.0 (Windows NT 10.0")
+
+
+def test_sign_in_current_and_sign_out_events(demo: dict[str, Any]) -> None:
+    sign_in = load_event("sessions_sign_in.json")
+    sign_in["body"] = json.dumps(
+        {"email": "anna.schmidt@example.com", "password": demo["acc-berger-client-anna"]["password"]}
+    )
+    result = invoke("SessionsFunction", sign_in)
+    assert result["statusCode"] == 201
+    session_hash = (
+        __import__("hashlib").sha256(json.loads(result["body"])["session"]["token"].encode()).hexdigest()
+    )
+
+    current = with_principal(load_event("sessions_current.json"), demo, "acc-berger-client-anna")
+    assert json.loads(invoke("SessionsFunction", current)["body"])["account"]["name"] == "Anna Schmidt"
+
+    sign_out = with_principal(load_event("sessions_sign_out.json"), demo, "acc-berger-client-anna")
+    sign_out["requestContext"]["authorizer"]["session_hash"] = session_hash
+    assert invoke("SessionsFunction", sign_out)["statusCode"] == 204
+
+
+@pytest.mark.parametrize("header", ["Authorization", "Cookie"])
+def test_authorizer_event(demo: dict[str, Any], api: Api, header: str) -> None:
+    token = api.sign_in("petra.berger@berger-steuer.example", demo["acc-berger-owner"]["password"])
+    event = load_event("authorizer.json")
+    event["headers"].pop("Authorization", None)
+    event["headers"][header] = f"Bearer {token}" if header == "Authorization" else f"portal_session={token}"
+    policy = invoke("AuthorizerFunction", event)
+    assert policy["principalId"] == "acc-berger-owner"
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert policy["context"]["role"] == "owner"
+    assert token not in json.dumps(policy)
+
+    event["headers"][header] = "Bearer nope" if header == "Authorization" else "portal_session=nope"
+    with pytest.raises(Exception, match="Unauthorized"):
+        invoke("AuthorizerFunction", event)
