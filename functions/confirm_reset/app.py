@@ -18,7 +18,7 @@ app = create_app()
 
 @app.post("/v1/password-resets/verify")
 def verify(body: VerifyBody) -> Response[dict[str, Any]]:
-    found = resets.verify_reset(body.token)
+    found = resets.verify_reset(body.token, meta=request_meta(app))
     return json_response(
         200,
         {

@@ -31,11 +31,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
-    from pwreset import resets
+    from pwreset import ratelimit, resets
+    from pwreset.aws import forget_clients
     from pwreset.models import Account, Event, Firm, ResetToken, Session
 
     resets._ses.cache_clear()
     resets._connection.cache_clear()
+    ratelimit.limiter.cache_clear()
+    forget_clients()
     for model in (Account, Firm, ResetToken, Session, Event):
         model._connection = None
 

@@ -37,8 +37,12 @@ class Settings:
     argon2_parallelism: int
     # How long a used or expired reset stays readable for the deliveries view before TTL clean-up.
     reset_retention_seconds: int
-    # Marks the session cookie Secure. Only the local stack on plain http turns it off.
-    secure_cookies: bool
+    rate_limits_table: str
+    # "rule=limit/window_seconds,..." (see pwreset.ratelimit); empty = the defaults there.
+    rate_limits: str
+    # Self-service answers never come faster than this, so a known address (which costs a mail)
+    # cannot be told from an unknown one by timing.
+    self_service_floor_ms: int
 
 
 @cache
@@ -63,5 +67,7 @@ def settings() -> Settings:
         argon2_memory_kib=_int("ARGON2_MEMORY_KIB", 19456),
         argon2_parallelism=_int("ARGON2_PARALLELISM", 1),
         reset_retention_seconds=_int("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
-        secure_cookies=env("SECURE_COOKIES", "true").lower() != "false",
+        rate_limits_table=env("RATE_LIMITS_TABLE", "rate-limits"),
+        rate_limits=env("RATE_LIMITS", ""),
+        self_service_floor_ms=_int("SELF_SERVICE_FLOOR_MS", 400),
     )

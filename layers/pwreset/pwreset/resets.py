@@ -12,6 +12,7 @@ The flows, in the order a client meets them:
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from pwreset.config import settings
 from pwreset.context import Principal, RequestMeta, iso
 from pwreset.models import Account, Event, Firm, ResetToken, Session
 from pwreset.observability import logger, mask_email, metrics
+from pwreset.ratelimit import limiter
 from pwreset.sessions import IssuedSession, new_session, revoke_other_sessions
 from pwreset.tokens import TokenCheck, default_token_generator
 
@@ -83,14 +85,29 @@ def request_self_service_reset(email: str, *, locale: str | None, meta: RequestM
     """Mail a link when the address belongs to an active client; otherwise do nothing.
 
     The caller answers the same 202 whatever happens here, so nothing raised reaches it: a mail
-    that cannot be sent is logged and counted, not reported.
+    that cannot be sent is logged and counted, not reported. Every path takes at least the
+    configured floor, so timing does not tell a known address from an unknown one.
     """
+    deadline = time.monotonic() + settings().self_service_floor_ms / 1000
+    try:
+        _self_service(email, meta)
+    finally:
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+def _self_service(email: str, meta: RequestMeta) -> None:
+    limits = limiter()
+    # Both counters are hit on every path (known or not), so they cost the same everywhere.
+    by_ip = limits.hit("self_service_ip", meta.source_ip)
+    by_email = limits.hit("self_service_email", email)
     account = find_account_by_email(email)
+    if not (by_ip.allowed and by_email.allowed):
+        _ignore(email, "rate_limited")
+        return
     if account is None or account.status != "active" or account.email_status != "ok":
-        logger.info(
-            "self-service reset not sent", extra={"email": mask_email(email), "reason": _skip_reason(account)}
-        )
-        metrics.add_metric(name="ResetRequestIgnored", unit="Count", value=1)
+        _ignore(email, _skip_reason(account))
         return
     try:
         _issue_and_send(
@@ -98,6 +115,11 @@ def request_self_service_reset(email: str, *, locale: str | None, meta: RequestM
         )
     except errors.DomainError as exc:
         logger.warning("self-service reset failed", extra={"email": mask_email(email), "code": exc.code})
+
+
+def _ignore(email: str, reason: str) -> None:
+    logger.info("self-service reset not sent", extra={"email": mask_email(email), "reason": reason})
+    metrics.add_metric(name="ResetRequestIgnored", unit="Count", value=1)
 
 
 def _skip_reason(account: Account | None) -> str:
@@ -117,6 +139,9 @@ def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestM
         raise errors.AccountNotFound(locale=principal.locale)
     if account.status != "active":
         raise errors.AccountArchived(locale=principal.locale)
+    sends = limiter().hit("staff_send_account", account.account_id)
+    if not sends.allowed:
+        raise errors.RateLimited(retry_after=sends.retry_after, locale=principal.locale)
     if account.email_status != "ok":
         raise errors.EmailUndeliverable(locale=principal.locale, extra={"diagnosis": None})
     record = _issue_and_send(
@@ -283,8 +308,17 @@ def _require_valid(record: ResetToken | None, account: Account | None) -> tuple[
     return record, account
 
 
-def verify_reset(raw_token: str) -> VerifiedReset:
+def _limit(rule: str, meta: RequestMeta) -> None:
+    """Per-IP limits on the token routes: tokens cannot be guessed, but a scanner should still
+    meet a wall."""
+    decision = limiter().hit(rule, meta.source_ip)
+    if not decision.allowed:
+        raise errors.RateLimited(retry_after=decision.retry_after, locale=meta.locale)
+
+
+def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
     """Say whether a link still works, without consuming it."""
+    _limit("verify_ip", meta)
     record, account = _require_valid(*_load(raw_token))
     return VerifiedReset(
         email_hint=mask_email(account.email),
@@ -301,6 +335,7 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
     from pwreset.password_policy import PolicyContext
     from pwreset.passwords import hash_password
 
+    _limit("confirm_ip", meta)
     record, account = _require_valid(*_load(raw_token))
     firm_name = record.firm_name or ""
     pw_policy = policy()

@@ -1,0 +1,138 @@
+"""Fixed-window rate limits on DynamoDB atomic counters that expire by TTL.
+
+One ``UpdateItem ... ADD hits :1`` per check: atomic across concurrent Lambdas, no read-modify-write
+race, and the counter item deletes itself (TTL) after its window. Subjects (addresses, IPs) are
+stored as SHA-256 digests so the table holds no personal data in clear.
+
+Limits come from configuration (``RATE_LIMITS`` env, set from template parameters); a limit of 0
+switches a rule off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pwreset.config import settings
+from pwreset.observability import logger, metrics
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # e.g. "self_service_email"
+    limit: int  # allowed hits per window; 0 = off
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    hits: int
+    retry_after: int  # seconds until the window ends (0 when allowed)
+
+
+def parse_rules(spec: str) -> dict[str, Rule]:
+    """``"self_service_email=3/900,self_service_ip=20/3600"`` -> rules by name. Malformed entries
+    are skipped with a warning rather than taking the service down."""
+    rules: dict[str, Rule] = {}
+    for entry in spec.split(","):
+        name, _, value = entry.strip().partition("=")
+        limit, _, window = value.partition("/")
+        try:
+            rules[name] = Rule(name=name, limit=int(limit), window_seconds=max(1, int(window)))
+        except ValueError:
+            if entry.strip():
+                logger.warning("ignoring malformed rate-limit rule", extra={"rule": entry.strip()[:80]})
+    return rules
+
+
+DEFAULT_RULES = (
+    "self_service_email=3/900,"  # OWASP: per-account limit on reset requests
+    "self_service_ip=20/3600,"
+    "staff_send_account=5/3600,"
+    "sign_in_account=10/900,"  # failures only; far under NIST's 100
+    "sign_in_ip=50/900,"  # failures only
+    "confirm_ip=30/900,"
+    "verify_ip=60/900"
+)
+
+
+@cache
+def rules() -> dict[str, Rule]:
+    return parse_rules(settings().rate_limits or DEFAULT_RULES)
+
+
+class RateLimiter:
+    def __init__(self, client: Any = None, table: str | None = None) -> None:
+        self._client = client
+        self._table = table
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from pwreset.aws import dynamodb_client
+
+            self._client = dynamodb_client()
+        return self._client
+
+    @property
+    def table(self) -> str:
+        return self._table or settings().rate_limits_table
+
+    def hit(self, rule_name: str, subject: str) -> Decision:
+        """Count one hit and say whether it is within the limit."""
+        rule = rules().get(rule_name)
+        if rule is None or rule.limit <= 0 or not subject:
+            return Decision(allowed=True, hits=0, retry_after=0)
+        now = self._now()
+        window_start = int(now // rule.window_seconds) * rule.window_seconds
+        window_end = window_start + rule.window_seconds
+        response = self.client.update_item(
+            TableName=self.table,
+            Key={"counter_id": {"S": self._key(rule, subject, window_start)}},
+            UpdateExpression="ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(window_end + 60)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        hits = int(response["Attributes"]["hits"]["N"])
+        if hits <= rule.limit:
+            return Decision(allowed=True, hits=hits, retry_after=0)
+        metrics.add_metric(name="RateLimited", unit="Count", value=1)
+        logger.info("rate limited", extra={"rule": rule.name, "hits": hits})
+        return Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)))
+
+    def peek(self, rule_name: str, subject: str) -> Decision:
+        """Whether the limit is already exhausted, without counting (for failure-only limits)."""
+        rule = rules().get(rule_name)
+        if rule is None or rule.limit <= 0 or not subject:
+            return Decision(allowed=True, hits=0, retry_after=0)
+        now = self._now()
+        window_start = int(now // rule.window_seconds) * rule.window_seconds
+        item = self.client.get_item(
+            TableName=self.table,
+            Key={"counter_id": {"S": self._key(rule, subject, window_start)}},
+            ProjectionExpression="hits",
+        ).get("Item")
+        hits = int(item["hits"]["N"]) if item else 0
+        if hits < rule.limit:
+            return Decision(allowed=True, hits=hits, retry_after=0)
+        window_end = window_start + rule.window_seconds
+        return Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)))
+
+    @staticmethod
+    def _key(rule: Rule, subject: str, window_start: int) -> str:
+        digest = hashlib.sha256(f"{rule.name}\x00{subject.lower()}".encode()).hexdigest()[:40]
+        return f"{rule.name}#{digest}#{window_start}"
+
+    def _now(self) -> float:
+        """Seam for tests."""
+        return time.time()
+
+
+@cache
+def limiter() -> RateLimiter:
+    return RateLimiter()
