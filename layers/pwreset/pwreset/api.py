@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -35,7 +36,7 @@ class PortalResolver(APIGatewayRestResolver):
         super().__init__(enable_validation=True)
         self.json_only = json_only
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         refusal = self._refusal(event)
         if refusal:
             headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -50,7 +51,7 @@ class PortalResolver(APIGatewayRestResolver):
             }
         return super().resolve(event, context)
 
-    def _refusal(self, event: dict[str, Any]) -> str | None:
+    def _refusal(self, event: Mapping[str, Any]) -> str | None:
         body = event.get("body")
         if not body:
             return None
