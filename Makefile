@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-central-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
+.PHONY: fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
@@ -58,3 +58,7 @@ build: sam-venv
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output
+
+fmt: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .

@@ -1,0 +1,139 @@
+"""The SAM template, transformed offline to CloudFormation, against the code it deploys."""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from devstack.gateway import FunctionRunner
+from testenv import TEMPLATE
+
+# What each function may touch. A new table access needs a line here, on purpose: least privilege
+# is reviewed, not inherited.
+TABLE_ACCESS: dict[str, set[str]] = {
+    "AuthorizerFunction": {"SessionsTable", "AccountsTable"},
+    "RequestResetFunction": {"AccountsTable", "FirmsTable", "ResetTokensTable", "EventsTable", "RateLimitsTable"},
+    "ConfirmResetFunction": {
+        "AccountsTable", "FirmsTable", "ResetTokensTable", "SessionsTable", "EventsTable", "RateLimitsTable",
+    },
+    "SessionsFunction": {"AccountsTable", "SessionsTable", "RateLimitsTable"},
+}
+DATA_ACTION = re.compile(r"^(dynamodb|ses|sqs|sns):", re.I)
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@cache
+def cloudformation() -> dict[str, Any]:
+    from samtranslator.translator.transform import transform
+
+    doc = copy.deepcopy(TEMPLATE.doc)
+    for resource in doc["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
+    return transform(doc, {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012"},
+                     _NoManagedPolicies())  # type: ignore[arg-type]
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if "Ref" in node and isinstance(node["Ref"], str):
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            target = node["Fn::GetAtt"]
+            found.add(target[0] if isinstance(target, list) else str(target).split(".")[0])
+        if "Fn::Sub" in node:
+            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+            found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}]+)\}", text)}
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def _statements(function_id: str) -> list[dict[str, Any]]:
+    resources = cloudformation()["Resources"]
+    role = resources[f"{function_id}Role"]["Properties"]
+    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def test_the_template_transforms_to_cloudformation() -> None:
+    resources = cloudformation()["Resources"]
+    types = {r["Type"] for r in resources.values()}
+    assert {"AWS::Lambda::Function", "AWS::ApiGateway::RestApi", "AWS::DynamoDB::Table"} <= types
+
+
+def handler_routes(function_id: str) -> set[tuple[str, str]]:
+    module = FunctionRunner(TEMPLATE).module(function_id)
+    app = module.app
+    routes = set()
+    for route in app._static_routes + app._dynamic_routes:
+        path = re.sub(r"<(\w+)>", r"{\1}", route.path)
+        routes |= {(method.upper(), path) for method in route.method.split("|")}
+    return routes
+
+
+def test_every_template_route_has_a_handler_route_and_back() -> None:
+    by_function: dict[str, set[tuple[str, str]]] = {}
+    for route in TEMPLATE.api_routes():
+        by_function.setdefault(route.function, set()).add((route.method, route.path))
+    for function_id, template_routes in by_function.items():
+        assert handler_routes(function_id) == template_routes, function_id
+
+
+def test_every_handler_resolves() -> None:
+    runner = FunctionRunner(TEMPLATE)
+    for function_id in TEMPLATE.functions():
+        _, _, attr = TEMPLATE.handler(function_id).rpartition(".")
+        assert callable(getattr(runner.module(function_id), attr)), function_id
+
+
+@pytest.mark.parametrize("function_id", sorted(TABLE_ACCESS))
+def test_each_function_may_touch_only_its_own_tables(function_id: str) -> None:
+    statements = _statements(function_id)
+    tables = set(TEMPLATE.tables())
+    touched = set()
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if not any(DATA_ACTION.match(a) for a in actions):
+            continue
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources, (function_id, statement)
+        touched |= _refs(resources) & tables
+    assert touched == TABLE_ACCESS[function_id]
+
+
+def test_every_function_is_reviewed_for_table_access() -> None:
+    assert set(TEMPLATE.functions()) == set(TABLE_ACCESS)
+
+
+def test_ttl_and_streams_where_the_design_says() -> None:
+    for table in ("ResetTokensTable", "SessionsTable", "EventsTable", "RateLimitsTable"):
+        assert TEMPLATE.ttl_attribute(table) == "ttl", table
+    assert TEMPLATE.ttl_attribute("AccountsTable") is None
+    streams = {t: p["Properties"].get("StreamSpecification") for t, p in TEMPLATE.tables().items()}
+    assert streams.pop("EventsTable") == {"StreamViewType": "NEW_IMAGE"}
+    for table, props in TEMPLATE.tables().items():
+        if table != "RateLimitsTable":  # counters are disposable by design
+            assert props["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], table
+        assert props["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_functions_run_python_313_with_tracing() -> None:
+    resources = cloudformation()["Resources"]
+    for function_id in TEMPLATE.functions():
+        props = resources[function_id]["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["TracingConfig"] == {"Mode": "Active"}
