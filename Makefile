@@ -37,7 +37,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/pwreset/pwreset functions local/devstack
+	$(VENV)/bin/mypy layers/pwreset/pwreset functions local/devstack tests
 
 template-lint: sam-venv
 	$(SAM_VENV)/bin/cfn-lint template.yaml

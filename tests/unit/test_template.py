@@ -16,9 +16,20 @@ from testenv import TEMPLATE
 # is reviewed, not inherited.
 TABLE_ACCESS: dict[str, set[str]] = {
     "AuthorizerFunction": {"SessionsTable", "AccountsTable"},
-    "RequestResetFunction": {"AccountsTable", "FirmsTable", "ResetTokensTable", "EventsTable", "RateLimitsTable"},
+    "RequestResetFunction": {
+        "AccountsTable",
+        "FirmsTable",
+        "ResetTokensTable",
+        "EventsTable",
+        "RateLimitsTable",
+    },
     "ConfirmResetFunction": {
-        "AccountsTable", "FirmsTable", "ResetTokensTable", "SessionsTable", "EventsTable", "RateLimitsTable",
+        "AccountsTable",
+        "FirmsTable",
+        "ResetTokensTable",
+        "SessionsTable",
+        "EventsTable",
+        "RateLimitsTable",
     },
     "SessionsFunction": {"AccountsTable", "SessionsTable", "RateLimitsTable"},
 }
@@ -40,8 +51,9 @@ def cloudformation() -> dict[str, Any]:
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str):
                 props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
-    return transform(doc, {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012"},
-                     _NoManagedPolicies())  # type: ignore[arg-type]
+    return transform(
+        doc, {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012"}, _NoManagedPolicies()
+    )
 
 
 def _refs(node: Any) -> set[str]:
@@ -109,7 +121,9 @@ def test_each_function_may_touch_only_its_own_tables(function_id: str) -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if not any(DATA_ACTION.match(a) for a in actions):
             continue
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
         assert "*" not in resources, (function_id, statement)
         touched |= _refs(resources) & tables
     assert touched == TABLE_ACCESS[function_id]
@@ -127,7 +141,9 @@ def test_ttl_and_streams_where_the_design_says() -> None:
     assert streams.pop("EventsTable") == {"StreamViewType": "NEW_IMAGE"}
     for table, props in TEMPLATE.tables().items():
         if table != "RateLimitsTable":  # counters are disposable by design
-            assert props["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], table
+            assert props["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], (
+                table
+            )
         assert props["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
 
 

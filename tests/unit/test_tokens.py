@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ class FrozenGenerator(ResetTokenGenerator):
 
 
 def account(**overrides: object) -> Account:
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "firm_id": "f",
         "role": "client",
         "email": "a@example.com",
@@ -32,7 +33,7 @@ def account(**overrides: object) -> Account:
 
 
 def record(**overrides: object) -> ResetToken:
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "reset_id": "r",
         "account_id": "acc-1",
         "firm_id": "f",
