@@ -1,0 +1,410 @@
+// The hosted reset page's behaviour: take the token from the URL fragment, ask the API whether the
+// link still works, show the form or a clear explanation, and set the new password.
+// Plain JS without dependencies; loaded with `defer`, so the DOM is ready when this runs.
+// Text only ever goes into the page through textContent, never as HTML.
+"use strict";
+
+(() => {
+  document.documentElement.classList.add("js");
+
+  // The token travels in the fragment (never sent to a server, never in a Referer). Take it and
+  // remove it from the address bar and the history entry at once, before anything else happens.
+  const token = takeToken();
+
+  const data = JSON.parse(document.getElementById("reset-data").textContent);
+  const texts = data.texts;
+  let locale = data.locale;
+  let policy = { min_length: 1, max_length: Infinity, rules: [] };
+  let submitting = false;
+  let requesting = false;
+
+  const STATES = ["loading", "valid", "invalid", "expired", "used", "archived", "error", "done"];
+  // API error code -> page state. A malformed token (400) is as good as an unknown one.
+  const ERROR_STATES = {
+    token_invalid: "invalid",
+    invalid_request: "invalid",
+    token_expired: "expired",
+    token_used: "used",
+    account_archived: "archived",
+  };
+  // States after which a new link can help (self-service); an archived account cannot be reset.
+  const OFFER_NEW_LINK = new Set(["invalid", "expired", "used"]);
+  // Rules the page can check itself; the others (blocklist, personal data) only the server can.
+  const CLIENT_RULES = {
+    too_short: (count) => count >= policy.min_length,
+    too_long: (count) => count <= policy.max_length,
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    form: $("reset-form"),
+    password: $("new-password"),
+    repeat: $("repeat-password"),
+    rules: $("rules"),
+    match: $("match"),
+    formError: $("form-error"),
+    violations: $("violations"),
+    submit: $("submit"),
+    emailHint: $("email-hint"),
+    expiresAt: $("expires-at"),
+    requestNew: $("request-new"),
+    requestForm: $("request-form"),
+    requestEmail: $("request-email"),
+    requestSubmit: $("request-submit"),
+    requestResult: $("request-result"),
+    continueLink: $("continue"),
+  };
+  let expiresAt = null;
+
+  function takeToken() {
+    if (!location.hash) return null;
+    const value = new URLSearchParams(location.hash.slice(1)).get("token");
+    history.replaceState(history.state, "", location.pathname + location.search);
+    return value ? value.trim() : null;
+  }
+
+  // ------------------------------------------------------------------ language
+
+  function t(key) {
+    const table = texts[locale] || texts.en;
+    return table[key] ?? texts.en[key] ?? key;
+  }
+
+  function setText(node, key) {
+    node.dataset.i18n = key;
+    node.textContent = t(key);
+  }
+
+  function applyLocale(next) {
+    if (!texts[next]) return;
+    locale = next;
+    document.documentElement.lang = next;
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    renderExpiry();
+    updateRules();
+    updateMatch();
+  }
+
+  // ------------------------------------------------------------------ states
+
+  function showState(name, { focus = true } = {}) {
+    for (const state of STATES) $(`state-${state}`).hidden = state !== name;
+    el.requestNew.hidden = !OFFER_NEW_LINK.has(name);
+    const heading = $(`${name}-heading`);
+    if (heading) {
+      document.title = `${heading.textContent} – ${t("brand")}`;
+      // Move focus to the new content so keyboard and screen-reader users land where it changed.
+      if (focus) heading.focus();
+    }
+  }
+
+  async function postJson(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+    });
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch {
+      payload = null; // a gateway error page or an empty body
+    }
+    return { status: response.status, ok: response.ok, body: payload };
+  }
+
+  function errorOf(body) {
+    const error = body && typeof body === "object" ? body.error : null;
+    return error && typeof error === "object" ? error : {};
+  }
+
+  async function verify() {
+    showState("loading", { focus: false });
+    if (!token) {
+      showState("invalid");
+      return;
+    }
+    let result;
+    try {
+      result = await postJson(data.api.verify, { token });
+    } catch {
+      showState("error");
+      return;
+    }
+    if (result.ok && result.body && result.body.valid === true) {
+      showForm(result.body);
+      return;
+    }
+    showState(ERROR_STATES[errorOf(result.body).code] || "error");
+  }
+
+  // ------------------------------------------------------------------ the form
+
+  function showForm(info) {
+    if (info.policy && typeof info.policy === "object") {
+      policy = {
+        min_length: Number(info.policy.min_length) || 1,
+        max_length: Number(info.policy.max_length) || Infinity,
+        rules: Array.isArray(info.policy.rules) ? info.policy.rules : [],
+      };
+    }
+    el.emailHint.textContent = String(info.email_hint || "");
+    expiresAt = info.expires_at ? new Date(info.expires_at) : null;
+    renderRules();
+    applyLocale(info.locale); // the account's language from now on; also renders expiry and rules
+    showState("valid", { focus: false });
+    el.password.focus();
+  }
+
+  function renderExpiry() {
+    if (!expiresAt || Number.isNaN(expiresAt.getTime())) {
+      el.expiresAt.textContent = "";
+      el.expiresAt.removeAttribute("datetime");
+      return;
+    }
+    el.expiresAt.dateTime = expiresAt.toISOString();
+    el.expiresAt.textContent = new Intl.DateTimeFormat(locale, {
+      dateStyle: "medium",
+      timeStyle: "short",
+    }).format(expiresAt);
+  }
+
+  // Length as the server counts it: code points after NFKC normalisation.
+  function passwordLength(value) {
+    return [...value.normalize("NFKC")].length;
+  }
+
+  function renderRules() {
+    const items = policy.rules.map((rule) => {
+      const item = document.createElement("li");
+      item.dataset.rule = String(rule.rule);
+      item.dataset.check = rule.rule in CLIENT_RULES ? "client" : "server";
+      const icon = document.createElement("span");
+      icon.className = "rule-icon";
+      icon.setAttribute("aria-hidden", "true");
+      const message = document.createElement("span");
+      message.className = "rule-message";
+      message.textContent = String(rule.message || "");
+      const status = document.createElement("span");
+      status.className = "rule-status";
+      item.append(icon, message, status);
+      return item;
+    });
+    el.rules.replaceChildren(...items);
+    updateRules();
+  }
+
+  function updateRules() {
+    const count = passwordLength(el.password.value);
+    for (const item of el.rules.children) {
+      const status = item.querySelector(".rule-status");
+      const check = CLIENT_RULES[item.dataset.rule];
+      if (check) {
+        const ok = check(count);
+        item.dataset.ok = String(ok);
+        setText(status, ok ? "rule_met" : "rule_not_met");
+      } else if (item.dataset.ok === "false") {
+        setText(status, "rule_failed"); // the server said so on the last attempt
+      } else {
+        setText(status, "rule_server");
+      }
+    }
+  }
+
+  function updateMatch() {
+    const repeat = el.repeat.value;
+    if (!repeat) {
+      el.match.dataset.match = "empty";
+      el.match.removeAttribute("data-i18n");
+      el.match.textContent = "";
+      return;
+    }
+    const same = repeat === el.password.value;
+    el.match.dataset.match = String(same);
+    setText(el.match, same ? "match_ok" : "match_missing");
+  }
+
+  function clearErrors() {
+    el.formError.hidden = true;
+    el.formError.removeAttribute("data-i18n");
+    el.formError.textContent = "";
+    el.violations.hidden = true;
+    el.violations.replaceChildren();
+    el.password.removeAttribute("aria-invalid");
+    el.repeat.removeAttribute("aria-invalid");
+  }
+
+  // `key` is a text key (translated again on a language switch) or null with a server message.
+  function showFormError(key, message) {
+    if (key) setText(el.formError, key);
+    else {
+      el.formError.removeAttribute("data-i18n");
+      el.formError.textContent = message;
+    }
+    el.formError.hidden = false;
+  }
+
+  function showViolations(violations, fallback) {
+    const list = Array.isArray(violations) ? violations : [];
+    setText(el.formError, "violations_heading");
+    el.formError.hidden = false;
+    const items = list.map((violation) => {
+      const item = document.createElement("li");
+      item.dataset.rule = String(violation.rule || "");
+      item.textContent = String(violation.message || "");
+      const rule = [...el.rules.children].find((li) => li.dataset.rule === item.dataset.rule);
+      if (rule && rule.dataset.check === "server") rule.dataset.ok = "false";
+      return item;
+    });
+    if (!items.length && fallback) {
+      const item = document.createElement("li");
+      item.textContent = fallback;
+      items.push(item);
+    }
+    el.violations.replaceChildren(...items);
+    el.violations.hidden = false;
+    el.password.setAttribute("aria-invalid", "true");
+    updateRules();
+  }
+
+  function setSubmitting(value) {
+    submitting = value;
+    el.submit.disabled = value;
+    el.form.setAttribute("aria-busy", String(value));
+    setText(el.submit, value ? "submitting" : "submit");
+  }
+
+  // Problems the page can see without asking the server; the first one gets the focus.
+  function localProblem() {
+    const value = el.password.value;
+    if (!value) return { field: el.password, key: "error_required" };
+    const count = passwordLength(value);
+    for (const rule of policy.rules) {
+      const check = CLIENT_RULES[rule.rule];
+      if (check && !check(count)) return { field: el.password, message: String(rule.message || "") };
+    }
+    if (el.repeat.value !== value) return { field: el.repeat, key: "error_mismatch" };
+    return null;
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    if (submitting) return;
+    clearErrors();
+    const problem = localProblem();
+    if (problem) {
+      showFormError(problem.key || null, problem.message);
+      problem.field.setAttribute("aria-invalid", "true");
+      problem.field.focus();
+      return;
+    }
+    setSubmitting(true);
+    let result;
+    try {
+      result = await postJson(data.api.confirm, { token, password: el.password.value });
+    } catch {
+      setSubmitting(false);
+      showFormError("error_network");
+      return;
+    }
+    if (result.ok && result.body && typeof result.body.redirect_url === "string") {
+      done(result.body.redirect_url);
+      return;
+    }
+    setSubmitting(false);
+    const error = errorOf(result.body);
+    if (error.code === "password_rejected") {
+      showViolations(error.violations, error.message);
+      el.password.focus();
+    } else if (error.code === "rate_limited") {
+      showFormError("error_rate_limited");
+    } else if (error.code in ERROR_STATES && error.code !== "invalid_request") {
+      showState(ERROR_STATES[error.code]); // the link stopped working while the form was open
+    } else {
+      showFormError("error_server");
+    }
+  }
+
+  function done(redirectUrl) {
+    let target = null;
+    try {
+      target = new URL(redirectUrl, location.href);
+    } catch {
+      target = null;
+    }
+    el.password.value = "";
+    el.repeat.value = "";
+    // Only ever navigate to a web address (never a javascript: URL, whatever the answer said);
+    // otherwise the link (the configured portal address) is the way on.
+    const safe = target && (target.protocol === "https:" || target.protocol === "http:");
+    if (safe) el.continueLink.href = target.href;
+    showState("done");
+    if (safe) location.assign(target.href);
+  }
+
+  function toggleVisibility(button) {
+    const input = $(button.getAttribute("aria-controls"));
+    const show = input.type === "password";
+    input.type = show ? "text" : "password";
+    setText(button.querySelector(".toggle-text"), show ? "hide" : "show");
+  }
+
+  // ------------------------------------------------------------------ a new link (self-service)
+
+  async function requestNewLink(event) {
+    event.preventDefault();
+    if (requesting) return;
+    const email = el.requestEmail.value.trim();
+    el.requestResult.dataset.result = "error";
+    if (!email || !el.requestEmail.checkValidity()) {
+      setText(el.requestResult, "request_invalid_email");
+      el.requestEmail.setAttribute("aria-invalid", "true");
+      el.requestEmail.focus();
+      return;
+    }
+    el.requestEmail.removeAttribute("aria-invalid");
+    requesting = true;
+    el.requestSubmit.disabled = true;
+    setText(el.requestSubmit, "request_sending");
+    let key = "request_failed";
+    try {
+      const result = await postJson(data.api.request, { email, locale });
+      if (result.status === 202) key = "request_done";
+      else if (result.status === 400) key = "request_invalid_email";
+    } catch {
+      key = "request_failed";
+    }
+    requesting = false;
+    el.requestSubmit.disabled = false;
+    setText(el.requestSubmit, "request_submit");
+    el.requestResult.dataset.result = key === "request_done" ? "ok" : "error";
+    setText(el.requestResult, key);
+    if (key === "request_done") el.requestForm.reset();
+    else el.requestEmail.focus();
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  el.form.addEventListener("submit", submit);
+  el.password.addEventListener("input", () => {
+    // A changed password has not been judged by the server yet.
+    for (const item of el.rules.children) if (item.dataset.check === "server") delete item.dataset.ok;
+    if (!el.violations.hidden) clearErrors();
+    updateRules();
+    updateMatch();
+  });
+  el.repeat.addEventListener("input", () => {
+    el.repeat.removeAttribute("aria-invalid");
+    updateMatch();
+  });
+  for (const button of document.querySelectorAll("button.toggle")) {
+    button.addEventListener("click", () => toggleVisibility(button));
+  }
+  $("retry").addEventListener("click", verify);
+  el.requestForm.addEventListener("submit", requestNewLink);
+
+  verify();
+})();
