@@ -1,0 +1,57 @@
+"""GET /reset (the hosted reset page) and GET /reset/assets/{name} (its script and stylesheet).
+
+The page never sees the token: it travels in the URL fragment, which browsers do not send. So
+opening the page reads and changes nothing; the script calls verify (read-only) and confirm.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset import pages
+from pwreset.api import create_app, error_response, request_locale
+from pwreset.observability import logger, tracer
+
+app = create_app()
+
+# A content-hashed name never changes meaning, so it may be cached for good; any other name
+# (unhashed, or a hash from before a deploy) is revalidated on every use.
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_REVALIDATE = "no-cache"
+
+
+@app.get("/reset")
+def page() -> Response[str]:
+    locale = request_locale(app)
+    html = pages.render_reset_page(locale, pages.relative_root(app.current_event.path))
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=html,
+        headers={**pages.PAGE_HEADERS, "Content-Language": locale, "Vary": "Accept-Language"},
+    )
+
+
+@app.get("/reset/assets/<name>")
+def asset(name: str) -> Response[str]:
+    found = pages.find_asset(name)
+    if found is None:
+        return error_response(404, "not_found", request_locale(app))
+    content, current = found
+    return Response(
+        status_code=200,
+        content_type=content.content_type,
+        body=content.body,
+        headers={
+            "Cache-Control": _IMMUTABLE if current else _REVALIDATE,
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
