@@ -19,6 +19,8 @@ ROUTE_EVENTS = {
     ("POST", "/v1/sessions"): "sessions_sign_in.json",
     ("GET", "/v1/sessions/current"): "sessions_current.json",
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
+    ("GET", "/reset"): "reset_page_get.json",
+    ("GET", "/reset/assets/{name}"): "reset_page_asset.json",
 }
 
 

@@ -285,6 +285,16 @@ def test_the_sample_event_renders_the_german_page() -> None:
     assert '<html lang="de">' in response["body"]
 
 
+def test_the_sample_asset_event_serves_the_stylesheet() -> None:
+    response = gateway().runner.invoke("ResetPageFunction", load_event("reset_page_asset.json"))
+
+    assert response["statusCode"] == 200
+    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    headers |= {k.lower(): v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
+    assert headers["content-type"] == "text/css; charset=utf-8"
+    assert response["body"] == (ASSETS_DIR / "reset.css").read_text(encoding="utf-8")
+
+
 def test_opening_the_page_consumes_nothing(api: Api, demo: dict[str, Any]) -> None:
     api.post("/v1/password-resets", {"email": "anna.schmidt@example.com"})
     raw = token_from(sent_messages()[-1])

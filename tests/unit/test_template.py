@@ -32,6 +32,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "RateLimitsTable",
     },
     "SessionsFunction": {"AccountsTable", "SessionsTable", "RateLimitsTable"},
+    "ResetPageFunction": set(),  # serves the page and its assets; reads no data
 }
 DATA_ACTION = re.compile(r"^(dynamodb|ses|sqs|sns):", re.I)
 
