@@ -169,7 +169,6 @@ def test_the_page_is_html_with_the_security_headers(api: Api) -> None:
     assert result.header("Cache-Control") == "no-store"
     assert result.header("Referrer-Policy") == "no-referrer"
     assert result.header("Content-Security-Policy") == CSP
-    assert "unsafe-inline" not in CSP
     assert result.header("X-Content-Type-Options") == "nosniff"
     assert result.header("X-Frame-Options") == "DENY"
     assert _Page(result.body).ids() >= DOM_CONTRACT_IDS
