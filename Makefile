@@ -9,7 +9,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-central-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
+.PHONY: openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
@@ -55,6 +55,9 @@ test: venv sam-venv
 
 build: sam-venv
 	PATH="$$(dirname $$(scripts/find-python.sh)):$$PATH" $(SAM_VENV)/bin/sam build --build-in-source --template template.yaml
+
+openapi: venv
+	PYTHONPATH=layers/pwreset:local $(PY) -m devstack.openapi
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output

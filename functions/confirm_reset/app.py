@@ -11,12 +11,17 @@ from pwreset.api import create_app, json_response, request_meta, session_cookie
 from pwreset.config import settings
 from pwreset.context import iso
 from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import ConfirmBody, VerifyBody
+from pwreset.schemas import ConfirmBody, Confirmed, Verified, VerifyBody, responses
 
 app = create_app()
 
 
-@app.post("/v1/password-resets/verify")
+@app.post(
+    "/v1/password-resets/verify",
+    summary="Check a reset link without using it",
+    tags=["password resets"],
+    responses=responses(200, Verified, "The link works", 400, 404, 409, 410, 429),
+)
 def verify(body: VerifyBody) -> Response[dict[str, Any]]:
     found = resets.verify_reset(body.token, meta=request_meta(app))
     return json_response(
@@ -31,7 +36,14 @@ def verify(body: VerifyBody) -> Response[dict[str, Any]]:
     )
 
 
-@app.post("/v1/password-resets/confirm")
+@app.post(
+    "/v1/password-resets/confirm",
+    summary="Set the new password and sign in",
+    tags=["password resets"],
+    responses=responses(
+        200, Confirmed, "Changed; signed in (also as the portal_session cookie)", 400, 404, 409, 410, 422, 429
+    ),
+)
 def confirm(body: ConfirmBody) -> Response[dict[str, Any]]:
     done = resets.confirm_reset(body.token, body.password, meta=request_meta(app))
     session = done.session

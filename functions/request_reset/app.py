@@ -10,19 +10,30 @@ from pwreset import resets
 from pwreset.api import create_app, json_response, principal, request_meta
 from pwreset.context import iso
 from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import SelfServiceResetBody
+from pwreset.schemas import SIGNED_IN, Accepted, SelfServiceResetBody, StaffResetSent, responses
 
 app = create_app()
 
 
-@app.post("/v1/password-resets")
+@app.post(
+    "/v1/password-resets",
+    summary="Ask for a reset link (self-service)",
+    tags=["password resets"],
+    responses=responses(202, Accepted, "Accepted, whether or not the address is known", 400),
+)
 def self_service(body: SelfServiceResetBody) -> Response[dict[str, Any]]:
     resets.request_self_service_reset(body.email, locale=body.locale, meta=request_meta(app))
     # The same bytes whether or not the address exists, is archived or undeliverable.
     return json_response(202, {"status": "accepted"})
 
 
-@app.post("/v1/accounts/<account_id>/password-reset")
+@app.post(
+    "/v1/accounts/<account_id>/password-reset",
+    summary="Send a client a reset link (firm staff)",
+    tags=["password resets"],
+    responses=responses(202, StaffResetSent, "The link is on its way", 400, 401, 403, 404, 409, 429, 502),
+    security=SIGNED_IN,
+)
 def staff_send(account_id: str) -> Response[dict[str, Any]]:
     sent = resets.request_staff_reset(principal(app), account_id, meta=request_meta(app))
     return json_response(

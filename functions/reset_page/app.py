@@ -1,4 +1,5 @@
-"""GET /reset (the hosted reset page) and GET /reset/assets/{name} (its script and stylesheet).
+"""GET /reset (the hosted reset page), GET /reset/assets/{name} (its script and stylesheet) and
+GET /v1/openapi.json: the service's public, static documents.
 
 The page never sees the token: it travels in the URL fragment, which browsers do not send. So
 opening the page reads and changes nothing; the script calls verify (read-only) and confirm.
@@ -13,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pwreset import pages
 from pwreset.api import create_app, error_response, request_locale
 from pwreset.observability import logger, tracer
+from pwreset.schemas import error_responses
 
 app = create_app()
 
@@ -22,7 +24,12 @@ _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "no-cache"
 
 
-@app.get("/reset")
+@app.get(
+    "/reset",
+    summary="The hosted reset page (the token travels in the URL fragment)",
+    tags=["pages"],
+    responses={200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+)
 def page() -> Response[str]:
     locale = request_locale(app)
     html = pages.render_reset_page(locale, pages.relative_root(app.current_event.path))
@@ -34,7 +41,21 @@ def page() -> Response[str]:
     )
 
 
-@app.get("/reset/assets/<name>")
+@app.get(
+    "/reset/assets/<name>",
+    summary="The page's script and stylesheet",
+    tags=["pages"],
+    responses={
+        200: {
+            "description": "The asset",
+            "content": {
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+            },
+        },
+        **error_responses(404),
+    },
+)
 def asset(name: str) -> Response[str]:
     found = pages.find_asset(name)
     if found is None:
@@ -48,6 +69,23 @@ def asset(name: str) -> Response[str]:
             "Cache-Control": _IMMUTABLE if current else _REVALIDATE,
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@app.get(
+    "/v1/openapi.json",
+    summary="This API's OpenAPI document",
+    tags=["documentation"],
+    responses={
+        200: {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+)
+def openapi() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=pages.openapi_document(),
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
 
 

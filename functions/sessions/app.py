@@ -18,12 +18,17 @@ from pwreset.api import (
 from pwreset.config import settings
 from pwreset.context import iso
 from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import SignInBody
+from pwreset.schemas import SIGNED_IN, CurrentAccount, SignedIn, SignInBody, responses
 
 app = create_app()
 
 
-@app.post("/v1/sessions")
+@app.post(
+    "/v1/sessions",
+    summary="Sign in",
+    tags=["sessions"],
+    responses=responses(201, SignedIn, "Signed in (also as the portal_session cookie)", 400, 401, 429),
+)
 def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
     done = sessions.sign_in(body.email, body.password, meta=request_meta(app))
     session = done.session
@@ -37,12 +42,24 @@ def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
     )
 
 
-@app.get("/v1/sessions/current")
+@app.get(
+    "/v1/sessions/current",
+    summary="Who is signed in",
+    tags=["sessions"],
+    responses=responses(200, CurrentAccount, "The signed-in account", 401),
+    security=SIGNED_IN,
+)
 def current() -> Response[dict[str, Any]]:
     return json_response(200, {"account": sessions.account_view(sessions.current_account(principal(app)))})
 
 
-@app.delete("/v1/sessions/current")
+@app.delete(
+    "/v1/sessions/current",
+    summary="Sign out",
+    tags=["sessions"],
+    responses=responses(204, None, "Signed out", 401),
+    security=SIGNED_IN,
+)
 def sign_out() -> Response[None]:
     sessions.sign_out(principal(app))
     return json_response(204, None, cookies=[cleared_session_cookie()])

@@ -21,6 +21,7 @@ ROUTE_EVENTS = {
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
     ("GET", "/reset"): "reset_page_get.json",
     ("GET", "/reset/assets/{name}"): "reset_page_asset.json",
+    ("GET", "/v1/openapi.json"): "reset_page_openapi.json",
 }
 
 

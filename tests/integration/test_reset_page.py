@@ -375,3 +375,13 @@ def test_paths_outside_the_asset_route_are_not_found(api: Api, path: str) -> Non
 
     assert result.status == 404
     assert result.error_code == "not_found"
+
+
+def test_openapi_document_is_served(api: Api) -> None:
+    from devstack.openapi import DOCUMENT_PATH
+
+    result = api.get("/v1/openapi.json")
+    assert result.status == 200
+    assert result.header("Content-Type") == "application/json"
+    assert result.body == json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    assert "/v1/password-resets/confirm" in result.body["paths"]

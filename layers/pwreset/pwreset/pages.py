@@ -16,6 +16,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pwreset.config import settings
@@ -311,3 +312,12 @@ def render_reset_page(locale: str, root: str = "") -> str:
             style_url=asset_url("reset.css", root),
         )
     )
+
+
+@functools.cache
+def openapi_document() -> str:
+    """The committed OpenAPI document: shipped inside the package by the layer build, read from the
+    repository's docs/ when running from source."""
+    packaged = Path(__file__).resolve().parent / "openapi.json"
+    source = Path(__file__).resolve().parents[3] / "docs" / "openapi.json"
+    return (packaged if packaged.exists() else source).read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ the password policy's own maximum (128) is reported as a 422 violation."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
@@ -36,3 +36,113 @@ class ConfirmBody(_Body):
 class SignInBody(_Body):
     email: Annotated[StrictStr, Field(min_length=1, max_length=320)]
     password: Password
+
+
+# ------------------------------------------------------------------ responses (for the OpenAPI document)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(_Out):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error: ``{"error": {"code", "message", ...}}`` (violations, fields or diagnosis may
+    accompany particular codes)."""
+
+    error: ErrorDetail
+
+
+class Accepted(_Out):
+    status: Literal["accepted"]
+
+
+class StaffResetSent(_Out):
+    reset_id: str
+    sent_to: str
+    expires_at: str
+
+
+class PolicyRule(_Out):
+    rule: str
+    message: str
+
+
+class PolicyDescription(_Out):
+    min_length: int
+    max_length: int
+    rules: list[PolicyRule]
+
+
+class Verified(_Out):
+    valid: Literal[True]
+    email_hint: str
+    expires_at: str
+    locale: Literal["de", "en"]
+    policy: PolicyDescription
+
+
+class SessionOut(_Out):
+    token: str
+    expires_at: str
+
+
+class Confirmed(_Out):
+    redirect_url: str
+    session: SessionOut
+
+
+class AccountOut(_Out):
+    account_id: str
+    firm_id: str
+    role: Literal["owner", "member", "client"]
+    name: str
+    email: str
+    locale: Literal["de", "en"]
+
+
+class SignedIn(_Out):
+    session: SessionOut
+    account: AccountOut
+
+
+class CurrentAccount(_Out):
+    account: AccountOut
+
+
+# Staff and session routes: a bearer token or the portal_session cookie (see the authorizer).
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session_cookie": []}]
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearer": {"type": "http", "scheme": "bearer"},
+    "session_cookie": {"type": "apiKey", "in": "cookie", "name": "portal_session"},
+}
+
+_ERROR_TEXT = {
+    400: "Invalid request",
+    401: "Not signed in, or the session is no longer valid",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    410: "Gone",
+    422: "Rejected",
+    429: "Too many requests (see Retry-After)",
+    502: "Upstream failure",
+}
+
+
+def responses(status: int, model: type[BaseModel] | None, description: str, *errors: int) -> dict[int, Any]:
+    """The route's documented responses: its success and the contract's errors, all in the one
+    error shape."""
+    content = {"content": {"application/json": {"model": model}}} if model else {}
+    return {status: {"description": description, **content}, **error_responses(*errors)}
+
+
+def error_responses(*codes: int) -> dict[int, Any]:
+    return {
+        code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorBody}}}
+        for code in codes
+    }
