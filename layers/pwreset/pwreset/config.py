@@ -39,6 +39,10 @@ class Settings:
     reset_retention_seconds: int
     # Marks the session cookie Secure. Only the local stack on plain http turns it off.
     secure_cookies: bool
+    # Where the notification function records which mails it has sent (powertools idempotency).
+    idempotency_table: str
+    # A MaxMind-format (.mmdb) city or country database; None = locate by CloudFront headers only.
+    geoip_database_path: str | None
 
 
 @cache
@@ -64,4 +68,6 @@ def settings() -> Settings:
         argon2_parallelism=_int("ARGON2_PARALLELISM", 1),
         reset_retention_seconds=_int("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
         secure_cookies=env("SECURE_COOKIES", "true").lower() != "false",
+        idempotency_table=env("IDEMPOTENCY_TABLE", "idempotency"),
+        geoip_database_path=env("GEOIP_DATABASE_PATH") or None,
     )
