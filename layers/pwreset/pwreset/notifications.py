@@ -34,6 +34,7 @@ from pwreset.observability import logger, mask_email, metrics
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from pwreset.mail import RenderedMail
     from pwreset.schemas import PasswordChangedEvent
 
 __all__ = ["MailsNotSent", "notify_password_changed", "register_lambda_context", "reset_clients"]
@@ -192,7 +193,7 @@ def _notify(*, change: PasswordChangedEvent) -> dict[str, int]:
     return {"sent": sent}
 
 
-def _send(*, delivery: Delivery, to: str, mail: Any) -> dict[str, str]:
+def _send(*, delivery: Delivery, to: str, mail: RenderedMail) -> dict[str, str]:
     from pwreset.mail import send_email
 
     cfg = settings()
@@ -231,7 +232,7 @@ def _render(
     client: Account,
     firm_name: str,
     software: useragent.Software,
-) -> Any:
+) -> RenderedMail:
     from pwreset.mail import render
 
     detail = change.detail
