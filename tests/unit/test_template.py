@@ -32,8 +32,12 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "RateLimitsTable",
     },
     "SessionsFunction": {"AccountsTable", "SessionsTable", "RateLimitsTable"},
+    # Its stream comes through SAM's managed stream-reading policy, not a table grant.
+    "NotifyPasswordChangedFunction": {"AccountsTable", "FirmsTable", "NotifyIdempotencyTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
 }
+# Counters and idempotency records only matter for minutes to days: no point-in-time recovery.
+DISPOSABLE_TABLES = {"RateLimitsTable", "NotifyIdempotencyTable"}
 DATA_ACTION = re.compile(r"^(dynamodb|ses|sqs|sns):", re.I)
 
 
@@ -141,7 +145,7 @@ def test_ttl_and_streams_where_the_design_says() -> None:
     streams = {t: p["Properties"].get("StreamSpecification") for t, p in TEMPLATE.tables().items()}
     assert streams.pop("EventsTable") == {"StreamViewType": "NEW_IMAGE"}
     for table, props in TEMPLATE.tables().items():
-        if table != "RateLimitsTable":  # counters are disposable by design
+        if table not in DISPOSABLE_TABLES:
             assert props["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], (
                 table
             )

@@ -43,6 +43,10 @@ class Settings:
     # Self-service answers never come faster than this, so a known address (which costs a mail)
     # cannot be told from an unknown one by timing.
     self_service_floor_ms: int
+    # Where the notification function records which mails it has sent (powertools idempotency).
+    idempotency_table: str
+    # A MaxMind-format (.mmdb) city or country database; None = locate by CloudFront headers only.
+    geoip_database_path: str | None
 
 
 @cache
@@ -70,4 +74,6 @@ def settings() -> Settings:
         rate_limits_table=env("RATE_LIMITS_TABLE", "rate-limits"),
         rate_limits=env("RATE_LIMITS", ""),
         self_service_floor_ms=_int("SELF_SERVICE_FLOOR_MS", 400),
+        idempotency_table=env("IDEMPOTENCY_TABLE", "idempotency"),
+        geoip_database_path=env("GEOIP_DATABASE_PATH") or None,
     )

@@ -1,0 +1,51 @@
+"""Events table stream -> the owner and client mails after a password change.
+
+The template's filter passes only inserted ``password_changed`` items. Each record is one unit of
+work: a failed one is reported in ``batchItemFailures``, so Lambda retries from it (bisecting,
+up to ``MaximumRetryAttempts``) and then hands it to the dead-letter queue. Sending is idempotent
+per event and per mail (see ``pwreset.notifications``), so retries never mail twice.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset import notifications
+from pwreset.observability import logger, metrics, tracer
+from pwreset.schemas import PasswordChangedEvent
+
+# A batch whose every record failed is reported item by item too (not raised), so Lambda always
+# checkpoints at the first failed record; bisecting is left for real crashes (timeouts, bugs).
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    image = record.dynamodb.new_image if record.dynamodb else {}
+    # The template's filter already does this; a record let through anyway is not ours to mail.
+    if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("type") != "password_changed":
+        logger.info("record skipped", extra={"event_name": str(record.event_name), "type": image.get("type")})
+        return
+    logger.append_keys(event_id=image.get("event_id"))
+    try:
+        notifications.notify_password_changed(PasswordChangedEvent.model_validate(image))
+    except Exception:
+        logger.exception("password-changed notification failed, the record will be retried")
+        raise
+    finally:
+        logger.remove_keys(["event_id"])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    notifications.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

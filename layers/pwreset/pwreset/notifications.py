@@ -1,0 +1,256 @@
+"""After a password change: a mail to every owner of the client's firm and one to the client
+(OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the reader's language and time zone.
+
+Nothing lost, nothing sent twice. The stream delivers a record at least once and retries a failed
+one (and every record after it in its batch), so sending is guarded twice with powertools'
+idempotency utility, both records in the function's own table:
+
+* per event (key: ``event_id``): a record whose mails all went out is skipped on redelivery with
+  one read;
+* per mail (key: ``[event_id, recipient account id]``): when some mails of an event went out and
+  another failed (SES throttling, say), the event fails and is retried, and the retry sends only
+  the mails still missing.
+
+What stays possible, as with any external side effect: SES accepted a mail but the process died
+before its record was marked done; the in-progress record then expires with the invocation's
+timeout and the retry sends that one mail again. A duplicate in that rare case, never a loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from pwreset import geo, useragent
+from pwreset.config import settings
+from pwreset.models import Account, Firm
+from pwreset.observability import logger, mask_email, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from pwreset.mail import RenderedMail
+    from pwreset.schemas import PasswordChangedEvent
+
+__all__ = ["MailsNotSent", "notify_password_changed", "register_lambda_context", "reset_clients"]
+
+OWNER_MAIL = "password_changed_owner"
+CLIENT_MAIL = "password_changed_client"
+# A stream keeps a record 24 hours, so a key kept 48 hours outlives every redelivery.
+IDEMPOTENCY_SECONDS = 48 * 3600
+
+
+class MailsNotSent(Exception):
+    """Some of an event's mails could not be sent; the stream record is retried."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One mail of one event. Only ``event_id`` and ``recipient_id`` make the idempotency key."""
+
+    event_id: str
+    recipient_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Guards:
+    configs: tuple[IdempotencyConfig, ...]
+    per_event: Callable[..., Any]
+    per_mail: Callable[..., Any]
+
+
+@cache
+def _session() -> Any:
+    """One boto3 session for this module's clients: each new session loads botocore's endpoint and
+    service indexes again (about 50 ms at a cold start)."""
+    import boto3
+
+    return boto3.session.Session()
+
+
+@cache
+def _ses() -> Any:
+    return _session().client("sesv2")
+
+
+@cache
+def _guards() -> _Guards:
+    """Built on first use: the persistence layer creates its DynamoDB client when constructed.
+
+    Each guard has its own persistence layer, because a layer keeps the key prefix and key
+    expression of the function it guards and the per-mail guard runs inside the per-event one.
+    """
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    table = settings().idempotency_table
+    client = _session().client("dynamodb")
+    event_config = IdempotencyConfig(
+        event_key_jmespath="event_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+    mail_config = IdempotencyConfig(
+        event_key_jmespath="[event_id, recipient_id]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+    per_event = idempotent_function(
+        _notify,
+        data_keyword_argument="change",
+        persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=client),
+        config=event_config,
+        # Fixed prefixes: renaming a function or module must not make every key new.
+        key_prefix="password_changed",
+    )
+    per_mail = idempotent_function(
+        _send,
+        data_keyword_argument="delivery",
+        persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=client),
+        config=mail_config,
+        key_prefix="password_changed_mail",
+    )
+    # Both configs see the invocation's context, so an in-progress record left by a timed-out
+    # invocation expires when that invocation would have ended.
+    return _Guards(configs=(event_config, mail_config), per_event=per_event, per_mail=per_mail)
+
+
+def register_lambda_context(context: Any) -> None:
+    for config in _guards().configs:
+        config.register_lambda_context(context)
+
+
+def reset_clients() -> None:
+    """Drop cached AWS clients and guards (tests start a fresh moto mock per test)."""
+    _ses.cache_clear()
+    _guards.cache_clear()
+    _session.cache_clear()
+    geo.reset_database()
+
+
+def notify_password_changed(change: PasswordChangedEvent) -> None:
+    """Send the owner and client mails for one event, each at most once across retries."""
+    _guards().per_event(change=change)
+
+
+def _notify(*, change: PasswordChangedEvent) -> dict[str, int]:
+    client = _account(change.account_id)
+    if client is None:
+        # Retrying cannot help; failing puts the record in the dead-letter queue for a person.
+        raise MailsNotSent(f"account {change.account_id} not found")
+    try:
+        firm_name = Firm.get(change.firm_id).name
+    except DoesNotExist:
+        firm_name = ""
+    software = useragent.describe(change.detail.user_agent)
+    recipients = [(owner, OWNER_MAIL) for owner in _owners(change.firm_id)]
+    if not recipients:
+        logger.warning("firm has no owner to notify", extra={"event_id": change.event_id})
+    recipients.append((client, CLIENT_MAIL))
+
+    sent = failed = 0
+    for reader, kind in recipients:
+        if reader.status != "active" or reader.email_status != "ok":
+            logger.info(
+                "password-changed mail skipped",
+                extra={
+                    "event_id": change.event_id,
+                    "kind": kind,
+                    "email": mask_email(reader.email),
+                    "reason": reader.status if reader.status != "active" else f"email_{reader.email_status}",
+                },
+            )
+            continue
+        mail = _render(kind, reader, change=change, client=client, firm_name=firm_name, software=software)
+        delivery = Delivery(event_id=change.event_id, recipient_id=reader.account_id, kind=kind)
+        try:
+            _guards().per_mail(delivery=delivery, to=reader.email, mail=mail)
+            sent += 1
+        except Exception as exc:  # throttling, SES down, an in-progress twin: all mean "not yet"
+            failed += 1
+            metrics.add_metric(name="NotificationEmailFailed", unit="Count", value=1)
+            logger.warning(
+                "password-changed mail not sent",
+                extra={
+                    "event_id": change.event_id,
+                    "kind": kind,
+                    "email": mask_email(reader.email),
+                    "error": type(exc).__name__,
+                },
+            )
+    if failed:
+        # The mails that went out are recorded; the retry sends only the rest.
+        raise MailsNotSent(f"{failed} of {sent + failed} mails not sent")
+    return {"sent": sent}
+
+
+def _send(*, delivery: Delivery, to: str, mail: RenderedMail) -> dict[str, str]:
+    from pwreset.mail import send_email
+
+    cfg = settings()
+    message_id = send_email(
+        _ses(),
+        sender=cfg.sender_address,
+        to=to,
+        mail=mail,
+        configuration_set=cfg.ses_configuration_set,
+        tags={"kind": delivery.kind, "event_id": delivery.event_id},
+    )
+    metrics.add_metric(name="NotificationEmailSent", unit="Count", value=1)
+    logger.info(
+        "password-changed mail sent",
+        extra={"event_id": delivery.event_id, "kind": delivery.kind, "email": mask_email(to)},
+    )
+    return {"message_id": message_id}
+
+
+def _account(account_id: str) -> Account | None:
+    try:
+        return Account.get(account_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _owners(firm_id: str) -> list[Account]:
+    return list(Account.by_firm_role.query(firm_id, Account.role == "owner"))
+
+
+def _render(
+    kind: str,
+    reader: Account,
+    *,
+    change: PasswordChangedEvent,
+    client: Account,
+    firm_name: str,
+    software: useragent.Software,
+) -> RenderedMail:
+    from pwreset.mail import render
+
+    detail = change.detail
+    requested_at: datetime | None = detail.requested_at
+    return render(
+        kind,
+        reader.locale,
+        firm_name=firm_name,
+        recipient_name=reader.name,
+        client_name=client.name,
+        client_email=client.email,
+        changed_at=change.at,
+        timezone=reader.timezone,
+        source_ip=detail.source_ip or "unknown",
+        location=geo.locate(detail.model_dump(), reader.locale),
+        os=software.os,
+        browser=software.browser,
+        self_service=detail.requested_by is None,
+        requested_by_name=detail.requested_by_name,
+        requested_at=requested_at,
+    )

@@ -1,0 +1,180 @@
+"""The owner and client mails after a password change, as their readers see them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+import pytest
+
+from pwreset.mail import render
+
+KINDS = ["password_changed_owner", "password_changed_client"]
+# 14:05 UTC in winter: 15:05 in Berlin, 09:05 in New York.
+CHANGED = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
+REQUESTED = datetime(2026, 1, 15, 13, 50, tzinfo=UTC)
+
+
+def context(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "firm_name": "Kanzlei Müller & Partner",
+        "recipient_name": "Jürgen Schäfer",
+        "client_name": "Anna Schmidt",
+        "client_email": "anna.schmidt@example.com",
+        "changed_at": CHANGED,
+        "timezone": "Europe/Berlin",
+        "source_ip": "198.51.100.20",
+        "location": "Berlin, Germany",
+        "os": "Windows 10",
+        "browser": "Chrome 131.0.0.0",
+        "self_service": False,
+        "requested_by_name": "Jonas Weber",
+        "requested_at": REQUESTED,
+    }
+    values.update(overrides)
+    return values
+
+
+class _Html(HTMLParser):
+    VOID: ClassVar[set[str]] = {"br", "meta", "img", "hr", "link", "input"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.lang: str | None = None
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "html":
+            self.lang = dict(attrs).get("lang")
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def parsed(html: str) -> _Html:
+    parser = _Html()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("locale", "when"),
+    [
+        ("de", "15. Januar 2026, 15:05 Uhr (Europe/Berlin)"),
+        ("en", "15 January 2026, 3:05 pm (Europe/Berlin)"),
+    ],
+)
+def test_every_detail_is_in_both_parts_in_the_readers_language(kind: str, locale: str, when: str) -> None:
+    mail = render(kind, locale, **context())
+    html = parsed(mail.html)
+
+    assert html.errors == [] and html.stack == []
+    assert html.lang == locale
+    for part in (mail.text, html.text):
+        for detail in (
+            when,
+            "198.51.100.20",
+            "Berlin, Germany",
+            "Windows 10",
+            "Chrome 131.0.0.0",
+            "Jonas Weber",
+        ):
+            assert detail in part, (kind, locale, detail)
+        assert "Anna Schmidt" in part or "Jürgen Schäfer" in part
+        assert "Kanzlei Müller & Partner" in part
+    assert "{{" not in mail.html + mail.text and "{%" not in mail.html + mail.text
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_owner_mail_names_the_client_with_address(locale: str) -> None:
+    mail = render("password_changed_owner", locale, **context())
+    assert "Anna Schmidt" in mail.subject
+    assert "Anna Schmidt (anna.schmidt@example.com)" in mail.text
+    assert "Anna Schmidt (anna.schmidt@example.com)" in parsed(mail.html).text
+
+
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        (
+            "de",
+            [
+                "Ihr Passwort wurde geändert",
+                "wenden Sie sich umgehend an Kanzlei Müller & Partner",
+                "niemals",
+            ],
+        ),
+        ("en", ["Your password was changed", "Please contact Kanzlei Müller & Partner immediately", "never"]),
+    ],
+)
+def test_client_mail_says_what_to_do_if_it_was_not_them(locale: str, words: list[str]) -> None:
+    mail = render("password_changed_client", locale, **context())
+    assert words[0] in mail.subject
+    for part in (mail.text, parsed(mail.html).text):
+        for word in words[1:]:
+            assert word in part
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("locale", "unknown"), [("de", "unbekannt"), ("en", "unknown")])
+def test_missing_facts_read_unknown(kind: str, locale: str, unknown: str) -> None:
+    mail = render(kind, locale, **context(location=None, os=None, browser=None))
+    label = {"de": "Standort", "en": "Location"}[locale]
+    assert re.search(rf"{label}:\s+{unknown}\n", mail.text)
+    assert mail.text.count(unknown) == 3
+    assert parsed(mail.html).text.count(unknown) == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "locale", "expected"),
+    [
+        (
+            "password_changed_owner",
+            "en",
+            "Self-service: Anna Schmidt requested a reset link on 15 January 2026",
+        ),
+        ("password_changed_owner", "de", "Selbstbedienung: Anna Schmidt hat am 15. Januar 2026, 14:50 Uhr"),
+        ("password_changed_client", "en", "You requested a reset link yourself on 15 January 2026, 2:50 pm"),
+        ("password_changed_client", "de", "Sie haben am 15. Januar 2026, 14:50 Uhr (Europe/Berlin) selbst"),
+    ],
+)
+def test_self_service_says_so(kind: str, locale: str, expected: str) -> None:
+    mail = render(kind, locale, **context(self_service=True, requested_by_name=None))
+    assert expected in mail.text
+    assert expected in parsed(mail.html).text
+    assert "Jonas" not in mail.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_names_are_escaped_in_html_and_plain_in_text(kind: str) -> None:
+    evil = '<script>alert("x")</script> & Co'
+    mail = render(kind, "en", **context(client_name=evil, recipient_name=evil, requested_by_name=evil))
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;" in mail.html
+    assert evil in mail.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_html_loads_nothing_from_outside(kind: str, locale: str) -> None:
+    html = render(kind, locale, **context()).html
+    assert not re.search(r"""(src|href)\s*=|url\(|<link|<img|<script|@import""", html, re.IGNORECASE)
+
+
+def test_time_is_in_each_readers_zone() -> None:
+    berlin = render("password_changed_owner", "de", **context())
+    new_york = render("password_changed_client", "en", **context(timezone="America/New_York"))
+    assert "15:05 Uhr (Europe/Berlin)" in berlin.text
+    assert "9:05 am (America/New_York)" in new_york.text
