@@ -23,6 +23,8 @@ class Settings:
     reset_tokens_table: str
     sessions_table: str
     events_table: str
+    delivery_events_table: str
+    sns_messages_table: str
     sender_address: str
     ses_configuration_set: str | None
     portal_url: str
@@ -39,6 +41,11 @@ class Settings:
     reset_retention_seconds: int
     # Marks the session cookie Secure. Only the local stack on plain http turns it off.
     secure_cookies: bool
+    # The one SNS topic whose messages the SES webhook accepts (the configuration set's events).
+    ses_events_topic_arn: str | None
+    # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
+    # certificate, so the local stack can sign SNS messages itself. The template never sets it.
+    sns_trusted_cert_pem_path: str | None
 
 
 @cache
@@ -50,6 +57,8 @@ def settings() -> Settings:
         reset_tokens_table=env("RESET_TOKENS_TABLE", "reset-tokens"),
         sessions_table=env("SESSIONS_TABLE", "sessions"),
         events_table=env("EVENTS_TABLE", "events"),
+        delivery_events_table=env("DELIVERY_EVENTS_TABLE", "delivery-events"),
+        sns_messages_table=env("SNS_MESSAGES_TABLE", "sns-messages"),
         sender_address=env("SENDER_ADDRESS", "no-reply@portal.example.com"),
         ses_configuration_set=env("SES_CONFIGURATION_SET") or None,
         portal_url=env("PORTAL_URL", "https://portal.example.com/"),
@@ -64,4 +73,6 @@ def settings() -> Settings:
         argon2_parallelism=_int("ARGON2_PARALLELISM", 1),
         reset_retention_seconds=_int("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
         secure_cookies=env("SECURE_COOKIES", "true").lower() != "false",
+        ses_events_topic_arn=env("SES_EVENTS_TOPIC_ARN") or None,
+        sns_trusted_cert_pem_path=env("SNS_TRUSTED_CERT_PEM_PATH") or None,
     )
