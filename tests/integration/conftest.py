@@ -31,12 +31,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
-    from pwreset import resets
-    from pwreset.models import Account, Event, Firm, ResetToken, Session
+    from pwreset import resets, ses_events, sns
+    from pwreset.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
 
     resets._ses.cache_clear()
     resets._connection.cache_clear()
-    for model in (Account, Firm, ResetToken, Session, Event):
+    ses_events._connection.cache_clear()
+    sns.default_verifier.cache_clear()
+    for model in (Account, Firm, ResetToken, Session, Event, DeliveryTimeline, SnsMessage):
         model._connection = None
 
 
