@@ -104,6 +104,14 @@ class SamTemplate:
             return str(self.resolve(props["Name"]))
         return f"{self.name_prefix}{logical_id}"
 
+    def ref_value(self, logical_id: str) -> str:
+        """What ``!Ref`` gives: the physical name, or the ARN where CloudFormation gives one."""
+        name = self.physical_name(logical_id)
+        if self.resources[logical_id]["Type"] == "AWS::SNS::Topic":
+            p = _PSEUDO_PARAMETERS
+            return f"arn:{p['AWS::Partition']}:sns:{p['AWS::Region']}:{p['AWS::AccountId']}:{name}"
+        return name
+
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
             ((key, arg),) = value.items()
@@ -111,7 +119,7 @@ class SamTemplate:
                 if arg in self.doc.get("Parameters", {}):
                     return self.parameter(arg)
                 if arg in self.resources:
-                    return self.physical_name(arg)
+                    return self.ref_value(arg)
                 return _PSEUDO_PARAMETERS.get(arg, arg)
             if key == "Fn::Sub" and isinstance(arg, str):
                 return re.sub(

@@ -22,6 +22,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "RateLimitsTable",
+        "DeliveryEventsTable",  # read: the diagnosis in a 409 email_undeliverable
     },
     "ConfirmResetFunction": {
         "AccountsTable",
@@ -34,10 +35,11 @@ TABLE_ACCESS: dict[str, set[str]] = {
     "SessionsFunction": {"AccountsTable", "SessionsTable", "RateLimitsTable"},
     # Its stream comes through SAM's managed stream-reading policy, not a table grant.
     "NotifyPasswordChangedFunction": {"AccountsTable", "FirmsTable", "NotifyIdempotencyTable"},
+    "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
 }
 # Counters and idempotency records only matter for minutes to days: no point-in-time recovery.
-DISPOSABLE_TABLES = {"RateLimitsTable", "NotifyIdempotencyTable"}
+DISPOSABLE_TABLES = {"RateLimitsTable", "NotifyIdempotencyTable", "SnsMessagesTable"}
 DATA_ACTION = re.compile(r"^(dynamodb|ses|sqs|sns):", re.I)
 
 

@@ -23,6 +23,8 @@ class Settings:
     reset_tokens_table: str
     sessions_table: str
     events_table: str
+    delivery_events_table: str
+    sns_messages_table: str
     sender_address: str
     ses_configuration_set: str | None
     portal_url: str
@@ -47,6 +49,11 @@ class Settings:
     idempotency_table: str
     # A MaxMind-format (.mmdb) city or country database; None = locate by CloudFront headers only.
     geoip_database_path: str | None
+    # The one SNS topic whose messages the SES webhook accepts (the configuration set's events).
+    ses_events_topic_arn: str | None
+    # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
+    # certificate, so the local stack can sign SNS messages itself. The template never sets it.
+    sns_trusted_cert_pem_path: str | None
 
 
 @cache
@@ -58,6 +65,8 @@ def settings() -> Settings:
         reset_tokens_table=env("RESET_TOKENS_TABLE", "reset-tokens"),
         sessions_table=env("SESSIONS_TABLE", "sessions"),
         events_table=env("EVENTS_TABLE", "events"),
+        delivery_events_table=env("DELIVERY_EVENTS_TABLE", "delivery-events"),
+        sns_messages_table=env("SNS_MESSAGES_TABLE", "sns-messages"),
         sender_address=env("SENDER_ADDRESS", "no-reply@portal.example.com"),
         ses_configuration_set=env("SES_CONFIGURATION_SET") or None,
         portal_url=env("PORTAL_URL", "https://portal.example.com/"),
@@ -76,4 +85,6 @@ def settings() -> Settings:
         self_service_floor_ms=_int("SELF_SERVICE_FLOOR_MS", 400),
         idempotency_table=env("IDEMPOTENCY_TABLE", "idempotency"),
         geoip_database_path=env("GEOIP_DATABASE_PATH") or None,
+        ses_events_topic_arn=env("SES_EVENTS_TOPIC_ARN") or None,
+        sns_trusted_cert_pem_path=env("SNS_TRUSTED_CERT_PEM_PATH") or None,
     )

@@ -57,6 +57,14 @@ class EmailUndeliverable(DomainError):
     code, status = "email_undeliverable", 409
 
 
+class SignatureInvalid(DomainError):
+    code, status = "signature_invalid", 403
+
+
+class TopicNotAllowed(DomainError):
+    code, status = "topic_not_allowed", 403
+
+
 class TokenExpired(DomainError):
     code, status = "token_expired", 410
 
@@ -79,3 +87,9 @@ class RateLimited(DomainError):
 
 class EmailSendFailed(DomainError):
     code, status = "email_send_failed", 502
+
+
+class UpstreamUnavailable(DomainError):
+    """Something we depend on (e.g. SNS's certificate host) failed for now: a 5xx makes SNS retry."""
+
+    code, status = "internal_error", 503

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 
 from pynamodb.attributes import (
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from pwreset.config import settings
@@ -90,6 +91,16 @@ class ResetTokenByAccount(GlobalSecondaryIndex["ResetToken"]):
     requested_at = UnicodeAttribute(range_key=True)
 
 
+class ResetTokenByMessageId(GlobalSecondaryIndex["ResetToken"]):
+    """SES events without our tags (identity notifications) find their reset by SES message id."""
+
+    class Meta:
+        index_name = "by_ses_message_id"
+        projection = IncludeProjection(["reset_id", "account_id"])
+
+    ses_message_id = UnicodeAttribute(hash_key=True)
+
+
 class ResetToken(Model):
     """One reset link. Only the SHA-256 digest of the token is stored, never the token."""
 
@@ -113,6 +124,7 @@ class ResetToken(Model):
     ttl = TTLAttribute(null=True)
 
     by_account = ResetTokenByAccount()
+    by_ses_message_id = ResetTokenByMessageId()
 
 
 class SessionByAccount(GlobalSecondaryIndex["Session"]):
@@ -153,4 +165,32 @@ class Event(Model):
     firm_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     detail = MapAttribute[str, object](default=dict)
+    ttl = TTLAttribute(null=True)
+
+
+class DeliveryTimeline(Model):
+    """What SES reported about one reset mail, in arrival order (the reader sorts by event time).
+
+    Keyed by ``reset_id`` (our sends tag every mail with it), so an event can be recorded even when
+    it arrives before the send's message id is written to the token. Each entry is one normalised
+    event as a JSON string (see :mod:`pwreset.ses_events`).
+    """
+
+    class Meta(_Meta):
+        table_name = settings().delivery_events_table
+
+    reset_id = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute(null=True)
+    events = ListAttribute(of=UnicodeAttribute, default=list)
+    ttl = TTLAttribute(null=True)
+
+
+class SnsMessage(Model):
+    """One processed SNS message, by ``MessageId``: SNS delivers at least once, we record once."""
+
+    class Meta(_Meta):
+        table_name = settings().sns_messages_table
+
+    message_id = UnicodeAttribute(hash_key=True)
+    received_at = UTCDateTimeAttribute()
     ttl = TTLAttribute(null=True)

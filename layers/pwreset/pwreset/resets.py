@@ -143,7 +143,11 @@ def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestM
     if not sends.allowed:
         raise errors.RateLimited(retry_after=sends.retry_after, locale=principal.locale)
     if account.email_status != "ok":
-        raise errors.EmailUndeliverable(locale=principal.locale, extra={"diagnosis": None})
+        from pwreset.deliveries import undeliverable_diagnosis
+
+        # What SES reported, in the staff member's language: "fix the typo" beats "try again".
+        diagnosis = undeliverable_diagnosis(account, locale=principal.locale)
+        raise errors.EmailUndeliverable(locale=principal.locale, extra={"diagnosis": diagnosis})
     record = _issue_and_send(
         account,
         lifetime=settings().staff_link_lifetime_seconds,

@@ -124,6 +124,43 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "session_cookie": {"type": "apiKey", "in": "cookie", "name": "portal_session"},
 }
 
+
+class WebhookOutcome(_Out):
+    status: str
+
+
+class Diagnosis(_Out):
+    code: str
+    summary: str
+    advice: list[str]
+
+
+class DeliveryEvent(_Out):
+    type: str
+    at: str
+    detail: dict[str, Any]
+
+
+class Requester(_Out):
+    account_id: str
+    name: str
+
+
+class Delivery(_Out):
+    reset_id: str
+    requested_at: str
+    requested_by: Requester | None
+    status: Literal["sent", "delivered", "bounced", "complained", "suppressed", "delayed", "failed"]
+    events: list[DeliveryEvent]
+    diagnosis: Diagnosis | None
+
+
+class Deliveries(_Out):
+    email: str
+    email_status: Literal["ok", "undeliverable", "complained"]
+    deliveries: list[Delivery]
+
+
 _ERROR_TEXT = {
     400: "Invalid request",
     401: "Not signed in, or the session is no longer valid",
@@ -134,6 +171,7 @@ _ERROR_TEXT = {
     422: "Rejected",
     429: "Too many requests (see Retry-After)",
     502: "Upstream failure",
+    503: "Temporarily unable to act; SNS retries",
 }
 
 

@@ -1,0 +1,53 @@
+"""POST /v1/webhooks/ses (SNS, signed; no session) and
+GET /v1/accounts/{account_id}/password-reset/deliveries (the firm's staff)."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset import deliveries, ses_events
+from pwreset.api import create_app, json_response, principal
+from pwreset.observability import logger, metrics, tracer
+from pwreset.schemas import SIGNED_IN, Deliveries, WebhookOutcome, error_responses, responses
+
+# SNS posts its JSON as text/plain: the resolver's JSON content-type gate stays off here, and the
+# webhook parses and verifies the body itself.
+app = create_app(json_only=False)
+
+
+@app.post(
+    "/v1/webhooks/ses",
+    summary="SES events from SNS (signed)",
+    tags=["delivery"],
+    responses={
+        **responses(200, WebhookOutcome, "Handled (or a duplicate, acknowledged)", 400, 403),
+        **error_responses(503),
+    },
+)
+def webhook() -> Response[dict[str, Any]]:
+    event = app.current_event
+    # SNS posts JSON as text/plain, so the body is parsed here, not by the resolver's validation.
+    outcome = ses_events.handle_webhook(
+        event.decoded_body, message_type=event.headers.get("x-amz-sns-message-type")
+    )
+    return json_response(200, {"status": outcome})
+
+
+@app.get(
+    "/v1/accounts/<account_id>/password-reset/deliveries",
+    summary="What happened to each reset mail of a client, with a diagnosis",
+    tags=["delivery"],
+    responses=responses(200, Deliveries, "Newest first", 401, 403, 404),
+    security=SIGNED_IN,
+)
+def list_deliveries(account_id: str) -> Response[dict[str, Any]]:
+    return json_response(200, deliveries.list_deliveries(principal(app), account_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

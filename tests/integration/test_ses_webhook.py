@@ -1,0 +1,421 @@
+"""POST /v1/webhooks/ses: only signed messages from the accepted topic get in, each once.
+
+Messages are signed by ``devstack.sns_signer`` (independent of the verifier's own code); SNS's
+certificate host is a fake (no network here) that serves the signer's certificate.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner, sns_timestamp
+from helpers import Api, load_event
+from ses_support import FakeSns, post, publish, ses_event, signer, topic_arn
+
+CERT_URL = DEFAULT_CERT_URL
+
+
+@pytest.fixture
+def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
+    from pwreset import sns
+
+    fake = FakeSns({CERT_URL: signer().cert_pem})
+    monkeypatch.setattr(sns, "http_get", fake)
+    sns.default_verifier.cache_clear()
+    yield fake
+    sns.default_verifier.cache_clear()
+
+
+def notification(version: int = 1, **kw: Any) -> dict[str, Any]:
+    return signer().notification(topic_arn(), ses_event("event-delivery.json"), version=version, **kw)
+
+
+def resign(message: dict[str, Any], version: int | None = None, **changes: Any) -> dict[str, Any]:
+    """The message with ``changes`` applied and signed again (so only the change is wrong)."""
+    fields = {
+        k: v for k, v in message.items() if k not in ("Signature", "SignatureVersion", "SigningCertURL")
+    }
+    fields.update({k: v for k, v in changes.items() if k != "SigningCertURL"})
+    signed = signer().sign(fields, version=version or int(message["SignatureVersion"]))
+    if "SigningCertURL" in changes:
+        signed["SigningCertURL"] = changes["SigningCertURL"]
+    return signed
+
+
+# --------------------------------------------------------------------------- valid messages
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_valid_v1_and_v2_notifications_are_accepted(api: Api, fake_sns: FakeSns, version: int) -> None:
+    result = post(api, notification(version))
+
+    assert result.status == 200, result.body
+    assert result.body == {"status": "recorded"}
+    assert fake_sns.requests == [CERT_URL]
+
+
+def test_a_subject_is_part_of_the_signature(api: Api, fake_sns: FakeSns) -> None:
+    message = notification(subject="Amazon SES Email Event Notification")
+    assert post(api, message).status == 200
+
+    message["Subject"] = "Something else"
+    result = post(api, message)
+    assert (result.status, result.error_code) == (403, "signature_invalid")
+
+
+def test_the_certificate_is_fetched_once_per_url(api: Api, fake_sns: FakeSns) -> None:
+    for version in (1, 2, 1):
+        assert post(api, notification(version)).status == 200
+    assert fake_sns.requests == [CERT_URL]
+
+
+# --------------------------------------------------------------------------- rejections
+
+_HOSTS = [
+    "sns.evil.com",
+    "sns.us-east-1.amazonaws.com.evil",
+    "sns.us-east-1.amazonaws.com.cn.evil.com",
+    "s3.amazonaws.com",
+    "sns-certs.s3.eu-central-1.amazonaws.com",
+    "evil.com",
+    "sns.us-east-1.amazonaws.com@evil.com",
+    "evil.com@sns.us-east-1.amazonaws.com",
+    "sns.us-east-1.amazonaws.com:8443",
+    "SNS.US-EAST-1.AMAZONAWS.COM",
+    "sns.us_east_1.amazonaws.com",
+    "xsns.us-east-1.amazonaws.com",
+    "sns..amazonaws.com",
+]
+_PEM = "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
+_BAD_CERT_URLS = [
+    "http://sns.eu-central-1.amazonaws.com" + _PEM,
+    *(f"https://{host}{_PEM}" for host in _HOSTS),
+    "https://sns.eu-central-1.amazonaws.com/other.pem",
+    "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-abc.txt",
+    "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-x.pem/../../evil.pem",
+    "https://sns.eu-central-1.amazonaws.com/certs/SimpleNotificationService-abc.pem",
+    "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-abc.pem?x=1",
+    "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-abc.pem#frag",
+    "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-%2e%2e.pem",
+    "https://sns.eu-central-1.amazonaws.com\\@evil.com" + _PEM,
+    "https://sns.eu-central-1.amazon\taws.com" + _PEM,
+    "ftp://sns.eu-central-1.amazonaws.com" + _PEM,
+    "//sns.eu-central-1.amazonaws.com" + _PEM,
+]
+
+
+@pytest.mark.parametrize("cert_url", _BAD_CERT_URLS)
+def test_certificate_urls_off_sns_are_rejected_before_any_fetch(
+    api: Api, monkeypatch: pytest.MonkeyPatch, aws: None, cert_url: str
+) -> None:
+    from pwreset import sns
+
+    # Even a host that would serve the right certificate is not asked.
+    fake = FakeSns({CERT_URL: signer().cert_pem}, serve_any=True)
+    monkeypatch.setattr(sns, "http_get", fake)
+    sns.default_verifier.cache_clear()
+
+    result = post(api, resign(notification(), SigningCertURL=cert_url))
+
+    assert (result.status, result.error_code) == (403, "signature_invalid")
+    assert result.body["error"]["message"] == "The message signature could not be verified."
+    assert fake.requests == []
+
+
+def test_a_changed_byte_in_message_is_rejected(api: Api, fake_sns: FakeSns) -> None:
+    message = notification()
+    message["Message"] = message["Message"].replace('"Delivery"', '"Delivers"', 1)
+
+    result = post(api, message)
+
+    assert (result.status, result.error_code) == (403, "signature_invalid")
+
+
+@pytest.mark.parametrize("field", ["MessageId", "Timestamp"])
+def test_every_signed_field_counts(api: Api, fake_sns: FakeSns, field: str) -> None:
+    message = notification()
+    message[field] = {
+        "MessageId": "f" + message["MessageId"][1:],
+        "Timestamp": sns_timestamp(datetime.now(UTC) - timedelta(seconds=1)),
+    }[field]
+    result = post(api, message)
+    assert (result.status, result.error_code) == (403, "signature_invalid")
+
+
+def test_a_v2_signature_presented_as_v1_is_rejected(api: Api, fake_sns: FakeSns) -> None:
+    message = notification(version=2)
+    message["SignatureVersion"] = "1"
+    assert post(api, message).error_code == "signature_invalid"
+
+
+@pytest.mark.parametrize("value", ["3", "0", "", "SHA256"])
+def test_unknown_signature_versions_are_rejected(api: Api, fake_sns: FakeSns, value: str) -> None:
+    message = notification()
+    message["SignatureVersion"] = value
+    result = post(api, message)
+    assert result.status in (400, 403)
+    assert result.error_code == ("invalid_request" if value == "" else "signature_invalid")
+
+
+@pytest.mark.parametrize("signature", ["not base64!", "", "QUJD", "A" * 10])
+def test_garbage_signatures_are_rejected(api: Api, fake_sns: FakeSns, signature: str) -> None:
+    message = notification()
+    message["Signature"] = signature
+    result = post(api, message)
+    assert result.error_code == ("invalid_request" if signature == "" else "signature_invalid")
+
+
+def test_a_message_signed_by_another_key_is_rejected(api: Api, fake_sns: FakeSns) -> None:
+    impostor = SnsSigner(cert_url=CERT_URL)
+    result = post(api, impostor.notification(topic_arn(), ses_event("event-delivery.json")))
+    assert (result.status, result.error_code) == (403, "signature_invalid")
+
+
+def test_an_unknown_topic_is_rejected_without_fetching_a_certificate(api: Api, fake_sns: FakeSns) -> None:
+    other = "arn:aws:sns:eu-central-1:123456789012:someone-elses-topic"
+
+    result = post(api, signer().notification(other, ses_event("event-delivery.json")))
+
+    assert (result.status, result.error_code) == (403, "topic_not_allowed")
+    assert result.body["error"]["message"] == "Messages from this topic are not accepted."
+    assert fake_sns.requests == []
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "Type",
+        "MessageId",
+        "TopicArn",
+        "Message",
+        "Timestamp",
+        "SignatureVersion",
+        "Signature",
+        "SigningCertURL",
+    ],
+)
+def test_a_missing_field_is_400(api: Api, fake_sns: FakeSns, field: str) -> None:
+    message = notification()
+    del message[field]
+    result = post(api, message)
+    assert (result.status, result.error_code) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("field", ["SubscribeURL", "Token"])
+def test_a_confirmation_without_its_fields_is_400(api: Api, fake_sns: FakeSns, field: str) -> None:
+    message = signer().subscription_confirmation(topic_arn())
+    del message[field]
+    assert post(api, message).status == 400
+    assert fake_sns.requests == []
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"[]", b'"text"', b"null", b'{"Type": 5}', b'{"Type": "Other"}'])
+def test_malformed_bodies_are_400(api: Api, fake_sns: FakeSns, body: bytes) -> None:
+    result = api.request("POST", "/v1/webhooks/ses", raw_body=body, headers={"Content-Type": "text/plain"})
+    assert (result.status, result.error_code) == (400, "invalid_request")
+
+
+def test_errors_follow_accept_language(api: Api, fake_sns: FakeSns) -> None:
+    result = api.request(
+        "POST",
+        "/v1/webhooks/ses",
+        raw_body=b"{",
+        headers={"Content-Type": "text/plain", "Accept-Language": "de"},
+    )
+    assert result.body["error"]["message"].startswith("Die Anfrage ist ungültig")
+
+
+def test_a_message_type_header_that_disagrees_with_the_body_is_400(api: Api, fake_sns: FakeSns) -> None:
+    result = post(api, notification(), headers={"x-amz-sns-message-type": "SubscriptionConfirmation"})
+    assert (result.status, result.error_code) == (400, "invalid_request")
+
+
+def test_an_unreachable_certificate_host_is_a_5xx_so_sns_retries(api: Api, fake_sns: FakeSns) -> None:
+    fake_sns.unreachable = True
+    result = post(api, notification())
+    assert result.status == 503
+    assert result.error_code == "internal_error"
+
+    fake_sns.unreachable = False
+    assert post(api, notification()).status == 200
+
+
+# --------------------------------------------------------------------------- confirmations
+
+
+def test_a_subscription_is_confirmed_for_the_accepted_topic(api: Api, fake_sns: FakeSns) -> None:
+    message = signer().subscription_confirmation(topic_arn(), version=2)
+
+    result = post(api, message)
+
+    assert (result.status, result.body) == (200, {"status": "confirmed"})
+    assert fake_sns.requests == [CERT_URL, message["SubscribeURL"]]
+
+
+def test_a_subscription_to_another_topic_is_not_confirmed(api: Api, fake_sns: FakeSns) -> None:
+    message = signer().subscription_confirmation("arn:aws:sns:eu-central-1:123456789012:other")
+
+    result = post(api, message)
+
+    assert (result.status, result.error_code) == (403, "topic_not_allowed")
+    assert fake_sns.requests == []
+
+
+@pytest.mark.parametrize(
+    "subscribe_url",
+    [
+        "https://evil.example/?Action=ConfirmSubscription&TopicArn={topic}",
+        "http://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={topic}",
+        "https://sns.eu-central-1.amazonaws.com.evil/?Action=ConfirmSubscription&TopicArn={topic}",
+        "https://sns.eu-central-1.amazonaws.com/?Action=Unsubscribe&TopicArn={topic}",
+        "https://sns.eu-central-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:x:1:other",
+        "https://sns.eu-central-1.amazonaws.com/redirect?Action=ConfirmSubscription&TopicArn={topic}",
+    ],
+)
+def test_a_subscribe_url_that_is_not_snss_own_is_never_visited(
+    api: Api, fake_sns: FakeSns, subscribe_url: str
+) -> None:
+    message = signer().subscription_confirmation(
+        topic_arn(), subscribe_url=subscribe_url.format(topic=topic_arn())
+    )
+
+    result = post(api, message)
+
+    assert (result.status, result.error_code) == (400, "invalid_request")
+    assert fake_sns.requests == [CERT_URL]  # the certificate, nothing else
+
+
+def test_a_failed_confirmation_is_a_5xx_so_sns_sends_it_again(
+    api: Api, fake_sns: FakeSns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable_confirm(url: str, timeout: float) -> bytes:
+        if "ConfirmSubscription" in url:
+            raise TimeoutError("timed out")
+        return fake_sns(url, timeout)
+
+    from pwreset import sns
+
+    monkeypatch.setattr(sns, "http_get", unreachable_confirm)
+    result = post(api, signer().subscription_confirmation(topic_arn()))
+    assert result.status == 503
+
+
+def test_an_unsubscribe_confirmation_is_acknowledged_and_not_acted_on(api: Api, fake_sns: FakeSns) -> None:
+    message = signer().subscription_confirmation(topic_arn(), unsubscribe=True)
+
+    result = post(api, message)
+
+    assert (result.status, result.body) == (200, {"status": "ignored"})
+    assert fake_sns.requests == [CERT_URL]
+
+
+# --------------------------------------------------------------------------- at most once
+
+
+def test_a_redelivered_message_is_recorded_once(api: Api, fake_sns: FakeSns) -> None:
+    from pwreset.models import DeliveryTimeline
+
+    message = signer().notification(topic_arn(), ses_event("event-delivery.json", reset_id="r" * 32))
+
+    first, again = post(api, message), post(api, copy.deepcopy(message))
+
+    assert (first.body, again.body) == ({"status": "recorded"}, {"status": "duplicate"})
+    assert len(DeliveryTimeline.get("r" * 32).events) == 1
+
+
+def test_a_stale_message_is_acknowledged_and_dropped(api: Api, fake_sns: FakeSns) -> None:
+    from pwreset.models import DeliveryTimeline
+
+    old = sns_timestamp(datetime.now(UTC) - timedelta(days=8))
+    result = publish(api, ses_event("event-delivery.json", reset_id="s" * 32), timestamp=old)
+
+    assert (result.status, result.body) == (200, {"status": "ignored"})
+    assert DeliveryTimeline.count() == 0
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Successfully validated SNS topic for Amazon SES event publishing.",
+        '{"unexpected": true}',
+        "[1, 2, 3]",
+    ],
+)
+def test_messages_that_are_no_ses_mail_event_are_acknowledged(
+    api: Api, fake_sns: FakeSns, message: str
+) -> None:
+    result = publish(api, message)
+    assert (result.status, result.body) == (200, {"status": "ignored"})
+
+
+# --------------------------------------------------------------------------- the local-only certificate
+
+
+def test_a_locally_generated_certificate_is_rejected_without_the_local_setting(
+    api: Api, aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local stack signs with its own key; a deployment fetches SNS's certificate for the URL,
+    and the local signature does not verify against it."""
+    from pwreset import sns
+
+    real_sns = SnsSigner()  # stands in for AWS's key behind CERT_URL
+    monkeypatch.setattr(sns, "http_get", FakeSns({CERT_URL: real_sns.cert_pem}))
+    monkeypatch.delenv("SNS_TRUSTED_CERT_PEM_PATH", raising=False)
+    sns.default_verifier.cache_clear()
+
+    result = post(api, notification())
+
+    assert (result.status, result.error_code) == (403, "signature_invalid")
+
+
+def test_the_local_setting_trusts_that_certificate_and_fetches_nothing(
+    api: Api, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pwreset import sns
+    from pwreset.config import settings
+
+    fetched = FakeSns()
+    monkeypatch.setattr(sns, "http_get", fetched)
+    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer().write_cert(tmp_path / "sns-local.pem")))
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()
+    try:
+        accepted = post(api, notification(version=2))
+        other_key = post(api, SnsSigner().notification(topic_arn(), ses_event("event-delivery.json")))
+        off_sns = post(api, resign(notification(), SigningCertURL="https://sns.evil.com" + _PEM))
+    finally:
+        monkeypatch.delenv("SNS_TRUSTED_CERT_PEM_PATH")
+        settings.cache_clear()
+        sns.default_verifier.cache_clear()
+
+    assert accepted.status == 200, accepted.body
+    assert other_key.error_code == "signature_invalid"  # only the trusted key, not any key
+    assert off_sns.error_code == "signature_invalid"  # the URL rules still apply
+    assert fetched.requests == []
+
+
+def test_the_sample_webhook_event_reaches_signature_verification(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """events/ses_events_webhook.json is a real SNS envelope whose signature is not SNS's."""
+    import json
+
+    from helpers import gateway
+    from pwreset import sns
+
+    event = load_event("ses_events_webhook.json")
+    envelope = json.loads(event["body"])
+    monkeypatch.setattr(sns, "http_get", FakeSns({envelope["SigningCertURL"]: signer().cert_pem}))
+    sns.default_verifier.cache_clear()
+    event["body"] = event["body"].replace(envelope["TopicArn"], topic_arn())
+
+    response = gateway().runner.invoke("SesEventsFunction", event)
+
+    assert response["statusCode"] == 403
+    assert json.loads(response["body"])["error"]["code"] == "signature_invalid"
