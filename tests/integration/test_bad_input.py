@@ -126,3 +126,15 @@ def test_wrong_method_is_a_contract_404(api: Api, demo: dict[str, Any]) -> None:
     for method in ("GET", "PUT", "PATCH"):
         result = api.request(method, "/v1/password-resets")
         assert_contract_error(result, "not_found")
+
+
+def test_cors_admits_the_portal_origin_only(api: Api, demo: dict[str, Any]) -> None:
+    portal = api.post(
+        "/v1/password-resets", {"email": "x@example.com"}, headers={"Origin": "https://portal.example.com"}
+    )
+    assert portal.header("Access-Control-Allow-Origin") == "https://portal.example.com"
+    assert portal.header("Access-Control-Allow-Credentials") == "true"
+    evil = api.post(
+        "/v1/password-resets", {"email": "x@example.com"}, headers={"Origin": "https://evil.example"}
+    )
+    assert evil.header("Access-Control-Allow-Origin") is None

@@ -9,12 +9,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from pwreset import errors
+from pwreset.config import settings
 from pwreset.context import Principal, RequestMeta
 from pwreset.i18n import error_message, negotiate_locale
 from pwreset.observability import logger
@@ -33,7 +34,15 @@ class PortalResolver(APIGatewayRestResolver):
     or text/plain POST is also what a cross-site request forgery would send."""
 
     def __init__(self, *, json_only: bool = True) -> None:
-        super().__init__(enable_validation=True)
+        origins = settings().allowed_origins or ("https://portal.example.com",)
+        cors = CORSConfig(
+            allow_origin=origins[0],
+            extra_origins=list(origins[1:]),
+            allow_headers=["Content-Type", "Authorization"],
+            allow_credentials=True,
+            max_age=600,
+        )
+        super().__init__(enable_validation=True, cors=cors)
         self.json_only = json_only
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:

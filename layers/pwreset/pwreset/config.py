@@ -39,6 +39,8 @@ class Settings:
     argon2_parallelism: int
     # How long a used or expired reset stays readable for the deliveries view before TTL clean-up.
     reset_retention_seconds: int
+    # Browser origins allowed to call with credentials (CORS); the first is the portal.
+    allowed_origins: tuple[str, ...]
     rate_limits_table: str
     # "rule=limit/window_seconds,..." (see pwreset.ratelimit); empty = the defaults there.
     rate_limits: str
@@ -80,6 +82,9 @@ def settings() -> Settings:
         argon2_memory_kib=_int("ARGON2_MEMORY_KIB", 19456),
         argon2_parallelism=_int("ARGON2_PARALLELISM", 1),
         reset_retention_seconds=_int("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
+        allowed_origins=tuple(
+            o.strip() for o in env("ALLOWED_ORIGINS", "https://portal.example.com").split(",") if o.strip()
+        ),
         rate_limits_table=env("RATE_LIMITS_TABLE", "rate-limits"),
         rate_limits=env("RATE_LIMITS", ""),
         self_service_floor_ms=_int("SELF_SERVICE_FLOOR_MS", 400),
