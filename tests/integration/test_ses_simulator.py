@@ -1,0 +1,127 @@
+"""The local stack's SES mailbox simulator, driven through the real webhook in-process: what a
+person trying ``bounce@simulator.amazonses.com`` in ``make dev`` will see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.gateway import HttpRequest
+from devstack.ses_simulator import SesSimulator
+from devstack.sns_signer import SnsSigner
+from helpers import Api, gateway
+
+OWNER = "acc-berger-owner"
+
+
+@pytest.fixture
+def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
+    """A simulator wired like the local stack: signed posts into the webhook, its certificate
+    trusted through the local-only setting."""
+    import os
+
+    from pwreset import sns
+    from pwreset.config import settings
+
+    signer = SnsSigner()
+    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()
+
+    def deliver(headers: dict[str, str], body: bytes) -> Any:
+        response = gateway().handle(HttpRequest("POST", "/v1/webhooks/ses", list(headers.items()), body))
+        assert response.status == 200, response.body
+        return response
+
+    simulator = SesSimulator(
+        topic_arn=os.environ["SES_EVENTS_TOPIC_ARN"], signer=signer, deliver=deliver, delay_seconds=0
+    )
+    yield simulator
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()
+
+
+def add_client(address: str) -> str:
+    from pwreset.models import Account
+
+    account_id = "acc-sim-" + address.split("@")[0]
+    Account(
+        account_id,
+        firm_id="firm-berger",
+        role="client",
+        email=address,
+        name="Sim Client",
+        locale="de",
+        timezone="Europe/Berlin",
+        status="active",
+    ).save()
+    return account_id
+
+
+def send_and_simulate(
+    api: Api, demo: dict[str, Any], simulator: SesSimulator, address: str
+) -> dict[str, Any]:
+    from helpers import sent_messages
+
+    account_id = add_client(address)
+    token = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    sent = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
+    assert sent.status == 202, sent.body
+    mail = sent_messages()[-1]
+    request = {
+        "FromEmailAddress": mail.source,
+        "Destination": {"ToAddresses": [address]},
+        "Content": {"Simple": {"Subject": {"Data": mail.subject}}},
+        "EmailTags": [
+            {"Name": "reset_id", "Value": sent.body["reset_id"]},
+            {"Name": "kind", "Value": "reset_link"},
+        ],
+        "ConfigurationSetName": "password-reset-dev",
+    }
+    simulator.on_mail_sent(mail.id, request)
+    simulator.wait()
+    result = api.get(f"/v1/accounts/{account_id}/password-reset/deliveries", token=token)
+    assert result.status == 200, result.body
+    return {"account_id": account_id, "token": token, "view": result.body}
+
+
+def test_bounce_address_shows_bounced_and_blocks_the_next_staff_send(
+    api: Api, demo: dict[str, Any], simulator: SesSimulator
+) -> None:
+    seen = send_and_simulate(api, demo, simulator, "bounce@simulator.amazonses.com")
+    [delivery] = seen["view"]["deliveries"]
+    assert delivery["status"] == "bounced"
+    assert [e["type"] for e in delivery["events"]][:2] == ["send", "bounce"]
+    assert delivery["diagnosis"]["code"] == "address_not_found"
+    assert seen["view"]["email_status"] == "undeliverable"
+
+    again = api.post(f"/v1/accounts/{seen['account_id']}/password-reset", token=seen["token"])
+    assert (again.status, again.error_code) == (409, "email_undeliverable")
+    assert again.body["error"]["diagnosis"]["summary"]
+
+
+def test_complaint_address_shows_complained(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
+    seen = send_and_simulate(api, demo, simulator, "complaint@simulator.amazonses.com")
+    assert seen["view"]["deliveries"][0]["status"] == "complained"
+    assert seen["view"]["email_status"] == "complained"
+
+
+def test_suppression_list_address_shows_suppressed(
+    api: Api, demo: dict[str, Any], simulator: SesSimulator
+) -> None:
+    seen = send_and_simulate(api, demo, simulator, "suppressionlist@simulator.amazonses.com")
+    assert seen["view"]["deliveries"][0]["status"] == "suppressed"
+
+
+@pytest.mark.parametrize(
+    "address", ["success@simulator.amazonses.com", "ooto@simulator.amazonses.com", "someone@example.org"]
+)
+def test_other_addresses_are_delivered(
+    api: Api, demo: dict[str, Any], simulator: SesSimulator, address: str
+) -> None:
+    seen = send_and_simulate(api, demo, simulator, address)
+    assert seen["view"]["deliveries"][0]["status"] == "delivered"
+    assert seen["view"]["email_status"] == "ok"
