@@ -147,12 +147,14 @@ class LocalStack:
     def _start_moto(self) -> subprocess.Popen[bytes]:
         STATE_DIR.mkdir(parents=True, exist_ok=True)
         log_path = STATE_DIR / f"moto-{self.config.moto_port}.log"
-        script = Path(sys.executable).parent / "moto_server"
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
-        command += ["-H", HOST, "-p", str(self.config.moto_port)]
+        # moto_server's own main, with DynamoDB made atomic across threads (devstack.motoserver).
+        command = [sys.executable, "-m", "devstack.motoserver", "-H", HOST, "-p", str(self.config.moto_port)]
+        local_dir = str(Path(__file__).resolve().parents[1])
+        python_path = os.pathsep.join(p for p in (local_dir, os.environ.get("PYTHONPATH")) if p)
         with log_path.open("wb") as out:
             process = subprocess.Popen(
                 command,
+                env={**os.environ, "PYTHONPATH": python_path},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
