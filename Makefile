@@ -9,10 +9,11 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-central-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# make dev PORT=3001 MOTO_PORT=5001 TEMPLATE=path/to/template.yaml
+# make dev PORT=3001 MOTO_PORT=5001 TEMPLATE=path/to/template.yaml DEV_ARGS="--no-seed"
 PORT      ?= 3000
 MOTO_PORT ?= 5000
 TEMPLATE  ?= template.yaml
+DEV_ARGS  ?=
 
 .PHONY: help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
 
@@ -59,7 +60,7 @@ e2e: venv
 
 # The whole service on this machine: moto on loopback, the handlers in-process, the API on $(PORT).
 dev: venv
-	PYTHONPATH=local $(PY) -m devstack --port $(PORT) --moto-port $(MOTO_PORT) --template $(TEMPLATE)
+	PYTHONPATH=local $(PY) -m devstack --port $(PORT) --moto-port $(MOTO_PORT) --template $(TEMPLATE) $(DEV_ARGS)
 
 test: venv sam-venv
 	$(MAKE) --no-print-directory lint typecheck template-lint

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack.server import PortInUseError
-from devstack.stack import LocalStack, StackConfig, StackError
+from devstack.stack import STATE_DIR, LocalStack, StackConfig, StackError
 from devstack.template import TEMPLATE_PATH
 
 
@@ -44,11 +44,16 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         help="SAM template",
     )
     parser.add_argument("--no-seed", action="store_true", help="start with empty tables")
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where moto's log goes")
     args = parser.parse_args(argv)
     if args.port == args.moto_port:
         parser.error("--port and --moto-port must differ")
     return StackConfig(
-        port=args.port, moto_port=args.moto_port, template=args.template.resolve(), seed=not args.no_seed
+        port=args.port,
+        moto_port=args.moto_port,
+        template=args.template.resolve(),
+        seed=not args.no_seed,
+        state_dir=args.state_dir.resolve(),
     )
 
 

@@ -370,7 +370,9 @@ class Gateway:
         as it is, and so does this.
         """
         if not _well_formed(result):
-            log.error("malformed Lambda proxy response: %.200r", result)
+            # Keys only: a body may hold a session token.
+            shape = sorted(result) if isinstance(result, dict) else type(result).__name__
+            log.error("malformed Lambda proxy response (API Gateway answers 502): %s", shape)
             return self.gateway_response("DEFAULT_5XX", 502)
         if result.get("cookies"):
             log.warning(

@@ -156,16 +156,21 @@ class _Handler(BaseHTTPRequestHandler):
         raw_path, _, query = self.path.partition("?")
         path = unquote(raw_path) or "/"
         headers = list(self.headers.items())
-        body = self._read_body()
+        response: HttpResponse | None = None
+        try:
+            body = self._read_body()
+        except ValueError:  # a Content-Length or chunk size that is not a number
+            body, response = b"", self.server.gateway.gateway_response("BAD_REQUEST_BODY", 400)
+            self.close_connection = True
         if body is None:
             response = self.server.gateway.gateway_response("REQUEST_TOO_LARGE", 413)
-            self.close_connection = True
-        else:
+            self.close_connection = True  # the unread body must not be taken for the next request
+        if response is None:
             request = HttpRequest(
                 method=self.command,
                 path=path,
                 headers=headers,
-                body=body,
+                body=body or b"",
                 query=query,
                 source_ip=self.client_address[0],
                 scheme="http",

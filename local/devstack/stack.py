@@ -49,6 +49,11 @@ class StackConfig:
     template: Path = TEMPLATE_PATH
     seed: bool = True
     demo_data: Path | None = None  # default: local/demo_data.json
+    state_dir: Path = STATE_DIR  # moto's log
+
+    @property
+    def moto_log(self) -> Path:
+        return self.state_dir / f"moto-{self.moto_port}.log"
 
     @property
     def base_url(self) -> str:
@@ -145,8 +150,8 @@ class LocalStack:
         return env
 
     def _start_moto(self) -> subprocess.Popen[bytes]:
-        STATE_DIR.mkdir(parents=True, exist_ok=True)
-        log_path = STATE_DIR / f"moto-{self.config.moto_port}.log"
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.config.moto_log
         # moto_server's own main, with DynamoDB made atomic across threads (devstack.motoserver).
         command = [sys.executable, "-m", "devstack.motoserver", "-H", HOST, "-p", str(self.config.moto_port)]
         local_dir = str(Path(__file__).resolve().parents[1])
@@ -231,7 +236,7 @@ class LocalStack:
             f"  Reset page   {self.reset_page_url}#token=...",
             f"  Mailbox      {cfg.base_url}/_dev/mail   (JSON: {cfg.base_url}/_dev/mail.json)",
             f"  Portal       {self.portal_url}",
-            f"  moto         {cfg.moto_url}   (log: {STATE_DIR / f'moto-{cfg.moto_port}.log'})",
+            f"  moto         {cfg.moto_url}   (log: {cfg.moto_log})",
         ]
         if self.pollers:
             lines.append(f"  Streams      {', '.join(p.name for p in self.pollers)}")

@@ -107,6 +107,7 @@ def start_stack(
     port = port or free_port()
     moto_port = moto_port or free_port()
     command = [sys.executable, "-m", "devstack", "--port", str(port), "--moto-port", str(moto_port)]
+    command += ["--state-dir", str(log_dir)]
     if template is not None:
         command += ["--template", str(template)]
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "local"), **(env or {})}

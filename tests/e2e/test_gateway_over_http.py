@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 
 import pytest
 
@@ -102,3 +103,36 @@ def test_a_mail_is_shown_in_a_sandboxed_frame_with_its_own_policy(stack: Stack) 
 
 def test_dev_routes_exist_only_in_the_local_stack() -> None:
     assert not [r for r in SamTemplate().api_routes() if r.path.startswith("/_dev")]
+
+
+def raw_exchange(stack: Stack, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_chunked_body_is_read_like_any_other(stack: Stack) -> None:
+    body = b'{"email": "nobody@example.org"}'
+    request = (
+        b"POST /v1/password-resets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + f"{10:x}\r\n".encode()
+        + body[:10]
+        + b"\r\n"
+        + f"{len(body) - 10:x}\r\n".encode()
+        + body[10:]
+        + b"\r\n0\r\n\r\n"
+    )
+    answer = raw_exchange(stack, request)
+    assert answer.startswith(b"HTTP/1.1 202 ")
+    assert answer.endswith(b'{"status":"accepted"}')
+
+
+def test_a_garbled_content_length_gets_a_400_not_a_dropped_connection(stack: Stack) -> None:
+    answer = raw_exchange(
+        stack, b"POST /v1/password-resets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ten\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 400 ")

@@ -44,7 +44,14 @@ def test_ctrl_c_on_make_dev_stops_everything_it_started(tmp_path: Path) -> None:
     port, moto_port = free_port(), free_port()
     with (tmp_path / "stdout.log").open("wb") as out, (tmp_path / "stderr.log").open("wb") as err:
         make = subprocess.Popen(
-            ["make", "--no-print-directory", "dev", f"PORT={port}", f"MOTO_PORT={moto_port}"],
+            [
+                "make",
+                "--no-print-directory",
+                "dev",
+                f"PORT={port}",
+                f"MOTO_PORT={moto_port}",
+                f"DEV_ARGS=--state-dir {tmp_path}",
+            ],
             cwd=REPO_ROOT,
             stdout=out,
             stderr=err,
