@@ -120,9 +120,10 @@ class FunctionRunner:
         _, _, attr = self.template.handler(logical_id).rpartition(".")
         handler = getattr(self.module(logical_id), attr)
         props = self.template.functions()[logical_id].get("Properties", {})
-        timeout = int(
-            props.get("Timeout") or self.template.doc.get("Globals", {}).get("Function", {}).get("Timeout", 3)
+        configured = props.get("Timeout") or self.template.doc.get("Globals", {}).get("Function", {}).get(
+            "Timeout"
         )
+        timeout = int(self.template.resolve(configured) or 3)
         context = LambdaContext(logical_id, timeout_s=timeout)
         if not self.serialize:
             return handler(event, context)

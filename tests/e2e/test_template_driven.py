@@ -159,6 +159,16 @@ def test_the_templates_authorizer_guards_an_added_route_and_passes_its_context(p
     )
 
 
+def test_an_html_page_from_a_function_reaches_the_browser_as_is(probe: ProbeStack) -> None:
+    browser_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    page = probe.stack.get("/v1/probe/page?kind=html", headers={"Accept": browser_accept})
+
+    assert page.status == 200
+    assert page.header("Content-Type") == "text/html; charset=utf-8"
+    assert page.header("Referrer-Policy") == "no-referrer"
+    assert page.text.startswith("<!DOCTYPE html>") and "Grüße" in page.text
+
+
 def test_a_base64_body_is_decoded_only_for_the_apis_binary_media_types(probe: ProbeStack) -> None:
     binary = probe.stack.get("/v1/probe/img?kind=png", headers={"Accept": "image/png"})
     assert binary.status == 200
