@@ -100,7 +100,10 @@ class LocalStack:
         if cfg.seed:
             self._seed()
         for function_id in self.template.functions():
-            runner.module(function_id)  # the cold start happens now, not on the first request
+            try:
+                runner.module(function_id)  # the cold start happens now, not on the first request
+            except Exception:  # as in Lambda, a function that cannot initialise fails its invocations
+                log.exception("function %s failed to initialise; its routes will answer 502", function_id)
         self.pollers = pollers_for(
             self.template,
             runner,
