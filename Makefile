@@ -9,6 +9,12 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-central-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
+# make dev PORT=3001 MOTO_PORT=5001 TEMPLATE=path/to/template.yaml DEV_ARGS="--no-seed"
+PORT      ?= 3000
+MOTO_PORT ?= 5000
+TEMPLATE  ?= template.yaml
+DEV_ARGS  ?=
+
 .PHONY: openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
 
 help:
@@ -48,6 +54,13 @@ unit: venv
 
 integration: venv
 	$(PY) -m pytest tests/integration -q
+
+e2e: venv
+	$(PY) -m pytest tests/e2e -q
+
+# The whole service on this machine: moto on loopback, the handlers in-process, the API on $(PORT).
+dev: venv
+	PYTHONPATH=local $(PY) -m devstack --port $(PORT) --moto-port $(MOTO_PORT) --template $(TEMPLATE) $(DEV_ARGS)
 
 test: venv sam-venv
 	$(MAKE) --no-print-directory lint typecheck template-lint

@@ -2,8 +2,12 @@
 
 Routes, methods and authorizers come from the template's ``Api`` events, so a route added there is
 served with no second route table. Requests become real v1 proxy events; the template's REQUEST
-authorizer runs first and its context reaches the function; gateway responses (401, 404, 5xx)
-come from the template's ``GatewayResponses``. Functions run in this process.
+authorizer runs first and its context reaches the function; gateway responses (401, 404, 413,
+5xx) come from the template's ``GatewayResponses``; ``BinaryMediaTypes`` decide, as in API Gateway,
+whether a base64 body from a function is decoded. Functions run in this process.
+
+``devstack.server`` puts this behind a real HTTP socket for ``make dev``; the tests also call
+:meth:`Gateway.handle` directly.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import logging
 import re
 import sys
 import threading
@@ -24,6 +29,13 @@ from urllib.parse import parse_qsl
 
 from devstack.template import Route, SamTemplate
 
+log = logging.getLogger("devstack.gateway")
+
+# API Gateway's hard limit on a request payload (REST APIs): larger bodies get REQUEST_TOO_LARGE.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+REGION = "eu-central-1"
+ACCOUNT_ID = "123456789012"
+
 
 @dataclass
 class HttpRequest:
@@ -32,7 +44,9 @@ class HttpRequest:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     query: str = ""
-    source_ip: str = "127.0.0.1"
+    source_ip: str = "127.0.0.1"  # the TCP peer, as API Gateway's ``identity.sourceIp``
+    scheme: str = "https"
+    port: int = 443
 
 
 @dataclass
@@ -72,18 +86,26 @@ class LambdaContext:
 
 
 class FunctionRunner:
-    """Imports each function's ``app.py`` once (a cold start) and invokes its handler."""
+    """Imports each function's ``app.py`` once (a cold start) and invokes its handler.
 
-    def __init__(self, template: SamTemplate) -> None:
+    With ``serialize=True`` a function handles one event at a time, as one Lambda execution
+    environment does: handler modules keep per-request state in globals (the powertools resolver's
+    ``current_event``), so two threads in one module would mix requests up. Different functions
+    still run in parallel. The in-process tests leave it off to provoke races in the data layer.
+    """
+
+    def __init__(self, template: SamTemplate, *, serialize: bool = False) -> None:
         self.template = template
+        self.serialize = serialize
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
+        self._function_locks: dict[str, threading.Lock] = {}
 
     def module(self, logical_id: str) -> ModuleType:
         with self._lock:
             if logical_id not in self._modules:
                 file_name, _, _ = self.template.handler(logical_id).rpartition(".")
-                path = self.template.function_dir(logical_id) / f"{file_name}.py"
+                path = self.template.function_dir(logical_id) / f"{file_name.replace('.', '/')}.py"
                 name = f"_fn_{logical_id}"
                 spec = importlib.util.spec_from_file_location(name, path)
                 assert spec and spec.loader
@@ -91,12 +113,22 @@ class FunctionRunner:
                 sys.modules[name] = module
                 spec.loader.exec_module(module)
                 self._modules[logical_id] = module
+                self._function_locks[logical_id] = threading.Lock()
             return self._modules[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         _, _, attr = self.template.handler(logical_id).rpartition(".")
         handler = getattr(self.module(logical_id), attr)
-        return handler(event, LambdaContext(logical_id))
+        props = self.template.functions()[logical_id].get("Properties", {})
+        configured = props.get("Timeout") or self.template.doc.get("Globals", {}).get("Function", {}).get(
+            "Timeout"
+        )
+        timeout = int(self.template.resolve(configured) or 3)
+        context = LambdaContext(logical_id, timeout_s=timeout)
+        if not self.serialize:
+            return handler(event, context)
+        with self._function_locks[logical_id]:
+            return handler(event, context)
 
 
 @dataclass(frozen=True)
@@ -114,9 +146,22 @@ def _compile(route: Route) -> _CompiledRoute:
         if match:
             names.append(match.group(1))
             regex += "/(.+)" if match.group(2) else "/([^/]+)"
-        else:
+        elif part:
             regex += "/" + re.escape(part)
     return _CompiledRoute(route=route, pattern=re.compile(f"^{regex or '/'}$"), names=tuple(names))
+
+
+def _specificity(compiled: _CompiledRoute) -> tuple[int, int]:
+    # API Gateway prefers a literal segment over a {param}, and a {param} over a {greedy+}.
+    greedy = "+}" in compiled.route.path
+    return (1 if greedy else 0, len(compiled.names))
+
+
+class _Denied(Exception):
+    def __init__(self, response_type: str, status: int) -> None:
+        super().__init__(response_type)
+        self.response_type = response_type
+        self.status = status
 
 
 class Gateway:
@@ -127,8 +172,9 @@ class Gateway:
         self.runner = runner or FunctionRunner(template)
         self.api_id = api_id
         self.stage = template.stage
-        self.routes = [_compile(r) for r in template.api_routes()]
+        self.routes = sorted((_compile(r) for r in template.api_routes()), key=_specificity)
         self.gateway_responses = template.gateway_responses()
+        self.binary_media_types = template.binary_media_types()
 
     # ------------------------------------------------------------------ matching
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -140,39 +186,58 @@ class Gateway:
 
     # ------------------------------------------------------------------ handling
     def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        response = self._handle(request, request_id)
+        response.headers.append(("x-amzn-RequestId", request_id))
+        return response
+
+    def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        if len(request.body) > MAX_REQUEST_BYTES:
+            return self.gateway_response("REQUEST_TOO_LARGE", 413)
         matched = self.match(request.method.upper(), request.path)
         if matched is None:
             # API Gateway answers an unknown resource or method with MISSING_AUTHENTICATION_TOKEN.
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403)
         route, path_params = matched
-        event = self.proxy_event(request, route, path_params)
+        event = self.proxy_event(request, route, path_params, request_id=request_id)
         if route.authorizer:
-            context = self.authorize(route, event)
-            if context is None:
-                return self.gateway_response("UNAUTHORIZED", 401)
-            event["requestContext"]["authorizer"] = context
+            try:
+                event["requestContext"]["authorizer"] = self.authorize(route, event)
+            except _Denied as denied:
+                return self.gateway_response(denied.response_type, denied.status)
         try:
             result = self.runner.invoke(route.function, event)
         except Exception:  # a crashed function: API Gateway hides it behind a 502
-            import logging
-
-            logging.getLogger("devstack.gateway").exception("function %s failed", route.function)
+            log.exception("function %s failed", route.function)
             return self.gateway_response("DEFAULT_5XX", 502)
-        return self.proxy_response(result)
+        return self.proxy_response(result, accept=_header(request.headers, "accept"))
 
-    def authorize(self, route: Route, proxy_event: dict[str, Any]) -> dict[str, Any] | None:
+    def authorize(self, route: Route, proxy_event: dict[str, Any]) -> dict[str, Any]:
+        """Run the route's REQUEST authorizer; return the context API Gateway hands the function.
+
+        Raises ``_Denied`` with the gateway response API Gateway would send: a missing identity
+        source or the authorizer's ``Unauthorized`` error -> UNAUTHORIZED, an explicit Deny ->
+        ACCESS_DENIED, anything else -> AUTHORIZER_FAILURE (a 500).
+        """
         assert route.authorizer
         function = self.template.authorizer_function(route.authorizer)
+        identity = self.template.authorizer_identity(route.authorizer)
+        headers = {k.lower() for k in proxy_event["headers"] or {}}
+        queries = set(proxy_event["queryStringParameters"] or {})
+        if any(h.lower() not in headers for h in identity.get("Headers") or []) or any(
+            q not in queries for q in identity.get("QueryStrings") or []
+        ):
+            raise _Denied("UNAUTHORIZED", 401)
         ctx = proxy_event["requestContext"]
         event = {
             "type": "REQUEST",
-            "methodArn": f"arn:aws:execute-api:eu-central-1:123456789012:{self.api_id}/{self.stage}/"
+            "methodArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{self.api_id}/{self.stage}/"
             f"{route.method}{proxy_event['path']}",
             "resource": route.path,
             "path": proxy_event["path"],
             "httpMethod": route.method,
-            "headers": proxy_event["headers"],
-            "multiValueHeaders": proxy_event["multiValueHeaders"],
+            "headers": proxy_event["headers"] or {},
+            "multiValueHeaders": proxy_event["multiValueHeaders"] or {},
             "queryStringParameters": proxy_event["queryStringParameters"] or {},
             "multiValueQueryStringParameters": proxy_event["multiValueQueryStringParameters"] or {},
             "pathParameters": proxy_event["pathParameters"] or {},
@@ -181,22 +246,57 @@ class Gateway:
         }
         try:
             result = self.runner.invoke(function, event)
-        except Exception:  # "Unauthorized" or any failure: API Gateway denies
-            return None
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                raise _Denied("UNAUTHORIZED", 401) from exc
+            log.exception("authorizer %s failed", function)
+            raise _Denied("AUTHORIZER_FAILURE", 500) from exc
+        if not isinstance(result, dict) or "policyDocument" not in result:
+            log.error("authorizer %s returned no policy document", function)
+            raise _Denied("AUTHORIZER_CONFIGURATION_ERROR", 500)
         statements = (result.get("policyDocument") or {}).get("Statement") or []
         allowed = any(s.get("Effect") == "Allow" for s in statements) and not any(
             s.get("Effect") == "Deny" for s in statements
         )
         if not allowed:
-            return None
-        context = dict(result.get("context") or {})
+            raise _Denied("ACCESS_DENIED", 403)
+        context: dict[str, Any] = {}
+        for key, value in (result.get("context") or {}).items():
+            if isinstance(value, dict | list):
+                log.error("authorizer %s context value %s is not a string, number or boolean", function, key)
+                raise _Denied("AUTHORIZER_CONFIGURATION_ERROR", 500)
+            # API Gateway hands context values to the function as strings.
+            context[key] = str(value).lower() if isinstance(value, bool) else str(value)
         context["principalId"] = result.get("principalId")
+        context["integrationLatency"] = 0
         return context
 
-    def proxy_event(self, request: HttpRequest, route: Route, path_params: dict[str, str]) -> dict[str, Any]:
+    def proxy_event(
+        self,
+        request: HttpRequest,
+        route: Route,
+        path_params: dict[str, str],
+        *,
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        request_id = request_id or str(uuid.uuid4())
+        # What API Gateway adds on its way in: the peer address appended to X-Forwarded-For, the
+        # port and scheme the client used, a trace id.
+        forwarded_for = _header(request.headers, "x-forwarded-for")
+        extra = [
+            (
+                "X-Forwarded-For",
+                f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
+            ),
+            ("X-Forwarded-Port", str(request.port)),
+            ("X-Forwarded-Proto", request.scheme),
+            ("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"),
+        ]
+        replaced = {name.lower() for name, _ in extra}
+        all_headers = [(k, v) for k, v in request.headers if k.lower() not in replaced] + extra
         headers: dict[str, str] = {}
         multi: dict[str, list[str]] = {}
-        for key, value in request.headers:
+        for key, value in all_headers:
             multi.setdefault(key, []).append(value)
             headers[key] = value  # API Gateway keeps the last value in ``headers``
         query_pairs = parse_qsl(request.query, keep_blank_values=True)
@@ -208,12 +308,16 @@ class Gateway:
         body: str | None = None
         is_b64 = False
         if request.body:
-            try:
-                body = request.body.decode("utf-8")
-            except UnicodeDecodeError:
+            content_type = _header(request.headers, "content-type") or ""
+            if _media_type_matches(self.binary_media_types, content_type):
                 body, is_b64 = base64.b64encode(request.body).decode("ascii"), True
+            else:
+                try:
+                    body = request.body.decode("utf-8")
+                except UnicodeDecodeError:
+                    body, is_b64 = base64.b64encode(request.body).decode("ascii"), True
         now = datetime.now(UTC)
-        user_agent = next((v for k, v in request.headers if k.lower() == "user-agent"), None)
+        user_agent = _header(request.headers, "user-agent")
         return {
             "resource": route.path,
             "path": request.path,
@@ -227,13 +331,15 @@ class Gateway:
             "body": body,
             "isBase64Encoded": is_b64,
             "requestContext": {
-                "accountId": "123456789012",
+                "accountId": ACCOUNT_ID,
                 "apiId": self.api_id,
-                "domainName": headers.get("Host") or headers.get("host") or "127.0.0.1",
+                "domainName": _header(request.headers, "host") or "127.0.0.1",
+                "domainPrefix": self.api_id,
+                "extendedRequestId": request_id.replace("-", "")[:16] + "=",
                 "httpMethod": request.method.upper(),
                 "path": f"/{self.stage}{request.path}",
                 "protocol": "HTTP/1.1",
-                "requestId": str(uuid.uuid4()),
+                "requestId": request_id,
                 "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "resourceId": "local",
@@ -249,36 +355,125 @@ class Gateway:
                     "cognitoAuthenticationType": None,
                     "cognitoIdentityId": None,
                     "cognitoIdentityPoolId": None,
+                    "principalOrgId": None,
                     "user": None,
                     "userArn": None,
                 },
             },
         }
 
-    @staticmethod
-    def proxy_response(result: Any) -> HttpResponse:
-        if not isinstance(result, dict) or "statusCode" not in result:
-            return HttpResponse(
-                502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
+    def proxy_response(self, result: Any, *, accept: str | None = None) -> HttpResponse:
+        """Turn the function's proxy result into the HTTP response, or a 502 when it is malformed.
+
+        ``headers`` and ``multiValueHeaders`` are merged as API Gateway merges them (a pair given
+        in both appears once). A base64 body is decoded only when the request's first ``Accept``
+        type is one of the API's ``BinaryMediaTypes``; otherwise API Gateway sends the base64 text
+        as it is, and so does this.
+        """
+        if not _well_formed(result):
+            # Keys only: a body may hold a session token.
+            shape = sorted(result) if isinstance(result, dict) else type(result).__name__
+            log.error("malformed Lambda proxy response (API Gateway answers 502): %s", shape)
+            return self.gateway_response("DEFAULT_5XX", 502)
+        if result.get("cookies"):
+            log.warning(
+                "a REST API ignores 'cookies' (HTTP API format): send Set-Cookie in multiValueHeaders"
             )
         headers: list[tuple[str, str]] = []
-        seen: set[str] = set()
         for key, values in (result.get("multiValueHeaders") or {}).items():
-            for value in values:
-                headers.append((key, str(value)))
-            seen.add(key.lower())
+            headers.extend((key, str(v)) for v in values)
         for key, value in (result.get("headers") or {}).items():
-            if key.lower() not in seen:
+            if (key.lower(), str(value)) not in {(k.lower(), v) for k, v in headers}:
                 headers.append((key, str(value)))
         raw = result.get("body") or ""
-        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8")
+        if result.get("isBase64Encoded"):
+            first_accept = (accept or "").split(",")[0]
+            if _media_type_matches(self.binary_media_types, first_accept):
+                body = base64.b64decode(raw)
+            else:
+                log.warning(
+                    "base64 body sent as text: the request's Accept (%r) matches none of the API's "
+                    "BinaryMediaTypes (%s), as in API Gateway",
+                    first_accept,
+                    self.binary_media_types or "none",
+                )
+                body = str(raw).encode("utf-8")
+        else:
+            body = str(raw).encode("utf-8")
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
         return HttpResponse(int(result["statusCode"]), headers, body)
 
     def gateway_response(self, response_type: str, default_status: int) -> HttpResponse:
-        spec = self.gateway_responses.get(response_type) or {}
-        if not spec and response_type != "DEFAULT_5XX" and default_status >= 500:
-            spec = self.gateway_responses.get("DEFAULT_5XX") or {}
+        """A response API Gateway makes itself, shaped by the template's ``GatewayResponses``
+        (the specific type, else DEFAULT_4XX / DEFAULT_5XX)."""
+        fallback = "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX"
+        spec = self.gateway_responses.get(response_type) or self.gateway_responses.get(fallback) or {}
         status = int(spec.get("StatusCode", default_status))
-        template = (spec.get("ResponseTemplates") or {}).get("application/json")
-        body = template if template else json.dumps({"message": "Unauthorized" if status == 401 else "Error"})
-        return HttpResponse(status, [("Content-Type", "application/json")], body.encode("utf-8"))
+        templates = spec.get("ResponseTemplates") or {}
+        content_type = (
+            "application/json" if "application/json" in templates or not templates else next(iter(templates))
+        )
+        template = templates.get(content_type)
+        body = (
+            template if template else json.dumps({"message": _DEFAULT_MESSAGES.get(response_type, "Error")})
+        )
+        headers = [
+            ("Content-Type", content_type),
+            ("x-amzn-ErrorType", _ERROR_TYPES.get(response_type, "Exception")),
+        ]
+        for name, value in ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items():
+            headers.append((name, str(value).strip("'")))  # static values are quoted: "'value'"
+        return HttpResponse(status, headers, str(body).encode("utf-8"))
+
+
+_DEFAULT_MESSAGES = {
+    "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+    "UNAUTHORIZED": "Unauthorized",
+    "ACCESS_DENIED": "User is not authorized to access this resource",
+    "REQUEST_TOO_LARGE": "Request Too Long",
+    "DEFAULT_5XX": "Internal server error",
+}
+_ERROR_TYPES = {
+    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+    "UNAUTHORIZED": "UnauthorizedException",
+    "ACCESS_DENIED": "AccessDeniedException",
+    "REQUEST_TOO_LARGE": "RequestTooLongException",
+    "AUTHORIZER_FAILURE": "AuthorizerFailureException",
+    "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
+    "DEFAULT_5XX": "InternalServerErrorException",
+}
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _media_type_matches(patterns: list[str], media_type: str) -> bool:
+    media = media_type.split(";")[0].strip().lower()
+    if not media:
+        return False
+    kind, _, sub = media.partition("/")
+    for pattern in patterns:
+        p_kind, _, p_sub = pattern.lower().partition("/")
+        if p_kind in ("*", kind) and p_sub in ("*", sub):
+            return True
+    return False
+
+
+def _well_formed(result: Any) -> bool:
+    """What API Gateway accepts from a proxy integration; anything else is a 502."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return False
+    allowed = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded", "cookies"}
+    if set(result) - allowed:
+        return False
+    try:
+        int(result["statusCode"])
+    except (TypeError, ValueError):
+        return False
+    body = result.get("body")
+    return body is None or isinstance(body, str)

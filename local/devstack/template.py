@@ -7,6 +7,7 @@ resources (a physical name made up here), ``!GetAtt`` to names. Anything else is
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,6 +19,12 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 
+
+# Resource types whose physical name the template may set explicitly.
+_NAME_PROPERTY = {
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+}
 
 _PSEUDO_PARAMETERS = {
     "AWS::Region": "eu-central-1",
@@ -63,6 +70,14 @@ class Route:
 
 
 @dataclass(frozen=True)
+class FailureDestination:
+    """Where Lambda sends the record of a batch it gave up on (``DestinationConfig.OnFailure``)."""
+
+    type: str  # "SQS" or "SNS"
+    resource: str  # logical id of the queue or topic in this template
+
+
+@dataclass(frozen=True)
 class StreamSubscription:
     function: str
     table: str
@@ -71,6 +86,11 @@ class StreamSubscription:
     bisect_on_error: bool
     report_batch_item_failures: bool
     filter_patterns: tuple[str, ...]
+    event: str = ""  # the event's name under the function's ``Events``
+    starting_position: str = "TRIM_HORIZON"
+    maximum_record_age_seconds: int = -1
+    on_failure: FailureDestination | None = None
+    enabled: bool = True
 
 
 class SamTemplate:
@@ -102,6 +122,9 @@ class SamTemplate:
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::SES::ConfigurationSet" and "Name" in props:
             return str(self.resolve(props["Name"]))
+        explicit = _NAME_PROPERTY.get(resource["Type"])
+        if explicit and explicit in props:
+            return str(self.resolve(props[explicit]))
         return f"{self.name_prefix}{logical_id}"
 
     def ref_value(self, logical_id: str) -> str:
@@ -222,17 +245,49 @@ class SamTemplate:
             return dict(api["Properties"].get("GatewayResponses") or {})
         return {}
 
+    def binary_media_types(self) -> list[str]:
+        """The API's ``BinaryMediaTypes`` (SAM writes ``/`` as ``~1``), Globals included."""
+        found: list[str] = list(self.doc.get("Globals", {}).get("Api", {}).get("BinaryMediaTypes") or [])
+        for api in self.of_type("AWS::Serverless::Api").values():
+            found.extend(api["Properties"].get("BinaryMediaTypes") or [])
+        return [str(self.resolve(t)).replace("~1", "/") for t in found]
+
+    def authorizer_identity(self, name: str) -> dict[str, Any]:
+        """The authorizer's ``Identity`` block: which request parts must be present before it runs."""
+        for api in self.of_type("AWS::Serverless::Api").values():
+            spec = api["Properties"].get("Auth", {}).get("Authorizers", {}).get(name)
+            if spec:
+                return dict(spec.get("Identity") or {})
+        return {}
+
+    def layer_dirs(self) -> list[Path]:
+        """Source directories of the template's layers, as Lambda would put them on ``sys.path``."""
+        dirs: list[Path] = []
+        for layer in self.of_type("AWS::Serverless::LayerVersion").values():
+            content = layer["Properties"].get("ContentUri")
+            if isinstance(content, str) and not content.startswith("s3://"):
+                base = (self.path.parent / content).resolve()
+                dirs.append(base / "python" if (base / "python").is_dir() else base)
+        return dirs
+
+    def queues(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::SQS::Queue")
+
+    def topics(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::SNS::Topic")
+
     def stream_subscriptions(self) -> list[StreamSubscription]:
         subs: list[StreamSubscription] = []
         for function_id, function in self.functions().items():
-            for event in (function["Properties"].get("Events") or {}).values():
+            for event_name, event in (function["Properties"].get("Events") or {}).items():
                 if event.get("Type") != "DynamoDB":
                     continue
                 props = event["Properties"]
                 stream = props["Stream"]
                 table = stream["Fn::GetAtt"][0]
                 patterns = tuple(
-                    str(f["Pattern"]) for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+                    f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
+                    for f in (props.get("FilterCriteria") or {}).get("Filters", [])
                 )
                 subs.append(
                     StreamSubscription(
@@ -244,6 +299,11 @@ class SamTemplate:
                         report_batch_item_failures="ReportBatchItemFailures"
                         in (props.get("FunctionResponseTypes") or []),
                         filter_patterns=patterns,
+                        event=event_name,
+                        starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
+                        maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                        on_failure=_failure_destination(props),
+                        enabled=bool(props.get("Enabled", True)),
                     )
                 )
         return subs
@@ -253,9 +313,30 @@ class SamTemplate:
         return self.parameter("Stage")
 
 
-def provision(template: SamTemplate, *, dynamodb: Any, sesv2: Any | None = None) -> None:
-    """Create every table (with its TTL) and the mail identity and configuration set, as the
-    template describes them. Used by the tests (under moto) and by ``make dev``."""
+def _failure_destination(props: dict[str, Any]) -> FailureDestination | None:
+    on_failure = (props.get("DestinationConfig") or {}).get("OnFailure")
+    if not on_failure:
+        return None
+    target = on_failure.get("Destination")
+    if isinstance(target, dict) and "Fn::GetAtt" in target:
+        logical_id = target["Fn::GetAtt"][0]
+    elif isinstance(target, dict) and "Ref" in target:
+        logical_id = target["Ref"]
+    else:
+        raise ValueError(f"OnFailure destination must reference a resource of the template: {target!r}")
+    return FailureDestination(type=str(on_failure.get("Type", "SQS")).upper(), resource=str(logical_id))
+
+
+def provision(
+    template: SamTemplate,
+    *,
+    dynamodb: Any,
+    sesv2: Any | None = None,
+    sqs: Any | None = None,
+    sns: Any | None = None,
+) -> None:
+    """Create every table (with its TTL), the mail identity and configuration set, and the queues
+    and topics, as the template describes them. Used by the tests (under moto) and by ``make dev``."""
     for logical_id in template.tables():
         dynamodb.create_table(**template.create_table_kwargs(logical_id))
         ttl = template.ttl_attribute(logical_id)
@@ -269,3 +350,11 @@ def provision(template: SamTemplate, *, dynamodb: Any, sesv2: Any | None = None)
         sesv2.create_email_identity(EmailIdentity=env["SENDER_ADDRESS"])
         for logical_id in template.of_type("AWS::SES::ConfigurationSet"):
             sesv2.create_configuration_set(ConfigurationSetName=template.physical_name(logical_id))
+    if sqs is not None:
+        for logical_id, queue in template.queues().items():
+            props = template.resolve(queue.get("Properties") or {})
+            attributes = {"FifoQueue": "true"} if props.get("FifoQueue") else {}
+            sqs.create_queue(QueueName=template.physical_name(logical_id), Attributes=attributes)
+    if sns is not None:
+        for logical_id in template.topics():
+            sns.create_topic(Name=template.physical_name(logical_id))

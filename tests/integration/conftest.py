@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devstack.moto_atomic import make_dynamodb_writes_atomic
+from devstack.motolock import serialize_dynamodb
 from devstack.seed import accounts_by_id, load_demo_data, seed
 from devstack.template import provision
 from helpers import Api
@@ -25,7 +25,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    make_dynamodb_writes_atomic()
+    serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
     with mock_aws():
         _forget_clients()
         provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))

@@ -1,0 +1,304 @@
+"""``make dev``: the whole service on this machine, with no AWS account and no Docker.
+
+Start-up, in order: bind the API port (so a busy port fails before anything starts), start moto's
+server as a child process on loopback and wait until it answers, give this process every
+function's environment from the template (plus local URLs, fake credentials and
+``AWS_ENDPOINT_URL`` pointing at moto), create the template's tables, streams, queues and SES
+identity, seed the demo data, import the handlers (their cold start), start one poller per stream
+subscription and serve. SIGINT and SIGTERM stop all of it, moto included; moto also dies with this
+process if it is killed outright (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import http.client
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.gateway import FunctionRunner, Gateway
+from devstack.mailbox import Mailbox
+from devstack.server import DevPages, DevServer, ensure_port_free
+from devstack.streams import StreamPoller, pollers_for
+from devstack.template import REPO_ROOT, TEMPLATE_PATH, SamTemplate, provision
+
+log = logging.getLogger("devstack")
+
+HOST = "127.0.0.1"
+REGION = "eu-central-1"
+STATE_DIR = REPO_ROOT / "local" / ".state"
+MOTO_READY_TIMEOUT_S = 20.0
+
+
+class StackError(RuntimeError):
+    """A start-up failure with a message for a person (no traceback)."""
+
+
+@dataclass
+class StackConfig:
+    port: int = 3000
+    moto_port: int = 5000
+    template: Path = TEMPLATE_PATH
+    seed: bool = True
+    demo_data: Path | None = None  # default: local/demo_data.json
+    state_dir: Path = STATE_DIR  # moto's log
+
+    @property
+    def moto_log(self) -> Path:
+        return self.state_dir / f"moto-{self.moto_port}.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{HOST}:{self.moto_port}"
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig
+    mailbox: Mailbox = field(default_factory=Mailbox)
+    template: SamTemplate | None = None
+    server: DevServer | None = None
+    moto: subprocess.Popen[bytes] | None = None
+    pollers: list[StreamPoller] = field(default_factory=list)
+    demo: dict[str, Any] | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    ready_after_s: float | None = None
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> None:
+        cfg = self.config
+        ensure_port_free(HOST, cfg.moto_port)
+        self.template = SamTemplate(
+            cfg.template,
+            parameter_overrides={"ResetPageUrl": self.reset_page_url, "PortalUrl": self.portal_url},
+        )
+        environment = self.environment(self.template)
+        pages = DevPages(mailbox=self.mailbox, reset_page_url=self.reset_page_url, health=self.health)
+        runner = FunctionRunner(self.template, serialize=True)
+        # Bound first and served last: a client that connects early waits in the backlog.
+        self.server = DevServer(HOST, cfg.port, Gateway(self.template, runner), pages)
+        self.moto = self._start_moto()
+        os.environ.update(environment)
+        for path in reversed(self.template.layer_dirs()):
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
+        self.mailbox.install()
+        clients = self._clients()
+        provision(self.template, **clients)
+        if cfg.seed:
+            self._seed()
+        for function_id in self.template.functions():
+            try:
+                runner.module(function_id)  # the cold start happens now, not on the first request
+            except Exception:  # as in Lambda, a function that cannot initialise fails its invocations
+                log.exception("function %s failed to initialise; its routes will answer 502", function_id)
+        self.pollers = pollers_for(
+            self.template,
+            runner,
+            dynamodb=clients["dynamodb"],
+            streams=self._client("dynamodbstreams"),
+            sqs=clients["sqs"],
+            sns=clients["sns"],
+            region=REGION,
+        )
+        for poller in self.pollers:
+            poller.start()
+        self.server.start()
+        self.ready_after_s = time.monotonic() - self.started_at
+
+    @property
+    def reset_page_url(self) -> str:
+        return f"{self.config.base_url}/reset"
+
+    @property
+    def portal_url(self) -> str:
+        return f"{self.config.base_url}/_dev/portal"
+
+    def environment(self, template: SamTemplate) -> dict[str, str]:
+        """Every function's environment from the template (they share this process, so they must
+        agree), local URLs (never derived from a request's Host), and credentials for moto."""
+        env: dict[str, str] = {}
+        for function_id in template.functions():
+            for key, value in template.function_environment(function_id).items():
+                if key in env and env[key] != value:
+                    log.warning("functions disagree on %s; %s's value wins locally", key, function_id)
+                env[key] = value
+        env.update(
+            RESET_PAGE_URL=self.reset_page_url,
+            PORTAL_URL=self.portal_url,
+            AWS_ENDPOINT_URL=self.config.moto_url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's fake credentials
+            AWS_SESSION_TOKEN="testing",  # noqa: S106
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            AWS_EC2_METADATA_DISABLED="true",
+            # No X-Ray daemon and no CloudWatch here: keep the terminal for logs that matter.
+            POWERTOOLS_TRACE_DISABLED="true",
+            POWERTOOLS_METRICS_DISABLED="true",
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        return env
+
+    def _start_moto(self) -> subprocess.Popen[bytes]:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.config.moto_log
+        # moto_server's own main, with DynamoDB made atomic across threads (devstack.motoserver).
+        command = [sys.executable, "-m", "devstack.motoserver", "-H", HOST, "-p", str(self.config.moto_port)]
+        local_dir = str(Path(__file__).resolve().parents[1])
+        python_path = os.pathsep.join(p for p in (local_dir, os.environ.get("PYTHONPATH")) if p)
+        with log_path.open("wb") as out:
+            process = subprocess.Popen(
+                command,
+                env={**os.environ, "PYTHONPATH": python_path},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # Its own session: the terminal's Ctrl-C reaches only us, and we stop it in order.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        deadline = time.monotonic() + MOTO_READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+                raise StackError(f"moto's server exited at start-up (see {log_path}): {tail[0]}")
+            if _answers(HOST, self.config.moto_port):
+                return process
+            time.sleep(0.05)
+        _stop_process(process)
+        raise StackError(f"moto's server did not answer within {MOTO_READY_TIMEOUT_S:.0f} s (see {log_path})")
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION, endpoint_url=self.config.moto_url)
+
+    def _clients(self) -> dict[str, Any]:
+        return {
+            "dynamodb": self._client("dynamodb"),
+            "sesv2": self._client("sesv2"),
+            "sqs": self._client("sqs"),
+            "sns": self._client("sns"),
+        }
+
+    def _seed(self) -> None:
+        from devstack.seed import DEMO_DATA_PATH, load_demo_data, seed
+
+        data = load_demo_data(self.config.demo_data or DEMO_DATA_PATH)
+        seed(data)
+        self.demo = data
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "pid": os.getpid(),
+            "moto_pid": self.moto.pid if self.moto else None,
+            "api": self.config.base_url,
+            "template": str(self.config.template),
+            "stream_pollers": [p.name for p in self.pollers],
+            "mail": len(self.mailbox),
+            "ready_after_s": self.ready_after_s,
+        }
+
+    def moto_alive(self) -> bool:
+        return self.moto is not None and self.moto.poll() is None
+
+    # ------------------------------------------------------------------ stop
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self.moto is not None:
+            _stop_process(self.moto)
+            self.moto = None
+        self.mailbox.uninstall()
+
+    # ------------------------------------------------------------------ the banner
+    def banner(self) -> str:
+        cfg = self.config
+        lines = [
+            "",
+            f"Local stack ready in {self.ready_after_s or 0:.1f} s (template: {cfg.template})",
+            "",
+            f"  API          {cfg.base_url}/v1/...",
+            f"  Reset page   {self.reset_page_url}#token=...",
+            f"  Mailbox      {cfg.base_url}/_dev/mail   (JSON: {cfg.base_url}/_dev/mail.json)",
+            f"  Portal       {self.portal_url}",
+            f"  moto         {cfg.moto_url}   (log: {cfg.moto_log})",
+        ]
+        if self.pollers:
+            lines.append(f"  Streams      {', '.join(p.name for p in self.pollers)}")
+        if self.demo:
+            lines += ["", "Demo accounts:", "", *_accounts_table(self.demo)]
+        lines += ["", "Ctrl-C stops everything.", ""]
+        return "\n".join(lines)
+
+
+def _accounts_table(data: dict[str, Any]) -> list[str]:
+    rows = [("Firm", "Role", "Name", "E-mail", "Password", "Status")]
+    for firm in data["firms"]:
+        for acc in firm["accounts"]:
+            rows.append(
+                (
+                    firm["name"],
+                    acc["role"],
+                    acc["name"],
+                    acc["email"],
+                    acc["password"],
+                    acc.get("status", "active"),
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for index, row in enumerate(rows):
+        out.append(
+            "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if index == 0:
+            out.append("  " + "  ".join("-" * width for width in widths))
+    return out
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM it when its parent dies, even by SIGKILL."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+
+def _answers(host: str, port: int) -> bool:
+    connection = http.client.HTTPConnection(host, port, timeout=1)
+    try:
+        connection.request("GET", "/moto-api/")
+        return connection.getresponse().status < 500
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _stop_process(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)

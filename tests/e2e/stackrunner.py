@@ -1,0 +1,179 @@
+"""Runs the local stack (``python -m devstack``, what ``make dev`` runs) as a subprocess on free
+ports and speaks to it over HTTP only (``http.client``)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def header_values(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class Stack:
+    process: subprocess.Popen[bytes]
+    port: int
+    moto_port: int
+    log_dir: Path
+    started_in_s: float = 0.0
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        hdrs = {"Accept": "application/json", "User-Agent": "e2e-tests/1.0"}
+        if json_body is not None:
+            body = json.dumps(json_body).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        hdrs.update(headers or {})
+        try:
+            connection.request(method, path, body=body, headers=hdrs)
+            response = connection.getresponse()
+            return Response(response.status, response.getheaders(), response.read())
+        finally:
+            connection.close()
+
+    def get(self, path: str, **kw: Any) -> Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json_body: Any = None, **kw: Any) -> Response:
+        return self.request("POST", path, json_body=json_body, **kw)
+
+    def output(self) -> str:
+        return "".join(
+            (self.log_dir / name).read_text(errors="replace") for name in ("stdout.log", "stderr.log")
+        )
+
+
+def start_stack(
+    log_dir: Path,
+    *,
+    template: Path | None = None,
+    port: int | None = None,
+    moto_port: int | None = None,
+    wait: bool = True,
+    env: dict[str, str] | None = None,
+) -> Stack:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    moto_port = moto_port or free_port()
+    command = [sys.executable, "-m", "devstack", "--port", str(port), "--moto-port", str(moto_port)]
+    command += ["--state-dir", str(log_dir)]
+    if template is not None:
+        command += ["--template", str(template)]
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "local"), **(env or {})}
+    started = time.monotonic()
+    with (log_dir / "stdout.log").open("wb") as out, (log_dir / "stderr.log").open("wb") as err:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=environment
+        )
+    stack = Stack(process=process, port=port, moto_port=moto_port, log_dir=log_dir)
+    if wait:
+        wait_until_ready(stack)
+        stack.started_in_s = time.monotonic() - started
+    return stack
+
+
+def wait_until_ready(stack: Stack, timeout: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.process.poll() is not None:
+            pytest.fail(f"the local stack exited with {stack.process.returncode}:\n{stack.output()}")
+        try:
+            if stack.get("/_dev/health").status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    stop_stack(stack)
+    pytest.fail(f"the local stack was not ready within {timeout:.0f} s:\n{stack.output()}")
+
+
+def stop_stack(stack: Stack, sig: int = signal.SIGINT, timeout: float = 20.0) -> int:
+    if stack.process.poll() is None:
+        stack.process.send_signal(sig)
+        try:
+            stack.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stack.process.kill()
+            stack.process.wait()
+            pytest.fail(f"the local stack did not stop within {timeout:.0f} s:\n{stack.output()}")
+    return stack.process.returncode
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc), children first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    queue = [pid]
+    while queue:
+        for child in children.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -1,0 +1,107 @@
+"""The reset journey against the running local stack, over HTTP only, as a person would make it:
+staff send a link, the mail arrives in the dev mailbox, the link's token sets a new password and
+signs the client in."""
+
+from __future__ import annotations
+
+import re
+import time
+from http.cookies import SimpleCookie
+from typing import Any
+
+import pytest
+
+from e2e.stackrunner import Stack
+
+pytestmark = pytest.mark.e2e
+
+OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
+JAMES = ("james.miller@example.com", "Client-Demo-James-2026")
+NEW_PASSWORD = "Ahornblatt im Herbstwind 42"
+
+
+def sign_in(stack: Stack, email: str, password: str) -> str:
+    response = stack.post("/v1/sessions", {"email": email, "password": password})
+    assert response.status == 201, response.body
+    return str(response.json()["session"]["token"])
+
+
+def wait_for_mail(stack: Stack, to: str, after: set[str], timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = stack.get("/_dev/mail.json").json()["messages"]
+        for message in messages:
+            if to in message["to"] and message["id"] not in after:
+                return dict(message)
+        time.sleep(0.1)
+    pytest.fail(f"no mail to {to} within {timeout} s")
+
+
+def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> None:
+    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    owner_token = sign_in(stack, *OWNER)
+
+    sent = stack.post(
+        "/v1/accounts/acc-berger-client-james/password-reset",
+        headers={"Authorization": f"Bearer {owner_token}"},
+    )
+    assert sent.status == 202, sent.body
+    assert sent.json()["sent_to"] == "j***@example.com"
+
+    mail = wait_for_mail(stack, JAMES[0], before)
+    assert mail["from"] == "no-reply@portal.example.com"
+    assert mail["subject"]
+    assert mail["html"] and mail["text"]  # both parts, which moto alone would not keep
+    reset_base = f"{stack.base_url}/reset#token="
+    links = re.findall(re.escape(reset_base) + r"[A-Za-z0-9_-]+", mail["text"])
+    assert links, mail["text"]
+    link = links[0]
+    assert link in mail["html"]
+    assert mail["links"] == [link]
+    token = link.removeprefix(reset_base)
+
+    # The mailbox page shows it, newest first, with the clickable link.
+    page = stack.get("/_dev/mail", headers={"Accept": "text/html"})
+    assert page.status == 200
+    assert page.text.index(mail["id"]) < min(
+        (page.text.index(i) for i in before if i in page.text), default=len(page.text)
+    )
+    assert f'href="{link}"' in page.text
+
+    confirmed = stack.post("/v1/password-resets/confirm", {"token": token, "password": NEW_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+    body = confirmed.json()
+    assert body["redirect_url"] == f"{stack.base_url}/_dev/portal"
+    [set_cookie] = confirmed.header_values("Set-Cookie")
+    assert "HttpOnly" in set_cookie and "Secure" in set_cookie and "SameSite=Lax" in set_cookie
+    cookie = SimpleCookie()
+    cookie.load(set_cookie)
+    session_cookie = cookie["portal_session"].value
+    assert session_cookie == body["session"]["token"]
+
+    by_cookie = stack.get("/v1/sessions/current", headers={"Cookie": f"portal_session={session_cookie}"})
+    assert by_cookie.status == 200, by_cookie.body
+    assert by_cookie.json()["account"]["email"] == JAMES[0]
+    by_bearer = stack.get(
+        "/v1/sessions/current", headers={"Authorization": f"Bearer {body['session']['token']}"}
+    )
+    assert by_bearer.json()["account"]["account_id"] == "acc-berger-client-james"
+
+    old = stack.post("/v1/sessions", {"email": JAMES[0], "password": JAMES[1]})
+    assert old.status == 401
+    assert old.json()["error"]["code"] == "invalid_credentials"
+    assert sign_in(stack, JAMES[0], NEW_PASSWORD)
+
+    again = stack.post("/v1/password-resets/confirm", {"token": token, "password": NEW_PASSWORD + "!"})
+    assert (again.status, again.json()["error"]["code"]) == (410, "token_used")
+
+
+def test_self_service_request_answers_the_same_for_known_and_unknown_addresses(stack: Stack) -> None:
+    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    known = stack.post("/v1/password-resets", {"email": "maria.lopez@example.org"})
+    unknown = stack.post("/v1/password-resets", {"email": "nobody@example.org"})
+
+    assert (known.status, known.body) == (unknown.status, unknown.body) == (202, b'{"status":"accepted"}')
+    mail = wait_for_mail(stack, "maria.lopez@example.org", before)
+    assert mail["links"][0].startswith(f"{stack.base_url}/reset#token=")
+    assert all("nobody@example.org" not in m["to"] for m in stack.get("/_dev/mail.json").json()["messages"])
