@@ -15,7 +15,7 @@ MOTO_PORT ?= 5000
 TEMPLATE  ?= template.yaml
 DEV_ARGS  ?=
 
-.PHONY: openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
+.PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
@@ -62,7 +62,14 @@ e2e: venv
 dev: venv
 	PYTHONPATH=local $(PY) -m devstack --port $(PORT) --moto-port $(MOTO_PORT) --template $(TEMPLATE) $(DEV_ARGS)
 
-test: venv sam-venv
+# The browser test drives Debian's Chromium; install it where it is missing (CI runs as root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser test..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: venv sam-venv chromium
 	$(MAKE) --no-print-directory lint typecheck template-lint
 	$(PY) -m pytest -q
 

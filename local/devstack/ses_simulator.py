@@ -51,11 +51,37 @@ class SesSimulator:
         self.delay_seconds = delay_seconds
         self._threads: list[threading.Thread] = []
 
-    # ------------------------------------------------------------------ entry point
-    def on_mail_sent(self, message_id: str, request: Mapping[str, Any]) -> None:
-        """Called with SES's message id and the SendEmail parameters; events follow shortly after,
-        on another thread, as they would from SES."""
-        events = self.events_for(message_id, request)
+    # ------------------------------------------------------------------ entry points
+    def on_message(self, message: Any) -> None:
+        """A :class:`devstack.mailbox.Mailbox` listener: every captured mail gets its SES events."""
+        self.on_mail_sent(
+            message.id,
+            sender=message.sender,
+            recipients=list(message.recipients),
+            subject=message.subject,
+            tags=dict(message.tags),
+            configuration_set=message.configuration_set,
+        )
+
+    def on_mail_sent(
+        self,
+        message_id: str,
+        *,
+        sender: str,
+        recipients: list[str],
+        subject: str,
+        tags: Mapping[str, str],
+        configuration_set: str | None = None,
+    ) -> None:
+        """Events for one accepted mail follow shortly after, on another thread, as from SES."""
+        events = self.events_for(
+            message_id,
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            tags=tags,
+            configuration_set=configuration_set,
+        )
         thread = threading.Thread(target=self._post_all, args=(events,), name="ses-events", daemon=True)
         self._threads.append(thread)
         thread.start()
@@ -77,10 +103,18 @@ class SesSimulator:
                 log.exception("posting a simulated SES %s event failed", event.get("eventType"))
 
     # ------------------------------------------------------------------ events
-    def events_for(self, message_id: str, request: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def events_for(
+        self,
+        message_id: str,
+        *,
+        sender: str,
+        recipients: list[str],
+        subject: str,
+        tags: Mapping[str, str],
+        configuration_set: str | None = None,
+    ) -> list[dict[str, Any]]:
         sent_at = datetime.now(UTC)
-        recipients = [str(a) for a in (request.get("Destination") or {}).get("ToAddresses", [])]
-        mail = self._mail(message_id, request, recipients, sent_at)
+        mail = self._mail(message_id, sender, recipients, subject, tags, configuration_set, sent_at)
         events: list[dict[str, Any]] = [{"eventType": "Send", "mail": mail, "send": {}}]
         for recipient in recipients:
             events.extend(self._outcome(recipient, mail, sent_at))
@@ -167,18 +201,20 @@ class SesSimulator:
         }
 
     def _mail(
-        self, message_id: str, request: Mapping[str, Any], recipients: list[str], sent_at: datetime
+        self,
+        message_id: str,
+        sender: str,
+        recipients: list[str],
+        subject: str,
+        tags: Mapping[str, str],
+        configuration_set: str | None,
+        sent_at: datetime,
     ) -> dict[str, Any]:
-        sender = str(request.get("FromEmailAddress", ""))
-        simple = (request.get("Content") or {}).get("Simple") or {}
-        subject = str((simple.get("Subject") or {}).get("Data", ""))
-        tags: dict[str, list[str]] = {
-            str(t["Name"]): [str(t["Value"])] for t in request.get("EmailTags") or [] if "Name" in t
-        }
-        configuration_set = request.get("ConfigurationSetName") or self.configuration_set
+        ses_tags: dict[str, list[str]] = {str(name): [str(value)] for name, value in tags.items()}
+        configuration_set = configuration_set or self.configuration_set
         if configuration_set:
-            tags["ses:configuration-set"] = [str(configuration_set)]
-        tags.setdefault("ses:from-domain", [sender.partition("@")[2]])
+            ses_tags["ses:configuration-set"] = [configuration_set]
+        ses_tags.setdefault("ses:from-domain", [sender.partition("@")[2]])
         return {
             "timestamp": _ses_time(sent_at),
             "source": sender,
@@ -197,5 +233,5 @@ class SesSimulator:
                 "messageId": message_id,
                 "subject": subject,
             },
-            "tags": tags,
+            "tags": ses_tags,
         }

@@ -36,6 +36,7 @@ HOST = "127.0.0.1"
 REGION = "eu-central-1"
 STATE_DIR = REPO_ROOT / "local" / ".state"
 MOTO_READY_TIMEOUT_S = 20.0
+SES_WEBHOOK_PATH = "/v1/webhooks/ses"
 
 
 class StackError(RuntimeError):
@@ -95,6 +96,7 @@ class LocalStack:
             if str(path) not in sys.path:
                 sys.path.insert(0, str(path))
         self.mailbox.install()
+        self._simulate_ses_events(environment)
         clients = self._clients()
         provision(self.template, **clients)
         if cfg.seed:
@@ -117,6 +119,38 @@ class LocalStack:
             poller.start()
         self.server.start()
         self.ready_after_s = time.monotonic() - self.started_at
+
+    def _simulate_ses_events(self, environment: dict[str, str]) -> None:
+        """When the template has the SES webhook, every sent mail gets the events SES would publish
+        (``@simulator.amazonses.com`` addresses their scenario), signed as SNS signs them with a
+        key made here. The webhook trusts that key only through SNS_TRUSTED_CERT_PEM_PATH, a local
+        setting the deployed template never sets."""
+        assert self.template is not None and self.server is not None
+        topic = environment.get("SES_EVENTS_TOPIC_ARN")
+        webhook = next((r for r in self.template.api_routes() if r.path == SES_WEBHOOK_PATH), None)
+        if not topic or webhook is None:
+            return
+        from devstack.gateway import HttpRequest
+        from devstack.ses_simulator import SesSimulator
+        from devstack.sns_signer import SnsSigner
+
+        signer = SnsSigner()
+        cert = signer.write_cert(self.config.state_dir / f"sns-signing-cert-{self.config.port}.pem")
+        os.environ["SNS_TRUSTED_CERT_PEM_PATH"] = str(cert)
+        gateway = self.server.gateway
+
+        def post(headers: dict[str, str], body: bytes) -> None:
+            response = gateway.handle(HttpRequest("POST", SES_WEBHOOK_PATH, list(headers.items()), body))
+            if response.status != 200:
+                log.warning("the SES webhook answered %s to a simulated event", response.status)
+
+        simulator = SesSimulator(
+            topic_arn=topic,
+            signer=signer,
+            deliver=post,
+            configuration_set=environment.get("SES_CONFIGURATION_SET"),
+        )
+        self.mailbox.subscribe(simulator.on_message)
 
     @property
     def reset_page_url(self) -> str:

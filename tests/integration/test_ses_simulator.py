@@ -71,17 +71,14 @@ def send_and_simulate(
     sent = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
     assert sent.status == 202, sent.body
     mail = sent_messages()[-1]
-    request = {
-        "FromEmailAddress": mail.source,
-        "Destination": {"ToAddresses": [address]},
-        "Content": {"Simple": {"Subject": {"Data": mail.subject}}},
-        "EmailTags": [
-            {"Name": "reset_id", "Value": sent.body["reset_id"]},
-            {"Name": "kind", "Value": "reset_link"},
-        ],
-        "ConfigurationSetName": "password-reset-dev",
-    }
-    simulator.on_mail_sent(mail.id, request)
+    simulator.on_mail_sent(
+        mail.id,
+        sender=mail.source,
+        recipients=[address],
+        subject=mail.subject,
+        tags={"reset_id": sent.body["reset_id"], "kind": "reset_link"},
+        configuration_set="password-reset-dev",
+    )
     simulator.wait()
     result = api.get(f"/v1/accounts/{account_id}/password-reset/deliveries", token=token)
     assert result.status == 200, result.body

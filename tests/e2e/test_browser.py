@@ -1,0 +1,97 @@
+"""A person in a real browser (Debian's Chromium, driven by playwright): the reset link from the
+dev mailbox, a rejected password with its rule messages in the client's language, a good one, and
+the portal signed in. Screenshots land in test-output/browser/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.stackrunner import Stack
+from e2e.test_reset_over_http import sign_in, wait_for_mail
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling Google on this closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
+OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
+ANNA = "anna.schmidt@example.com"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: make test installs Debian's chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI this test must run, never skip
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser: Any) -> None:
+    shutil.rmtree(OUTPUT, ignore_errors=True)
+    OUTPUT.mkdir(parents=True)
+    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    owner = sign_in(stack, *OWNER)
+    sent = stack.post(
+        "/v1/accounts/acc-berger-client-anna/password-reset", headers={"Authorization": f"Bearer {owner}"}
+    )
+    assert sent.status == 202, sent.body
+    link = wait_for_mail(stack, ANNA, before)["links"][0]
+
+    context = browser.new_context(locale="en-GB", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    page.goto(link)
+    page.locator("#state-valid").wait_for(state="visible")
+    # The token left the address bar at once; the page speaks Anna's language (German).
+    assert "#token=" not in page.url
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.locator("#email-hint").inner_text() == "a***@example.com"
+
+    weak = "Anna Schmidt 2026!"
+    page.fill("#new-password", weak)
+    page.fill("#repeat-password", weak)
+    assert page.locator('#rules li[data-rule="too_short"]').get_attribute("data-ok") == "true"
+    page.click("#submit")
+    violations = page.locator("#violations li")
+    violations.first.wait_for(state="visible")
+    rules = {violations.nth(i).get_attribute("data-rule") for i in range(violations.count())}
+    assert "contains_name" in rules
+    assert "Namen" in page.locator("#violations").inner_text()  # the server's German message
+    page.screenshot(path=str(OUTPUT / "reset-page-rejected.png"), full_page=True)
+
+    good = "Kirschblüten über dem Neckar 2026"
+    page.fill("#new-password", good)
+    page.fill("#repeat-password", good)
+    assert page.locator("#match").get_attribute("data-match") == "true"
+    with page.expect_navigation(url="**/_dev/portal**"):
+        page.click("#submit")
+    page.get_by_text("Anna Schmidt").first.wait_for(state="visible")
+    page.screenshot(path=str(OUTPUT / "portal-signed-in.png"), full_page=True)
+
+    # The portal knows her from the cookie the confirm set; the new password signs in.
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert cookies["portal_session"]["httpOnly"] and cookies["portal_session"]["secure"]
+    assert stack.post("/v1/sessions", {"email": ANNA, "password": good}).status == 201
+    context.close()
+    assert (OUTPUT / "reset-page-rejected.png").stat().st_size > 10_000
