@@ -45,7 +45,20 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     )
     parser.add_argument("--no-seed", action="store_true", help="start with empty tables")
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where moto's log goes")
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="template parameters, as sam deploy takes them (e.g. RateLimits=... SelfServiceFloorMs=0)",
+    )
     args = parser.parse_args(argv)
+    overrides: dict[str, str] = {}
+    for pair in args.parameter_overrides:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            parser.error(f"--parameter-overrides takes KEY=VALUE, not {pair!r}")
+        overrides[key] = value
     if args.port == args.moto_port:
         parser.error("--port and --moto-port must differ")
     return StackConfig(
@@ -54,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         template=args.template.resolve(),
         seed=not args.no_seed,
         state_dir=args.state_dir.resolve(),
+        parameter_overrides=overrides,
     )
 
 

@@ -51,6 +51,7 @@ class StackConfig:
     seed: bool = True
     demo_data: Path | None = None  # default: local/demo_data.json
     state_dir: Path = STATE_DIR  # moto's log
+    parameter_overrides: dict[str, str] = field(default_factory=dict)  # template parameters
 
     @property
     def moto_log(self) -> Path:
@@ -83,7 +84,11 @@ class LocalStack:
         ensure_port_free(HOST, cfg.moto_port)
         self.template = SamTemplate(
             cfg.template,
-            parameter_overrides={"ResetPageUrl": self.reset_page_url, "PortalUrl": self.portal_url},
+            parameter_overrides={
+                **cfg.parameter_overrides,
+                "ResetPageUrl": self.reset_page_url,
+                "PortalUrl": self.portal_url,
+            },
         )
         environment = self.environment(self.template)
         pages = DevPages(mailbox=self.mailbox, reset_page_url=self.reset_page_url, health=self.health)

@@ -102,6 +102,7 @@ def start_stack(
     moto_port: int | None = None,
     wait: bool = True,
     env: dict[str, str] | None = None,
+    parameters: dict[str, str] | None = None,
 ) -> Stack:
     log_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -110,6 +111,8 @@ def start_stack(
     command += ["--state-dir", str(log_dir)]
     if template is not None:
         command += ["--template", str(template)]
+    if parameters:
+        command += ["--parameter-overrides", *(f"{k}={v}" for k, v in parameters.items())]
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "local"), **(env or {})}
     started = time.monotonic()
     with (log_dir / "stdout.log").open("wb") as out, (log_dir / "stderr.log").open("wb") as err:

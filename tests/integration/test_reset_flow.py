@@ -429,3 +429,27 @@ def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dic
 def test_unknown_route_is_404_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
     result = api.get("/v1/nothing-here")
     assert (result.status, result.error_code) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"Host": "evil.example"},
+        {"X-Forwarded-Host": "evil.example"},
+        {
+            "Host": "evil.example",
+            "X-Forwarded-Host": "evil.example",
+            "X-Forwarded-Proto": "http",
+            "Forwarded": "host=evil.example;proto=http",
+            "X-Original-Host": "evil.example",
+        },
+    ],
+)
+def test_links_never_come_from_host_headers(api: Api, demo: dict[str, Any], forged: dict[str, str]) -> None:
+    token = staff_token(api, demo, OWNER)
+    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=token, headers=forged).status == 202
+    assert api.post("/v1/password-resets", {"email": demo[JAMES]["email"]}, headers=forged).status == 202
+    for mail in sent_messages():
+        body = message_body(mail)
+        assert "evil.example" not in body
+        assert "https://portal.example.com/reset#token=" in body
