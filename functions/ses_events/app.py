@@ -21,6 +21,8 @@ app = create_app(json_only=False)
     "/v1/webhooks/ses",
     summary="SES events from SNS (signed)",
     tags=["delivery"],
+    # The resolver does not parse this body (SNS labels its JSON text/plain); say what it is.
+    openapi_extensions={"x-text-body": "An SNS HTTP(S) message: JSON, sent as text/plain"},
     responses={
         **responses(200, WebhookOutcome, "Handled (or a duplicate, acknowledged)", 400, 403),
         **error_responses(503),

@@ -58,6 +58,13 @@ def build_document(template: SamTemplate | None = None) -> dict[str, Any]:
     document["paths"] = dict(sorted(document["paths"].items()))
     for operations in document["paths"].values():
         for operation in operations.values():
+            described = operation.pop("x-text-body", None)
+            if described and "requestBody" not in operation:
+                operation["requestBody"] = {
+                    "description": described,
+                    "required": True,
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
             # powertools documents its own 422 validation body; this API answers bad input with 400
             # in the one error shape instead, so that entry would be a lie.
             responses = operation.get("responses", {})

@@ -147,6 +147,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._dispatch()
 
+    def __getattr__(self, name: str) -> Any:
+        # API Gateway answers any other method too (TRACE, QUERY, ...: no such route, the
+        # template's 404), never a bare 501.
+        if name.startswith("do_") and name[3:].isalpha():
+            return self._dispatch
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
 

@@ -133,9 +133,10 @@ def error_response(
 
 
 def json_response(status: int, body: Any, cookies: list[Cookie] | None = None) -> Response:
+    """JSON, or (``body`` None, as for 204) no body and no content type at all."""
     return Response(
         status_code=status,
-        content_type=content_types.APPLICATION_JSON,
+        content_type=content_types.APPLICATION_JSON if body is not None else None,
         body=body,
         headers=dict(_NO_STORE),
         cookies=cookies,

@@ -13,7 +13,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 from pwreset.emails import normalise_email
 
-Email = Annotated[StrictStr, Field(min_length=3, max_length=320), AfterValidator(normalise_email)]
+Email = Annotated[
+    StrictStr,
+    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
+    AfterValidator(normalise_email),
+]
 Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
 
@@ -37,7 +41,8 @@ class ConfirmBody(_Body):
 
 
 class SignInBody(_Body):
-    email: Annotated[StrictStr, Field(min_length=1, max_length=320)]
+    # Not normalised by the model: a malformed address must fail like a wrong password (401).
+    email: Annotated[StrictStr, Field(min_length=1, max_length=320, json_schema_extra={"format": "email"})]
     password: Password
 
 
