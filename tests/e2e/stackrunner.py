@@ -3,9 +3,11 @@ ports and speaks to it over HTTP only (``http.client``)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +21,32 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
+_TOKEN_RE = re.compile(r"#token=([A-Za-z0-9_-]{43})")
+
+
+@dataclass
+class Secrets:
+    """What must never reach a log line: every raw token, password and full e-mail address the
+    e2e tests have handled. Filled as requests and answers pass through :meth:`Stack.request`."""
+
+    values: set[str] = field(default_factory=set)
+    log_dirs: list[Path] = field(default_factory=list)
+
+    def remember(self, document: Any) -> None:
+        if isinstance(document, dict):
+            for key, value in document.items():
+                if isinstance(value, str) and key in ("token", "password", "email") and len(value) >= 8:
+                    self.values.add(value)
+                else:
+                    self.remember(value)
+        elif isinstance(document, list):
+            for value in document:
+                self.remember(value)
+        elif isinstance(document, str):
+            self.values.update(_TOKEN_RE.findall(document))
+
+
+SEEN = Secrets()
 
 
 def free_port() -> int:
@@ -75,12 +103,20 @@ class Stack:
             body = json.dumps(json_body).encode("utf-8")
             hdrs["Content-Type"] = "application/json"
         hdrs.update(headers or {})
+        SEEN.remember(json_body)
+        scheme, _, credential = hdrs.get("Authorization", "").partition(" ")
+        if scheme == "Bearer" and len(credential) >= 8:
+            SEEN.values.add(credential)
         try:
             connection.request(method, path, body=body, headers=hdrs)
             response = connection.getresponse()
-            return Response(response.status, response.getheaders(), response.read())
+            answer = Response(response.status, response.getheaders(), response.read())
         finally:
             connection.close()
+        if (answer.header("Content-Type") or "").startswith("application/json") and answer.body:
+            with contextlib.suppress(ValueError):
+                SEEN.remember(answer.json())
+        return answer
 
     def get(self, path: str, **kw: Any) -> Response:
         return self.request("GET", path, **kw)
@@ -113,7 +149,14 @@ def start_stack(
         command += ["--template", str(template)]
     if parameters:
         command += ["--parameter-overrides", *(f"{k}={v}" for k, v in parameters.items())]
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "local"), **(env or {})}
+    # Unbuffered, so every log line is on disk when the secrets check reads it.
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT / "local"),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    SEEN.log_dirs.append(log_dir)
     started = time.monotonic()
     with (log_dir / "stdout.log").open("wb") as out, (log_dir / "stderr.log").open("wb") as err:
         process = subprocess.Popen(
