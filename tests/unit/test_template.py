@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import re
-from functools import cache
-from typing import Any
 
 import pytest
 
+from cfn import cloudformation, refs, statements
 from devstack.gateway import FunctionRunner
 from testenv import TEMPLATE
 
@@ -26,7 +24,6 @@ TABLE_ACCESS: dict[str, set[str]] = {
     },
     "ConfirmResetFunction": {
         "AccountsTable",
-        "FirmsTable",
         "ResetTokensTable",
         "SessionsTable",
         "EventsTable",
@@ -41,51 +38,6 @@ TABLE_ACCESS: dict[str, set[str]] = {
 # Counters and idempotency records only matter for minutes to days: no point-in-time recovery.
 DISPOSABLE_TABLES = {"RateLimitsTable", "NotifyIdempotencyTable", "SnsMessagesTable"}
 DATA_ACTION = re.compile(r"^(dynamodb|ses|sqs|sns):", re.I)
-
-
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-@cache
-def cloudformation() -> dict[str, Any]:
-    from samtranslator.translator.transform import transform
-
-    doc = copy.deepcopy(TEMPLATE.doc)
-    for resource in doc["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
-    return transform(
-        doc, {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012"}, _NoManagedPolicies()
-    )
-
-
-def _refs(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        if "Ref" in node and isinstance(node["Ref"], str):
-            found.add(node["Ref"])
-        if "Fn::GetAtt" in node:
-            target = node["Fn::GetAtt"]
-            found.add(target[0] if isinstance(target, list) else str(target).split(".")[0])
-        if "Fn::Sub" in node:
-            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
-            found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}]+)\}", text)}
-        for value in node.values():
-            found |= _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= _refs(value)
-    return found
-
-
-def _statements(function_id: str) -> list[dict[str, Any]]:
-    resources = cloudformation()["Resources"]
-    role = resources[f"{function_id}Role"]["Properties"]
-    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
 
 
 def test_the_template_transforms_to_cloudformation() -> None:
@@ -121,10 +73,9 @@ def test_every_handler_resolves() -> None:
 
 @pytest.mark.parametrize("function_id", sorted(TABLE_ACCESS))
 def test_each_function_may_touch_only_its_own_tables(function_id: str) -> None:
-    statements = _statements(function_id)
     tables = set(TEMPLATE.tables())
     touched = set()
-    for statement in statements:
+    for statement in statements(function_id):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if not any(DATA_ACTION.match(a) for a in actions):
             continue
@@ -132,7 +83,7 @@ def test_each_function_may_touch_only_its_own_tables(function_id: str) -> None:
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         )
         assert "*" not in resources, (function_id, statement)
-        touched |= _refs(resources) & tables
+        touched |= refs(resources) & tables
     assert touched == TABLE_ACCESS[function_id]
 
 

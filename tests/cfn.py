@@ -1,0 +1,83 @@
+"""The SAM template transformed offline to CloudFormation (samtranslator), and reading its IAM
+policies: shared by the template test and the IAM coverage test."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import re
+from functools import cache
+from typing import Any
+
+from testenv import TEMPLATE
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@cache
+def cloudformation() -> dict[str, Any]:
+    from samtranslator.translator.transform import transform
+
+    doc = copy.deepcopy(TEMPLATE.doc)
+    for resource in doc["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
+    return transform(
+        doc, {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012"}, _NoManagedPolicies()
+    )
+
+
+def refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if "Ref" in node and isinstance(node["Ref"], str):
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            target = node["Fn::GetAtt"]
+            found.add(target[0] if isinstance(target, list) else str(target).split(".")[0])
+        if "Fn::Sub" in node:
+            text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+            found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}]+)\}", text)}
+        for value in node.values():
+            found |= refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= refs(value)
+    return found
+
+
+def statements(function_id: str) -> list[dict[str, Any]]:
+    resources = cloudformation()["Resources"]
+    role = resources[f"{function_id}Role"]["Properties"]
+    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+
+
+def allows(function_id: str, action: str, table: str | None = None, index: str | None = None) -> bool:
+    """Whether the function's own policies allow ``action`` (e.g. ``dynamodb:Query``) on the table
+    (a logical id) or one of its indexes; without a table, on any resource."""
+    for statement in statements(function_id):
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+            continue
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        for entry in resources:
+            if table is None:
+                return True
+            if table not in refs(entry):
+                continue
+            text = json.dumps(entry)
+            if index is None and "/index/" not in text:
+                return True
+            if index is not None and ("/index/*" in text or f"/index/{index}" in text):
+                return True
+    return False

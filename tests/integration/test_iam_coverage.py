@@ -1,0 +1,166 @@
+"""Least privilege that still works: every AWS call each function makes in a full run of the
+service (staff and self-service links, verify, confirm, sign-in with a hash upgrade, the current
+session, sign-out, the notifications from the stream, an SES bounce through the webhook, the
+deliveries view, a 409 with its diagnosis) must be allowed by that function's own policies in the
+transformed template. moto enforces no IAM, so without this test a tightened policy would only
+fail in AWS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+
+from cfn import allows
+from devstack.gateway import RUNNING_FUNCTION, HttpRequest
+from devstack.ses_simulator import SesSimulator
+from devstack.sns_signer import SnsSigner
+from helpers import Api, gateway, sent_messages, token_from
+from streams import lambda_event, stream_records
+from testenv import TEMPLATE
+
+Call = tuple[str, str, str, dict[str, Any]]  # function, service, operation, parameters
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    recorded: list[Call] = []
+    original = BaseClient._make_api_call
+
+    def spy(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        function = RUNNING_FUNCTION.get()
+        if function:
+            recorded.append((function, client.meta.service_model.service_name, operation, params))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
+    return recorded
+
+
+@pytest.fixture
+def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
+    from pwreset import sns
+    from pwreset.config import settings
+
+    signer = SnsSigner()
+    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()
+
+    def deliver(headers: dict[str, str], body: bytes) -> None:
+        gateway().handle(HttpRequest("POST", "/v1/webhooks/ses", list(headers.items()), body))
+
+    yield SesSimulator(
+        topic_arn=os.environ["SES_EVENTS_TOPIC_ARN"], signer=signer, deliver=deliver, delay_seconds=0
+    )
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()
+
+
+def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
+    from argon2 import PasswordHasher
+
+    from pwreset.models import Account
+
+    owner = api.sign_in(demo["acc-berger-owner"]["email"], demo["acc-berger-owner"]["password"])
+    anna = demo["acc-berger-client-anna"]
+    anna_session = api.sign_in(anna["email"], anna["password"])
+    assert api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner).status == 202
+    assert api.post("/v1/password-resets", {"email": demo["acc-berger-client-james"]["email"]}).status == 202
+    raw = token_from(sent_messages()[0])
+    assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
+    assert (
+        api.post(
+            "/v1/password-resets/confirm", {"token": raw, "password": "Mondlicht über Heidelberg 77"}
+        ).status
+        == 200
+    )
+    assert api.get("/v1/sessions/current", token=anna_session).status == 401
+    # The notifier, fed the events table's stream as Lambda would.
+    events_table = TEMPLATE.physical_name("EventsTable")
+    result = gateway().runner.invoke(
+        "NotifyPasswordChangedFunction", lambda_event(stream_records(events_table))
+    )
+    assert result == {"batchItemFailures": []}
+    # Sign-in upgrades a weak hash; current session; sign-out.
+    james = demo["acc-berger-client-james"]
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(james["password"])
+    Account.get("acc-berger-client-james").update(actions=[Account.password_hash.set(weak)])
+    assert api.post("/v1/sessions", {"email": james["email"], "password": "not the password!"}).status == 401
+    james_session = api.sign_in(james["email"], james["password"])
+    assert api.get("/v1/sessions/current", token=james_session).status == 200
+    assert api.delete("/v1/sessions/current", token=james_session).status == 204
+    # A bounce through the webhook, the deliveries view, and the 409 with its diagnosis.
+    Account.get("acc-berger-client-james").update(
+        actions=[Account.email.set("bounce@simulator.amazonses.com")]
+    )
+    assert api.post("/v1/accounts/acc-berger-client-james/password-reset", token=owner).status == 202
+    mail = sent_messages()[-1]
+    simulator.on_mail_sent(
+        mail.id,
+        sender=mail.source,
+        recipients=["bounce@simulator.amazonses.com"],
+        subject=mail.subject,
+        tags={"kind": "reset_link"},
+    )
+    simulator.wait()
+    assert (
+        api.get("/v1/accounts/acc-berger-client-james/password-reset/deliveries", token=owner).status == 200
+    )
+    again = api.post("/v1/accounts/acc-berger-client-james/password-reset", token=owner)
+    assert (again.status, again.error_code) == (409, "email_undeliverable")
+    assert api.get("/reset").status == 200
+
+
+def required_permissions(calls: list[Call]) -> set[tuple[str, str, str | None, str | None]]:
+    """(function, IAM action, table logical id, index) for every call."""
+    tables = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.tables()}
+    needed: set[tuple[str, str, str | None, str | None]] = set()
+    for function, service, operation, params in calls:
+        if service == "dynamodb":
+            if operation == "TransactWriteItems":
+                for item in params["TransactItems"]:
+                    ((kind, spec),) = item.items()
+                    needed.add(
+                        (function, f"dynamodb:{TRANSACT_ACTIONS[kind]}", tables[spec["TableName"]], None)
+                    )
+            elif operation in ("BatchWriteItem", "BatchGetItem"):
+                for table in params["RequestItems"]:
+                    needed.add((function, f"dynamodb:{operation}", tables[table], None))
+            else:
+                needed.add(
+                    (function, f"dynamodb:{operation}", tables[params["TableName"]], params.get("IndexName"))
+                )
+        else:
+            needed.add((function, f"{'ses' if service == 'sesv2' else service}:{operation}", None, None))
+    return needed
+
+
+def test_every_call_of_every_function_is_allowed_by_its_own_policy(
+    api: Api, demo: dict[str, Any], simulator: SesSimulator, calls: list[Call]
+) -> None:
+    run_everything(api, demo, simulator)
+
+    needed = required_permissions(calls)
+    functions = {function for function, *_ in needed}
+    assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
+    if os.environ.get("PRINT_IAM_NEEDS"):
+        print("\n".join(sorted(map(str, needed))))
+    missing = sorted(str(p) for p in needed if not allows(*p))
+    assert not missing, "calls the template does not allow:\n" + "\n".join(missing)
+
+
+def test_the_check_can_fail() -> None:
+    assert allows("AuthorizerFunction", "dynamodb:GetItem", "SessionsTable")
+    assert not allows("AuthorizerFunction", "dynamodb:PutItem", "SessionsTable")
+    assert not allows("ResetPageFunction", "ses:SendEmail")
