@@ -60,7 +60,6 @@ def _forget_clients() -> None:
     from pwreset.aws import forget_clients
     from pwreset.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
 
-    resets._ses.cache_clear()
     resets._connection.cache_clear()
     ses_events._connection.cache_clear()
     sns.default_verifier.cache_clear()

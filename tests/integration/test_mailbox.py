@@ -18,14 +18,14 @@ SENDER = "no-reply@portal.example.com"
 
 @pytest.fixture
 def mailbox(aws: None) -> Iterator[Mailbox]:
-    from pwreset import resets
+    from pwreset.aws import forget_clients
 
     box = Mailbox()
     box.install()
-    resets._ses.cache_clear()  # the handlers' SES client must come from a session made after install
+    forget_clients()  # the handlers' SES client must come from a session made after install
     yield box
     box.uninstall()
-    resets._ses.cache_clear()
+    forget_clients()
 
 
 def test_a_reset_mail_keeps_its_html_and_text_parts(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from pwreset import geo, useragent
+from pwreset import aws, geo, useragent
 from pwreset.config import settings
 from pwreset.models import Account, Firm
 from pwreset.observability import logger, mask_email, metrics
@@ -65,18 +65,8 @@ class _Guards:
     per_mail: Callable[..., Any]
 
 
-@cache
-def _session() -> Any:
-    """One boto3 session for this module's clients: each new session loads botocore's endpoint and
-    service indexes again (about 50 ms at a cold start)."""
-    import boto3
-
-    return boto3.session.Session()
-
-
-@cache
 def _ses() -> Any:
-    return _session().client("sesv2")
+    return aws.client("sesv2")
 
 
 @cache
@@ -93,7 +83,7 @@ def _guards() -> _Guards:
     )
 
     table = settings().idempotency_table
-    client = _session().client("dynamodb")
+    client = aws.client("dynamodb")  # a botocore client serves where powertools asks for boto3's
     event_config = IdempotencyConfig(
         event_key_jmespath="event_id",
         raise_on_no_idempotency_key=True,
@@ -131,9 +121,8 @@ def register_lambda_context(context: Any) -> None:
 
 def reset_clients() -> None:
     """Drop cached AWS clients and guards (tests start a fresh moto mock per test)."""
-    _ses.cache_clear()
+    aws.forget_clients()
     _guards.cache_clear()
-    _session.cache_clear()
     geo.reset_database()
 
 

@@ -23,7 +23,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from pwreset import errors
+from pwreset import aws, errors
 from pwreset.config import settings
 from pwreset.context import Principal, RequestMeta, iso
 from pwreset.models import Account, Event, Firm, ResetToken, Session
@@ -272,11 +272,8 @@ def _mark(record: ResetToken, *, status: str) -> None:
         logger.exception("could not mark reset", extra={"reset_id": record.reset_id})
 
 
-@cache
 def _ses() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session().create_client("sesv2")
+    return aws.client("sesv2")
 
 
 # ---------------------------------------------------------------------------------------- verify
