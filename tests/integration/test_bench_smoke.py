@@ -39,12 +39,18 @@ def test_bench_measures_a_flow_and_leaves_no_server_behind(tmp_path: Path) -> No
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(r"^verify\s+cold \d+\.\d\d× (PASS|FAIL)\s+warm \d+\.\d\d× (PASS|FAIL)", done.stdout, re.M)
+    assert re.search(
+        r"^verify\s+cold \d+\.\d\d× (PASS|FAIL)\s+warm \d+\.\d\d× (PASS|FAIL)", done.stdout, re.M
+    )
 
     report = out.read_text(encoding="utf-8")
-    assert re.search(r"^\| verify \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| 3 / 3 ", report, re.M)
+    assert re.search(
+        r"^\| verify \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| 3 / 3 ", report, re.M
+    )
     # Both sides really made the verify calls, counted by the botocore hook.
-    assert "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`" in report
+    assert (
+        "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`" in report
+    )
 
     started = re.search(r"moto server on \S+ \(pid (\d+)\)", done.stderr)
     assert started, done.stderr
