@@ -2,25 +2,30 @@
 event, how to tell it worked, which raw-boto3 function is its baseline and which AWS calls it needs
 at the least (with the reason for each).
 
-Adding a flow is one more ``Flow`` in ``FLOWS`` plus one function in ``baseline.py``. The two flows
-still to come would look like this (sketch; the event files arrive with their functions)::
+Adding a flow is one more ``Flow`` in ``FLOWS`` plus one function in ``baseline.py`` (and, if its
+event needs state, a helper on ``bench.stack.Fixture``). The two flows still to come would look
+like this (sketch; their functions, events and fixture helpers arrive with them)::
 
     Flow(
         name="notify",
-        title="notification: a stream batch of one password_changed record",
+        title="notification",
         function="NotifyPasswordChangedFunction",
+        # one DynamoDB stream batch holding one password_changed record
         prepare=lambda fx: fx.stream_batch("password_changed", "acc-berger-client-anna"),
-        check=no_batch_item_failures,
+        check=lambda response: None if response == {"batchItemFailures": []} else str(response),
         baseline="notify",
-        minimum=(Call("dynamodb.BatchGetItem", "Accounts+Firms", "..."), Call("sesv2.SendEmail", ...)),
+        path="a client's password changed: the firm's owner and the client are mailed",
+        minimum=(...),  # e.g. the account and firm in one BatchGetItem, one SendEmail per recipient
     )
     Flow(
         name="ses_event",
-        title="SES event: one signed SNS Notification (Bounce)",
+        title="SES event",
         function="SesEventsFunction",
+        # one signed SNS Notification (an SES Bounce) POSTed as API Gateway passes it on
         prepare=lambda fx: fx.signed_sns_notification("bounce", "anna.schmidt@example.com"),
         check=status(200),
         baseline="ses_event",
+        path="a permanent bounce for a known reset mail",
         minimum=(...),
     )
 """
