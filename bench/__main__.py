@@ -19,6 +19,7 @@ from bench.profiles import (
     NO_BYTECODE,
     NO_BYTECODE_AT_ALL,
     ImportVariant,
+    compile_ms,
     import_profiles,
     package_profile,
     without_bytecode,
@@ -170,6 +171,7 @@ def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -
     variants.append(ImportVariant("baseline (`import boto3`)", "import boto3", baseline_env, work))
     log(f"import profiles: {len(variants)} variants")
     run.imports = import_profiles(variants)
+    run.compile_ms = compile_ms(LAYER_SOURCE / "pwreset")
     roots = {
         LAYER_SOURCE / "pwreset": "pwreset",
         paths.layer: "",

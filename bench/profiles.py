@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
+from time import perf_counter
 
 from bench.stack import LAYER_SOURCE
 
@@ -96,6 +97,19 @@ def import_profiles(variants: list[ImportVariant], *, runs: int = 5, top: int = 
             )
         )
     return profiles
+
+
+def compile_ms(package: Path, runs: int = 5) -> float:
+    """Time to compile every module of ``package`` from source, as an interpreter without usable
+    bytecode does on import."""
+    sources = [(path, path.read_text(encoding="utf-8")) for path in sorted(package.rglob("*.py"))]
+    totals = []
+    for _ in range(runs):
+        started = perf_counter()
+        for path, source in sources:
+            compile(source, str(path), "exec", dont_inherit=True)
+        totals.append((perf_counter() - started) * 1000)
+    return median(totals)
 
 
 def without_bytecode(env: dict[str, str], function_dir: Path, work: Path) -> tuple[dict[str, str], Path]:

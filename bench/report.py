@@ -30,6 +30,7 @@ class Run:
     xray_segments: int = 0
     argon2: dict[str, Any] | None = None
     imports: list[ImportProfile] = field(default_factory=list)
+    compile_ms: float | None = None
     first_requests: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     warm_requests: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     sizes: list[FunctionSize] | None = None
@@ -100,7 +101,7 @@ def _ms(value: float | None) -> str:
 
 
 def _mb(value: int) -> str:
-    return f"{value / 1e6:.2f} MB"
+    return f"{value / 1e6:.2f} MB" if value >= 100_000 else f"{value / 1e3:.1f} kB"
 
 
 def _p90(values: list[float]) -> float | None:
@@ -419,6 +420,13 @@ def _where_time_goes(run: Run) -> list[str]:
                 + ", ".join(f"`{name}` {ms:.1f}" for name, ms in p.heaviest[:10]),
                 "",
             ]
+    if run.compile_ms is not None:
+        out += [
+            f"Compiling every module of `pwreset` from source (what each cold start on Lambda pays "
+            f"while the built layer ships it without `.pyc`): {run.compile_ms:.1f} ms "
+            "(median of 5, `compile()` of each file).",
+            "",
+        ]
     if run.first_requests:
         out += [
             "### The first request after the import (cProfile, own time by package)",
