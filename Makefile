@@ -15,12 +15,13 @@ MOTO_PORT ?= 5000
 TEMPLATE  ?= template.yaml
 DEV_ARGS  ?=
 
-.PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build clean
+.PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
 	@echo "make test   lint, type-check, validate the template, run every test"
 	@echo "make build  sam build (no Docker needed)"
+	@echo "make bench  cold/warm ratios to raw boto3, AWS calls, package size -> bench/results.md"
 
 $(VENV)/.installed: requirements-dev.txt layers/pwreset/requirements.txt scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) || exit 1; \
@@ -35,6 +36,10 @@ $(SAM_VENV)/.installed: requirements-sam.txt scripts/find-python.sh
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
 	touch $@
 
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r bench/requirements.txt
+	touch $@
+
 venv: $(VENV)/.installed
 sam-venv: $(SAM_VENV)/.installed
 
@@ -43,7 +48,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/pwreset/pwreset functions local/devstack tests
+	$(VENV)/bin/mypy layers/pwreset/pwreset functions local/devstack tests bench
 
 template-lint: sam-venv
 	$(SAM_VENV)/bin/cfn-lint template.yaml
@@ -79,8 +84,12 @@ build: sam-venv
 openapi: venv
 	PYTHONPATH=layers/pwreset:local $(PY) -m devstack.openapi
 
+# A report, not a gate: exits 0 whatever the ratios (see bench/results.md); not part of `make test`.
+bench: $(VENV)/.bench-installed build
+	PYTHONPATH=layers/pwreset:local $(PY) -m bench $(BENCH_ARGS)
+
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output bench/.work
 
 fmt: venv
 	$(VENV)/bin/ruff format .

@@ -1,0 +1,280 @@
+"""Runs the measured processes: cold runs (a fresh process per request, service and baseline
+interleaved), warm loops (two long-lived processes, one request each in turn), a call-counting run
+and a profiled first request per flow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import IO, Any
+
+from bench.flows import Flow
+from bench.stack import Fixture, PythonPaths, lambda_environment, log
+from devstack.template import SamTemplate
+
+CHILD = Path(__file__).resolve().parent / "child.py"
+SIDES = ("service", "baseline")
+
+
+class FlowFailed(RuntimeError):
+    """A measured process crashed or answered something else than the flow means."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    cold_runs: int = 7
+    warm_iterations: int = 200
+    warm_up: int = 20
+    profile: bool = True
+
+
+@dataclass
+class Reply:
+    ms: float  # the invocation alone, inside the process
+    response: dict[str, Any]
+    calls: list[str]
+    clients: list[str]  # botocore clients made (with their session) during this request
+    since_start_ms: float | None = None  # first line of the process to response (cold)
+    import_ms: float | None = None  # first line to handler imported
+    wall_ms: float | None = None  # seen from the harness: process start to reply
+
+
+@dataclass
+class FlowResult:
+    flow: Flow
+    cold: dict[str, list[Reply]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    warm: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    calls: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # side -> cold/warm -> calls
+    clients: dict[str, list[str]] = field(default_factory=dict)  # side -> clients made by request 1
+    profile: Path | None = None
+    warm_profile: Path | None = None
+    error: str | None = None
+
+    def cold_ms(self, side: str) -> float | None:
+        values = [r.since_start_ms for r in self.cold[side] if r.since_start_ms is not None]
+        return median(values) if values else None
+
+    def cold_wall_ms(self, side: str) -> float | None:
+        values = [r.wall_ms for r in self.cold[side] if r.wall_ms is not None]
+        return median(values) if values else None
+
+    def cold_import_ms(self, side: str) -> float | None:
+        values = [r.import_ms for r in self.cold[side] if r.import_ms is not None]
+        return median(values) if values else None
+
+    def warm_ms(self, side: str) -> float | None:
+        return median(self.warm[side]) if self.warm[side] else None
+
+
+class Worker:
+    """One measured process. ``serve``: it stays up and takes one event per ``invoke``."""
+
+    def __init__(
+        self,
+        job: dict[str, Any],
+        env: dict[str, str],
+        cwd: Path,
+        log_file: IO[bytes],
+        *,
+        serve: bool = False,
+    ) -> None:
+        read_fd, write_fd = os.pipe()
+        job = {**job, "reply_fd": write_fd, "serve": serve}
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-S", str(CHILD)],
+            env={**env, "BENCH_JOB": json.dumps(job)},
+            cwd=cwd,
+            stdin=subprocess.PIPE if serve else subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+        )
+        os.close(write_fd)
+        self.replies = os.fdopen(read_fd, "r")
+
+    def reply(self) -> Reply:
+        line = self.replies.readline()
+        wall = (time.perf_counter() - self.started) * 1000
+        if not line:
+            self.process.wait(timeout=30)
+            raise FlowFailed(f"process exited ({self.process.returncode}) without answering")
+        data = json.loads(line)
+        if "error" in data:
+            raise FlowFailed(data["error"])
+        return Reply(
+            ms=data["ms"],
+            response=data["response"] if isinstance(data["response"], dict) else {"raw": data["response"]},
+            calls=data["calls"],
+            clients=data.get("clients", []),
+            since_start_ms=data.get("since_start_ms"),
+            import_ms=data.get("import_ms"),
+            wall_ms=wall,
+        )
+
+    def invoke(self, event: dict[str, Any]) -> Reply:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(event) + "\n").encode())
+        self.process.stdin.flush()
+        return self.reply()
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.replies.close()
+
+
+class Runner:
+    def __init__(
+        self,
+        template: SamTemplate,
+        paths: PythonPaths,
+        fixture: Fixture,
+        *,
+        endpoint: str,
+        xray_port: int,
+        stub_hash: str,
+        work: Path,
+        settings: Settings,
+    ) -> None:
+        self.template = template
+        self.paths = paths
+        self.fixture = fixture
+        self.endpoint = endpoint
+        self.xray_port = xray_port
+        self.stub_hash = stub_hash
+        self.work = work
+        self.settings = settings
+        (work / "logs").mkdir(parents=True, exist_ok=True)
+        (work / "profiles").mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ processes
+    def env(self, flow: Flow, side: str) -> dict[str, str]:
+        function_dir = self.template.function_dir(flow.function)
+        python_path = self.paths.service(function_dir) if side == "service" else self.paths.baseline()
+        env = lambda_environment(
+            self.template,
+            flow.function,
+            endpoint=self.endpoint,
+            xray_port=self.xray_port,
+            python_path=python_path,
+        )
+        env["BENCH_STUB_HASH"] = self.stub_hash
+        return env
+
+    def job(self, flow: Flow, side: str, event: dict[str, Any], **options: Any) -> dict[str, Any]:
+        if side == "service":
+            job = {
+                "side": side,
+                "handler": self.template.handler(flow.function),
+                "stub_hash": self.stub_hash if flow.stub_hash else None,
+            }
+        else:
+            job = {"side": side, "baseline": flow.baseline}
+        return {**job, "event": event, **options}
+
+    def prepare(self, flow: Flow) -> dict[str, Any]:
+        self.fixture.reset_state()
+        return flow.prepare(self.fixture)
+
+    def start(self, flow: Flow, side: str, *, serve: bool = False, **options: Any) -> tuple[Worker, Reply]:
+        event = self.prepare(flow)
+        with (self.work / "logs" / f"{flow.name}-{side}.log").open("ab") as log_file:
+            worker = Worker(
+                self.job(flow, side, event, **options),
+                self.env(flow, side),
+                self.template.function_dir(flow.function),
+                log_file,
+                serve=serve,
+            )
+        try:
+            first = worker.reply()
+            self.check(flow, side, first)
+        except BaseException:
+            worker.close()
+            raise
+        return worker, first
+
+    def invoke(self, flow: Flow, side: str, worker: Worker) -> Reply:
+        reply = worker.invoke(self.prepare(flow))
+        self.check(flow, side, reply)
+        return reply
+
+    @staticmethod
+    def check(flow: Flow, side: str, reply: Reply) -> None:
+        problem = flow.check(reply.response)
+        if problem:
+            raise FlowFailed(f"{flow.name} ({side}): {problem}")
+
+    # ------------------------------------------------------------------ measures
+    def count_calls(self, flow: Flow, result: FlowResult) -> None:
+        """Calls of the first (cold) and of a second (warm) request. Also fills the bytecode
+        caches, so no timed run compiles."""
+        for side in SIDES:
+            worker, first = self.start(flow, side, serve=True, count_calls=True)
+            try:
+                second = self.invoke(flow, side, worker)
+            finally:
+                worker.close()
+            result.calls[side] = {"cold": first.calls, "warm": second.calls}
+            result.clients[side] = first.clients
+
+    def cold(self, flow: Flow, result: FlowResult) -> None:
+        for _ in range(self.settings.cold_runs):
+            for side in SIDES:  # A B A B ...: drift hits both sides alike
+                worker, first = self.start(flow, side)
+                worker.close()
+                result.cold[side].append(first)
+
+    def warm(self, flow: Flow, result: FlowResult) -> None:
+        workers: dict[str, Worker] = {}
+        try:
+            for side in SIDES:
+                workers[side], _ = self.start(flow, side, serve=True)
+            for i in range(self.settings.warm_up + self.settings.warm_iterations):
+                for side in SIDES:
+                    reply = self.invoke(flow, side, workers[side])
+                    if i >= self.settings.warm_up:
+                        result.warm[side].append(reply.ms)
+        finally:
+            for worker in workers.values():
+                worker.close()
+
+    def profile(self, flow: Flow, result: FlowResult) -> None:
+        """cProfile of the first request and, apart, of the warm requests after it (untimed)."""
+        path = self.work / "profiles" / f"{flow.name}-first-request.prof"
+        warm = self.work / "profiles" / f"{flow.name}-warm-requests.prof"
+        worker, _ = self.start(flow, "service", serve=True, profile_to=str(path), profile_warm_to=str(warm))
+        try:
+            for _ in range(max(1, self.settings.warm_up)):
+                self.invoke(flow, "service", worker)
+        finally:
+            worker.close()
+        result.profile, result.warm_profile = path, warm
+
+    def run(self, flow: Flow) -> FlowResult:
+        result = FlowResult(flow)
+        steps = [self.count_calls, self.cold, self.warm]
+        if self.settings.profile:
+            steps.append(self.profile)
+        for step in steps:
+            started = time.monotonic()
+            try:
+                step(flow, result)
+            except FlowFailed as exc:
+                result.error = f"{step.__name__}: {exc}"
+                log(f"{flow.name}: FAILED in {step.__name__}: {exc}")
+                return result
+            log(f"{flow.name}: {step.__name__} done in {time.monotonic() - started:.1f} s")
+        return result

@@ -1,0 +1,428 @@
+"""What the measured processes run against and in: a moto server of their own, tables and demo data
+from the template, a ``sys.path`` shaped like Lambda's and the environment Lambda would set."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+
+from devstack.template import REPO_ROOT, SamTemplate
+
+REGION = "eu-central-1"
+NAME_PREFIX = "bench-"
+EVENTS_DIR = REPO_ROOT / "events"
+LAYER_REQUIREMENTS = REPO_ROOT / "layers" / "pwreset" / "requirements.txt"
+LAYER_SOURCE = REPO_ROOT / "layers" / "pwreset"
+
+# Deployed rules with limits no benchmark run can reach: every counter is still written (the calls
+# stay), but no run is turned away, which would measure a different path.
+BENCH_RATE_LIMITS = ",".join(
+    f"{rule}=1000000000/{window}"
+    for rule, window in (
+        ("self_service_email", 900),
+        ("self_service_ip", 3600),
+        ("staff_send_account", 3600),
+        ("sign_in_account", 900),
+        ("sign_in_ip", 900),
+        ("confirm_ip", 900),
+        ("verify_ip", 900),
+    )
+)
+
+BENCH_OVERRIDES = {
+    # The deliberate constant response floor of self-service would hide every other cost.
+    "SELF_SERVICE_FLOOR_MS": "0",
+    "RATE_LIMITS": BENCH_RATE_LIMITS,
+}
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------- moto
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoServer:
+    """``moto_server`` on a free loopback port, for this run only; always stopped on exit."""
+
+    def __init__(self, executable: Path, log_path: Path) -> None:
+        self.executable = executable
+        self.log_path = log_path
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def __enter__(self) -> MotoServer:
+        with self.log_path.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(self.executable), "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto_server exited at start; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto_server did not answer within 30 s; see {self.log_path}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class XRayDaemonSink:
+    """Stands in for the X-Ray daemon Lambda runs next to a function: receives (and counts) the
+    UDP segments the traced service emits, so tracing runs as deployed and its cost is measured."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.segments = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="xray-sink", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sock.recvfrom(65536)
+                self.segments += 1
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    def __enter__(self) -> XRayDaemonSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+# ---------------------------------------------------------------------------------------- sys.path
+
+
+def _dist_closure(roots: list[Requirement]) -> dict[str, metadata.Distribution]:
+    """Installed distributions the requirements pull in (extras and markers honoured)."""
+    found: dict[str, metadata.Distribution] = {}
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [(r.name, frozenset(r.extras)) for r in roots]
+    while todo:
+        name, extras = todo.pop()
+        key = name.lower().replace("_", "-")
+        if (key, extras) in seen:
+            continue
+        seen.add((key, extras))
+        dist = found.setdefault(key, metadata.distribution(name))
+        for raw in dist.requires or []:
+            sub = Requirement(raw)
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in {"", *extras}):
+                todo.append((sub.name, frozenset(sub.extras)))
+    return found
+
+
+def _top_level_entries(dist: metadata.Distribution) -> set[str]:
+    entries: set[str] = set()
+    for file in dist.files or []:
+        top = file.parts[0]
+        if top in ("..", "__pycache__") or top.endswith(".data"):
+            continue
+        entries.add(top)
+    return entries
+
+
+def link_packages(requirements: list[str], target: Path) -> list[str]:
+    """A directory holding exactly the packages ``pip install --target`` would put there for
+    ``requirements``, as symlinks into this virtualenv (so they share its bytecode caches).
+
+    The measured processes run with ``python -S`` and this directory on ``PYTHONPATH``: they see
+    what a Lambda layer holds, not everything the dev venv has. That matters: X-Ray's
+    ``patch_all`` imports every supported library it can find (``requests`` is in the venv for
+    moto, not in the layer)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for child in target.iterdir():
+        if child.is_symlink():
+            child.unlink()  # a __pycache__ of single-file modules (six.py, ...) may stay
+    closure = _dist_closure([Requirement(r) for r in requirements])
+    for dist in closure.values():
+        base = Path(str(dist.locate_file("")))
+        for entry in _top_level_entries(dist):
+            source = base / entry
+            if source.exists() and not (target / entry).exists():
+                (target / entry).symlink_to(source)
+    return sorted(f"{d.metadata['Name']}=={d.version}" for d in closure.values())
+
+
+def layer_requirements() -> list[str]:
+    lines = LAYER_REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+@dataclass(frozen=True)
+class PythonPaths:
+    """``/opt/python`` (the layer: pwreset from the source tree and its dependencies) and
+    ``/var/runtime`` (what the python3.13 runtime ships: boto3 and its dependencies)."""
+
+    layer: Path
+    runtime: Path
+    layer_packages: list[str]
+    runtime_packages: list[str]
+
+    @classmethod
+    def build(cls, work: Path) -> PythonPaths:
+        layer, runtime = work / "layer", work / "runtime"
+        layer_packages = link_packages(layer_requirements(), layer)
+        runtime_packages = link_packages(["boto3"], runtime)
+        return cls(layer, runtime, layer_packages, runtime_packages)
+
+    def service(self, function_dir: Path) -> str:
+        return os.pathsep.join(str(p) for p in (function_dir, LAYER_SOURCE, self.layer, self.runtime))
+
+    def baseline(self) -> str:
+        return str(self.runtime)
+
+
+# ---------------------------------------------------------------------------------------- environment
+
+
+def aws_environment(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "ASIABENCHBENCHBENCH0",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret-access-key-not-real-0000000",
+        "AWS_SESSION_TOKEN": "bench-session-token",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+    }
+
+
+def trace_header() -> str:
+    """A sampled ``_X_AMZN_TRACE_ID`` as Lambda sets it for each invocation of a traced function."""
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=1"
+
+
+def lambda_environment(
+    template: SamTemplate,
+    logical_id: str,
+    *,
+    endpoint: str,
+    xray_port: int,
+    python_path: str,
+) -> dict[str, str]:
+    """The environment Lambda gives ``logical_id``: the template's variables, the runtime's own
+    (``LAMBDA_TASK_ROOT`` is how powertools and X-Ray know they are in Lambda, so the Tracer is
+    on, as ``Tracing: Active`` deploys it), fake credentials and moto as the endpoint."""
+    function = template.functions()[logical_id]["Properties"]
+    globals_ = template.doc.get("Globals", {}).get("Function", {})
+    memory = str(function.get("MemorySize", globals_.get("MemorySize", 128)))
+    name = f"{NAME_PREFIX}{logical_id}"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PYTHONPATH": python_path,
+        "LAMBDA_TASK_ROOT": str(template.function_dir(logical_id)),
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": memory,
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/01/01/[$LATEST]bench",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray_port}",
+        "_AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1",
+        "_AWS_XRAY_DAEMON_PORT": str(xray_port),
+        "_X_AMZN_TRACE_ID": trace_header(),
+    }
+    env.update(template.function_environment(logical_id))
+    env.update(BENCH_OVERRIDES)
+    env.update(aws_environment(endpoint))
+    return env
+
+
+# ---------------------------------------------------------------------------------------- data
+
+
+def provision_and_seed(template: SamTemplate, endpoint: str) -> Fixture:
+    """Tables and mail identity from the template, then the demo data, into the moto server.
+    Runs in the harness, whose environment must already name the bench's tables."""
+    import boto3
+
+    from devstack.seed import accounts_by_id, load_demo_data, seed
+    from devstack.template import provision
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    provision(
+        template,
+        dynamodb=dynamodb,
+        sesv2=boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION),
+    )
+    data = load_demo_data()
+    seed(data)
+    return Fixture(accounts_by_id(data), template, dynamodb)
+
+
+# Tables that the flows add to (links, audit events, sessions). Made anew before every request:
+# moto copies each table a transaction touches (``copy.deepcopy``, for its rollback), stream
+# records included, so a growing table would make every later TransactWriteItems slower, on both
+# sides, and push the ratios towards 1. (Deleting the items is not enough: the Events table's
+# stream keeps a record of each delete.)
+GROWING_TABLES = ("ResetTokensTable", "EventsTable", "SessionsTable")
+
+
+@dataclass
+class Fixture:
+    """What a flow's ``prepare`` may use: sample events, demo accounts, and direct writes that set
+    up the state a flow starts from (untimed, in the harness)."""
+
+    demo: dict[str, dict[str, Any]]
+    template: SamTemplate
+    dynamodb: Any  # a boto3 DynamoDB client on the bench's moto server
+    _events: dict[str, str] = field(default_factory=dict)
+
+    def reset_state(self) -> None:
+        """Every request starts from the seeded data (accounts, firms, rate-limit counters)."""
+        for logical_id in GROWING_TABLES:
+            self.dynamodb.delete_table(TableName=self.template.physical_name(logical_id))
+            self.dynamodb.create_table(**self.template.create_table_kwargs(logical_id))
+            ttl = self.template.ttl_attribute(logical_id)
+            if ttl:
+                self.dynamodb.update_time_to_live(
+                    TableName=self.template.physical_name(logical_id),
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
+                )
+
+    def event(self, name: str) -> dict[str, Any]:
+        if name not in self._events:
+            self._events[name] = (EVENTS_DIR / name).read_text(encoding="utf-8")
+        return dict(json.loads(self._events[name]))
+
+    def account(self, account_id: str) -> dict[str, Any]:
+        return self.demo[account_id]
+
+    def staff_event(self, name: str, *, principal: str, target: str) -> dict[str, Any]:
+        """A sample event as API Gateway passes it on after the authorizer allowed ``principal``."""
+        event = self.event(name)
+        who = self.account(principal)
+        event["requestContext"]["authorizer"].update(
+            {
+                "principalId": principal,
+                "account_id": principal,
+                "firm_id": who["firm_id"],
+                "role": who["role"],
+                "name": who["name"],
+                "locale": who.get("locale", "de"),
+            }
+        )
+        old = event["pathParameters"]["account_id"]
+        event["pathParameters"] = {"account_id": target}
+        event["path"] = event["path"].replace(old, target)
+        event["requestContext"]["path"] = event["requestContext"]["path"].replace(old, target)
+        return event
+
+    def issue_reset_token(self, account_id: str, *, lifetime_s: int = 3600) -> str:
+        """A live link for the account as it is now (its current password version), as
+        ``pwreset.resets`` would store it; returns the raw token."""
+        from pwreset.context import iso
+        from pwreset.models import Account, Firm, ResetToken
+        from pwreset.tokens import default_token_generator
+
+        account = Account.get(account_id, consistent_read=True)
+        firm = Firm.get(account.firm_id)
+        issued = default_token_generator.make_token()
+        now = datetime.now(UTC)
+        expires_at = now + timedelta(seconds=lifetime_s)
+        ResetToken(
+            issued.digest,
+            reset_id=uuid.uuid4().hex,
+            account_id=account.account_id,
+            firm_id=account.firm_id,
+            firm_name=firm.name,
+            email=account.email,
+            requested_at=iso(now),
+            requested_by=None,
+            requested_by_name=None,
+            expires_at=expires_at,
+            password_version=account.password_version,
+            status="issued",
+            ttl=expires_at + timedelta(days=1),
+        ).save()
+        return issued.raw
+
+    def drop_sessions(self, account_id: str) -> None:
+        from pwreset.models import Session
+
+        with Session.batch_write() as batch:
+            for item in Session.by_account.query(account_id):
+                batch.delete(Session(item.session_hash))
+
+
+@contextlib.contextmanager
+def harness_environment(template: SamTemplate, endpoint: str) -> Iterator[None]:
+    """The harness's own process talks to the same moto server and names the same tables as the
+    measured functions (pwreset reads table names at import)."""
+    saved = dict(os.environ)
+    os.environ.update(template.function_environment())
+    os.environ.update(BENCH_OVERRIDES)
+    os.environ.update(aws_environment(endpoint))
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
