@@ -170,7 +170,13 @@ def _issue_and_send(
     }
     if _ENV.get("SES_CONFIGURATION_SET"):
         request["ConfigurationSetName"] = _ENV["SES_CONFIGURATION_SET"]
-    _client("sesv2").send_email(**request)
+    message_id = _client("sesv2").send_email(**request)["MessageId"]
+    _db().update_item(
+        TableName=_table("RESET_TOKENS_TABLE"),
+        Key={"token_hash": {"S": digest}},
+        UpdateExpression="SET ses_message_id = :id",
+        ExpressionAttributeValues={":id": {"S": message_id}},
+    )
     return reset_id
 
 

@@ -139,6 +139,12 @@ _ISSUE = Call(
     "the token record and the reset_requested audit event in one transaction (design: both or none)",
 )
 _SEND = Call("sesv2.SendEmail", "SES", "the mail with the link")
+_STORE_MESSAGE_ID = Call(
+    "dynamodb.UpdateItem",
+    "ResetTokens",
+    "the SES message id on the token (issue #2 asks for it; the delivery view falls back to it when an "
+    "event lacks our tag): the token must exist before the mail leaves, and the id exists only after",
+)
 _BY_EMAIL = Call(
     "dynamodb.Query",
     "Accounts.by_email",
@@ -174,6 +180,7 @@ FLOWS: tuple[Flow, ...] = (
             ),
             _ISSUE,
             _SEND,
+            _STORE_MESSAGE_ID,
         ),
     ),
     Flow(
@@ -194,6 +201,7 @@ FLOWS: tuple[Flow, ...] = (
             Call("dynamodb.UpdateItem", "RateLimits", "per-account send limit (atomic counter)"),
             _ISSUE,
             _SEND,
+            _STORE_MESSAGE_ID,
         ),
     ),
     Flow(

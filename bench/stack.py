@@ -406,7 +406,7 @@ class Fixture:
         from pwreset.models import Session
 
         with Session.batch_write() as batch:
-            for item in Session.by_account.query(account_id):
+            for item in Session.scan(Session.account_id == account_id):
                 batch.delete(Session(item.session_hash))
 
 

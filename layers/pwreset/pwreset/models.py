@@ -16,7 +16,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from pwreset.aws import share_session_with_pynamodb
@@ -130,14 +130,6 @@ class ResetToken(Model):
     by_ses_message_id = ResetTokenByMessageId()
 
 
-class SessionByAccount(GlobalSecondaryIndex["Session"]):
-    class Meta:
-        index_name = "by_account"
-        projection = KeysOnlyProjection()
-
-    account_id = UnicodeAttribute(hash_key=True)
-
-
 class Session(Model):
     """A signed-in portal session, stored by the SHA-256 digest of its opaque token."""
 
@@ -152,8 +144,6 @@ class Session(Model):
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     ttl = TTLAttribute(null=True)
-
-    by_account = SessionByAccount()
 
 
 class Event(Model):

@@ -107,21 +107,53 @@ class RateLimiter:
 
     def peek(self, rule_name: str, subject: str) -> Decision:
         """Whether the limit is already exhausted, without counting (for failure-only limits)."""
-        rule = rules().get(rule_name)
-        if rule is None or rule.limit <= 0 or not subject:
-            return Decision(allowed=True, hits=0, retry_after=0)
+        return self.peek_many([(rule_name, subject)])[0]
+
+    def peek_many(self, checks: list[tuple[str, str]]) -> list[Decision]:
+        """Several counters read in one BatchGetItem, without counting; a decision per check, in
+        order."""
         now = self._now()
-        window_start = int(now // rule.window_seconds) * rule.window_seconds
-        item = self.client.get_item(
-            TableName=self.table,
-            Key={"counter_id": {"S": self._key(rule, subject, window_start)}},
-            ProjectionExpression="hits",
-        ).get("Item")
-        hits = int(item["hits"]["N"]) if item else 0
-        if hits < rule.limit:
-            return Decision(allowed=True, hits=hits, retry_after=0)
-        window_end = window_start + rule.window_seconds
-        return Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)))
+        wanted: list[tuple[Rule, int, str] | None] = []
+        for rule_name, subject in checks:
+            rule = rules().get(rule_name)
+            if rule is None or rule.limit <= 0 or not subject:
+                wanted.append(None)
+                continue
+            window_start = int(now // rule.window_seconds) * rule.window_seconds
+            wanted.append((rule, window_start, self._key(rule, subject, window_start)))
+        keys = sorted({w[2] for w in wanted if w})
+        hits_by_key: dict[str, int] = {}
+        if keys:
+            response = self.client.batch_get_item(
+                RequestItems={
+                    self.table: {
+                        "Keys": [{"counter_id": {"S": k}} for k in keys],
+                        "ProjectionExpression": "counter_id, hits",
+                    }
+                }
+            )
+            for item in response.get("Responses", {}).get(self.table, []):
+                hits_by_key[item["counter_id"]["S"]] = int(item["hits"]["N"])
+            for key in (response.get("UnprocessedKeys") or {}).get(self.table, {}).get("Keys", []):
+                # Throttled part of the batch: read it singly rather than guess.
+                single = self.client.get_item(TableName=self.table, Key=key, ProjectionExpression="hits")
+                if single.get("Item"):
+                    hits_by_key[key["counter_id"]["S"]] = int(single["Item"]["hits"]["N"])
+        decisions: list[Decision] = []
+        for entry in wanted:
+            if entry is None:
+                decisions.append(Decision(allowed=True, hits=0, retry_after=0))
+                continue
+            rule, window_start, key = entry
+            hits = hits_by_key.get(key, 0)
+            if hits < rule.limit:
+                decisions.append(Decision(allowed=True, hits=hits, retry_after=0))
+            else:
+                window_end = window_start + rule.window_seconds
+                decisions.append(
+                    Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)))
+                )
+        return decisions
 
     @staticmethod
     def _key(rule: Rule, subject: str, window_start: int) -> str:

