@@ -225,21 +225,7 @@ def _issue_and_send(
         status="issued",
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
-    event = Event(
-        uuid.uuid4().hex,
-        type="reset_requested",
-        account_id=account.account_id,
-        firm_id=account.firm_id,
-        at=now,
-        detail={
-            "reset_id": record.reset_id,
-            "requested_by": record.requested_by,
-            "requested_by_name": record.requested_by_name,
-            "expires_at": iso(expires_at),
-            **meta.as_detail(),
-        },
-        ttl=now + EVENT_RETENTION,
-    )
+    event = _audit_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
     with TransactWrite(connection=_connection()) as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
         tx.save(event, condition=Event.event_id.does_not_exist())
@@ -288,6 +274,26 @@ def _issue_and_send(
         },
     )
     return record
+
+
+def _audit_event(kind: str, record: ResetToken, meta: RequestMeta, now: datetime, **extra: str) -> Event:
+    """One item of the events table (its stream feeds the notifications): what happened to which
+    account, from which reset, and the request's facts (IP, user agent, location headers)."""
+    return Event(
+        uuid.uuid4().hex,
+        type=kind,
+        account_id=record.account_id,
+        firm_id=record.firm_id,
+        at=now,
+        detail={
+            "reset_id": record.reset_id,
+            "requested_by": record.requested_by,
+            "requested_by_name": record.requested_by_name,
+            **extra,
+            **meta.as_detail(),
+        },
+        ttl=now + EVENT_RETENTION,
+    )
 
 
 def _mark(record: ResetToken, *, status: str) -> None:
@@ -380,21 +386,7 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
     now = _now()
     new_version = int(record.password_version) + 1
     session = new_session(account, password_version=new_version, now=now)
-    event = Event(
-        uuid.uuid4().hex,
-        type="password_changed",
-        account_id=account.account_id,
-        firm_id=account.firm_id,
-        at=now,
-        detail={
-            "reset_id": record.reset_id,
-            "requested_by": record.requested_by,
-            "requested_by_name": record.requested_by_name,
-            "requested_at": record.requested_at,
-            **meta.as_detail(),
-        },
-        ttl=now + EVENT_RETENTION,
-    )
+    event = _audit_event("password_changed", record, meta, now, requested_at=record.requested_at)
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.update(
