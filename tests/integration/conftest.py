@@ -56,12 +56,10 @@ def _serialize_moto_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
-    from pwreset import ratelimit, resets, ses_events, sns
+    from pwreset import ratelimit, sns
     from pwreset.aws import forget_clients
     from pwreset.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
 
-    resets._connection.cache_clear()
-    ses_events._connection.cache_clear()
     sns.default_verifier.cache_clear()
     ratelimit.limiter.cache_clear()
     forget_clients()

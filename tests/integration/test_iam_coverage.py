@@ -154,8 +154,6 @@ def test_every_call_of_every_function_is_allowed_by_its_own_policy(
     needed = required_permissions(calls)
     functions = {function for function, *_ in needed}
     assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
-    if os.environ.get("PRINT_IAM_NEEDS"):
-        print("\n".join(sorted(map(str, needed))))
     missing = sorted(str(p) for p in needed if not allows(*p))
     assert not missing, "calls the template does not allow:\n" + "\n".join(missing)
 

@@ -45,7 +45,18 @@ def share_session_with_pynamodb() -> None:
     pynamodb_base.get_session = session
 
 
+@cache
+def transaction_connection() -> Any:
+    """The pynamodb connection every TransactWrite of the package uses (one, not one per module)."""
+    from pynamodb.connection import Connection
+
+    from pwreset.models import Account
+
+    return Connection(region=Account.Meta.region)
+
+
 def forget_clients() -> None:
     """Tests switch mocks between cases; cached clients belong to the previous one."""
     client.cache_clear()
+    transaction_connection.cache_clear()
     _local.__dict__.clear()

@@ -50,7 +50,3 @@ def _dummy_hash() -> str:
     import secrets
 
     return hasher().hash(secrets.token_urlsafe(32))
-
-
-def burn_verification_time(password: str) -> None:
-    verify_password(None, password)

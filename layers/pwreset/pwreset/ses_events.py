@@ -27,14 +27,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from pwreset import errors, sns
+from pwreset import aws, errors, sns
 from pwreset.config import settings
 from pwreset.context import iso
 from pwreset.models import Account, DeliveryTimeline, ResetToken, SnsMessage
@@ -74,11 +72,6 @@ _TYPE_NAME = re.compile(r"[^a-z0-9]+")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@cache
-def _connection() -> Connection:
-    return Connection(region=DeliveryTimeline.Meta.region)
 
 
 # ------------------------------------------------------------------------------------ parsing
@@ -361,7 +354,7 @@ def _store(message_id: str, event: DeliveryEvent | None, reset_id: str | None, n
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=aws.transaction_connection()) as tx:
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
             if event is not None and reset_id is not None:
                 keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)
