@@ -5,13 +5,21 @@ per thread serves every client, pynamodb's included: each new session loads boto
 and service data again (about 100 ms of a cold start each), and pynamodb would otherwise make one
 per model. Sessions are per thread because creating clients from one session is not thread safe
 (Lambda runs one thread; the local stack runs several).
+
+One DynamoDB client serves the whole process: every model, every transaction and the package's own
+calls (rate limits, batch reads, powertools' idempotency records) go through one pynamodb
+``Connection``. pynamodb would otherwise make a client per model, each with its own connection
+pool: on Lambda every extra client is another TLS handshake on the first request.
 """
 
 from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pynamodb.connection import Connection
 
 _local = threading.local()
 _create_lock = threading.Lock()
@@ -26,37 +34,41 @@ def session() -> Any:
     return found
 
 
-@cache
 def client(service: str) -> Any:
     """A client for ``service``; clients are safe to share between threads once created."""
+    if service == "dynamodb":
+        return dynamodb_client()
+    return _client(service)
+
+
+@cache
+def _client(service: str) -> Any:
     with _create_lock:
         return session().create_client(service)
 
 
 def dynamodb_client() -> Any:
-    return client("dynamodb")
-
-
-def share_session_with_pynamodb() -> None:
-    """pynamodb asks ``botocore.session.get_session`` (imported into its connection module) for a
-    new session per model; give it this module's session instead."""
-    import pynamodb.connection.base as pynamodb_base
-
-    pynamodb_base.get_session = session
+    return dynamodb_connection().client
 
 
 @cache
-def transaction_connection() -> Any:
-    """The pynamodb connection every TransactWrite of the package uses (one, not one per module)."""
-    from pynamodb.connection import Connection
+def dynamodb_connection() -> Connection:
+    """The pynamodb connection (and with it the botocore DynamoDB client) of the process."""
+    import pynamodb.connection.base as pynamodb_base
 
-    from pwreset.models import Account
+    # pynamodb asks ``botocore.session.get_session`` (imported into its connection module) for a
+    # new session per connection; give it this module's session instead.
+    pynamodb_base.get_session = session
+    from pwreset.models import REGION
 
-    return Connection(region=Account.Meta.region)
+    with _create_lock:
+        connection = pynamodb_base.Connection(region=REGION)
+        connection.client  # noqa: B018 - made here, under the lock, not by two threads at once
+    return connection
 
 
 def forget_clients() -> None:
     """Tests switch mocks between cases; cached clients belong to the previous one."""
-    client.cache_clear()
-    transaction_connection.cache_clear()
+    _client.cache_clear()
+    dynamodb_connection.cache_clear()
     _local.__dict__.clear()

@@ -6,6 +6,7 @@ Timestamps are stored as ISO-8601 UTC strings so that they sort as strings in in
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from pynamodb.attributes import (
@@ -16,19 +17,33 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from pwreset.aws import share_session_with_pynamodb
+from pwreset import aws
 from pwreset.config import settings
 
-share_session_with_pynamodb()
-
-_REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
 
 
 class _Meta:
-    region = _REGION
+    region = REGION
+
+
+class _SharedConnectionModel(Model):
+    """A model whose calls go through the process's one DynamoDB client (``aws.dynamodb_connection``)
+    instead of a client of its own."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        shared = aws.dynamodb_connection()
+        if table.connection is not shared:
+            with contextlib.suppress(ValueError):  # another model of the same table registered it
+                shared.add_meta_table(table.get_meta_table())
+            table.connection = shared
+        return table
 
 
 class AccountByEmail(GlobalSecondaryIndex["Account"]):
@@ -48,7 +63,7 @@ class AccountByFirmRole(GlobalSecondaryIndex["Account"]):
     role = UnicodeAttribute(range_key=True)
 
 
-class Account(Model):
+class Account(_SharedConnectionModel):
     """A firm's owner, team member, or client of the portal."""
 
     class Meta(_Meta):
@@ -76,7 +91,7 @@ class Account(Model):
         return self.role in ("owner", "member")
 
 
-class Firm(Model):
+class Firm(_SharedConnectionModel):
     class Meta(_Meta):
         table_name = settings().firms_table
 
@@ -104,7 +119,7 @@ class ResetTokenByMessageId(GlobalSecondaryIndex["ResetToken"]):
     ses_message_id = UnicodeAttribute(hash_key=True)
 
 
-class ResetToken(Model):
+class ResetToken(_SharedConnectionModel):
     """One reset link. Only the SHA-256 digest of the token is stored, never the token."""
 
     class Meta(_Meta):
@@ -130,7 +145,7 @@ class ResetToken(Model):
     by_ses_message_id = ResetTokenByMessageId()
 
 
-class Session(Model):
+class Session(_SharedConnectionModel):
     """A signed-in portal session, stored by the SHA-256 digest of its opaque token."""
 
     class Meta(_Meta):
@@ -146,7 +161,7 @@ class Session(Model):
     ttl = TTLAttribute(null=True)
 
 
-class Event(Model):
+class Event(_SharedConnectionModel):
     """An audit event; the table's stream feeds the notifications."""
 
     class Meta(_Meta):
@@ -161,7 +176,7 @@ class Event(Model):
     ttl = TTLAttribute(null=True)
 
 
-class DeliveryTimeline(Model):
+class DeliveryTimeline(_SharedConnectionModel):
     """What SES reported about one reset mail, in arrival order (the reader sorts by event time).
 
     Keyed by ``reset_id`` (our sends tag every mail with it), so an event can be recorded even when
@@ -178,7 +193,7 @@ class DeliveryTimeline(Model):
     ttl = TTLAttribute(null=True)
 
 
-class SnsMessage(Model):
+class SnsMessage(_SharedConnectionModel):
     """One processed SNS message, by ``MessageId``: SNS delivers at least once, we record once."""
 
     class Meta(_Meta):

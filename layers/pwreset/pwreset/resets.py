@@ -220,7 +220,7 @@ def _issue_and_send(
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = _audit_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
-    with TransactWrite(connection=aws.transaction_connection()) as tx:
+    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
         tx.save(event, condition=Event.event_id.does_not_exist())
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
@@ -382,7 +382,7 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
     session = new_session(account, password_version=new_version, now=now)
     event = _audit_event("password_changed", record, meta, now, requested_at=record.requested_at)
     try:
-        with TransactWrite(connection=aws.transaction_connection()) as tx:
+        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
             tx.update(
                 account,
                 actions=[

@@ -354,7 +354,7 @@ def _store(message_id: str, event: DeliveryEvent | None, reset_id: str | None, n
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     try:
-        with TransactWrite(connection=aws.transaction_connection()) as tx:
+        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
             if event is not None and reset_id is not None:
                 keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)
