@@ -22,8 +22,11 @@ Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
 
 
+# ``defer_build``: a model's validator is built when first used, not when this module is imported
+# (every function imports it, and each uses one or two of these models; the response models only
+# feed the OpenAPI document).
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class SelfServiceResetBody(_Body):
@@ -50,7 +53,7 @@ class SignInBody(_Body):
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class ErrorDetail(_Out):
@@ -61,6 +64,8 @@ class ErrorDetail(_Out):
 class ErrorBody(BaseModel):
     """Every error: ``{"error": {"code", "message", ...}}`` (violations, fields or diagnosis may
     accompany particular codes)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     error: ErrorDetail
 
