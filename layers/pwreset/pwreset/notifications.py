@@ -132,14 +132,11 @@ def notify_password_changed(change: PasswordChangedEvent) -> None:
 
 
 def _notify(*, change: PasswordChangedEvent) -> dict[str, int]:
-    client = _account(change.account_id)
+    client, firm = _client_and_firm(change.account_id, change.firm_id)
     if client is None:
         # Retrying cannot help; failing puts the record in the dead-letter queue for a person.
         raise MailsNotSent(f"account {change.account_id} not found")
-    try:
-        firm_name = Firm.get(change.firm_id).name
-    except DoesNotExist:
-        firm_name = ""
+    firm_name = firm.name if firm is not None else ""
     software = useragent.describe(change.detail.user_agent)
     recipients = [(owner, OWNER_MAIL) for owner in _owners(change.firm_id)]
     if not recipients:
@@ -202,9 +199,27 @@ def _send(*, delivery: Delivery, to: str, mail: RenderedMail) -> dict[str, str]:
     return {"message_id": message_id}
 
 
-def _account(account_id: str) -> Account | None:
+def _client_and_firm(account_id: str, firm_id: str) -> tuple[Account | None, Firm | None]:
+    """The client and its firm in one BatchGetItem: both keys are in the stream record. The
+    client is read consistently: its status and address decide whether it is mailed."""
+    cfg = settings()
+    response = aws.dynamodb_client().batch_get_item(
+        RequestItems={
+            cfg.accounts_table: {"Keys": [{"account_id": {"S": account_id}}], "ConsistentRead": True},
+            cfg.firms_table: {"Keys": [{"firm_id": {"S": firm_id}}]},
+        }
+    )
+    if response.get("UnprocessedKeys"):  # throttled part of the batch: read both singly
+        return _get(Account, account_id, consistent_read=True), _get(Firm, firm_id)
+    found = response.get("Responses", {})
+    accounts = [Account.from_raw_data(item) for item in found.get(cfg.accounts_table, [])]
+    firms = [Firm.from_raw_data(item) for item in found.get(cfg.firms_table, [])]
+    return (accounts[0] if accounts else None), (firms[0] if firms else None)
+
+
+def _get[M: (Account, Firm)](model: type[M], key: str, *, consistent_read: bool = False) -> M | None:
     try:
-        return Account.get(account_id, consistent_read=True)
+        return model.get(key, consistent_read=consistent_read)
     except DoesNotExist:
         return None
 
