@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         harness_environment(template, moto.endpoint),
     ):
         log(f"moto server on {moto.endpoint} (pid {moto.pid})")
-        fixture = provision_and_seed(template, moto.endpoint)
+        fixture = provision_and_seed(template, moto.endpoint, work)
         from pwreset.passwords import hash_password
 
         runner = Runner(

@@ -9,9 +9,11 @@ clients are created, inside the timed region, once per process (warm calls reuse
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 import uuid
@@ -382,3 +384,277 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
         ConditionExpression="attribute_not_exists(session_hash)",
     )
     return _response(201, {"session": {"token": raw}, "account": {"account_id": _s(account, "account_id")}})
+
+
+# ---------------------------------------------------------------------------------------- notification
+
+_IDEMPOTENCY_SECONDS = 48 * 3600  # as pwreset.notifications keeps its records
+_IN_PROGRESS_MS = 10_000  # the invocation's remaining time (the bench's context says 10 s)
+
+
+def _idempotency_key(prefix: str, data: Any) -> dict[str, Any]:
+    """The key powertools' idempotency utility gives ``data`` under ``prefix``."""
+    digest = hashlib.md5(json.dumps(data, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+    return {"id": {"S": f"{prefix}#{digest}"}}
+
+
+def _claim(key: dict[str, Any]) -> bool:
+    """False when the mail was already sent; raises while another attempt holds it."""
+    now = time.time()
+    try:
+        _db().put_item(
+            TableName=_table("IDEMPOTENCY_TABLE"),
+            Item={
+                **key,
+                "expiration": {"N": str(int(now) + _IDEMPOTENCY_SECONDS)},
+                "status": {"S": "INPROGRESS"},
+                "in_progress_expiration": {"N": str(int(now * 1000) + _IN_PROGRESS_MS)},
+            },
+            ConditionExpression="attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress "
+            "AND attribute_exists(#in_progress_expiry) AND #in_progress_expiry < :now_in_millis)",
+            ExpressionAttributeNames={
+                "#id": "id",
+                "#expiry": "expiration",
+                "#status": "status",
+                "#in_progress_expiry": "in_progress_expiration",
+            },
+            ExpressionAttributeValues={
+                ":now": {"N": str(int(now))},
+                ":now_in_millis": {"N": str(int(now * 1000))},
+                ":inprogress": {"S": "INPROGRESS"},
+            },
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except _db().exceptions.ConditionalCheckFailedException as exc:
+        if exc.response.get("Item", {}).get("status", {}).get("S") == "COMPLETED":
+            return False
+        raise
+    return True
+
+
+def _mark_sent(key: dict[str, Any], message_id: str) -> None:
+    _db().update_item(
+        TableName=_table("IDEMPOTENCY_TABLE"),
+        Key=key,
+        UpdateExpression="SET #data = :data, #expiry = :expiry, #status = :status",
+        ExpressionAttributeNames={"#data": "data", "#expiry": "expiration", "#status": "status"},
+        ExpressionAttributeValues={
+            ":data": {"S": json.dumps({"message_id": message_id})},
+            ":expiry": {"N": str(int(time.time()) + _IDEMPOTENCY_SECONDS)},
+            ":status": {"S": "COMPLETED"},
+        },
+    )
+
+
+def _changed_mail(
+    reader: dict[str, Any], client: dict[str, Any], firm_name: str, image: dict[str, Any]
+) -> dict[str, Any]:
+    detail = {k: v.get("S", "") for k, v in image.get("detail", {}).get("M", {}).items()}
+    facts = (
+        f"{_s(client, 'name')} ({_s(client, 'email')}) changed the password at {_s(image, 'at')} "
+        f"from {detail.get('source_ip', 'unknown')} ({detail.get('city', '')}, "
+        f"{detail.get('country_name', '')}) with {detail.get('user_agent', 'unknown')}."
+    )
+    text = f"Hello {_s(reader, 'name')},\n\n{facts}\n\n{firm_name}\n"
+    return {
+        "Simple": {
+            "Subject": {"Data": "Password changed", "Charset": "UTF-8"},
+            "Body": {
+                "Text": {"Data": text, "Charset": "UTF-8"},
+                "Html": {"Data": f"<p>Hello {_s(reader, 'name')},</p><p>{facts}</p>", "Charset": "UTF-8"},
+            },
+        }
+    }
+
+
+def _notify_record(record: dict[str, Any]) -> None:
+    image = record["dynamodb"].get("NewImage", {})
+    if record.get("eventName") != "INSERT" or _s(image, "type") != "password_changed":
+        return
+    event_id = _s(image, "event_id")
+    accounts, firms = _table("ACCOUNTS_TABLE"), _table("FIRMS_TABLE")
+    found = _db().batch_get_item(
+        RequestItems={
+            accounts: {"Keys": [{"account_id": image["account_id"]}], "ConsistentRead": True},
+            firms: {"Keys": [{"firm_id": image["firm_id"]}]},
+        }
+    )["Responses"]
+    client = (found.get(accounts) or [None])[0]
+    if client is None:
+        raise LookupError("account not found")
+    firm_name = _s((found.get(firms) or [{}])[0], "name")
+    owners = _db().query(
+        TableName=accounts,
+        IndexName="by_firm_role",
+        KeyConditionExpression="firm_id = :firm AND #role = :owner",
+        ExpressionAttributeNames={"#role": "role"},
+        ExpressionAttributeValues={":firm": image["firm_id"], ":owner": {"S": "owner"}},
+    )["Items"]
+    readers = [*((owner, "password_changed_owner") for owner in owners), (client, "password_changed_client")]
+    for reader, kind in readers:
+        if not _active(reader) or _s(reader, "email_status", "ok") != "ok":
+            continue
+        key = _idempotency_key("password_changed_mail", [event_id, _s(reader, "account_id")])
+        if not _claim(key):
+            continue
+        request: dict[str, Any] = {
+            "FromEmailAddress": _ENV["SENDER_ADDRESS"],
+            "Destination": {"ToAddresses": [_s(reader, "email")]},
+            "Content": _changed_mail(reader, client, firm_name, image),
+            "EmailTags": [{"Name": "kind", "Value": kind}, {"Name": "event_id", "Value": event_id}],
+        }
+        if _ENV.get("SES_CONFIGURATION_SET"):
+            request["ConfigurationSetName"] = _ENV["SES_CONFIGURATION_SET"]
+        _mark_sent(key, _client("sesv2").send_email(**request)["MessageId"])
+
+
+def notify(event: dict[str, Any]) -> dict[str, Any]:
+    """A stream batch; a record that fails is reported, so Lambda retries from it."""
+    failures = []
+    for record in event["Records"]:
+        try:
+            _notify_record(record)
+        except Exception:
+            failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+    return {"batchItemFailures": failures}
+
+
+# ---------------------------------------------------------------------------------------- SES event
+
+_SNS_SIGNED = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+}
+_SNS_CERT_URL = re.compile(
+    r"https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/SimpleNotificationService-[\w-]+\.pem"
+)
+
+
+@cache
+def _sns_public_key() -> Any:
+    """The trusted certificate's key, loaded once per process (as the service does)."""
+    from cryptography import x509
+
+    with open(_ENV["SNS_TRUSTED_CERT_PEM_PATH"], "rb") as pem:
+        return x509.load_pem_x509_certificate(pem.read()).public_key()
+
+
+def _verified(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The SNS message, when it is a notification from our topic with a valid signature."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    body = json.loads(event["body"])
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    if body.get("Type") not in _SNS_SIGNED or headers.get("x-amz-sns-message-type") != body["Type"]:
+        return None
+    algorithm = {"1": hashes.SHA1, "2": hashes.SHA256}.get(body.get("SignatureVersion", ""))
+    if (
+        body.get("TopicArn") != _ENV["SES_EVENTS_TOPIC_ARN"]
+        or algorithm is None
+        or not _SNS_CERT_URL.fullmatch(body.get("SigningCertURL", ""))
+    ):
+        return None
+    signed = "".join(f"{n}\n{body[n]}\n" for n in _SNS_SIGNED[body["Type"]] if body.get(n) is not None)
+    try:
+        _sns_public_key().verify(
+            base64.b64decode(body["Signature"]), signed.encode(), padding.PKCS1v15(), algorithm()
+        )
+    except (InvalidSignature, ValueError):
+        return None
+    return dict(body)
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def ses_event(event: dict[str, Any]) -> dict[str, Any]:
+    message = _verified(event)
+    if message is None:
+        return _response(403, {"error": {"code": "signature_invalid"}})
+    now = datetime.now(UTC)
+    if now - _utc(message["Timestamp"]) > timedelta(days=7):
+        return _response(200, {"status": "ignored"})
+    ses = json.loads(message["Message"])
+    bounce, mail = ses["bounce"], ses["mail"]
+    recipients = [
+        {
+            "email": r["emailAddress"].lower(),
+            "action": r.get("action"),
+            "status": r.get("status"),
+            "diagnostic_code": (r.get("diagnosticCode") or "").splitlines()[0][:300] or None,
+        }
+        for r in bounce.get("bouncedRecipients", [])
+    ]
+    at = _iso(_utc(bounce["timestamp"]))
+    entry = {
+        "key": f"bounce|{at}|{bounce.get('feedbackId', '')}",
+        "type": "bounce",
+        "at": at,
+        "detail": {
+            "bounce_type": bounce.get("bounceType"),
+            "bounce_subtype": bounce.get("bounceSubType"),
+            "recipients": recipients,
+        },
+    }
+    items: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": _table("SNS_MESSAGES_TABLE"),
+                "Item": {
+                    "message_id": {"S": message["MessageId"]},
+                    "received_at": {"S": _ts(now)},
+                    "ttl": {"N": str(int((now + timedelta(days=14)).timestamp()))},
+                },
+                "ConditionExpression": "attribute_not_exists(message_id)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": _table("DELIVERY_EVENTS_TABLE"),
+                "Key": {"reset_id": {"S": mail["tags"]["reset_id"][0]}},
+                "UpdateExpression": "SET events = list_append(if_not_exists(events, :none), :entry), "
+                "message_id = :message_id, #ttl = :ttl",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {
+                    ":none": {"L": []},
+                    ":entry": {"L": [{"S": json.dumps(entry, ensure_ascii=False, sort_keys=True)}]},
+                    ":message_id": {"S": mail["messageId"]},
+                    ":ttl": {"N": str(int((now + timedelta(days=91)).timestamp()))},
+                },
+            }
+        },
+    ]
+    if bounce.get("bounceType") == "Permanent":
+        for recipient in recipients:
+            for account in _by_email_all(recipient["email"]):
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": _table("ACCOUNTS_TABLE"),
+                            "Key": {"account_id": account["account_id"]},
+                            "UpdateExpression": "SET email_status = :undeliverable",
+                            "ConditionExpression": "email = :address AND email_status <> :complained",
+                            "ExpressionAttributeValues": {
+                                ":undeliverable": {"S": "undeliverable"},
+                                ":address": {"S": recipient["email"]},
+                                ":complained": {"S": "complained"},
+                            },
+                        }
+                    }
+                )
+    _db().transact_write_items(TransactItems=items)
+    return _response(200, {"status": "recorded"})
+
+
+def _by_email_all(email: str) -> list[dict[str, Any]]:
+    return list(
+        _db().query(
+            TableName=_table("ACCOUNTS_TABLE"),
+            IndexName="by_email",
+            KeyConditionExpression="email = :email",
+            ExpressionAttributeValues={":email": {"S": email}},
+            ProjectionExpression="account_id",
+        )["Items"]
+    )

@@ -3,31 +3,9 @@ event, how to tell it worked, which raw-boto3 function is its baseline and which
 at the least (with the reason for each).
 
 Adding a flow is one more ``Flow`` in ``FLOWS`` plus one function in ``baseline.py`` (and, if its
-event needs state, a helper on ``bench.stack.Fixture``). The two flows still to come would look
-like this (sketch; their functions, events and fixture helpers arrive with them)::
-
-    Flow(
-        name="notify",
-        title="notification",
-        function="NotifyPasswordChangedFunction",
-        # one DynamoDB stream batch holding one password_changed record
-        prepare=lambda fx: fx.stream_batch("password_changed", "acc-berger-client-anna"),
-        check=lambda response: None if response == {"batchItemFailures": []} else str(response),
-        baseline="notify",
-        path="a client's password changed: the firm's owner and the client are mailed",
-        minimum=(...),  # e.g. the account and firm in one BatchGetItem, one SendEmail per recipient
-    )
-    Flow(
-        name="ses_event",
-        title="SES event",
-        function="SesEventsFunction",
-        # one signed SNS Notification (an SES Bounce) POSTed as API Gateway passes it on
-        prepare=lambda fx: fx.signed_sns_notification("bounce", "anna.schmidt@example.com"),
-        check=status(200),
-        baseline="ses_event",
-        path="a permanent bounce for a known reset mail",
-        minimum=(...),
-    )
+event needs state, a helper on ``bench.stack.Fixture``). Whatever a flow needs beyond an event
+(tables emptied before each request, extra environment, packages the baseline must ship, a check
+of the state it leaves) is a field here, so the harness has no special cases.
 """
 
 from __future__ import annotations
@@ -36,6 +14,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from bench.stack import GROWING_TABLES
 
 if TYPE_CHECKING:
     from bench.stack import Fixture
@@ -48,6 +28,11 @@ STAFF_TARGET = "acc-berger-client-anna"
 VERIFY_ACCOUNT = "acc-berger-client-james"
 CONFIRM_ACCOUNT = "acc-hartmann-client-maria"
 SIGN_IN_ACCOUNT = "acc-berger-client-anna"
+# Berger's firm has exactly one owner (Petra Berger), so a password change there is two mails.
+NOTIFY_ACCOUNT = "acc-berger-client-anna"
+NOTIFY_RECIPIENTS = ("acc-berger-owner", NOTIFY_ACCOUNT)
+# SES's bounce simulator address; no other flow uses the account, so marking it changes no path.
+BOUNCE_ACCOUNT = "acc-berger-client-bounce"
 NEW_PASSWORD = "correct horse battery staple"
 
 
@@ -71,6 +56,20 @@ class Flow:
     minimum: tuple[Call, ...]
     path: str  # the case measured, in words
     stub_hash: bool = False  # replace argon2id in the service (both sides then skip the hash)
+    # Tables (logical ids) made anew before every request: those the flow adds to.
+    fresh_tables: tuple[str, ...] = GROWING_TABLES
+    # Variables both sides get on top of the function's own (after the fixture is set up).
+    environment: Callable[[Fixture], dict[str, str]] | None = None
+    # Packages (requirements) the baseline needs besides the runtime's boto3, as its deployment
+    # package would ship them.
+    baseline_packages: tuple[str, ...] = ()
+    # Checks, in the harness (untimed) after every request, the state the flow leaves behind:
+    # None when it is what the flow means.
+    verify: Callable[[Fixture, dict[str, Any]], str | None] | None = None
+    # For results.md's method section: how this flow is measured where that is not obvious, and
+    # what the bench changes for it (beyond what it changes for every flow).
+    method: str = ""
+    changed: str = ""
 
 
 def status(expected: int) -> Callable[[dict[str, Any]], str | None]:
@@ -81,6 +80,29 @@ def status(expected: int) -> Callable[[dict[str, Any]], str | None]:
         return f"expected HTTP {expected}, got {got}: {str(response.get('body'))[:300]}"
 
     return check
+
+
+def body_status(expected_status: int, outcome: str) -> Callable[[dict[str, Any]], str | None]:
+    """HTTP ``expected_status`` with ``{"status": outcome}`` in the body."""
+    by_status = status(expected_status)
+
+    def check(response: dict[str, Any]) -> str | None:
+        problem = by_status(response)
+        if problem:
+            return problem
+        try:
+            got = json.loads(str(response.get("body"))).get("status")
+        except ValueError:
+            got = None
+        if got == outcome:
+            return None
+        return f"expected status {outcome!r}, got {str(response.get('body'))[:300]}"
+
+    return check
+
+
+def no_batch_item_failures(response: dict[str, Any]) -> str | None:
+    return None if response == {"batchItemFailures": []} else f"expected no failed record, got {response}"
 
 
 def _with_body(event: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +137,27 @@ def _prepare_sign_in(fx: Fixture) -> dict[str, Any]:
     return _with_body(
         fx.event("sessions_sign_in.json"), {"email": account["email"], "password": account["password"]}
     )
+
+
+def _prepare_notify(fx: Fixture) -> dict[str, Any]:
+    return fx.password_changed_batch(NOTIFY_ACCOUNT)
+
+
+def _verify_notify(fx: Fixture, event: dict[str, Any]) -> str | None:
+    event_id = event["Records"][0]["dynamodb"]["NewImage"]["event_id"]["S"]
+    return fx.mails_sent(event_id, list(NOTIFY_RECIPIENTS))
+
+
+def _prepare_ses_event(fx: Fixture) -> dict[str, Any]:
+    return fx.signed_bounce(BOUNCE_ACCOUNT)
+
+
+def _verify_ses_event(fx: Fixture, event: dict[str, Any]) -> str | None:
+    return fx.bounce_recorded(BOUNCE_ACCOUNT, event)
+
+
+def _trust_bench_signer(fx: Fixture) -> dict[str, str]:
+    return {"SNS_TRUSTED_CERT_PEM_PATH": str(fx.sns_certificate_path())}
 
 
 _COUNTER = Call(
@@ -258,6 +301,112 @@ FLOWS: tuple[Flow, ...] = (
             ),
             _BY_EMAIL,
             Call("dynamodb.PutItem", "Sessions", "the new session (condition: the digest is new)"),
+        ),
+    ),
+    Flow(
+        name="notify",
+        title="notification",
+        function="NotifyPasswordChangedFunction",
+        prepare=_prepare_notify,
+        check=no_batch_item_failures,
+        verify=_verify_notify,
+        baseline="notify",
+        path="one stream batch with one password_changed record: a client of a firm with one owner "
+        "changed the password; the owner and the client are mailed",
+        fresh_tables=("NotifyIdempotencyTable",),
+        method="each request is a DynamoDB-stream batch with one INSERT record of a new "
+        "`password_changed` event (NEW_IMAGE as the events table's stream delivers it, "
+        "`events/notify_password_changed.json` with a new event id), so no idempotency record "
+        "takes it for a redelivery. After each request the harness checks that both mails' "
+        "idempotency records are COMPLETED with SES's message id. The baseline formats its mails "
+        "with f-strings; the service renders them (jinja2, de/en, time zones) and parses the "
+        "User-Agent (ua-parser), which counts against it.",
+        minimum=(
+            Call(
+                "dynamodb.BatchGetItem",
+                "Accounts+Firms",
+                "the client (consistent read: its current status and address decide whether it is "
+                "mailed, and the mails name it) and the firm's name, in one batch: both keys are in "
+                "the stream record",
+            ),
+            Call(
+                "dynamodb.Query",
+                "Accounts.by_firm_role",
+                "the firm's owners, each of whom is mailed (their ids are not in the record; the "
+                "firm's key plus role is the index's key). One owner here, so one owner mail",
+            ),
+            *(
+                call
+                for recipient in ("owner", "client")
+                for call in (
+                    Call(
+                        "dynamodb.PutItem",
+                        "NotifyIdempotency",
+                        f"claims the {recipient}'s mail before it is sent (conditional: no record yet, "
+                        "or a crashed attempt's claim has expired). The stream delivers at least once "
+                        "and retries a failed record with all its mails; a record per mail because one "
+                        "mail can fail (SES throttling) after another went out, and issue #4 wants each "
+                        "sent exactly once. A record per event on top would add two writes and spare "
+                        "none on this path",
+                    ),
+                    Call("sesv2.SendEmail", "SES", f"the {recipient}'s mail"),
+                    Call(
+                        "dynamodb.UpdateItem",
+                        "NotifyIdempotency",
+                        f"marks the {recipient}'s mail sent once SES accepted it: a claim alone cannot "
+                        "tell 'sent' from 'crashed before sending', so a retry would either lose the "
+                        "mail or send it twice",
+                    ),
+                )
+            ),
+        ),
+    ),
+    Flow(
+        name="ses_event",
+        title="SES event",
+        function="SesEventsFunction",
+        prepare=_prepare_ses_event,
+        check=body_status(200, "recorded"),
+        verify=_verify_ses_event,
+        baseline="ses_event",
+        path="one signed SNS Notification carrying a permanent bounce of a reset mail (tagged with "
+        "its reset id): the bounce goes on the reset's timeline and the address is marked "
+        "undeliverable",
+        fresh_tables=("ResetTokensTable", "SnsMessagesTable", "DeliveryEventsTable"),
+        environment=_trust_bench_signer,
+        changed="for the SES event, `SNS_TRUSTED_CERT_PEM_PATH` names the certificate of a key the "
+        "bench generated (as the local stack does; the template never sets it), on both sides: the "
+        "function verifies the bench's signatures against it instead of fetching SNS's certificate. "
+        "Deployed, the first message of each process also fetches that certificate (one HTTPS GET, "
+        "then cached), which neither side pays here",
+        baseline_packages=("cryptography",),
+        method="each request is a new SNS Notification (new MessageId, so it is no duplicate) "
+        "carrying a permanent SES bounce of a reset mail just stored for SES's bounce simulator "
+        "account, signed with RSA-SHA1 (SignatureVersion 1) by a key the bench generated "
+        "(`devstack.sns_signer`, as the local stack does) and POSTed as API Gateway passes it on "
+        "(`events/ses_events_webhook.json`). **Signature check: on both sides**, with the same "
+        "`cryptography` calls (the certificate loaded once per process, one RSA PKCS#1 v1.5 "
+        "verification per message): a webhook that skips it would accept forged bounces, so a raw "
+        "boto3 script must pay it too (its deployment package ships `cryptography`, linked into the "
+        "baseline's path like the layer's packages). Unlike argon2id it is not stubbed: it is the "
+        "same library work on both sides, a fraction of a millisecond warm, and stubbing it would "
+        "measure a service that does not exist. After each request the harness checks the "
+        "MessageId marker, the timeline entry and the account's `email_status`.",
+        minimum=(
+            Call(
+                "dynamodb.Query",
+                "Accounts.by_email",
+                "the accounts behind the bounced address (the bounce names only the address; every "
+                "account with that address is marked)",
+            ),
+            Call(
+                "dynamodb.TransactWriteItems",
+                "SnsMessages+DeliveryEvents+Accounts",
+                "the MessageId marker (condition: new; SNS delivers at least once, so this is the "
+                "duplicate check too), the bounce appended to the reset's timeline (the reset id is "
+                "our tag on the mail, no lookup) and the address marked undeliverable (condition: "
+                "still the account's address and not marked 'complained'), all or nothing",
+            ),
         ),
     ),
 )

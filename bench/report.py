@@ -223,6 +223,9 @@ def markdown(run: Run) -> str:
 
 def _environment(run: Run) -> list[str]:
     s = run.settings
+    flows = [r.flow for r in run.results]
+    changed = "".join(f"; {f.changed}" for f in flows if f.changed)
+    per_flow = [f"- **{f.title}**: {f.method}" for f in flows if f.method]
     return [
         "## Environment",
         "",
@@ -258,7 +261,8 @@ def _environment(run: Run) -> list[str]:
         "the deployed rules and windows but limits of 10⁹ (every counter is still written, no run "
         "is turned away); argon2id stubbed out in the service (`pwreset.passwords.hash_password`, "
         "`verify_password`, `needs_rehash` replaced in the child before the handler is imported) "
-        "and absent from the baseline: it is measured apart below, with the import of argon2-cffi.",
+        "and absent from the baseline: it is measured apart below, with the import of argon2-cffi"
+        f"{changed}.",
         f"- **Cold**: a new process per request, service and baseline alternating (A B A B …), "
         f"{s.cold_runs} per side. The primary number is measured inside the process: "
         "`time.perf_counter()` from the first line of `bench/child.py` to the handler's response "
@@ -271,6 +275,7 @@ def _environment(run: Run) -> list[str]:
         "untimed first run). The built layer ships `pwreset` without `.pyc`; that cost is shown "
         "separately under *Where the time goes*.",
         "",
+        *(["### Per flow", "", *per_flow, ""] if per_flow else []),
     ]
 
 

@@ -162,7 +162,10 @@ class Runner:
     # ------------------------------------------------------------------ processes
     def env(self, flow: Flow, side: str) -> dict[str, str]:
         function_dir = self.template.function_dir(flow.function)
-        python_path = self.paths.service(function_dir) if side == "service" else self.paths.baseline()
+        if side == "service":
+            python_path = self.paths.service(function_dir)
+        else:
+            python_path = self.paths.baseline(flow.baseline_packages)
         env = lambda_environment(
             self.template,
             flow.function,
@@ -171,6 +174,8 @@ class Runner:
             python_path=python_path,
         )
         env["BENCH_STUB_HASH"] = self.stub_hash
+        if flow.environment:
+            env.update(flow.environment(self.fixture))
         return env
 
     def job(self, flow: Flow, side: str, event: dict[str, Any], **options: Any) -> dict[str, Any]:
@@ -185,7 +190,7 @@ class Runner:
         return {**job, "event": event, **options}
 
     def prepare(self, flow: Flow) -> dict[str, Any]:
-        self.fixture.reset_state()
+        self.fixture.reset_state(flow.fresh_tables)
         return flow.prepare(self.fixture)
 
     def start(self, flow: Flow, side: str, *, serve: bool = False, **options: Any) -> tuple[Worker, Reply]:
@@ -200,20 +205,22 @@ class Runner:
             )
         try:
             first = worker.reply()
-            self.check(flow, side, first)
+            self.check(flow, side, event, first)
         except BaseException:
             worker.close()
             raise
         return worker, first
 
     def invoke(self, flow: Flow, side: str, worker: Worker) -> Reply:
-        reply = worker.invoke(self.prepare(flow))
-        self.check(flow, side, reply)
+        event = self.prepare(flow)
+        reply = worker.invoke(event)
+        self.check(flow, side, event, reply)
         return reply
 
-    @staticmethod
-    def check(flow: Flow, side: str, reply: Reply) -> None:
+    def check(self, flow: Flow, side: str, event: dict[str, Any], reply: Reply) -> None:
         problem = flow.check(reply.response)
+        if not problem and flow.verify:
+            problem = flow.verify(self.fixture, event)
         if problem:
             raise FlowFailed(f"{flow.name} ({side}): {problem}")
 

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,19 @@ class PythonPaths:
     def service(self, function_dir: Path) -> str:
         return os.pathsep.join(str(p) for p in (function_dir, LAYER_SOURCE, self.layer, self.runtime))
 
-    def baseline(self) -> str:
-        return str(self.runtime)
+    def baseline(self, packages: tuple[str, ...] = ()) -> str:
+        """The runtime's boto3, after ``packages`` (what a baseline's own package would ship)."""
+        if not packages:
+            return str(self.runtime)
+        wanted = tuple(sorted(packages))
+        extra = _linked(wanted, self.runtime.parent / ("baseline-" + "-".join(wanted)))
+        return os.pathsep.join((str(extra), str(self.runtime)))
+
+
+@cache
+def _linked(requirements: tuple[str, ...], target: Path) -> Path:
+    link_packages(list(requirements), target)
+    return target
 
 
 # ---------------------------------------------------------------------------------------- environment
@@ -296,7 +308,7 @@ def lambda_environment(
 # ---------------------------------------------------------------------------------------- data
 
 
-def provision_and_seed(template: SamTemplate, endpoint: str) -> Fixture:
+def provision_and_seed(template: SamTemplate, endpoint: str, work: Path) -> Fixture:
     """Tables and mail identity from the template, then the demo data, into the moto server.
     Runs in the harness, whose environment must already name the bench's tables."""
     import boto3
@@ -312,15 +324,17 @@ def provision_and_seed(template: SamTemplate, endpoint: str) -> Fixture:
     )
     data = load_demo_data()
     seed(data)
-    return Fixture(accounts_by_id(data), template, dynamodb)
+    return Fixture(accounts_by_id(data), template, dynamodb, work)
 
 
-# Tables that the flows add to (links, audit events, sessions). Made anew before every request:
-# moto copies each table a transaction touches (``copy.deepcopy``, for its rollback), stream
-# records included, so a growing table would make every later TransactWriteItems slower, on both
-# sides, and push the ratios towards 1. (Deleting the items is not enough: the Events table's
-# stream keeps a record of each delete.)
+# Tables that the request flows add to (links, audit events, sessions): made anew before every
+# request. moto copies each table a transaction touches (``copy.deepcopy``, for its rollback),
+# stream records included, so a growing table would make every later TransactWriteItems slower, on
+# both sides, and push the ratios towards 1. (Deleting the items is not enough: the Events table's
+# stream keeps a record of each delete.) A flow that adds to other tables names them itself.
 GROWING_TABLES = ("ResetTokensTable", "EventsTable", "SessionsTable")
+SNS_SIGNER_KEY_BITS = 2048  # what SNS signs with
+SNS_CERTIFICATE = "sns-signing-cert.pem"
 
 
 @dataclass
@@ -331,11 +345,14 @@ class Fixture:
     demo: dict[str, dict[str, Any]]
     template: SamTemplate
     dynamodb: Any  # a boto3 DynamoDB client on the bench's moto server
+    work: Path  # the run's scratch directory
     _events: dict[str, str] = field(default_factory=dict)
+    _signer: Any = None  # devstack.sns_signer.SnsSigner, made on first use (RSA key generation)
 
-    def reset_state(self) -> None:
-        """Every request starts from the seeded data (accounts, firms, rate-limit counters)."""
-        for logical_id in GROWING_TABLES:
+    def reset_state(self, tables: tuple[str, ...] = GROWING_TABLES) -> None:
+        """Every request starts from the seeded data (accounts, firms, rate-limit counters) and
+        with ``tables`` (logical ids) empty."""
+        for logical_id in tables:
             self.dynamodb.delete_table(TableName=self.template.physical_name(logical_id))
             self.dynamodb.create_table(**self.template.create_table_kwargs(logical_id))
             ttl = self.template.ttl_attribute(logical_id)
@@ -344,6 +361,15 @@ class Fixture:
                     TableName=self.template.physical_name(logical_id),
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
                 )
+
+    def item(self, table: str, key: dict[str, str]) -> dict[str, Any] | None:
+        """One item (low-level attribute values) of a table by logical id, read consistently."""
+        found = self.dynamodb.get_item(
+            TableName=self.template.physical_name(table),
+            Key={name: {"S": value} for name, value in key.items()},
+            ConsistentRead=True,
+        )
+        return found.get("Item")
 
     def event(self, name: str) -> dict[str, Any]:
         if name not in self._events:
@@ -376,6 +402,12 @@ class Fixture:
     def issue_reset_token(self, account_id: str, *, lifetime_s: int = 3600) -> str:
         """A live link for the account as it is now (its current password version), as
         ``pwreset.resets`` would store it; returns the raw token."""
+        return self._store_reset_token(account_id, lifetime_s=lifetime_s)[0]
+
+    def _store_reset_token(
+        self, account_id: str, *, lifetime_s: int = 3600, ses_message_id: str | None = None
+    ) -> tuple[str, str]:
+        """(raw token, reset id) of a new link, stored as ``pwreset.resets`` stores one."""
         from pwreset.context import iso
         from pwreset.models import Account, Firm, ResetToken
         from pwreset.tokens import default_token_generator
@@ -385,9 +417,10 @@ class Fixture:
         issued = default_token_generator.make_token()
         now = datetime.now(UTC)
         expires_at = now + timedelta(seconds=lifetime_s)
+        reset_id = uuid.uuid4().hex
         ResetToken(
             issued.digest,
-            reset_id=uuid.uuid4().hex,
+            reset_id=reset_id,
             account_id=account.account_id,
             firm_id=account.firm_id,
             firm_name=firm.name,
@@ -398,9 +431,119 @@ class Fixture:
             expires_at=expires_at,
             password_version=account.password_version,
             status="issued",
+            ses_message_id=ses_message_id,
             ttl=expires_at + timedelta(days=1),
         ).save()
-        return issued.raw
+        return issued.raw, reset_id
+
+    # ------------------------------------------------------------------ notification
+    def password_changed_batch(self, account_id: str) -> dict[str, Any]:
+        """A DynamoDB-stream batch as Lambda hands it to the notification function: one INSERT of
+        a ``password_changed`` event for the account (NEW_IMAGE, the shape
+        ``events/notify_password_changed.json`` was recorded in), with a new event id and
+        sequence number, so the function's idempotency records never take it for a redelivery."""
+        batch = self.event("notify_password_changed.json")
+        [record] = batch["Records"]
+        account = self.account(account_id)
+        now = datetime.now(UTC)
+        event_id = uuid.uuid4().hex
+        image = record["dynamodb"]["NewImage"]
+        image["event_id"] = {"S": event_id}
+        image["account_id"] = {"S": account_id}
+        image["firm_id"] = {"S": account["firm_id"]}
+        image["at"] = {"S": now.strftime("%Y-%m-%dT%H:%M:%S.%f+0000")}
+        image["ttl"] = {"N": str(int((now + timedelta(days=400)).timestamp()))}
+        image["detail"]["M"]["reset_id"] = {"S": uuid.uuid4().hex}
+        record["eventID"] = uuid.uuid4().hex
+        record["dynamodb"]["Keys"] = {"event_id": {"S": event_id}}
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(now.timestamp())
+        record["dynamodb"]["SequenceNumber"] = str(time.time_ns())
+        record["eventSourceARN"] = (
+            f"arn:aws:dynamodb:{REGION}:123456789012:table/{self.template.physical_name('EventsTable')}"
+            f"/stream/{now:%Y-%m-%dT%H:%M:%S.000}"
+        )
+        return batch
+
+    def mails_sent(self, event_id: str, recipients: list[str]) -> str | None:
+        """None when a mail of the event went to each recipient (account ids): its per-mail
+        idempotency record, as powertools writes it, is COMPLETED with SES's message id."""
+        import hashlib
+
+        for recipient in recipients:
+            digest = hashlib.md5(json.dumps([event_id, recipient]).encode(), usedforsecurity=False)
+            key = {"id": f"password_changed_mail#{digest.hexdigest()}"}
+            record = self.item("NotifyIdempotencyTable", key) or {}
+            status = record.get("status", {}).get("S")
+            if status != "COMPLETED" or "message_id" not in record.get("data", {}).get("S", ""):
+                return f"no mail recorded as sent to {recipient} (idempotency record: {record})"
+        return None
+
+    # ------------------------------------------------------------------ SES event
+    def sns_signer(self) -> Any:
+        """The local stack's SNS stand-in: a key pair and a self-signed certificate of this run
+        (the certificate written to :meth:`sns_certificate_path` at once: a file left by an
+        earlier run holds another key)."""
+        if self._signer is None:
+            from devstack.sns_signer import SnsSigner
+
+            self._signer = SnsSigner(key_size=SNS_SIGNER_KEY_BITS)
+            self._signer.write_cert(self.work / SNS_CERTIFICATE)
+        return self._signer
+
+    def sns_certificate_path(self) -> Path:
+        """The signer's certificate as a file, for ``SNS_TRUSTED_CERT_PEM_PATH``."""
+        self.sns_signer()
+        return self.work / SNS_CERTIFICATE
+
+    def signed_bounce(self, account_id: str) -> dict[str, Any]:
+        """A permanent bounce of a reset mail just sent to the account, as SNS POSTs it through
+        API Gateway: ``events/ses_events_webhook.json`` with a new reset (its token stored with
+        the SES message id the bounce names), a new SNS MessageId and a fresh signature. The
+        account's address starts as deliverable."""
+        account = self.account(account_id)
+        ses_message_id = f"0102019c{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
+        _raw, reset_id = self._store_reset_token(account_id, ses_message_id=ses_message_id)
+        self.dynamodb.update_item(
+            TableName=self.template.physical_name("AccountsTable"),
+            Key={"account_id": {"S": account_id}},
+            UpdateExpression="SET email_status = :ok",
+            ExpressionAttributeValues={":ok": {"S": "ok"}},
+        )
+        event = self.event("ses_events_webhook.json")
+        sample = json.loads(event["body"])
+        ses = json.loads(sample["Message"])
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        ses["bounce"]["timestamp"] = stamp
+        ses["bounce"]["feedbackId"] = f"0102019c{uuid.uuid4().hex}-000000"
+        [recipient] = ses["bounce"]["bouncedRecipients"]
+        recipient["emailAddress"] = account["email"]
+        ses["mail"].update(timestamp=stamp, messageId=ses_message_id, destination=[account["email"]])
+        ses["mail"]["commonHeaders"].update(to=[account["email"]], messageId=ses_message_id)
+        ses["mail"]["tags"]["reset_id"] = [reset_id]
+        topic = self.template.function_environment("SesEventsFunction")["SES_EVENTS_TOPIC_ARN"]
+        message = self.sns_signer().notification(topic, ses)
+        event["body"] = json.dumps(message)
+        headers = self.sns_signer().http_headers(message)
+        event["headers"].update(headers)
+        event["multiValueHeaders"].update({name: [value] for name, value in headers.items()})
+        return event
+
+    def bounce_recorded(self, account_id: str, event: dict[str, Any]) -> str | None:
+        """None when the bounce in ``event`` left its marks: the MessageId marker, one entry on
+        the reset's timeline and the account's address marked undeliverable."""
+        message = json.loads(event["body"])
+        message_id = message["MessageId"]
+        [reset_id] = json.loads(message["Message"])["mail"]["tags"]["reset_id"]
+        if self.item("SnsMessagesTable", {"message_id": message_id}) is None:
+            return f"no marker for SNS message {message_id}"
+        timeline = self.item("DeliveryEventsTable", {"reset_id": reset_id}) or {}
+        if len(timeline.get("events", {}).get("L", [])) != 1:
+            return f"expected one timeline entry for reset {reset_id}, found {timeline}"
+        account = self.item("AccountsTable", {"account_id": account_id}) or {}
+        if account.get("email_status", {}).get("S") != "undeliverable":
+            return f"the account's address was not marked undeliverable: {account.get('email_status')}"
+        return None
 
     def drop_sessions(self, account_id: str) -> None:
         from pwreset.models import Session

@@ -1,5 +1,6 @@
-"""`make bench` is not part of `make test`, so this runs its harness once, small, on one flow: it
-cannot rot unnoticed (a changed handler, event or template that breaks the benchmark fails here)."""
+"""`make bench` is not part of `make test`, so this runs its harness once, small, on an HTTP flow
+and on the two event flows (stream batch, signed SNS message): it cannot rot unnoticed (a changed
+handler, event or template that breaks the benchmark fails here)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_bench_measures_a_flow_and_leaves_no_server_behind(tmp_path: Path) -> None:
+def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
     env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("layers/pwreset", "local"))
@@ -21,7 +22,7 @@ def test_bench_measures_a_flow_and_leaves_no_server_behind(tmp_path: Path) -> No
             sys.executable,
             "-m",
             "bench",
-            "--flows=verify",
+            "--flows=verify,notify,ses_event",
             "--cold-runs=1",
             "--warm-iterations=2",
             "--warm-up=1",
@@ -38,10 +39,13 @@ def test_bench_measures_a_flow_and_leaves_no_server_behind(tmp_path: Path) -> No
         text=True,
         timeout=120,
     )
+    # Exit 0: every request of every flow, on both sides, did what the flow means (the event
+    # flows' state checks included: both mails recorded as sent; the bounce recorded and applied).
     assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(
-        r"^verify\s+cold \d+\.\d\d× (PASS|FAIL)\s+warm \d+\.\d\d× (PASS|FAIL)", done.stdout, re.M
-    )
+    for flow in ("verify", "notify", "ses_event"):
+        assert re.search(
+            rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+warm \d+\.\d\d× (PASS|FAIL)", done.stdout, re.M
+        ), done.stdout
 
     report = out.read_text(encoding="utf-8")
     assert re.search(
@@ -51,6 +55,13 @@ def test_bench_measures_a_flow_and_leaves_no_server_behind(tmp_path: Path) -> No
     assert (
         "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`" in report
     )
+    # The event flows make exactly their minimal calls: two mails (one owner, the client), one bounce.
+    assert re.search(r"^\| notification \| .* \| 8 / 8 PASS \|$", report, re.M), report
+    assert re.search(r"^\| SES event \| .* \| 2 / 2 PASS \|$", report, re.M), report
+    notify_calls = report.split("### notification", 1)[1].split("Service, first request:", 1)[1]
+    assert notify_calls.splitlines()[0].count("`sesv2.SendEmail`") == 2
+    # Each baseline makes exactly the minimal calls it stands for.
+    assert "The baseline's calls differ from the minimum" not in report
 
     started = re.search(r"moto server on \S+ \(pid (\d+)\)", done.stderr)
     assert started, done.stderr

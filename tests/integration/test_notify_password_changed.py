@@ -441,6 +441,78 @@ def test_a_record_that_slips_past_the_filter_is_skipped_not_mailed(
     assert ses.notifications() == []
 
 
+# --------------------------------------------------------------------------- what a notification costs
+
+
+class CallSpy:
+    """Every AWS API call the function makes while ``on`` (botocore's own retries not counted)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.calls: list[str] = []
+        self.unprocessed_batch_reads = False  # answer BatchGetItem as if DynamoDB throttled it all
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        original = botocore.client.BaseClient._make_api_call
+        spy = self
+
+        def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            if spy.on:
+                spy.calls.append(f"{client.meta.service_model.service_name}.{operation}")
+                if operation == "BatchGetItem" and spy.unprocessed_batch_reads:
+                    return {"Responses": {}, "UnprocessedKeys": params["RequestItems"]}
+            return original(client, operation, params)
+
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+
+
+@pytest.fixture
+def aws_calls(ses: SesSpy, monkeypatch: pytest.MonkeyPatch) -> CallSpy:
+    spy = CallSpy()
+    spy.install(monkeypatch)  # over the SES spy, so SendEmail is seen too
+    return spy
+
+
+GUARDED_MAIL = ["dynamodb.PutItem", "sesv2.SendEmail", "dynamodb.UpdateItem"]
+
+
+def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
+    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: CallSpy, runner: FunctionRunner
+) -> None:
+    confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
+    [record] = changed_records()
+    aws_calls.on = True
+
+    assert notify(runner, [record]) == {"batchItemFailures": []}
+
+    # The client and the firm in one batch, the owners in one query, then per mail (two owners
+    # and the client) an idempotency claim, the send and the mark: no record per event on top.
+    assert aws_calls.calls == ["dynamodb.BatchGetItem", "dynamodb.Query", *GUARDED_MAIL * 3]
+    assert len(ses.notifications()) == 3
+
+    aws_calls.calls.clear()
+    assert notify(runner, [record]) == {"batchItemFailures": []}  # redelivered after it finished
+
+    assert "sesv2.SendEmail" not in aws_calls.calls
+    assert len(ses.notifications()) == 3
+
+
+def test_a_throttled_batch_read_falls_back_to_single_reads_and_still_mails(
+    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: CallSpy, runner: FunctionRunner
+) -> None:
+    confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
+    [record] = changed_records()
+    aws_calls.on = aws_calls.unprocessed_batch_reads = True
+
+    assert notify(runner, [record]) == {"batchItemFailures": []}
+
+    assert aws_calls.calls.count("dynamodb.GetItem") == 2
+    anna = ses.to(firm[ANNA]["email"])
+    assert len(anna) == 1
+    assert "Steuerkanzlei Berger & Partner" in subject_of(anna[0])  # the firm's name, read singly
+    assert len(ses.notifications()) == 3
+
+
 # --------------------------------------------------------------------------- the sample event
 
 

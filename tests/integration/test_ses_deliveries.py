@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import botocore.client
 import pytest
 
 from devstack.sns_signer import DEFAULT_CERT_URL
 from helpers import Api, load_event, sent_messages
-from ses_support import FakeSns, publish, ses_event, signer
+from ses_support import FakeSns, post, publish, ses_event, signer, topic_arn
 
 OWNER = "acc-berger-owner"  # Petra Berger, reads German
 MEMBER = "acc-berger-member"
@@ -253,6 +254,64 @@ def test_a_complaint_is_not_downgraded_by_a_later_bounce(api: Api, demo: dict[st
     report(api, record, "event-bounce-permanent-general.json")
 
     assert Account.get(ANNA).email_status == "complained"
+
+
+def test_a_bounce_refused_for_the_address_still_lands_on_the_timeline(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.models import Account, DeliveryTimeline
+
+    record = staff_send(api, demo)
+    report(api, record, "event-complaint.json")
+
+    assert report(api, record, "event-bounce-permanent-general.json").body == {"status": "recorded"}
+
+    assert Account.get(ANNA).email_status == "complained"
+    events = [json.loads(str(e))["type"] for e in DeliveryTimeline.get(record.reset_id).events]
+    assert sorted(events) == ["bounce", "complaint"]
+
+
+def test_a_redelivered_bounce_changes_nothing_even_after_the_address_was_cleared(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    from pwreset.models import Account, DeliveryTimeline
+
+    record = staff_send(api, demo)
+    bounce = ses_event(
+        "event-bounce-permanent-general.json",
+        ses_message_id=record.ses_message_id,
+        reset_id=record.reset_id,
+        recipient=record.email,
+    )
+    message = signer().notification(topic_arn(), bounce)
+    assert post(api, message).body == {"status": "recorded"}
+    assert Account.get(ANNA).email_status == "undeliverable"
+    Account.get(ANNA).update(actions=[Account.email_status.set("ok")])  # the mailbox was fixed
+
+    assert post(api, message).body == {"status": "duplicate"}  # SNS delivers at least once
+
+    assert Account.get(ANNA).email_status == "ok"
+    assert len(DeliveryTimeline.get(record.reset_id).events) == 1
+
+
+def test_a_bounce_costs_one_index_query_and_one_transaction(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.models import Account
+
+    record = staff_send(api, demo)
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls.append(f"{client.meta.service_model.service_name}.{operation}")
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+
+    report(api, record, "event-bounce-permanent-general.json")
+
+    # The accounts behind the address; then marker, timeline entry and address mark together.
+    assert calls == ["dynamodb.Query", "dynamodb.TransactWriteItems"]
+    assert Account.get(ANNA).email_status == "undeliverable"
 
 
 # --------------------------------------------------------------------------- what staff read

@@ -2,14 +2,16 @@
 (OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the reader's language and time zone.
 
 Nothing lost, nothing sent twice. The stream delivers a record at least once and retries a failed
-one (and every record after it in its batch), so sending is guarded twice with powertools'
-idempotency utility, both records in the function's own table:
+one (and every record after it in its batch), so every mail is guarded with powertools'
+idempotency utility, one record per mail (key: ``[event_id, recipient account id]``) in the
+function's own table: a conditional put claims the mail before it is sent, an update marks it sent
+after SES accepted it. When some mails of an event went out and another failed (SES throttling,
+say), the event fails and is retried, and the retry sends only the mails still missing; a
+redelivered event whose mails all went out sends nothing.
 
-* per event (key: ``event_id``): a record whose mails all went out is skipped on redelivery with
-  one read;
-* per mail (key: ``[event_id, recipient account id]``): when some mails of an event went out and
-  another failed (SES throttling, say), the event fails and is retried, and the retry sends only
-  the mails still missing.
+There is no record per event on top: it would cost two more writes on every event and save only
+the reads of a redelivery of a finished event, which a checkpointed stream makes only after a
+crash.
 
 What stays possible, as with any external side effect: SES accepted a mail but the process died
 before its record was marked done; the in-progress record then expires with the invocation's
@@ -59,9 +61,8 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class _Guards:
-    configs: tuple[IdempotencyConfig, ...]
-    per_event: Callable[..., Any]
+class _Guard:
+    config: IdempotencyConfig
     per_mail: Callable[..., Any]
 
 
@@ -70,76 +71,54 @@ def _ses() -> Any:
 
 
 @cache
-def _guards() -> _Guards:
-    """Built on first use: the persistence layer creates its DynamoDB client when constructed.
-
-    Each guard has its own persistence layer, because a layer keeps the key prefix and key
-    expression of the function it guards and the per-mail guard runs inside the per-event one.
-    """
+def _guard() -> _Guard:
+    """Built on first use: the persistence layer creates its DynamoDB client when constructed."""
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
 
-    table = settings().idempotency_table
-    client = aws.client("dynamodb")  # a botocore client serves where powertools asks for boto3's
-    event_config = IdempotencyConfig(
-        event_key_jmespath="event_id",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_SECONDS,
-    )
-    mail_config = IdempotencyConfig(
+    config = IdempotencyConfig(
         event_key_jmespath="[event_id, recipient_id]",
         raise_on_no_idempotency_key=True,
         expires_after_seconds=IDEMPOTENCY_SECONDS,
     )
-    per_event = idempotent_function(
-        _notify,
-        data_keyword_argument="change",
-        persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=client),
-        config=event_config,
-        # Fixed prefixes: renaming a function or module must not make every key new.
-        key_prefix="password_changed",
-    )
     per_mail = idempotent_function(
         _send,
         data_keyword_argument="delivery",
-        persistence_store=DynamoDBPersistenceLayer(table_name=table, boto3_client=client),
-        config=mail_config,
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=settings().idempotency_table,
+            # A botocore client serves where powertools asks for boto3's.
+            boto3_client=aws.client("dynamodb"),
+        ),
+        config=config,
+        # A fixed prefix: renaming a function or module must not make every key new.
         key_prefix="password_changed_mail",
     )
-    # Both configs see the invocation's context, so an in-progress record left by a timed-out
-    # invocation expires when that invocation would have ended.
-    return _Guards(configs=(event_config, mail_config), per_event=per_event, per_mail=per_mail)
+    return _Guard(config=config, per_mail=per_mail)
 
 
 def register_lambda_context(context: Any) -> None:
-    for config in _guards().configs:
-        config.register_lambda_context(context)
+    """The guard sees the invocation's context, so an in-progress record left by a timed-out
+    invocation expires when that invocation would have ended."""
+    _guard().config.register_lambda_context(context)
 
 
 def reset_clients() -> None:
     """Drop cached AWS clients and guards (tests start a fresh moto mock per test)."""
     aws.forget_clients()
-    _guards.cache_clear()
+    _guard.cache_clear()
     geo.reset_database()
 
 
 def notify_password_changed(change: PasswordChangedEvent) -> None:
     """Send the owner and client mails for one event, each at most once across retries."""
-    _guards().per_event(change=change)
-
-
-def _notify(*, change: PasswordChangedEvent) -> dict[str, int]:
-    client = _account(change.account_id)
+    client, firm = _client_and_firm(change.account_id, change.firm_id)
     if client is None:
         # Retrying cannot help; failing puts the record in the dead-letter queue for a person.
         raise MailsNotSent(f"account {change.account_id} not found")
-    try:
-        firm_name = Firm.get(change.firm_id).name
-    except DoesNotExist:
-        firm_name = ""
+    firm_name = firm.name if firm is not None else ""
     software = useragent.describe(change.detail.user_agent)
     recipients = [(owner, OWNER_MAIL) for owner in _owners(change.firm_id)]
     if not recipients:
@@ -162,7 +141,7 @@ def _notify(*, change: PasswordChangedEvent) -> dict[str, int]:
         mail = _render(kind, reader, change=change, client=client, firm_name=firm_name, software=software)
         delivery = Delivery(event_id=change.event_id, recipient_id=reader.account_id, kind=kind)
         try:
-            _guards().per_mail(delivery=delivery, to=reader.email, mail=mail)
+            _guard().per_mail(delivery=delivery, to=reader.email, mail=mail)
             sent += 1
         except Exception as exc:  # throttling, SES down, an in-progress twin: all mean "not yet"
             failed += 1
@@ -179,7 +158,6 @@ def _notify(*, change: PasswordChangedEvent) -> dict[str, int]:
     if failed:
         # The mails that went out are recorded; the retry sends only the rest.
         raise MailsNotSent(f"{failed} of {sent + failed} mails not sent")
-    return {"sent": sent}
 
 
 def _send(*, delivery: Delivery, to: str, mail: RenderedMail) -> dict[str, str]:
@@ -202,9 +180,27 @@ def _send(*, delivery: Delivery, to: str, mail: RenderedMail) -> dict[str, str]:
     return {"message_id": message_id}
 
 
-def _account(account_id: str) -> Account | None:
+def _client_and_firm(account_id: str, firm_id: str) -> tuple[Account | None, Firm | None]:
+    """The client and its firm in one BatchGetItem: both keys are in the stream record. The
+    client is read consistently: its status and address decide whether it is mailed."""
+    cfg = settings()
+    response = aws.dynamodb_client().batch_get_item(
+        RequestItems={
+            cfg.accounts_table: {"Keys": [{"account_id": {"S": account_id}}], "ConsistentRead": True},
+            cfg.firms_table: {"Keys": [{"firm_id": {"S": firm_id}}]},
+        }
+    )
+    if response.get("UnprocessedKeys"):  # throttled part of the batch: read both singly
+        return _get(Account, account_id, consistent_read=True), _get(Firm, firm_id)
+    found = response.get("Responses", {})
+    accounts = [Account.from_raw_data(item) for item in found.get(cfg.accounts_table, [])]
+    firms = [Firm.from_raw_data(item) for item in found.get(cfg.firms_table, [])]
+    return (accounts[0] if accounts else None), (firms[0] if firms else None)
+
+
+def _get[M: (Account, Firm)](model: type[M], key: str, *, consistent_read: bool = False) -> M | None:
     try:
-        return Account.get(account_id, consistent_read=True)
+        return model.get(key, consistent_read=consistent_read)
     except DoesNotExist:
         return None
 

@@ -11,10 +11,11 @@ Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe f
 * matched to its reset: by the ``reset_id`` tag our sends set (so an event that overtakes the
   write of the SES message id onto the token still lands), else by SES message id through the
   reset tokens' ``by_ses_message_id`` index;
-* appended to that reset's timeline (:class:`~pwreset.models.DeliveryTimeline`) in one transaction
-  with the SNS ``MessageId`` marker, so a redelivered message is recorded exactly once;
-* for a permanent bounce or a complaint, applied to every account whose current address it is
-  (``email_status`` ``undeliverable`` / ``complained``). A complaint outranks a bounce.
+* appended to that reset's timeline (:class:`~pwreset.models.DeliveryTimeline`) and, for a
+  permanent bounce or a complaint, applied to every account whose current address it is
+  (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce), in one
+  transaction with the SNS ``MessageId`` marker: a redelivered message fails on the marker and
+  changes nothing, so it needs no read first, and an event is never half recorded.
 
 The timeline stores facts, not verdicts: the delivery status and the diagnosis are computed when
 read (:mod:`pwreset.deliveries`), from the whole timeline, so arrival order does not matter.
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from pwreset import aws, errors, sns
@@ -314,9 +315,6 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
     if published is None or now - published > STALE_AFTER:
         logger.warning("stale sns message ignored", extra={"message_id": message.message_id})
         return "ignored"
-    if _seen(message.message_id):
-        metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
-        return "duplicate"
     try:
         payload = json.loads(message.message)
     except ValueError:
@@ -324,10 +322,9 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
     event = parse_event(payload, received_at=now)
     if event is None:
         logger.info("sns message without an ses mail event", extra={"message_id": message.message_id})
-        return _store(message.message_id, None, None, now)
-    apply_to_accounts(event)
+        return _store(message.message_id, None, None, [], now)
     reset_id = find_reset_id(event)
-    outcome = _store(message.message_id, event, reset_id, now)
+    outcome = _store(message.message_id, event, reset_id, address_marks(event), now)
     logger.info(
         "ses event",
         extra={
@@ -337,8 +334,18 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
             "outcome": outcome,
         },
     )
-    metrics.add_metric(name="SesEventRecorded", unit="Count", value=1)
+    if outcome != "duplicate":
+        metrics.add_metric(name="SesEventRecorded", unit="Count", value=1)
     return outcome
+
+
+@dataclass(frozen=True)
+class AddressMark:
+    """An account whose current address an event is about, and what the event says of it."""
+
+    account_id: str
+    address: str
+    verdict: str  # undeliverable | complained
 
 
 def _seen(message_id: str) -> bool:
@@ -349,10 +356,20 @@ def _seen(message_id: str) -> bool:
     return True
 
 
-def _store(message_id: str, event: DeliveryEvent | None, reset_id: str | None, now: datetime) -> str:
-    """The MessageId marker and the timeline entry, together or not at all."""
+def _store(
+    message_id: str,
+    event: DeliveryEvent | None,
+    reset_id: str | None,
+    marks: list[AddressMark],
+    now: datetime,
+) -> str:
+    """The MessageId marker, the timeline entry and the address marks, together or not at all.
+
+    A mark whose condition fails (the account has another address by now, or a complaint already
+    outranks a bounce) is dropped and the rest written again; a failed marker is a duplicate."""
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
+    timeline = event is not None and reset_id is not None
     try:
         with TransactWrite(connection=aws.dynamodb_connection()) as tx:
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
@@ -366,10 +383,34 @@ def _store(message_id: str, event: DeliveryEvent | None, reset_id: str | None, n
                         DeliveryTimeline.ttl.set(now + keep),
                     ],
                 )
-    except TransactWriteError:
-        if _seen(message_id):  # the same message, delivered twice at once: the other one won
+            for mark in marks:
+                tx.update(
+                    Account(mark.account_id),
+                    actions=[Account.email_status.set(mark.verdict)],
+                    condition=_mark_condition(mark),
+                )
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons
+        failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
+        if 0 in failed or (not failed and _seen(message_id)):
+            # The marker exists: recorded before, or by a twin delivered at the same moment.
+            metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
             return "duplicate"
-        raise
+        first_mark = 2 if timeline else 1
+        stale = {marks[i - first_mark] for i in failed if i >= first_mark}
+        if not stale or len(stale) != len(failed):
+            raise
+        return _store(message_id, event, reset_id, [m for m in marks if m not in stale], now)
+    for mark in marks:
+        logger.info(
+            "address marked",
+            extra={
+                "account_id": mark.account_id,
+                "email": mask_email(mark.address),
+                "email_status": mark.verdict,
+            },
+        )
+        metrics.add_metric(name="AddressMarked", unit="Count", value=1)
     if event is None:
         return "ignored"
     return "recorded" if reset_id else "unmatched"
@@ -397,28 +438,21 @@ def address_verdict(event: DeliveryEvent) -> str | None:
     return None
 
 
-def apply_to_accounts(event: DeliveryEvent) -> None:
+def address_marks(event: DeliveryEvent) -> list[AddressMark]:
+    """Every account whose current address the event condemns (one index query per address)."""
     verdict = address_verdict(event)
     if verdict is None:
-        return
+        return []
+    marks: dict[str, AddressMark] = {}
     for address in event.recipients:
         for account in Account.by_email.query(address):
-            _set_email_status(account, address, verdict)
+            marks.setdefault(account.account_id, AddressMark(account.account_id, address, verdict))
+    return list(marks.values())
 
 
-def _set_email_status(account: Account, address: str, verdict: str) -> None:
+def _mark_condition(mark: AddressMark) -> Any:
     # Only while the account still has this address; a complaint is never downgraded to a bounce.
-    condition = Account.email == address
-    if verdict == "undeliverable":
+    condition = Account.email == mark.address
+    if mark.verdict == "undeliverable":
         condition &= Account.email_status != "complained"
-    try:
-        account.update(actions=[Account.email_status.set(verdict)], condition=condition)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return
-        raise
-    logger.info(
-        "address marked",
-        extra={"account_id": account.account_id, "email": mask_email(address), "email_status": verdict},
-    )
-    metrics.add_metric(name="AddressMarked", unit="Count", value=1)
+    return condition
