@@ -174,6 +174,8 @@ class Runner:
             python_path=python_path,
         )
         env["BENCH_STUB_HASH"] = self.stub_hash
+        if side == "service":
+            env["TEMPLATES_DIR"] = str(self.paths.templates)
         if flow.environment:
             env.update(flow.environment(self.fixture))
         return env

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -212,20 +213,28 @@ def layer_requirements() -> list[str]:
 
 @dataclass(frozen=True)
 class PythonPaths:
-    """``/opt/python`` (the layer: pwreset from the source tree and its dependencies) and
-    ``/var/runtime`` (what the python3.13 runtime ships: boto3 and its dependencies)."""
+    """``/opt/python`` (the layer: pwreset from the source tree and its dependencies),
+    ``/var/runtime`` (what the python3.13 runtime ships: boto3 and its dependencies) and the
+    templates as the layer ships them (a copy of ``templates/`` with the mail templates
+    precompiled, as the layer's Makefile does; the service side gets it as ``TEMPLATES_DIR``)."""
 
     layer: Path
     runtime: Path
     layer_packages: list[str]
     runtime_packages: list[str]
+    templates: Path
 
     @classmethod
     def build(cls, work: Path) -> PythonPaths:
-        layer, runtime = work / "layer", work / "runtime"
+        from pwreset.mail import compile_templates
+
+        layer, runtime, templates = work / "layer", work / "runtime", work / "templates"
         layer_packages = link_packages(layer_requirements(), layer)
         runtime_packages = link_packages(["boto3"], runtime)
-        return cls(layer, runtime, layer_packages, runtime_packages)
+        shutil.rmtree(templates, ignore_errors=True)
+        shutil.copytree(REPO_ROOT / "templates", templates)
+        compile_templates(templates)
+        return cls(layer, runtime, layer_packages, runtime_packages, templates)
 
     def service(self, function_dir: Path) -> str:
         return os.pathsep.join(str(p) for p in (function_dir, LAYER_SOURCE, self.layer, self.runtime))

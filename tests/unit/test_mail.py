@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -477,3 +478,40 @@ def test_importing_mail_does_not_load_jinja2() -> None:
     layer = Path(mail.__file__).resolve().parents[1]
     code = "import sys, pwreset.mail; assert 'jinja2' not in sys.modules, 'jinja2 imported eagerly'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=layer)
+
+
+def test_precompiled_templates_render_exactly_what_the_sources_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_template_cache: None
+) -> None:
+    """The layer ships the mail templates compiled (``python -m pwreset.mail``, run by its
+    Makefile); the deployed mails must be byte for byte the ones the sources give."""
+    from test_password_changed_mails import context as changed_context
+
+    cases = [("reset_link", reset_context()), ("reset_link", reset_context(requested_by_name="Eva Berger"))]
+    cases += [(kind, changed_context()) for kind in ("password_changed_owner", "password_changed_client")]
+    expected = {
+        (name, locale, i): render(name, locale, **ctx)
+        for i, (name, ctx) in enumerate(cases)
+        for locale in ("de", "en")
+    }
+
+    shutil.copytree(mail.templates_dir(), tmp_path / "templates")
+    layer = str(Path(mail.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-m", "pwreset.mail", str(tmp_path / "templates")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": layer},
+    )
+    compiled = Path(done.stdout.strip())
+    assert compiled == tmp_path / "templates" / mail.COMPILED_DIR_NAME
+    # The sources are gone: whatever renders now comes from the compiled modules.
+    for source in (tmp_path / "templates" / "mail").iterdir():
+        source.write_text("{{ this_template_was_read_from_source }}", encoding="utf-8")
+    mail.templates_dir.cache_clear()
+    mail._environment.cache_clear()
+    monkeypatch.setenv("TEMPLATES_DIR", str(tmp_path / "templates"))
+
+    for (name, locale, i), mail_from_source in expected.items():
+        assert render(name, locale, **cases[i][1]) == mail_from_source
