@@ -198,6 +198,7 @@ def markdown(run: Run) -> str:
             ]
         )
     out += _table(["flow", "cold (≤ 1.2×)", "warm (≤ 1.3×)", "AWS calls / minimum"], rows)
+    out += _floor(run)
     errors = [r for r in run.results if r.error]
     for r in errors:
         out += [f"**{r.flow.title} failed:**", "", "```", (r.error or "").strip()[-3000:], "```", ""]
@@ -272,10 +273,29 @@ def _environment(run: Run) -> list[str]:
         f"{s.warm_iterations} requests per side, alternating, each timed inside the process around "
         "the handler call. Each request gets a fresh event prepared by the harness (untimed).",
         "- Bytecode: the venv's packages and `pwreset` run from their `__pycache__` (filled by an "
-        "untimed first run). The built layer ships `pwreset` without `.pyc`; that cost is shown "
-        "separately under *Where the time goes*.",
+        "untimed first run), as on Lambda: the layer's Makefile compiles everything it ships "
+        "(`compileall`). What a cold start would pay without bytecode is shown under *Where the "
+        "time goes*. The service reads its templates as the layer ships them: the mail templates "
+        "precompiled into Python modules (`TEMPLATES_DIR` points at a copy the run prepares).",
         "",
         *(["### Per flow", "", *per_flow, ""] if per_flow else []),
+    ]
+
+
+def _floor(run: Run) -> list[str]:
+    """The import of the frameworks alone against ``import boto3``: no handler can start faster."""
+    by_label = {p.label: p for p in run.imports}
+    floor = next((p for label, p in by_label.items() if label.startswith("frameworks alone")), None)
+    boto3 = by_label.get("baseline (`import boto3`)")
+    if floor is None or boto3 is None:
+        return []
+    return [
+        f"The frameworks the service is built on (powertools with its validating REST resolver, "
+        f"pydantic, pynamodb), imported alone with no pwreset code, take {floor.total_ms:.0f} ms "
+        f"against {boto3.total_ms:.0f} ms for `import boto3`: "
+        f"**{_x(ratio(floor.total_ms, boto3.total_ms))}** before a handler does anything "
+        "(see *Where the time goes*).",
+        "",
     ]
 
 
@@ -427,8 +447,8 @@ def _where_time_goes(run: Run) -> list[str]:
             ]
     if run.compile_ms is not None:
         out += [
-            f"Compiling every module of `pwreset` from source (what each cold start on Lambda pays "
-            f"while the built layer ships it without `.pyc`): {run.compile_ms:.1f} ms "
+            f"Compiling every module of `pwreset` from source (what each cold start on Lambda "
+            f"would pay if the layer shipped no `.pyc`): {run.compile_ms:.1f} ms "
             "(median of 5, `compile()` of each file).",
             "",
         ]
