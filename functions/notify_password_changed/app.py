@@ -3,7 +3,7 @@
 The template's filter passes only inserted ``password_changed`` items. Each record is one unit of
 work: a failed one is reported in ``batchItemFailures``, so Lambda retries from it (bisecting,
 up to ``MaximumRetryAttempts``) and then hands it to the dead-letter queue. Sending is idempotent
-per event and per mail (see ``pwreset.notifications``), so retries never mail twice.
+per mail (see ``pwreset.notifications``), so retries never mail twice.
 """
 
 from typing import Any
