@@ -113,16 +113,14 @@ def compile_templates(source: Path, target: Path | None = None) -> Path:
     Run at build time by the layer's Makefile; returns the directory written."""
     import jinja2
 
+    def is_mail(name: str) -> bool:
+        return name.startswith("mail/")
+
     target = target or source / COMPILED_DIR_NAME
     env = _new_environment(jinja2.FileSystemLoader(source))
-    if not env.list_templates(filter_func=lambda name: name.startswith("mail/")):
+    if not env.list_templates(filter_func=is_mail):
         raise FileNotFoundError(f"no mail templates under {source}")
-    env.compile_templates(
-        str(target),
-        filter_func=lambda name: name.startswith("mail/"),
-        zip=None,
-        ignore_errors=False,
-    )
+    env.compile_templates(str(target), filter_func=is_mail, zip=None, ignore_errors=False)
     return target
 
 

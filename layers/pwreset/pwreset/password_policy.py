@@ -205,6 +205,9 @@ def _words(folded: str) -> list[str]:
 _GENERIC_FIRM_WORDS = frozenset(s for word in _GENERIC_FIRM_WORDS_RAW for s in _spellings(_fold(word)))
 
 
+_EMPTY_WORD_LIST = "\n\n"
+
+
 class WordList:
     """A set of words kept as one newline-separated text and searched in place.
 
@@ -213,24 +216,22 @@ class WordList:
     and a check looks up one word, or a few when the password ends in digits or symbols.
     """
 
-    def __init__(self, words: Iterable[str]) -> None:
-        self._text = "\n" + "\n".join(word for word in words if word and "\n" not in word) + "\n"
+    def __init__(self, lines: str) -> None:
+        """``lines``: one word per line, as the shipped file is (it holds no blank lines)."""
+        self._text = "\n" + lines.strip("\n") + "\n"
 
     @classmethod
-    def from_lines(cls, text: str) -> WordList:
-        """A list from text that is already one word per line (the shipped file)."""
-        listed = cls(())
-        listed._text = "\n" + text.strip("\n") + "\n"
-        return listed
+    def of(cls, words: Iterable[str]) -> WordList:
+        return cls("\n".join(word for word in words if word and "\n" not in word))
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and bool(word) and "\n" not in word and f"\n{word}\n" in self._text
 
     def __len__(self) -> int:
-        return self._text.count("\n") - 1 if len(self._text) > 2 else 0
+        return self._text.count("\n") - 1 if self._text != _EMPTY_WORD_LIST else 0
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._text[1:-1].split("\n") if len(self._text) > 2 else ())
+        return iter(self._text[1:-1].split("\n") if self._text != _EMPTY_WORD_LIST else ())
 
     @functools.cached_property
     def longest(self) -> int:
@@ -245,7 +246,7 @@ def _load_shipped() -> WordList:
 
     path = os.path.join(os.path.dirname(__file__), *_BLOCKLIST_RESOURCE)
     with open(path, "rb") as packed:
-        return WordList.from_lines(gzip.decompress(packed.read()).decode("utf-8"))
+        return WordList(gzip.decompress(packed.read()).decode("utf-8"))
 
 
 def _shipped() -> WordList:
@@ -362,7 +363,9 @@ class PasswordPolicy:
             raise ValueError("need 1 <= min_length <= max_length")
         self.min_length = min_length
         self.max_length = max_length
-        self._custom = None if blocklist is None else WordList(sorted({_fold(entry) for entry in blocklist}))
+        self._custom = (
+            None if blocklist is None else WordList.of(sorted({_fold(entry) for entry in blocklist}))
+        )
 
     @staticmethod
     def normalise(password: str) -> str:
