@@ -16,6 +16,9 @@ from types import FrameType
 from bench import report
 from bench.flows import Flow, by_name
 from bench.profiles import (
+    BOTO3_IMPORT,
+    FRAMEWORK_FLOOR,
+    FRAMEWORK_IMPORTS,
     NO_BYTECODE,
     NO_BYTECODE_AT_ALL,
     ImportVariant,
@@ -145,19 +148,6 @@ def _argon2(runner: Runner, flow: Flow, rounds: int) -> dict[str, object]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-FRAMEWORK_FLOOR = (
-    "frameworks alone, no pwreset (powertools Logger, Metrics, Tracer patching botocore, the REST "
-    "resolver with validation; pydantic's BaseModel; pynamodb models and transactions)"
-)
-FRAMEWORK_IMPORTS = """\
-from aws_lambda_powertools import Logger, Metrics, Tracer
-Tracer(patch_modules=("botocore",))
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-APIGatewayRestResolver(enable_validation=True)
-import pydantic.main, pynamodb.models, pynamodb.transactions
-"""
-
-
 def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -> None:
     variants: list[ImportVariant] = []
     seen: set[str] = set()
@@ -181,7 +171,7 @@ def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -
             ImportVariant(f"{label}, {NO_BYTECODE_AT_ALL}", f"import {module}", nothing_env, function_dir)
         )
     baseline_env = runner.env(run.results[0].flow, "baseline")
-    variants.append(ImportVariant("baseline (`import boto3`)", "import boto3", baseline_env, work))
+    variants.append(ImportVariant(BOTO3_IMPORT, "import boto3", baseline_env, work))
     # What the stack the service is built on costs before any pwreset code runs: the floor of
     # every handler's import, however lean pwreset itself gets.
     floor_env = runner.env(run.results[0].flow, "service")

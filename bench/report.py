@@ -13,7 +13,7 @@ from statistics import median, quantiles
 from typing import Any
 
 from bench.flows import Flow
-from bench.profiles import NO_BYTECODE, NO_BYTECODE_AT_ALL, ImportProfile
+from bench.profiles import BOTO3_IMPORT, FRAMEWORK_FLOOR, NO_BYTECODE, NO_BYTECODE_AT_ALL, ImportProfile
 from bench.runner import FlowResult, Reply, Settings
 from bench.sizes import UNZIPPED_LIMIT, ZIPPED_DIRECT_LIMIT, FunctionSize
 from devstack.template import REPO_ROOT
@@ -285,8 +285,8 @@ def _environment(run: Run) -> list[str]:
 def _floor(run: Run) -> list[str]:
     """The import of the frameworks alone against ``import boto3``: no handler can start faster."""
     by_label = {p.label: p for p in run.imports}
-    floor = next((p for label, p in by_label.items() if label.startswith("frameworks alone")), None)
-    boto3 = by_label.get("baseline (`import boto3`)")
+    floor = by_label.get(FRAMEWORK_FLOOR)
+    boto3 = by_label.get(BOTO3_IMPORT)
     if floor is None or boto3 is None:
         return []
     return [
