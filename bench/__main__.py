@@ -19,10 +19,13 @@ from bench.profiles import (
     BOTO3_IMPORT,
     FRAMEWORK_FLOOR,
     FRAMEWORK_IMPORTS,
+    LAYER_BOTOCORE,
     NO_BYTECODE,
     NO_BYTECODE_AT_ALL,
+    RUNTIME_BOTOCORE,
     ImportVariant,
     compile_ms,
+    first_client_ms,
     import_profiles,
     package_profile,
     without_bytecode,
@@ -179,6 +182,7 @@ def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -
     log(f"import profiles: {len(variants)} variants")
     run.imports = import_profiles(variants)
     run.compile_ms = compile_ms(LAYER_SOURCE / "pwreset")
+    run.first_client = first_client_ms({LAYER_BOTOCORE: floor_env, RUNTIME_BOTOCORE: baseline_env}, work)
     roots = {
         LAYER_SOURCE / "pwreset": "pwreset",
         paths.layer: "",

@@ -32,6 +32,8 @@ import pydantic.main, pynamodb.models, pynamodb.transactions
 """
 
 NO_BYTECODE_AT_ALL = "no bytecode for any module"
+LAYER_BOTOCORE = "layer's pruned botocore"
+RUNTIME_BOTOCORE = "runtime's whole botocore"
 _IO_WAIT = ("recv", "poll", "select", "connect", "sendall", "send", "getaddrinfo")
 
 
@@ -123,6 +125,34 @@ def compile_ms(package: Path, runs: int = 5) -> float:
             compile(source, str(path), "exec", dont_inherit=True)
         totals.append((perf_counter() - started) * 1000)
     return median(totals)
+
+
+FIRST_CLIENT = """\
+import time, botocore.session
+started = time.perf_counter()
+botocore.session.get_session().create_client("dynamodb")
+print((time.perf_counter() - started) * 1000)
+"""
+
+
+def first_client_ms(envs: dict[str, dict[str, str]], cwd: Path, runs: int = 7) -> dict[str, float]:
+    """The first DynamoDB client of a fresh process (session and client, after botocore's import),
+    per labelled environment, the environments taking turns; medians. This is where botocore lists
+    its service directories and parses its endpoint and model data."""
+    times: dict[str, list[float]] = {label: [] for label in envs}
+    for _ in range(runs):
+        for label, env in envs.items():
+            done = subprocess.run(
+                [sys.executable, "-S", "-c", FIRST_CLIENT],
+                env=env,
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            times[label].append(float(done.stdout))
+    return {label: median(found) for label, found in times.items()}
 
 
 def without_bytecode(env: dict[str, str], function_dir: Path, work: Path) -> tuple[dict[str, str], Path]:

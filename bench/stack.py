@@ -213,7 +213,8 @@ def layer_requirements() -> list[str]:
 
 @dataclass(frozen=True)
 class PythonPaths:
-    """``/opt/python`` (the layer: pwreset from the source tree and its dependencies),
+    """``/opt/python`` (the layer: pwreset from the source tree and its dependencies, botocore
+    pruned as the layer's Makefile prunes it),
     ``/var/runtime`` (what the python3.13 runtime ships: boto3 and its dependencies) and the
     templates as the layer ships them (a copy of ``templates/`` with the mail templates
     precompiled, as the layer's Makefile does; the service side gets it as ``TEMPLATES_DIR``)."""
@@ -230,6 +231,7 @@ class PythonPaths:
 
         layer, runtime, templates = work / "layer", work / "runtime", work / "templates"
         layer_packages = link_packages(layer_requirements(), layer)
+        _prune_botocore(layer / "botocore")
         runtime_packages = link_packages(["boto3"], runtime)
         shutil.rmtree(templates, ignore_errors=True)
         shutil.copytree(REPO_ROOT / "templates", templates)
@@ -246,6 +248,20 @@ class PythonPaths:
         wanted = tuple(sorted(packages))
         extra = _linked(wanted, self.runtime.parent / ("baseline-" + "-".join(wanted)))
         return os.pathsep.join((str(extra), str(self.runtime)))
+
+
+def _prune_botocore(linked: Path) -> None:
+    """The layer's botocore as its Makefile leaves it: data for the services the functions call
+    alone (``pwreset.botocore_data``). The runtime's botocore, under the baseline, stays whole."""
+    import botocore
+
+    from pwreset.botocore_data import copy_pruned
+
+    if linked.is_symlink():
+        linked.unlink()
+    else:
+        shutil.rmtree(linked, ignore_errors=True)  # the pruned copy of an earlier run
+    copy_pruned(Path(botocore.__file__).parent, linked)
 
 
 @cache

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from pynamodb.connection import Connection
+
+Service = Literal["dynamodb", "sesv2"]
+# The services the functions call: the layer ships botocore's data for these alone (see
+# pwreset.botocore_data), so a client for any other fails until it is added here.
+SERVICES: tuple[str, ...] = get_args(Service)
 
 _local = threading.local()
 _create_lock = threading.Lock()
@@ -34,7 +39,7 @@ def session() -> Any:
     return found
 
 
-def client(service: str) -> Any:
+def client(service: Service) -> Any:
     """A client for ``service``; clients are safe to share between threads once created."""
     if service == "dynamodb":
         return dynamodb_client()
