@@ -77,6 +77,21 @@ class ImportVariant:
     cwd: Path
 
 
+def _fresh_python(
+    code: str, env: dict[str, str], cwd: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -S [options] -c code`` in a new process, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-S", *options, "-c", code],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
 def import_profiles(variants: list[ImportVariant], *, runs: int = 5, top: int = 12) -> list[ImportProfile]:
     """``python -S -X importtime -c CODE`` for each variant, ``runs`` times, the variants taking
     turns (so drift hits them alike); per variant the median total and the run at the median."""
@@ -85,15 +100,7 @@ def import_profiles(variants: list[ImportVariant], *, runs: int = 5, top: int = 
     }
     for _ in range(runs):
         for v in variants:
-            done = subprocess.run(
-                [sys.executable, "-S", "-X", "importtime", "-c", v.code],
-                env=v.env,
-                cwd=v.cwd,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=True,
-            )
+            done = _fresh_python(v.code, v.env, v.cwd, "-X", "importtime")
             parsed[v.label].append(_parse_importtime(done.stderr))
     profiles = []
     for v in variants:
@@ -142,16 +149,7 @@ def first_client_ms(envs: dict[str, dict[str, str]], cwd: Path, runs: int = 7) -
     times: dict[str, list[float]] = {label: [] for label in envs}
     for _ in range(runs):
         for label, env in envs.items():
-            done = subprocess.run(
-                [sys.executable, "-S", "-c", FIRST_CLIENT],
-                env=env,
-                cwd=cwd,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=True,
-            )
-            times[label].append(float(done.stdout))
+            times[label].append(float(_fresh_python(FIRST_CLIENT, env, cwd).stdout))
     return {label: median(found) for label, found in times.items()}
 
 

@@ -1,10 +1,11 @@
 """botocore's data, pruned to the AWS services the functions call (a build step of the layer).
 
 The layer ships its own botocore (pynamodb needs it, and it shadows the runtime's), and botocore
-ships the models and endpoints of some 450 services: 28 MB of the layer. Worse, a cold start pays
-for them. Creating the first client lists every service directory (hundreds of ``listdir`` and
-``stat`` calls) and parses ``endpoints.json`` (1.2 MB of JSON, every service in every partition).
-That is 40-60 ms of each cold start, for data about services the functions never call.
+ships the models and endpoints of some 450 services: most of its 22.8 MB in the layer. Worse, a
+cold start pays for them. Creating the first client lists every service directory (hundreds of
+``listdir`` and ``stat`` calls) and parses ``endpoints.json`` (1.2 MB of JSON, every service in
+every partition). That is 40-70 ms of each cold start (``make bench`` measures it), for data about
+services the functions never call.
 
 The layer's Makefile runs ``python -m pwreset.botocore_data <botocore dir>`` after ``pip install``:
 it removes the directories of every service not in :data:`pwreset.aws.SERVICES` and keeps only
@@ -43,7 +44,7 @@ def prune(botocore_dir: Path, services: Iterable[str] = SERVICES) -> list[str]:
 
 def copy_pruned(botocore_dir: Path, target: Path, services: Iterable[str] = SERVICES) -> None:
     """Copy the botocore package at ``botocore_dir`` to ``target``, without the other services'
-    data: what :func:`prune` would leave, without copying 28 MB first. Modification times are
+    data: what :func:`prune` would leave, without copying all of it first. Modification times are
     kept, so the copied bytecode stays valid."""
     data = botocore_dir / "data"
     dropped = _other_services(data, set(services))
@@ -56,10 +57,10 @@ def copy_pruned(botocore_dir: Path, target: Path, services: Iterable[str] = SERV
 
 
 def _other_services(data: Path, services: set[str]) -> set[str]:
-    missing = services - {p.name for p in data.iterdir()}
-    if missing:
+    present = {p.name for p in data.iterdir() if p.is_dir()} - {"__pycache__"}
+    if missing := services - present:
         raise FileNotFoundError(f"botocore at {data} has no data for {sorted(missing)}")
-    return {p.name for p in data.iterdir() if p.is_dir() and p.name not in services | {"__pycache__"}}
+    return present - services
 
 
 def _trim_endpoints(data: Path, services: Iterable[str]) -> None:
