@@ -39,7 +39,7 @@ print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_invoke_ms": (t2 - t1) * 
 
 FIRST_PARSE = r"""
 import json, time
-from pwreset import useragent
+from pwreset.mail import useragent
 ua = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/131.0.0.0 Safari/537.36")
 t0 = time.perf_counter()

@@ -56,9 +56,10 @@ def _serialize_moto_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
-    from pwreset import ratelimit, sns
-    from pwreset.aws import forget_clients
-    from pwreset.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
+    from pwreset.core.aws import forget_clients
+    from pwreset.credentials import ratelimit
+    from pwreset.delivery import sns
+    from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
 
     sns.default_verifier.cache_clear()
     ratelimit.limiter.cache_clear()

@@ -49,8 +49,8 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
 
 @pytest.fixture
 def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
-    from pwreset import sns
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.delivery import sns
 
     signer = SnsSigner()
     monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
@@ -70,7 +70,7 @@ def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
     from argon2 import PasswordHasher
 
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     owner = api.sign_in(demo["acc-berger-owner"]["email"], demo["acc-berger-owner"]["password"])
     anna = demo["acc-berger-client-anna"]

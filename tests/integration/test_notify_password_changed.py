@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from devstack.gateway import FunctionRunner
 from helpers import Api, load_event, sent_messages, token_from
-from pwreset.timefmt import format_datetime
+from pwreset.core.times import format_datetime
 from streams import EventSourceMapping, lambda_event, stream_records
 from testenv import TEMPLATE
 
@@ -58,9 +58,9 @@ FORGED_IP = "203.0.113.66"
 def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The demo firm with a second owner who reads English in Tokyo, and the function's own
     environment (as the template gives it) on top of the global one."""
-    from pwreset import notifications
-    from pwreset.config import settings
-    from pwreset.models import Account
+    from pwreset.core.config import settings
+    from pwreset.mail import notifications
+    from pwreset.storage.models import Account
 
     Account(
         SECOND_OWNER,
@@ -292,8 +292,8 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from geoip_fixture import write_city_database
-    from pwreset import notifications
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.mail import notifications
 
     monkeypatch.setenv("GEOIP_DATABASE_PATH", str(write_city_database(tmp_path / "city.mmdb")))
     settings.cache_clear()
@@ -409,7 +409,7 @@ def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_
 def test_owners_who_cannot_receive_mail_are_skipped_not_retried(
     api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
 ) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     Account.get(SECOND_OWNER).update(actions=[Account.email_status.set("undeliverable")])
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS)

@@ -23,8 +23,8 @@ def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     trusted through the local-only setting."""
     import os
 
-    from pwreset import sns
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.delivery import sns
 
     signer = SnsSigner()
     monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
@@ -45,7 +45,7 @@ def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def add_client(address: str) -> str:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     account_id = "acc-sim-" + address.split("@")[0]
     Account(

@@ -23,7 +23,7 @@ CERT_URL = DEFAULT_CERT_URL
 
 @pytest.fixture
 def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     fake = FakeSns({CERT_URL: signer().cert_pem})
     monkeypatch.setattr(sns, "http_get", fake)
@@ -114,7 +114,7 @@ _BAD_CERT_URLS = [
 def test_certificate_urls_off_sns_are_rejected_before_any_fetch(
     api: Api, monkeypatch: pytest.MonkeyPatch, aws: None, cert_url: str
 ) -> None:
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     # Even a host that would serve the right certificate is not asked.
     fake = FakeSns({CERT_URL: signer().cert_pem}, serve_any=True)
@@ -299,7 +299,7 @@ def test_a_failed_confirmation_is_a_5xx_so_sns_sends_it_again(
             raise TimeoutError("timed out")
         return fake_sns(url, timeout)
 
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     monkeypatch.setattr(sns, "http_get", unreachable_confirm)
     result = post(api, signer().subscription_confirmation(topic_arn()))
@@ -319,7 +319,7 @@ def test_an_unsubscribe_confirmation_is_acknowledged_and_not_acted_on(api: Api, 
 
 
 def test_a_redelivered_message_is_recorded_once(api: Api, fake_sns: FakeSns) -> None:
-    from pwreset.models import DeliveryTimeline
+    from pwreset.storage.models import DeliveryTimeline
 
     message = signer().notification(topic_arn(), ses_event("event-delivery.json", reset_id="r" * 32))
 
@@ -330,7 +330,7 @@ def test_a_redelivered_message_is_recorded_once(api: Api, fake_sns: FakeSns) -> 
 
 
 def test_a_stale_message_is_acknowledged_and_dropped(api: Api, fake_sns: FakeSns) -> None:
-    from pwreset.models import DeliveryTimeline
+    from pwreset.storage.models import DeliveryTimeline
 
     old = sns_timestamp(datetime.now(UTC) - timedelta(days=8))
     result = publish(api, ses_event("event-delivery.json", reset_id="s" * 32), timestamp=old)
@@ -362,7 +362,7 @@ def test_a_locally_generated_certificate_is_rejected_without_the_local_setting(
 ) -> None:
     """The local stack signs with its own key; a deployment fetches SNS's certificate for the URL,
     and the local signature does not verify against it."""
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     real_sns = SnsSigner()  # stands in for AWS's key behind CERT_URL
     monkeypatch.setattr(sns, "http_get", FakeSns({CERT_URL: real_sns.cert_pem}))
@@ -377,8 +377,8 @@ def test_a_locally_generated_certificate_is_rejected_without_the_local_setting(
 def test_the_local_setting_trusts_that_certificate_and_fetches_nothing(
     api: Api, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pwreset import sns
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.delivery import sns
 
     fetched = FakeSns()
     monkeypatch.setattr(sns, "http_get", fetched)
@@ -407,7 +407,7 @@ def test_the_sample_webhook_event_reaches_signature_verification(
     import json
 
     from helpers import gateway
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     event = load_event("ses_events_webhook.json")
     envelope = json.loads(event["body"])

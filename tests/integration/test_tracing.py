@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from helpers import Api, sent_messages, token_from
-from pwreset.observability import tracer
+from pwreset.core.observability import tracer
 
 ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from geoip_fixture import write_city_database
-from pwreset import geo
-from pwreset.config import settings
+from pwreset.core.config import settings
+from pwreset.mail import geo
 
 
 @pytest.fixture(autouse=True)

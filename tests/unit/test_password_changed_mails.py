@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from pwreset.mail import render
+from pwreset.mail.mailer import render
 
 KINDS = ["password_changed_owner", "password_changed_client"]
 # 14:05 UTC in winter: 15:05 in Berlin, 09:05 in New York.
