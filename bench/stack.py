@@ -25,6 +25,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from devstack.seed import Provision
 from devstack.template import REPO_ROOT, SamTemplate
 
 REGION = "eu-central-1"
@@ -347,8 +348,32 @@ def provision_and_seed(template: SamTemplate, endpoint: str, work: Path) -> Fixt
         sesv2=boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION),
     )
     data = load_demo_data()
-    seed(data)
+    seed(data, _signed_in_process(template, data))
     return Fixture(accounts_by_id(data), template, dynamodb, work)
+
+
+def _signed_in_process(template: SamTemplate, data: dict[str, Any]) -> Provision:
+    """The provisioning API through an in-process gateway, signed as the CRM signs: the bench's
+    data is made the way every demo's is."""
+    from devstack.gateway import Gateway, HttpRequest
+    from devstack.seed import key_pair, signed_headers
+
+    gateway = Gateway(template, iam_key=key_pair(data))
+    host = "bench.local"
+
+    def provision(method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        raw = json.dumps(body).encode("utf-8")
+        headers = signed_headers(
+            key_pair(data),
+            method,
+            f"https://{host}{path}",
+            raw,
+            {"Host": host, "Content-Type": "application/json"},
+        )
+        answer = gateway.handle(HttpRequest(method, path, list(headers.items()), raw))
+        return answer.status, answer.json()
+
+    return provision
 
 
 # Tables that the request flows add to (links, audit events, sessions): made anew before every

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from devstack.gateway import Gateway, HttpRequest, HttpResponse
+from devstack.seed import key_pair, load_demo_data, signed_headers
+from devstack.sigv4 import KeyPair
 from devstack.template import TEMPLATE_PATH, load_yaml
 from testenv import TEMPLATE
 
@@ -21,13 +23,16 @@ FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]{43})")
 
 _GATEWAY: Gateway | None = None
+# The key pair the gateway accepts on AWS_IAM routes, as make dev does.
+PROVISIONING_KEY = key_pair(load_demo_data())
+API_HOST = "api.local"
 
 
 def gateway() -> Gateway:
     """One gateway (and so one import of each handler) per test session, like a warm Lambda."""
     global _GATEWAY
     if _GATEWAY is None:
-        _GATEWAY = Gateway(TEMPLATE)
+        _GATEWAY = Gateway(TEMPLATE, iam_key=PROVISIONING_KEY)
     return _GATEWAY
 
 
@@ -99,6 +104,20 @@ class Api:
 
     def delete(self, path: str, **kw: Any) -> Result:
         return self.request("DELETE", path, **kw)
+
+    def signed(
+        self, method: str, path: str, body: Any = None, *, key: KeyPair = PROVISIONING_KEY, **kw: Any
+    ) -> Result:
+        """A provisioning request, signed with SigV4 as the CRM's backend signs it (botocore)."""
+        raw = json.dumps(body).encode("utf-8") if body is not None else b""
+        headers = {"Host": API_HOST, **({"Content-Type": "application/json"} if body is not None else {})}
+        headers = signed_headers(key, method, f"https://{API_HOST}{path}", raw, headers)
+        return self.request(method, path, raw_body=raw, headers={**headers, **kw.pop("headers", {})}, **kw)
+
+    def provision(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """What :func:`devstack.seed.seed` calls to provision data through the API."""
+        result = self.signed(method, path, body)
+        return result.status, result.body
 
     # -- flows used by many tests
     def sign_in(self, email: str, password: str) -> str:

@@ -55,13 +55,13 @@ def main() -> None:
 
     from devstack.seed import load_demo_data, seed
     from devstack.template import provision
-    from helpers import EVENTS_DIR
+    from helpers import EVENTS_DIR, Api
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         provision(testenv.TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
-        seed(load_demo_data())
+        seed(load_demo_data(), Api().provision)
         record = record_from_a_real_reset()
     path = EVENTS_DIR / "notify_password_changed.json"
     path.write_text(json.dumps({"Records": [record]}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -28,6 +28,7 @@ def verify(body: VerifyBody) -> Response[dict[str, Any]]:
         200,
         {
             "valid": True,
+            "purpose": found.purpose,
             "email_hint": found.email_hint,
             "expires_at": iso(found.expires_at),
             "locale": found.locale,

@@ -1,4 +1,5 @@
-"""POST /v1/password-resets (self-service) and POST /v1/accounts/{account_id}/password-reset (staff)."""
+"""POST /v1/password-resets (self-service), POST /v1/accounts/{account_id}/password-reset and
+POST /v1/accounts/{account_id}/invitation (staff)."""
 
 from typing import Any
 
@@ -7,7 +8,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api.resolver import create_app, json_response, principal, request_meta
-from pwreset.api.schemas import SIGNED_IN, Accepted, SelfServiceResetBody, StaffResetSent, responses
+from pwreset.api.schemas import (
+    SIGNED_IN,
+    Accepted,
+    InvitationSent,
+    SelfServiceResetBody,
+    StaffResetSent,
+    responses,
+)
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import resets
@@ -38,6 +46,22 @@ def staff_send(account_id: str) -> Response[dict[str, Any]]:
     sent = resets.request_staff_reset(principal(app), account_id, meta=request_meta(app))
     return json_response(
         202, {"reset_id": sent.reset_id, "sent_to": sent.sent_to, "expires_at": iso(sent.expires_at)}
+    )
+
+
+@app.post(
+    "/v1/accounts/<account_id>/invitation",
+    summary="Invite a client: a welcome mail with a link to set the first password (firm staff)",
+    tags=["password resets"],
+    responses=responses(
+        202, InvitationSent, "The invitation is on its way", 400, 401, 403, 404, 409, 429, 502
+    ),
+    security=SIGNED_IN,
+)
+def invite(account_id: str) -> Response[dict[str, Any]]:
+    sent = resets.request_staff_invitation(principal(app), account_id, meta=request_meta(app))
+    return json_response(
+        202, {"invitation_id": sent.reset_id, "sent_to": sent.sent_to, "expires_at": iso(sent.expires_at)}
     )
 
 

@@ -1,4 +1,5 @@
-"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current."""
+"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current, and
+POST /v1/sessions/current/password (change the password while signed in)."""
 
 from typing import Any
 
@@ -14,11 +15,19 @@ from pwreset.api.resolver import (
     request_meta,
     session_cookie,
 )
-from pwreset.api.schemas import SIGNED_IN, CurrentAccount, SignedIn, SignInBody, responses
+from pwreset.api.schemas import (
+    SIGNED_IN,
+    ChangePasswordBody,
+    CurrentAccount,
+    SessionReplaced,
+    SignedIn,
+    SignInBody,
+    responses,
+)
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
-from pwreset.credentials import sessions
+from pwreset.credentials import changes, sessions
 
 app = create_app()
 
@@ -63,6 +72,33 @@ def current() -> Response[dict[str, Any]]:
 def sign_out() -> Response[None]:
     sessions.sign_out(principal(app))
     return json_response(204, None, cookies=[cleared_session_cookie()])
+
+
+@app.post(
+    "/v1/sessions/current/password",
+    summary="Change the password while signed in",
+    tags=["sessions"],
+    responses=responses(
+        200,
+        SessionReplaced,
+        "Changed; this session is replaced (also as the portal_session cookie)",
+        400,
+        401,
+        422,
+        429,
+    ),
+    security=SIGNED_IN,
+)
+def change_password(body: ChangePasswordBody) -> Response[dict[str, Any]]:
+    done = changes.change_password(
+        principal(app), body.current_password, body.new_password, meta=request_meta(app)
+    )
+    session = done.session
+    return json_response(
+        200,
+        {"session": {"token": session.raw, "expires_at": iso(session.expires_at)}},
+        cookies=[session_cookie(session.raw, max_age=settings().session_lifetime_seconds)],
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
+from devstack.sigv4 import KeyPair, Refusal, verify
 from devstack.template import Route, SamTemplate
 
 log = logging.getLogger("devstack.gateway")
@@ -36,6 +37,8 @@ log = logging.getLogger("devstack.gateway")
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 REGION = "eu-central-1"
 ACCOUNT_ID = "123456789012"
+# What a route's ``Auth.Authorizer`` says when API Gateway checks SigV4 instead of a session.
+IAM_AUTHORIZER = "AWS_IAM"
 
 
 @dataclass
@@ -177,9 +180,17 @@ class _Denied(Exception):
 
 class Gateway:
     def __init__(
-        self, template: SamTemplate, runner: FunctionRunner | None = None, api_id: str = "local00000"
+        self,
+        template: SamTemplate,
+        runner: FunctionRunner | None = None,
+        api_id: str = "local00000",
+        *,
+        iam_key: KeyPair | None = None,
     ) -> None:
         self.template = template
+        # The one key pair AWS_IAM routes accept (local/demo_data.json -> provisioning); without
+        # one, every AWS_IAM request is refused.
+        self.iam_key = iam_key
         self.runner = runner or FunctionRunner(template)
         self.api_id = api_id
         self.stage = template.stage
@@ -211,7 +222,12 @@ class Gateway:
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN", 403)
         route, path_params = matched
         event = self.proxy_event(request, route, path_params, request_id=request_id)
-        if route.authorizer:
+        if route.authorizer == IAM_AUTHORIZER:
+            refused = self.authorize_iam(request)
+            if refused is not None:
+                return self.gateway_response(refused.response_type, 403)
+            event["requestContext"]["identity"].update(self.iam_identity())
+        elif route.authorizer:
             try:
                 event["requestContext"]["authorizer"] = self.authorize(route, event)
             except _Denied as denied:
@@ -222,6 +238,34 @@ class Gateway:
             log.exception("function %s failed", route.function)
             return self.gateway_response("DEFAULT_5XX", 502)
         return self.proxy_response(result, accept=_header(request.headers, "accept"))
+
+    def authorize_iam(self, request: HttpRequest) -> Refusal | None:
+        """API Gateway's SigV4 check of an ``AWS_IAM`` route (see :mod:`devstack.sigv4`)."""
+        if self.iam_key is None:
+            return Refusal("MISSING_AUTHENTICATION_TOKEN", "no key pair configured")
+        refused = verify(
+            self.iam_key,
+            method=request.method,
+            host=_header(request.headers, "host") or "",
+            path=request.path,
+            query=request.query,
+            headers=request.headers,
+            body=request.body,
+        )
+        if refused is not None:
+            log.info("AWS_IAM request refused: %s", refused.reason)
+        return refused
+
+    def iam_identity(self) -> dict[str, Any]:
+        """What API Gateway puts in ``requestContext.identity`` for a signed caller."""
+        assert self.iam_key is not None
+        return {
+            "accessKey": self.iam_key.access_key_id,
+            "accountId": ACCOUNT_ID,
+            "caller": self.iam_key.access_key_id,
+            "user": self.iam_key.access_key_id,
+            "userArn": self.iam_key.user_arn,
+        }
 
     def authorize(self, route: Route, proxy_event: dict[str, Any]) -> dict[str, Any]:
         """Run the route's REQUEST authorizer; return the context API Gateway hands the function.
@@ -452,6 +496,8 @@ _ERROR_TYPES = {
     "REQUEST_TOO_LARGE": "RequestTooLongException",
     "AUTHORIZER_FAILURE": "AuthorizerFailureException",
     "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
+    "INVALID_SIGNATURE": "InvalidSignatureException",
+    "EXPIRED_TOKEN": "ExpiredTokenException",
     "DEFAULT_5XX": "InternalServerErrorException",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,10 @@ def build_document(template: SamTemplate | None = None) -> dict[str, Any]:
     schemes: dict[str, Any] = {
         name: HTTPBearer()
         if spec["type"] == "http"
-        else APIKey(**{"in": APIKeyIn.cookie, "name": spec["name"]})
+        else APIKey(
+            **{"in": APIKeyIn(spec["in"]), "name": spec["name"]},
+            description=spec.get("description"),
+        )
         for name, spec in SECURITY_SCHEMES.items()
     }
     document: dict[str, Any] = {
@@ -88,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if docs/openapi.json is stale")
     parser.add_argument("--output", type=Path, default=DOCUMENT_PATH)
     args = parser.parse_args(argv)
-    text = render(build_document())
+    template = SamTemplate()
+    # The handlers read their configuration at import, as at a cold start: give them the template's.
+    for key, value in template.function_environment().items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
+    text = render(build_document(template))
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != text:

@@ -247,7 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/_dev", "/_dev/"):
             return _page(render_index(pages.reset_page_url))
         if path == "/_dev/health":
-            return _json(200, pages.health())
+            health = pages.health()
+            return _json(200 if health.get("status") == "ok" else 503, health)
         if path == "/_dev/mail.json":
             return _json(200, {"messages": [m.as_json() for m in pages.mailbox.messages()]})
         if path == "/_dev/mail":

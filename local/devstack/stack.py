@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
+import json
 import logging
 import os
 import signal
@@ -26,6 +27,7 @@ from typing import Any
 
 from devstack.gateway import FunctionRunner, Gateway
 from devstack.mailbox import Mailbox
+from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
 from devstack.server import DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
 from devstack.template import REPO_ROOT, TEMPLATE_PATH, SamTemplate, provision
@@ -93,8 +95,10 @@ class LocalStack:
         environment = self.environment(self.template)
         pages = DevPages(mailbox=self.mailbox, reset_page_url=self.reset_page_url, health=self.health)
         runner = FunctionRunner(self.template, serialize=True)
+        self.demo = load_demo_data(cfg.demo_data or DEMO_DATA_PATH)
+        gateway = Gateway(self.template, runner, iam_key=key_pair(self.demo))
         # Bound first and served last: a client that connects early waits in the backlog.
-        self.server = DevServer(HOST, cfg.port, Gateway(self.template, runner), pages)
+        self.server = DevServer(HOST, cfg.port, gateway, pages)
         self.moto = self._start_moto()
         os.environ.update(environment)
         for path in reversed(self.template.layer_dirs()):
@@ -104,8 +108,6 @@ class LocalStack:
         self._simulate_ses_events(environment)
         clients = self._clients()
         provision(self.template, **clients)
-        if cfg.seed:
-            self._seed()
         for function_id in self.template.functions():
             try:
                 runner.module(function_id)  # the cold start happens now, not on the first request
@@ -123,6 +125,12 @@ class LocalStack:
         for poller in self.pollers:
             poller.start()
         self.server.start()
+        if cfg.seed:
+            # Through the provisioning API, over HTTP and signed, as the CRM would: every start proves it.
+            try:
+                seed(self.demo, self._provision_over_http)
+            except SeedError as exc:
+                raise StackError(f"seeding the demo data failed: {exc}") from exc
         self.ready_after_s = time.monotonic() - self.started_at
 
     def _simulate_ses_events(self, environment: dict[str, str]) -> None:
@@ -233,16 +241,23 @@ class LocalStack:
             "sns": self._client("sns"),
         }
 
-    def _seed(self) -> None:
-        from devstack.seed import DEMO_DATA_PATH, load_demo_data, seed
-
-        data = load_demo_data(self.config.demo_data or DEMO_DATA_PATH)
-        seed(data)
-        self.demo = data
+    def _provision_over_http(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        assert self.demo is not None
+        raw = json.dumps(body).encode("utf-8")
+        url = f"{self.config.base_url}{path}"
+        headers = signed_headers(key_pair(self.demo), method, url, raw, {"Content-Type": "application/json"})
+        connection = http.client.HTTPConnection(HOST, self.config.port, timeout=30)
+        try:
+            connection.request(method, path, raw, headers)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            connection.close()
 
     def health(self) -> dict[str, Any]:
         return {
-            "status": "ok",
+            # Ready once the demo data is in (the server answers from before, to seed through it).
+            "status": "ok" if self.ready_after_s is not None else "starting",
             "pid": os.getpid(),
             "moto_pid": self.moto.pid if self.moto else None,
             "api": self.config.base_url,
@@ -283,6 +298,9 @@ class LocalStack:
         if self.pollers:
             lines.append(f"  Streams      {', '.join(p.name for p in self.pollers)}")
         if self.demo:
+            key = self.demo["provisioning"]["access_key_id"]
+            lines.append(f"  Provisioning SigV4 key {key} (local/demo_data.json -> provisioning; dev only)")
+        if self.demo and cfg.seed:
             lines += ["", "Demo accounts:", "", *_accounts_table(self.demo)]
         lines += ["", "Ctrl-C stops everything.", ""]
         return "\n".join(lines)

@@ -95,3 +95,45 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
     assert stack.post("/v1/sessions", {"email": ANNA, "password": good}).status == 201
     context.close()
     assert (OUTPUT / "reset-page-rejected.png").stat().st_size > 10_000
+
+
+def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stack, browser: Any) -> None:
+    from e2e.test_provisioning_over_http import mail_ids, signed
+    from e2e.test_provisioning_over_http import wait_for_mail as wait_for_new_mail
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    before = mail_ids(stack)
+    body = {
+        "firm_id": "firm-hartmann",
+        "role": "client",
+        "email": "welcome.browser@example.com",
+        "name": "Wendy Welcome",
+        "locale": "en",
+        "send_invitation": True,
+    }
+    assert signed(stack, "PUT", "/v1/admin/accounts/acc-browser-welcome", body).status == 201
+    mail = wait_for_new_mail(stack, "welcome.browser@example.com", before)
+    assert mail["subject"] == "Welcome to the Hartmann Tax Advisors client portal: set your password"
+    link = next(link for link in mail["links"] if "#token=" in link)
+
+    context = browser.new_context(locale="de-DE", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    page.goto(link)
+    page.locator("#state-valid").wait_for(state="visible")
+    # Wendy reads English (her account's language), with the welcome words, not the reset's.
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#valid-heading").inner_text() == "Welcome to the client portal"
+    assert page.locator("#submit").inner_text() == "Set password"
+    page.screenshot(path=str(OUTPUT / "welcome-page.png"), full_page=True)
+
+    password = "Wendelstein im Morgennebel 12"
+    page.fill("#new-password", password)
+    page.fill("#repeat-password", password)
+    with page.expect_navigation(url="**/_dev/portal**"):
+        page.click("#submit")
+    page.get_by_text("Wendy Welcome").first.wait_for(state="visible")
+    assert (
+        stack.post("/v1/sessions", {"email": "welcome.browser@example.com", "password": password}).status
+        == 201
+    )
+    context.close()

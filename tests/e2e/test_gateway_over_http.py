@@ -12,18 +12,26 @@ from e2e.stackrunner import Stack
 
 pytestmark = pytest.mark.e2e
 
-NOT_FOUND = {"error": {"code": "not_found", "message": "No such resource. / Diese Adresse gibt es nicht."}}
+# API Gateway answers an unknown resource or method as it answers an unsigned request to an AWS_IAM
+# route: MISSING_AUTHENTICATION_TOKEN, a 403, shaped by the template.
+NO_ROUTE = {
+    "error": {
+        "code": "forbidden",
+        "message": "No such resource, or the request is not signed. / "
+        "Diese Adresse gibt es nicht, oder die Anfrage ist nicht signiert.",
+    }
+}
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
     [("GET", "/v1/nothing-here"), ("GET", "/v1/password-resets"), ("PUT", "/v1/sessions"), ("GET", "/")],
 )
-def test_an_unknown_resource_or_method_gets_the_templates_404(stack: Stack, method: str, path: str) -> None:
+def test_an_unknown_resource_or_method_gets_the_templates_403(stack: Stack, method: str, path: str) -> None:
     response = stack.request(method, path)
 
-    assert response.status == 404
-    assert response.json() == NOT_FOUND
+    assert response.status == 403
+    assert response.json() == NO_ROUTE
     assert response.header("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
 
 

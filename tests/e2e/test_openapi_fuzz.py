@@ -3,7 +3,8 @@
 
 The stack runs with the limiter off so the fuzzer reaches past the first handful of requests
 (429 is documented and conforms, but it would stop the exploration early); staff and session
-operations get a real owner session, so they are explored past the authorizer."""
+operations get a real owner session, so they are explored past the authorizer; provisioning
+operations are signed with the local stack's SigV4 key pair, so they are explored past the check."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
@@ -23,6 +25,8 @@ from schemathesis.checks import (
 )
 
 from devstack.openapi import DOCUMENT_PATH
+from devstack.seed import key_pair, load_demo_data, signed_headers
+from devstack.sigv4 import KeyPair
 from e2e.stackrunner import Stack, start_stack, stop_stack
 from e2e.test_reset_over_http import sign_in
 
@@ -34,6 +38,23 @@ OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 # Operations without any input: the fuzzer has nothing to vary, so it stops after a few calls.
 NO_INPUT = {"GET /reset", "GET /v1/openapi.json"}
 CALLS: collections.Counter[str] = collections.Counter()
+# Signed operations whose answer came from the function, past API Gateway's SigV4 check.
+PAST_THE_SIGNATURE: collections.Counter[str] = collections.Counter()
+
+
+class SigV4(requests.auth.AuthBase):
+    """Signs a prepared request as botocore signs it for execute-api (what the CRM does)."""
+
+    def __init__(self, key: KeyPair) -> None:
+        self.key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body or b""
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        assert isinstance(raw, bytes), "schemathesis sends whole bodies, not streams"
+        keep = {k: str(v) for k, v in request.headers.items() if k.lower() == "content-type"}
+        request.headers.update(signed_headers(self.key, str(request.method), str(request.url), raw, keep))
+        return request
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +90,15 @@ def test_the_served_document_is_the_committed_one(fuzz_stack: Stack) -> None:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_operation_conforms_and_never_fails(case: Any, fuzz_stack: Stack) -> None:
     headers = {}
-    if case.operation.definition.raw.get("security"):
+    auth: SigV4 | None = None
+    security = case.operation.definition.raw.get("security") or []
+    if {"sigv4": []} in security:
+        # The provisioning routes: signed as the CRM signs, with the local stack's key pair.
+        auth = SigV4(key_pair(load_demo_data()))
+    elif security:
         # A fresh owner session each time: DELETE /v1/sessions/current ends the one it is given.
         headers["Authorization"] = f"Bearer {sign_in(fuzz_stack, *OWNER)}"
-    response = case.call(base_url=fuzz_stack.base_url, headers=headers)
+    response = case.call(base_url=fuzz_stack.base_url, headers=headers, auth=auth)
     if response.status_code == 204:
         # No content, as documented; API Gateway still labels an empty proxy response JSON, which
         # the body checks would try to parse.
@@ -81,6 +107,8 @@ def test_every_operation_conforms_and_never_fails(case: Any, fuzz_stack: Stack) 
     else:
         case.validate_response(response, checks=CHECKS)
     CALLS[f"{case.method} {case.path}"] += 1
+    if auth is not None and response.headers.get("x-amzn-ErrorType") is None:
+        PAST_THE_SIGNATURE[f"{case.method} {case.path}"] += 1
 
 
 def test_every_operation_with_input_got_at_least_100_examples() -> None:
@@ -91,3 +119,13 @@ def test_every_operation_with_input_got_at_least_100_examples() -> None:
         assert CALLS[operation] >= EXAMPLES, (operation, CALLS[operation])
     for operation in NO_INPUT:
         assert CALLS[operation] >= 1, operation
+    signed = {
+        f"{method.upper()} {path}"
+        for path, ops in document["paths"].items()
+        for method, op in ops.items()
+        if {"sigv4": []} in (op.get("security") or [])
+    }
+    assert len(signed) == 4
+    for operation in signed:
+        # Most examples must reach the function: a broken signer would only ever meet the gateway's 403.
+        assert PAST_THE_SIGNATURE[operation] >= EXAMPLES // 2, (operation, PAST_THE_SIGNATURE[operation])

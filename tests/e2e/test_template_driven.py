@@ -134,7 +134,7 @@ def test_a_route_added_to_the_template_copy_is_served_with_a_real_proxy_event(
     assert [v for k, v in headers if k.lower() == "x-probe"] == ["single"]
 
     # The stack on the real template does not know the route.
-    assert stack.get("/v1/probe/hello").status == 404
+    assert stack.get("/v1/probe/hello").status == 403
 
 
 def test_the_templates_authorizer_guards_an_added_route_and_passes_its_context(probe: ProbeStack) -> None:

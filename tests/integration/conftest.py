@@ -59,19 +59,21 @@ def _forget_clients() -> None:
     from pwreset.core.aws import forget_clients
     from pwreset.credentials import ratelimit
     from pwreset.delivery import sns
-    from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
+    from pwreset.storage import models
 
     sns.default_verifier.cache_clear()
     ratelimit.limiter.cache_clear()
     forget_clients()
-    for model in (Account, Firm, ResetToken, Session, Event, DeliveryTimeline, SnsMessage):
-        model._connection = None
+    for model in vars(models).values():
+        if isinstance(model, type) and issubclass(model, models.Model) and model is not models.Model:
+            model._connection = None
 
 
 @pytest.fixture
 def demo(aws: None) -> dict[str, dict[str, Any]]:
+    """The demo firms and accounts, provisioned through the signed provisioning API."""
     data = load_demo_data()
-    seed(data)
+    seed(data, Api().provision)
     return accounts_by_id(data)
 
 

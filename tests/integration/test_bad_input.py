@@ -122,10 +122,12 @@ def test_staff_route_with_garbage_path_and_body(api: Api, demo: dict[str, Any]) 
     assert_contract_error(result, "invalid_request")
 
 
-def test_wrong_method_is_a_contract_404(api: Api, demo: dict[str, Any]) -> None:
+def test_wrong_method_is_the_gateways_403_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
+    """API Gateway answers a method a resource does not have as it answers an unsigned request to an
+    AWS_IAM route (MISSING_AUTHENTICATION_TOKEN); the template gives both the contract's shape."""
     for method in ("GET", "PUT", "PATCH"):
         result = api.request(method, "/v1/password-resets")
-        assert_contract_error(result, "not_found")
+        assert_contract_error(result, "forbidden")
 
 
 def test_cors_admits_the_portal_origin_only(api: Api, demo: dict[str, Any]) -> None:

@@ -24,6 +24,12 @@ ROUTE_EVENTS = {
     ("GET", "/v1/openapi.json"): "reset_page_openapi.json",
     ("POST", "/v1/webhooks/ses"): "ses_events_webhook.json",
     ("GET", "/v1/accounts/{account_id}/password-reset/deliveries"): "ses_events_deliveries.json",
+    ("POST", "/v1/accounts/{account_id}/invitation"): "request_reset_invitation.json",
+    ("POST", "/v1/sessions/current/password"): "sessions_change_password.json",
+    ("PUT", "/v1/admin/firms/{firm_id}"): "provisioning_put_firm.json",
+    ("PUT", "/v1/admin/accounts/{account_id}"): "provisioning_put_account.json",
+    ("GET", "/v1/admin/accounts/{account_id}"): "provisioning_get_account.json",
+    ("DELETE", "/v1/admin/accounts/{account_id}"): "provisioning_delete_account.json",
 }
 
 
@@ -125,3 +131,28 @@ def test_authorizer_event(demo: dict[str, Any], api: Api, header: str) -> None:
     event["headers"][header] = "Bearer nope" if header == "Authorization" else "portal_session=nope"
     with pytest.raises(Exception, match="Unauthorized"):
         invoke("AuthorizerFunction", event)
+
+
+def test_provisioning_events_as_api_gateway_passes_them_after_its_sigv4_check(demo: dict[str, Any]) -> None:
+    firm = invoke("ProvisioningFunction", load_event("provisioning_put_firm.json"))
+    assert firm["statusCode"] == 200, firm["body"]  # the demo firm, unchanged
+    created = invoke("ProvisioningFunction", load_event("provisioning_put_account.json"))
+    assert created["statusCode"] == 201, created["body"]
+    assert json.loads(created["body"])["invitation"]["status"] == "sent"
+    read = invoke("ProvisioningFunction", load_event("provisioning_get_account.json"))
+    assert json.loads(read["body"])["account"]["email"] == "anna.schmidt@example.com"
+    assert invoke("ProvisioningFunction", load_event("provisioning_delete_account.json"))["statusCode"] == 204
+
+
+def test_invitation_and_change_password_events(demo: dict[str, Any], api: Api) -> None:
+    body = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
+    assert api.signed("PUT", "/v1/admin/accounts/acc-berger-client-newbie", body).status == 201
+    invite = with_principal(load_event("request_reset_invitation.json"), demo, "acc-berger-member")
+    sent = invoke("RequestResetFunction", invite)
+    assert sent["statusCode"] == 202, sent["body"]
+    assert json.loads(sent["body"])["sent_to"] == "n***@example.com"
+
+    change = with_principal(load_event("sessions_change_password.json"), demo, "acc-berger-client-anna")
+    changed = invoke("SessionsFunction", change)
+    assert changed["statusCode"] == 200, changed["body"]
+    assert any(c.startswith("portal_session=") for c in changed["multiValueHeaders"]["Set-Cookie"])

@@ -1,7 +1,8 @@
 """Least privilege that still works: every AWS call each function makes in a full run of the
 service (staff and self-service links, verify, confirm, sign-in with a hash upgrade, the current
 session, sign-out, the notifications from the stream, an SES bounce through the webhook, the
-deliveries view, a 409 with its diagnosis) must be allowed by that function's own policies in the
+deliveries view, a 409 with its diagnosis, provisioning with invitations, revocation and erasure,
+a password changed while signed in) must be allowed by that function's own policies in the
 transformed template. moto enforces no IAM, so without this test a tightened policy would only
 fail in AWS."""
 
@@ -120,6 +121,23 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     again = api.post("/v1/accounts/acc-berger-client-james/password-reset", token=owner)
     assert (again.status, again.error_code) == (409, "email_undeliverable")
     assert api.get("/reset").status == 200
+    # Provisioning: a firm renamed; a new client invited on creation and by staff; an address change
+    # that revokes (and counts); a read; an erasure.
+    firm = {"name": "Steuerkanzlei Berger & Partner mbB"}
+    assert api.signed("PUT", "/v1/admin/firms/firm-berger", firm).status == 200
+    nora = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
+    assert api.signed("PUT", "/v1/admin/accounts/acc-nora", {**nora, "send_invitation": True}).status == 201
+    assert api.post("/v1/accounts/acc-nora/invitation", token=owner).status == 202
+    assert (
+        api.signed("PUT", "/v1/admin/accounts/acc-nora", {**nora, "email": "nora@example.org"}).status == 200
+    )
+    assert api.signed("GET", "/v1/admin/accounts/acc-nora").status == 200
+    assert api.signed("DELETE", "/v1/admin/accounts/acc-nora").status == 204
+    # A password changed while signed in.
+    maria = demo["acc-hartmann-client-maria"]
+    session = api.sign_in(maria["email"], maria["password"])
+    change = {"current_password": maria["password"], "new_password": "Sonnenuhr am Marktplatz 1912"}
+    assert api.post("/v1/sessions/current/password", change, token=session).status == 200
 
 
 def required_permissions(calls: list[Call]) -> set[tuple[str, str, str | None, str | None]]:

@@ -370,11 +370,11 @@ def test_unknown_assets_and_path_traversal_get_a_404_in_the_contract_shape(api: 
 @pytest.mark.parametrize(
     "path", ["/reset/assets/../../template.yaml", "/reset/assets/a/../../app.py", "/reset/assets/"]
 )
-def test_paths_outside_the_asset_route_are_not_found(api: Api, path: str) -> None:
+def test_paths_outside_the_asset_route_reach_no_function(api: Api, path: str) -> None:
     result = api.get(path)
 
-    assert result.status == 404
-    assert result.error_code == "not_found"
+    assert result.status == 403
+    assert result.error_code == "forbidden"
 
 
 def test_openapi_document_is_served(api: Api) -> None:

@@ -488,7 +488,7 @@ def test_precompiled_templates_render_exactly_what_the_sources_do(
     from test_password_changed_mails import context as changed_context
 
     cases = [("reset_link", reset_context()), ("reset_link", reset_context(requested_by_name="Eva Berger"))]
-    cases += [(kind, changed_context()) for kind in ("password_changed_owner", "password_changed_client")]
+    cases += [(kind, changed_context()) for kind in ("password_changed_owner", "password_changed_holder")]
     expected = {
         (name, locale, i): render(name, locale, **ctx)
         for i, (name, ctx) in enumerate(cases)
@@ -515,3 +515,34 @@ def test_precompiled_templates_render_exactly_what_the_sources_do(
 
     for (name, locale, i), mail_from_source in expected.items():
         assert render(name, locale, **cases[i][1]) == mail_from_source
+
+
+@pytest.mark.parametrize(
+    ("locale", "staff_words", "self_words", "button"),
+    [
+        (
+            "de",
+            "Eva Berger von Kanzlei Berger lädt Sie in das Mandantenportal ein",
+            "Sie haben einen Link angefordert",
+            "Passwort festlegen",
+        ),
+        (
+            "en",
+            "Eva Berger from Kanzlei Berger invites you to the client portal",
+            "You asked for a link",
+            "Set password",
+        ),
+    ],
+)
+def test_the_invitation_welcomes_and_carries_the_link(
+    locale: str, staff_words: str, self_words: str, button: str
+) -> None:
+    link = "https://portal.example.com/reset#token=" + "A" * 43
+    values = {**reset_context(), "firm_name": "Kanzlei Berger", "link": link, "lifetime_seconds": 7 * 86400}
+    invited = render("invitation", locale, **{**values, "requested_by_name": "Eva Berger"})
+    asked = render("invitation", locale, **{**values, "requested_by_name": None})
+    assert staff_words in invited.text and self_words in asked.text
+    assert (
+        button in invited.html and link in invited.text and invited.html.count(link) == 3
+    )  # button, fallback href and text
+    assert ("7 Tage" if locale == "de" else "7 days") in invited.text

@@ -22,7 +22,10 @@ def test_every_template_route_is_documented_with_the_error_shape() -> None:
             if int(status) >= 400:
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (route, status)
-        if route.authorizer:
+        if route.authorizer == "AWS_IAM":
+            assert "403" in operation["responses"], route
+            assert operation["security"] == [{"sigv4": []}], route
+        elif route.authorizer:
             assert "401" in operation["responses"], route
             assert operation["security"] == [{"bearer": []}, {"session_cookie": []}], route
 

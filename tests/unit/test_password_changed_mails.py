@@ -11,7 +11,7 @@ import pytest
 
 from pwreset.mail.mailer import render
 
-KINDS = ["password_changed_owner", "password_changed_client"]
+KINDS = ["password_changed_owner", "password_changed_holder"]
 # 14:05 UTC in winter: 15:05 in Berlin, 09:05 in New York.
 CHANGED = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
 REQUESTED = datetime(2026, 1, 15, 13, 50, tzinfo=UTC)
@@ -21,8 +21,11 @@ def context(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "firm_name": "Kanzlei Müller & Partner",
         "recipient_name": "Jürgen Schäfer",
-        "client_name": "Anna Schmidt",
-        "client_email": "anna.schmidt@example.com",
+        "holder_name": "Anna Schmidt",
+        "holder_email": "anna.schmidt@example.com",
+        "holder_role": "client",
+        "change": "reset",
+        "lock_link": None,
         "changed_at": CHANGED,
         "timezone": "Europe/Berlin",
         "source_ip": "198.51.100.20",
@@ -120,7 +123,7 @@ def test_owner_mail_names_the_client_with_address(locale: str) -> None:
     ],
 )
 def test_client_mail_says_what_to_do_if_it_was_not_them(locale: str, words: list[str]) -> None:
-    mail = render("password_changed_client", locale, **context())
+    mail = render("password_changed_holder", locale, **context())
     assert words[0] in mail.subject
     for part in (mail.text, parsed(mail.html).text):
         for word in words[1:]:
@@ -146,8 +149,8 @@ def test_missing_facts_read_unknown(kind: str, locale: str, unknown: str) -> Non
             "Self-service: Anna Schmidt requested a reset link on 15 January 2026",
         ),
         ("password_changed_owner", "de", "Selbstbedienung: Anna Schmidt hat am 15. Januar 2026, 14:50 Uhr"),
-        ("password_changed_client", "en", "You requested a reset link yourself on 15 January 2026, 2:50 pm"),
-        ("password_changed_client", "de", "Sie haben am 15. Januar 2026, 14:50 Uhr (Europe/Berlin) selbst"),
+        ("password_changed_holder", "en", "You requested a reset link yourself on 15 January 2026, 2:50 pm"),
+        ("password_changed_holder", "de", "Sie haben am 15. Januar 2026, 14:50 Uhr (Europe/Berlin) selbst"),
     ],
 )
 def test_self_service_says_so(kind: str, locale: str, expected: str) -> None:
@@ -160,7 +163,7 @@ def test_self_service_says_so(kind: str, locale: str, expected: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_names_are_escaped_in_html_and_plain_in_text(kind: str) -> None:
     evil = '<script>alert("x")</script> & Co'
-    mail = render(kind, "en", **context(client_name=evil, recipient_name=evil, requested_by_name=evil))
+    mail = render(kind, "en", **context(holder_name=evil, recipient_name=evil, requested_by_name=evil))
     assert "<script>" not in mail.html
     assert "&lt;script&gt;" in mail.html
     assert evil in mail.text
@@ -175,6 +178,81 @@ def test_html_loads_nothing_from_outside(kind: str, locale: str) -> None:
 
 def test_time_is_in_each_readers_zone() -> None:
     berlin = render("password_changed_owner", "de", **context())
-    new_york = render("password_changed_client", "en", **context(timezone="America/New_York"))
+    new_york = render("password_changed_holder", "en", **context(timezone="America/New_York"))
     assert "15:05 Uhr (Europe/Berlin)" in berlin.text
     assert "9:05 am (America/New_York)" in new_york.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "owner_subject", "owner_how", "holder_subject"),
+    [
+        (
+            "en",
+            "Portal access set up: Anna Schmidt",
+            "Jonas Weber sent an invitation on 15 January 2026",
+            "Your portal access is set up",
+        ),
+        (
+            "de",
+            "Portalzugang eingerichtet: Anna Schmidt",
+            "Jonas Weber hat am 15. Januar 2026, 14:50 Uhr (Europe/Berlin) eine Einladung gesendet",
+            "Ihr Portalzugang ist eingerichtet",
+        ),
+    ],
+)
+def test_a_first_password_from_an_invitation_says_access_was_set_up(
+    locale: str, owner_subject: str, owner_how: str, holder_subject: str
+) -> None:
+    owner = render("password_changed_owner", locale, **context(change="invitation"))
+    holder = render("password_changed_holder", locale, **context(change="invitation"))
+    assert owner.subject.startswith(owner_subject)
+    assert owner_how in owner.text and owner_how in parsed(owner.html).text
+    assert holder.subject.startswith(holder_subject)
+    for mail in (owner, holder):
+        assert (
+            "sent a reset link" not in mail.text and "einen Link zum Zurücksetzen gesendet" not in mail.text
+        )
+
+
+@pytest.mark.parametrize(
+    ("locale", "owner_how", "holder_how"),
+    [
+        ("en", "Anna Schmidt changed it while signed in to the portal", "You changed it while signed in"),
+        (
+            "de",
+            "Anna Schmidt hat es angemeldet im Portal geändert",
+            "Sie haben es angemeldet im Portal geändert",
+        ),
+    ],
+)
+def test_a_change_in_the_portal_says_so_and_names_no_link(
+    locale: str, owner_how: str, holder_how: str
+) -> None:
+    owner = render("password_changed_owner", locale, **context(change="portal", requested_by_name=None))
+    holder = render("password_changed_holder", locale, **context(change="portal", requested_by_name=None))
+    assert owner_how in owner.text and owner_how in parsed(owner.html).text
+    assert holder_how in holder.text and holder_how in parsed(holder.html).text
+
+
+@pytest.mark.parametrize(
+    ("role", "locale", "intro", "label"),
+    [
+        ("client", "en", "password of your client Anna Schmidt was changed", "Client:"),
+        ("member", "en", "password of your team member Anna Schmidt was changed", "Team member:"),
+        (
+            "owner",
+            "en",
+            "password of Anna Schmidt, an owner of Kanzlei Müller & Partner, was changed",
+            "Owner:",
+        ),
+        ("member", "de", "das Passwort von Anna Schmidt (Teammitglied)", "Teammitglied:"),
+        ("owner", "de", "das Passwort von Anna Schmidt (Inhaber)", "Inhaber:"),
+    ],
+)
+def test_the_owner_mail_words_the_holder_by_role(role: str, locale: str, intro: str, label: str) -> None:
+    mail = render("password_changed_owner", locale, **context(holder_role=role))
+    assert intro in mail.text and intro in parsed(mail.html).text
+    assert f"{label}" in mail.text
+    if role != "client":
+        # Staff are not clients: no "your client", no pointer to the client's profile.
+        assert "your client" not in mail.text and "Ihrem Mandanten" not in mail.text

@@ -29,7 +29,17 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "EventsTable",
         "RateLimitsTable",
     },
-    "SessionsFunction": {"AccountsTable", "SessionsTable", "RateLimitsTable"},
+    # Sign in, and change the password (the firm's name for the policy, the event, the new session).
+    "SessionsFunction": {"AccountsTable", "FirmsTable", "SessionsTable", "EventsTable", "RateLimitsTable"},
+    "ProvisioningFunction": {
+        "AccountsTable",
+        "EmailClaimsTable",
+        "FirmsTable",
+        "ResetTokensTable",  # invitations; erasure
+        "SessionsTable",  # counted when revoked; erasure
+        "DeliveryEventsTable",  # erasure
+        "EventsTable",  # audit events; erasure strips their personal data
+    },
     # Its stream comes through SAM's managed stream-reading policy, not a table grant.
     "NotifyPasswordChangedFunction": {"AccountsTable", "FirmsTable", "NotifyIdempotencyTable"},
     "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},

@@ -8,6 +8,7 @@ Areas, one subpackage each, in the order they may depend on each other:
 * ``delivery``: SES events through SNS and the delivery diagnosis staff read;
 * ``credentials``: reset tokens, sessions, rate limits, password hashing and policy, the flows
   that tie them together;
+* ``accounts``: accounts as the CRM provisions them (create, update, erase);
 * ``api``: the HTTP adapter (powertools resolver, one error mapping), request and response schemas,
   the hosted pages. Handlers use it; nothing in the domain does.
 

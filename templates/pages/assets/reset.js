@@ -18,17 +18,25 @@
   let submitting = false;
   let requesting = false;
 
-  const STATES = ["loading", "valid", "invalid", "expired", "used", "archived", "error", "done"];
+  const STATES = ["loading", "valid", "invalid", "expired", "used", "revoked", "archived", "error", "done"];
   // API error code -> page state. A malformed token (400) is as good as an unknown one.
   const ERROR_STATES = {
     token_invalid: "invalid",
     invalid_request: "invalid",
     token_expired: "expired",
     token_used: "used",
+    token_revoked: "revoked",
     account_archived: "archived",
   };
   // States after which a new link can help (self-service); an archived account cannot be reset.
-  const OFFER_NEW_LINK = new Set(["invalid", "expired", "used"]);
+  const OFFER_NEW_LINK = new Set(["invalid", "expired", "used", "revoked"]);
+  // An invitation sets the first password: the same form, with welcome words.
+  const INVITATION_TEXTS = {
+    "valid-heading": "welcome_heading",
+    "valid-intro": "welcome_intro",
+    submit: "welcome_submit",
+    "done-heading": "welcome_done_heading",
+  };
   // Rules the page can check itself; the others (blocklist, personal data) only the server can.
   const CLIENT_RULES = {
     too_short: (count) => count >= policy.min_length,
@@ -150,6 +158,9 @@
         max_length: Number(info.policy.max_length) || Infinity,
         rules: Array.isArray(info.policy.rules) ? info.policy.rules : [],
       };
+    }
+    if (info.purpose === "invitation") {
+      for (const [id, key] of Object.entries(INVITATION_TEXTS)) setText($(id), key);
     }
     el.emailHint.textContent = String(info.email_hint || "");
     expiresAt = info.expires_at ? new Date(info.expires_at) : null;

@@ -71,6 +71,11 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "loading": "Checking your link …",
         "valid_heading": "Set a new password",
         "valid_intro": "Choose a new password for your portal account.",
+        "welcome_heading": "Welcome to the client portal",
+        "welcome_intro": "Choose the password for your new portal account. You will be signed in straight "
+        "away.",
+        "welcome_submit": "Set password",
+        "welcome_done_heading": "Your access is ready",
         "account_label": "Account",
         "expires_label": "Link valid until",
         "new_password_label": "New password",
@@ -111,6 +116,11 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "used_next": "If you have just set a new password, sign in with it. Otherwise request a new "
         "link below or ask your firm to send you one.",
         "sign_in_link": "Go to the client portal",
+        "revoked_heading": "This link is no longer valid",
+        "revoked_text": "Your account's details (such as its e-mail address) changed after this link "
+        "was sent, so it was switched off for your security.",
+        "revoked_next": "Request a new link below: it goes to the address your account has now. Or ask "
+        "your firm to send you one.",
         "archived_heading": "This account is not active",
         "archived_text": "The account this link belongs to has been archived, so its password cannot be set.",
         "archived_next": "Please contact your firm if you need access to the client portal again.",
@@ -139,6 +149,11 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "loading": "Ihr Link wird geprüft …",
         "valid_heading": "Neues Passwort festlegen",
         "valid_intro": "Wählen Sie ein neues Passwort für Ihr Konto im Mandantenportal.",
+        "welcome_heading": "Willkommen im Mandantenportal",
+        "welcome_intro": "Wählen Sie das Passwort für Ihr neues Konto im Mandantenportal. Danach sind Sie "
+        "gleich angemeldet.",
+        "welcome_submit": "Passwort festlegen",
+        "welcome_done_heading": "Ihr Zugang ist bereit",
         "account_label": "Konto",
         "expires_label": "Link gültig bis",
         "new_password_label": "Neues Passwort",
@@ -181,6 +196,11 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "used_next": "Wenn Sie gerade ein neues Passwort festgelegt haben, melden Sie sich damit an. "
         "Andernfalls fordern Sie unten einen neuen Link an oder bitten Sie Ihre Kanzlei darum.",
         "sign_in_link": "Zum Mandantenportal",
+        "revoked_heading": "Dieser Link ist nicht mehr gültig",
+        "revoked_text": "Die Angaben zu Ihrem Konto (etwa die E-Mail-Adresse) haben sich nach dem "
+        "Versand dieses Links geändert. Zu Ihrer Sicherheit wurde er deshalb abgeschaltet.",
+        "revoked_next": "Fordern Sie unten einen neuen Link an: Er geht an die Adresse, die Ihr Konto "
+        "jetzt hat. Oder bitten Sie Ihre Kanzlei, Ihnen einen zu senden.",
         "archived_heading": "Dieses Konto ist nicht aktiv",
         "archived_text": "Das Konto, zu dem dieser Link gehört, wurde archiviert. Deshalb kann "
         "kein Passwort dafür festgelegt werden.",

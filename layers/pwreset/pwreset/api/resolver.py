@@ -202,3 +202,10 @@ def principal(app: APIGatewayRestResolver) -> Principal:
         locale=str(context.get("locale") or request_locale(app)),
         session_hash=str(context.get("session_hash", "")),
     )
+
+
+def iam_caller(app: APIGatewayRestResolver) -> str:
+    """Who signed a provisioning request, as API Gateway's AWS_IAM authorization names them (the
+    caller's IAM ARN); API Gateway only invokes us after the signature and the policy allowed it."""
+    identity = app.current_event.request_context.identity
+    return str(identity.user_arn or identity.caller or "unknown")[:256]

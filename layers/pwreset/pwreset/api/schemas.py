@@ -4,9 +4,11 @@ policy rule; the password policy's own maximum is reported as a 422 violation.""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from pwreset.mail.addresses import normalise_email
 
@@ -17,6 +19,29 @@ Email = Annotated[
 ]
 Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+Locale = Literal["de", "en"]
+# Ids the CRM gives firms and accounts (path parameters and firm_id in bodies).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+Id = Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+
+
+@cache
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _time_zone(name: str) -> str:
+    if not _known_zone(name):
+        raise ValueError("not an IANA time zone name, e.g. Europe/Berlin")
+    return name
+
+
+TimeZone = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
 
 
 # ``defer_build``: a model's validator is built when first used, not when this module is imported
@@ -44,6 +69,28 @@ class SignInBody(_Body):
     # Not normalised by the model: a malformed address must fail like a wrong password (401).
     email: Annotated[StrictStr, Field(min_length=1, max_length=320, json_schema_extra={"format": "email"})]
     password: Password
+
+
+class ChangePasswordBody(_Body):
+    current_password: Password
+    new_password: Password
+
+
+class FirmBody(_Body):
+    name: Name
+    locale: Locale | None = None
+    time_zone: TimeZone | None = None
+
+
+class AccountBody(_Body):
+    firm_id: Id
+    role: Literal["owner", "member", "client"]
+    email: Email
+    name: Name
+    locale: Locale | None = None
+    time_zone: TimeZone | None = None
+    status: Literal["active", "archived"] | None = None
+    send_invitation: StrictBool = False
 
 
 # ------------------------------------------------------------------ responses (for the OpenAPI document)
@@ -90,6 +137,7 @@ class PolicyDescription(_Out):
 
 class Verified(_Out):
     valid: Literal[True]
+    purpose: Literal["reset", "invitation"]
     email_hint: str
     expires_at: str
     locale: Literal["de", "en"]
@@ -124,11 +172,77 @@ class CurrentAccount(_Out):
     account: AccountOut
 
 
+class SessionReplaced(_Out):
+    session: SessionOut
+
+
+class InvitationSent(_Out):
+    invitation_id: str
+    sent_to: str
+    expires_at: str
+
+
+class FirmOut(_Out):
+    firm_id: str
+    name: str
+    locale: Locale
+    time_zone: str
+
+
+class FirmProvisioned(_Out):
+    firm: FirmOut
+
+
+class ProvisionedAccountOut(_Out):
+    account_id: str
+    firm_id: str
+    role: Literal["owner", "member", "client"]
+    email: str
+    name: str
+    locale: Locale
+    time_zone: str
+    status: Literal["active", "archived", "locked"]
+    has_password: bool
+    email_status: Literal["ok", "undeliverable", "complained"]
+
+
+class Revoked(_Out):
+    links: int
+    sessions: int
+
+
+class InvitationOutcome(_Out):
+    status: Literal["sent", "pending", "password_already_set", "not_sent", "send_failed"]
+    invitation_id: str | None = None
+    sent_to: str | None = None
+    expires_at: str | None = None
+    reason: str | None = None
+
+
+class AccountProvisioned(_Out):
+    account: ProvisionedAccountOut
+    revoked: Revoked
+    invitation: InvitationOutcome | None = None
+
+
+class ProvisionedAccount(_Out):
+    account: ProvisionedAccountOut
+
+
 # Staff and session routes: a bearer token or the portal_session cookie (see the authorizer).
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session_cookie": []}]
+# Provisioning routes: API Gateway's AWS_IAM authorization (SigV4 for execute-api).
+SIGV4: list[dict[str, list[str]]] = [{"sigv4": []}]
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "bearer": {"type": "http", "scheme": "bearer"},
     "session_cookie": {"type": "apiKey", "in": "cookie", "name": "portal_session"},
+    "sigv4": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "AWS Signature Version 4 for the service execute-api (API Gateway AWS_IAM "
+        "authorization); the caller needs execute-api:Invoke, see ProvisioningInvokePolicy",
+    },
 }
 
 
@@ -171,14 +285,14 @@ class Deliveries(_Out):
 _ERROR_TEXT = {
     400: "Invalid request",
     401: "Not signed in, or the session is no longer valid",
-    403: "Forbidden",
+    403: "Forbidden (provisioning routes: not signed, a wrong signature, or no permission)",
     404: "Not found",
     409: "Conflict",
     410: "Gone",
     422: "Rejected",
     429: "Too many requests (see Retry-After)",
     502: "Upstream failure",
-    503: "Temporarily unable to act; SNS retries",
+    503: "Temporarily unable to act; try again (SNS retries by itself)",
 }
 
 

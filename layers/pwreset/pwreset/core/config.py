@@ -19,6 +19,7 @@ class Settings:
     # Lambda sets AWS_REGION; the local stack and the tests set it (or AWS_DEFAULT_REGION) too.
     aws_region: str
     accounts_table: str
+    email_claims_table: str
     firms_table: str
     reset_tokens_table: str
     sessions_table: str
@@ -32,6 +33,7 @@ class Settings:
     staff_link_lifetime_seconds: int
     self_service_link_lifetime_seconds: int
     session_lifetime_seconds: int
+    invitation_lifetime_seconds: int
     password_min_length: int
     password_max_length: int
     argon2_time_cost: int
@@ -100,6 +102,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     loaded = Settings(
         aws_region=env.get("AWS_REGION") or req("AWS_DEFAULT_REGION"),
         accounts_table=req("ACCOUNTS_TABLE"),
+        email_claims_table=req("EMAIL_CLAIMS_TABLE"),
         firms_table=req("FIRMS_TABLE"),
         reset_tokens_table=req("RESET_TOKENS_TABLE"),
         sessions_table=req("SESSIONS_TABLE"),
@@ -113,6 +116,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         staff_link_lifetime_seconds=num("STAFF_LINK_LIFETIME_SECONDS"),
         self_service_link_lifetime_seconds=num("SELF_SERVICE_LINK_LIFETIME_SECONDS"),
         session_lifetime_seconds=num("SESSION_LIFETIME_SECONDS"),
+        invitation_lifetime_seconds=num("INVITATION_LIFETIME_SECONDS"),
         password_min_length=num("PASSWORD_MIN_LENGTH"),
         password_max_length=num("PASSWORD_MAX_LENGTH", 128),
         argon2_time_cost=num("ARGON2_TIME_COST", 2),

@@ -73,6 +73,26 @@ class TokenUsed(DomainError):
     code, status = "token_used", 410
 
 
+class TokenRevoked(DomainError):
+    code, status = "token_revoked", 410
+
+
+class FirmNotFound(DomainError):
+    code, status = "firm_not_found", 404
+
+
+class EmailTaken(DomainError):
+    code, status = "email_taken", 409
+
+
+class FirmMismatch(DomainError):
+    code, status = "firm_mismatch", 409
+
+
+class PasswordAlreadySet(DomainError):
+    code, status = "password_already_set", 409
+
+
 class PasswordRejected(DomainError):
     code, status = "password_rejected", 422
 

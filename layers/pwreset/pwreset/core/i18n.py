@@ -26,6 +26,29 @@ ERROR_MESSAGES: dict[str, dict[str, str]] = {
         "en": "This reset link has already been used, or the password was changed since it was sent.",
         "de": "Dieser Link wurde bereits verwendet, oder das Passwort wurde seit dem Versand geändert.",
     },
+    "token_revoked": {
+        "en": "This link is no longer valid because the account's details changed. "
+        "Please request a new one or ask your firm.",
+        "de": "Dieser Link ist nicht mehr gültig, weil sich die Kontodaten geändert haben. "
+        "Bitte fordern Sie einen neuen an oder wenden Sie sich an Ihre Kanzlei.",
+    },
+    "firm_not_found": {
+        "en": "There is no such firm. Create the firm first.",
+        "de": "Diese Kanzlei gibt es nicht. Bitte legen Sie zuerst die Kanzlei an.",
+    },
+    "email_taken": {
+        "en": "Another account already uses this e-mail address.",
+        "de": "Diese E-Mail-Adresse wird bereits von einem anderen Konto verwendet.",
+    },
+    "firm_mismatch": {
+        "en": "This account belongs to another firm; accounts cannot move between firms.",
+        "de": "Dieses Konto gehört zu einer anderen Kanzlei; Konten können nicht die Kanzlei wechseln.",
+    },
+    "password_already_set": {
+        "en": "This account already has a password. Send a reset link instead.",
+        "de": "Für dieses Konto ist bereits ein Passwort festgelegt. Senden Sie stattdessen einen "
+        "Link zum Zurücksetzen.",
+    },
     "account_archived": {
         "en": "This account is archived. Please contact your firm.",
         "de": "Dieses Konto ist archiviert. Bitte wenden Sie sich an Ihre Kanzlei.",

@@ -1,62 +1,48 @@
-"""Requesting, verifying and confirming password resets.
+"""Requesting, verifying and confirming password links (resets and invitations).
 
 The flows, in the order a client meets them:
 
-* a firm's staff member, or the client, asks for a link: a token is issued (digest stored, with the
-  reset-requested event, in one transaction) and mailed through SES;
+* a firm's staff member, the CRM (provisioning) or the client asks for a link: a token is issued
+  (digest stored, with the ``reset_requested`` event, in one transaction) and mailed through SES
+  (:mod:`pwreset.credentials.links`); an account without a password gets an invitation, one with a
+  password a reset link;
 * the hosted page verifies the token (nothing is consumed: mail scanners open links too);
-* the client sets a new password: one transaction changes the hash, bumps ``password_version``,
-  consumes the token, records the event and opens the new session. Every other link and session of
-  the account dies with the version bump.
+* the client sets a password: :func:`pwreset.credentials.changes.commit` changes the hash, bumps
+  ``password_version``, consumes the token, records the event and opens the new session in one
+  transaction. Every other link and session of the account dies with the version bump.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import TransactWriteError
 
-from pwreset.core import aws, errors
+from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
-from pwreset.core.times import iso
-from pwreset.credentials.hashing import hash_password
+from pwreset.credentials import changes
+from pwreset.credentials.links import (
+    INVITATION,
+    Purpose,
+    Requester,
+    issue_link,
+    load_link,
+    purpose_for,
+    require_valid,
+)
 from pwreset.credentials.ratelimit import limiter
-from pwreset.credentials.sessions import IssuedSession, new_session
-from pwreset.credentials.tokens import TokenCheck, default_token_generator
+from pwreset.credentials.sessions import IssuedSession
 from pwreset.storage.accounts import account_and_firm, find_account_by_email, get_or_none, mail_block_reason
-from pwreset.storage.events import audit_event
-from pwreset.storage.models import Account, Event, Firm, ResetToken, Session
-
-if TYPE_CHECKING:
-    # deferred: the request function never checks a password
-    from pwreset.credentials.policy import PasswordPolicy
-
-SELF_SERVICE = None  # requested_by for a reset the client asked for
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@cache
-def policy() -> PasswordPolicy:
-    # deferred: the request function never checks a password
-    from pwreset.credentials.policy import PasswordPolicy
-
-    cfg = settings()
-    return PasswordPolicy(min_length=cfg.password_min_length, max_length=cfg.password_max_length)
+from pwreset.storage.models import Account, Firm
 
 
 @dataclass(frozen=True)
-class StaffReset:
+class SentLink:
     reset_id: str
     sent_to: str  # masked
     expires_at: datetime
@@ -64,6 +50,7 @@ class StaffReset:
 
 @dataclass(frozen=True)
 class VerifiedReset:
+    purpose: str
     email_hint: str
     expires_at: datetime
     locale: str
@@ -106,12 +93,19 @@ def _self_service(email: str, meta: RequestMeta) -> None:
         _ignore(email, "rate_limited")
         return
     blocked = mail_block_reason(account)
-    if blocked or account is None:
+    firm = get_or_none(Firm, account.firm_id) if account is not None and not blocked else None
+    if blocked or account is None or firm is None:
         _ignore(email, blocked or "unknown")
         return
     try:
-        _issue_and_send(
-            account, lifetime=settings().self_service_link_lifetime_seconds, requested_by=None, meta=meta
+        # An account without a password (invited, never set up) gets the invitation again.
+        issue_link(
+            account,
+            firm,
+            purpose=purpose_for(account),
+            lifetime=settings().self_service_link_lifetime_seconds,
+            requested_by=None,
+            meta=meta,
         )
     except errors.DomainError as exc:
         logger.warning("self-service reset failed", extra={"email": mask_email(email), "code": exc.code})
@@ -122,18 +116,48 @@ def _ignore(email: str, reason: str) -> None:
     metrics.add_metric(name="ResetRequestIgnored", unit="Count", value=1)
 
 
-def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestMeta) -> StaffReset:
+def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestMeta) -> SentLink:
     """A firm's owner or team member sends one of the firm's clients a link (ASVS 6.4.6: staff start
-    the reset, only the client chooses the password)."""
+    the reset, only the client chooses the password). A client without a password yet gets the
+    invitation instead, which sets the first one."""
+    account, firm = _staff_target(principal, account_id)
+    return _send(
+        account,
+        firm,
+        principal,
+        purpose=purpose_for(account),
+        lifetime=settings().staff_link_lifetime_seconds,
+        meta=meta,
+    )
+
+
+def request_staff_invitation(principal: Principal, account_id: str, *, meta: RequestMeta) -> SentLink:
+    """``POST /v1/accounts/{account_id}/invitation``: the welcome mail with a link to set the first
+    password; ``409 password_already_set`` once there is one (a reset link is what helps then)."""
+    account, firm = _staff_target(principal, account_id, invitation=True)
+    return _send(
+        account,
+        firm,
+        principal,
+        purpose=INVITATION,
+        lifetime=settings().invitation_lifetime_seconds,
+        meta=meta,
+    )
+
+
+def _staff_target(principal: Principal, account_id: str, *, invitation: bool = False) -> tuple[Account, Firm]:
+    """The client a staff member may send a link to, or the contract's error for why not."""
     if not principal.is_staff:
         raise errors.Forbidden(locale=principal.locale)
     # The target and the caller's firm in one read: staff act only on their own firm's accounts.
     account, firm = account_and_firm(account_id, principal.firm_id)
     # Another firm's account is indistinguishable from a missing one.
-    if account is None or account.firm_id != principal.firm_id or account.role != "client":
+    if account is None or firm is None or account.firm_id != principal.firm_id or account.role != "client":
         raise errors.AccountNotFound(locale=principal.locale)
     if account.status != "active":
         raise errors.AccountArchived(locale=principal.locale)
+    if invitation and account.has_password:
+        raise errors.PasswordAlreadySet(locale=principal.locale)
     sends = limiter().hit("staff_send_account", account.account_id)
     if not sends.allowed:
         raise errors.RateLimited(retry_after=sends.retry_after, locale=principal.locale)
@@ -144,156 +168,18 @@ def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestM
         # What SES reported, in the staff member's language: "fix the typo" beats "try again".
         diagnosis = undeliverable_diagnosis(account, locale=principal.locale)
         raise errors.EmailUndeliverable(locale=principal.locale, extra={"diagnosis": diagnosis})
-    record = _issue_and_send(
-        account,
-        lifetime=settings().staff_link_lifetime_seconds,
-        requested_by=principal,
-        meta=meta,
-        firm=firm,
-    )
-    return StaffReset(
-        reset_id=record.reset_id, sent_to=mask_email(account.email), expires_at=record.expires_at
-    )
+    return account, firm
 
 
-def _issue_and_send(
-    account: Account,
-    *,
-    lifetime: int,
-    requested_by: Principal | None,
-    meta: RequestMeta,
-    firm: Firm | None = None,
-) -> ResetToken:
-    # deferred: the confirm function never mails
-    from pwreset.mail.mailer import render, send_email
-
-    cfg = settings()
-    if firm is None or firm.firm_id != account.firm_id:
-        firm = Firm.get(account.firm_id)
-    issued = default_token_generator.make_token()
-    now = _now()
-    expires_at = now + timedelta(seconds=lifetime)
-    record = ResetToken(
-        issued.digest,
-        reset_id=uuid.uuid4().hex,
-        account_id=account.account_id,
-        firm_id=account.firm_id,
-        firm_name=firm.name,
-        email=account.email,
-        requested_at=iso(now),
-        requested_by=requested_by.account_id if requested_by else SELF_SERVICE,
-        requested_by_name=requested_by.name if requested_by else None,
-        expires_at=expires_at,
-        password_version=account.password_version,
-        status="issued",
-        ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
-    )
-    event = _reset_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
-        tx.save(record, condition=ResetToken.token_hash.does_not_exist())
-        tx.save(event, condition=Event.event_id.does_not_exist())
-    metrics.add_metric(name="ResetRequested", unit="Count", value=1)
-
-    mail = render(
-        "reset_link",
-        account.locale,
-        firm_name=firm.name,
-        recipient_name=account.name,
-        link=f"{cfg.reset_page_url}#token={issued.raw}",
-        expires_at=expires_at,
-        timezone=account.timezone,
-        lifetime_seconds=lifetime,
-        requested_by_name=record.requested_by_name,
-    )
-    try:
-        message_id = send_email(
-            _ses(),
-            sender=cfg.sender_address,
-            to=account.email,
-            mail=mail,
-            configuration_set=cfg.ses_configuration_set,
-            tags={"reset_id": record.reset_id, "kind": "reset_link"},
-        )
-    except Exception as exc:  # botocore errors, throttling, network: all mean "not sent"
-        logger.warning(
-            "reset mail not sent",
-            extra={
-                "reset_id": record.reset_id,
-                "email": mask_email(account.email),
-                "error": type(exc).__name__,
-            },
-        )
-        metrics.add_metric(name="ResetEmailFailed", unit="Count", value=1)
-        _mark(record, status="send_failed")
-        raise errors.EmailSendFailed(locale=requested_by.locale if requested_by else account.locale) from exc
-    record.update(actions=[ResetToken.ses_message_id.set(message_id)])
-    metrics.add_metric(name="ResetEmailSent", unit="Count", value=1)
-    logger.info(
-        "reset mail sent",
-        extra={
-            "reset_id": record.reset_id,
-            "email": mask_email(account.email),
-            "staff_sent": requested_by is not None,
-        },
-    )
-    return record
-
-
-def _reset_event(kind: str, record: ResetToken, meta: RequestMeta, now: datetime, **extra: str) -> Event:
-    """The audit event of a reset step: which reset, who asked for it, and the request's facts."""
-    return audit_event(
-        kind,
-        account_id=record.account_id,
-        firm_id=record.firm_id,
-        meta=meta,
-        at=now,
-        detail={
-            "reset_id": record.reset_id,
-            "requested_by": record.requested_by,
-            "requested_by_name": record.requested_by_name,
-            **extra,
-        },
-    )
-
-
-def _mark(record: ResetToken, *, status: str) -> None:
-    try:
-        record.update(actions=[ResetToken.status.set(status)])
-    except Exception:  # the link is already unusable without a sent mail; never mask the real error
-        logger.exception("could not mark reset", extra={"reset_id": record.reset_id})
-
-
-def _ses() -> Any:
-    return aws.client("sesv2")
+def _send(
+    account: Account, firm: Firm, principal: Principal, *, purpose: Purpose, lifetime: int, meta: RequestMeta
+) -> SentLink:
+    requester = Requester(account_id=principal.account_id, name=principal.name, locale=principal.locale)
+    record = issue_link(account, firm, purpose=purpose, lifetime=lifetime, requested_by=requester, meta=meta)
+    return SentLink(reset_id=record.reset_id, sent_to=mask_email(account.email), expires_at=record.expires_at)
 
 
 # ---------------------------------------------------------------------------------------- verify
-
-
-def _load(raw_token: str) -> tuple[ResetToken | None, Account | None]:
-    if not default_token_generator.well_formed(raw_token):
-        return None, None
-    try:
-        record = ResetToken.get(default_token_generator.digest(raw_token), consistent_read=True)
-    except DoesNotExist:
-        return None, None
-    return record, get_or_none(Account, record.account_id, consistent_read=True)
-
-
-_CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {
-    TokenCheck.INVALID: errors.TokenInvalid,
-    TokenCheck.EXPIRED: errors.TokenExpired,
-    TokenCheck.USED: errors.TokenUsed,
-    TokenCheck.ARCHIVED: errors.AccountArchived,
-}
-
-
-def _require_valid(record: ResetToken | None, account: Account | None) -> tuple[ResetToken, Account]:
-    result = default_token_generator.check(record, account)
-    if result is not TokenCheck.VALID or record is None or account is None:
-        metrics.add_metric(name="ResetTokenRejected", unit="Count", value=1)
-        raise _CHECK_ERRORS[result](locale=account.locale if account else None)
-    return record, account
 
 
 def _limit(rule: str, meta: RequestMeta) -> None:
@@ -305,14 +191,15 @@ def _limit(rule: str, meta: RequestMeta) -> None:
 
 
 def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
-    """Say whether a link still works, without consuming it."""
+    """Say whether a link still works, and what for, without consuming it."""
     _limit("verify_ip", meta)
-    record, account = _require_valid(*_load(raw_token))
+    record, account = require_valid(*load_link(raw_token))
     return VerifiedReset(
+        purpose=record.purpose,
         email_hint=mask_email(account.email),
         expires_at=record.expires_at,
         locale=account.locale,
-        policy=policy().describe(account.locale),
+        policy=changes.policy().describe(account.locale),
     )
 
 
@@ -320,61 +207,27 @@ def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
 
 
 def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> ConfirmedReset:
-    # deferred: the request function never checks a password
-    from pwreset.credentials.policy import PolicyContext
-
+    """Set the password a link offers and sign in (see :func:`pwreset.credentials.changes.commit`)."""
     _limit("confirm_ip", meta)
-    record, account = _require_valid(*_load(raw_token))
-    firm_name = record.firm_name or ""
-    pw_policy = policy()
-    violations = pw_policy.check(
-        password, PolicyContext(email=account.email, name=account.name, firm_name=firm_name)
-    )
-    if violations:
-        metrics.add_metric(name="PasswordRejected", unit="Count", value=1)
-        raise errors.PasswordRejected(
-            locale=account.locale,
-            extra={
-                "violations": [{"rule": v.rule, "message": v.message(account.locale)} for v in violations]
-            },
-        )
-    new_hash = hash_password(pw_policy.normalise(password))
-    now = _now()
-    new_version = int(record.password_version) + 1
-    session = new_session(account, password_version=new_version, now=now)
-    event = _reset_event("password_changed", record, meta, now, requested_at=record.requested_at)
+    record, account = require_valid(*load_link(raw_token))
+    normalised = changes.acceptable_password(password, account, firm_name=record.firm_name or "")
+    detail = {
+        "reset_id": record.reset_id,
+        "requested_by": record.requested_by,
+        "requested_by_name": record.requested_by_name,
+        "requested_at": record.requested_at,
+    }
+    change = changes.CHANGED_BY_INVITATION if record.purpose == INVITATION else changes.CHANGED_BY_RESET
     try:
-        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
-            tx.update(
-                account,
-                actions=[
-                    Account.password_hash.set(new_hash),
-                    Account.password_version.set(new_version),
-                    Account.password_changed_at.set(now),
-                ],
-                condition=(Account.password_version == record.password_version)
-                & (Account.status == "active"),
-            )
-            tx.update(
-                record,
-                actions=[ResetToken.status.set("used"), ResetToken.used_at.set(now)],
-                condition=ResetToken.status == "issued",
-            )
-            tx.save(event, condition=Event.event_id.does_not_exist())
-            tx.save(session.record, condition=Session.session_hash.does_not_exist())
+        done = changes.commit(account, normalised, meta=meta, change=change, detail=detail, link=record)
     except TransactWriteError as exc:
-        # Someone else got there first (a concurrent confirm, another reset, an archiving): report
+        # Someone else got there first (a concurrent confirm, another reset, a revocation): report
         # what the link is worth now.
         logger.info(
-            "confirm lost a race", extra={"reset_id": record.reset_id, "reasons": _cancellation_reasons(exc)}
+            "confirm lost a race",
+            extra={"reset_id": record.reset_id, "reasons": changes.cancellation_reasons(exc)},
         )
-        _require_valid(*_load(raw_token))
+        require_valid(*load_link(raw_token))
         raise errors.TokenUsed(locale=account.locale) from exc
-    metrics.add_metric(name="PasswordChanged", unit="Count", value=1)
-    logger.info("password changed", extra={"reset_id": record.reset_id, "account_id": account.account_id})
-    return ConfirmedReset(account=account, session=session, redirect_url=settings().portal_url)
-
-
-def _cancellation_reasons(exc: TransactWriteError) -> list[str]:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return [getattr(r, "code", "") or "" for r in reasons if r is not None]
+    logger.info("link used", extra={"reset_id": record.reset_id, "account_id": account.account_id})
+    return ConfirmedReset(account=account, session=done.session, redirect_url=settings().portal_url)

@@ -1,9 +1,9 @@
 """Portal sessions: opaque random tokens, stored by SHA-256 digest, checked on every request.
 
-A session is valid only while the account is active and its ``password_version`` is the one the
-session was opened with, so a password change ends every older session at once, in the same
-transaction, with no per-session write; the dead ones leave the table by TTL when they would have
-expired anyway.
+A session is valid only while the account is active and its ``password_version`` and
+``access_version`` are the ones the session was opened with, so a password change or a revocation
+ends every older session at once, in the same write, with no per-session write; the dead ones leave
+the table by TTL when they would have expired anyway.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def new_session(account: Account, *, password_version: int, now: datetime | None
         firm_id=account.firm_id,
         role=account.role,
         password_version=password_version,
+        access_version=account.access_version,
         created_at=now,
         expires_at=expires_at,
         ttl=expires_at,
@@ -81,14 +82,10 @@ def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
         return None
     try:
         record = Session.get(session_digest(raw))
-        account = Account.get(record.account_id)
     except DoesNotExist:
         return None
-    if (
-        record.expires_at <= _now()
-        or account.status != "active"
-        or account.password_version != record.password_version
-    ):
+    account = get_or_none(Account, record.account_id)
+    if account is None or not is_live(record, account, now=_now()):
         return None
     principal = Principal(
         account_id=account.account_id,
@@ -101,11 +98,43 @@ def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
     return principal, account
 
 
-def sign_in(email: str, password: str, *, meta: RequestMeta) -> SignedIn:
-    """Check the password and open a session.
+def is_live(record: Session, account: Account, *, now: datetime) -> bool:
+    """Whether a session still signs its holder in: not expired, the account active, and neither
+    a password change nor a revocation since it was opened."""
+    return (
+        record.expires_at > now
+        and account.status == "active"
+        and account.password_version == record.password_version
+        and account.access_version == record.access_version
+    )
 
-    Unknown address, archived account and wrong password give the same error after the same work
-    (an argon2 verification against a dummy hash), so sign-in cannot enumerate accounts.
+
+def live_sessions(account: Account) -> list[Session]:
+    """The account's sessions that would sign in right now (for counting what a revocation ends)."""
+    now = _now()
+    return [s for s in Session.by_account.query(account.account_id) if is_live(s, account, now=now)]
+
+
+def sign_in(email: str, password: str, *, meta: RequestMeta) -> SignedIn:
+    """Check the password (:func:`check_password`) and open a session."""
+    account = check_password(email, password, meta=meta)
+    session = new_session(account, password_version=int(account.password_version))
+    session.record.save(condition=Session.session_hash.does_not_exist())
+    metrics.add_metric(name="SignIn", unit="Count", value=1)
+    logger.info("signed in", extra={"account_id": account.account_id})
+    return SignedIn(account=account, session=session)
+
+
+def check_password(
+    email: str, password: str, *, meta: RequestMeta, account: Account | None = None
+) -> Account:
+    """The account when ``password`` is its password; else ``401 invalid_credentials`` (or ``429``).
+
+    Sign-in and a change of password while signed in both check through here, under the same
+    limits. Unknown address, archived account, account without a password and wrong password give
+    the same error after the same work (an argon2 verification, against a dummy hash when there is
+    nothing to verify), so the answer enumerates nothing. ``account``: already known (the signed-in
+    caller's), else found by ``email``.
     """
     # deferred: the authorizer never checks a password
     from pwreset.credentials.policy import PasswordPolicy
@@ -118,7 +147,8 @@ def sign_in(email: str, password: str, *, meta: RequestMeta) -> SignedIn:
     # Failure-only limits (NIST 800-63B 5.2.2): checked before the password, counted after a miss.
     checks = limits.peek_many([("sign_in_account", address), ("sign_in_ip", meta.source_ip)])
     blocked = [d for d in checks if not d.allowed]
-    account = find_account_by_email(address) if address else None
+    if account is None and address:
+        account = find_account_by_email(address)
     candidate = PasswordPolicy.normalise(password)
     usable = account is not None and account.status == "active" and not blocked
     ok = verify_password(account.password_hash if usable and account else None, candidate)
@@ -131,13 +161,9 @@ def sign_in(email: str, password: str, *, meta: RequestMeta) -> SignedIn:
         metrics.add_metric(name="SignInFailed", unit="Count", value=1)
         logger.info("sign-in failed", extra={"email": mask_email(address)})
         raise errors.InvalidCredentials(locale=meta.locale)
-    session = new_session(account, password_version=int(account.password_version))
-    session.record.save(condition=Session.session_hash.does_not_exist())
     if account.password_hash and needs_rehash(account.password_hash):
         _upgrade_hash(account, hash_password(candidate))
-    metrics.add_metric(name="SignIn", unit="Count", value=1)
-    logger.info("signed in", extra={"account_id": account.account_id})
-    return SignedIn(account=account, session=session)
+    return account
 
 
 def _upgrade_hash(account: Account, new_hash: str) -> None:

@@ -29,6 +29,7 @@ class TokenCheck(StrEnum):
     INVALID = "token_invalid"
     EXPIRED = "token_expired"
     USED = "token_used"
+    REVOKED = "token_revoked"
     ARCHIVED = "account_archived"
 
 
@@ -57,19 +58,27 @@ class ResetTokenGenerator:
         """Cheap shape check, so garbage never costs a database read."""
         return isinstance(raw, str) and _TOKEN_SHAPE.fullmatch(raw) is not None
 
-    def check(self, record: ResetToken | None, account: Account | None) -> TokenCheck:
+    def check(
+        self, record: ResetToken | None, account: Account | None, *, now: datetime | None = None
+    ) -> TokenCheck:
         """What a token is worth right now. Never raises: unknown or odd input is INVALID.
 
         A link issued before the latest password change counts as used: the reset it offered has
-        happened, just by another route.
+        happened, just by another route. A link issued before access was ended without a password
+        change (a new address or role, archiving) is revoked: the person it went to may no longer
+        be the account's holder.
         """
         if record is None or account is None or record.account_id != account.account_id:
             return TokenCheck.INVALID
-        if record.status == "used" or record.password_version != account.password_version:
+        if record.status == "used":
+            return TokenCheck.USED
+        if record.access_version != account.access_version:
+            return TokenCheck.REVOKED
+        if record.password_version != account.password_version:
             return TokenCheck.USED
         if record.status != "issued":
             return TokenCheck.INVALID
-        if self._now() >= record.expires_at:
+        if (now or self._now()) >= record.expires_at:
             return TokenCheck.EXPIRED
         if account.status != "active":
             return TokenCheck.ARCHIVED

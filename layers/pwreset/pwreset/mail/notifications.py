@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["MailsNotSent", "notify_password_changed", "register_lambda_context", "reset_clients"]
 
 OWNER_MAIL = "password_changed_owner"
-CLIENT_MAIL = "password_changed_client"
+HOLDER_MAIL = "password_changed_holder"
 # A stream keeps a record 24 hours, so a key kept 48 hours outlives every redelivery.
 IDEMPOTENCY_SECONDS = 48 * 3600
 
@@ -111,17 +111,21 @@ def reset_clients() -> None:
 
 
 def notify_password_changed(change: PasswordChangedEvent) -> None:
-    """Send the owner and client mails for one event, each at most once across retries."""
-    client, firm = account_and_firm(change.account_id, change.firm_id)
-    if client is None:
+    """Send the owner and holder mails for one event, each at most once across retries.
+
+    Every owner of the firm hears of it, also when the account is a team member's or another
+    owner's; an owner whose own password changed gets the holder's mail only."""
+    holder, firm = account_and_firm(change.account_id, change.firm_id)
+    if holder is None:
         # Retrying cannot help; failing puts the record in the dead-letter queue for a person.
         raise MailsNotSent(f"account {change.account_id} not found")
     firm_name = firm.name if firm is not None else ""
     software = useragent.describe(change.detail.user_agent)
-    recipients = [(owner, OWNER_MAIL) for owner in firm_owners(change.firm_id)]
+    owners = [owner for owner in firm_owners(change.firm_id) if owner.account_id != holder.account_id]
+    recipients = [(owner, OWNER_MAIL) for owner in owners]
     if not recipients:
-        logger.warning("firm has no owner to notify", extra={"event_id": change.event_id})
-    recipients.append((client, CLIENT_MAIL))
+        logger.warning("firm has no other owner to notify", extra={"event_id": change.event_id})
+    recipients.append((holder, HOLDER_MAIL))
 
     sent = failed = 0
     for reader, kind in recipients:
@@ -137,7 +141,7 @@ def notify_password_changed(change: PasswordChangedEvent) -> None:
                 },
             )
             continue
-        mail = _render(kind, reader, change=change, client=client, firm_name=firm_name, software=software)
+        mail = _render(kind, reader, change=change, holder=holder, firm_name=firm_name, software=software)
         delivery = Delivery(event_id=change.event_id, recipient_id=reader.account_id, kind=kind)
         try:
             _guard().per_mail(delivery=delivery, to=reader.email, mail=mail)
@@ -182,7 +186,7 @@ def _render(
     reader: Account,
     *,
     change: PasswordChangedEvent,
-    client: Account,
+    holder: Account,
     firm_name: str,
     software: useragent.Software,
 ) -> RenderedMail:
@@ -193,8 +197,11 @@ def _render(
         reader.locale,
         firm_name=firm_name,
         recipient_name=reader.name,
-        client_name=client.name,
-        client_email=client.email,
+        holder_name=holder.name,
+        holder_email=holder.email,
+        holder_role=holder.role if holder.role in ("owner", "member") else "client",
+        change=detail.change,
+        lock_link=None,
         changed_at=change.at,
         timezone=reader.timezone,
         source_ip=detail.source_ip or "unknown",

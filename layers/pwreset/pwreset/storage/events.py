@@ -49,6 +49,8 @@ class ChangeDetail(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    # How it came about: reset (a link), invitation (the first password), portal (signed in).
+    change: Literal["reset", "invitation", "portal"] = "reset"
     reset_id: str | None = None
     requested_by: str | None = None  # staff account id; None = the client asked (self-service)
     requested_by_name: str | None = None

@@ -17,7 +17,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from pwreset.core import aws
@@ -73,10 +73,16 @@ class Account(_SharedConnectionModel):
     name = UnicodeAttribute()
     locale = UnicodeAttribute(default="de")
     timezone = UnicodeAttribute(default="Europe/Berlin")
-    status = UnicodeAttribute(default="active")  # active | archived
+    status = UnicodeAttribute(default="active")  # active | archived | erasing
     password_hash = UnicodeAttribute(null=True)
+    # Bumped by every password change: older links read "used", older sessions end.
     password_version = NumberAttribute(default=0)
     password_changed_at = UTCDateTimeAttribute(null=True)
+    # Bumped when access must end without a password change (a new address or role, archiving):
+    # older links read "revoked", older sessions end.
+    access_version = NumberAttribute(default=0)
+    # Bumped by every provisioning write: a concurrent PUT computed on a stale read fails and retries.
+    revision = NumberAttribute(default=0)
     # What SES told us about the address: ok | undeliverable | complained.
     email_status = UnicodeAttribute(default="ok")
 
@@ -87,6 +93,20 @@ class Account(_SharedConnectionModel):
     def is_staff(self) -> bool:
         return self.role in ("owner", "member")
 
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+
+class EmailClaim(_SharedConnectionModel):
+    """An address in use, and by which account: written in the same transaction as the account."""
+
+    class Meta(_Meta):
+        table_name = settings().email_claims_table
+
+    email = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+
 
 class Firm(_SharedConnectionModel):
     class Meta(_Meta):
@@ -94,6 +114,7 @@ class Firm(_SharedConnectionModel):
 
     firm_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
+    locale = UnicodeAttribute(default="de")  # the default for the firm's new accounts
     timezone = UnicodeAttribute(default="Europe/Berlin")
 
 
@@ -132,14 +153,25 @@ class ResetToken(_SharedConnectionModel):
     requested_by = UnicodeAttribute(null=True)  # staff account id; None = self-service
     requested_by_name = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute()
-    password_version = NumberAttribute()  # the account's version when issued
-    status = UnicodeAttribute(default="issued")  # issued | used | revoked | send_failed
+    password_version = NumberAttribute()  # the account's versions when issued
+    access_version = NumberAttribute(default=0)
+    # reset: a new password for an account that has one; invitation: the first password.
+    purpose = UnicodeAttribute(default="reset")
+    status = UnicodeAttribute(default="issued")  # issued | used | send_failed
     used_at = UTCDateTimeAttribute(null=True)
     ses_message_id = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
 
     by_account = ResetTokenByAccount()
     by_ses_message_id = ResetTokenByMessageId()
+
+
+class SessionByAccount(GlobalSecondaryIndex["Session"]):
+    class Meta:
+        index_name = "by_account"
+        projection = IncludeProjection(["expires_at", "password_version", "access_version"])
+
+    account_id = UnicodeAttribute(hash_key=True)
 
 
 class Session(_SharedConnectionModel):
@@ -153,9 +185,20 @@ class Session(_SharedConnectionModel):
     firm_id = UnicodeAttribute()
     role = UnicodeAttribute()
     password_version = NumberAttribute()
+    access_version = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()
     ttl = TTLAttribute(null=True)
+
+    by_account = SessionByAccount()
+
+
+class EventByAccount(GlobalSecondaryIndex["Event"]):
+    class Meta:
+        index_name = "by_account"
+        projection = KeysOnlyProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
 
 
 class Event(_SharedConnectionModel):
@@ -165,12 +208,14 @@ class Event(_SharedConnectionModel):
         table_name = settings().events_table
 
     event_id = UnicodeAttribute(hash_key=True)
-    type = UnicodeAttribute()  # reset_requested | password_changed
+    type = UnicodeAttribute()  # reset_requested | password_changed | account_provisioned | ...
     account_id = UnicodeAttribute()
     firm_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     detail = MapAttribute[str, object](default=dict)
     ttl = TTLAttribute(null=True)
+
+    by_account = EventByAccount()
 
 
 class DeliveryTimeline(_SharedConnectionModel):

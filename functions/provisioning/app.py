@@ -1,0 +1,106 @@
+"""The CRM's provisioning routes (API Gateway ``AWS_IAM`` authorization, SigV4):
+PUT /v1/admin/firms/{firm_id}, PUT|GET|DELETE /v1/admin/accounts/{account_id}."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pwreset.accounts import provisioning
+from pwreset.api.resolver import create_app, iam_caller, json_response, request_meta
+from pwreset.api.schemas import (
+    ID_PATTERN,
+    SIGV4,
+    AccountBody,
+    AccountProvisioned,
+    FirmBody,
+    FirmProvisioned,
+    ProvisionedAccount,
+    responses,
+)
+from pwreset.core.observability import logger, metrics, tracer
+
+app = create_app()
+
+FirmId = Annotated[str, Path(pattern=ID_PATTERN, description="The CRM's id of the firm")]
+AccountId = Annotated[str, Path(pattern=ID_PATTERN, description="The CRM's id of the account")]
+
+
+@app.put(
+    "/v1/admin/firms/<firm_id>",
+    summary="Create or update a firm (CRM)",
+    tags=["provisioning"],
+    responses={
+        **responses(201, FirmProvisioned, "Created", 400, 403),
+        200: {
+            "description": "Updated (or unchanged)",
+            "content": {"application/json": {"model": FirmProvisioned}},
+        },
+    },
+    security=SIGV4,
+)
+def put_firm(firm_id: FirmId, body: FirmBody) -> Response[dict[str, Any]]:
+    spec = provisioning.FirmSpec(name=body.name, locale=body.locale, time_zone=body.time_zone)
+    firm, created = provisioning.put_firm(firm_id, spec)
+    return json_response(201 if created else 200, {"firm": provisioning.firm_view(firm)})
+
+
+@app.put(
+    "/v1/admin/accounts/<account_id>",
+    summary="Create or update an account (CRM)",
+    tags=["provisioning"],
+    responses={
+        **responses(201, AccountProvisioned, "Created", 400, 403, 404, 409),
+        200: {
+            "description": "Updated (or unchanged)",
+            "content": {"application/json": {"model": AccountProvisioned}},
+        },
+    },
+    security=SIGV4,
+)
+def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, Any]]:
+    done = provisioning.put_account(
+        account_id,
+        provisioning.AccountSpec(**body.model_dump()),
+        caller=iam_caller(app),
+        meta=request_meta(app),
+    )
+    answer: dict[str, Any] = {
+        "account": provisioning.account_view(done.account),
+        "revoked": {"links": done.revoked_links, "sessions": done.revoked_sessions},
+    }
+    if done.invitation is not None:
+        answer["invitation"] = done.invitation
+    return json_response(201 if done.created else 200, answer)
+
+
+@app.get(
+    "/v1/admin/accounts/<account_id>",
+    summary="Read an account (CRM)",
+    tags=["provisioning"],
+    responses=responses(200, ProvisionedAccount, "The account", 403, 404),
+    security=SIGV4,
+)
+def get_account(account_id: AccountId) -> Response[dict[str, Any]]:
+    return json_response(200, {"account": provisioning.account_view(provisioning.get_account(account_id))})
+
+
+@app.delete(
+    "/v1/admin/accounts/<account_id>",
+    summary="Erase an account and its personal data (CRM)",
+    tags=["provisioning"],
+    responses=responses(204, None, "Erased", 403, 404),
+    security=SIGV4,
+)
+def delete_account(account_id: AccountId) -> Response[None]:
+    provisioning.erase_account(account_id, caller=iam_caller(app))
+    return json_response(204, None)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

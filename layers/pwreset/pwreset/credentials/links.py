@@ -1,0 +1,212 @@
+"""Links sent by mail that let someone set a password: reset links and invitations.
+
+A link is a :class:`~pwreset.storage.models.ResetToken` (only the token's digest is stored) and a
+mail. Issuing writes the record and its ``reset_requested`` audit event in one transaction, then
+sends the mail: a link exists exactly when its event does, and a mail that SES refuses marks the
+record ``send_failed`` (nobody has its token, so it can never be used) before the caller hears of
+it. A link carries the account's ``password_version`` and ``access_version``: a later password
+change makes it "used", a later revocation (new address or role, archiving) makes it "revoked".
+
+Purposes: ``reset`` (a new password for an account that has one) and ``invitation`` (the first
+password, with the welcome wording in the mail and on the page).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactWrite
+
+from pwreset.core import aws, errors
+from pwreset.core.config import settings
+from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.core.request import RequestMeta
+from pwreset.core.times import iso
+from pwreset.credentials.tokens import TokenCheck, default_token_generator
+from pwreset.storage.accounts import get_or_none
+from pwreset.storage.events import audit_event
+from pwreset.storage.models import Account, Event, Firm, ResetToken
+
+Purpose = Literal["reset", "invitation"]
+RESET: Purpose = "reset"
+INVITATION: Purpose = "invitation"
+# The mail each purpose sends (templates/mail/<name>.<locale>.*).
+MAIL_TEMPLATES: dict[str, str] = {RESET: "reset_link", INVITATION: "invitation"}
+# ``requested_by`` of a link the CRM asked for through provisioning (not a person of the firm).
+BY_PROVISIONING = "provisioning"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked for a link: a staff member (account id and name) or the CRM (:data:`BY_PROVISIONING`).
+    ``None`` in its place means the account holder asked (self-service)."""
+
+    account_id: str
+    name: str | None
+    locale: str
+
+
+def purpose_for(account: Account) -> Purpose:
+    """An account without a password gets the welcome wording, whoever asked."""
+    return RESET if account.has_password else INVITATION
+
+
+def issue_link(
+    account: Account,
+    firm: Firm,
+    *,
+    purpose: Purpose,
+    lifetime: int,
+    requested_by: Requester | None,
+    meta: RequestMeta,
+) -> ResetToken:
+    """Record a link for ``account`` and mail it; raises :class:`errors.EmailSendFailed` when SES
+    does not take the mail (the record is then ``send_failed``)."""
+    # deferred: the confirm function never mails
+    from pwreset.mail.mailer import render, send_email
+
+    cfg = settings()
+    issued = default_token_generator.make_token()
+    now = _now()
+    expires_at = now + timedelta(seconds=lifetime)
+    record = ResetToken(
+        issued.digest,
+        reset_id=uuid.uuid4().hex,
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        firm_name=firm.name,
+        email=account.email,
+        requested_at=iso(now),
+        requested_by=requested_by.account_id if requested_by else None,
+        requested_by_name=requested_by.name if requested_by else None,
+        expires_at=expires_at,
+        password_version=account.password_version,
+        access_version=account.access_version,
+        purpose=purpose,
+        status="issued",
+        ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
+    )
+    event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
+    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+        tx.save(record, condition=ResetToken.token_hash.does_not_exist())
+        tx.save(event, condition=Event.event_id.does_not_exist())
+    metrics.add_metric(name="ResetRequested", unit="Count", value=1)
+
+    mail = render(
+        MAIL_TEMPLATES[purpose],
+        account.locale,
+        firm_name=firm.name,
+        recipient_name=account.name,
+        link=f"{cfg.reset_page_url}#token={issued.raw}",
+        expires_at=expires_at,
+        timezone=account.timezone,
+        lifetime_seconds=lifetime,
+        requested_by_name=record.requested_by_name,
+    )
+    try:
+        message_id = send_email(
+            aws.client("sesv2"),
+            sender=cfg.sender_address,
+            to=account.email,
+            mail=mail,
+            configuration_set=cfg.ses_configuration_set,
+            tags={"reset_id": record.reset_id, "kind": MAIL_TEMPLATES[purpose]},
+        )
+    except Exception as exc:  # botocore errors, throttling, network: all mean "not sent"
+        logger.warning(
+            "link mail not sent",
+            extra={
+                "reset_id": record.reset_id,
+                "purpose": purpose,
+                "email": mask_email(account.email),
+                "error": type(exc).__name__,
+            },
+        )
+        metrics.add_metric(name="ResetEmailFailed", unit="Count", value=1)
+        _mark_send_failed(record)
+        raise errors.EmailSendFailed(locale=requested_by.locale if requested_by else account.locale) from exc
+    record.update(actions=[ResetToken.ses_message_id.set(message_id)])
+    metrics.add_metric(name="ResetEmailSent", unit="Count", value=1)
+    logger.info(
+        "link mail sent",
+        extra={
+            "reset_id": record.reset_id,
+            "purpose": purpose,
+            "email": mask_email(account.email),
+            "staff_sent": requested_by is not None,
+        },
+    )
+    return record
+
+
+def link_event(kind: str, record: ResetToken, meta: RequestMeta, now: datetime, **extra: Any) -> Event:
+    """The audit event of a link's step: which link, what for, who asked, and the request's facts."""
+    return audit_event(
+        kind,
+        account_id=record.account_id,
+        firm_id=record.firm_id,
+        meta=meta,
+        at=now,
+        detail={
+            "reset_id": record.reset_id,
+            "purpose": record.purpose,
+            "requested_by": record.requested_by,
+            "requested_by_name": record.requested_by_name,
+            **extra,
+        },
+    )
+
+
+def _mark_send_failed(record: ResetToken) -> None:
+    try:
+        record.update(actions=[ResetToken.status.set("send_failed")])
+    except Exception:  # the link is already unusable without a sent mail; never mask the real error
+        logger.exception("could not mark link", extra={"reset_id": record.reset_id})
+
+
+def load_link(raw_token: str) -> tuple[ResetToken | None, Account | None]:
+    """The record and its account, read consistently; ``(None, None)`` for a token that is not
+    well formed (it never costs a read)."""
+    if not default_token_generator.well_formed(raw_token):
+        return None, None
+    try:
+        record = ResetToken.get(default_token_generator.digest(raw_token), consistent_read=True)
+    except DoesNotExist:
+        return None, None
+    return record, get_or_none(Account, record.account_id, consistent_read=True)
+
+
+_CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {
+    TokenCheck.INVALID: errors.TokenInvalid,
+    TokenCheck.EXPIRED: errors.TokenExpired,
+    TokenCheck.USED: errors.TokenUsed,
+    TokenCheck.REVOKED: errors.TokenRevoked,
+    TokenCheck.ARCHIVED: errors.AccountArchived,
+}
+
+
+def require_valid(record: ResetToken | None, account: Account | None) -> tuple[ResetToken, Account]:
+    """The link and its account when the link works now; else the contract's error for why not."""
+    result = default_token_generator.check(record, account)
+    if result is not TokenCheck.VALID or record is None or account is None:
+        metrics.add_metric(name="ResetTokenRejected", unit="Count", value=1)
+        raise _CHECK_ERRORS[result](locale=account.locale if account else None)
+    return record, account
+
+
+def open_links(account: Account, *, now: datetime | None = None) -> list[ResetToken]:
+    """The account's links that would work right now (for counting what a revocation ends)."""
+    now = now or _now()
+    return [
+        record
+        for record in ResetToken.by_account.query(account.account_id)
+        if default_token_generator.check(record, account, now=now) is TokenCheck.VALID
+    ]

@@ -1,0 +1,142 @@
+"""The provisioning API over HTTP against ``make dev``, signed by botocore as the CRM's backend signs,
+and the README's "Connecting your CRM" example run as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import botocore.auth
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from devstack.seed import load_demo_data
+from e2e.stackrunner import SEEN, Response, Stack
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO = load_demo_data()
+KEY = DEMO["provisioning"]
+GOOD_PASSWORD = "Kastanienallee im Oktoberlicht 9"
+
+
+def signed(
+    stack: Stack,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    secret: str | None = None,
+    region: str | None = None,
+) -> Response:
+    """What the CRM does: botocore's SigV4 signer for execute-api, then plain HTTP."""
+    raw = json.dumps(body).encode("utf-8") if body is not None else b""
+    request = AWSRequest(
+        method=method,
+        url=f"{stack.base_url}{path}",
+        data=raw,
+        headers={"Content-Type": "application/json"} if body is not None else {},
+    )
+    credentials = Credentials(KEY["access_key_id"], secret or KEY["secret_access_key"])
+    SigV4Auth(credentials, "execute-api", region or KEY["region"]).add_auth(request)
+    return stack.request(method, path, body=raw or None, headers=dict(request.headers.items()))
+
+
+def wait_for_mail(stack: Stack, to: str, before: set[str], timeout: float = 10.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in stack.get("/_dev/mail.json").json()["messages"]:
+            if message["id"] not in before and to in message["to"]:
+                return dict(message)
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {to} within {timeout} s")
+
+
+def mail_ids(stack: Stack) -> set[str]:
+    return {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+
+
+def test_make_dev_seeded_its_demo_accounts_through_the_api(stack: Stack) -> None:
+    anna = signed(stack, "GET", "/v1/admin/accounts/acc-berger-client-anna")
+    assert anna.status == 200, anna.body
+    assert anna.json()["account"] | {"email_status": "ok"} == {
+        "account_id": "acc-berger-client-anna",
+        "firm_id": "firm-berger",
+        "role": "client",
+        "email": "anna.schmidt@example.com",
+        "name": "Anna Schmidt",
+        "locale": "de",
+        "time_zone": "Europe/Berlin",
+        "status": "active",
+        "has_password": True,
+        "email_status": "ok",
+    }
+
+
+def test_a_crm_creates_a_firm_and_an_invited_client_who_sets_a_password(stack: Stack) -> None:
+    firm = signed(stack, "PUT", "/v1/admin/firms/firm-e2e", {"name": "Kanzlei Über HTTP", "locale": "de"})
+    assert firm.status == 201, firm.body
+    before = mail_ids(stack)
+    body = {
+        "firm_id": "firm-e2e",
+        "role": "client",
+        "email": "e2e.invite@example.com",
+        "name": "Ida Invite",
+        "send_invitation": True,
+    }
+    created = signed(stack, "PUT", "/v1/admin/accounts/acc-e2e-invite", body)
+    assert created.status == 201, created.body
+    assert created.json()["invitation"]["status"] == "sent"
+    mail = wait_for_mail(stack, "e2e.invite@example.com", before)
+    assert mail["subject"].startswith("Willkommen im Mandantenportal von Kanzlei Über HTTP")
+    raw = re.search(r"#token=([A-Za-z0-9_-]{43})", mail["text"]).group(1)  # type: ignore[union-attr]
+    SEEN.values.add(raw)
+
+    confirmed = stack.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+    again = signed(stack, "PUT", "/v1/admin/accounts/acc-e2e-invite", body)
+    assert (again.status, again.json()["invitation"]) == (200, {"status": "password_already_set"})
+
+
+def test_anything_but_the_right_signature_is_403(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = "/v1/admin/accounts/acc-berger-client-anna"
+    unsigned = stack.get(path)
+    assert (unsigned.status, unsigned.json()["error"]["code"]) == (403, "forbidden")
+    assert signed(stack, "GET", path, secret="wrong-secret-" + "0" * 27).status == 403
+    assert signed(stack, "GET", path, region="us-west-2").status == 403
+    skewed = datetime.now(UTC) - timedelta(minutes=6)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)
+    assert signed(stack, "GET", path).status == 403
+
+
+def test_the_readmes_crm_example_runs_as_written(stack: Stack, tmp_path: Path) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- crm-example -->\n```python\n(.*?)```", readme, re.S)
+    assert found, "the README's CRM example is marked <!-- crm-example -->"
+    script = tmp_path / "crm_example.py"
+    script.write_text(found.group(1), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PORTAL_API": stack.base_url,
+        "AWS_ACCESS_KEY_ID": KEY["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": KEY["secret_access_key"],
+        "AWS_REGION": KEY["region"],
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.pop("AWS_PROFILE", None)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "firm-readme: 201" in done.stdout or "firm-readme: 200" in done.stdout
+    assert re.search(r"acc-readme-client: 20[01] invitation sent", done.stdout), done.stdout

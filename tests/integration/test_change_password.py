@@ -1,0 +1,114 @@
+"""Changing the password while signed in: ``POST /v1/sessions/current/password``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+
+from helpers import Api, sent_messages, token_from
+
+OWNER = "acc-berger-owner"
+ANNA = "acc-berger-client-anna"
+NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
+ROUTE = "/v1/sessions/current/password"
+
+
+def anna(api: Api, demo: dict[str, Any]) -> str:
+    return api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+
+
+def password_changed_events() -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").scan(TableName=os.environ["EVENTS_TABLE"], ConsistentRead=True)["Items"]
+    return [i for i in items if i["type"]["S"] == "password_changed"]
+
+
+def test_a_change_replaces_this_session_and_ends_every_other_session_and_link(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    owner = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner).status == 202
+    open_link = token_from(sent_messages()[-1])
+    this, other = anna(api, demo), anna(api, demo)
+
+    changed = api.post(
+        ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD}, token=this
+    )
+
+    assert changed.status == 200, changed.body
+    replacement = changed.body["session"]["token"]
+    assert replacement not in (this, other)
+    cookie = changed.header("Set-Cookie") or ""
+    assert cookie.startswith(f"portal_session={replacement};") and "HttpOnly" in cookie and "Secure" in cookie
+    assert api.get("/v1/sessions/current", token=replacement).status == 200
+    for ended in (this, other):
+        assert api.get("/v1/sessions/current", token=ended).status == 401
+    used = api.post("/v1/password-resets/verify", {"token": open_link})
+    assert (used.status, used.error_code) == (410, "token_used")
+    old = api.post("/v1/sessions", {"email": demo[ANNA]["email"], "password": demo[ANNA]["password"]})
+    assert old.status == 401
+    assert api.post("/v1/sessions", {"email": demo[ANNA]["email"], "password": NEW_PASSWORD}).status == 201
+    [event] = password_changed_events()
+    assert event["detail"]["M"]["change"]["S"] == "portal"
+    assert event["account_id"]["S"] == ANNA
+
+
+def test_a_wrong_current_password_is_401_and_changes_nothing(api: Api, demo: dict[str, Any]) -> None:
+    session = anna(api, demo)
+    wrong = api.post(
+        ROUTE, {"current_password": "not my password at all", "new_password": NEW_PASSWORD}, token=session
+    )
+
+    assert (wrong.status, wrong.error_code) == (401, "invalid_credentials")
+    assert api.get("/v1/sessions/current", token=session).status == 200
+    assert (
+        api.post("/v1/sessions", {"email": demo[ANNA]["email"], "password": demo[ANNA]["password"]}).status
+        == 201
+    )
+    assert password_changed_events() == []
+
+
+def test_wrong_current_passwords_count_like_failed_sign_ins(api: Api, demo: dict[str, Any]) -> None:
+    session = anna(api, demo)
+    statuses = [
+        api.post(
+            ROUTE, {"current_password": f"guess number {i}", "new_password": NEW_PASSWORD}, token=session
+        ).status
+        for i in range(12)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10:] == [429, 429]
+    limited = api.post(
+        ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD}, token=session
+    )
+    assert limited.status == 429 and int(limited.header("Retry-After") or 0) > 0
+
+
+def test_a_new_password_the_policy_rejects_is_422_with_every_rule(api: Api, demo: dict[str, Any]) -> None:
+    session = anna(api, demo)
+    rejected = api.post(
+        ROUTE, {"current_password": demo[ANNA]["password"], "new_password": "anna"}, token=session
+    )
+
+    assert (rejected.status, rejected.error_code) == (422, "password_rejected")
+    assert {v["rule"] for v in rejected.body["error"]["violations"]} >= {"too_short", "contains_name"}
+    assert api.get("/v1/sessions/current", token=session).status == 200
+    assert password_changed_events() == []
+
+
+def test_without_a_session_it_is_401(api: Api, demo: dict[str, Any]) -> None:
+    result = api.post(ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD})
+    assert (result.status, result.error_code) == (401, "unauthorized")
+
+
+def test_a_body_that_is_not_the_contracts_is_400(api: Api, demo: dict[str, Any]) -> None:
+    session = anna(api, demo)
+    bodies: list[Any] = [
+        {"new_password": NEW_PASSWORD},
+        {"current_password": 5, "new_password": NEW_PASSWORD},
+        [],
+    ]
+    for body in bodies:
+        result = api.post(ROUTE, body, token=session)
+        assert (result.status, result.error_code) == (400, "invalid_request"), body

@@ -1,0 +1,104 @@
+"""Invitations: staff invite a client without a password; the welcome link sets the first one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from helpers import Api, message_body, sent_messages, token_from
+
+OWNER = "acc-berger-owner"
+MEMBER = "acc-berger-member"
+ANNA = "acc-berger-client-anna"
+OTHER_FIRM_MEMBER = "acc-hartmann-member"
+NEWBIE = "acc-berger-client-newbie"
+GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
+
+
+@pytest.fixture
+def newbie(api: Api, demo: dict[str, Any]) -> dict[str, Any]:
+    """A client the CRM created without an invitation: no password yet."""
+    body = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
+    assert api.signed("PUT", f"/v1/admin/accounts/{NEWBIE}", body).status == 201
+    return {**demo, NEWBIE: {**body, "account_id": NEWBIE, "locale": "de"}}
+
+
+def staff_token(api: Api, demo: dict[str, Any], staff: str) -> str:
+    return api.sign_in(demo[staff]["email"], demo[staff]["password"])
+
+
+def test_staff_invite_a_client_and_the_welcome_link_sets_the_first_password(
+    api: Api, newbie: dict[str, Any]
+) -> None:
+    invited = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=staff_token(api, newbie, MEMBER))
+
+    assert invited.status == 202, invited.body
+    assert invited.body["sent_to"] == "n***@example.com"
+    expires = datetime.fromisoformat(invited.body["expires_at"])
+    assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+    [mail] = sent_messages()
+    body = message_body(mail)
+    assert "Jonas Weber von Steuerkanzlei Berger &amp; Partner lädt Sie in das Mandantenportal ein" in body
+    assert "Passwort festlegen" in body
+
+    raw = token_from(mail)
+    verified = api.post("/v1/password-resets/verify", {"token": raw})
+    assert verified.status == 200
+    assert (verified.body["purpose"], verified.body["email_hint"]) == ("invitation", "n***@example.com")
+
+    confirmed = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+    assert api.get("/v1/sessions/current", token=confirmed.body["session"]["token"]).status == 200
+    assert (
+        api.post("/v1/sessions", {"email": "nora.neu@example.com", "password": GOOD_PASSWORD}).status == 201
+    )
+
+
+def test_an_account_with_a_password_gets_409_send_a_reset_instead(api: Api, demo: dict[str, Any]) -> None:
+    result = api.post(f"/v1/accounts/{ANNA}/invitation", token=staff_token(api, demo, OWNER))
+    assert (result.status, result.error_code) == (409, "password_already_set")
+    # In Petra's language, and it says what to do instead.
+    assert result.body["error"]["message"].endswith("Senden Sie stattdessen einen Link zum Zurücksetzen.")
+    assert sent_messages() == []
+
+
+def test_invitations_follow_the_staff_rules(api: Api, newbie: dict[str, Any]) -> None:
+    other = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=staff_token(api, newbie, OTHER_FIRM_MEMBER))
+    assert (other.status, other.error_code) == (404, "account_not_found")
+    client = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=staff_token(api, newbie, ANNA))
+    assert (client.status, client.error_code) == (403, "forbidden")
+    anonymous = api.post(f"/v1/accounts/{NEWBIE}/invitation")
+    assert (anonymous.status, anonymous.error_code) == (401, "unauthorized")
+    assert sent_messages() == []
+
+
+def test_an_account_without_a_password_never_signs_in(api: Api, newbie: dict[str, Any]) -> None:
+    for password in ("", "anything at all", GOOD_PASSWORD):
+        result = api.post("/v1/sessions", {"email": "nora.neu@example.com", "password": password or "x"})
+        assert (result.status, result.error_code) == (401, "invalid_credentials")
+
+
+def test_forgotten_password_without_one_mails_the_welcome_link_again(
+    api: Api, newbie: dict[str, Any]
+) -> None:
+    """Self-service for an invited account that never set a password sends the invitation (with the
+    self-service lifetime), so a lost welcome mail is not a dead end."""
+    assert api.post("/v1/password-resets", {"email": "nora.neu@example.com"}).status == 202
+    [mail] = sent_messages()
+    assert "Sie haben einen Link angefordert, um Ihr Passwort" in message_body(mail)
+    verified = api.post("/v1/password-resets/verify", {"token": token_from(mail)})
+    assert verified.body["purpose"] == "invitation"
+    expires = datetime.fromisoformat(verified.body["expires_at"])
+    assert expires - datetime.now(UTC) <= timedelta(hours=1)
+
+
+def test_a_staff_reset_for_a_client_without_a_password_sends_the_welcome_mail(
+    api: Api, newbie: dict[str, Any]
+) -> None:
+    sent = api.post(f"/v1/accounts/{NEWBIE}/password-reset", token=staff_token(api, newbie, OWNER))
+    assert sent.status == 202
+    [mail] = sent_messages()
+    verified = api.post("/v1/password-resets/verify", {"token": token_from(mail)})
+    assert verified.body["purpose"] == "invitation"

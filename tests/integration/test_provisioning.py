@@ -1,0 +1,407 @@
+"""The CRM's provisioning API through the gateway's SigV4 check, the handler and moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from devstack.seed import signed_headers
+from devstack.sigv4 import KeyPair
+from helpers import API_HOST, PROVISIONING_KEY, Api, message_body, sent_messages, token_from
+
+ANNA = "acc-berger-client-anna"
+OWNER = "acc-berger-owner"
+BERGER = "firm-berger"
+HARTMANN = "firm-hartmann"
+GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
+
+
+def anna_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "firm_id": BERGER,
+        "role": "client",
+        "email": "anna.schmidt@example.com",
+        "name": "Anna Schmidt",
+        "locale": "de",
+        "time_zone": "Europe/Berlin",
+        "status": "active",
+    }
+    body.update(overrides)
+    return body
+
+
+def new_client(account_id: str = "acc-new-client", **overrides: Any) -> dict[str, Any]:
+    body = {"firm_id": BERGER, "role": "client", "email": "neu@example.com", "name": "Nina Neu"}
+    body.update(overrides)
+    return body
+
+
+def items(table_env: str) -> list[dict[str, Any]]:
+    return boto3.client("dynamodb").scan(TableName=os.environ[table_env], ConsistentRead=True)["Items"]
+
+
+def claims() -> dict[str, str]:
+    return {i["email"]["S"]: i["account_id"]["S"] for i in items("EMAIL_CLAIMS_TABLE")}
+
+
+def provisioning_events(account_id: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in items("EVENTS_TABLE")
+        if e["type"]["S"] == "account_provisioned" and e["account_id"]["S"] == account_id
+    ]
+
+
+def staff_link_to_anna(api: Api, demo: dict[str, Any]) -> str:
+    token = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=token).status == 202
+    return token_from(sent_messages()[-1])
+
+
+# --------------------------------------------------------------------------- firms
+
+
+def test_a_firm_is_created_then_updated_and_the_same_body_twice_changes_nothing(api: Api, aws: None) -> None:
+    body = {"name": "Kanzlei Neu", "locale": "en", "time_zone": "Europe/Vienna"}
+    created = api.signed("PUT", "/v1/admin/firms/firm-neu", body)
+    assert (created.status, created.body) == (
+        201,
+        {
+            "firm": {
+                "firm_id": "firm-neu",
+                "name": "Kanzlei Neu",
+                "locale": "en",
+                "time_zone": "Europe/Vienna",
+            }
+        },
+    )
+    again = api.signed("PUT", "/v1/admin/firms/firm-neu", body)
+    assert (again.status, again.body) == (200, created.body)
+    renamed = api.signed("PUT", "/v1/admin/firms/firm-neu", {**body, "name": "Kanzlei Neu & Co"})
+    assert (renamed.status, renamed.body["firm"]["name"]) == (200, "Kanzlei Neu & Co")
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def test_an_account_is_created_with_its_firms_language_and_zone(api: Api, demo: dict[str, Any]) -> None:
+    result = api.signed("PUT", "/v1/admin/accounts/acc-new-client", new_client())
+
+    assert result.status == 201, result.body
+    assert result.body == {
+        "account": {
+            "account_id": "acc-new-client",
+            "firm_id": BERGER,
+            "role": "client",
+            "email": "neu@example.com",
+            "name": "Nina Neu",
+            "locale": "de",
+            "time_zone": "Europe/Berlin",
+            "status": "active",
+            "has_password": False,
+            "email_status": "ok",
+        },
+        "revoked": {"links": 0, "sessions": 0},
+    }
+    assert claims()["neu@example.com"] == "acc-new-client"
+    read = api.signed("GET", "/v1/admin/accounts/acc-new-client")
+    assert (read.status, read.body) == (200, {"account": result.body["account"]})
+
+
+def test_the_same_put_twice_writes_and_revokes_nothing(api: Api, demo: dict[str, Any]) -> None:
+    staff_link_to_anna(api, demo)
+    session = api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"])
+    before = len(provisioning_events(ANNA))
+
+    again = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body())
+
+    assert again.status == 200, again.body
+    assert again.body["revoked"] == {"links": 0, "sessions": 0}
+    assert len(provisioning_events(ANNA)) == before
+    assert api.get("/v1/sessions/current", token=session).status == 200
+
+
+def test_a_new_address_ends_every_open_link_and_session_in_the_same_write(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    raw = staff_link_to_anna(api, demo)
+    sessions = [api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"]) for _ in range(2)]
+
+    moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(email="anna.neu@example.com"))
+
+    assert moved.status == 200, moved.body
+    assert moved.body["revoked"] == {"links": 1, "sessions": 2}
+    assert moved.body["account"]["email"] == "anna.neu@example.com"
+    for token in sessions:
+        assert api.get("/v1/sessions/current", token=token).status == 401
+    for route in ("verify", "confirm"):
+        used = api.post(f"/v1/password-resets/{route}", {"token": raw, "password": GOOD_PASSWORD})
+        assert (used.status, used.error_code) == (410, "token_revoked"), route
+    assert claims().get("anna.schmidt@example.com") is None
+    assert claims()["anna.neu@example.com"] == ANNA
+    # The old address is free for someone else now; the password still works under the new one.
+    assert (
+        api.signed("PUT", "/v1/admin/accounts/acc-other", new_client(email="anna.schmidt@example.com")).status
+        == 201
+    )
+    assert (
+        api.post("/v1/sessions", {"email": "anna.neu@example.com", "password": demo[ANNA]["password"]}).status
+        == 201
+    )
+
+
+@pytest.mark.parametrize("change", [{"role": "member"}, {"status": "archived"}], ids=["new role", "archived"])
+def test_a_new_role_or_archiving_ends_access_too(
+    api: Api, demo: dict[str, Any], change: dict[str, str]
+) -> None:
+    raw = staff_link_to_anna(api, demo)
+    session = api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"])
+
+    result = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(**change))
+
+    assert result.body["revoked"] == {"links": 1, "sessions": 1}
+    assert api.get("/v1/sessions/current", token=session).status == 401
+    verify = api.post("/v1/password-resets/verify", {"token": raw})
+    assert (verify.status, verify.error_code) == (410, "token_revoked")
+
+
+def test_a_new_name_or_language_ends_nothing(api: Api, demo: dict[str, Any]) -> None:
+    raw = staff_link_to_anna(api, demo)
+    session = api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"])
+
+    result = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(name="Anna Schmidt-Berg", locale="en"))
+
+    assert result.status == 200
+    assert result.body["revoked"] == {"links": 0, "sessions": 0}
+    assert result.body["account"]["locale"] == "en"
+    assert api.get("/v1/sessions/current", token=session).status == 200
+    assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
+
+
+def test_an_address_already_in_use_is_409_and_nothing_is_written(api: Api, demo: dict[str, Any]) -> None:
+    taken = api.signed("PUT", "/v1/admin/accounts/acc-copycat", new_client(email="ANNA.Schmidt@example.com "))
+
+    assert (taken.status, taken.error_code) == (409, "email_taken")
+    assert api.signed("GET", "/v1/admin/accounts/acc-copycat").status == 404
+    assert claims()["anna.schmidt@example.com"] == ANNA
+    assert provisioning_events("acc-copycat") == []
+
+
+def test_two_concurrent_puts_claiming_one_address_exactly_one_wins(api: Api, demo: dict[str, Any]) -> None:
+    """Twenty different accounts claim one address at the same moment: DynamoDB's transaction
+    condition on the claim decides, not a read before the write."""
+    barrier = threading.Barrier(20)
+
+    def claim(index: int) -> int:
+        barrier.wait()
+        return api.signed(
+            "PUT", f"/v1/admin/accounts/acc-racer-{index}", new_client(email="same@example.com")
+        ).status
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(claim, range(20)))
+
+    assert sorted(statuses) == [201] + [409] * 19
+    [winner] = [i for i, status in enumerate(statuses) if status == 201]
+    assert claims()["same@example.com"] == f"acc-racer-{winner}"
+    created = [
+        i["account_id"]["S"] for i in items("ACCOUNTS_TABLE") if i["account_id"]["S"].startswith("acc-racer")
+    ]
+    assert created == [f"acc-racer-{winner}"]
+
+
+def test_an_account_cannot_move_between_firms(api: Api, demo: dict[str, Any]) -> None:
+    moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(firm_id=HARTMANN))
+    assert (moved.status, moved.error_code) == (409, "firm_mismatch")
+    assert api.signed("GET", f"/v1/admin/accounts/{ANNA}").body["account"]["firm_id"] == BERGER
+
+
+def test_an_unknown_firm_is_404(api: Api, demo: dict[str, Any]) -> None:
+    result = api.signed("PUT", "/v1/admin/accounts/acc-x", new_client(firm_id="firm-nowhere"))
+    assert (result.status, result.error_code) == (404, "firm_not_found")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("role", "admin"),
+        ("locale", "fr"),
+        ("email", "not an address"),
+        ("time_zone", "Mars/Olympus"),
+        ("time_zone", "../../etc/passwd"),
+        ("status", "locked"),
+        ("name", ""),
+        ("firm_id", "firm with spaces"),
+        ("send_invitation", "yes"),
+    ],
+)
+def test_bad_fields_are_400_naming_the_field(api: Api, demo: dict[str, Any], field: str, value: Any) -> None:
+    result = api.signed("PUT", "/v1/admin/accounts/acc-bad", new_client(**{field: value}))
+    assert (result.status, result.error_code) == (400, "invalid_request"), result.body
+    assert field in result.body["error"]["fields"]
+    assert api.signed("GET", "/v1/admin/accounts/acc-bad").status == 404
+
+
+@pytest.mark.parametrize("account_id", ["acc with space", "a" * 129, "-leading-dash", "acc%2Fslash"])
+def test_a_malformed_account_id_is_400(api: Api, demo: dict[str, Any], account_id: str) -> None:
+    result = api.signed("PUT", f"/v1/admin/accounts/{account_id}", new_client())
+    assert result.status == 400
+
+
+def test_an_unknown_account_reads_404(api: Api, demo: dict[str, Any]) -> None:
+    result = api.signed("GET", "/v1/admin/accounts/acc-nobody")
+    assert (result.status, result.error_code) == (404, "account_not_found")
+
+
+# --------------------------------------------------------------------------- signatures
+
+
+def test_unsigned_wrongly_signed_and_skewed_requests_are_403(api: Api, demo: dict[str, Any]) -> None:
+    path = f"/v1/admin/accounts/{ANNA}"
+    unsigned = api.get(path)
+    assert (unsigned.status, unsigned.error_code) == (403, "forbidden")
+
+    wrong = KeyPair(PROVISIONING_KEY.access_key_id, "not-the-secret-" + "x" * 25, PROVISIONING_KEY.region)
+    assert api.signed("GET", path, key=wrong).status == 403
+    stranger = KeyPair("AKIASTRANGER00000001", PROVISIONING_KEY.secret_access_key, PROVISIONING_KEY.region)
+    assert api.signed("GET", path, key=stranger).status == 403
+    elsewhere = KeyPair(PROVISIONING_KEY.access_key_id, PROVISIONING_KEY.secret_access_key, "us-east-1")
+    assert api.signed("GET", path, key=elsewhere).status == 403
+
+    # A body other than the one signed: the signature covers the payload's hash.
+    signed_for = json.dumps(anna_body(name="Mallory")).encode()
+    headers = signed_headers(
+        PROVISIONING_KEY,
+        "PUT",
+        f"https://{API_HOST}{path}",
+        signed_for,
+        {"Host": API_HOST, "Content-Type": "application/json"},
+    )
+    tampered = api.request("PUT", path, raw_body=json.dumps(anna_body(name="Eve")).encode(), headers=headers)
+    assert tampered.status == 403
+    assert api.signed("GET", path).body["account"]["name"] == "Anna Schmidt"
+
+
+def test_a_signature_more_than_five_minutes_old_is_403(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.auth
+
+    path = f"/v1/admin/accounts/{ANNA}"
+    for minutes, status in ((6, 403), (-6, 403), (4, 200), (-4, 200)):
+        signed_at = datetime.now(UTC) - timedelta(minutes=minutes)
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda at=signed_at: at)
+        assert api.signed("GET", path).status == status, minutes
+
+
+# --------------------------------------------------------------------------- invitations on PUT
+
+
+def test_send_invitation_mails_a_welcome_once_and_the_link_sets_the_first_password(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    body = new_client(locale="en", send_invitation=True)
+    first = api.signed("PUT", "/v1/admin/accounts/acc-new-client", body)
+
+    assert first.status == 201, first.body
+    assert first.body["invitation"]["status"] == "sent"
+    assert first.body["invitation"]["sent_to"] == "n***@example.com"
+    [mail] = sent_messages()
+    assert "Welcome" in message_body(mail) and "Set password" in message_body(mail)
+    expires = datetime.fromisoformat(first.body["invitation"]["expires_at"])
+    assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+
+    again = api.signed("PUT", "/v1/admin/accounts/acc-new-client", body)
+    assert again.body["invitation"] == {**first.body["invitation"], "status": "pending"}
+    assert len(sent_messages()) == 1
+
+    raw = token_from(mail)
+    verified = api.post("/v1/password-resets/verify", {"token": raw})
+    assert (verified.status, verified.body["purpose"]) == (200, "invitation")
+    assert api.post("/v1/sessions", {"email": "neu@example.com", "password": GOOD_PASSWORD}).status == 401
+    confirmed = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+    assert api.signed("GET", "/v1/admin/accounts/acc-new-client").body["account"]["has_password"] is True
+    after = api.signed("PUT", "/v1/admin/accounts/acc-new-client", body)
+    assert after.body["invitation"] == {"status": "password_already_set"}
+    assert len(sent_messages()) == 1
+
+
+def test_no_invitation_goes_to_an_archived_account(api: Api, demo: dict[str, Any]) -> None:
+    result = api.signed(
+        "PUT", "/v1/admin/accounts/acc-new-client", new_client(status="archived", send_invitation=True)
+    )
+    assert result.body["invitation"] == {"status": "not_sent", "reason": "archived"}
+    assert sent_messages() == []
+
+
+# --------------------------------------------------------------------------- erasure
+
+
+def test_delete_erases_personal_data_links_sessions_and_deliveries_and_keeps_audit_events_anonymous(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    staff_link_to_anna(api, demo)
+    api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"])
+    assert [e for e in items("EVENTS_TABLE") if e["account_id"]["S"] == ANNA]
+
+    erased = api.signed("DELETE", f"/v1/admin/accounts/{ANNA}")
+
+    assert (erased.status, erased.raw.body) == (204, b"")
+    assert api.signed("GET", f"/v1/admin/accounts/{ANNA}").status == 404
+    assert all(i["account_id"]["S"] != ANNA for i in items("ACCOUNTS_TABLE"))
+    assert all(i["account_id"]["S"] != ANNA for i in items("RESET_TOKENS_TABLE"))
+    assert all(i["account_id"]["S"] != ANNA for i in items("SESSIONS_TABLE"))
+    assert items("DELIVERY_EVENTS_TABLE") == []
+    assert "anna.schmidt@example.com" not in claims()
+    events = [e for e in items("EVENTS_TABLE") if e["account_id"]["S"] == ANNA]
+    assert events, "audit events stay"
+    text = repr(events)
+    for personal in ("anna", "Schmidt", "198.51.100", "pytest", "Petra"):
+        assert personal not in text.replace(ANNA, ""), personal
+    assert (
+        api.post(
+            "/v1/sessions", {"email": "anna.schmidt@example.com", "password": demo[ANNA]["password"]}
+        ).status
+        == 401
+    )
+    assert api.signed("DELETE", f"/v1/admin/accounts/{ANNA}").status == 404
+
+
+def test_an_erasure_that_fails_part_way_is_finished_by_the_next_delete(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.accounts import provisioning
+
+    staff_link_to_anna(api, demo)
+    api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"])
+    original = provisioning._delete_sessions
+    monkeypatch.setattr(provisioning, "_delete_sessions", _fails_once(original))
+
+    failed = api.signed("DELETE", f"/v1/admin/accounts/{ANNA}")
+    assert failed.status >= 500 and failed.error_code == "internal_error"
+    # Already nothing signs in or reads back; the address is free.
+    assert api.signed("GET", f"/v1/admin/accounts/{ANNA}").status == 404
+    assert "anna.schmidt@example.com" not in claims()
+
+    assert api.signed("DELETE", f"/v1/admin/accounts/{ANNA}").status == 204
+    assert all(i["account_id"]["S"] != ANNA for i in items("SESSIONS_TABLE") + items("ACCOUNTS_TABLE"))
+
+
+def _fails_once(function: Any) -> Any:
+    calls = {"n": 0}
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated failure part-way")
+        return function(*args, **kwargs)
+
+    return wrapper
