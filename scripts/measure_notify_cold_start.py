@@ -76,7 +76,7 @@ def main(runs: int) -> None:
         sys.path[:0] = PYTHONPATH.split(os.pathsep)
         os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing")
         os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials
-        import testenv  # noqa: I001 - sets the template's environment first
+        import support.environment as testenv  # noqa: I001 - sets the template's environment first
 
         import boto3
 

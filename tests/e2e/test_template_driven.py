@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from e2e.stackrunner import Stack, start_stack, stop_stack
-from helpers import FIXTURES_DIR, probe_stream_function, template_copy
+from support.samples import FIXTURES_DIR
+from support.template_copies import probe_stream_function, template_copy
 
 pytestmark = pytest.mark.e2e
 

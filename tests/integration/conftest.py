@@ -15,8 +15,8 @@ from moto import mock_aws
 from devstack.motolock import serialize_dynamodb
 from devstack.seed import accounts_by_id, load_demo_data, seed
 from devstack.template import provision
-from helpers import Api
-from testenv import TEMPLATE
+from support.api import Api
+from support.environment import TEMPLATE
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Api
+from support.api import Api
 
 JSON_ROUTES = {
     "/v1/password-resets": {"email": "anna.schmidt@example.com"},
@@ -94,7 +94,7 @@ def test_password_of_129_code_points_is_a_policy_violation_not_a_crash(
     api: Api, demo: dict[str, Any]
 ) -> None:
     api.post("/v1/password-resets", {"email": demo["acc-berger-client-anna"]["email"]})
-    from helpers import sent_messages, token_from
+    from support.sent_mail import sent_messages, token_from
 
     raw = token_from(sent_messages()[-1])
     result = api.post("/v1/password-resets/confirm", {"token": raw, "password": "ä" * 129})

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 
-from cfn import allows
 from devstack.gateway import RUNNING_FUNCTION, HttpRequest
 from devstack.ses_simulator import SesSimulator
 from devstack.sns_signer import SnsSigner
-from helpers import Api, gateway, sent_messages, token_from
-from streams import lambda_event, stream_records
-from testenv import TEMPLATE
+from support.api import Api, gateway
+from support.cloudformation import allows
+from support.environment import TEMPLATE
+from support.sent_mail import sent_messages, token_from
+from support.streams import lambda_event, stream_records
 
 Call = tuple[str, str, str, dict[str, Any]]  # function, service, operation, parameters
 TRANSACT_ACTIONS = {

@@ -20,10 +20,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.gateway import FunctionRunner
-from helpers import Api, load_event, sent_messages, token_from
 from pwreset.timefmt import format_datetime
-from streams import EventSourceMapping, lambda_event, stream_records
-from testenv import TEMPLATE
+from support.api import Api
+from support.environment import TEMPLATE
+from support.samples import load_event
+from support.sent_mail import sent_messages, token_from
+from support.streams import EventSourceMapping, lambda_event, stream_records
 
 FUNCTION = "NotifyPasswordChangedFunction"
 OWNER = "acc-berger-owner"  # Petra Berger: German, Europe/Berlin
@@ -291,9 +293,9 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from geoip_fixture import write_city_database
     from pwreset import notifications
     from pwreset.config import settings
+    from support.geoip import write_city_database
 
     monkeypatch.setenv("GEOIP_DATABASE_PATH", str(write_city_database(tmp_path / "city.mmdb")))
     settings.cache_clear()
@@ -538,9 +540,9 @@ def _shape(value: Any) -> Any:
 
 
 def test_the_sample_event_has_the_shape_of_a_fresh_record(firm: dict[str, Any]) -> None:
-    """The committed sample was made by tests/notify_sample.py; if the confirm path records
+    """The committed sample was made by tests/support/notify_sample.py; if the confirm path records
     something new, this fails until the sample is made again."""
-    from notify_sample import record_from_a_real_reset
+    from support.notify_sample import record_from_a_real_reset
 
     assert _shape(record_from_a_real_reset()) == _shape(
         load_event("notify_password_changed.json")["Records"][0]

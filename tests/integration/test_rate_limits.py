@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from helpers import Api, sent_messages
 from pwreset.ratelimit import RateLimiter
+from support.api import Api
+from support.sent_mail import sent_messages
 
 ANNA = "acc-berger-client-anna"
 

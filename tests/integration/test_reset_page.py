@@ -14,7 +14,9 @@ import boto3
 import pytest
 
 from devstack.gateway import LambdaContext
-from helpers import Api, gateway, load_event, sent_messages, token_from
+from support.api import Api, gateway
+from support.samples import load_event
+from support.sent_mail import sent_messages, token_from
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "templates" / "pages" / "assets"
 CSP = (

@@ -12,8 +12,11 @@ import botocore.client
 import pytest
 
 from devstack.sns_signer import DEFAULT_CERT_URL
-from helpers import Api, load_event, sent_messages
-from ses_support import FakeSns, post, publish, ses_event, signer, topic_arn
+from support.api import Api
+from support.samples import load_event
+from support.sent_mail import sent_messages
+from support.ses_events import ses_event
+from support.sns import FakeSns, post, publish, signer, topic_arn
 
 OWNER = "acc-berger-owner"  # Petra Berger, reads German
 MEMBER = "acc-berger-member"
@@ -126,7 +129,7 @@ FIXTURE_OUTCOMES = [
 
 
 def test_every_fixture_has_an_expected_outcome() -> None:
-    from ses_support import fixture_names
+    from support.ses_events import fixture_names
 
     assert sorted(name for name, *_ in FIXTURE_OUTCOMES) == fixture_names()
 
@@ -378,7 +381,7 @@ def test_delivered_but_unused_and_expired_points_to_the_spam_folder(api: Api, de
 
 
 def test_a_used_link_needs_no_diagnosis(api: Api, demo: dict[str, Any]) -> None:
-    from helpers import token_from
+    from support.sent_mail import token_from
 
     record = staff_send(api, demo)
     report(api, record, "event-delivery.json")
@@ -495,7 +498,7 @@ def test_only_staff_of_the_clients_firm_may_read(api: Api, demo: dict[str, Any])
 
 
 def test_the_sample_deliveries_event_answers_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
-    from helpers import gateway
+    from support.api import gateway
 
     staff_send(api, demo)
     response = gateway().runner.invoke("SesEventsFunction", load_event("ses_events_deliveries.json"))

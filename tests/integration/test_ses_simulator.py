@@ -12,7 +12,7 @@ import pytest
 from devstack.gateway import HttpRequest
 from devstack.ses_simulator import SesSimulator
 from devstack.sns_signer import SnsSigner
-from helpers import Api, gateway
+from support.api import Api, gateway
 
 OWNER = "acc-berger-owner"
 
@@ -64,7 +64,7 @@ def add_client(address: str) -> str:
 def send_and_simulate(
     api: Api, demo: dict[str, Any], simulator: SesSimulator, address: str
 ) -> dict[str, Any]:
-    from helpers import sent_messages
+    from support.sent_mail import sent_messages
 
     account_id = add_client(address)
     token = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner, sns_timestamp
-from helpers import Api, load_event
-from ses_support import FakeSns, post, publish, ses_event, signer, topic_arn
+from support.api import Api
+from support.samples import load_event
+from support.ses_events import ses_event
+from support.sns import FakeSns, post, publish, signer, topic_arn
 
 CERT_URL = DEFAULT_CERT_URL
 
@@ -406,8 +408,8 @@ def test_the_sample_webhook_event_reaches_signature_verification(
     """events/ses_events_webhook.json is a real SNS envelope whose signature is not SNS's."""
     import json
 
-    from helpers import gateway
     from pwreset import sns
+    from support.api import gateway
 
     event = load_event("ses_events_webhook.json")
     envelope = json.loads(event["body"])

@@ -20,7 +20,7 @@ from moto import mock_aws
 from devstack.gateway import FunctionRunner
 from devstack.streams import pollers_for
 from devstack.template import SamTemplate, provision
-from helpers import probe_stream_function, template_copy
+from support.template_copies import probe_stream_function, template_copy
 
 PROBE = "ProbeStreamFunction"
 

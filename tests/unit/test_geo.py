@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from geoip_fixture import write_city_database
 from pwreset import geo
 from pwreset.config import settings
+from support.geoip import write_city_database
 
 
 @pytest.fixture(autouse=True)
