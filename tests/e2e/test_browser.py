@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from e2e.stackrunner import Stack
-from e2e.test_reset_over_http import sign_in, wait_for_mail
+from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -51,7 +50,7 @@ def browser() -> Iterator[Any]:
 def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser: Any) -> None:
     shutil.rmtree(OUTPUT, ignore_errors=True)
     OUTPUT.mkdir(parents=True)
-    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    before = mail_ids(stack)
     owner = sign_in(stack, *OWNER)
     sent = stack.post(
         "/v1/accounts/acc-berger-client-anna/password-reset", headers={"Authorization": f"Bearer {owner}"}

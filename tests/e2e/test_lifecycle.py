@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.stackrunner import (
+from support.local_stack import (
     REPO_ROOT,
     START_TIMEOUT_S,
     Stack,

@@ -12,5 +12,6 @@
 - ``ses_events``: SES event fixtures (``tests/fixtures/ses``) with their placeholders filled in.
 - ``sns``: a signer standing in for SNS, a fake SNS certificate host, posts to the SES webhook.
 - ``streams``: the tables' stream records as Lambda delivers them.
+- ``local_stack``: for the end-to-end tests, the local stack as a subprocess, spoken to over HTTP.
 - ``notify_sample``: the script that makes ``events/notify_password_changed.json``.
 """

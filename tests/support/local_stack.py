@@ -1,5 +1,6 @@
-"""Runs the local stack (``python -m devstack``, what ``make dev`` runs) as a subprocess on free
-ports and speaks to it over HTTP only (``http.client``)."""
+"""For the end-to-end tests: runs the local stack (``python -m devstack``, what ``make dev`` runs)
+as a subprocess on free ports, speaks to it over HTTP only (``http.client``), and reads its dev
+mailbox."""
 
 from __future__ import annotations
 
@@ -124,10 +125,35 @@ class Stack:
     def post(self, path: str, json_body: Any = None, **kw: Any) -> Response:
         return self.request("POST", path, json_body=json_body, **kw)
 
+    def mail(self) -> list[dict[str, Any]]:
+        """Every mail in the dev mailbox (``GET /_dev/mail.json``)."""
+        return list(self.get("/_dev/mail.json").json()["messages"])
+
     def output(self) -> str:
         return "".join(
             (self.log_dir / name).read_text(errors="replace") for name in ("stdout.log", "stderr.log")
         )
+
+
+def sign_in(stack: Stack, email: str, password: str) -> str:
+    response = stack.post("/v1/sessions", {"email": email, "password": password})
+    assert response.status == 201, response.body
+    return str(response.json()["session"]["token"])
+
+
+def mail_ids(stack: Stack) -> set[str]:
+    return {m["id"] for m in stack.mail()}
+
+
+def wait_for_mail(stack: Stack, to: str, after: set[str], timeout: float = 10.0) -> dict[str, Any]:
+    """The first mail to ``to`` whose id is not in ``after``; fails the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in stack.mail():
+            if to in message["to"] and message["id"] not in after:
+                return dict(message)
+        time.sleep(0.1)
+    pytest.fail(f"no mail to {to} within {timeout} s")
 
 
 def start_stack(
