@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
-from devstack.gateway import RUNNING_FUNCTION, HttpRequest
+from devstack.gateway import HttpRequest
 from devstack.ses_simulator import SesSimulator
 from devstack.sns_signer import SnsSigner
 from support.api import Api, gateway
 from support.cloudformation import allows
 from support.environment import TEMPLATE
 from support.sent_mail import sent_messages, token_from
+from support.spies import ApiCall, ApiCallSpy
 from support.streams import lambda_event, stream_records
 
-Call = tuple[str, str, str, dict[str, Any]]  # function, service, operation, parameters
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -34,18 +33,8 @@ TRANSACT_ACTIONS = {
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
-    recorded: list[Call] = []
-    original = BaseClient._make_api_call
-
-    def spy(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        function = RUNNING_FUNCTION.get()
-        if function:
-            recorded.append((function, client.meta.service_model.service_name, operation, params))
-        return original(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
-    return recorded
+def calls(monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
+    return ApiCallSpy(monkeypatch)
 
 
 @pytest.fixture
@@ -123,11 +112,14 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     assert api.get("/reset").status == 200
 
 
-def required_permissions(calls: list[Call]) -> set[tuple[str, str, str | None, str | None]]:
-    """(function, IAM action, table logical id, index) for every call."""
+def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None, str | None]]:
+    """(function, IAM action, table logical id, index) for every call a function made."""
     tables = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.tables()}
     needed: set[tuple[str, str, str | None, str | None]] = set()
-    for function, service, operation, params in calls:
+    for call in calls:
+        if call.function is None:
+            continue  # the test's own set-up and checks, not a function's
+        function, service, operation, params = call.function, call.service, call.operation, call.params
         if service == "dynamodb":
             if operation == "TransactWriteItems":
                 for item in params["TransactItems"]:
@@ -148,11 +140,11 @@ def required_permissions(calls: list[Call]) -> set[tuple[str, str, str | None, s
 
 
 def test_every_call_of_every_function_is_allowed_by_its_own_policy(
-    api: Api, demo: dict[str, Any], simulator: SesSimulator, calls: list[Call]
+    api: Api, demo: dict[str, Any], simulator: SesSimulator, calls: ApiCallSpy
 ) -> None:
     run_everything(api, demo, simulator)
 
-    needed = required_permissions(calls)
+    needed = required_permissions(calls.calls)
     functions = {function for function, *_ in needed}
     assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
     missing = sorted(str(p) for p in needed if not allows(*p))

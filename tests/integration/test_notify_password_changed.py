@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
@@ -25,6 +24,7 @@ from support.api import Api
 from support.environment import TEMPLATE
 from support.samples import load_event
 from support.sent_mail import sent_messages, token_from
+from support.spies import PASS, ApiCall, ApiCallSpy
 from support.streams import EventSourceMapping, lambda_event, stream_records
 
 FUNCTION = "NotifyPasswordChangedFunction"
@@ -92,42 +92,33 @@ class SesSpy:
     """Sees every SendEmail the service makes (moto keeps only the HTML part) and can make SES
     fail for chosen recipients, as the client would see it after botocore's own retries."""
 
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = ApiCallSpy(monkeypatch)
+        self.calls.answer("SendEmail", self._send)
         self.attempts: list[str] = []
         self.fail_once: set[str] = set()
         self.fail_always: set[str] = set()
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        original = botocore.client.BaseClient._make_api_call
-        spy = self
+    def _send(self, call: ApiCall) -> Any:
+        [to] = call.params["Destination"]["ToAddresses"]
+        self.attempts.append(to)
+        if to in self.fail_once:
+            self.fail_once.discard(to)
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        if to in self.fail_always:
+            raise ClientError(
+                {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
+                "SendEmail",
+            )
+        return PASS
 
-        def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            if operation != "SendEmail":
-                return original(client, operation, params)
-            [to] = params["Destination"]["ToAddresses"]
-            spy.attempts.append(to)
-            if to in spy.fail_once:
-                spy.fail_once.discard(to)
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "TooManyRequestsException",
-                            "Message": "Maximum sending rate exceeded.",
-                        }
-                    },
-                    "SendEmail",
-                )
-            if to in spy.fail_always:
-                raise ClientError(
-                    {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
-                    "SendEmail",
-                )
-            response = original(client, operation, params)
-            spy.sent.append(params)
-            return response
-
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        """What SES accepted."""
+        return [call.params for call in self.calls.of("SendEmail") if call.error is None]
 
     def notifications(self) -> list[dict[str, Any]]:
         return [p for p in self.sent if _tags(p).get("kind", "").startswith("password_changed")]
@@ -138,9 +129,7 @@ class SesSpy:
 
 @pytest.fixture
 def ses(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    spy = SesSpy()
-    spy.install(monkeypatch)
-    return spy
+    return SesSpy(monkeypatch)
 
 
 def _tags(params: dict[str, Any]) -> dict[str, str]:
@@ -446,69 +435,55 @@ def test_a_record_that_slips_past_the_filter_is_skipped_not_mailed(
 # --------------------------------------------------------------------------- what a notification costs
 
 
-class CallSpy:
-    """Every AWS API call the function makes while ``on`` (botocore's own retries not counted)."""
-
-    def __init__(self) -> None:
-        self.on = False
-        self.calls: list[str] = []
-        self.unprocessed_batch_reads = False  # answer BatchGetItem as if DynamoDB throttled it all
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        original = botocore.client.BaseClient._make_api_call
-        spy = self
-
-        def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            if spy.on:
-                spy.calls.append(f"{client.meta.service_model.service_name}.{operation}")
-                if operation == "BatchGetItem" and spy.unprocessed_batch_reads:
-                    return {"Responses": {}, "UnprocessedKeys": params["RequestItems"]}
-            return original(client, operation, params)
-
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
-
-
 @pytest.fixture
-def aws_calls(ses: SesSpy, monkeypatch: pytest.MonkeyPatch) -> CallSpy:
-    spy = CallSpy()
-    spy.install(monkeypatch)  # over the SES spy, so SendEmail is seen too
+def aws_calls(ses: SesSpy, monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
+    """Every AWS call the function makes once ``recording`` is on (over the SES spy, so SendEmail
+    is seen too)."""
+    spy = ApiCallSpy(monkeypatch)
+    spy.recording = False
     return spy
+
+
+def throttled_batch_read(call: ApiCall) -> dict[str, Any]:
+    """BatchGetItem answered as if DynamoDB throttled it all."""
+    return {"Responses": {}, "UnprocessedKeys": call.params["RequestItems"]}
 
 
 GUARDED_MAIL = ["dynamodb.PutItem", "sesv2.SendEmail", "dynamodb.UpdateItem"]
 
 
 def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
-    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: CallSpy, runner: FunctionRunner
+    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: ApiCallSpy, runner: FunctionRunner
 ) -> None:
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
     [record] = changed_records()
-    aws_calls.on = True
+    aws_calls.recording = True
 
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
     # The client and the firm in one batch, the owners in one query, then per mail (two owners
     # and the client) an idempotency claim, the send and the mark: no record per event on top.
-    assert aws_calls.calls == ["dynamodb.BatchGetItem", "dynamodb.Query", *GUARDED_MAIL * 3]
+    assert aws_calls.names() == ["dynamodb.BatchGetItem", "dynamodb.Query", *GUARDED_MAIL * 3]
     assert len(ses.notifications()) == 3
 
     aws_calls.calls.clear()
     assert notify(runner, [record]) == {"batchItemFailures": []}  # redelivered after it finished
 
-    assert "sesv2.SendEmail" not in aws_calls.calls
+    assert "sesv2.SendEmail" not in aws_calls.names()
     assert len(ses.notifications()) == 3
 
 
 def test_a_throttled_batch_read_falls_back_to_single_reads_and_still_mails(
-    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: CallSpy, runner: FunctionRunner
+    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: ApiCallSpy, runner: FunctionRunner
 ) -> None:
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
     [record] = changed_records()
-    aws_calls.on = aws_calls.unprocessed_batch_reads = True
+    aws_calls.answer("BatchGetItem", throttled_batch_read)
+    aws_calls.recording = True
 
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
-    assert aws_calls.calls.count("dynamodb.GetItem") == 2
+    assert aws_calls.names().count("dynamodb.GetItem") == 2
     anna = ses.to(firm[ANNA]["email"])
     assert len(anna) == 1
     assert "Steuerkanzlei Berger & Partner" in subject_of(anna[0])  # the firm's name, read singly

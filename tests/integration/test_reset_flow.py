@@ -12,6 +12,7 @@ import pytest
 
 from support.api import Api
 from support.sent_mail import message_body, sent_messages, token_from
+from support.spies import ApiCallSpy
 
 OWNER = "acc-berger-owner"
 MEMBER = "acc-berger-member"
@@ -138,20 +139,11 @@ def test_text_part_is_sent_too_and_in_both_languages(
     monkeypatch: pytest.MonkeyPatch, api: Api, demo: dict[str, Any]
 ) -> None:
     """moto keeps only the HTML part, so look at what the service hands to SES."""
-    import botocore.client
-
-    captured: list[dict[str, Any]] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "SendEmail":
-            captured.append(params)
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    spy = ApiCallSpy(monkeypatch)
     send_link(api, demo, OWNER, ANNA)
     send_link(api, demo, OWNER, JAMES)
 
+    captured = [call.params for call in spy.of("SendEmail")]
     de, en = (c["Content"]["Simple"] for c in captured)
     assert "neues Passwort festzulegen" in de["Body"]["Text"]["Data"]
     assert "Reset password" in en["Body"]["Html"]["Data"]

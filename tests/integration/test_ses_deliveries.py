@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.client
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from devstack.sns_signer import DEFAULT_CERT_URL
 from support.api import Api
@@ -17,6 +17,7 @@ from support.samples import load_event
 from support.sent_mail import sent_messages
 from support.ses_events import ses_event
 from support.sns import FakeSns, post, publish, signer, topic_arn
+from support.spies import ApiCall, ApiCallSpy
 
 OWNER = "acc-berger-owner"  # Petra Berger, reads German
 MEMBER = "acc-berger-member"
@@ -301,19 +302,12 @@ def test_a_bounce_costs_one_index_query_and_one_transaction(
     from pwreset.models import Account
 
     record = staff_send(api, demo)
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def spy(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        calls.append(f"{client.meta.service_model.service_name}.{operation}")
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    calls = ApiCallSpy(monkeypatch)
 
     report(api, record, "event-bounce-permanent-general.json")
 
     # The accounts behind the address; then marker, timeline entry and address mark together.
-    assert calls == ["dynamodb.Query", "dynamodb.TransactWriteItems"]
+    assert calls.names() == ["dynamodb.Query", "dynamodb.TransactWriteItems"]
     assert Account.get(ANNA).email_status == "undeliverable"
 
 
@@ -452,22 +446,12 @@ def test_newest_first_and_at_most_twenty(api: Api, demo: dict[str, Any]) -> None
 def test_a_failed_send_shows_as_failed(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botocore.client
-
-    original = botocore.client.BaseClient._make_api_call
-
-    def refuse(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "SendEmail":
-            raise botocore.exceptions.EndpointConnectionError(
-                endpoint_url="https://email.eu-central-1.amazonaws.com"
-            )
-        return original(self, operation, params)
-
-    import botocore.exceptions
+    def unreachable(call: ApiCall) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://email.eu-central-1.amazonaws.com")
 
     staff = token(api, demo, OWNER)
     with monkeypatch.context() as patch:
-        patch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
+        ApiCallSpy(patch).answer("SendEmail", unreachable)
         assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=staff).status == 502
 
     delivery = only_delivery(api, demo)

@@ -12,6 +12,7 @@
 - ``ses_events``: SES event fixtures (``tests/fixtures/ses``) with their placeholders filled in.
 - ``sns``: a signer standing in for SNS, a fake SNS certificate host, posts to the SES webhook.
 - ``streams``: the tables' stream records as Lambda delivers them.
+- ``spies``: one spy on the AWS API calls botocore makes, which can also answer in AWS's place.
 - ``html_parsing``: one HTML parser for pages and mails (elements, scripts, text, links, balance).
 - ``local_stack``: for the end-to-end tests, the local stack as a subprocess, spoken to over HTTP.
 - ``notify_sample``: the script that makes ``events/notify_password_changed.json``.
