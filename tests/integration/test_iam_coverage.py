@@ -7,16 +7,11 @@ fail in AWS."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack.gateway import HttpRequest
 from devstack.ses_simulator import SesSimulator
-from devstack.sns_signer import SnsSigner
 from support.api import Api, gateway
 from support.cloudformation import allows
 from support.environment import TEMPLATE
@@ -35,26 +30,6 @@ TRANSACT_ACTIONS = {
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
     return ApiCallSpy(monkeypatch)
-
-
-@pytest.fixture
-def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
-    from pwreset import sns
-    from pwreset.config import settings
-
-    signer = SnsSigner()
-    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
-    settings.cache_clear()
-    sns.default_verifier.cache_clear()
-
-    def deliver(headers: dict[str, str], body: bytes) -> None:
-        gateway().handle(HttpRequest("POST", "/v1/webhooks/ses", list(headers.items()), body))
-
-    yield SesSimulator(
-        topic_arn=os.environ["SES_EVENTS_TOPIC_ARN"], signer=signer, deliver=deliver, delay_seconds=0
-    )
-    settings.cache_clear()
-    sns.default_verifier.cache_clear()
 
 
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:

@@ -4,19 +4,17 @@ GET /v1/accounts/{account_id}/password-reset/deliveries; bad addresses block sta
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from devstack.sns_signer import DEFAULT_CERT_URL
 from support.api import Api
 from support.samples import load_event
 from support.sent_mail import sent_messages
 from support.ses_events import ses_event
-from support.sns import FakeSns, post, publish, signer, topic_arn
+from support.sns import post, publish, signer, topic_arn
 from support.spies import ApiCall, ApiCallSpy
 
 OWNER = "acc-berger-owner"  # Petra Berger, reads German
@@ -28,16 +26,7 @@ OTHER_MEMBER = "acc-hartmann-member"
 MARIA = "acc-hartmann-client-maria"
 SENDER = "no-reply@portal.example.com"
 
-
-@pytest.fixture(autouse=True)
-def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
-    from pwreset import sns
-
-    fake = FakeSns({DEFAULT_CERT_URL: signer().cert_pem})
-    monkeypatch.setattr(sns, "http_get", fake)
-    sns.default_verifier.cache_clear()
-    yield fake
-    sns.default_verifier.cache_clear()
+pytestmark = pytest.mark.usefixtures("fake_sns")  # every SES event here is signed and verified
 
 
 def token(api: Api, demo: dict[str, Any], account_id: str) -> str:

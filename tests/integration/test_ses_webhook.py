@@ -7,7 +7,6 @@ certificate host is a fake (no network here) that serves the signer's certificat
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,20 +17,9 @@ from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner, sns_timestamp
 from support.api import Api
 from support.samples import load_event
 from support.ses_events import ses_event
-from support.sns import FakeSns, post, publish, signer, topic_arn
+from support.sns import FakeSns, install_fake_sns, post, publish, signer, topic_arn
 
 CERT_URL = DEFAULT_CERT_URL
-
-
-@pytest.fixture
-def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
-    from pwreset import sns
-
-    fake = FakeSns({CERT_URL: signer().cert_pem})
-    monkeypatch.setattr(sns, "http_get", fake)
-    sns.default_verifier.cache_clear()
-    yield fake
-    sns.default_verifier.cache_clear()
 
 
 def notification(version: int = 1, **kw: Any) -> dict[str, Any]:
@@ -116,12 +104,8 @@ _BAD_CERT_URLS = [
 def test_certificate_urls_off_sns_are_rejected_before_any_fetch(
     api: Api, monkeypatch: pytest.MonkeyPatch, aws: None, cert_url: str
 ) -> None:
-    from pwreset import sns
-
     # Even a host that would serve the right certificate is not asked.
-    fake = FakeSns({CERT_URL: signer().cert_pem}, serve_any=True)
-    monkeypatch.setattr(sns, "http_get", fake)
-    sns.default_verifier.cache_clear()
+    fake = install_fake_sns(monkeypatch, {CERT_URL: signer().cert_pem}, serve_any=True)
 
     result = post(api, resign(notification(), SigningCertURL=cert_url))
 
@@ -364,12 +348,9 @@ def test_a_locally_generated_certificate_is_rejected_without_the_local_setting(
 ) -> None:
     """The local stack signs with its own key; a deployment fetches SNS's certificate for the URL,
     and the local signature does not verify against it."""
-    from pwreset import sns
-
     real_sns = SnsSigner()  # stands in for AWS's key behind CERT_URL
-    monkeypatch.setattr(sns, "http_get", FakeSns({CERT_URL: real_sns.cert_pem}))
     monkeypatch.delenv("SNS_TRUSTED_CERT_PEM_PATH", raising=False)
-    sns.default_verifier.cache_clear()
+    install_fake_sns(monkeypatch, {CERT_URL: real_sns.cert_pem})
 
     result = post(api, notification())
 
@@ -408,13 +389,11 @@ def test_the_sample_webhook_event_reaches_signature_verification(
     """events/ses_events_webhook.json is a real SNS envelope whose signature is not SNS's."""
     import json
 
-    from pwreset import sns
     from support.api import gateway
 
     event = load_event("ses_events_webhook.json")
     envelope = json.loads(event["body"])
-    monkeypatch.setattr(sns, "http_get", FakeSns({envelope["SigningCertURL"]: signer().cert_pem}))
-    sns.default_verifier.cache_clear()
+    install_fake_sns(monkeypatch, {envelope["SigningCertURL"]: signer().cert_pem})
     event["body"] = event["body"].replace(envelope["TopicArn"], topic_arn())
 
     response = gateway().runner.invoke("SesEventsFunction", event)

@@ -8,14 +8,13 @@ moto. Items say how the probe should misbehave (see the probe's docstring).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from moto import mock_aws
 
 from devstack.gateway import FunctionRunner
 from devstack.streams import pollers_for
@@ -31,15 +30,6 @@ def streams_client() -> Any:
 
 
 FAILURE_QUEUE = "ProbeFailureQueue"
-
-
-@pytest.fixture
-def aws_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield
 
 
 class Wired:
@@ -93,7 +83,7 @@ class Wired:
 
 
 @pytest.fixture
-def wire(aws_only: None, tmp_path: Path) -> Callable[..., Wired]:
+def wire(mocked_aws: None, tmp_path: Path) -> Callable[..., Wired]:
     def make(**event_properties: Any) -> Wired:
         resources: dict[str, Any] = {PROBE: probe_stream_function(**event_properties)}
         if "DestinationConfig" in event_properties:

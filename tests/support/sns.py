@@ -8,6 +8,8 @@ import urllib.error
 from functools import cache
 from typing import Any
 
+import pytest
+
 from devstack.sns_signer import SnsSigner
 from support.api import Api, Result
 
@@ -46,6 +48,19 @@ class FakeSns:
         if self.serve_any and self.certificates:
             return next(iter(self.certificates.values()))
         raise urllib.error.HTTPError(url, 404, "Not Found", None, None)  # type: ignore[arg-type]
+
+
+def install_fake_sns(
+    monkeypatch: pytest.MonkeyPatch, certificates: dict[str, bytes] | None = None, *, serve_any: bool = False
+) -> FakeSns:
+    """The webhook's fetches go to a new :class:`FakeSns` until the test ends; certificates
+    fetched before are forgotten."""
+    from pwreset import sns
+
+    fake = FakeSns(certificates, serve_any=serve_any)
+    monkeypatch.setattr(sns, "http_get", fake)
+    sns.default_verifier.cache_clear()
+    return fake
 
 
 def post(api: Api, message: dict[str, Any], *, headers: dict[str, str] | None = None) -> Result:
