@@ -14,19 +14,14 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from devstack.gateway import FunctionRunner
 from devstack.streams import pollers_for
 from devstack.template import SamTemplate, provision
+from support.streams import stream_records, streams_client
 from support.template_copies import probe_stream_function, template_copy
 
 PROBE = "ProbeStreamFunction"
-
-
-def streams_client() -> Any:
-    # botocore sends stream calls to an account-based endpoint moto does not know; the plain one works.
-    return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
 
 
 FAILURE_QUEUE = "ProbeFailureQueue"
@@ -73,12 +68,7 @@ class Wired:
 
     def sequence_numbers(self) -> dict[str, str]:
         """event_id -> SequenceNumber, read back from the stream."""
-        streams = streams_client()
-        shard = next(iter(self.poller.shards))
-        iterator = streams.get_shard_iterator(
-            StreamArn=self.poller.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        records = streams.get_records(ShardIterator=iterator)["Records"]
+        records = stream_records(self.table)
         return {r["dynamodb"]["Keys"]["event_id"]["S"]: r["dynamodb"]["SequenceNumber"] for r in records}
 
 

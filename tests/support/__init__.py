@@ -11,7 +11,8 @@
 - ``geoip``: a small MaxMind-format city database.
 - ``ses_events``: SES event fixtures (``tests/fixtures/ses``) with their placeholders filled in.
 - ``sns``: a signer standing in for SNS, a fake SNS certificate host, posts to the SES webhook.
-- ``streams``: the tables' stream records as Lambda delivers them.
+- ``streams``: the tables' stream records as Lambda delivers them, and the template's event source
+  mapping run over them by the local stack's poller.
 - ``spies``: one spy on the AWS API calls botocore makes, which can also answer in AWS's place.
 - ``html_parsing``: one HTML parser for pages and mails (elements, scripts, text, links, balance).
 - ``local_stack``: for the end-to-end tests, the local stack as a subprocess, spoken to over HTTP.
