@@ -160,11 +160,6 @@ def _trust_bench_signer(fx: Fixture) -> dict[str, str]:
     return {"SNS_TRUSTED_CERT_PEM_PATH": str(fx.sns_certificate_path())}
 
 
-_COUNTER = Call(
-    "dynamodb.UpdateItem",
-    "RateLimits",
-    "one atomic `ADD hits :1` per rate-limit subject; it returns the new count, so no read is needed",
-)
 _TOKEN_READ = Call(
     "dynamodb.GetItem",
     "ResetTokens",

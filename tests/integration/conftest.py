@@ -3,9 +3,7 @@ fake SNS certificate host and the local stack's SES simulator for the webhook's 
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,27 +42,6 @@ def aws(mocked_aws: None) -> Iterator[None]:
     provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
     yield
     _forget_clients()
-
-
-_MOTO_WRITE_LOCK = threading.RLock()
-
-
-def _serialize_moto_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB runs each write and transaction atomically; moto does not lock: two concurrent
-    TransactWriteItems can both pass their conditions, and a failed one restores a copy of its
-    tables taken before another's commit. Serialising moto's writes restores DynamoDB's
-    guarantees, so concurrency tests test the service, not moto."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        @functools.wraps(original)
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _MOTO_WRITE_LOCK:
-                return __original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 def _forget_clients() -> None:
@@ -123,8 +100,3 @@ def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     )
     settings.cache_clear()
     sns.default_verifier.cache_clear()
-
-
-@pytest.fixture
-def region() -> str:
-    return os.environ["AWS_DEFAULT_REGION"]

@@ -44,10 +44,6 @@ def reset_context(**overrides: Any) -> dict[str, Any]:
     return context
 
 
-def rendered_parts(m: RenderedMail) -> dict[str, str]:
-    return {"subject": m.subject, "html": m.html, "text": m.text}
-
-
 # --- rendering ------------------------------------------------------------------------------------
 
 
