@@ -90,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime_packages=paths.runtime_packages,
     )
     began = time.monotonic()
-    moto_server = Path(sys.executable).parent / "moto_server"
     with (
-        MotoServer(moto_server, work / "moto.log") as moto,
+        MotoServer(work / "moto.log") as moto,
         XRayDaemonSink() as xray,
         harness_environment(template, moto.endpoint),
     ):

@@ -242,7 +242,8 @@ def _environment(run: Run) -> list[str]:
         f"- Date: {run.started:%Y-%m-%d %H:%M} UTC; commit {_git_commit()}",
         f"- CPU: {_cpu_model()}, {_cores()} cores usable; {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
-        f"- moto {_version('moto')} (`moto_server` on 127.0.0.1, started and stopped by the run)",
+        f"- moto {_version('moto')} (its server as `make dev` runs it, `devstack.motoserver`, with "
+        "DynamoDB calls serialized; on 127.0.0.1, started and stopped by the run)",
         f"- boto3 {_version('boto3')}, botocore {_version('botocore')}, aws-lambda-powertools "
         f"{_version('aws-lambda-powertools')}, pynamodb {_version('pynamodb')}, "
         f"pydantic {_version('pydantic')}",
