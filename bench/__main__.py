@@ -28,6 +28,7 @@ from bench.profiles import (
     first_client_ms,
     import_profiles,
     package_profile,
+    user_agent_parse,
     without_bytecode,
 )
 from bench.runner import Runner, Settings
@@ -182,6 +183,7 @@ def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -
     run.imports = import_profiles(variants)
     run.compile_ms = compile_ms(LAYER_SOURCE / "pwreset")
     run.first_client = first_client_ms({LAYER_BOTOCORE: floor_env, RUNTIME_BOTOCORE: baseline_env}, work)
+    run.user_agent_parse = user_agent_parse(floor_env, work)
     roots = {
         LAYER_SOURCE / "pwreset": "pwreset",
         paths.layer: "",
