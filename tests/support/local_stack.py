@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from devstack.gateway import HttpResponse
 from devstack.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,20 +52,8 @@ class Secrets:
 SEEN = Secrets()
 
 
-@dataclass
-class Response:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def header_values(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+class Response(HttpResponse):
+    """An answer as ``http.client`` read it, in the local stack's own response type."""
 
     @property
     def text(self) -> str:
