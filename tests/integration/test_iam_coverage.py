@@ -37,7 +37,7 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
 
     from pwreset.models import Account
 
-    owner = api.sign_in(demo["acc-berger-owner"]["email"], demo["acc-berger-owner"]["password"])
+    owner = api.sign_in_as(demo["acc-berger-owner"])
     anna = demo["acc-berger-client-anna"]
     anna_session = api.sign_in(anna["email"], anna["password"])
     assert api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner).status == 202

@@ -149,7 +149,7 @@ def subject_of(params: dict[str, Any]) -> str:
 
 
 def staff_sends_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> str:
-    token = api.sign_in(demo[staff]["email"], demo[staff]["password"])
+    token = api.sign_in_as(demo[staff])
     assert api.post(f"/v1/accounts/{client}/password-reset", token=token).status == 202
     return token_from(sent_messages()[-1])
 

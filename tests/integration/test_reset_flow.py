@@ -23,12 +23,8 @@ OTHER_FIRM_MEMBER = "acc-hartmann-member"
 GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 
-def staff_token(api: Api, demo: dict[str, Any], account_id: str) -> str:
-    return api.sign_in(demo[account_id]["email"], demo[account_id]["password"])
-
-
 def send_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> Any:
-    return api.post(f"/v1/accounts/{client}/password-reset", token=staff_token(api, demo, staff))
+    return api.post(f"/v1/accounts/{client}/password-reset", token=api.sign_in_as(demo[staff]))
 
 
 def all_items(table_env: str) -> list[dict[str, Any]]:
@@ -96,7 +92,7 @@ def test_archived_client_gets_409_and_no_mail(api: Api, demo: dict[str, Any]) ->
 
 
 def test_the_session_cookie_works_like_the_bearer_header(api: Api, demo: dict[str, Any]) -> None:
-    token = staff_token(api, demo, OWNER)
+    token = api.sign_in_as(demo[OWNER])
     result = api.post(
         f"/v1/accounts/{ANNA}/password-reset", headers={"Cookie": f"theme=dark; portal_session={token}"}
     )
@@ -397,7 +393,7 @@ def test_sign_in_current_and_sign_out(api: Api, demo: dict[str, Any]) -> None:
 def test_expired_session_is_rejected(api: Api, demo: dict[str, Any]) -> None:
     from pwreset.models import Session
 
-    token = staff_token(api, demo, OWNER)
+    token = api.sign_in_as(demo[OWNER])
     [session] = list(Session.scan())
     session.update(actions=[Session.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
     assert api.get("/v1/sessions/current", token=token).status == 401
@@ -411,12 +407,12 @@ def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dic
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(demo[ANNA]["password"])
     Account.get(ANNA).update(actions=[Account.password_hash.set(weak)])
 
-    api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+    api.sign_in_as(demo[ANNA])
 
     upgraded = Account.get(ANNA).password_hash or ""
     assert upgraded != weak
     assert "m=19456,t=2,p=1" in upgraded
-    assert api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+    assert api.sign_in_as(demo[ANNA])
 
 
 def test_unknown_route_is_404_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
@@ -439,7 +435,7 @@ def test_unknown_route_is_404_in_the_contract_shape(api: Api, demo: dict[str, An
     ],
 )
 def test_links_never_come_from_host_headers(api: Api, demo: dict[str, Any], forged: dict[str, str]) -> None:
-    token = staff_token(api, demo, OWNER)
+    token = api.sign_in_as(demo[OWNER])
     assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=token, headers=forged).status == 202
     assert api.post("/v1/password-resets", {"email": demo[JAMES]["email"]}, headers=forged).status == 202
     for mail in sent_messages():

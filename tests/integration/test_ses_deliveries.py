@@ -29,15 +29,11 @@ SENDER = "no-reply@portal.example.com"
 pytestmark = pytest.mark.usefixtures("fake_sns")  # every SES event here is signed and verified
 
 
-def token(api: Api, demo: dict[str, Any], account_id: str) -> str:
-    return api.sign_in(demo[account_id]["email"], demo[account_id]["password"])
-
-
 def staff_send(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = OWNER) -> Any:
     """A staff-sent reset; returns its token record (reset_id, ses_message_id, email)."""
     from pwreset.models import ResetToken
 
-    result = api.post(f"/v1/accounts/{client}/password-reset", token=token(api, demo, staff))
+    result = api.post(f"/v1/accounts/{client}/password-reset", token=api.sign_in_as(demo[staff]))
     assert result.status == 202, result.body
     [record] = [r for r in ResetToken.scan() if r.reset_id == result.body["reset_id"]]
     return record
@@ -57,7 +53,7 @@ def report(api: Api, record: Any, fixture: str, *, tagged: bool = True, **kw: An
 
 
 def deliveries(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = OWNER) -> Any:
-    result = api.get(f"/v1/accounts/{client}/password-reset/deliveries", token=token(api, demo, staff))
+    result = api.get(f"/v1/accounts/{client}/password-reset/deliveries", token=api.sign_in_as(demo[staff]))
     assert result.status == 200, result.body
     return result.body
 
@@ -438,7 +434,7 @@ def test_a_failed_send_shows_as_failed(
     def unreachable(call: ApiCall) -> Any:
         raise EndpointConnectionError(endpoint_url="https://email.eu-central-1.amazonaws.com")
 
-    staff = token(api, demo, OWNER)
+    staff = api.sign_in_as(demo[OWNER])
     with monkeypatch.context() as patch:
         ApiCallSpy(patch).answer("SendEmail", unreachable)
         assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=staff).status == 502
@@ -453,17 +449,19 @@ def test_a_failed_send_shows_as_failed(
 def test_only_staff_of_the_clients_firm_may_read(api: Api, demo: dict[str, Any]) -> None:
     path = f"/v1/accounts/{ANNA}/password-reset/deliveries"
 
-    assert api.get(path, token=token(api, demo, MEMBER)).status == 200
-    other_firm = api.get(path, token=token(api, demo, OTHER_MEMBER))
+    assert api.get(path, token=api.sign_in_as(demo[MEMBER])).status == 200
+    other_firm = api.get(path, token=api.sign_in_as(demo[OTHER_MEMBER]))
     assert (other_firm.status, other_firm.error_code) == (404, "account_not_found")
     assert other_firm.body["error"]["message"] == "Dieses Mandantenkonto gibt es in Ihrer Kanzlei nicht."
-    unknown = api.get("/v1/accounts/acc-nobody/password-reset/deliveries", token=token(api, demo, OWNER))
+    unknown = api.get("/v1/accounts/acc-nobody/password-reset/deliveries", token=api.sign_in_as(demo[OWNER]))
     assert (unknown.status, unknown.error_code) == (404, "account_not_found")
-    staff_account = api.get(f"/v1/accounts/{MEMBER}/password-reset/deliveries", token=token(api, demo, OWNER))
+    staff_account = api.get(
+        f"/v1/accounts/{MEMBER}/password-reset/deliveries", token=api.sign_in_as(demo[OWNER])
+    )
     assert (staff_account.status, staff_account.error_code) == (404, "account_not_found")
-    client = api.get(path, token=token(api, demo, JAMES))
+    client = api.get(path, token=api.sign_in_as(demo[JAMES]))
     assert (client.status, client.error_code) == (403, "forbidden")
-    own = api.get(path, token=token(api, demo, ANNA))
+    own = api.get(path, token=api.sign_in_as(demo[ANNA]))
     assert (own.status, own.error_code) == (403, "forbidden")
     for bad in (None, "x" * 43):
         anonymous = api.get(path, token=bad)
@@ -497,7 +495,7 @@ def test_a_bounced_address_blocks_staff_resets_with_the_diagnosis(api: Api, demo
     report(api, record, "event-bounce-permanent-general.json")
     mails_before = len(sent_messages())
 
-    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=token(api, demo, OWNER))
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=api.sign_in_as(demo[OWNER]))
 
     assert (result.status, result.error_code) == (409, "email_undeliverable")
     assert result.body["error"]["message"].startswith("E-Mails an die Adresse dieses Mandanten")
@@ -513,7 +511,7 @@ def test_a_complained_address_blocks_staff_resets_in_english_too(api: Api, demo:
     record = staff_send(api, demo, MARIA, OTHER_OWNER)
     report(api, record, "notification-complaint.json", tagged=False)
 
-    result = api.post(f"/v1/accounts/{MARIA}/password-reset", token=token(api, demo, OTHER_OWNER))
+    result = api.post(f"/v1/accounts/{MARIA}/password-reset", token=api.sign_in_as(demo[OTHER_OWNER]))
 
     assert (result.status, result.error_code) == (409, "email_undeliverable")
     assert result.body["error"]["diagnosis"]["code"] == "complaint"
@@ -525,7 +523,7 @@ def test_an_address_marked_by_another_mail_gets_a_general_diagnosis(api: Api, de
 
     Account.get(ANNA).update(actions=[Account.email_status.set("undeliverable")])
 
-    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=token(api, demo, OWNER))
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=api.sign_in_as(demo[OWNER]))
 
     assert result.status == 409
     assert result.body["error"]["diagnosis"]["code"] == "undeliverable"

@@ -36,7 +36,7 @@ def send_and_simulate(
     from support.sent_mail import sent_messages
 
     account_id = add_client(address)
-    token = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    token = api.sign_in_as(demo[OWNER])
     sent = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
     assert sent.status == 202, sent.body
     mail = sent_messages()[-1]

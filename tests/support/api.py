@@ -91,3 +91,7 @@ class Api:
         result = self.post("/v1/sessions", {"email": email, "password": password})
         assert result.status == 201, result.body
         return str(result.body["session"]["token"])
+
+    def sign_in_as(self, account: dict[str, Any]) -> str:
+        """Sign in with a demo account (its ``email`` and ``password``, as the demo data has them)."""
+        return self.sign_in(account["email"], account["password"])
