@@ -48,7 +48,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/pwreset/pwreset functions local/devstack tests bench
+	$(VENV)/bin/mypy layers/pwreset/pwreset layers/pwreset/buildsteps functions local/devstack tests bench
 
 template-lint: sam-venv
 	$(SAM_VENV)/bin/cfn-lint template.yaml

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         log(f"moto server on {moto.endpoint} (pid {moto.pid})")
         fixture = provision_and_seed(template, moto.endpoint, work)
-        from pwreset.passwords import hash_password
+        from pwreset.credentials.hashing import hash_password
 
         runner = Runner(
             template,

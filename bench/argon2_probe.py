@@ -14,8 +14,8 @@ def main() -> int:
     import argon2  # noqa: F401 - its import time is one of the numbers
 
     imported = perf_counter()
-    from pwreset.config import settings
-    from pwreset.passwords import hasher
+    from pwreset.core.config import settings
+    from pwreset.credentials.hashing import hasher
 
     cfg = settings()
     pw_hasher = hasher()

@@ -87,8 +87,8 @@ def _targets(params: dict[str, Any]) -> str:
 
 def _stub_password_hashing(stub_hash: str) -> None:
     """argon2id is measured on its own; here both sides skip it. pwreset looks these up at call
-    time (``from pwreset.passwords import ...`` inside the functions), so the stubs are used."""
-    import pwreset.passwords as passwords
+    time (``from pwreset.credentials.hashing import ...`` inside the functions), so the stubs are used."""
+    import pwreset.credentials.hashing as passwords
 
     passwords.hash_password = lambda password: stub_hash
     passwords.verify_password = lambda password_hash, password: password_hash is not None

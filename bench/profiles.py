@@ -157,7 +157,7 @@ def first_client_ms(envs: dict[str, dict[str, str]], cwd: Path, runs: int = 7) -
 
 USER_AGENT_PARSE = """\
 import json, time
-from pwreset import useragent
+from pwreset.mail import useragent
 chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/131.0.0.0 Safari/537.36")
 started = time.perf_counter()
@@ -180,7 +180,7 @@ class UserAgentParse:
 
 def user_agent_parse(env: dict[str, str], cwd: Path, runs: int = 7) -> UserAgentParse:
     """The first User-Agent parse of a fresh process, which the notification's first request
-    pays (``pwreset.useragent`` loads ua-parser and builds its browser and OS rules then; the
+    pays (``pwreset.mail.useragent`` loads ua-parser and builds its browser and OS rules then; the
     module's own import is not counted), and the parse after it."""
     found = [
         json.loads(_fresh_python(USER_AGENT_PARSE, env, cwd).stdout.splitlines()[-1]) for _ in range(runs)

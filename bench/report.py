@@ -275,7 +275,7 @@ def _environment(run: Run) -> list[str]:
         "- **Changed for the benchmark**: `SELF_SERVICE_FLOOR_MS=0` (the deliberate constant response "
         "floor of self-service, 400 ms by default, would hide every other cost); `RATE_LIMITS` with "
         "the deployed rules and windows but limits of 10⁹ (every counter is still written, no run "
-        "is turned away); argon2id stubbed out in the service (`pwreset.passwords.hash_password`, "
+        "is turned away); argon2id stubbed out in the service (`pwreset.credentials.hashing.hash_password`, "
         "`verify_password`, `needs_rehash` replaced in the child before the handler is imported) "
         "and absent from the baseline: it is measured apart below, with the import of argon2-cffi"
         f"{changed}.",
@@ -472,7 +472,7 @@ def _where_time_goes(run: Run) -> list[str]:
         out += [
             f"The first DynamoDB client of a fresh process (botocore session and client, after the "
             f"import; median of 7, taking turns): **{layer:.1f} ms** on the layer's botocore, pruned "
-            f"to the data of the services the functions call (`pwreset.botocore_data`), against "
+            f"to the data of the services the functions call (`buildsteps.botocore_data`), against "
             f"**{runtime:.1f} ms** on the runtime's whole botocore, which the baseline uses: "
             f"{runtime - layer:.0f} ms of every cold start that the pruning saves, and that a raw "
             "script could save the same way.",

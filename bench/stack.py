@@ -197,7 +197,7 @@ class PythonPaths:
 
     @classmethod
     def build(cls, work: Path) -> PythonPaths:
-        from pwreset.mail import compile_templates
+        from buildsteps.compile_templates import compile_templates
 
         layer, runtime, templates = work / "layer", work / "runtime", work / "templates"
         layer_packages = link_packages(layer_requirements(), layer)
@@ -222,10 +222,9 @@ class PythonPaths:
 
 def _prune_botocore(linked: Path) -> None:
     """The layer's botocore as its Makefile leaves it: data for the services the functions call
-    alone (``pwreset.botocore_data``). The runtime's botocore, under the baseline, stays whole."""
+    alone (``buildsteps.botocore_data``). The runtime's botocore, under the baseline, stays whole."""
     import botocore
-
-    from pwreset.botocore_data import copy_pruned
+    from buildsteps.botocore_data import copy_pruned
 
     if linked.is_symlink():
         linked.unlink()
@@ -396,16 +395,16 @@ class Fixture:
 
     def issue_reset_token(self, account_id: str, *, lifetime_s: int = 3600) -> str:
         """A live link for the account as it is now (its current password version), as
-        ``pwreset.resets`` would store it; returns the raw token."""
+        ``pwreset.credentials.resets`` would store it; returns the raw token."""
         return self._store_reset_token(account_id, lifetime_s=lifetime_s)[0]
 
     def _store_reset_token(
         self, account_id: str, *, lifetime_s: int = 3600, ses_message_id: str | None = None
     ) -> tuple[str, str]:
-        """(raw token, reset id) of a new link, stored as ``pwreset.resets`` stores one."""
-        from pwreset.context import iso
-        from pwreset.models import Account, Firm, ResetToken
-        from pwreset.tokens import default_token_generator
+        """(raw token, reset id) of a new link, stored as ``pwreset.credentials.resets`` stores one."""
+        from pwreset.core.times import iso
+        from pwreset.credentials.tokens import default_token_generator
+        from pwreset.storage.models import Account, Firm, ResetToken
 
         account = Account.get(account_id, consistent_read=True)
         firm = Firm.get(account.firm_id)
@@ -541,7 +540,7 @@ class Fixture:
         return None
 
     def drop_sessions(self, account_id: str) -> None:
-        from pwreset.models import Session
+        from pwreset.storage.models import Session
 
         with Session.batch_write() as batch:
             for item in Session.scan(Session.account_id == account_id):

@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset.api import SESSION_COOKIE
-from pwreset.observability import logger, metrics, tracer
-from pwreset.sessions import resolve_session
+from pwreset.api.resolver import SESSION_COOKIE
+from pwreset.core.observability import logger, metrics, tracer
+from pwreset.credentials.sessions import resolve_session
 
 
 def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:

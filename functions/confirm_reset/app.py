@@ -6,12 +6,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset import resets
-from pwreset.api import create_app, json_response, request_meta, session_cookie
-from pwreset.config import settings
-from pwreset.context import iso
-from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import ConfirmBody, Confirmed, Verified, VerifyBody, responses
+from pwreset.api.resolver import create_app, json_response, request_meta, session_cookie
+from pwreset.api.schemas import ConfirmBody, Confirmed, Verified, VerifyBody, responses
+from pwreset.core.config import settings
+from pwreset.core.observability import logger, metrics, tracer
+from pwreset.core.times import iso
+from pwreset.credentials import resets
 
 app = create_app()
 

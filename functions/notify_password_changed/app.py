@@ -3,7 +3,7 @@
 The template's filter passes only inserted ``password_changed`` items. Each record is one unit of
 work: a failed one is reported in ``batchItemFailures``, so Lambda retries from it (bisecting,
 up to ``MaximumRetryAttempts``) and then hands it to the dead-letter queue. Sending is idempotent
-per mail (see ``pwreset.notifications``), so retries never mail twice.
+per mail (see ``pwreset.mail.notifications``), so retries never mail twice.
 """
 
 from typing import Any
@@ -16,9 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset import notifications
-from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import PasswordChangedEvent
+from pwreset.core.observability import logger, metrics, tracer
+from pwreset.mail import notifications
+from pwreset.storage.events import PasswordChangedEvent
 
 # A batch whose every record failed is reported item by item too (not raised), so Lambda always
 # checkpoints at the first failed record; bisecting is left for real crashes (timeouts, bugs).

@@ -6,11 +6,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset import resets
-from pwreset.api import create_app, json_response, principal, request_meta
-from pwreset.context import iso
-from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import SIGNED_IN, Accepted, SelfServiceResetBody, StaffResetSent, responses
+from pwreset.api.resolver import create_app, json_response, principal, request_meta
+from pwreset.api.schemas import SIGNED_IN, Accepted, SelfServiceResetBody, StaffResetSent, responses
+from pwreset.core.observability import logger, metrics, tracer
+from pwreset.core.times import iso
+from pwreset.credentials import resets
 
 app = create_app()
 

@@ -11,10 +11,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset import pages
-from pwreset.api import create_app, error_response, request_locale
-from pwreset.observability import logger, tracer
-from pwreset.schemas import error_responses
+from pwreset.api import pages
+from pwreset.api.resolver import create_app, error_response, request_locale
+from pwreset.api.schemas import error_responses
+from pwreset.core.observability import logger, tracer
 
 app = create_app()
 

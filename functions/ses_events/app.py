@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset import deliveries, ses_events
-from pwreset.api import create_app, json_response, principal
-from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import SIGNED_IN, Deliveries, WebhookOutcome, error_responses, responses
+from pwreset.api.resolver import create_app, json_response, principal
+from pwreset.api.schemas import SIGNED_IN, Deliveries, WebhookOutcome, error_responses, responses
+from pwreset.core.observability import logger, metrics, tracer
+from pwreset.delivery import deliveries, ses_events
 
 # SNS posts its JSON as text/plain: the resolver's JSON content-type gate stays off here, and the
 # webhook parses and verifies the body itself.

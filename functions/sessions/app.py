@@ -6,8 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset import sessions
-from pwreset.api import (
+from pwreset.api.resolver import (
     cleared_session_cookie,
     create_app,
     json_response,
@@ -15,10 +14,11 @@ from pwreset.api import (
     request_meta,
     session_cookie,
 )
-from pwreset.config import settings
-from pwreset.context import iso
-from pwreset.observability import logger, metrics, tracer
-from pwreset.schemas import SIGNED_IN, CurrentAccount, SignedIn, SignInBody, responses
+from pwreset.api.schemas import SIGNED_IN, CurrentAccount, SignedIn, SignInBody, responses
+from pwreset.core.config import settings
+from pwreset.core.observability import logger, metrics, tracer
+from pwreset.core.times import iso
+from pwreset.credentials import sessions
 
 app = create_app()
 

@@ -24,7 +24,7 @@ VERSION = "1.0.0"
 def build_document(template: SamTemplate | None = None) -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
-    from pwreset.schemas import SECURITY_SCHEMES
+    from pwreset.api.schemas import SECURITY_SCHEMES
 
     template = template or SamTemplate()
     runner = FunctionRunner(template)

@@ -15,10 +15,10 @@ def load_demo_data(path: Path = DEMO_DATA_PATH) -> dict[str, Any]:
 
 
 def seed(data: dict[str, Any]) -> None:
-    from pwreset.emails import normalise_email
-    from pwreset.models import Account, Firm
-    from pwreset.password_policy import PasswordPolicy
-    from pwreset.passwords import hash_password
+    from pwreset.credentials.hashing import hash_password
+    from pwreset.credentials.policy import PasswordPolicy
+    from pwreset.mail.addresses import normalise_email
+    from pwreset.storage.models import Account, Firm
 
     for firm in data["firms"]:
         Firm(firm["firm_id"], name=firm["name"], timezone=firm.get("timezone", "Europe/Berlin")).save()

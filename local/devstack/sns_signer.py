@@ -5,7 +5,7 @@ The webhook accepts such messages only when it is told to trust this certificate
 (``SNS_TRUSTED_CERT_PEM_PATH``, see :meth:`SnsSigner.write_cert`; never set by the deployed
 template) or when a test serves the certificate in place of SNS's certificate host.
 
-The canonical string is built here independently of ``pwreset.sns`` on purpose: a test that
+The canonical string is built here independently of ``pwreset.delivery.sns`` on purpose: a test that
 signs with the verifier's own code could not catch a mistake in it. Per AWS ("Verifying the
 signatures of Amazon SNS messages"): ``Name\\nValue\\n`` for each field, in this order -
 Notification: Message, MessageId, Subject (only if present), Timestamp, TopicArn, Type;

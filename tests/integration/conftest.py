@@ -46,9 +46,10 @@ def aws(mocked_aws: None) -> Iterator[None]:
 
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
-    from pwreset import ratelimit, sns
-    from pwreset.aws import forget_clients
-    from pwreset.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
+    from pwreset.core.aws import forget_clients
+    from pwreset.credentials import ratelimit
+    from pwreset.delivery import sns
+    from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, ResetToken, Session, SnsMessage
 
     sns.default_verifier.cache_clear()
     ratelimit.limiter.cache_clear()
@@ -72,7 +73,7 @@ def api(aws: None) -> Api:
 @pytest.fixture
 def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
     """SNS's certificate host, serving the test signer's certificate at its URL."""
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     yield install_fake_sns(monkeypatch, {DEFAULT_CERT_URL: signer().cert_pem})
     sns.default_verifier.cache_clear()
@@ -82,8 +83,8 @@ def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
 def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
     """The local stack's SES simulator wired as the local stack wires it: signed posts into the
     webhook (each must be accepted), its certificate trusted through the local-only setting."""
-    from pwreset import sns
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.delivery import sns
 
     local_signer = SnsSigner()
     monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(local_signer.write_cert(tmp_path / "sns.pem")))

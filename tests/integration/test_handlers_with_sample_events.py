@@ -73,7 +73,7 @@ def test_staff_event_with_authorizer_context(demo: dict[str, Any]) -> None:
 
 
 def test_verify_and_confirm_events_record_the_gateways_source_ip(demo: dict[str, Any], api: Api) -> None:
-    from pwreset.models import Event
+    from pwreset.storage.models import Event
 
     api.post("/v1/password-resets", {"email": "anna.schmidt@example.com"})
     raw = token_from(sent_messages()[-1])

@@ -35,7 +35,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
     from argon2 import PasswordHasher
 
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     owner = api.sign_in_as(demo["acc-berger-owner"])
     anna = demo["acc-berger-client-anna"]

@@ -19,7 +19,7 @@ SENDER = "no-reply@portal.example.com"
 
 @pytest.fixture
 def mailbox(aws: None) -> Iterator[Mailbox]:
-    from pwreset.aws import forget_clients
+    from pwreset.core.aws import forget_clients
 
     box = Mailbox()
     box.install()

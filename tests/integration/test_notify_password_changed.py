@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.gateway import FunctionRunner
-from pwreset.timefmt import format_datetime
+from pwreset.core.times import format_datetime
 from support.api import Api
 from support.environment import TEMPLATE
 from support.samples import load_event
@@ -60,9 +60,9 @@ FORGED_IP = "203.0.113.66"
 def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The demo firm with a second owner who reads English in Tokyo, and the function's own
     environment (as the template gives it) on top of the global one."""
-    from pwreset import notifications
-    from pwreset.config import settings
-    from pwreset.models import Account
+    from pwreset.core.config import settings
+    from pwreset.mail import notifications
+    from pwreset.storage.models import Account
 
     Account(
         SECOND_OWNER,
@@ -291,8 +291,8 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from pwreset import notifications
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.mail import notifications
     from support.geoip import write_city_database
 
     monkeypatch.setenv("GEOIP_DATABASE_PATH", str(write_city_database(tmp_path / "city.mmdb")))
@@ -407,7 +407,7 @@ def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_
 def test_owners_who_cannot_receive_mail_are_skipped_not_retried(
     api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
 ) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     Account.get(SECOND_OWNER).update(actions=[Account.email_status.set("undeliverable")])
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS)

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from pwreset import ratelimit
-from pwreset.ratelimit import RateLimiter, parse_rules
+from pwreset.credentials import ratelimit
+from pwreset.credentials.ratelimit import RateLimiter, parse_rules
 
 
 class Clock(RateLimiter):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pwreset.ratelimit import RateLimiter
+from pwreset.credentials.ratelimit import RateLimiter
 from support.api import Api
 from support.sent_mail import sent_messages
 
@@ -57,7 +57,7 @@ def test_self_service_over_its_limit_still_answers_202_and_sends_nothing(
 
 def test_self_service_per_ip_limit(api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SELF_SERVICE_FLOOR_MS", "0")
-    from pwreset.config import settings
+    from pwreset.core.config import settings
 
     settings.cache_clear()
     try:

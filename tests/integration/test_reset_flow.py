@@ -229,7 +229,7 @@ def test_reusing_a_token_is_410_token_used(api: Api, demo: dict[str, Any]) -> No
 
 
 def test_expired_token_still_in_the_table_is_410_token_expired(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import ResetToken
+    from pwreset.storage.models import ResetToken
 
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
@@ -253,7 +253,7 @@ def test_a_second_token_issued_before_the_change_dies_with_it(api: Api, demo: di
 
 
 def test_a_link_for_an_account_archived_since_is_409(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
@@ -270,7 +270,7 @@ def test_unknown_or_malformed_tokens_are_404_or_400(api: Api, demo: dict[str, An
 
 
 def test_twenty_concurrent_confirms_of_one_token_exactly_one_wins(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account, Session
+    from pwreset.storage.models import Account, Session
 
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
@@ -321,7 +321,7 @@ def test_self_service_answers_byte_identical_for_known_unknown_and_archived(
 
 
 def test_self_service_link_lives_one_hour(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import ResetToken
+    from pwreset.storage.models import ResetToken
 
     api.post("/v1/password-resets", {"email": demo[JAMES]["email"]})
     [record] = list(ResetToken.scan())
@@ -391,7 +391,7 @@ def test_sign_in_current_and_sign_out(api: Api, demo: dict[str, Any]) -> None:
 
 
 def test_expired_session_is_rejected(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Session
+    from pwreset.storage.models import Session
 
     token = api.sign_in_as(demo[OWNER])
     [session] = list(Session.scan())
@@ -402,7 +402,7 @@ def test_expired_session_is_rejected(api: Api, demo: dict[str, Any]) -> None:
 def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dict[str, Any]) -> None:
     from argon2 import PasswordHasher
 
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(demo[ANNA]["password"])
     Account.get(ANNA).update(actions=[Account.password_hash.set(weak)])

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("fake_sns")  # every SES event here is sign
 
 def staff_send(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = OWNER) -> Any:
     """A staff-sent reset; returns its token record (reset_id, ses_message_id, email)."""
-    from pwreset.models import ResetToken
+    from pwreset.storage.models import ResetToken
 
     result = api.post(f"/v1/accounts/{client}/password-reset", token=api.sign_in_as(demo[staff]))
     assert result.status == 202, result.body
@@ -195,7 +195,7 @@ def test_unordered_arrival_gives_the_right_final_status(
 
 def test_an_event_that_overtakes_the_message_id_write_still_lands(api: Api, demo: dict[str, Any]) -> None:
     """SES can report before the send's message id is written to the token; the tag carries it."""
-    from pwreset.models import ResetToken
+    from pwreset.storage.models import ResetToken
 
     record = staff_send(api, demo)
     ses_message_id = record.ses_message_id
@@ -225,7 +225,7 @@ def test_mails_of_another_kind_are_not_a_resets_but_still_mark_the_address(
 
 
 def test_a_bounce_for_an_old_address_does_not_mark_the_new_one(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     record = staff_send(api, demo)
     Account.get(ANNA).update(actions=[Account.email.set("anna.neu@example.com")])
@@ -236,7 +236,7 @@ def test_a_bounce_for_an_old_address_does_not_mark_the_new_one(api: Api, demo: d
 
 
 def test_a_complaint_is_not_downgraded_by_a_later_bounce(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     record = staff_send(api, demo)
     report(api, record, "event-complaint.json")
@@ -246,7 +246,7 @@ def test_a_complaint_is_not_downgraded_by_a_later_bounce(api: Api, demo: dict[st
 
 
 def test_a_bounce_refused_for_the_address_still_lands_on_the_timeline(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account, DeliveryTimeline
+    from pwreset.storage.models import Account, DeliveryTimeline
 
     record = staff_send(api, demo)
     report(api, record, "event-complaint.json")
@@ -261,7 +261,7 @@ def test_a_bounce_refused_for_the_address_still_lands_on_the_timeline(api: Api, 
 def test_a_redelivered_bounce_changes_nothing_even_after_the_address_was_cleared(
     api: Api, demo: dict[str, Any]
 ) -> None:
-    from pwreset.models import Account, DeliveryTimeline
+    from pwreset.storage.models import Account, DeliveryTimeline
 
     record = staff_send(api, demo)
     bounce = ses_event(
@@ -284,7 +284,7 @@ def test_a_redelivered_bounce_changes_nothing_even_after_the_address_was_cleared
 def test_a_bounce_costs_one_index_query_and_one_transaction(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     record = staff_send(api, demo)
     calls = ApiCallSpy(monkeypatch)
@@ -316,7 +316,7 @@ def test_the_diagnosis_is_in_the_staff_members_language(api: Api, demo: dict[str
 
 
 def test_a_misspelt_provider_gets_a_did_you_mean(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     Account.get(ANNA).update(actions=[Account.email.set("anna.schmidt@gmial.com")])
     record = staff_send(api, demo)
@@ -344,7 +344,7 @@ def test_rejections_and_complaints_name_the_sender_to_whitelist(
 
 
 def test_delivered_but_unused_and_expired_points_to_the_spam_folder(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import ResetToken
+    from pwreset.storage.models import ResetToken
 
     record = staff_send(api, demo)
     report(api, record, "event-delivery.json")
@@ -405,7 +405,7 @@ def test_details_show_no_other_recipients_and_no_smtp_transcript(api: Api, demo:
 
 
 def test_newest_first_and_at_most_twenty(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import ResetToken
+    from pwreset.storage.models import ResetToken
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(23):
@@ -519,7 +519,7 @@ def test_a_complained_address_blocks_staff_resets_in_english_too(api: Api, demo:
 
 
 def test_an_address_marked_by_another_mail_gets_a_general_diagnosis(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     Account.get(ANNA).update(actions=[Account.email_status.set("undeliverable")])
 

@@ -14,7 +14,7 @@ OWNER = "acc-berger-owner"
 
 
 def add_client(address: str) -> str:
-    from pwreset.models import Account
+    from pwreset.storage.models import Account
 
     account_id = "acc-sim-" + address.split("@")[0]
     Account(

@@ -288,7 +288,7 @@ def test_a_failed_confirmation_is_a_5xx_so_sns_sends_it_again(
             raise TimeoutError("timed out")
         return fake_sns(url, timeout)
 
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     monkeypatch.setattr(sns, "http_get", unreachable_confirm)
     result = post(api, signer().subscription_confirmation(topic_arn()))
@@ -308,7 +308,7 @@ def test_an_unsubscribe_confirmation_is_acknowledged_and_not_acted_on(api: Api, 
 
 
 def test_a_redelivered_message_is_recorded_once(api: Api, fake_sns: FakeSns) -> None:
-    from pwreset.models import DeliveryTimeline
+    from pwreset.storage.models import DeliveryTimeline
 
     message = signer().notification(topic_arn(), ses_event("event-delivery.json", reset_id="r" * 32))
 
@@ -319,7 +319,7 @@ def test_a_redelivered_message_is_recorded_once(api: Api, fake_sns: FakeSns) -> 
 
 
 def test_a_stale_message_is_acknowledged_and_dropped(api: Api, fake_sns: FakeSns) -> None:
-    from pwreset.models import DeliveryTimeline
+    from pwreset.storage.models import DeliveryTimeline
 
     old = sns_timestamp(datetime.now(UTC) - timedelta(days=8))
     result = publish(api, ses_event("event-delivery.json", reset_id="s" * 32), timestamp=old)
@@ -363,8 +363,8 @@ def test_a_locally_generated_certificate_is_rejected_without_the_local_setting(
 def test_the_local_setting_trusts_that_certificate_and_fetches_nothing(
     api: Api, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from pwreset import sns
-    from pwreset.config import settings
+    from pwreset.core.config import settings
+    from pwreset.delivery import sns
 
     fetched = FakeSns()
     monkeypatch.setattr(sns, "http_get", fetched)

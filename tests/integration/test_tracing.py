@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pwreset.observability import tracer
+from pwreset.core.observability import tracer
 from support.api import Api
 from support.sent_mail import sent_messages, token_from
 

@@ -55,7 +55,7 @@ def install_fake_sns(
 ) -> FakeSns:
     """The webhook's fetches go to a new :class:`FakeSns` until the test ends; certificates
     fetched before are forgotten."""
-    from pwreset import sns
+    from pwreset.delivery import sns
 
     fake = FakeSns(certificates, serve_any=serve_any)
     monkeypatch.setattr(sns, "http_get", fake)

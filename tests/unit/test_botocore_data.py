@@ -16,9 +16,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import UnknownServiceError
 from botocore.loaders import Loader
+from buildsteps.botocore_data import copy_pruned, prune
 
-from pwreset.aws import SERVICES
-from pwreset.botocore_data import copy_pruned, prune
+from pwreset.core.aws import SERVICES
 
 INSTALLED = Path(botocore.__file__).parent
 # One cheap read call per service: what goes on the wire (URL, signing scope) is compared.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pwreset.diagnosis import TEXTS, classify_bounce, classify_delay, describe, suggest_domain
+from pwreset.delivery.diagnosis import TEXTS, classify_bounce, classify_delay, describe, suggest_domain
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pwreset.emails import _PLAIN_ADDRESS, SPECIAL_USE_TLDS, InvalidEmail, normalise_email, plain_address
+from pwreset.mail.addresses import (
+    _PLAIN_ADDRESS,
+    SPECIAL_USE_TLDS,
+    InvalidEmail,
+    normalise_email,
+    plain_address,
+)
 
 
 def library_normalised(candidate: str) -> str | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pwreset import geo
-from pwreset.config import settings
+from pwreset.core.config import settings
+from pwreset.mail import geo
 from support.geoip import write_city_database
 
 

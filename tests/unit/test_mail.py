@@ -18,9 +18,9 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from pwreset import mail
-from pwreset.mail import RenderedMail, render, send_email
-from pwreset.timefmt import format_datetime, format_duration
+from pwreset.core.times import format_datetime, format_duration
+from pwreset.mail import mailer
+from pwreset.mail.mailer import RenderedMail, render, send_email
 from support.html_parsing import ParsedHtml
 
 LINK = "https://portal.example.com/reset#token=AbC-_123"
@@ -202,22 +202,22 @@ def test_unknown_mail_name_is_an_error() -> None:
 
 @pytest.fixture
 def fresh_template_cache() -> Any:
-    mail.templates_dir.cache_clear()
-    mail._environment.cache_clear()
+    mailer.templates_dir.cache_clear()
+    mailer._environment.cache_clear()
     yield
-    mail.templates_dir.cache_clear()
-    mail._environment.cache_clear()
+    mailer.templates_dir.cache_clear()
+    mailer._environment.cache_clear()
 
 
 def test_templates_dir_env_var_overrides_the_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_template_cache: None
 ) -> None:
-    default_dir = mail.templates_dir()
+    default_dir = mailer.templates_dir()
     assert (default_dir / "mail" / "reset_link.en.html").is_file()
     shutil.copytree(default_dir / "mail", tmp_path / "mail")
     (tmp_path / "mail" / "reset_link.en.subject.txt").write_text("Custom {{ firm_name }}\n", encoding="utf-8")
-    mail.templates_dir.cache_clear()
-    mail._environment.cache_clear()
+    mailer.templates_dir.cache_clear()
+    mailer._environment.cache_clear()
     monkeypatch.setenv("TEMPLATES_DIR", str(tmp_path))
 
     assert render("reset_link", "en", **reset_context()).subject == "Custom Kanzlei Müller & Partner"
@@ -422,16 +422,16 @@ def test_send_email_without_config_set_or_tags_omits_them() -> None:
 
 def test_importing_mail_does_not_load_jinja2() -> None:
     """Handlers that import the module but send nothing do not pay for jinja2 at cold start."""
-    layer = Path(mail.__file__).resolve().parents[1]
-    code = "import sys, pwreset.mail; assert 'jinja2' not in sys.modules, 'jinja2 imported eagerly'"
+    layer = Path(mailer.__file__).resolve().parents[2]
+    code = "import sys, pwreset.mail.mailer; assert 'jinja2' not in sys.modules, 'jinja2 imported eagerly'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=layer)
 
 
 def test_precompiled_templates_render_exactly_what_the_sources_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_template_cache: None
 ) -> None:
-    """The layer ships the mail templates compiled (``python -m pwreset.mail``, run by its
-    Makefile); the deployed mails must be byte for byte the ones the sources give."""
+    """The layer ships the mail templates compiled (``python -m buildsteps.compile_templates``, run
+    by its Makefile); the deployed mails must be byte for byte the ones the sources give."""
     from test_password_changed_mails import context as changed_context
 
     cases = [("reset_link", reset_context()), ("reset_link", reset_context(requested_by_name="Eva Berger"))]
@@ -442,22 +442,22 @@ def test_precompiled_templates_render_exactly_what_the_sources_do(
         for locale in ("de", "en")
     }
 
-    shutil.copytree(mail.templates_dir(), tmp_path / "templates")
-    layer = str(Path(mail.__file__).resolve().parents[1])
+    shutil.copytree(mailer.templates_dir(), tmp_path / "templates")
+    layer = str(Path(mailer.__file__).resolve().parents[2])
     done = subprocess.run(
-        [sys.executable, "-m", "pwreset.mail", str(tmp_path / "templates")],
+        [sys.executable, "-m", "buildsteps.compile_templates", str(tmp_path / "templates")],
         capture_output=True,
         text=True,
         check=True,
         env={**os.environ, "PYTHONPATH": layer},
     )
     compiled = Path(done.stdout.strip())
-    assert compiled == tmp_path / "templates" / mail.COMPILED_DIR_NAME
+    assert compiled == tmp_path / "templates" / mailer.COMPILED_DIR_NAME
     # The sources are gone: whatever renders now comes from the compiled modules.
     for source in (tmp_path / "templates" / "mail").iterdir():
         source.write_text("{{ this_template_was_read_from_source }}", encoding="utf-8")
-    mail.templates_dir.cache_clear()
-    mail._environment.cache_clear()
+    mailer.templates_dir.cache_clear()
+    mailer._environment.cache_clear()
     monkeypatch.setenv("TEMPLATES_DIR", str(tmp_path / "templates"))
 
     for (name, locale, i), mail_from_source in expected.items():

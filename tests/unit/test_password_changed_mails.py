@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pwreset.mail import render
+from pwreset.mail.mailer import render
 from support.html_parsing import ParsedHtml
 
 KINDS = ["password_changed_owner", "password_changed_client"]

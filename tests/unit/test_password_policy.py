@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pwreset.password_policy import RULES, PasswordPolicy, PolicyContext, Violation, shipped_blocklist
+from pwreset.credentials.policy import RULES, PasswordPolicy, PolicyContext, Violation, shipped_blocklist
 
 LAYER_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset"
 
@@ -402,7 +402,7 @@ def _run(code: str) -> str:
 
 def test_importing_the_module_does_not_read_the_blocklist() -> None:
     code = (
-        "import pwreset.password_policy as p\n"
+        "import pwreset.credentials.policy as p\n"
         "print(p._shipped_blocklist_cache is None)\n"
         "p.PasswordPolicy().describe('de')\n"
         "print(p._shipped_blocklist_cache is None)\n"
@@ -419,10 +419,10 @@ def test_importing_the_module_does_not_read_the_blocklist() -> None:
 def test_the_blocklist_is_loaded_once_and_shared() -> None:
     assert shipped_blocklist() is shipped_blocklist()
     PasswordPolicy().check("x", NOBODY)
-    from pwreset import password_policy
+    from pwreset.credentials import policy
 
-    assert password_policy._shipped_blocklist_cache is not None
-    assert password_policy._shipped_blocklist_cache is shipped_blocklist()
+    assert policy._shipped_blocklist_cache is not None
+    assert policy._shipped_blocklist_cache is shipped_blocklist()
 
 
 def test_a_password_spanning_two_listed_lines_is_not_common() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pwreset.ses_events import address_verdict, parse_event, smtp_line
+from pwreset.delivery.ses_events import address_verdict, parse_event, smtp_line
 from support.ses_events import fixture_names, ses_event
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner
-from pwreset import errors
-from pwreset.sns import (
+from pwreset.core import errors
+from pwreset.delivery.sns import (
     CertificateStore,
     MessageVerifier,
     TrustedCertificate,

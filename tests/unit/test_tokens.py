@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pwreset.models import Account, ResetToken
-from pwreset.tokens import ResetTokenGenerator, TokenCheck
+from pwreset.credentials.tokens import ResetTokenGenerator, TokenCheck
+from pwreset.storage.models import Account, ResetToken
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pwreset.useragent import Software, describe
+from pwreset.mail.useragent import Software, describe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_parser_loads_nothing_until_first_used_then_runs_the_compiled_backend() 
             raise AssertionError("device rules built")
         ua_parser_rs.DeviceExtractor = no_devices
 
-        from pwreset import useragent
+        from pwreset.mail import useragent
         software = useragent.describe(
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/131.0.0.0 Safari/537.36")

@@ -1,1 +1,16 @@
-"""Password-reset domain package shared by the Lambda handlers (shipped as a layer)."""
+"""Password-reset domain package shared by the Lambda handlers (shipped as a layer).
+
+Areas, one subpackage each, in the order they may depend on each other:
+
+* ``core``: configuration, errors, observability, locales and times, request facts, AWS clients;
+* ``storage``: the pynamodb models and the one data-access module for accounts and firms;
+* ``mail``: addresses, rendering and sending mail, and the notifications after a change;
+* ``delivery``: SES events through SNS and the delivery diagnosis staff read;
+* ``credentials``: reset tokens, sessions, rate limits, password hashing and policy, the flows
+  that tie them together;
+* ``api``: the HTTP adapter (powertools resolver, one error mapping), request and response schemas,
+  the hosted pages. Handlers use it; nothing in the domain does.
+
+A module imports only from its own area or from areas listed before it, and no two modules import
+each other (``tests/unit/test_package_layout.py``).
+"""

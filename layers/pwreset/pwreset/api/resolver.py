@@ -1,0 +1,204 @@
+"""The HTTP adapter every API function shares: builds the powertools resolver, turns API Gateway
+request facts into domain objects, and maps every error to the contract's one error shape in one
+place. Domain modules never see an API Gateway event."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from pwreset.core import errors
+from pwreset.core.config import settings
+from pwreset.core.i18n import error_message, negotiate_locale
+from pwreset.core.observability import logger
+from pwreset.core.request import Principal, RequestMeta
+
+SESSION_COOKIE = "portal_session"
+# Nothing this API serves may be cached by a browser or proxy.
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+class PortalResolver(APIGatewayRestResolver):
+    """The powertools resolver with a gate in front: bodies over 16 KiB, bodies that are not UTF-8
+    and (for JSON routes) bodies that are not declared JSON are refused before any parsing. A form
+    or text/plain POST is also what a cross-site request forgery would send."""
+
+    def __init__(self, *, json_only: bool = True) -> None:
+        origins = settings().allowed_origins or ("https://portal.example.com",)
+        cors = CORSConfig(
+            allow_origin=origins[0],
+            extra_origins=list(origins[1:]),
+            allow_headers=["Content-Type", "Authorization"],
+            allow_credentials=True,
+            max_age=600,
+        )
+        super().__init__(enable_validation=True, cors=cors)
+        self.json_only = json_only
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        refusal = self._refusal(event)
+        if refusal:
+            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+            locale = negotiate_locale(headers.get("accept-language"))
+            error = {"code": "invalid_request", "message": error_message("invalid_request", locale)}
+            logger.info("request refused", extra={"reason": refusal})
+            return {
+                "statusCode": 400,
+                "multiValueHeaders": {"Content-Type": ["application/json"], "Cache-Control": ["no-store"]},
+                "body": json.dumps({"error": error}, ensure_ascii=False),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+    def _refusal(self, event: Mapping[str, Any]) -> str | None:
+        body = event.get("body")
+        if not body:
+            return None
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            return "body_too_large"
+        raw: bytes
+        if event.get("isBase64Encoded"):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except ValueError:
+                return "bad_base64"
+        else:
+            raw = body.encode("utf-8", "surrogatepass")
+        if len(raw) > MAX_BODY_BYTES:
+            return "body_too_large"
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "not_utf8"
+        if self.json_only:
+            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+            media_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+            if media_type != "application/json" and not media_type.endswith("+json"):
+                return "not_json"
+        return None
+
+
+def create_app(*, json_only: bool = True) -> APIGatewayRestResolver:
+    app = PortalResolver(json_only=json_only)
+
+    @app.exception_handler(errors.DomainError)
+    def _domain_error(exc: errors.DomainError) -> Response:
+        return error_response(exc.status, exc.code, exc.locale or request_locale(app), exc.extra, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        fields = sorted({str(err["loc"][-1]) for err in exc.errors() if err.get("loc")} - {"body"})
+        logger.info("invalid request", extra={"fields": fields})
+        extra = {"fields": fields} if fields else {}
+        return error_response(400, "invalid_request", request_locale(app), extra)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(404, "not_found", request_locale(app))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Logged with its traceback for operators; the caller sees the contract shape, no trace.
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", request_locale(app))
+
+    return app
+
+
+def error_response(
+    status: int,
+    code: str,
+    locale: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    error: dict[str, Any] = {"code": code, "message": error_message(code, locale)}
+    error.update(extra or {})
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": error}, ensure_ascii=False),
+        headers={**_NO_STORE, **(headers or {})},
+    )
+
+
+def json_response(status: int, body: Any, cookies: list[Cookie] | None = None) -> Response:
+    """JSON, or (``body`` None, as for 204) no body and no content type at all."""
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON if body is not None else None,
+        body=body,
+        headers=dict(_NO_STORE),
+        cookies=cookies,
+    )
+
+
+def session_cookie(raw: str, *, max_age: int) -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value=raw,
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=max_age,
+    )
+
+
+def cleared_session_cookie() -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value="",
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=0,
+    )
+
+
+def request_locale(app: APIGatewayRestResolver) -> str:
+    return negotiate_locale(app.current_event.headers.get("accept-language"))
+
+
+def request_meta(app: APIGatewayRestResolver) -> RequestMeta:
+    event = app.current_event
+    headers = event.headers  # case-insensitive in powertools
+    identity = event.request_context.identity
+    return RequestMeta(
+        # API Gateway's view of the peer: a client-supplied X-Forwarded-For is never trusted.
+        source_ip=identity.source_ip or "unknown",
+        user_agent=headers.get("user-agent") or "",
+        request_id=event.request_context.request_id or "",
+        locale=negotiate_locale(headers.get("accept-language")),
+        country=headers.get("cloudfront-viewer-country"),
+        country_name=headers.get("cloudfront-viewer-country-name"),
+        region=headers.get("cloudfront-viewer-country-region-name"),
+        city=headers.get("cloudfront-viewer-city"),
+    )
+
+
+def principal(app: APIGatewayRestResolver) -> Principal:
+    """The caller as the authorizer resolved it; API Gateway only invokes us after it allowed."""
+    context = app.current_event.request_context.authorizer.get_context() or {}
+    account_id = context.get("account_id")
+    if not account_id:
+        raise errors.Unauthorized(locale=request_locale(app))
+    return Principal(
+        account_id=str(account_id),
+        firm_id=str(context.get("firm_id", "")),
+        role=str(context.get("role", "")),
+        name=str(context.get("name", "")),
+        locale=str(context.get("locale") or request_locale(app)),
+        session_hash=str(context.get("session_hash", "")),
+    )

@@ -1,0 +1,141 @@
+"""Settings read once from the environment that ``template.yaml`` sets for every function.
+
+The cookbook's environment model: one frozen object, read at cold start (the models read their
+table names at import, and the resolver its origins), where a missing variable is a clear
+:class:`ConfigurationError` that names it, not a silent default. Tests rebuild it
+(``settings.cache_clear()``) after changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Lambda sets AWS_REGION; the local stack and the tests set it (or AWS_DEFAULT_REGION) too.
+    aws_region: str
+    accounts_table: str
+    firms_table: str
+    reset_tokens_table: str
+    sessions_table: str
+    events_table: str
+    delivery_events_table: str
+    sns_messages_table: str
+    sender_address: str
+    ses_configuration_set: str | None
+    portal_url: str
+    reset_page_url: str
+    staff_link_lifetime_seconds: int
+    self_service_link_lifetime_seconds: int
+    session_lifetime_seconds: int
+    password_min_length: int
+    password_max_length: int
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+    # How long a used or expired reset stays readable for the deliveries view before TTL clean-up.
+    reset_retention_seconds: int
+    # Browser origins allowed to call with credentials (CORS); the first is the portal.
+    allowed_origins: tuple[str, ...]
+    rate_limits_table: str
+    # "rule=limit/window_seconds,..." (see pwreset.credentials.ratelimit).
+    rate_limits: str
+    # Self-service answers never come faster than this, so a known address (which costs a mail)
+    # cannot be told from an unknown one by timing.
+    self_service_floor_ms: int
+    # Where the notification function records which mails it has sent (powertools idempotency).
+    idempotency_table: str
+    # A MaxMind-format (.mmdb) city or country database; None = locate by CloudFront headers only.
+    geoip_database_path: str | None
+    # The one SNS topic whose messages the SES webhook accepts (the configuration set's events).
+    ses_events_topic_arn: str
+    # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
+    # certificate, so the local stack can sign SNS messages itself. The template never sets it.
+    sns_trusted_cert_pem_path: str | None
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is incomplete: raised at cold start, before any request."""
+
+
+def _required(env: Mapping[str, str], missing: list[str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        missing.append(name)
+    return value
+
+
+def _number(env: Mapping[str, str], missing: list[str], name: str, default: int | None = None) -> int:
+    """A whole number from ``name``; ``default`` only for knobs the template does not set (they are
+    documented in the README with their defaults)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        if default is None:
+            missing.append(name)
+            return 0
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        missing.append(f"{name} (not a whole number: {raw[:20]!r})")
+        return 0
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Settings from ``env``. Everything ``template.yaml`` sets is required: a missing table name,
+    URL or limit is a :class:`ConfigurationError` naming every missing variable, never a silent
+    default that would point a function at the wrong table or page."""
+    missing: list[str] = []
+
+    def req(name: str) -> str:
+        return _required(env, missing, name)
+
+    def num(name: str, default: int | None = None) -> int:
+        return _number(env, missing, name, default)
+
+    loaded = Settings(
+        aws_region=env.get("AWS_REGION") or req("AWS_DEFAULT_REGION"),
+        accounts_table=req("ACCOUNTS_TABLE"),
+        firms_table=req("FIRMS_TABLE"),
+        reset_tokens_table=req("RESET_TOKENS_TABLE"),
+        sessions_table=req("SESSIONS_TABLE"),
+        events_table=req("EVENTS_TABLE"),
+        delivery_events_table=req("DELIVERY_EVENTS_TABLE"),
+        sns_messages_table=req("SNS_MESSAGES_TABLE"),
+        sender_address=req("SENDER_ADDRESS"),
+        ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+        portal_url=req("PORTAL_URL"),
+        reset_page_url=req("RESET_PAGE_URL"),
+        staff_link_lifetime_seconds=num("STAFF_LINK_LIFETIME_SECONDS"),
+        self_service_link_lifetime_seconds=num("SELF_SERVICE_LINK_LIFETIME_SECONDS"),
+        session_lifetime_seconds=num("SESSION_LIFETIME_SECONDS"),
+        password_min_length=num("PASSWORD_MIN_LENGTH"),
+        password_max_length=num("PASSWORD_MAX_LENGTH", 128),
+        argon2_time_cost=num("ARGON2_TIME_COST", 2),
+        argon2_memory_kib=num("ARGON2_MEMORY_KIB", 19456),
+        argon2_parallelism=num("ARGON2_PARALLELISM", 1),
+        reset_retention_seconds=num("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
+        allowed_origins=tuple(o.strip() for o in req("ALLOWED_ORIGINS").split(",") if o.strip()),
+        rate_limits_table=req("RATE_LIMITS_TABLE"),
+        rate_limits=req("RATE_LIMITS"),
+        self_service_floor_ms=num("SELF_SERVICE_FLOOR_MS"),
+        idempotency_table=req("IDEMPOTENCY_TABLE"),
+        geoip_database_path=env.get("GEOIP_DATABASE_PATH") or None,
+        ses_events_topic_arn=req("SES_EVENTS_TOPIC_ARN"),
+        sns_trusted_cert_pem_path=env.get("SNS_TRUSTED_CERT_PEM_PATH") or None,
+    )
+    if missing:
+        raise ConfigurationError(
+            "missing or invalid environment variables (template.yaml sets them): " + ", ".join(missing)
+        )
+    return loaded
+
+
+@cache
+def settings() -> Settings:
+    """The process's settings, read once (the first call is at import, i.e. at cold start)."""
+    return load_settings(os.environ)

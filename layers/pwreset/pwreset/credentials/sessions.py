@@ -1,0 +1,176 @@
+"""Portal sessions: opaque random tokens, stored by SHA-256 digest, checked on every request.
+
+A session is valid only while the account is active and its ``password_version`` is the one the
+session was opened with, so a password change ends every older session at once, in the same
+transaction, with no per-session write; the dead ones leave the table by TTL when they would have
+expired anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from pwreset.core import errors
+from pwreset.core.config import settings
+from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.core.request import Principal, RequestMeta
+from pwreset.credentials.hashing import hash_password, needs_rehash, verify_password
+from pwreset.credentials.ratelimit import limiter
+from pwreset.mail.addresses import InvalidEmail, normalise_email
+from pwreset.storage.accounts import find_account_by_email, get_or_none
+from pwreset.storage.models import Account, Session
+
+_SESSION_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    raw: str  # handed to the client once; never stored or logged
+    record: Session
+
+    def __repr__(self) -> str:
+        return f"IssuedSession(account_id={self.record.account_id!r})"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.record.expires_at
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    account: Account
+    session: IssuedSession
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def session_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def new_session(account: Account, *, password_version: int, now: datetime | None = None) -> IssuedSession:
+    """Build (not save) a session, so it can join the confirm transaction."""
+    now = now or _now()
+    raw = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=settings().session_lifetime_seconds)
+    record = Session(
+        session_digest(raw),
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        role=account.role,
+        password_version=password_version,
+        created_at=now,
+        expires_at=expires_at,
+        ttl=expires_at,
+    )
+    return IssuedSession(raw=raw, record=record)
+
+
+def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
+    """The caller behind a session token, or None for anything not currently valid. Never raises on
+    bad input."""
+    if not raw or _SESSION_SHAPE.fullmatch(raw) is None:
+        return None
+    try:
+        record = Session.get(session_digest(raw))
+        account = Account.get(record.account_id)
+    except DoesNotExist:
+        return None
+    if (
+        record.expires_at <= _now()
+        or account.status != "active"
+        or account.password_version != record.password_version
+    ):
+        return None
+    principal = Principal(
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        role=account.role,
+        name=account.name,
+        locale=account.locale,
+        session_hash=record.session_hash,
+    )
+    return principal, account
+
+
+def sign_in(email: str, password: str, *, meta: RequestMeta) -> SignedIn:
+    """Check the password and open a session.
+
+    Unknown address, archived account and wrong password give the same error after the same work
+    (an argon2 verification against a dummy hash), so sign-in cannot enumerate accounts.
+    """
+    # deferred: the authorizer never checks a password
+    from pwreset.credentials.policy import PasswordPolicy
+
+    try:
+        address = normalise_email(email)
+    except InvalidEmail:
+        address = ""
+    limits = limiter()
+    # Failure-only limits (NIST 800-63B 5.2.2): checked before the password, counted after a miss.
+    checks = limits.peek_many([("sign_in_account", address), ("sign_in_ip", meta.source_ip)])
+    blocked = [d for d in checks if not d.allowed]
+    account = find_account_by_email(address) if address else None
+    candidate = PasswordPolicy.normalise(password)
+    usable = account is not None and account.status == "active" and not blocked
+    ok = verify_password(account.password_hash if usable and account else None, candidate)
+    if blocked:
+        metrics.add_metric(name="SignInRateLimited", unit="Count", value=1)
+        raise errors.RateLimited(retry_after=max(d.retry_after for d in blocked), locale=meta.locale)
+    if not ok or account is None:
+        limits.hit("sign_in_account", address)
+        limits.hit("sign_in_ip", meta.source_ip)
+        metrics.add_metric(name="SignInFailed", unit="Count", value=1)
+        logger.info("sign-in failed", extra={"email": mask_email(address)})
+        raise errors.InvalidCredentials(locale=meta.locale)
+    session = new_session(account, password_version=int(account.password_version))
+    session.record.save(condition=Session.session_hash.does_not_exist())
+    if account.password_hash and needs_rehash(account.password_hash):
+        _upgrade_hash(account, hash_password(candidate))
+    metrics.add_metric(name="SignIn", unit="Count", value=1)
+    logger.info("signed in", extra={"account_id": account.account_id})
+    return SignedIn(account=account, session=session)
+
+
+def _upgrade_hash(account: Account, new_hash: str) -> None:
+    """Re-hash under raised parameters; skipped if the password changed meanwhile."""
+    try:
+        account.update(
+            actions=[Account.password_hash.set(new_hash)],
+            condition=Account.password_version == account.password_version,
+        )
+        logger.info("password hash upgraded", extra={"account_id": account.account_id})
+    except Exception:  # the old hash still works; try again at the next sign-in
+        logger.warning("password hash upgrade skipped", extra={"account_id": account.account_id})
+
+
+def current_account(principal: Principal) -> Account:
+    account = get_or_none(Account, principal.account_id)
+    if account is None:
+        raise errors.Unauthorized(locale=principal.locale)
+    return account
+
+
+def sign_out(principal: Principal) -> None:
+    if principal.session_hash:
+        Session(principal.session_hash).delete()
+    logger.info("signed out", extra={"account_id": principal.account_id})
+
+
+def account_view(account: Account) -> dict[str, str]:
+    return {
+        "account_id": account.account_id,
+        "firm_id": account.firm_id,
+        "role": account.role,
+        "name": account.name,
+        "email": account.email,
+        "locale": account.locale,
+    }

@@ -1,0 +1,1 @@
+"""What happened to the mail: SES events arriving through SNS, and the diagnosis staff read."""

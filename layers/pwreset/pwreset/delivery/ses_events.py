@@ -1,0 +1,459 @@
+"""SES delivery events arriving through SNS: the webhook's domain side.
+
+A verified SNS notification carries one SES event, in either format SES uses: configuration-set
+event publishing (``eventType``: Send, Delivery, Bounce, Complaint, Reject, DeliveryDelay,
+"Rendering Failure", and others we do not subscribe to) or identity notifications
+(``notificationType``: Bounce, Complaint, Delivery; no tags). Unknown types and fields are kept or
+ignored, never an error.
+
+Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe facts) and
+
+* matched to its reset: by the ``reset_id`` tag our sends set (so an event that overtakes the
+  write of the SES message id onto the token still lands), else by SES message id through the
+  reset tokens' ``by_ses_message_id`` index;
+* appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`) and, for a
+  permanent bounce or a complaint, applied to every account whose current address it is
+  (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce), in one
+  transaction with the SNS ``MessageId`` marker: a redelivered message fails on the marker and
+  changes nothing, so it needs no read first, and an event is never half recorded.
+
+The timeline stores facts, not verdicts: the delivery status and the diagnosis are computed when
+read (:mod:`pwreset.delivery.deliveries`), from the whole timeline, so arrival order does not matter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from pwreset.core import aws, errors
+from pwreset.core.config import settings
+from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.core.times import iso
+from pwreset.delivery import sns
+from pwreset.storage.models import Account, DeliveryTimeline, ResetToken, SnsMessage
+
+# SES's names -> ours. "Rendering Failure" really has a space in eventType.
+EVENT_TYPES = {
+    "Send": "send",
+    "Delivery": "delivery",
+    "Bounce": "bounce",
+    "Complaint": "complaint",
+    "Reject": "reject",
+    "DeliveryDelay": "delivery_delay",
+    "Rendering Failure": "rendering_failure",
+    "RenderingFailure": "rendering_failure",
+}
+# Where each type keeps its facts in the SES record.
+_SECTIONS = {
+    "send": "send",
+    "delivery": "delivery",
+    "bounce": "bounce",
+    "complaint": "complaint",
+    "reject": "reject",
+    "delivery_delay": "deliveryDelay",
+    "rendering_failure": "failure",
+}
+RESET_MAIL_KIND = "reset_link"  # the ``kind`` tag of reset mails (see resets._issue_and_send)
+SNS_MESSAGE_RETENTION = timedelta(days=14)
+# Older messages are acknowledged and dropped: their MessageId marker may be gone, and SNS's own
+# retries end within hours, so anything this old is a replay.
+STALE_AFTER = timedelta(days=7)
+MAX_BODY_CHARS = 512 * 1024  # SNS messages are at most 256 KiB; the envelope adds a little
+_RESET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+_TYPE_NAME = re.compile(r"[^a-z0-9]+")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------------------ parsing
+
+
+@dataclass(frozen=True)
+class DeliveryEvent:
+    type: str  # send | delivery | bounce | complaint | reject | delivery_delay | rendering_failure | other
+    at: str  # ISO-8601 UTC, when SES says it happened
+    ses_message_id: str
+    reset_id: str | None = None  # our tag
+    kind: str | None = None  # our tag
+    recipients: tuple[str, ...] = ()  # lower-cased addresses the event is about
+    detail: dict[str, Any] = field(default_factory=dict)
+    feedback_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the event itself (SES may publish one event in two SNS messages)."""
+        return f"{self.type}|{self.at}|{self.feedback_id or ''}"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"key": self.key, "type": self.type, "at": self.at, "detail": self.detail},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    return (value.strip()[:limit] or None) if isinstance(value, str) else None
+
+
+def _email(value: Any) -> str | None:
+    text = _text(value, 320)
+    return text.lower() if text and "@" in text else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _when(value: Any) -> str | None:
+    parsed = parse_time(value)
+    return iso(parsed) if parsed else None
+
+
+def smtp_line(value: Any, own_address: str | None = None, limit: int = 300) -> str | None:
+    """The first line of an SMTP reply or diagnostic code, with any address but the recipient's
+    own masked: staff see what the server said, not a transcript or other people's addresses."""
+    if not isinstance(value, str):
+        return None
+    first = value.strip().splitlines()[0].strip() if value.strip() else ""
+
+    def mask(match: re.Match[str]) -> str:
+        address = match.group(0)
+        return address if own_address and address.lower().strip(".") == own_address else mask_email(address)
+
+    return _EMAIL_IN_TEXT.sub(mask, first)[:limit] or None
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _bounce(section: Mapping[str, Any]) -> dict[str, Any]:
+    recipients = []
+    for item in _dicts(section.get("bouncedRecipients")):
+        address = _email(item.get("emailAddress"))
+        recipients.append(
+            {
+                "email": address,
+                "action": _text(item.get("action"), 32),
+                "status": _text(item.get("status"), 16),
+                "diagnostic_code": smtp_line(item.get("diagnosticCode"), address),
+            }
+        )
+    return {
+        "bounce_type": _text(section.get("bounceType"), 32),
+        "bounce_subtype": _text(section.get("bounceSubType"), 64),
+        "recipients": recipients,
+    }
+
+
+def _complaint(section: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "feedback_type": _text(section.get("complaintFeedbackType"), 32),
+        "complaint_subtype": _text(section.get("complaintSubType"), 64),
+        "recipients": [
+            {"email": _email(item.get("emailAddress"))}
+            for item in _dicts(section.get("complainedRecipients"))
+        ],
+    }
+
+
+def _delivery(section: Mapping[str, Any]) -> dict[str, Any]:
+    millis = section.get("processingTimeMillis")
+    recipients = section.get("recipients")
+    return {
+        "smtp_response": smtp_line(section.get("smtpResponse")),
+        "processing_time_ms": millis if isinstance(millis, int) and not isinstance(millis, bool) else None,
+        "recipients": [{"email": _email(r)} for r in recipients] if isinstance(recipients, list) else [],
+    }
+
+
+def _delay(section: Mapping[str, Any]) -> dict[str, Any]:
+    recipients = []
+    for item in _dicts(section.get("delayedRecipients")):
+        address = _email(item.get("emailAddress"))
+        recipients.append(
+            {
+                "email": address,
+                "status": _text(item.get("status"), 16),
+                "diagnostic_code": smtp_line(item.get("diagnosticCode"), address),
+            }
+        )
+    return {
+        "delay_type": _text(section.get("delayType"), 64),
+        "expiration_time": _when(section.get("expirationTime")),
+        "recipients": recipients,
+    }
+
+
+def _reject(section: Mapping[str, Any]) -> dict[str, Any]:
+    return {"reason": _text(section.get("reason"), 200)}
+
+
+def _rendering_failure(section: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "template_name": _text(section.get("templateName"), 128),
+        "error_message": smtp_line(section.get("errorMessage")),
+    }
+
+
+_DETAILS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "bounce": _bounce,
+    "complaint": _complaint,
+    "delivery": _delivery,
+    "delivery_delay": _delay,
+    "reject": _reject,
+    "rendering_failure": _rendering_failure,
+}
+
+
+def _tag(tags: Any, name: str) -> str | None:
+    value = tags.get(name) if isinstance(tags, dict) else None
+    if isinstance(value, list) and value:
+        value = value[0]
+    return _text(value, 128)
+
+
+def event_type(raw: str) -> str:
+    """Our name for an SES event type; unknown ones keep a sanitised version of theirs."""
+    known = EVENT_TYPES.get(raw)
+    if known:
+        return known
+    return _TYPE_NAME.sub("_", raw.lower()).strip("_")[:40] or "unknown"
+
+
+def parse_event(payload: Any, *, received_at: datetime | None = None) -> DeliveryEvent | None:
+    """The SES event in an SNS ``Message``, or None when it is not about a mail (SES's
+    "subscription succeeded" notice, a test message, something else)."""
+    if not isinstance(payload, dict):
+        return None
+    raw_type = payload.get("eventType") or payload.get("notificationType")
+    mail = payload.get("mail")
+    if not isinstance(raw_type, str) or not isinstance(mail, dict):
+        return None
+    message_id = _text(mail.get("messageId"), 256)
+    if not message_id:
+        return None
+    kind = event_type(raw_type)
+    # Unknown types follow SES's pattern too ("Open" keeps its facts under "open").
+    section = payload.get(_SECTIONS.get(kind) or raw_type[:1].lower() + raw_type[1:])
+    section = section if isinstance(section, dict) else {}
+    at = (
+        _when(section.get("timestamp"))
+        or _when(section.get("arrivalDate"))
+        or _when(mail.get("timestamp"))
+        or iso(received_at or _now())
+    )
+    detail = _DETAILS[kind](section) if kind in _DETAILS else {}
+    recipients = tuple(r["email"] for r in detail.get("recipients", []) if r.get("email"))
+    if not recipients and isinstance(mail.get("destination"), list):
+        recipients = tuple(a for a in (_email(d) for d in mail["destination"]) if a)
+    reset_id = _tag(mail.get("tags"), "reset_id")
+    return DeliveryEvent(
+        type=kind,
+        at=at,
+        ses_message_id=message_id,
+        reset_id=reset_id if reset_id and _RESET_ID.fullmatch(reset_id) else None,
+        kind=_tag(mail.get("tags"), "kind"),
+        recipients=recipients,
+        detail=detail,
+        feedback_id=_text(section.get("feedbackId"), 128),
+    )
+
+
+# ------------------------------------------------------------------------------------ webhook
+
+
+def parse_body(raw: str | None) -> dict[str, Any]:
+    """An SNS HTTP body (JSON sent as text/plain) as a dict, or ``400 invalid_request``."""
+    if not raw or len(raw) > MAX_BODY_CHARS:
+        raise errors.InvalidRequest()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise errors.InvalidRequest() from None
+    if not isinstance(body, dict):
+        raise errors.InvalidRequest()
+    return body
+
+
+def handle_webhook(raw_body: str | None, *, message_type: str | None = None) -> str:
+    """Verify and act on one SNS message; returns what happened (for the response and the log)."""
+    body = parse_body(raw_body)
+    if message_type is not None and message_type != body.get("Type"):
+        raise errors.InvalidRequest()
+    message = sns.default_verifier().verify(body)
+    if message.type == sns.SUBSCRIPTION_CONFIRMATION:
+        sns.confirm_subscription(message)
+        return "confirmed"
+    if message.type == sns.UNSUBSCRIBE_CONFIRMATION:
+        # Someone unsubscribed the webhook; re-subscribing is a deployment's job, not ours.
+        logger.warning("sns unsubscribe confirmation received", extra={"topic": message.topic_arn})
+        return "ignored"
+    return record_notification(message)
+
+
+def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = None) -> str:
+    now = now or _now()
+    published = parse_time(message.timestamp)
+    if published is None or now - published > STALE_AFTER:
+        logger.warning("stale sns message ignored", extra={"message_id": message.message_id})
+        return "ignored"
+    try:
+        payload = json.loads(message.message)
+    except ValueError:
+        payload = None  # SES's set-up test message is plain text
+    event = parse_event(payload, received_at=now)
+    if event is None:
+        logger.info("sns message without an ses mail event", extra={"message_id": message.message_id})
+        return _store(message.message_id, None, None, [], now)
+    reset_id = find_reset_id(event)
+    outcome = _store(message.message_id, event, reset_id, address_marks(event), now)
+    logger.info(
+        "ses event",
+        extra={
+            "type": event.type,
+            "reset_id": reset_id,
+            "ses_message_id": event.ses_message_id,
+            "outcome": outcome,
+        },
+    )
+    if outcome != "duplicate":
+        metrics.add_metric(name="SesEventRecorded", unit="Count", value=1)
+    return outcome
+
+
+@dataclass(frozen=True)
+class AddressMark:
+    """An account whose current address an event is about, and what the event says of it."""
+
+    account_id: str
+    address: str
+    verdict: str  # undeliverable | complained
+
+
+def _seen(message_id: str) -> bool:
+    try:
+        SnsMessage.get(message_id, consistent_read=True)
+    except DoesNotExist:
+        return False
+    return True
+
+
+def _store(
+    message_id: str,
+    event: DeliveryEvent | None,
+    reset_id: str | None,
+    marks: list[AddressMark],
+    now: datetime,
+) -> str:
+    """The MessageId marker, the timeline entry and the address marks, together or not at all.
+
+    A mark whose condition fails (the account has another address by now, or a complaint already
+    outranks a bounce) is dropped and the rest written again; a failed marker is a duplicate."""
+    cfg = settings()
+    marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
+    timeline = event is not None and reset_id is not None
+    try:
+        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+            tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
+            if event is not None and reset_id is not None:
+                keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)
+                tx.update(
+                    DeliveryTimeline(reset_id),
+                    actions=[
+                        DeliveryTimeline.events.set((DeliveryTimeline.events | []).append([event.to_json()])),
+                        DeliveryTimeline.message_id.set(event.ses_message_id),
+                        DeliveryTimeline.ttl.set(now + keep),
+                    ],
+                )
+            for mark in marks:
+                tx.update(
+                    Account(mark.account_id),
+                    actions=[Account.email_status.set(mark.verdict)],
+                    condition=_mark_condition(mark),
+                )
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons
+        failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
+        if 0 in failed or (not failed and _seen(message_id)):
+            # The marker exists: recorded before, or by a twin delivered at the same moment.
+            metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
+            return "duplicate"
+        first_mark = 2 if timeline else 1
+        stale = {marks[i - first_mark] for i in failed if i >= first_mark}
+        if not stale or len(stale) != len(failed):
+            raise
+        return _store(message_id, event, reset_id, [m for m in marks if m not in stale], now)
+    for mark in marks:
+        logger.info(
+            "address marked",
+            extra={
+                "account_id": mark.account_id,
+                "email": mask_email(mark.address),
+                "email_status": mark.verdict,
+            },
+        )
+        metrics.add_metric(name="AddressMarked", unit="Count", value=1)
+    if event is None:
+        return "ignored"
+    return "recorded" if reset_id else "unmatched"
+
+
+def find_reset_id(event: DeliveryEvent) -> str | None:
+    """The reset a mail belongs to: our tag first, the SES message id as the fallback. Mails of
+    another kind (e.g. notifications) belong to no reset."""
+    if event.kind not in (None, RESET_MAIL_KIND):
+        return None
+    if event.reset_id:
+        return event.reset_id
+    for hit in ResetToken.by_ses_message_id.query(event.ses_message_id, limit=1):
+        return str(hit.reset_id)
+    return None
+
+
+def address_verdict(event: DeliveryEvent) -> str | None:
+    """What an event says about the address itself: a permanent bounce (suppression included)
+    makes it ``undeliverable``, a complaint (other than "not-spam") ``complained``."""
+    if event.type == "bounce" and event.detail.get("bounce_type") == "Permanent":
+        return "undeliverable"
+    if event.type == "complaint" and event.detail.get("feedback_type") != "not-spam":
+        return "complained"
+    return None
+
+
+def address_marks(event: DeliveryEvent) -> list[AddressMark]:
+    """Every account whose current address the event condemns (one index query per address)."""
+    verdict = address_verdict(event)
+    if verdict is None:
+        return []
+    marks: dict[str, AddressMark] = {}
+    for address in event.recipients:
+        for account in Account.by_email.query(address):
+            marks.setdefault(account.account_id, AddressMark(account.account_id, address, verdict))
+    return list(marks.values())
+
+
+def _mark_condition(mark: AddressMark) -> Any:
+    # Only while the account still has this address; a complaint is never downgraded to a bounce.
+    condition = Account.email == mark.address
+    if mark.verdict == "undeliverable":
+        condition &= Account.email_status != "complained"
+    return condition

@@ -1,0 +1,169 @@
+"""Rendering of the German/English e-mails (jinja2) and sending them through SESv2.
+
+Templates live in ``templates/mail/`` as three files per mail and locale::
+
+    {name}.{locale}.subject.txt   one line (surrounding whitespace and inner line breaks are removed)
+    {name}.{locale}.html          autoescaped
+    {name}.{locale}.txt           plain text, not escaped
+
+Templates get the caller's context plus ``locale`` (``"de"``/``"en"``) and two filters that use it:
+``{{ when | datetime(timezone) }}`` (see :func:`pwreset.core.times.format_datetime`) and
+``{{ seconds | duration }}`` (see :func:`pwreset.core.times.format_duration`). Undefined variables are
+errors (``StrictUndefined``), so every variable a template uses must be passed, even when ``None``.
+
+jinja2 is imported and its ``Environment`` built on the first render only, so handlers that import
+this module without sending mail do not pay for it at cold start.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pwreset.core.i18n import normalise_locale
+from pwreset.core.shipped import shipped_path
+from pwreset.core.times import format_datetime, format_duration
+
+if TYPE_CHECKING:
+    # deferred: handlers that import this module but send nothing never load jinja2
+    import jinja2
+    from mypy_boto3_sesv2 import SESV2Client
+
+__all__ = ["RenderedMail", "render", "send_email", "templates_dir"]
+
+TEMPLATES_DIR_ENV = "TEMPLATES_DIR"
+COMPILED_DIR_NAME = "mail-compiled"
+_NAME_RE = re.compile(r"^[a-z0-9_]+$")
+_TAG_DISALLOWED_RE = re.compile(r"[^A-Za-z0-9_-]")
+_TAG_MAX_LEN = 256
+_CHARSET = "UTF-8"
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    html: str
+    text: str
+
+
+@functools.cache
+def templates_dir() -> Path:
+    """Directory holding ``mail/`` (and ``pages/``) templates; resolved once per process.
+
+    Order: ``$TEMPLATES_DIR``; ``templates/`` inside the installed ``pwreset`` package (how the
+    deployed layer ships them); the repository's top-level ``templates/``.
+    """
+    configured = os.environ.get(TEMPLATES_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return shipped_path("templates", "templates")
+
+
+def _datetime_filter(context: Mapping[str, Any], at: datetime, timezone: str | None = None) -> str:
+    return format_datetime(at, timezone, context.get("locale"))
+
+
+def _duration_filter(context: Mapping[str, Any], seconds: int) -> str:
+    return format_duration(seconds, context.get("locale"))
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The mail templates' environment. Where the templates come precompiled (the layer's build
+    writes ``mail-compiled/`` next to them, see ``layers/pwreset/buildsteps/compile_templates.py``),
+    those modules are used, so a cold start does not lex, parse and compile them (what that saves:
+    ``bench/results.md``). Only builds write that directory (the layer's, and the bench's copy),
+    each from the templates it ships beside it; the source tree has none (and git ignores one), so
+    a template edited there is never shadowed by a stale compiled copy."""
+    # deferred: handlers that import this module but send nothing never load jinja2
+    import jinja2
+
+    loader: jinja2.BaseLoader = jinja2.FileSystemLoader(templates_dir())
+    compiled = templates_dir() / COMPILED_DIR_NAME
+    if compiled.is_dir():
+        loader = jinja2.ChoiceLoader([jinja2.ModuleLoader(compiled), loader])
+    return new_environment(loader)
+
+
+def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """The one definition of the mail environment: the runtime and the build step both use it, so
+    compiled templates render exactly what the sources do."""
+    # deferred: handlers that import this module but send nothing never load jinja2
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["datetime"] = jinja2.pass_context(_datetime_filter)
+    env.filters["duration"] = jinja2.pass_context(_duration_filter)
+    return env
+
+
+def render(name: str, locale: str, **context: Any) -> RenderedMail:
+    """Render mail ``name`` in ``locale`` (German tags give ``de``, anything else ``en``).
+
+    Raises ``ValueError`` for a malformed name, ``jinja2.TemplateNotFound`` for an unknown one and
+    ``jinja2.UndefinedError`` when the context lacks a variable the templates use.
+    """
+    if not _NAME_RE.fullmatch(name):
+        raise ValueError(f"invalid mail template name: {name!r}")
+    lang = normalise_locale(locale)
+    env = _environment()
+    values = {**context, "locale": lang}
+    base = f"mail/{name}.{lang}"
+    subject = env.get_template(f"{base}.subject.txt").render(values)
+    html = env.get_template(f"{base}.html").render(values)
+    text = env.get_template(f"{base}.txt").render(values)
+    return RenderedMail(subject=" ".join(subject.split()), html=html, text=text)
+
+
+def _tag_value(value: str) -> str:
+    """Make a string acceptable as an SES tag name/value: ``[A-Za-z0-9_-]``, 1 to 256 characters."""
+    cleaned = _TAG_DISALLOWED_RE.sub("_", str(value))[:_TAG_MAX_LEN]
+    return cleaned or "_"
+
+
+def send_email(
+    client: SESV2Client,
+    *,
+    sender: str,
+    to: str,
+    mail: RenderedMail,
+    configuration_set: str | None,
+    tags: Mapping[str, str],
+) -> str:
+    """Send ``mail`` to one recipient with SESv2 ``SendEmail`` (simple content) and return the MessageId.
+
+    Tag names and values are sanitised to SES's allowed characters (others become ``_``) and cut to
+    256 characters. Errors from the client propagate unchanged; the caller maps them.
+    """
+    request: dict[str, Any] = {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {
+            "Simple": {
+                "Subject": {"Data": mail.subject, "Charset": _CHARSET},
+                "Body": {
+                    "Html": {"Data": mail.html, "Charset": _CHARSET},
+                    "Text": {"Data": mail.text, "Charset": _CHARSET},
+                },
+            }
+        },
+    }
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    if tags:
+        request["EmailTags"] = [{"Name": _tag_value(k), "Value": _tag_value(v)} for k, v in tags.items()]
+    response = client.send_email(**request)
+    return str(response["MessageId"])

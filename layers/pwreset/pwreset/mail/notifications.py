@@ -1,0 +1,207 @@
+"""After a password change: a mail to every owner of the client's firm and one to the client
+(OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the reader's language and time zone.
+
+Nothing lost, nothing sent twice. The stream delivers a record at least once and retries a failed
+one (and every record after it in its batch), so every mail is guarded with powertools'
+idempotency utility, one record per mail (key: ``[event_id, recipient account id]``) in the
+function's own table: a conditional put claims the mail before it is sent, an update marks it sent
+after SES accepted it. When some mails of an event went out and another failed (SES throttling,
+say), the event fails and is retried, and the retry sends only the mails still missing; a
+redelivered event whose mails all went out sends nothing.
+
+There is no record per event on top: it would cost two more writes on every event and save only
+the reads of a redelivery of a finished event, which a checkpointed stream makes only after a
+crash.
+
+What stays possible, as with any external side effect: SES accepted a mail but the process died
+before its record was marked done; the in-progress record then expires with the invocation's
+timeout and the retry sends that one mail again. A duplicate in that rare case, never a loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from pwreset.core import aws
+from pwreset.core.config import settings
+from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.mail import geo, useragent
+from pwreset.mail.mailer import RenderedMail, render, send_email
+from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
+from pwreset.storage.models import Account
+
+if TYPE_CHECKING:
+    from pwreset.storage.events import PasswordChangedEvent
+
+__all__ = ["MailsNotSent", "notify_password_changed", "register_lambda_context", "reset_clients"]
+
+OWNER_MAIL = "password_changed_owner"
+CLIENT_MAIL = "password_changed_client"
+# A stream keeps a record 24 hours, so a key kept 48 hours outlives every redelivery.
+IDEMPOTENCY_SECONDS = 48 * 3600
+
+
+class MailsNotSent(Exception):
+    """Some of an event's mails could not be sent; the stream record is retried."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One mail of one event. Only ``event_id`` and ``recipient_id`` make the idempotency key."""
+
+    event_id: str
+    recipient_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Guard:
+    config: IdempotencyConfig
+    per_mail: Callable[..., Any]
+
+
+def _ses() -> Any:
+    return aws.client("sesv2")
+
+
+@cache
+def _guard() -> _Guard:
+    """Built on first use: the persistence layer creates its DynamoDB client when constructed."""
+    config = IdempotencyConfig(
+        event_key_jmespath="[event_id, recipient_id]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+    per_mail = idempotent_function(
+        _send,
+        data_keyword_argument="delivery",
+        persistence_store=DynamoDBPersistenceLayer(
+            table_name=settings().idempotency_table,
+            # A botocore client serves where powertools asks for boto3's.
+            boto3_client=aws.client("dynamodb"),
+        ),
+        config=config,
+        # A fixed prefix: renaming a function or module must not make every key new.
+        key_prefix="password_changed_mail",
+    )
+    return _Guard(config=config, per_mail=per_mail)
+
+
+def register_lambda_context(context: Any) -> None:
+    """The guard sees the invocation's context, so an in-progress record left by a timed-out
+    invocation expires when that invocation would have ended."""
+    _guard().config.register_lambda_context(context)
+
+
+def reset_clients() -> None:
+    """Drop cached AWS clients and guards (tests start a fresh moto mock per test)."""
+    aws.forget_clients()
+    _guard.cache_clear()
+    geo.reset_database()
+
+
+def notify_password_changed(change: PasswordChangedEvent) -> None:
+    """Send the owner and client mails for one event, each at most once across retries."""
+    client, firm = account_and_firm(change.account_id, change.firm_id)
+    if client is None:
+        # Retrying cannot help; failing puts the record in the dead-letter queue for a person.
+        raise MailsNotSent(f"account {change.account_id} not found")
+    firm_name = firm.name if firm is not None else ""
+    software = useragent.describe(change.detail.user_agent)
+    recipients = [(owner, OWNER_MAIL) for owner in firm_owners(change.firm_id)]
+    if not recipients:
+        logger.warning("firm has no owner to notify", extra={"event_id": change.event_id})
+    recipients.append((client, CLIENT_MAIL))
+
+    sent = failed = 0
+    for reader, kind in recipients:
+        blocked = mail_block_reason(reader)
+        if blocked:
+            logger.info(
+                "password-changed mail skipped",
+                extra={
+                    "event_id": change.event_id,
+                    "kind": kind,
+                    "email": mask_email(reader.email),
+                    "reason": blocked,
+                },
+            )
+            continue
+        mail = _render(kind, reader, change=change, client=client, firm_name=firm_name, software=software)
+        delivery = Delivery(event_id=change.event_id, recipient_id=reader.account_id, kind=kind)
+        try:
+            _guard().per_mail(delivery=delivery, to=reader.email, mail=mail)
+            sent += 1
+        except Exception as exc:  # throttling, SES down, an in-progress twin: all mean "not yet"
+            failed += 1
+            metrics.add_metric(name="NotificationEmailFailed", unit="Count", value=1)
+            logger.warning(
+                "password-changed mail not sent",
+                extra={
+                    "event_id": change.event_id,
+                    "kind": kind,
+                    "email": mask_email(reader.email),
+                    "error": type(exc).__name__,
+                },
+            )
+    if failed:
+        # The mails that went out are recorded; the retry sends only the rest.
+        raise MailsNotSent(f"{failed} of {sent + failed} mails not sent")
+
+
+def _send(*, delivery: Delivery, to: str, mail: RenderedMail) -> dict[str, str]:
+    cfg = settings()
+    message_id = send_email(
+        _ses(),
+        sender=cfg.sender_address,
+        to=to,
+        mail=mail,
+        configuration_set=cfg.ses_configuration_set,
+        tags={"kind": delivery.kind, "event_id": delivery.event_id},
+    )
+    metrics.add_metric(name="NotificationEmailSent", unit="Count", value=1)
+    logger.info(
+        "password-changed mail sent",
+        extra={"event_id": delivery.event_id, "kind": delivery.kind, "email": mask_email(to)},
+    )
+    return {"message_id": message_id}
+
+
+def _render(
+    kind: str,
+    reader: Account,
+    *,
+    change: PasswordChangedEvent,
+    client: Account,
+    firm_name: str,
+    software: useragent.Software,
+) -> RenderedMail:
+    detail = change.detail
+    requested_at: datetime | None = detail.requested_at
+    return render(
+        kind,
+        reader.locale,
+        firm_name=firm_name,
+        recipient_name=reader.name,
+        client_name=client.name,
+        client_email=client.email,
+        changed_at=change.at,
+        timezone=reader.timezone,
+        source_ip=detail.source_ip or "unknown",
+        location=geo.locate(detail.model_dump(), reader.locale),
+        os=software.os,
+        browser=software.browser,
+        self_service=detail.requested_by is None,
+        requested_by_name=detail.requested_by_name,
+        requested_at=requested_at,
+    )

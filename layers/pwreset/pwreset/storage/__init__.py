@@ -1,0 +1,1 @@
+"""DynamoDB: the pynamodb models of the template's tables and the data access shared by the flows."""
