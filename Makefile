@@ -74,9 +74,11 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Branch coverage of pwreset in this process (the e2e tests' local stack is a subprocess, not measured).
 test: venv sam-venv chromium
 	$(MAKE) --no-print-directory lint typecheck template-lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
+	@echo "Branch coverage of pwreset: $$($(PY) -m coverage report --format=total)% (by module: $(PY) -m coverage report)"
 
 build: sam-venv
 	PATH="$$(dirname $$(scripts/find-python.sh)):$$PATH" $(SAM_VENV)/bin/sam build --build-in-source --template template.yaml
@@ -89,7 +91,7 @@ bench: $(VENV)/.bench-installed build
 	PYTHONPATH=layers/pwreset:local $(PY) -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output bench/.work
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output bench/.work .coverage
 
 fmt: venv
 	$(VENV)/bin/ruff format .

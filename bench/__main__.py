@@ -28,6 +28,7 @@ from bench.profiles import (
     first_client_ms,
     import_profiles,
     package_profile,
+    user_agent_parse,
     without_bytecode,
 )
 from bench.runner import Runner, Settings
@@ -90,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime_packages=paths.runtime_packages,
     )
     began = time.monotonic()
-    moto_server = Path(sys.executable).parent / "moto_server"
     with (
-        MotoServer(moto_server, work / "moto.log") as moto,
+        MotoServer(work / "moto.log") as moto,
         XRayDaemonSink() as xray,
         harness_environment(template, moto.endpoint),
     ):
@@ -183,6 +183,7 @@ def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -
     run.imports = import_profiles(variants)
     run.compile_ms = compile_ms(LAYER_SOURCE / "pwreset")
     run.first_client = first_client_ms({LAYER_BOTOCORE: floor_env, RUNTIME_BOTOCORE: baseline_env}, work)
+    run.user_agent_parse = user_agent_parse(floor_env, work)
     roots = {
         LAYER_SOURCE / "pwreset": "pwreset",
         paths.layer: "",

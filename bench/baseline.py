@@ -102,6 +102,21 @@ def _s(item: dict[str, Any], name: str, default: str = "") -> str:
     return str(item[name]["S"]) if name in item else default
 
 
+def _audit_event(
+    kind: str, account: dict[str, Any], now: datetime, *, reset_id: dict[str, str], source_ip: str
+) -> dict[str, Any]:
+    """An item of the events table, as the service writes it for a reset request or a change."""
+    return {
+        "event_id": {"S": uuid.uuid4().hex},
+        "type": {"S": kind},
+        "account_id": account["account_id"],
+        "firm_id": account["firm_id"],
+        "at": {"S": _ts(now)},
+        "detail": {"M": {"reset_id": reset_id, "source_ip": {"S": source_ip}}},
+        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
+    }
+
+
 def _issue_and_send(
     account: dict[str, Any], firm_name: str, *, lifetime: int, requested_by: str | None, ip: str
 ) -> str:
@@ -125,15 +140,7 @@ def _issue_and_send(
     }
     if requested_by:
         token["requested_by"] = {"S": requested_by}
-    event = {
-        "event_id": {"S": uuid.uuid4().hex},
-        "type": {"S": "reset_requested"},
-        "account_id": account["account_id"],
-        "firm_id": account["firm_id"],
-        "at": {"S": _ts(now)},
-        "detail": {"M": {"reset_id": {"S": reset_id}, "source_ip": {"S": ip}}},
-        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
-    }
+    event = _audit_event("reset_requested", account, now, reset_id={"S": reset_id}, source_ip=ip)
     _db().transact_write_items(
         TransactItems=[
             {
@@ -301,15 +308,7 @@ def confirm(event: dict[str, Any]) -> dict[str, Any]:
     version = account.get("password_version", {"N": "0"})["N"]
     new_version = str(int(version) + 1)
     raw, session = _session_item(account, new_version, now)
-    changed = {
-        "event_id": {"S": uuid.uuid4().hex},
-        "type": {"S": "password_changed"},
-        "account_id": account["account_id"],
-        "firm_id": account["firm_id"],
-        "at": {"S": _ts(now)},
-        "detail": {"M": {"reset_id": token["reset_id"], "source_ip": {"S": ip}}},
-        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
-    }
+    changed = _audit_event("password_changed", account, now, reset_id=token["reset_id"], source_ip=ip)
     _db().transact_write_items(
         TransactItems=[
             {

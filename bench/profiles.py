@@ -1,9 +1,11 @@
 """Where a cold start's time goes: ``python -X importtime`` of each handler (and of boto3 for the
-baseline), the same without bytecode for pwreset (as the built layer ships it), and a cProfile of
-the first request, grouped by package."""
+baseline), the same without bytecode for pwreset (as the built layer ships it), the first botocore
+client and the first User-Agent parse of a fresh process, and a cProfile of the first request,
+grouped by package."""
 
 from __future__ import annotations
 
+import json
 import os
 import pstats
 import shutil
@@ -151,6 +153,44 @@ def first_client_ms(envs: dict[str, dict[str, str]], cwd: Path, runs: int = 7) -
         for label, env in envs.items():
             times[label].append(float(_fresh_python(FIRST_CLIENT, env, cwd).stdout))
     return {label: median(found) for label, found in times.items()}
+
+
+USER_AGENT_PARSE = """\
+import json, time
+from pwreset.mail import useragent
+chrome = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/131.0.0.0 Safari/537.36")
+started = time.perf_counter()
+useragent.describe(chrome)
+first = time.perf_counter()
+useragent.describe(chrome.replace("131", "132"))
+done = time.perf_counter()
+print(json.dumps({"first": (first - started) * 1000, "next": (done - first) * 1000,
+                  "backend": useragent.backend()}))
+"""
+
+
+@dataclass(frozen=True)
+class UserAgentParse:
+    first_ms: float  # median
+    next_ms: float  # median
+    backend: str
+    runs: int
+
+
+def user_agent_parse(env: dict[str, str], cwd: Path, runs: int = 7) -> UserAgentParse:
+    """The first User-Agent parse of a fresh process, which the notification's first request
+    pays (``pwreset.mail.useragent`` loads ua-parser and builds its browser and OS rules then; the
+    module's own import is not counted), and the parse after it."""
+    found = [
+        json.loads(_fresh_python(USER_AGENT_PARSE, env, cwd).stdout.splitlines()[-1]) for _ in range(runs)
+    ]
+    return UserAgentParse(
+        first_ms=median(float(f["first"]) for f in found),
+        next_ms=median(float(f["next"]) for f in found),
+        backend=str(found[0]["backend"]),
+        runs=runs,
+    )
 
 
 def without_bytecode(env: dict[str, str], function_dir: Path, work: Path) -> tuple[dict[str, str], Path]:

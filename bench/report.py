@@ -21,6 +21,7 @@ from bench.profiles import (
     NO_BYTECODE_AT_ALL,
     RUNTIME_BOTOCORE,
     ImportProfile,
+    UserAgentParse,
 )
 from bench.runner import FlowResult, Reply, Settings
 from bench.sizes import UNZIPPED_LIMIT, ZIPPED_DIRECT_LIMIT, FunctionSize
@@ -40,6 +41,7 @@ class Run:
     imports: list[ImportProfile] = field(default_factory=list)
     compile_ms: float | None = None
     first_client: dict[str, float] = field(default_factory=dict)  # ms, by whose botocore
+    user_agent_parse: UserAgentParse | None = None
     first_requests: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     warm_requests: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     sizes: list[FunctionSize] | None = None
@@ -242,7 +244,8 @@ def _environment(run: Run) -> list[str]:
         f"- Date: {run.started:%Y-%m-%d %H:%M} UTC; commit {_git_commit()}",
         f"- CPU: {_cpu_model()}, {_cores()} cores usable; {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
-        f"- moto {_version('moto')} (`moto_server` on 127.0.0.1, started and stopped by the run)",
+        f"- moto {_version('moto')} (its server as `make dev` runs it, `devstack.motoserver`, with "
+        "DynamoDB calls serialized; on 127.0.0.1, started and stopped by the run)",
         f"- boto3 {_version('boto3')}, botocore {_version('botocore')}, aws-lambda-powertools "
         f"{_version('aws-lambda-powertools')}, pynamodb {_version('pynamodb')}, "
         f"pydantic {_version('pydantic')}",
@@ -473,6 +476,14 @@ def _where_time_goes(run: Run) -> list[str]:
             f"**{runtime:.1f} ms** on the runtime's whole botocore, which the baseline uses: "
             f"{runtime - layer:.0f} ms of every cold start that the pruning saves, and that a raw "
             "script could save the same way.",
+            "",
+        ]
+    if run.user_agent_parse:
+        ua = run.user_agent_parse
+        out += [
+            f"The first User-Agent parse of a fresh process, which the notification's first request "
+            f"pays (ua-parser loads and builds its browser and OS rules then, on {ua.backend}; "
+            f"median of {ua.runs}): **{ua.first_ms:.1f} ms**; each parse after it {ua.next_ms:.2f} ms.",
             "",
         ]
     if run.first_requests:

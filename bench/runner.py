@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from statistics import median
 from typing import IO, Any
@@ -135,29 +135,21 @@ class Worker:
         self.replies.close()
 
 
+@dataclass
 class Runner:
-    def __init__(
-        self,
-        template: SamTemplate,
-        paths: PythonPaths,
-        fixture: Fixture,
-        *,
-        endpoint: str,
-        xray_port: int,
-        stub_hash: str,
-        work: Path,
-        settings: Settings,
-    ) -> None:
-        self.template = template
-        self.paths = paths
-        self.fixture = fixture
-        self.endpoint = endpoint
-        self.xray_port = xray_port
-        self.stub_hash = stub_hash
-        self.work = work
-        self.settings = settings
-        (work / "logs").mkdir(parents=True, exist_ok=True)
-        (work / "profiles").mkdir(parents=True, exist_ok=True)
+    template: SamTemplate
+    paths: PythonPaths
+    fixture: Fixture
+    _: KW_ONLY
+    endpoint: str
+    xray_port: int
+    stub_hash: str
+    work: Path
+    settings: Settings
+
+    def __post_init__(self) -> None:
+        (self.work / "logs").mkdir(parents=True, exist_ok=True)
+        (self.work / "profiles").mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ processes
     def env(self, flow: Flow, side: str) -> dict[str, str]:

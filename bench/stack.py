@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from devstack import motoserver
+from devstack.ports import free_port
 from devstack.seed import Provision
 from devstack.template import REPO_ROOT, SamTemplate
 
@@ -63,17 +64,11 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------------------- moto
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class MotoServer:
-    """``moto_server`` on a free loopback port, for this run only; always stopped on exit."""
+    """moto's server as the local stack runs it (``devstack.motoserver``), on a free loopback
+    port, for this run only; always stopped on exit."""
 
-    def __init__(self, executable: Path, log_path: Path) -> None:
-        self.executable = executable
+    def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -87,37 +82,12 @@ class MotoServer:
         return self.process.pid if self.process else None
 
     def __enter__(self) -> MotoServer:
-        with self.log_path.open("wb") as out:
-            self.process = subprocess.Popen(
-                [str(self.executable), "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited at start; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"moto_server did not answer within 30 s; see {self.log_path}")
+        self.process = motoserver.start("127.0.0.1", self.port, self.log_path)
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            motoserver.stop(self.process)
 
 
 class XRayDaemonSink:

@@ -1,5 +1,5 @@
-"""Root fixtures: the template-derived environment is set before any test imports pwreset."""
+"""Before any test imports pwreset: the environment every function gets from the template."""
 
 from __future__ import annotations
 
-import testenv  # noqa: F401 - sets the environment as a side effect
+import support.environment  # noqa: F401 - sets the environment as a side effect

@@ -11,13 +11,10 @@ process if it is killed outright (``PR_SET_PDEATHSIG``).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import http.client
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack import motoserver
 from devstack.gateway import FunctionRunner, Gateway
 from devstack.mailbox import Mailbox
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
@@ -37,7 +35,6 @@ log = logging.getLogger("devstack")
 HOST = "127.0.0.1"
 REGION = "eu-central-1"
 STATE_DIR = REPO_ROOT / "local" / ".state"
-MOTO_READY_TIMEOUT_S = 20.0
 SES_WEBHOOK_PATH = "/v1/webhooks/ses"
 
 
@@ -200,33 +197,10 @@ class LocalStack:
         return env
 
     def _start_moto(self) -> subprocess.Popen[bytes]:
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.config.moto_log
-        # moto_server's own main, with DynamoDB made atomic across threads (devstack.motoserver).
-        command = [sys.executable, "-m", "devstack.motoserver", "-H", HOST, "-p", str(self.config.moto_port)]
-        local_dir = str(Path(__file__).resolve().parents[1])
-        python_path = os.pathsep.join(p for p in (local_dir, os.environ.get("PYTHONPATH")) if p)
-        with log_path.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                env={**os.environ, "PYTHONPATH": python_path},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                # Its own session: the terminal's Ctrl-C reaches only us, and we stop it in order.
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-            )
-        deadline = time.monotonic() + MOTO_READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-                raise StackError(f"moto's server exited at start-up (see {log_path}): {tail[0]}")
-            if _answers(HOST, self.config.moto_port):
-                return process
-            time.sleep(0.05)
-        _stop_process(process)
-        raise StackError(f"moto's server did not answer within {MOTO_READY_TIMEOUT_S:.0f} s (see {log_path})")
+        try:
+            return motoserver.start(HOST, self.config.moto_port, self.config.moto_log)
+        except motoserver.MotoStartError as error:
+            raise StackError(str(error)) from None
 
     def _client(self, service: str) -> Any:
         import boto3
@@ -278,7 +252,7 @@ class LocalStack:
             self.server.stop()
             self.server = None
         if self.moto is not None:
-            _stop_process(self.moto)
+            motoserver.stop(self.moto)
             self.moto = None
         self.mailbox.uninstall()
 
@@ -329,33 +303,3 @@ def _accounts_table(data: dict[str, Any]) -> list[str]:
         if index == 0:
             out.append("  " + "  ".join("-" * width for width in widths))
     return out
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to SIGTERM it when its parent dies, even by SIGKILL."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-
-
-def _answers(host: str, port: int) -> bool:
-    connection = http.client.HTTPConnection(host, port, timeout=1)
-    try:
-        connection.request("GET", "/moto-api/")
-        return connection.getresponse().status < 500
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-def _stop_process(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout)

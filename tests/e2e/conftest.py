@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.stackrunner import SEEN, START_TIMEOUT_S, Stack, start_stack, stop_stack
+from support.local_stack import SEEN, START_TIMEOUT_S, Stack, start_stack, stop_stack
 
 # The service's structured JSON lines and the local stack's own logging lines (timestamped).
 _LOG_LINE = re.compile(r"^(\{|\d{4}-\d\d-\d\d[ T])")

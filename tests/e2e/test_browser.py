@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from e2e.stackrunner import Stack
-from e2e.test_reset_over_http import sign_in, wait_for_mail
+from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -51,7 +50,7 @@ def browser() -> Iterator[Any]:
 def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser: Any) -> None:
     shutil.rmtree(OUTPUT, ignore_errors=True)
     OUTPUT.mkdir(parents=True)
-    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    before = mail_ids(stack)
     owner = sign_in(stack, *OWNER)
     sent = stack.post(
         "/v1/accounts/acc-berger-client-anna/password-reset", headers={"Authorization": f"Bearer {owner}"}
@@ -98,9 +97,6 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
 
 
 def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stack, browser: Any) -> None:
-    from e2e.test_provisioning_over_http import mail_ids, signed
-    from e2e.test_provisioning_over_http import wait_for_mail as wait_for_new_mail
-
     OUTPUT.mkdir(parents=True, exist_ok=True)
     before = mail_ids(stack)
     body = {
@@ -111,8 +107,8 @@ def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stac
         "locale": "en",
         "send_invitation": True,
     }
-    assert signed(stack, "PUT", "/v1/admin/accounts/acc-browser-welcome", body).status == 201
-    mail = wait_for_new_mail(stack, "welcome.browser@example.com", before)
+    assert stack.signed("PUT", "/v1/admin/accounts/acc-browser-welcome", body).status == 201
+    mail = wait_for_mail(stack, "welcome.browser@example.com", before)
     assert mail["subject"] == "Welcome to the Hartmann Tax Advisors client portal: set your password"
     link = next(link for link in mail["links"] if "#token=" in link)
 

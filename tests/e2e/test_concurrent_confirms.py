@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from e2e.stackrunner import Stack
-from e2e.test_reset_over_http import sign_in, wait_for_mail
+from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +16,7 @@ CLARA = ("acc-berger-client-complaint", "complaint@simulator.amazonses.com")
 
 
 def test_twenty_concurrent_confirms_one_winner(stack: Stack) -> None:
-    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    before = mail_ids(stack)
     owner = sign_in(stack, *OWNER)
     sent = stack.post(f"/v1/accounts/{CLARA[0]}/password-reset", headers={"Authorization": f"Bearer {owner}"})
     assert sent.status == 202, sent.body

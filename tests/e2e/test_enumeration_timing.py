@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from e2e.stackrunner import Stack, start_stack, stop_stack
+from support.local_stack import Stack, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from devstack.template import SamTemplate
-from e2e.stackrunner import Stack
+from support.local_stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +93,7 @@ def test_the_portal_page_loads_its_script_from_a_file_and_nothing_from_elsewhere
 
 def test_a_mail_is_shown_in_a_sandboxed_frame_with_its_own_policy(stack: Stack) -> None:
     stack.post("/v1/password-resets", {"email": "anna.schmidt@example.com"})
-    [message, *_] = stack.get("/_dev/mail.json").json()["messages"]
+    [message, *_] = stack.mail()
 
     page = stack.get("/_dev/mail", headers={"Accept": "text/html"})
     assert f'src="/_dev/mail/{message["id"]}.html"' in page.text

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from e2e.stackrunner import (
+from devstack.ports import free_port
+from support.local_stack import (
     REPO_ROOT,
     START_TIMEOUT_S,
     Stack,
     alive,
     descendants,
-    free_port,
     start_stack,
     stop_stack,
     wait_until_ready,

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from e2e.stackrunner import Stack
-from e2e.test_reset_over_http import sign_in, wait_for_mail
+from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -18,10 +17,6 @@ HARTMANN_OWNER = ("lena.hartmann@hartmann-tax.example", "Firm-Demo-Owner-2026")
 MARIA = "maria.lopez@example.org"
 BERGER_OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 BOUNCE_CLIENT = "acc-berger-client-bounce"
-
-
-def mail_ids(stack: Stack) -> set[str]:
-    return {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
 
 
 def test_a_reset_puts_the_owner_and_client_notifications_in_the_mailbox(stack: Stack) -> None:
@@ -54,7 +49,7 @@ def test_a_reset_puts_the_owner_and_client_notifications_in_the_mailbox(stack: S
     assert "Hartmann Tax Advisors" in client_mail["text"]
     # Exactly one of each, however often the poller looks.
     time.sleep(1.5)
-    later = stack.get("/_dev/mail.json").json()["messages"]
+    later = stack.mail()
     assert sum(1 for m in later if m["id"] not in seen and HARTMANN_OWNER[0] in m["to"]) == 1
     assert sum(1 for m in later if m["id"] not in seen and MARIA in m["to"]) == 1
 

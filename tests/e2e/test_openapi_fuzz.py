@@ -27,8 +27,7 @@ from schemathesis.checks import (
 from devstack.openapi import DOCUMENT_PATH
 from devstack.seed import key_pair, load_demo_data, signed_headers
 from devstack.sigv4 import KeyPair
-from e2e.stackrunner import Stack, start_stack, stop_stack
-from e2e.test_reset_over_http import sign_in
+from support.local_stack import Stack, sign_in, start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -3,24 +3,19 @@ and the README's "Connecting your CRM" example run as written."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import botocore.auth
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from devstack.seed import load_demo_data
-from e2e.stackrunner import SEEN, Response, Stack
+from devstack.sigv4 import KeyPair
+from support.local_stack import SEEN, Stack, mail_ids, wait_for_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -30,44 +25,8 @@ KEY = DEMO["provisioning"]
 GOOD_PASSWORD = "Kastanienallee im Oktoberlicht 9"
 
 
-def signed(
-    stack: Stack,
-    method: str,
-    path: str,
-    body: Any = None,
-    *,
-    secret: str | None = None,
-    region: str | None = None,
-) -> Response:
-    """What the CRM does: botocore's SigV4 signer for execute-api, then plain HTTP."""
-    raw = json.dumps(body).encode("utf-8") if body is not None else b""
-    request = AWSRequest(
-        method=method,
-        url=f"{stack.base_url}{path}",
-        data=raw,
-        headers={"Content-Type": "application/json"} if body is not None else {},
-    )
-    credentials = Credentials(KEY["access_key_id"], secret or KEY["secret_access_key"])
-    SigV4Auth(credentials, "execute-api", region or KEY["region"]).add_auth(request)
-    return stack.request(method, path, body=raw or None, headers=dict(request.headers.items()))
-
-
-def wait_for_mail(stack: Stack, to: str, before: set[str], timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in stack.get("/_dev/mail.json").json()["messages"]:
-            if message["id"] not in before and to in message["to"]:
-                return dict(message)
-        time.sleep(0.05)
-    raise AssertionError(f"no mail to {to} within {timeout} s")
-
-
-def mail_ids(stack: Stack) -> set[str]:
-    return {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
-
-
 def test_make_dev_seeded_its_demo_accounts_through_the_api(stack: Stack) -> None:
-    anna = signed(stack, "GET", "/v1/admin/accounts/acc-berger-client-anna")
+    anna = stack.signed("GET", "/v1/admin/accounts/acc-berger-client-anna")
     assert anna.status == 200, anna.body
     assert anna.json()["account"] | {"email_status": "ok"} == {
         "account_id": "acc-berger-client-anna",
@@ -84,7 +43,7 @@ def test_make_dev_seeded_its_demo_accounts_through_the_api(stack: Stack) -> None
 
 
 def test_a_crm_creates_a_firm_and_an_invited_client_who_sets_a_password(stack: Stack) -> None:
-    firm = signed(stack, "PUT", "/v1/admin/firms/firm-e2e", {"name": "Kanzlei Über HTTP", "locale": "de"})
+    firm = stack.signed("PUT", "/v1/admin/firms/firm-e2e", {"name": "Kanzlei Über HTTP", "locale": "de"})
     assert firm.status == 201, firm.body
     before = mail_ids(stack)
     body = {
@@ -94,7 +53,7 @@ def test_a_crm_creates_a_firm_and_an_invited_client_who_sets_a_password(stack: S
         "name": "Ida Invite",
         "send_invitation": True,
     }
-    created = signed(stack, "PUT", "/v1/admin/accounts/acc-e2e-invite", body)
+    created = stack.signed("PUT", "/v1/admin/accounts/acc-e2e-invite", body)
     assert created.status == 201, created.body
     assert created.json()["invitation"]["status"] == "sent"
     mail = wait_for_mail(stack, "e2e.invite@example.com", before)
@@ -104,7 +63,7 @@ def test_a_crm_creates_a_firm_and_an_invited_client_who_sets_a_password(stack: S
 
     confirmed = stack.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
     assert confirmed.status == 200, confirmed.body
-    again = signed(stack, "PUT", "/v1/admin/accounts/acc-e2e-invite", body)
+    again = stack.signed("PUT", "/v1/admin/accounts/acc-e2e-invite", body)
     assert (again.status, again.json()["invitation"]) == (200, {"status": "password_already_set"})
 
 
@@ -112,11 +71,13 @@ def test_anything_but_the_right_signature_is_403(stack: Stack, monkeypatch: pyte
     path = "/v1/admin/accounts/acc-berger-client-anna"
     unsigned = stack.get(path)
     assert (unsigned.status, unsigned.json()["error"]["code"]) == (403, "forbidden")
-    assert signed(stack, "GET", path, secret="wrong-secret-" + "0" * 27).status == 403
-    assert signed(stack, "GET", path, region="us-west-2").status == 403
+    wrong_secret = KeyPair(KEY["access_key_id"], "wrong-secret-" + "0" * 27, KEY["region"])
+    assert stack.signed("GET", path, key=wrong_secret).status == 403
+    other_region = KeyPair(KEY["access_key_id"], KEY["secret_access_key"], "us-west-2")
+    assert stack.signed("GET", path, key=other_region).status == 403
     skewed = datetime.now(UTC) - timedelta(minutes=6)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: skewed)
-    assert signed(stack, "GET", path).status == 403
+    assert stack.signed("GET", path).status == 403
 
 
 def test_the_readmes_crm_example_runs_as_written(stack: Stack, tmp_path: Path) -> None:

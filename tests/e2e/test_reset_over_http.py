@@ -5,13 +5,11 @@ signs the client in."""
 from __future__ import annotations
 
 import re
-import time
 from http.cookies import SimpleCookie
-from typing import Any
 
 import pytest
 
-from e2e.stackrunner import Stack
+from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = pytest.mark.e2e
 
@@ -20,25 +18,8 @@ JAMES = ("james.miller@example.com", "Client-Demo-James-2026")
 NEW_PASSWORD = "Ahornblatt im Herbstwind 42"
 
 
-def sign_in(stack: Stack, email: str, password: str) -> str:
-    response = stack.post("/v1/sessions", {"email": email, "password": password})
-    assert response.status == 201, response.body
-    return str(response.json()["session"]["token"])
-
-
-def wait_for_mail(stack: Stack, to: str, after: set[str], timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        messages = stack.get("/_dev/mail.json").json()["messages"]
-        for message in messages:
-            if to in message["to"] and message["id"] not in after:
-                return dict(message)
-        time.sleep(0.1)
-    pytest.fail(f"no mail to {to} within {timeout} s")
-
-
 def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> None:
-    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    before = mail_ids(stack)
     owner_token = sign_in(stack, *OWNER)
 
     sent = stack.post(
@@ -97,11 +78,11 @@ def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> 
 
 
 def test_self_service_request_answers_the_same_for_known_and_unknown_addresses(stack: Stack) -> None:
-    before = {m["id"] for m in stack.get("/_dev/mail.json").json()["messages"]}
+    before = mail_ids(stack)
     known = stack.post("/v1/password-resets", {"email": "maria.lopez@example.org"})
     unknown = stack.post("/v1/password-resets", {"email": "nobody@example.org"})
 
     assert (known.status, known.body) == (unknown.status, unknown.body) == (202, b'{"status":"accepted"}')
     mail = wait_for_mail(stack, "maria.lopez@example.org", before)
     assert mail["links"][0].startswith(f"{stack.base_url}/reset#token=")
-    assert all("nobody@example.org" not in m["to"] for m in stack.get("/_dev/mail.json").json()["messages"])
+    assert all("nobody@example.org" not in m["to"] for m in stack.mail())

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from e2e.stackrunner import Stack, start_stack, stop_stack
-from helpers import FIXTURES_DIR, probe_stream_function, template_copy
+from support.local_stack import Stack, start_stack, stop_stack
+from support.samples import FIXTURES_DIR
+from support.template_copies import probe_stream_function, template_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -185,7 +186,7 @@ def test_a_stream_consumer_added_to_the_template_copy_gets_its_filtered_records(
     token = stack.post("/v1/sessions", {"email": OWNER[0], "password": OWNER[1]}).json()["session"]["token"]
     auth = {"Authorization": f"Bearer {token}"}
     assert stack.post("/v1/accounts/acc-berger-client-anna/password-reset", headers=auth).status == 202
-    mail = stack.get("/_dev/mail.json").json()["messages"][0]
+    mail = stack.mail()[0]
     reset_token = mail["links"][0].split("#token=", 1)[1]
     confirmed = stack.post(
         "/v1/password-resets/confirm", {"token": reset_token, "password": "Ahornblatt im Herbstwind 42"}

@@ -1,57 +1,47 @@
-"""Handlers under moto's ``mock_aws``, tables built from ``template.yaml``, demo data seeded."""
+"""Handlers under moto's ``mock_aws``, tables built from ``template.yaml``, demo data seeded; the
+fake SNS certificate host and the local stack's SES simulator for the webhook's tests."""
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from devstack.gateway import HttpRequest
 from devstack.motolock import serialize_dynamodb
 from devstack.seed import accounts_by_id, load_demo_data, seed
+from devstack.ses_simulator import SesSimulator
+from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner
 from devstack.template import provision
-from helpers import Api
-from testenv import TEMPLATE
+from support.api import Api, gateway
+from support.environment import TEMPLATE
+from support.sns import FakeSns, install_fake_sns, signer
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's ``mock_aws`` with fake credentials, nothing in it yet."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
     with mock_aws():
-        _forget_clients()
-        provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
         yield
+
+
+@pytest.fixture
+def aws(mocked_aws: None) -> Iterator[None]:
+    """The template's tables, queues and SES identity under moto, and no client of an earlier mock."""
+    serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
     _forget_clients()
-
-
-_MOTO_WRITE_LOCK = threading.RLock()
-
-
-def _serialize_moto_dynamodb_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB runs each write and transaction atomically; moto does not lock: two concurrent
-    TransactWriteItems can both pass their conditions, and a failed one restores a copy of its
-    tables taken before another's commit. Serialising moto's writes restores DynamoDB's
-    guarantees, so concurrency tests test the service, not moto."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        @functools.wraps(original)
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _MOTO_WRITE_LOCK:
-                return __original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
+    yield
+    _forget_clients()
 
 
 def _forget_clients() -> None:
@@ -83,5 +73,33 @@ def api(aws: None) -> Api:
 
 
 @pytest.fixture
-def region() -> str:
-    return os.environ["AWS_DEFAULT_REGION"]
+def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
+    """SNS's certificate host, serving the test signer's certificate at its URL."""
+    from pwreset.delivery import sns
+
+    yield install_fake_sns(monkeypatch, {DEFAULT_CERT_URL: signer().cert_pem})
+    sns.default_verifier.cache_clear()
+
+
+@pytest.fixture
+def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
+    """The local stack's SES simulator wired as the local stack wires it: signed posts into the
+    webhook (each must be accepted), its certificate trusted through the local-only setting."""
+    from pwreset.core.config import settings
+    from pwreset.delivery import sns
+
+    local_signer = SnsSigner()
+    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(local_signer.write_cert(tmp_path / "sns.pem")))
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()
+
+    def deliver(headers: dict[str, str], body: bytes) -> Any:
+        response = gateway().handle(HttpRequest("POST", "/v1/webhooks/ses", list(headers.items()), body))
+        assert response.status == 200, response.body
+        return response
+
+    yield SesSimulator(
+        topic_arn=os.environ["SES_EVENTS_TOPIC_ARN"], signer=local_signer, deliver=deliver, delay_seconds=0
+    )
+    settings.cache_clear()
+    sns.default_verifier.cache_clear()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Api
+from support.api import Api
 
 JSON_ROUTES = {
     "/v1/password-resets": {"email": "anna.schmidt@example.com"},
@@ -94,7 +94,7 @@ def test_password_of_129_code_points_is_a_policy_violation_not_a_crash(
     api: Api, demo: dict[str, Any]
 ) -> None:
     api.post("/v1/password-resets", {"email": demo["acc-berger-client-anna"]["email"]})
-    from helpers import sent_messages, token_from
+    from support.sent_mail import sent_messages, token_from
 
     raw = token_from(sent_messages()[-1])
     result = api.post("/v1/password-resets/confirm", {"token": raw, "password": "ä" * 129})
@@ -108,7 +108,7 @@ def test_password_of_129_code_points_is_a_policy_violation_not_a_crash(
 
 
 def test_staff_route_with_garbage_path_and_body(api: Api, demo: dict[str, Any]) -> None:
-    token = api.sign_in(demo["acc-berger-owner"]["email"], demo["acc-berger-owner"]["password"])
+    token = api.sign_in_as(demo["acc-berger-owner"])
     for account_id in ("%00", "a" * 300, "..%2F..%2Fetc", "acc-berger-client-anna%20OR%201"):
         result = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
         assert_contract_error(result, "account_not_found")

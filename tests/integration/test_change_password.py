@@ -7,7 +7,8 @@ from typing import Any
 
 import boto3
 
-from helpers import Api, sent_messages, token_from
+from support.api import Api
+from support.sent_mail import sent_messages, token_from
 
 OWNER = "acc-berger-owner"
 ANNA = "acc-berger-client-anna"

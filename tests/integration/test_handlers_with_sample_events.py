@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from helpers import Api, gateway, load_event, sent_messages, token_from
-from testenv import TEMPLATE
+from support.api import Api, gateway
+from support.environment import TEMPLATE
+from support.samples import load_event
+from support.sent_mail import sent_messages, token_from
 
 ROUTE_EVENTS = {
     ("POST", "/v1/password-resets"): "request_reset_self_service.json",

@@ -8,23 +8,18 @@ fail in AWS."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.client import BaseClient
 
-from cfn import allows
-from devstack.gateway import RUNNING_FUNCTION, HttpRequest
 from devstack.ses_simulator import SesSimulator
-from devstack.sns_signer import SnsSigner
-from helpers import Api, gateway, sent_messages, token_from
-from streams import lambda_event, stream_records
-from testenv import TEMPLATE
+from support.api import Api, gateway
+from support.cloudformation import allows
+from support.environment import TEMPLATE
+from support.sent_mail import sent_messages, token_from
+from support.spies import ApiCall, ApiCallSpy
+from support.streams import lambda_event, stream_records
 
-Call = tuple[str, str, str, dict[str, Any]]  # function, service, operation, parameters
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -34,38 +29,8 @@ TRANSACT_ACTIONS = {
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
-    recorded: list[Call] = []
-    original = BaseClient._make_api_call
-
-    def spy(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        function = RUNNING_FUNCTION.get()
-        if function:
-            recorded.append((function, client.meta.service_model.service_name, operation, params))
-        return original(client, operation, params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", spy)
-    return recorded
-
-
-@pytest.fixture
-def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
-    from pwreset.core.config import settings
-    from pwreset.delivery import sns
-
-    signer = SnsSigner()
-    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
-    settings.cache_clear()
-    sns.default_verifier.cache_clear()
-
-    def deliver(headers: dict[str, str], body: bytes) -> None:
-        gateway().handle(HttpRequest("POST", "/v1/webhooks/ses", list(headers.items()), body))
-
-    yield SesSimulator(
-        topic_arn=os.environ["SES_EVENTS_TOPIC_ARN"], signer=signer, deliver=deliver, delay_seconds=0
-    )
-    settings.cache_clear()
-    sns.default_verifier.cache_clear()
+def calls(monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
+    return ApiCallSpy(monkeypatch)
 
 
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
@@ -73,7 +38,7 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
 
     from pwreset.storage.models import Account
 
-    owner = api.sign_in(demo["acc-berger-owner"]["email"], demo["acc-berger-owner"]["password"])
+    owner = api.sign_in_as(demo["acc-berger-owner"])
     anna = demo["acc-berger-client-anna"]
     anna_session = api.sign_in(anna["email"], anna["password"])
     assert api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner).status == 202
@@ -140,11 +105,14 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     assert api.post("/v1/sessions/current/password", change, token=session).status == 200
 
 
-def required_permissions(calls: list[Call]) -> set[tuple[str, str, str | None, str | None]]:
-    """(function, IAM action, table logical id, index) for every call."""
+def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None, str | None]]:
+    """(function, IAM action, table logical id, index) for every call a function made."""
     tables = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.tables()}
     needed: set[tuple[str, str, str | None, str | None]] = set()
-    for function, service, operation, params in calls:
+    for call in calls:
+        if call.function is None:
+            continue  # the test's own set-up and checks, not a function's
+        function, service, operation, params = call.function, call.service, call.operation, call.params
         if service == "dynamodb":
             if operation == "TransactWriteItems":
                 for item in params["TransactItems"]:
@@ -165,11 +133,11 @@ def required_permissions(calls: list[Call]) -> set[tuple[str, str, str | None, s
 
 
 def test_every_call_of_every_function_is_allowed_by_its_own_policy(
-    api: Api, demo: dict[str, Any], simulator: SesSimulator, calls: list[Call]
+    api: Api, demo: dict[str, Any], simulator: SesSimulator, calls: ApiCallSpy
 ) -> None:
     run_everything(api, demo, simulator)
 
-    needed = required_permissions(calls)
+    needed = required_permissions(calls.calls)
     functions = {function for function, *_ in needed}
     assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
     missing = sorted(str(p) for p in needed if not allows(*p))

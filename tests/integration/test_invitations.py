@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from helpers import Api, message_body, sent_messages, token_from
+from support.api import Api
+from support.sent_mail import message_body, sent_messages, token_from
 
 OWNER = "acc-berger-owner"
 MEMBER = "acc-berger-member"

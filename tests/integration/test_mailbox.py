@@ -11,7 +11,8 @@ import botocore.session
 import pytest
 
 from devstack.mailbox import Mailbox, MailMessage
-from helpers import Api, sent_messages
+from support.api import Api
+from support.sent_mail import sent_messages
 
 SENDER = "no-reply@portal.example.com"
 

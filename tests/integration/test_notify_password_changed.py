@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
 from devstack.gateway import FunctionRunner
-from helpers import Api, load_event, sent_messages, token_from
 from pwreset.core.times import format_datetime
-from streams import EventSourceMapping, lambda_event, stream_records
-from testenv import TEMPLATE
+from support.api import Api
+from support.environment import TEMPLATE
+from support.samples import load_event
+from support.sent_mail import sent_messages, token_from
+from support.spies import PASS, ApiCall, ApiCallSpy
+from support.streams import MappingRun, lambda_event, run_mapping, stream_records
 
 FUNCTION = "NotifyPasswordChangedFunction"
 OWNER = "acc-berger-owner"  # Petra Berger: German, Europe/Berlin
@@ -90,42 +92,33 @@ class SesSpy:
     """Sees every SendEmail the service makes (moto keeps only the HTML part) and can make SES
     fail for chosen recipients, as the client would see it after botocore's own retries."""
 
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = ApiCallSpy(monkeypatch)
+        self.calls.answer("SendEmail", self._send)
         self.attempts: list[str] = []
         self.fail_once: set[str] = set()
         self.fail_always: set[str] = set()
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        original = botocore.client.BaseClient._make_api_call
-        spy = self
+    def _send(self, call: ApiCall) -> Any:
+        [to] = call.params["Destination"]["ToAddresses"]
+        self.attempts.append(to)
+        if to in self.fail_once:
+            self.fail_once.discard(to)
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        if to in self.fail_always:
+            raise ClientError(
+                {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
+                "SendEmail",
+            )
+        return PASS
 
-        def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            if operation != "SendEmail":
-                return original(client, operation, params)
-            [to] = params["Destination"]["ToAddresses"]
-            spy.attempts.append(to)
-            if to in spy.fail_once:
-                spy.fail_once.discard(to)
-                raise ClientError(
-                    {
-                        "Error": {
-                            "Code": "TooManyRequestsException",
-                            "Message": "Maximum sending rate exceeded.",
-                        }
-                    },
-                    "SendEmail",
-                )
-            if to in spy.fail_always:
-                raise ClientError(
-                    {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
-                    "SendEmail",
-                )
-            response = original(client, operation, params)
-            spy.sent.append(params)
-            return response
-
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
+    @property
+    def sent(self) -> list[dict[str, Any]]:
+        """What SES accepted."""
+        return [call.params for call in self.calls.of("SendEmail") if call.error is None]
 
     def notifications(self) -> list[dict[str, Any]]:
         return [p for p in self.sent if _tags(p).get("kind", "").startswith("password_changed")]
@@ -136,9 +129,7 @@ class SesSpy:
 
 @pytest.fixture
 def ses(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    spy = SesSpy()
-    spy.install(monkeypatch)
-    return spy
+    return SesSpy(monkeypatch)
 
 
 def _tags(params: dict[str, Any]) -> dict[str, str]:
@@ -158,7 +149,7 @@ def subject_of(params: dict[str, Any]) -> str:
 
 
 def staff_sends_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> str:
-    token = api.sign_in(demo[staff]["email"], demo[staff]["password"])
+    token = api.sign_in_as(demo[staff])
     assert api.post(f"/v1/accounts/{client}/password-reset", token=token).status == 202
     return token_from(sent_messages()[-1])
 
@@ -198,8 +189,17 @@ def notify(runner: FunctionRunner, records: list[dict[str, Any]]) -> dict[str, A
     return dict(runner.invoke(FUNCTION, lambda_event(records)))
 
 
-def mapping(runner: FunctionRunner) -> EventSourceMapping:
-    return EventSourceMapping(TEMPLATE, FUNCTION, lambda event: runner.invoke(FUNCTION, event))
+def run_stream(runner: FunctionRunner) -> MappingRun:
+    """The function fed the events table's stream as the template's event source mapping does."""
+    return run_mapping(TEMPLATE, FUNCTION, runner)
+
+
+def dead_letters() -> list[dict[str, Any]]:
+    """What reached the notifier's on-failure queue."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
 
 
 # --------------------------------------------------------------------------- what the mails say
@@ -211,9 +211,9 @@ def test_chrome_on_windows_in_berlin_mails_every_owner_and_the_client(
     raw = staff_sends_link(api, firm, MEMBER, ANNA)
     confirm(api, raw, user_agent=CHROME_ON_WINDOWS, headers={**BERLIN, "X-Forwarded-For": FORGED_IP})
 
-    run = mapping(runner).run()
+    run = run_stream(runner)
 
-    assert run.invocations == 1 and run.sent_to_on_failure == []
+    assert run.invocations == 1 and dead_letters() == []
     [record] = changed_records()
     at = changed_at(record)
     readers = {
@@ -262,7 +262,7 @@ def test_safari_on_iphone_without_location_headers_says_location_unknown(
     raw = client_asks_for_link(api, firm, JAMES)
     confirm(api, raw, user_agent=SAFARI_ON_IPHONE)
 
-    mapping(runner).run()
+    run_stream(runner)
 
     james = ses.to(firm[JAMES]["email"])[0]
     petra = ses.to(firm[OWNER]["email"])[0]
@@ -291,9 +291,9 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from geoip_fixture import write_city_database
     from pwreset.core.config import settings
     from pwreset.mail import notifications
+    from support.geoip import write_city_database
 
     monkeypatch.setenv("GEOIP_DATABASE_PATH", str(write_city_database(tmp_path / "city.mmdb")))
     settings.cache_clear()
@@ -301,7 +301,7 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     raw = staff_sends_link(api, firm, OWNER, ANNA)
     confirm(api, raw, user_agent=CHROME_ON_WINDOWS)  # no CloudFront headers
 
-    mapping(runner).run()
+    run_stream(runner)
 
     assert "München, Bayern, Deutschland" in text_of(ses.to(firm[OWNER]["email"])[0])
     assert "Munich, Bavaria, Germany" in text_of(ses.to(firm[SECOND_OWNER]["email"])[0])
@@ -378,7 +378,7 @@ def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_
     ses.fail_always.add(firm[JAMES]["email"])
     ses.attempts.clear()
 
-    run = mapping(runner).run()
+    run = run_stream(runner)
 
     sub = TEMPLATE.stream_subscriptions()[0]
     assert (sub.maximum_retry_attempts, sub.bisect_on_error, sub.report_batch_item_failures) == (
@@ -390,10 +390,8 @@ def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_
     assert run.invocations == 1 + sub.maximum_retry_attempts
     assert all(seqs[0] == james_record["dynamodb"]["SequenceNumber"] for seqs in run.delivered)
     # The dead-letter queue names where the failing record is.
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))["QueueUrl"]
-    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    info = json.loads(message["Body"])["DDBStreamBatchInfo"]
+    [message] = dead_letters()
+    info = message["DDBStreamBatchInfo"]
     assert info["startSequenceNumber"] == james_record["dynamodb"]["SequenceNumber"]
     assert info["streamArn"] == james_record["eventSourceARN"]
     # Anna's change was mailed once although her record was delivered six times; James's owners
@@ -414,22 +412,23 @@ def test_owners_who_cannot_receive_mail_are_skipped_not_retried(
     Account.get(SECOND_OWNER).update(actions=[Account.email_status.set("undeliverable")])
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS)
 
-    run = mapping(runner).run()
+    run = run_stream(runner)
 
     assert run.invocations == 1
     assert ses.to(firm[SECOND_OWNER]["email"]) == []
     assert len(ses.notifications()) == 2
 
 
-def test_other_events_are_filtered_out_by_the_template(api: Api, firm: dict[str, Any]) -> None:
+def test_other_events_are_filtered_out_by_the_template(
+    api: Api, firm: dict[str, Any], runner: FunctionRunner
+) -> None:
     staff_sends_link(api, firm, OWNER, ANNA)  # a reset_requested event only
-    sent: list[dict[str, Any]] = []
 
-    run = EventSourceMapping(TEMPLATE, FUNCTION, sent.append).run()
+    run = run_stream(runner)
 
     kinds = {r["dynamodb"]["NewImage"]["type"]["S"] for r in stream_records(events_table())}
     assert kinds == {"account_provisioned", "reset_requested"}
-    assert run.invocations == 0 and sent == []
+    assert run.invocations == 0 and run.delivered == []
 
 
 def test_a_record_that_slips_past_the_filter_is_skipped_not_mailed(
@@ -449,69 +448,55 @@ def test_a_record_that_slips_past_the_filter_is_skipped_not_mailed(
 # --------------------------------------------------------------------------- what a notification costs
 
 
-class CallSpy:
-    """Every AWS API call the function makes while ``on`` (botocore's own retries not counted)."""
-
-    def __init__(self) -> None:
-        self.on = False
-        self.calls: list[str] = []
-        self.unprocessed_batch_reads = False  # answer BatchGetItem as if DynamoDB throttled it all
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        original = botocore.client.BaseClient._make_api_call
-        spy = self
-
-        def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            if spy.on:
-                spy.calls.append(f"{client.meta.service_model.service_name}.{operation}")
-                if operation == "BatchGetItem" and spy.unprocessed_batch_reads:
-                    return {"Responses": {}, "UnprocessedKeys": params["RequestItems"]}
-            return original(client, operation, params)
-
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", make_api_call)
-
-
 @pytest.fixture
-def aws_calls(ses: SesSpy, monkeypatch: pytest.MonkeyPatch) -> CallSpy:
-    spy = CallSpy()
-    spy.install(monkeypatch)  # over the SES spy, so SendEmail is seen too
+def aws_calls(ses: SesSpy, monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
+    """Every AWS call the function makes once ``recording`` is on (over the SES spy, so SendEmail
+    is seen too)."""
+    spy = ApiCallSpy(monkeypatch)
+    spy.recording = False
     return spy
+
+
+def throttled_batch_read(call: ApiCall) -> dict[str, Any]:
+    """BatchGetItem answered as if DynamoDB throttled it all."""
+    return {"Responses": {}, "UnprocessedKeys": call.params["RequestItems"]}
 
 
 GUARDED_MAIL = ["dynamodb.PutItem", "sesv2.SendEmail", "dynamodb.UpdateItem"]
 
 
 def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
-    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: CallSpy, runner: FunctionRunner
+    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: ApiCallSpy, runner: FunctionRunner
 ) -> None:
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
     [record] = changed_records()
-    aws_calls.on = True
+    aws_calls.recording = True
 
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
     # The client and the firm in one batch, the owners in one query, then per mail (two owners
     # and the client) an idempotency claim, the send and the mark: no record per event on top.
-    assert aws_calls.calls == ["dynamodb.BatchGetItem", "dynamodb.Query", *GUARDED_MAIL * 3]
+    assert aws_calls.names() == ["dynamodb.BatchGetItem", "dynamodb.Query", *GUARDED_MAIL * 3]
     assert len(ses.notifications()) == 3
 
     aws_calls.calls.clear()
     assert notify(runner, [record]) == {"batchItemFailures": []}  # redelivered after it finished
 
-    assert "sesv2.SendEmail" not in aws_calls.calls
+    assert "sesv2.SendEmail" not in aws_calls.names()
     assert len(ses.notifications()) == 3
 
 
 def test_a_throttled_batch_read_falls_back_to_single_reads_and_still_mails(
-    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: CallSpy, runner: FunctionRunner
+    api: Api, firm: dict[str, Any], ses: SesSpy, aws_calls: ApiCallSpy, runner: FunctionRunner
 ) -> None:
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
     [record] = changed_records()
-    aws_calls.on = aws_calls.unprocessed_batch_reads = True
+    aws_calls.answer("BatchGetItem", throttled_batch_read)
+    aws_calls.recording = True
 
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
-    assert aws_calls.calls.count("dynamodb.GetItem") == 2
+    assert aws_calls.names().count("dynamodb.GetItem") == 2
     anna = ses.to(firm[ANNA]["email"])
     assert len(anna) == 1
     assert "Steuerkanzlei Berger & Partner" in subject_of(anna[0])  # the firm's name, read singly
@@ -543,9 +528,9 @@ def _shape(value: Any) -> Any:
 
 
 def test_the_sample_event_has_the_shape_of_a_fresh_record(firm: dict[str, Any]) -> None:
-    """The committed sample was made by tests/notify_sample.py; if the confirm path records
+    """The committed sample was made by tests/support/notify_sample.py; if the confirm path records
     something new, this fails until the sample is made again."""
-    from notify_sample import record_from_a_real_reset
+    from support.notify_sample import record_from_a_real_reset
 
     assert _shape(record_from_a_real_reset()) == _shape(
         load_event("notify_password_changed.json")["Records"][0]

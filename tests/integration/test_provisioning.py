@@ -14,7 +14,8 @@ import pytest
 
 from devstack.seed import signed_headers
 from devstack.sigv4 import KeyPair
-from helpers import API_HOST, PROVISIONING_KEY, Api, message_body, sent_messages, token_from
+from support.api import API_HOST, PROVISIONING_KEY, Api
+from support.sent_mail import message_body, sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
 OWNER = "acc-berger-owner"

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from helpers import Api, sent_messages
 from pwreset.credentials.ratelimit import RateLimiter
+from support.api import Api
+from support.sent_mail import sent_messages
 
 ANNA = "acc-berger-client-anna"
 
@@ -26,7 +27,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> float:
 def test_a_flood_of_staff_sends_is_held_at_five_per_hour_and_the_counter_expires(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, clock: float
 ) -> None:
-    token = api.sign_in(demo["acc-berger-owner"]["email"], demo["acc-berger-owner"]["password"])
+    token = api.sign_in_as(demo["acc-berger-owner"])
     results = [api.post(f"/v1/accounts/{ANNA}/password-reset", token=token) for _ in range(50)]
 
     assert [r.status for r in results[:5]] == [202] * 5

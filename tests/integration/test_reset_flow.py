@@ -10,7 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from helpers import Api, message_body, sent_messages, token_from
+from support.api import Api
+from support.sent_mail import message_body, sent_messages, token_from
+from support.spies import ApiCallSpy
 
 OWNER = "acc-berger-owner"
 MEMBER = "acc-berger-member"
@@ -21,12 +23,8 @@ OTHER_FIRM_MEMBER = "acc-hartmann-member"
 GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 
-def staff_token(api: Api, demo: dict[str, Any], account_id: str) -> str:
-    return api.sign_in(demo[account_id]["email"], demo[account_id]["password"])
-
-
 def send_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> Any:
-    return api.post(f"/v1/accounts/{client}/password-reset", token=staff_token(api, demo, staff))
+    return api.post(f"/v1/accounts/{client}/password-reset", token=api.sign_in_as(demo[staff]))
 
 
 def all_items(table_env: str) -> list[dict[str, Any]]:
@@ -94,7 +92,7 @@ def test_archived_client_gets_409_and_no_mail(api: Api, demo: dict[str, Any]) ->
 
 
 def test_the_session_cookie_works_like_the_bearer_header(api: Api, demo: dict[str, Any]) -> None:
-    token = staff_token(api, demo, OWNER)
+    token = api.sign_in_as(demo[OWNER])
     result = api.post(
         f"/v1/accounts/{ANNA}/password-reset", headers={"Cookie": f"theme=dark; portal_session={token}"}
     )
@@ -137,20 +135,11 @@ def test_text_part_is_sent_too_and_in_both_languages(
     monkeypatch: pytest.MonkeyPatch, api: Api, demo: dict[str, Any]
 ) -> None:
     """moto keeps only the HTML part, so look at what the service hands to SES."""
-    import botocore.client
-
-    captured: list[dict[str, Any]] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def spy(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "SendEmail":
-            captured.append(params)
-        return original(self, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    spy = ApiCallSpy(monkeypatch)
     send_link(api, demo, OWNER, ANNA)
     send_link(api, demo, OWNER, JAMES)
 
+    captured = [call.params for call in spy.of("SendEmail")]
     de, en = (c["Content"]["Simple"] for c in captured)
     assert "neues Passwort festzulegen" in de["Body"]["Text"]["Data"]
     assert "Reset password" in en["Body"]["Html"]["Data"]
@@ -403,7 +392,7 @@ def test_sign_in_current_and_sign_out(api: Api, demo: dict[str, Any]) -> None:
 def test_expired_session_is_rejected(api: Api, demo: dict[str, Any]) -> None:
     from pwreset.storage.models import Session
 
-    token = staff_token(api, demo, OWNER)
+    token = api.sign_in_as(demo[OWNER])
     [session] = list(Session.scan())
     session.update(actions=[Session.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
     assert api.get("/v1/sessions/current", token=token).status == 401
@@ -417,12 +406,12 @@ def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dic
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(demo[ANNA]["password"])
     Account.get(ANNA).update(actions=[Account.password_hash.set(weak)])
 
-    api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+    api.sign_in_as(demo[ANNA])
 
     upgraded = Account.get(ANNA).password_hash or ""
     assert upgraded != weak
     assert "m=19456,t=2,p=1" in upgraded
-    assert api.sign_in(demo[ANNA]["email"], demo[ANNA]["password"])
+    assert api.sign_in_as(demo[ANNA])
 
 
 def test_unknown_route_is_the_gateways_403_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
@@ -446,7 +435,7 @@ def test_unknown_route_is_the_gateways_403_in_the_contract_shape(api: Api, demo:
     ],
 )
 def test_links_never_come_from_host_headers(api: Api, demo: dict[str, Any], forged: dict[str, str]) -> None:
-    token = staff_token(api, demo, OWNER)
+    token = api.sign_in_as(demo[OWNER])
     assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=token, headers=forged).status == 202
     assert api.post("/v1/password-resets", {"email": demo[JAMES]["email"]}, headers=forged).status == 202
     for mail in sent_messages():

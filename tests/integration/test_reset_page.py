@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -14,7 +13,10 @@ import boto3
 import pytest
 
 from devstack.gateway import LambdaContext
-from helpers import Api, gateway, load_event, sent_messages, token_from
+from support.api import Api, gateway
+from support.html_parsing import ParsedHtml
+from support.samples import load_event
+from support.sent_mail import sent_messages, token_from
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "templates" / "pages" / "assets"
 CSP = (
@@ -113,44 +115,6 @@ REQUIRED_TEXTS = {
 }
 
 
-class _Page(HTMLParser):
-    """What the tests need from the page: elements with their attributes and script bodies."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str]]] = []
-        self.scripts: list[tuple[dict[str, str], str]] = []
-        self._script: dict[str, str] | None = None
-        self._script_text: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {key: value or "" for key, value in attrs}
-        self.elements.append((tag, values))
-        if tag == "script":
-            self._script, self._script_text = values, []
-
-    def handle_data(self, data: str) -> None:
-        if self._script is not None:
-            self._script_text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script" and self._script is not None:
-            self.scripts.append((self._script, "".join(self._script_text)))
-            self._script = None
-
-    def ids(self) -> set[str]:
-        return {attrs["id"] for _, attrs in self.elements if "id" in attrs}
-
-    def data(self) -> dict[str, Any]:
-        [body] = [text for attrs, text in self.scripts if attrs.get("id") == "reset-data"]
-        return dict(json.loads(body))
-
-    def href(self, tag: str, attr: str, suffix: str) -> str:
-        [url] = [a[attr] for t, a in self.elements if t == tag and a.get(attr, "").endswith(suffix)]
-        return url
-
-
 def get_page(api: Api, accept_language: str | None = None) -> Any:
     headers = {"Accept": "text/html"}
     if accept_language is not None:
@@ -171,7 +135,7 @@ def test_the_page_is_html_with_the_security_headers(api: Api) -> None:
     assert result.header("Content-Security-Policy") == CSP
     assert result.header("X-Content-Type-Options") == "nosniff"
     assert result.header("X-Frame-Options") == "DENY"
-    assert _Page(result.body).ids() >= DOM_CONTRACT_IDS
+    assert ParsedHtml(result.body).ids() >= DOM_CONTRACT_IDS
 
 
 @pytest.mark.parametrize(
@@ -194,11 +158,11 @@ def test_the_page_speaks_the_browsers_language(
     assert f'<html lang="{locale}">' in result.body
     assert result.header("Content-Language") == locale
     assert loading_text in result.body
-    assert _Page(result.body).data()["locale"] == locale
+    assert ParsedHtml(result.body).script_json("reset-data")["locale"] == locale
 
 
 def test_the_page_runs_no_inline_code_or_style(api: Api) -> None:
-    page = _Page(get_page(api).body)
+    page = ParsedHtml(get_page(api).body)
 
     data_blocks = [attrs for attrs, _ in page.scripts if attrs.get("type") == "application/json"]
     code_scripts = [(attrs, text) for attrs, text in page.scripts if attrs.get("type") != "application/json"]
@@ -214,8 +178,8 @@ def test_the_page_runs_no_inline_code_or_style(api: Api) -> None:
 
 
 def test_the_embedded_texts_cover_every_state_in_both_languages(api: Api) -> None:
-    page = _Page(get_page(api, "de").body)
-    texts = page.data()["texts"]
+    page = ParsedHtml(get_page(api, "de").body)
+    texts = page.script_json("reset-data")["texts"]
     shown_by_markup = {attrs["data-i18n"] for _, attrs in page.elements if "data-i18n" in attrs}
 
     assert set(texts) == {"de", "en"}
@@ -239,11 +203,11 @@ def test_the_embedded_texts_cover_every_state_in_both_languages(api: Api) -> Non
     ],
 )
 def test_every_url_in_the_page_works_with_and_without_a_stage(api: Api, page_url: str, api_root: str) -> None:
-    page = _Page(get_page(api).body)
-    data = page.data()
+    page = ParsedHtml(get_page(api).body)
+    data = page.script_json("reset-data")
     urls = {
-        "script": page.href("script", "src", ".js"),
-        "style": page.href("link", "href", ".css"),
+        "script": page.url("script", "src", ".js"),
+        "style": page.url("link", "href", ".css"),
         **{f"api.{name}": url for name, url in data["api"].items()},
     }
 
@@ -267,12 +231,13 @@ def test_with_a_trailing_slash_the_urls_still_reach_the_api() -> None:
     response = gateway().runner.invoke("ResetPageFunction", event)
 
     assert response["statusCode"] == 200
-    page = _Page(response["body"])
+    page = ParsedHtml(response["body"])
     page_url = "https://abcdef1234.execute-api.eu-central-1.amazonaws.com/dev/reset/"
-    assert urlsplit(urljoin(page_url, page.data()["api"]["verify"])).path == "/dev/v1/password-resets/verify"
-    assert urlsplit(urljoin(page_url, page.href("script", "src", ".js"))).path.startswith(
-        "/dev/reset/assets/"
+    assert (
+        urlsplit(urljoin(page_url, page.script_json("reset-data")["api"]["verify"])).path
+        == "/dev/v1/password-resets/verify"
     )
+    assert urlsplit(urljoin(page_url, page.url("script", "src", ".js"))).path.startswith("/dev/reset/assets/")
 
 
 def test_the_sample_event_renders_the_german_page() -> None:
@@ -315,10 +280,8 @@ def test_opening_the_page_consumes_nothing(api: Api, demo: dict[str, Any]) -> No
 def test_assets_are_served_by_content_hash_and_cached_for_good(
     api: Api, file_name: str, content_type: str
 ) -> None:
-    page = _Page(get_page(api).body)
-    url = (
-        page.href("script", "src", ".js") if file_name.endswith(".js") else page.href("link", "href", ".css")
-    )
+    page = ParsedHtml(get_page(api).body)
+    url = page.url("script", "src", ".js") if file_name.endswith(".js") else page.url("link", "href", ".css")
     assert re.fullmatch(r"reset/assets/reset\.[0-9a-f]{16}\.(js|css)", url)
 
     result = api.get(f"/{url}")

@@ -4,16 +4,18 @@ GET /v1/accounts/{account_id}/password-reset/deliveries; bad addresses block sta
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.client
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
-from devstack.sns_signer import DEFAULT_CERT_URL
-from helpers import Api, load_event, sent_messages
-from ses_support import FakeSns, post, publish, ses_event, signer, topic_arn
+from support.api import Api
+from support.samples import load_event
+from support.sent_mail import sent_messages
+from support.ses_events import ses_event
+from support.sns import post, publish, signer, topic_arn
+from support.spies import ApiCall, ApiCallSpy
 
 OWNER = "acc-berger-owner"  # Petra Berger, reads German
 MEMBER = "acc-berger-member"
@@ -24,27 +26,14 @@ OTHER_MEMBER = "acc-hartmann-member"
 MARIA = "acc-hartmann-client-maria"
 SENDER = "no-reply@portal.example.com"
 
-
-@pytest.fixture(autouse=True)
-def fake_sns(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSns]:
-    from pwreset.delivery import sns
-
-    fake = FakeSns({DEFAULT_CERT_URL: signer().cert_pem})
-    monkeypatch.setattr(sns, "http_get", fake)
-    sns.default_verifier.cache_clear()
-    yield fake
-    sns.default_verifier.cache_clear()
-
-
-def token(api: Api, demo: dict[str, Any], account_id: str) -> str:
-    return api.sign_in(demo[account_id]["email"], demo[account_id]["password"])
+pytestmark = pytest.mark.usefixtures("fake_sns")  # every SES event here is signed and verified
 
 
 def staff_send(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = OWNER) -> Any:
     """A staff-sent reset; returns its token record (reset_id, ses_message_id, email)."""
     from pwreset.storage.models import ResetToken
 
-    result = api.post(f"/v1/accounts/{client}/password-reset", token=token(api, demo, staff))
+    result = api.post(f"/v1/accounts/{client}/password-reset", token=api.sign_in_as(demo[staff]))
     assert result.status == 202, result.body
     [record] = [r for r in ResetToken.scan() if r.reset_id == result.body["reset_id"]]
     return record
@@ -64,7 +53,7 @@ def report(api: Api, record: Any, fixture: str, *, tagged: bool = True, **kw: An
 
 
 def deliveries(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = OWNER) -> Any:
-    result = api.get(f"/v1/accounts/{client}/password-reset/deliveries", token=token(api, demo, staff))
+    result = api.get(f"/v1/accounts/{client}/password-reset/deliveries", token=api.sign_in_as(demo[staff]))
     assert result.status == 200, result.body
     return result.body
 
@@ -126,7 +115,7 @@ FIXTURE_OUTCOMES = [
 
 
 def test_every_fixture_has_an_expected_outcome() -> None:
-    from ses_support import fixture_names
+    from support.ses_events import fixture_names
 
     assert sorted(name for name, *_ in FIXTURE_OUTCOMES) == fixture_names()
 
@@ -298,19 +287,12 @@ def test_a_bounce_costs_one_index_query_and_one_transaction(
     from pwreset.storage.models import Account
 
     record = staff_send(api, demo)
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def spy(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        calls.append(f"{client.meta.service_model.service_name}.{operation}")
-        return original(client, operation, params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    calls = ApiCallSpy(monkeypatch)
 
     report(api, record, "event-bounce-permanent-general.json")
 
     # The accounts behind the address; then marker, timeline entry and address mark together.
-    assert calls == ["dynamodb.Query", "dynamodb.TransactWriteItems"]
+    assert calls.names() == ["dynamodb.Query", "dynamodb.TransactWriteItems"]
     assert Account.get(ANNA).email_status == "undeliverable"
 
 
@@ -378,7 +360,7 @@ def test_delivered_but_unused_and_expired_points_to_the_spam_folder(api: Api, de
 
 
 def test_a_used_link_needs_no_diagnosis(api: Api, demo: dict[str, Any]) -> None:
-    from helpers import token_from
+    from support.sent_mail import token_from
 
     record = staff_send(api, demo)
     report(api, record, "event-delivery.json")
@@ -449,22 +431,12 @@ def test_newest_first_and_at_most_twenty(api: Api, demo: dict[str, Any]) -> None
 def test_a_failed_send_shows_as_failed(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import botocore.client
+    def unreachable(call: ApiCall) -> Any:
+        raise EndpointConnectionError(endpoint_url="https://email.eu-central-1.amazonaws.com")
 
-    original = botocore.client.BaseClient._make_api_call
-
-    def refuse(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "SendEmail":
-            raise botocore.exceptions.EndpointConnectionError(
-                endpoint_url="https://email.eu-central-1.amazonaws.com"
-            )
-        return original(self, operation, params)
-
-    import botocore.exceptions
-
-    staff = token(api, demo, OWNER)
+    staff = api.sign_in_as(demo[OWNER])
     with monkeypatch.context() as patch:
-        patch.setattr(botocore.client.BaseClient, "_make_api_call", refuse)
+        ApiCallSpy(patch).answer("SendEmail", unreachable)
         assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=staff).status == 502
 
     delivery = only_delivery(api, demo)
@@ -477,17 +449,19 @@ def test_a_failed_send_shows_as_failed(
 def test_only_staff_of_the_clients_firm_may_read(api: Api, demo: dict[str, Any]) -> None:
     path = f"/v1/accounts/{ANNA}/password-reset/deliveries"
 
-    assert api.get(path, token=token(api, demo, MEMBER)).status == 200
-    other_firm = api.get(path, token=token(api, demo, OTHER_MEMBER))
+    assert api.get(path, token=api.sign_in_as(demo[MEMBER])).status == 200
+    other_firm = api.get(path, token=api.sign_in_as(demo[OTHER_MEMBER]))
     assert (other_firm.status, other_firm.error_code) == (404, "account_not_found")
     assert other_firm.body["error"]["message"] == "Dieses Mandantenkonto gibt es in Ihrer Kanzlei nicht."
-    unknown = api.get("/v1/accounts/acc-nobody/password-reset/deliveries", token=token(api, demo, OWNER))
+    unknown = api.get("/v1/accounts/acc-nobody/password-reset/deliveries", token=api.sign_in_as(demo[OWNER]))
     assert (unknown.status, unknown.error_code) == (404, "account_not_found")
-    staff_account = api.get(f"/v1/accounts/{MEMBER}/password-reset/deliveries", token=token(api, demo, OWNER))
+    staff_account = api.get(
+        f"/v1/accounts/{MEMBER}/password-reset/deliveries", token=api.sign_in_as(demo[OWNER])
+    )
     assert (staff_account.status, staff_account.error_code) == (404, "account_not_found")
-    client = api.get(path, token=token(api, demo, JAMES))
+    client = api.get(path, token=api.sign_in_as(demo[JAMES]))
     assert (client.status, client.error_code) == (403, "forbidden")
-    own = api.get(path, token=token(api, demo, ANNA))
+    own = api.get(path, token=api.sign_in_as(demo[ANNA]))
     assert (own.status, own.error_code) == (403, "forbidden")
     for bad in (None, "x" * 43):
         anonymous = api.get(path, token=bad)
@@ -495,7 +469,7 @@ def test_only_staff_of_the_clients_firm_may_read(api: Api, demo: dict[str, Any])
 
 
 def test_the_sample_deliveries_event_answers_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
-    from helpers import gateway
+    from support.api import gateway
 
     staff_send(api, demo)
     response = gateway().runner.invoke("SesEventsFunction", load_event("ses_events_deliveries.json"))
@@ -521,7 +495,7 @@ def test_a_bounced_address_blocks_staff_resets_with_the_diagnosis(api: Api, demo
     report(api, record, "event-bounce-permanent-general.json")
     mails_before = len(sent_messages())
 
-    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=token(api, demo, OWNER))
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=api.sign_in_as(demo[OWNER]))
 
     assert (result.status, result.error_code) == (409, "email_undeliverable")
     assert result.body["error"]["message"].startswith("E-Mails an die Adresse dieses Mandanten")
@@ -537,7 +511,7 @@ def test_a_complained_address_blocks_staff_resets_in_english_too(api: Api, demo:
     record = staff_send(api, demo, MARIA, OTHER_OWNER)
     report(api, record, "notification-complaint.json", tagged=False)
 
-    result = api.post(f"/v1/accounts/{MARIA}/password-reset", token=token(api, demo, OTHER_OWNER))
+    result = api.post(f"/v1/accounts/{MARIA}/password-reset", token=api.sign_in_as(demo[OTHER_OWNER]))
 
     assert (result.status, result.error_code) == (409, "email_undeliverable")
     assert result.body["error"]["diagnosis"]["code"] == "complaint"
@@ -549,7 +523,7 @@ def test_an_address_marked_by_another_mail_gets_a_general_diagnosis(api: Api, de
 
     Account.get(ANNA).update(actions=[Account.email_status.set("undeliverable")])
 
-    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=token(api, demo, OWNER))
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=api.sign_in_as(demo[OWNER]))
 
     assert result.status == 409
     assert result.body["error"]["diagnosis"]["code"] == "undeliverable"

@@ -3,45 +3,14 @@ person trying ``bounce@simulator.amazonses.com`` in ``make dev`` will see."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack.gateway import HttpRequest
 from devstack.ses_simulator import SesSimulator
-from devstack.sns_signer import SnsSigner
-from helpers import Api, gateway
+from support.api import Api
 
 OWNER = "acc-berger-owner"
-
-
-@pytest.fixture
-def simulator(aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SesSimulator]:
-    """A simulator wired like the local stack: signed posts into the webhook, its certificate
-    trusted through the local-only setting."""
-    import os
-
-    from pwreset.core.config import settings
-    from pwreset.delivery import sns
-
-    signer = SnsSigner()
-    monkeypatch.setenv("SNS_TRUSTED_CERT_PEM_PATH", str(signer.write_cert(tmp_path / "sns.pem")))
-    settings.cache_clear()
-    sns.default_verifier.cache_clear()
-
-    def deliver(headers: dict[str, str], body: bytes) -> Any:
-        response = gateway().handle(HttpRequest("POST", "/v1/webhooks/ses", list(headers.items()), body))
-        assert response.status == 200, response.body
-        return response
-
-    simulator = SesSimulator(
-        topic_arn=os.environ["SES_EVENTS_TOPIC_ARN"], signer=signer, deliver=deliver, delay_seconds=0
-    )
-    yield simulator
-    settings.cache_clear()
-    sns.default_verifier.cache_clear()
 
 
 def add_client(address: str) -> str:
@@ -64,10 +33,10 @@ def add_client(address: str) -> str:
 def send_and_simulate(
     api: Api, demo: dict[str, Any], simulator: SesSimulator, address: str
 ) -> dict[str, Any]:
-    from helpers import sent_messages
+    from support.sent_mail import sent_messages
 
     account_id = add_client(address)
-    token = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    token = api.sign_in_as(demo[OWNER])
     sent = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
     assert sent.status == 202, sent.body
     mail = sent_messages()[-1]

@@ -8,38 +8,23 @@ moto. Items say how the probe should misbehave (see the probe's docstring).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
-from moto import mock_aws
 
 from devstack.gateway import FunctionRunner
 from devstack.streams import pollers_for
 from devstack.template import SamTemplate, provision
-from helpers import probe_stream_function, template_copy
+from support.streams import stream_records, streams_client
+from support.template_copies import probe_stream_function, template_copy
 
 PROBE = "ProbeStreamFunction"
 
 
-def streams_client() -> Any:
-    # botocore sends stream calls to an account-based endpoint moto does not know; the plain one works.
-    return boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
-
-
 FAILURE_QUEUE = "ProbeFailureQueue"
-
-
-@pytest.fixture
-def aws_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield
 
 
 class Wired:
@@ -83,17 +68,12 @@ class Wired:
 
     def sequence_numbers(self) -> dict[str, str]:
         """event_id -> SequenceNumber, read back from the stream."""
-        streams = streams_client()
-        shard = next(iter(self.poller.shards))
-        iterator = streams.get_shard_iterator(
-            StreamArn=self.poller.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        records = streams.get_records(ShardIterator=iterator)["Records"]
+        records = stream_records(self.table)
         return {r["dynamodb"]["Keys"]["event_id"]["S"]: r["dynamodb"]["SequenceNumber"] for r in records}
 
 
 @pytest.fixture
-def wire(aws_only: None, tmp_path: Path) -> Callable[..., Wired]:
+def wire(mocked_aws: None, tmp_path: Path) -> Callable[..., Wired]:
     def make(**event_properties: Any) -> Wired:
         resources: dict[str, Any] = {PROBE: probe_stream_function(**event_properties)}
         if "DestinationConfig" in event_properties:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from helpers import Api, sent_messages, token_from
 from pwreset.core.observability import tracer
+from support.api import Api
+from support.sent_mail import sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pwreset.core.config import ConfigurationError, load_settings
-from testenv import TEMPLATE
+from support.environment import TEMPLATE
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from geoip_fixture import write_city_database
 from pwreset.core.config import settings
 from pwreset.mail import geo
+from support.geoip import write_city_database
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from moto.ses.models import ses_backends
 from pwreset.core.times import format_datetime, format_duration
 from pwreset.mail import mailer
 from pwreset.mail.mailer import RenderedMail, render, send_email
+from support.html_parsing import ParsedHtml
 
 LINK = "https://portal.example.com/reset#token=AbC-_123"
 # 13:05 UTC in winter: 14:05 in Berlin (CET, UTC+1), 08:05 in New York (EST, UTC-5).
@@ -42,59 +42,6 @@ def reset_context(**overrides: Any) -> dict[str, Any]:
     }
     context.update(overrides)
     return context
-
-
-def rendered_parts(m: RenderedMail) -> dict[str, str]:
-    return {"subject": m.subject, "html": m.html, "text": m.text}
-
-
-VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-
-class _TagBalance(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-        self.hrefs: list[str] = []
-        self.html_lang: str | None = None
-        self.hidden_divs: list[str] = []
-        self._in_hidden = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "html":
-            self.html_lang = attributes.get("lang")
-        if tag == "a" and attributes.get("href"):
-            self.hrefs.append(attributes["href"] or "")
-        if tag == "div" and "display:none" in (attributes.get("style") or "").replace(" ", ""):
-            self._in_hidden = True
-            self.hidden_divs.append("")
-        if tag not in VOID_ELEMENTS:
-            self.stack.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in VOID_ELEMENTS:
-            self.errors.append(f"self-closed <{tag}/>")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "div":
-            self._in_hidden = False
-        if not self.stack or self.stack[-1] != tag:
-            self.errors.append(f"unexpected </{tag}>, open: {self.stack[-3:]}")
-            return
-        self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        if self._in_hidden:
-            self.hidden_divs[-1] += data
-
-
-def parse_html(html: str) -> _TagBalance:
-    parser = _TagBalance()
-    parser.feed(html)
-    parser.close()
-    return parser
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -125,7 +72,7 @@ def test_link_appears_verbatim_in_text_button_and_fallback(locale: str) -> None:
     m = render("reset_link", locale, **reset_context())
 
     assert LINK in m.text.splitlines()  # on a line of its own, so mail clients make it clickable
-    parsed = parse_html(m.html)
+    parsed = ParsedHtml(m.html)
     # The button and the raw link underneath it both point at the reset URL.
     assert parsed.hrefs.count(LINK) == 2
     assert f'href="{LINK}"' in m.html
@@ -137,7 +84,7 @@ def test_link_with_query_string_is_escaped_correctly_in_html() -> None:
     m = render("reset_link", "en", **reset_context(link=link))
 
     assert 'href="https://portal.example.com/reset?a=1&amp;b=2#token=x"' in m.html
-    assert set(parse_html(m.html).hrefs) == {link}  # what the mail client actually opens
+    assert set(ParsedHtml(m.html).hrefs) == {link}  # what the mail client actually opens
     assert link in m.text
 
 
@@ -191,11 +138,11 @@ def test_says_who_asked_for_the_reset(locale: str, staff_wording: str, self_word
 @pytest.mark.parametrize("locale", ["de", "en"])
 def test_html_is_well_formed_self_contained_and_has_preheader(locale: str) -> None:
     m = render("reset_link", locale, **reset_context())
-    parsed = parse_html(m.html)
+    parsed = ParsedHtml(m.html)
 
     assert parsed.errors == []
     assert parsed.stack == []
-    assert parsed.html_lang == locale
+    assert parsed.lang == locale
     assert m.html.lstrip().startswith("<!DOCTYPE html>")
     assert "max-width:600px" in m.html
     # A hidden preview text that says what the mail is about.
@@ -216,9 +163,9 @@ def test_hostile_firm_name_is_escaped_in_html() -> None:
 
     assert "<script>" not in m.html
     assert "&lt;script&gt;" in m.html
-    assert "https://evil.example" not in parse_html(m.html).hrefs
+    assert "https://evil.example" not in ParsedHtml(m.html).hrefs
     assert "<b>Mallory</b>" not in m.html
-    assert parse_html(m.html).errors == []
+    assert ParsedHtml(m.html).errors == []
     # Plain text and subject are not HTML: the name is shown as typed.
     assert hostile in m.text
     assert hostile in m.subject

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from devstack.openapi import DOCUMENT_PATH, build_document, render
-from testenv import TEMPLATE
+from support.environment import TEMPLATE
 
 
 def test_committed_document_matches_the_routes() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from html.parser import HTMLParser
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from pwreset.mail.mailer import render
+from support.html_parsing import ParsedHtml
 
 KINDS = ["password_changed_owner", "password_changed_holder"]
 # 14:05 UTC in winter: 15:05 in Berlin, 09:05 in New York.
@@ -40,37 +40,6 @@ def context(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-class _Html(HTMLParser):
-    VOID: ClassVar[set[str]] = {"br", "meta", "img", "hr", "link", "input"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.errors: list[str] = []
-        self.lang: str | None = None
-        self.text = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "html":
-            self.lang = dict(attrs).get("lang")
-        if tag not in self.VOID:
-            self.stack.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.stack or self.stack.pop() != tag:
-            self.errors.append(tag)
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-
-
-def parsed(html: str) -> _Html:
-    parser = _Html()
-    parser.feed(html)
-    parser.close()
-    return parser
-
-
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
     ("locale", "when"),
@@ -81,7 +50,7 @@ def parsed(html: str) -> _Html:
 )
 def test_every_detail_is_in_both_parts_in_the_readers_language(kind: str, locale: str, when: str) -> None:
     mail = render(kind, locale, **context())
-    html = parsed(mail.html)
+    html = ParsedHtml(mail.html)
 
     assert html.errors == [] and html.stack == []
     assert html.lang == locale
@@ -105,7 +74,7 @@ def test_owner_mail_names_the_client_with_address(locale: str) -> None:
     mail = render("password_changed_owner", locale, **context())
     assert "Anna Schmidt" in mail.subject
     assert "Anna Schmidt (anna.schmidt@example.com)" in mail.text
-    assert "Anna Schmidt (anna.schmidt@example.com)" in parsed(mail.html).text
+    assert "Anna Schmidt (anna.schmidt@example.com)" in ParsedHtml(mail.html).text
 
 
 @pytest.mark.parametrize(
@@ -125,7 +94,7 @@ def test_owner_mail_names_the_client_with_address(locale: str) -> None:
 def test_client_mail_says_what_to_do_if_it_was_not_them(locale: str, words: list[str]) -> None:
     mail = render("password_changed_holder", locale, **context())
     assert words[0] in mail.subject
-    for part in (mail.text, parsed(mail.html).text):
+    for part in (mail.text, ParsedHtml(mail.html).text):
         for word in words[1:]:
             assert word in part
 
@@ -137,7 +106,7 @@ def test_missing_facts_read_unknown(kind: str, locale: str, unknown: str) -> Non
     label = {"de": "Standort", "en": "Location"}[locale]
     assert re.search(rf"{label}:\s+{unknown}\n", mail.text)
     assert mail.text.count(unknown) == 3
-    assert parsed(mail.html).text.count(unknown) == 3
+    assert ParsedHtml(mail.html).text.count(unknown) == 3
 
 
 @pytest.mark.parametrize(
@@ -156,7 +125,7 @@ def test_missing_facts_read_unknown(kind: str, locale: str, unknown: str) -> Non
 def test_self_service_says_so(kind: str, locale: str, expected: str) -> None:
     mail = render(kind, locale, **context(self_service=True, requested_by_name=None))
     assert expected in mail.text
-    assert expected in parsed(mail.html).text
+    assert expected in ParsedHtml(mail.html).text
     assert "Jonas" not in mail.text
 
 
@@ -206,7 +175,7 @@ def test_a_first_password_from_an_invitation_says_access_was_set_up(
     owner = render("password_changed_owner", locale, **context(change="invitation"))
     holder = render("password_changed_holder", locale, **context(change="invitation"))
     assert owner.subject.startswith(owner_subject)
-    assert owner_how in owner.text and owner_how in parsed(owner.html).text
+    assert owner_how in owner.text and owner_how in ParsedHtml(owner.html).text
     assert holder.subject.startswith(holder_subject)
     for mail in (owner, holder):
         assert (
@@ -230,8 +199,8 @@ def test_a_change_in_the_portal_says_so_and_names_no_link(
 ) -> None:
     owner = render("password_changed_owner", locale, **context(change="portal", requested_by_name=None))
     holder = render("password_changed_holder", locale, **context(change="portal", requested_by_name=None))
-    assert owner_how in owner.text and owner_how in parsed(owner.html).text
-    assert holder_how in holder.text and holder_how in parsed(holder.html).text
+    assert owner_how in owner.text and owner_how in ParsedHtml(owner.html).text
+    assert holder_how in holder.text and holder_how in ParsedHtml(holder.html).text
 
 
 @pytest.mark.parametrize(
@@ -251,7 +220,7 @@ def test_a_change_in_the_portal_says_so_and_names_no_link(
 )
 def test_the_owner_mail_words_the_holder_by_role(role: str, locale: str, intro: str, label: str) -> None:
     mail = render("password_changed_owner", locale, **context(holder_role=role))
-    assert intro in mail.text and intro in parsed(mail.html).text
+    assert intro in mail.text and intro in ParsedHtml(mail.html).text
     assert f"{label}" in mail.text
     if role != "client":
         # Staff are not clients: no "your client", no pointer to the client's profile.

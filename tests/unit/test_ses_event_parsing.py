@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pwreset.delivery.ses_events import address_verdict, parse_event, smtp_line
-from ses_support import fixture_names, ses_event
+from support.ses_events import fixture_names, ses_event
 
 
 @pytest.mark.parametrize("name", [n for n in fixture_names() if "subscription-succeeded" not in n])

@@ -16,7 +16,7 @@ from pwreset.delivery.sns import (
     is_subscribe_url,
     string_to_sign,
 )
-from ses_support import signer
+from support.sns import signer
 
 TOPIC = "arn:aws:sns:eu-central-1:123456789012:password-reset-dev-ses-events"
 

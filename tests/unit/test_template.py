@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from cfn import cloudformation, refs, statements
 from devstack.gateway import FunctionRunner
-from testenv import TEMPLATE
+from support.cloudformation import cloudformation, refs, statements
+from support.environment import TEMPLATE
 
 # What each function may touch. A new table access needs a line here, on purpose: least privilege
 # is reviewed, not inherited.

@@ -54,7 +54,7 @@ def test_parser_loads_nothing_until_first_used_then_runs_the_compiled_backend() 
     script = textwrap.dedent(
         """
         import importlib.util, sys
-        import testenv  # the template's environment
+        import support.environment  # the template's environment
         spec = importlib.util.spec_from_file_location(
             "notify_app", "functions/notify_password_changed/app.py")
         module = importlib.util.module_from_spec(spec)

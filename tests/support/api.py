@@ -1,26 +1,16 @@
-"""Test helpers: an in-process API client over the template-driven gateway, the mailbox that
-moto's SES keeps, reading events from ``events/``, and copies of ``template.yaml`` with throwaway
-resources added."""
+"""An in-process HTTP client over the template-driven gateway: requests go through the routes,
+authorizer and handlers ``template.yaml`` describes, as the local stack serves them."""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.seed import key_pair, load_demo_data, signed_headers
 from devstack.sigv4 import KeyPair
-from devstack.template import TEMPLATE_PATH, load_yaml
-from testenv import TEMPLATE
-
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
-FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
-TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]{43})")
+from support.environment import TEMPLATE
 
 _GATEWAY: Gateway | None = None
 # The key pair the gateway accepts on AWS_IAM routes, as make dev does.
@@ -34,10 +24,6 @@ def gateway() -> Gateway:
     if _GATEWAY is None:
         _GATEWAY = Gateway(TEMPLATE, iam_key=PROVISIONING_KEY)
     return _GATEWAY
-
-
-def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -125,64 +111,6 @@ class Api:
         assert result.status == 201, result.body
         return str(result.body["session"]["token"])
 
-
-def sent_messages() -> list[Any]:
-    """Every message moto's SES accepted in this mock, oldest first."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    return list(ses_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].sent_messages)
-
-
-def message_body(message: Any) -> str:
-    return str(getattr(message, "body", "") or getattr(message, "html", ""))
-
-
-def token_from(message: Any) -> str:
-    found = TOKEN_IN_LINK.search(message_body(message))
-    assert found, "no reset link in the mail"
-    return found.group(1)
-
-
-def template_copy(
-    directory: Path,
-    resources: dict[str, Any],
-    *,
-    api_properties: dict[str, Any] | None = None,
-) -> Path:
-    """Write ``template.yaml`` plus ``resources`` (and extra ``PortalApi`` properties) to
-    ``directory``; code paths become absolute so the copy works from anywhere. Intrinsics are
-    written in their long form (``{"Ref": ...}``), which the template reader treats the same."""
-    doc = load_yaml(TEMPLATE_PATH)
-    for resource in doc["Resources"].values():
-        props = resource.get("Properties") or {}
-        for key in ("CodeUri", "ContentUri"):
-            if isinstance(props.get(key), str):
-                props[key] = str((TEMPLATE_PATH.parent / props[key]).resolve())
-    doc["Resources"].update(resources)
-    if api_properties:
-        doc["Resources"]["PortalApi"]["Properties"].update(api_properties)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "template.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
-
-
-def probe_stream_function(table: str = "EventsTable", **event_properties: Any) -> dict[str, Any]:
-    """A ``tests/fixtures/probe_stream`` function subscribed to ``table``'s stream."""
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": str(FIXTURES_DIR / "probe_stream"),
-            "Events": {
-                "Stream": {
-                    "Type": "DynamoDB",
-                    "Properties": {
-                        "Stream": {"Fn::GetAtt": [table, "StreamArn"]},
-                        "StartingPosition": "TRIM_HORIZON",
-                        **event_properties,
-                    },
-                }
-            },
-        },
-    }
+    def sign_in_as(self, account: dict[str, Any]) -> str:
+        """Sign in with a demo account (its ``email`` and ``password``, as the demo data has them)."""
+        return self.sign_in(account["email"], account["password"])

@@ -1,8 +1,9 @@
 """Makes ``events/notify_password_changed.json`` from a real run, not by hand: under moto, a team
 member sends Anna a link, she sets a password from Chrome on Windows in Berlin (CloudFront headers),
-and the password-changed record is read back from the events table's stream.
+and the password-changed record is read back from the events table's stream. Run it from the
+repository's root when the confirm path records something new (a test says when):
 
-    PYTHONPATH=layers/pwreset:local:tests .venv/bin/python tests/notify_sample.py
+    PYTHONPATH=layers/pwreset:local:tests .venv/bin/python -m support.notify_sample
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 from typing import Any
 
-import testenv  # the template's environment, before pwreset is imported
+from support.environment import TEMPLATE  # sets the template's environment before pwreset is imported
 
 SAMPLE_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -28,8 +29,9 @@ SAMPLE_HEADERS = {
 
 def record_from_a_real_reset() -> dict[str, Any]:
     """Call inside a moto mock whose tables are provisioned and seeded with the demo data."""
-    from helpers import Api, sent_messages, token_from
-    from streams import stream_records
+    from support.api import Api
+    from support.sent_mail import sent_messages, token_from
+    from support.streams import stream_records
 
     api = Api(source_ip="198.51.100.20")
     member = api.sign_in("jonas.weber@berger-steuer.example", "Kanzlei-Demo-Member-2026")
@@ -55,12 +57,13 @@ def main() -> None:
 
     from devstack.seed import load_demo_data, seed
     from devstack.template import provision
-    from helpers import EVENTS_DIR, Api
+    from support.api import Api
+    from support.samples import EVENTS_DIR
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        provision(testenv.TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
+        provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
         seed(load_demo_data(), Api().provision)
         record = record_from_a_real_reset()
     path = EVENTS_DIR / "notify_password_changed.json"

@@ -1,19 +1,18 @@
-"""Helpers for the SES webhook tests: SES fixtures, a signer standing in for SNS, a fake SNS
-certificate host, and posting signed messages through the gateway."""
+"""SNS as the SES webhook meets it: a signer standing in for SNS, a fake SNS certificate host, and
+signed messages posted through the gateway."""
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.error
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from devstack.sns_signer import SnsSigner
-from helpers import Api, Result
+import pytest
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ses"
+from devstack.sns_signer import SnsSigner
+from support.api import Api, Result
+
 WEBHOOK = "/v1/webhooks/ses"
 
 
@@ -26,33 +25,6 @@ def topic_arn() -> str:
 def signer() -> SnsSigner:
     """One key pair per test session: RSA key generation is the slow part."""
     return SnsSigner()
-
-
-def ses_event(
-    name: str,
-    *,
-    ses_message_id: str = "0102019c9a3a1f10-5d1c3f1e-7a8b-4c1d-9e2f-3a4b5c6d7e8f-000000",
-    reset_id: str | None = "0" * 32,
-    recipient: str = "anna.schmidt@example.com",
-) -> dict[str, Any]:
-    """A fixture from ``tests/fixtures/ses`` with its placeholders filled in; ``reset_id=None``
-    drops the tag (as if the mail had none)."""
-    text = (FIXTURES / name).read_text(encoding="utf-8")
-    for key, value in {
-        "ses_message_id": ses_message_id,
-        "reset_id": reset_id or "",
-        "recipient": recipient,
-    }.items():
-        text = text.replace("${" + key + "}", value)
-    event: dict[str, Any] = json.loads(text)
-    tags = event.get("mail", {}).get("tags")
-    if reset_id is None and isinstance(tags, dict):
-        tags.pop("reset_id", None)
-    return event
-
-
-def fixture_names() -> list[str]:
-    return sorted(p.name for p in FIXTURES.glob("*.json"))
 
 
 class FakeSns:
@@ -76,6 +48,19 @@ class FakeSns:
         if self.serve_any and self.certificates:
             return next(iter(self.certificates.values()))
         raise urllib.error.HTTPError(url, 404, "Not Found", None, None)  # type: ignore[arg-type]
+
+
+def install_fake_sns(
+    monkeypatch: pytest.MonkeyPatch, certificates: dict[str, bytes] | None = None, *, serve_any: bool = False
+) -> FakeSns:
+    """The webhook's fetches go to a new :class:`FakeSns` until the test ends; certificates
+    fetched before are forgotten."""
+    from pwreset.delivery import sns
+
+    fake = FakeSns(certificates, serve_any=serve_any)
+    monkeypatch.setattr(sns, "http_get", fake)
+    sns.default_verifier.cache_clear()
+    return fake
 
 
 def post(api: Api, message: dict[str, Any], *, headers: dict[str, str] | None = None) -> Result:

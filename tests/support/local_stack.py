@@ -1,5 +1,6 @@
-"""Runs the local stack (``python -m devstack``, what ``make dev`` runs) as a subprocess on free
-ports and speaks to it over HTTP only (``http.client``)."""
+"""For the end-to-end tests: runs the local stack (``python -m devstack``, what ``make dev`` runs)
+as a subprocess on free ports, speaks to it over HTTP only (``http.client``), and reads its dev
+mailbox."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,8 +19,15 @@ from typing import Any
 
 import pytest
 
+from devstack.gateway import HttpResponse
+from devstack.ports import free_port
+from devstack.seed import key_pair, load_demo_data, signed_headers
+from devstack.sigv4 import KeyPair
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
+# The key pair make dev accepts on its AWS_IAM (provisioning) routes.
+PROVISIONING_KEY = key_pair(load_demo_data())
 _TOKEN_RE = re.compile(r"#token=([A-Za-z0-9_-]{43})")
 
 
@@ -49,26 +56,8 @@ class Secrets:
 SEEN = Secrets()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Response:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def header_values(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+class Response(HttpResponse):
+    """An answer as ``http.client`` read it, in the local stack's own response type."""
 
     @property
     def text(self) -> str:
@@ -124,10 +113,45 @@ class Stack:
     def post(self, path: str, json_body: Any = None, **kw: Any) -> Response:
         return self.request("POST", path, json_body=json_body, **kw)
 
+    def signed(
+        self, method: str, path: str, body: Any = None, *, key: KeyPair = PROVISIONING_KEY
+    ) -> Response:
+        """A provisioning request as the CRM sends it: signed by botocore's SigV4 signer for
+        ``execute-api`` (over the URL and body as sent), then plain HTTP."""
+        raw = json.dumps(body).encode("utf-8") if body is not None else b""
+        extra = {"Content-Type": "application/json"} if body is not None else {}
+        headers = signed_headers(key, method, f"{self.base_url}{path}", raw, extra)
+        return self.request(method, path, body=raw or None, headers=headers)
+
+    def mail(self) -> list[dict[str, Any]]:
+        """Every mail in the dev mailbox (``GET /_dev/mail.json``)."""
+        return list(self.get("/_dev/mail.json").json()["messages"])
+
     def output(self) -> str:
         return "".join(
             (self.log_dir / name).read_text(errors="replace") for name in ("stdout.log", "stderr.log")
         )
+
+
+def sign_in(stack: Stack, email: str, password: str) -> str:
+    response = stack.post("/v1/sessions", {"email": email, "password": password})
+    assert response.status == 201, response.body
+    return str(response.json()["session"]["token"])
+
+
+def mail_ids(stack: Stack) -> set[str]:
+    return {m["id"] for m in stack.mail()}
+
+
+def wait_for_mail(stack: Stack, to: str, after: set[str], timeout: float = 10.0) -> dict[str, Any]:
+    """The first mail to ``to`` whose id is not in ``after``; fails the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in stack.mail():
+            if to in message["to"] and message["id"] not in after:
+                return dict(message)
+        time.sleep(0.1)
+    pytest.fail(f"no mail to {to} within {timeout} s")
 
 
 def start_stack(

@@ -10,7 +10,7 @@ import re
 from functools import cache
 from typing import Any
 
-from testenv import TEMPLATE
+from support.environment import TEMPLATE
 
 
 class _NoManagedPolicies:

@@ -1,5 +1,6 @@
 """The environment every function gets, read from ``template.yaml`` (as the local stack does), so
-tests, local stack and infrastructure cannot drift apart. Imported before any pwreset module."""
+tests, local stack and infrastructure cannot drift apart. Imported for its side effect before any
+pwreset module (the root ``conftest.py`` does it first)."""
 
 from __future__ import annotations
 
