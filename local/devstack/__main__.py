@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
+from devstack.pool import DEFAULT_CONCURRENCY
 from devstack.server import PortInUseError
 from devstack.stack import STATE_DIR, LocalStack, StackConfig, StackError
 from devstack.template import TEMPLATE_PATH
@@ -31,6 +32,13 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port")
     return port
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
 
 
 def parse_args(argv: list[str] | None = None) -> StackConfig:
@@ -52,6 +60,13 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         metavar="KEY=VALUE",
         help="template parameters, as sam deploy takes them (e.g. RateLimits=... SelfServiceFloorMs=0)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=_positive(os.environ.get("CONCURRENCY") or str(DEFAULT_CONCURRENCY)),
+        help="execution environments per function (default %(default)s), unless the template "
+        "sets ReservedConcurrentExecutions; a request beyond it waits for a free one",
+    )
     args = parser.parse_args(argv)
     overrides: dict[str, str] = {}
     for pair in args.parameter_overrides:
@@ -68,6 +83,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         seed=not args.no_seed,
         state_dir=args.state_dir.resolve(),
         parameter_overrides=overrides,
+        concurrency=args.concurrency,
     )
 
 
@@ -79,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The environments of a function share its handlers' clients (in Lambda each has its own), and
+    # botocore's pool keeps 10 connections: beyond 10 at once urllib3 opens and drops extra ones,
+    # warning each time. Harmless on loopback.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     # Metrics are off locally (no CloudWatch); powertools still warns on every request without one.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 

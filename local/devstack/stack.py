@@ -4,7 +4,8 @@ Start-up, in order: bind the API port (so a busy port fails before anything star
 server as a child process on loopback and wait until it answers, give this process every
 function's environment from the template (plus local URLs, fake credentials and
 ``AWS_ENDPOINT_URL`` pointing at moto), create the template's tables, streams, queues and SES
-identity, seed the demo data, import the handlers (their cold start), start one poller per stream
+identity, seed the demo data, create each function's first execution environment (its cold
+start; more are made as requests overlap, see ``devstack.pool``), start one poller per stream
 subscription and serve. SIGINT and SIGTERM stop all of it, moto included; moto also dies with this
 process if it is killed outright (``PR_SET_PDEATHSIG``).
 """
@@ -24,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.gateway import FunctionRunner, Gateway
+from devstack.gateway import Gateway
 from devstack.mailbox import Mailbox
+from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
 from devstack.server import DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
 from devstack.template import REPO_ROOT, TEMPLATE_PATH, SamTemplate, provision
@@ -52,6 +54,8 @@ class StackConfig:
     demo_data: Path | None = None  # default: local/demo_data.json
     state_dir: Path = STATE_DIR  # moto's log
     parameter_overrides: dict[str, str] = field(default_factory=dict)  # template parameters
+    # Execution environments per function unless the template reserves a number (devstack.pool).
+    concurrency: int = DEFAULT_CONCURRENCY
 
     @property
     def moto_log(self) -> Path:
@@ -73,6 +77,7 @@ class LocalStack:
     template: SamTemplate | None = None
     server: DevServer | None = None
     moto: subprocess.Popen[bytes] | None = None
+    runner: PooledRunner | None = None
     pollers: list[StreamPoller] = field(default_factory=list)
     demo: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -92,7 +97,7 @@ class LocalStack:
         )
         environment = self.environment(self.template)
         pages = DevPages(mailbox=self.mailbox, reset_page_url=self.reset_page_url, health=self.health)
-        runner = FunctionRunner(self.template, serialize=True)
+        runner = self.runner = PooledRunner(self.template, concurrency=cfg.concurrency)
         # Bound first and served last: a client that connects early waits in the backlog.
         self.server = DevServer(HOST, cfg.port, Gateway(self.template, runner), pages)
         self.moto = self._start_moto()
@@ -108,7 +113,7 @@ class LocalStack:
             self._seed()
         for function_id in self.template.functions():
             try:
-                runner.module(function_id)  # the cold start happens now, not on the first request
+                runner.warm_up(function_id)  # the first cold start happens now, not on the first request
             except Exception:  # as in Lambda, a function that cannot initialise fails its invocations
                 log.exception("function %s failed to initialise; its routes will answer 502", function_id)
         self.pollers = pollers_for(
@@ -248,6 +253,8 @@ class LocalStack:
             "api": self.config.base_url,
             "template": str(self.config.template),
             "stream_pollers": [p.name for p in self.pollers],
+            "concurrency": self.config.concurrency,
+            "functions": self.runner.stats() if self.runner else {},
             "mail": len(self.mailbox),
             "ready_after_s": self.ready_after_s,
         }

@@ -196,6 +196,21 @@ class SamTemplate:
         props = self.functions()[logical_id]["Properties"]
         return props.get("Handler") or self.doc.get("Globals", {}).get("Function", {}).get("Handler", "")
 
+    def function_setting(self, logical_id: str, name: str) -> Any:
+        """A function property, else its ``Globals.Function`` value (None when neither sets it)."""
+        props = self.functions()[logical_id].get("Properties") or {}
+        value = props.get(name, self.doc.get("Globals", {}).get("Function", {}).get(name))
+        return self.resolve(value)
+
+    def function_timeout(self, logical_id: str) -> int:
+        """Seconds; Lambda's default is 3."""
+        return int(self.function_setting(logical_id, "Timeout") or 3)
+
+    def reserved_concurrency(self, logical_id: str) -> int | None:
+        """``ReservedConcurrentExecutions``: the most environments Lambda runs for the function."""
+        value = self.function_setting(logical_id, "ReservedConcurrentExecutions")
+        return None if value is None else int(value)
+
     def function_environment(self, logical_id: str | None = None) -> dict[str, str]:
         """The environment Lambda would give the function: Globals first, then its own."""
         env: dict[str, Any] = {}
