@@ -5,9 +5,9 @@ server as a child process on loopback and wait until it answers, give this proce
 function's environment from the template (plus local URLs, fake credentials and
 ``AWS_ENDPOINT_URL`` pointing at moto), create the template's tables, streams, queues and SES
 identity, seed the demo data, create each function's first execution environment (its cold
-start; more are made as requests overlap, see ``devstack.pool``), start one poller per stream
-subscription and serve. SIGINT and SIGTERM stop all of it, moto included; moto also dies with this
-process if it is killed outright (``PR_SET_PDEATHSIG``).
+start; more are made as requests overlap, see ``devstack.pool``), start one poller per stream and
+per queue subscription and serve. SIGINT and SIGTERM stop all of it, moto included; moto also dies
+with this process if it is killed outright (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 from devstack.gateway import Gateway
 from devstack.mailbox import Mailbox
 from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
+from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.server import DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
 from devstack.template import REPO_ROOT, TEMPLATE_PATH, SamTemplate, provision
@@ -79,6 +80,7 @@ class LocalStack:
     moto: subprocess.Popen[bytes] | None = None
     runner: PooledRunner | None = None
     pollers: list[StreamPoller] = field(default_factory=list)
+    queue_pollers: list[QueuePoller] = field(default_factory=list)
     demo: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.monotonic)
     ready_after_s: float | None = None
@@ -116,17 +118,23 @@ class LocalStack:
                 runner.warm_up(function_id)  # the first cold start happens now, not on the first request
             except Exception:  # as in Lambda, a function that cannot initialise fails its invocations
                 log.exception("function %s failed to initialise; its routes will answer 502", function_id)
-        self.pollers = pollers_for(
-            self.template,
-            runner,
-            dynamodb=clients["dynamodb"],
-            streams=self._client("dynamodbstreams"),
-            sqs=clients["sqs"],
-            sns=clients["sns"],
-            region=REGION,
-        )
+        try:
+            self.pollers = pollers_for(
+                self.template,
+                runner,
+                dynamodb=clients["dynamodb"],
+                streams=self._client("dynamodbstreams"),
+                sqs=clients["sqs"],
+                sns=clients["sns"],
+                region=REGION,
+            )
+            self.queue_pollers = queue_pollers_for(self.template, runner, sqs=clients["sqs"], region=REGION)
+        except ValueError as exc:  # an event source mapping Lambda would refuse
+            raise StackError(str(exc)) from exc
         for poller in self.pollers:
             poller.start()
+        for queue_poller in self.queue_pollers:
+            queue_poller.start()
         self.server.start()
         self.ready_after_s = time.monotonic() - self.started_at
 
@@ -253,6 +261,10 @@ class LocalStack:
             "api": self.config.base_url,
             "template": str(self.config.template),
             "stream_pollers": [p.name for p in self.pollers],
+            "queue_pollers": {
+                p.name: {"invocations": p.invocations, "deleted": p.deleted, "failed": p.failed}
+                for p in self.queue_pollers
+            },
             "concurrency": self.config.concurrency,
             "functions": self.runner.stats() if self.runner else {},
             "mail": len(self.mailbox),
@@ -266,6 +278,8 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers:
             poller.stop()
+        for queue_poller in self.queue_pollers:
+            queue_poller.stop()
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -289,6 +303,8 @@ class LocalStack:
         ]
         if self.pollers:
             lines.append(f"  Streams      {', '.join(p.name for p in self.pollers)}")
+        if self.queue_pollers:
+            lines.append(f"  Queues       {', '.join(p.name for p in self.queue_pollers)}")
         if self.demo:
             lines += ["", "Demo accounts:", "", *_accounts_table(self.demo)]
         lines += ["", "Ctrl-C stops everything.", ""]
