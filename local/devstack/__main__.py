@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -17,6 +18,7 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
+from devstack.faults import FaultSpecError, parse_faults
 from devstack.pool import DEFAULT_CONCURRENCY
 from devstack.server import PortInUseError
 from devstack.stack import STATE_DIR, LocalStack, StackConfig, StackError
@@ -67,7 +69,24 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         help="execution environments per function (default %(default)s), unless the template "
         "sets ReservedConcurrentExecutions; a request beyond it waits for a free one",
     )
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("FAULTS") or "",
+        metavar="SPEC",
+        help="AWS errors moto answers with, e.g. 'dynamodb.TransactWriteItems=0.05,sesv2.*=0.1' "
+        "(see devstack/faults.py); none by default",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=int(os.environ["FAULT_SEED"]) if os.environ.get("FAULT_SEED") else None,
+        help="seed for the fault decisions, to replay a run (default: a random one, shown at start)",
+    )
     args = parser.parse_args(argv)
+    try:
+        parse_faults(args.faults)
+    except FaultSpecError as exc:
+        parser.error(f"--faults: {exc}")
     overrides: dict[str, str] = {}
     for pair in args.parameter_overrides:
         key, sep, value = pair.partition("=")
@@ -84,6 +103,8 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         state_dir=args.state_dir.resolve(),
         parameter_overrides=overrides,
         concurrency=args.concurrency,
+        faults=args.faults,
+        fault_seed=secrets.randbelow(2**31) if args.fault_seed is None else args.fault_seed,
     )
 
 

@@ -6,7 +6,8 @@ function's environment from the template (plus local URLs, fake credentials and
 ``AWS_ENDPOINT_URL`` pointing at moto), create the template's tables, streams, queues and SES
 identity, seed the demo data, create each function's first execution environment (its cold
 start; more are made as requests overlap, see ``devstack.pool``), start one poller per stream and
-per queue subscription and serve. SIGINT and SIGTERM stop all of it, moto included; moto also dies
+per queue subscription, arm the fault injection (``devstack.faults``; none by default) and serve.
+SIGINT and SIGTERM stop all of it, moto included; moto also dies
 with this process if it is killed outright (``PR_SET_PDEATHSIG``).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
+import json
 import logging
 import os
 import signal
@@ -25,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.gateway import Gateway
+from devstack.faults import CONTROL_PATH as FAULTS_PATH
+from devstack.faults import FaultSpecError
+from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.mailbox import Mailbox
 from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
 from devstack.queues import QueuePoller, queue_pollers_for
@@ -57,6 +61,8 @@ class StackConfig:
     parameter_overrides: dict[str, str] = field(default_factory=dict)  # template parameters
     # Execution environments per function unless the template reserves a number (devstack.pool).
     concurrency: int = DEFAULT_CONCURRENCY
+    faults: str = ""  # AWS errors moto answers with, per operation (devstack.faults); "" for none
+    fault_seed: int = 0
 
     @property
     def moto_log(self) -> Path:
@@ -135,6 +141,10 @@ class LocalStack:
             poller.start()
         for queue_poller in self.queue_pollers:
             queue_poller.start()
+        # Armed last: provisioning and seeding are the stack's calls, not the service's.
+        self.set_faults(cfg.faults, cfg.fault_seed)
+        self.server.add_route("GET", "/_dev/faults", lambda _request: self._faults_page())
+        self.server.add_route("PUT", "/_dev/faults", self._put_faults)
         self.server.start()
         self.ready_after_s = time.monotonic() - self.started_at
 
@@ -148,7 +158,6 @@ class LocalStack:
         webhook = next((r for r in self.template.api_routes() if r.path == SES_WEBHOOK_PATH), None)
         if not topic or webhook is None:
             return
-        from devstack.gateway import HttpRequest
         from devstack.ses_simulator import SesSimulator
         from devstack.sns_signer import SnsSigner
 
@@ -233,6 +242,40 @@ class LocalStack:
         _stop_process(process)
         raise StackError(f"moto's server did not answer within {MOTO_READY_TIMEOUT_S:.0f} s (see {log_path})")
 
+    # ------------------------------------------------------------------ faults
+    def set_faults(self, spec: str, seed: int) -> dict[str, Any]:
+        """Tell moto's server which faults to inject from now on (counts start again)."""
+        return self._moto_faults("POST", json.dumps({"faults": spec, "seed": seed}).encode("utf-8"))
+
+    def faults(self) -> dict[str, Any]:
+        """The rules, the seed, the calls moto saw and the faults it injected."""
+        return self._moto_faults("GET", None)
+
+    def _moto_faults(self, method: str, body: bytes | None) -> dict[str, Any]:
+        connection = http.client.HTTPConnection(HOST, self.config.moto_port, timeout=10)
+        try:
+            connection.request(method, FAULTS_PATH, body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer: dict[str, Any] = json.loads(response.read())
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise FaultSpecError(str(answer.get("error")))
+        return answer
+
+    def _faults_page(self) -> HttpResponse:
+        return _json_response(200, self.faults())
+
+    def _put_faults(self, request: HttpRequest) -> HttpResponse:
+        """``PUT /_dev/faults`` with ``{"faults": "<spec>", "seed": <n>}``: new rules, counts reset."""
+        try:
+            wanted = json.loads(request.body or b"{}")
+            return _json_response(
+                200, self.set_faults(str(wanted.get("faults") or ""), int(wanted.get("seed") or 0))
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _json_response(400, {"error": str(exc)})
+
     def _client(self, service: str) -> Any:
         import boto3
 
@@ -305,10 +348,22 @@ class LocalStack:
             lines.append(f"  Streams      {', '.join(p.name for p in self.pollers)}")
         if self.queue_pollers:
             lines.append(f"  Queues       {', '.join(p.name for p in self.queue_pollers)}")
+        if cfg.faults:
+            lines.append(
+                f"  Faults       {cfg.faults} (seed {cfg.fault_seed}; counts: {cfg.base_url}/_dev/faults)"
+            )
         if self.demo:
             lines += ["", "Demo accounts:", "", *_accounts_table(self.demo)]
         lines += ["", "Ctrl-C stops everything.", ""]
         return "\n".join(lines)
+
+
+def _json_response(status: int, body: Any) -> HttpResponse:
+    return HttpResponse(
+        status,
+        [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+        json.dumps(body).encode("utf-8"),
+    )
 
 
 def _accounts_table(data: dict[str, Any]) -> list[str]:
