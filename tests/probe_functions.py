@@ -10,6 +10,8 @@ from helpers import FIXTURES_DIR
 
 POOL_PROBE = "ProbePoolFunction"
 POOL_PROBE_PATH = "/v1/probe-pool"
+RESOLVER_PROBE = "ProbeResolverFunction"
+RESOLVER_PROBE_PATH = "/v1/probe-resolver"
 QUEUE_PROBE = "ProbeQueueFunction"
 PROBE_QUEUE = "ProbeQueue"
 PROBE_DLQ = "ProbeDeadLetterQueue"
@@ -33,6 +35,27 @@ def probe_pool_function(**properties: Any) -> dict[str, Any]:
                 }
             },
             **properties,
+        },
+    }
+
+
+def probe_resolver_function() -> dict[str, Any]:
+    """``tests/fixtures/probe_resolver`` (powertools' REST resolver) behind ``GET /v1/probe-resolver``."""
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": str(FIXTURES_DIR / "probe_resolver"),
+            "Events": {
+                "Probe": {
+                    "Type": "Api",
+                    "Properties": {
+                        "RestApiId": {"Ref": "PortalApi"},
+                        "Path": RESOLVER_PROBE_PATH,
+                        "Method": "GET",
+                        "Auth": {"Authorizer": "NONE"},
+                    },
+                }
+            },
         },
     }
 

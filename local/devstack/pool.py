@@ -18,16 +18,18 @@ local stack's cap (``make dev CONCURRENCY=<n>``, default 10). What happens at th
   source's invocation waits (Lambda's pollers retry throttled batches).
 
 What environments do not have of their own: the rest of the process. The ``pwreset`` package,
-botocore and powertools are imported once and shared, so their module-level state (caches, the
-powertools ``Logger``'s keys and ``Metrics``' buffer) is shared by every environment of every
-function; see the README ("How it works without Docker").
+botocore and powertools are imported once and shared, so their module-level state is shared by
+every environment of every function. :func:`isolate_powertools_state` keeps the pieces of it that
+would mix invocations up apart; the rest is listed in the README ("How it works without Docker").
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
@@ -174,6 +176,7 @@ class PooledRunner:
             raise ValueError("concurrency must be at least 1")
         self.template = template
         self.concurrency = concurrency
+        isolate_powertools_state()
         self.pools: dict[str, FunctionPool] = {}
         for function_id in template.functions():
             reserved = template.reserved_concurrency(function_id)
@@ -205,3 +208,76 @@ class PooledRunner:
 
     def stats(self) -> dict[str, dict[str, Any]]:
         return {function_id: asdict(pool.stats()) for function_id, pool in self.pools.items()}
+
+
+def isolate_powertools_state() -> None:
+    """Keep what powertools holds per process apart per invocation, as separate Lambda
+    environments (separate processes) would have it (idempotent; :class:`PooledRunner` calls it).
+
+    * The REST resolver's ``resolve()`` puts the event and context on the ``BaseRouter`` *class*,
+      and every resolver reads ``current_event`` from there: two API invocations at once, of any
+      functions, read each other's request (seen: a sign-in validated against a self-service
+      body). Each resolver now pins the event it was given on itself before routing (a lock
+      covers the moment between the class-level write and the pin).
+    * The ``Logger``'s ``append_keys`` (used by ``inject_lambda_context``) writes one dict shared
+      by all, so a log line carried whatever invocation wrote last (under load most "reset mail
+      sent" lines named another function). ``append_keys`` and ``remove_keys`` now go to
+      powertools' own thread-safe keys (a context variable; an invocation runs on one thread and
+      sets its keys afresh).
+    * ``Metrics`` keep one buffer per process (off locally, but still buffered): a lock keeps an
+      invocation that serialises it from failing ("dictionary changed size during iteration")
+      while another adds a metric.
+    """
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, BaseRouter
+    from aws_lambda_powertools.logging.logger import Logger
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    if getattr(BaseRouter, "_devstack_isolated", False):
+        return
+
+    resolve, route = ApiGatewayResolver.resolve, ApiGatewayResolver._resolve
+    resolving = threading.Lock()
+    held = threading.local()
+
+    def resolve_own_event(self: ApiGatewayResolver, event: Any, context: Any) -> Any:
+        resolving.acquire()
+        held.lock = True
+        try:
+            return resolve(self, event, context)
+        finally:
+            if held.lock:  # resolve() failed before routing
+                held.lock = False
+                resolving.release()
+
+    def route_own_event(self: ApiGatewayResolver) -> Any:
+        if getattr(held, "lock", False):
+            # resolve() has just written the class attributes: pin them on this resolver.
+            self.current_event = BaseRouter.current_event
+            self.lambda_context = BaseRouter.lambda_context
+            held.lock = False
+            resolving.release()
+        return route(self)
+
+    def get_correlation_id(self: Logger) -> str | None:
+        value = self.thread_safe_get_current_keys().get("correlation_id")
+        return None if value is None else str(value)
+
+    setattr(ApiGatewayResolver, "resolve", resolve_own_event)  # noqa: B010 - replacing methods, on purpose
+    setattr(ApiGatewayResolver, "_resolve", route_own_event)  # noqa: B010
+    setattr(Logger, "append_keys", Logger.thread_safe_append_keys)  # noqa: B010
+    setattr(Logger, "remove_keys", Logger.thread_safe_remove_keys)  # noqa: B010
+    setattr(Logger, "get_correlation_id", get_correlation_id)  # noqa: B010
+    metrics_lock = threading.RLock()
+    for name in ("add_metric", "add_dimension", "add_metadata", "serialize_metric_set", "flush_metrics"):
+        method = getattr(AmazonCloudWatchEMFProvider, name)
+        setattr(AmazonCloudWatchEMFProvider, name, _holding(metrics_lock, method))
+    setattr(BaseRouter, "_devstack_isolated", True)  # noqa: B010
+
+
+def _holding(lock: threading.RLock, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return method(*args, **kwargs)
+
+    return locked

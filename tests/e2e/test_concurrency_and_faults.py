@@ -32,6 +32,7 @@ pytestmark = pytest.mark.e2e
 CONCURRENCY = 4
 FAULTS_AT_START = "sesv2.GetAccount=1"  # an operation no handler calls: armed, harmless
 OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
+MEMBER = "jonas.weber@berger-steuer.example"
 
 
 @dataclass
@@ -130,6 +131,32 @@ def test_simultaneous_self_service_requests_are_not_queued_behind_one_environmen
     # Every answer takes at least SelfServiceFloorMs (400 ms): one at a time, 20 take 8 s.
     assert took < 6.0, f"20 self-service requests took {took:.1f} s"
     assert probe.health()["functions"]["RequestResetFunction"]["peak_busy"] == CONCURRENCY
+
+
+def test_requests_to_different_functions_at_once_are_each_handled_and_logged_as_their_own(
+    probe: ProbeStack,
+) -> None:
+    stack = probe.stack
+
+    def request(n: int) -> Response:
+        if n % 2:
+            return stack.post("/v1/sessions", {"email": MEMBER, "password": f"not-the-password-{n}"})
+        return stack.post("/v1/password-resets", {"email": f"mixed-{n}@example.net"})
+
+    with ThreadPoolExecutor(16) as threads:
+        answers = list(threads.map(request, range(16)))
+
+    assert [a.status for a in answers] == [202, 401] * 8
+    lines = [json.loads(line) for line in stack.output().splitlines() if line.startswith("{")]
+    writers = {
+        (line["message"], line.get("function_name"))
+        for line in lines
+        if line.get("message") in ("sign-in failed", "self-service reset not sent")
+    }
+    assert writers == {
+        ("sign-in failed", "SessionsFunction"),
+        ("self-service reset not sent", "RequestResetFunction"),
+    }
 
 
 def test_queue_messages_reach_their_function_and_a_failing_one_lands_in_the_dead_letter_queue(

@@ -23,7 +23,13 @@ from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.pool import PooledRunner
 from devstack.template import SamTemplate
 from helpers import template_copy
-from probe_functions import POOL_PROBE, POOL_PROBE_PATH, probe_pool_function
+from probe_functions import (
+    POOL_PROBE,
+    POOL_PROBE_PATH,
+    RESOLVER_PROBE_PATH,
+    probe_pool_function,
+    probe_resolver_function,
+)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -55,7 +61,11 @@ class Probe:
 @pytest.fixture
 def probe(tmp_path: Path) -> Callable[..., Probe]:
     def make(concurrency: int = 10, **function_properties: Any) -> Probe:
-        path = template_copy(tmp_path / "template", {POOL_PROBE: probe_pool_function(**function_properties)})
+        resources = {
+            POOL_PROBE: probe_pool_function(**function_properties),
+            "ProbeResolverFunction": probe_resolver_function(),
+        }
+        path = template_copy(tmp_path / "template", resources)
         return Probe(SamTemplate(path), concurrency)
 
     return make
@@ -143,3 +153,19 @@ def test_reserved_concurrency_throttles_api_requests_as_api_gateway_answers_them
     assert throttled.json()["error"]["code"] == "internal_error"
     stats = pool.pool.stats()
     assert (stats.limit, stats.limited_by, stats.environments, stats.throttles) == (1, "reserved", 1, 1)
+
+
+def test_each_invocation_reads_its_own_request_from_powertools_resolver(probe: Callable[..., Probe]) -> None:
+    pool = probe(concurrency=4)
+
+    def ask(who: str) -> str:
+        query = f"who={who}&barrier=resolver&parties=4"
+        response = pool.gateway.handle(HttpRequest("GET", RESOLVER_PROBE_PATH, query=query))
+        assert response.status == 200, response.body
+        return str(response.json()["who"])
+
+    # All four are inside the route at once, each after its own resolve() began.
+    with ThreadPoolExecutor(4) as threads:
+        answers = list(threads.map(ask, ["ada", "bea", "cem", "dan"]))
+
+    assert answers == ["ada", "bea", "cem", "dan"]
