@@ -268,7 +268,7 @@ def isolate_powertools_state() -> None:
     setattr(Logger, "remove_keys", Logger.thread_safe_remove_keys)  # noqa: B010
     setattr(Logger, "get_correlation_id", get_correlation_id)  # noqa: B010
     metrics_lock = threading.RLock()
-    for name in ("add_metric", "add_dimension", "add_metadata", "serialize_metric_set", "flush_metrics"):
+    for name in ("add_metric", "add_dimension", "add_metadata", "serialize_metric_set", "clear_metrics"):
         method = getattr(AmazonCloudWatchEMFProvider, name)
         setattr(AmazonCloudWatchEMFProvider, name, _holding(metrics_lock, method))
     setattr(BaseRouter, "_devstack_isolated", True)  # noqa: B010
