@@ -151,8 +151,10 @@ class FunctionRunner:
     (:class:`devstack.pool.PooledRunner`).
 
     With ``serialize=True`` a function handles one event at a time, as one Lambda execution
-    environment does: handler modules keep per-request state in globals (the powertools resolver's
-    ``current_event``), so two threads in one module would mix requests up.
+    environment does. Without it, invocations at once may mix their requests up: powertools keeps
+    the resolver's ``current_event`` on a class shared by every function (the pool keeps it per
+    invocation, see :func:`devstack.pool.isolate_powertools_state`), so concurrent in-process
+    calls only stay apart when they send the same request.
     """
 
     def __init__(self, template: SamTemplate, *, serialize: bool = False) -> None:

@@ -2,7 +2,7 @@
 
 An execution environment is one import of the function's handler module, under a module name of
 its own (``_fn_<Function>__env<n>``), so each pays its own cold start of that module and keeps its
-own module state (the powertools resolver with its ``current_event``). An environment handles one
+own module state (its powertools resolver, batch processor...). An environment handles one
 invocation at a time. When an invocation arrives and every environment is busy, a new one is made
 (its cold start is part of that invocation's latency, as in Lambda), up to the function's limit;
 afterwards environments stay warm and the one freed last is reused first.
