@@ -9,11 +9,15 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-central-1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# make dev PORT=3001 MOTO_PORT=5001 TEMPLATE=path/to/template.yaml DEV_ARGS="--no-seed"
-PORT      ?= 3000
-MOTO_PORT ?= 5000
-TEMPLATE  ?= template.yaml
-DEV_ARGS  ?=
+# make dev PORT=3001 MOTO_PORT=5001 TEMPLATE=path/to/template.yaml CONCURRENCY=20 DEV_ARGS="--no-seed"
+# make dev FAULTS="dynamodb.*=0.05,sesv2.*=0.05" FAULT_SEED=42
+PORT        ?= 3000
+MOTO_PORT   ?= 5000
+TEMPLATE    ?= template.yaml
+CONCURRENCY ?= 10
+FAULTS      ?=
+FAULT_SEED  ?=
+DEV_ARGS    ?=
 
 .PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench clean
 
@@ -65,7 +69,9 @@ e2e: venv
 
 # The whole service on this machine: moto on loopback, the handlers in-process, the API on $(PORT).
 dev: venv
-	PYTHONPATH=local $(PY) -m devstack --port $(PORT) --moto-port $(MOTO_PORT) --template $(TEMPLATE) $(DEV_ARGS)
+	PYTHONPATH=local $(PY) -m devstack --port $(PORT) --moto-port $(MOTO_PORT) --template $(TEMPLATE) \
+	  --concurrency $(CONCURRENCY) $(if $(FAULTS),--faults '$(FAULTS)') \
+	  $(if $(FAULT_SEED),--fault-seed $(FAULT_SEED)) $(DEV_ARGS)
 
 # The browser test drives Debian's Chromium; install it where it is missing (CI runs as root).
 chromium:

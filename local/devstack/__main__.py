@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -17,6 +18,8 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
+from devstack.faults import FaultSpecError, parse_faults
+from devstack.pool import DEFAULT_CONCURRENCY
 from devstack.server import PortInUseError
 from devstack.stack import STATE_DIR, LocalStack, StackConfig, StackError
 from devstack.template import TEMPLATE_PATH
@@ -31,6 +34,13 @@ def _port(value: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not a TCP port")
     return port
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return number
 
 
 def parse_args(argv: list[str] | None = None) -> StackConfig:
@@ -52,7 +62,31 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         metavar="KEY=VALUE",
         help="template parameters, as sam deploy takes them (e.g. RateLimits=... SelfServiceFloorMs=0)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=_positive(os.environ.get("CONCURRENCY") or str(DEFAULT_CONCURRENCY)),
+        help="execution environments per function (default %(default)s), unless the template "
+        "sets ReservedConcurrentExecutions; a request beyond it waits for a free one",
+    )
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("FAULTS") or "",
+        metavar="SPEC",
+        help="AWS errors moto answers with, e.g. 'dynamodb.TransactWriteItems=0.05,sesv2.*=0.1' "
+        "(see devstack/faults.py); none by default",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=int(os.environ["FAULT_SEED"]) if os.environ.get("FAULT_SEED") else None,
+        help="seed for the fault decisions, to replay a run (default: a random one, shown at start)",
+    )
     args = parser.parse_args(argv)
+    try:
+        parse_faults(args.faults)
+    except FaultSpecError as exc:
+        parser.error(f"--faults: {exc}")
     overrides: dict[str, str] = {}
     for pair in args.parameter_overrides:
         key, sep, value = pair.partition("=")
@@ -68,6 +102,9 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         seed=not args.no_seed,
         state_dir=args.state_dir.resolve(),
         parameter_overrides=overrides,
+        concurrency=args.concurrency,
+        faults=args.faults,
+        fault_seed=secrets.randbelow(2**31) if args.fault_seed is None else args.fault_seed,
     )
 
 
@@ -79,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("botocore", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The environments of a function share its handlers' clients (in Lambda each has its own), and
+    # botocore's pool keeps 10 connections: beyond 10 at once urllib3 opens and drops extra ones,
+    # warning each time. Harmless on loopback.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     # Metrics are off locally (no CloudWatch); powertools still warns on every request without one.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 

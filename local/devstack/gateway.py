@@ -4,7 +4,9 @@ Routes, methods and authorizers come from the template's ``Api`` events, so a ro
 served with no second route table. Requests become real v1 proxy events; the template's REQUEST
 authorizer runs first and its context reaches the function; gateway responses (401, 404, 413,
 5xx) come from the template's ``GatewayResponses``; ``BinaryMediaTypes`` decide, as in API Gateway,
-whether a base64 body from a function is decoded. Functions run in this process.
+whether a base64 body from a function is decoded. Functions run in this process, through a
+:class:`Runner` (one shared import per function in the tests, pools of execution environments in
+``make dev``).
 
 ``devstack.server`` puts this behind a real HTTP socket for ``make dev``; the tests also call
 :meth:`Gateway.handle` directly.
@@ -25,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from devstack.sigv4 import KeyPair, Refusal, verify
@@ -89,13 +91,73 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class Throttled(Exception):
+    """Lambda refused an invocation: the function is at its ``ReservedConcurrentExecutions``
+    (Lambda's ``TooManyRequestsException``, reason ``ReservedFunctionConcurrentInvocationLimitExceeded``)."""
+
+
+class Runner(Protocol):
+    """What the gateway and the event source pollers need from whatever runs the functions."""
+
+    def invoke(self, logical_id: str, event: dict[str, Any], *, throttle: bool = False) -> Any:
+        """Run the function's handler on ``event``. ``throttle``: the caller gives up when the
+        function is at its reserved concurrency (raise :class:`Throttled`, as Lambda answers API
+        Gateway) instead of waiting for a free environment (as an event source's retries do)."""
+        ...
+
+    def limit(self, logical_id: str) -> int | None:
+        """The most invocations of the function that run at once (None: no limit)."""
+        ...
+
+    def module(self, logical_id: str) -> ModuleType:
+        """The function's handler module, imported if need be (with a pool: the first
+        environment's)."""
+        ...
+
+
+def load_handler_module(template: SamTemplate, logical_id: str, module_name: str) -> ModuleType:
+    """Import the function's handler file as ``module_name``: the module's top level runs now (the
+    cold start), and a second name gives a second, independent import of the same file."""
+    file_name, _, _ = template.handler(logical_id).rpartition(".")
+    path = template.function_dir(logical_id) / f"{file_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def run_handler(template: SamTemplate, logical_id: str, module: ModuleType, event: dict[str, Any]) -> Any:
+    """Call the handler in ``module`` with a Lambda context, as the function ``logical_id``."""
+    _, _, attr = template.handler(logical_id).rpartition(".")
+    handler = getattr(module, attr)
+    context = LambdaContext(logical_id, timeout_s=template.function_timeout(logical_id))
+    # Lets tools see which function a call happens in (e.g. the IAM coverage test).
+    marker = RUNNING_FUNCTION.set(logical_id)
+    try:
+        return handler(event, context)
+    finally:
+        RUNNING_FUNCTION.reset(marker)
+
+
 class FunctionRunner:
     """Imports each function's ``app.py`` once (a cold start) and invokes its handler.
 
+    Every invocation of a function runs in that one module, in the caller's thread, however many
+    run at once: the in-process tests use this to provoke races in the data layer. ``make dev``
+    runs functions as Lambda does instead, in pools of execution environments
+    (:class:`devstack.pool.PooledRunner`).
+
     With ``serialize=True`` a function handles one event at a time, as one Lambda execution
-    environment does: handler modules keep per-request state in globals (the powertools resolver's
-    ``current_event``), so two threads in one module would mix requests up. Different functions
-    still run in parallel. The in-process tests leave it off to provoke races in the data layer.
+    environment does. Without it, invocations at once may mix their requests up: powertools keeps
+    the resolver's ``current_event`` on a class shared by every function (the pool keeps it per
+    invocation, see :func:`devstack.pool.isolate_powertools_state`), so concurrent in-process
+    calls only stay apart when they send the same request.
     """
 
     def __init__(self, template: SamTemplate, *, serialize: bool = False) -> None:
@@ -108,36 +170,20 @@ class FunctionRunner:
     def module(self, logical_id: str) -> ModuleType:
         with self._lock:
             if logical_id not in self._modules:
-                file_name, _, _ = self.template.handler(logical_id).rpartition(".")
-                path = self.template.function_dir(logical_id) / f"{file_name.replace('.', '/')}.py"
                 name = f"_fn_{logical_id}"
-                spec = importlib.util.spec_from_file_location(name, path)
-                assert spec and spec.loader
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[name] = module
-                spec.loader.exec_module(module)
-                self._modules[logical_id] = module
+                self._modules[logical_id] = load_handler_module(self.template, logical_id, name)
                 self._function_locks[logical_id] = threading.Lock()
             return self._modules[logical_id]
 
-    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        _, _, attr = self.template.handler(logical_id).rpartition(".")
-        handler = getattr(self.module(logical_id), attr)
-        props = self.template.functions()[logical_id].get("Properties", {})
-        configured = props.get("Timeout") or self.template.doc.get("Globals", {}).get("Function", {}).get(
-            "Timeout"
-        )
-        timeout = int(self.template.resolve(configured) or 3)
-        context = LambdaContext(logical_id, timeout_s=timeout)
-        # Lets tools see which function a call happens in (e.g. the IAM coverage test).
-        marker = RUNNING_FUNCTION.set(logical_id)
-        try:
-            if not self.serialize:
-                return handler(event, context)
-            with self._function_locks[logical_id]:
-                return handler(event, context)
-        finally:
-            RUNNING_FUNCTION.reset(marker)
+    def invoke(self, logical_id: str, event: dict[str, Any], *, throttle: bool = False) -> Any:
+        module = self.module(logical_id)
+        if not self.serialize:
+            return run_handler(self.template, logical_id, module, event)
+        with self._function_locks[logical_id]:
+            return run_handler(self.template, logical_id, module, event)
+
+    def limit(self, logical_id: str) -> int | None:
+        return 1 if self.serialize else None
 
 
 RUNNING_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -182,7 +228,7 @@ class Gateway:
     def __init__(
         self,
         template: SamTemplate,
-        runner: FunctionRunner | None = None,
+        runner: Runner | None = None,
         api_id: str = "local00000",
         *,
         iam_key: KeyPair | None = None,
@@ -233,7 +279,12 @@ class Gateway:
             except _Denied as denied:
                 return self.gateway_response(denied.response_type, denied.status)
         try:
-            result = self.runner.invoke(route.function, event)
+            result = self.runner.invoke(route.function, event, throttle=True)
+        except Throttled:
+            # Lambda answers API Gateway 429; a REST API's proxy integration turns that into a 500
+            # "Internal server error" for the client, not a 429.
+            log.warning("function throttled at its reserved concurrency", extra={"function": route.function})
+            return self.gateway_response("INTEGRATION_FAILURE", 500)
         except Exception:  # a crashed function: API Gateway hides it behind a 502
             log.exception("function %s failed", route.function)
             return self.gateway_response("DEFAULT_5XX", 502)
@@ -300,7 +351,10 @@ class Gateway:
             "requestContext": {k: v for k, v in ctx.items() if k != "authorizer"},
         }
         try:
-            result = self.runner.invoke(function, event)
+            result = self.runner.invoke(function, event, throttle=True)
+        except Throttled as exc:
+            log.warning("authorizer throttled at its reserved concurrency", extra={"function": function})
+            raise _Denied("AUTHORIZER_FAILURE", 500) from exc
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 raise _Denied("UNAUTHORIZED", 401) from exc
@@ -487,6 +541,7 @@ _DEFAULT_MESSAGES = {
     "UNAUTHORIZED": "Unauthorized",
     "ACCESS_DENIED": "User is not authorized to access this resource",
     "REQUEST_TOO_LARGE": "Request Too Long",
+    "INTEGRATION_FAILURE": "Internal server error",
     "DEFAULT_5XX": "Internal server error",
 }
 _ERROR_TYPES = {
@@ -498,6 +553,7 @@ _ERROR_TYPES = {
     "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
     "INVALID_SIGNATURE": "InvalidSignatureException",
     "EXPIRED_TOKEN": "ExpiredTokenException",
+    "INTEGRATION_FAILURE": "InternalServerErrorException",
     "DEFAULT_5XX": "InternalServerErrorException",
 }
 

@@ -1,8 +1,10 @@
 """moto's server for the local stack and the bench.
 
 ``python -m devstack.motoserver -H HOST -p PORT`` is moto's own server, with DynamoDB calls
-serialized (see :mod:`devstack.motolock`) so concurrent requests cannot break a transaction.
-:func:`start` runs it as a child process and returns once it answers; :func:`stop` ends it.
+serialized (see :mod:`devstack.motolock`) so concurrent requests cannot break a transaction, and
+with :mod:`devstack.faults` in front of it, injecting nothing until told to
+(``POST /_devstack/faults``). :func:`start` runs it as a child process and returns once it
+answers; :func:`stop` ends it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from devstack.faults import FaultInjector
 from devstack.motolock import serialize_dynamodb
 
 READY_TIMEOUT_S = 20.0
@@ -28,9 +32,16 @@ class MotoStartError(RuntimeError):
 
 def main() -> None:
     serialize_dynamodb()
-    from moto.server import main as moto_main
+    import moto.server
 
-    moto_main()
+    serve = moto.server.run_simple
+
+    def run_simple(host: str, port: int, application: Any, **options: Any) -> None:
+        serve(host, port, FaultInjector(application), **options)
+
+    # moto's main builds its application and hands it to werkzeug's run_simple: wrap it there.
+    moto.server.run_simple = run_simple  # type: ignore[assignment]
+    moto.server.main()
 
 
 def start(

@@ -4,9 +4,11 @@ Start-up, in order: bind the API port (so a busy port fails before anything star
 server as a child process on loopback and wait until it answers, give this process every
 function's environment from the template (plus local URLs, fake credentials and
 ``AWS_ENDPOINT_URL`` pointing at moto), create the template's tables, streams, queues and SES
-identity, seed the demo data, import the handlers (their cold start), start one poller per stream
-subscription and serve. SIGINT and SIGTERM stop all of it, moto included; moto also dies with this
-process if it is killed outright (``PR_SET_PDEATHSIG``).
+identity, seed the demo data, create each function's first execution environment (its cold
+start; more are made as requests overlap, see ``devstack.pool``), start one poller per stream and
+per queue subscription, arm the fault injection (``devstack.faults``; none by default) and serve.
+SIGINT and SIGTERM stop all of it, moto included; moto also dies
+with this process if it is killed outright (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from devstack import motoserver
-from devstack.gateway import FunctionRunner, Gateway
+from devstack.faults import CONTROL_PATH as FAULTS_PATH
+from devstack.faults import FaultSpecError
+from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.mailbox import Mailbox
+from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
+from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
 from devstack.server import DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
@@ -51,6 +57,10 @@ class StackConfig:
     demo_data: Path | None = None  # default: local/demo_data.json
     state_dir: Path = STATE_DIR  # moto's log
     parameter_overrides: dict[str, str] = field(default_factory=dict)  # template parameters
+    # Execution environments per function unless the template reserves a number (devstack.pool).
+    concurrency: int = DEFAULT_CONCURRENCY
+    faults: str = ""  # AWS errors moto answers with, per operation (devstack.faults); "" for none
+    fault_seed: int = 0
 
     @property
     def moto_log(self) -> Path:
@@ -72,7 +82,9 @@ class LocalStack:
     template: SamTemplate | None = None
     server: DevServer | None = None
     moto: subprocess.Popen[bytes] | None = None
+    runner: PooledRunner | None = None
     pollers: list[StreamPoller] = field(default_factory=list)
+    queue_pollers: list[QueuePoller] = field(default_factory=list)
     demo: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.monotonic)
     ready_after_s: float | None = None
@@ -91,7 +103,7 @@ class LocalStack:
         )
         environment = self.environment(self.template)
         pages = DevPages(mailbox=self.mailbox, reset_page_url=self.reset_page_url, health=self.health)
-        runner = FunctionRunner(self.template, serialize=True)
+        runner = self.runner = PooledRunner(self.template, concurrency=cfg.concurrency)
         self.demo = load_demo_data(cfg.demo_data or DEMO_DATA_PATH)
         gateway = Gateway(self.template, runner, iam_key=key_pair(self.demo))
         # Bound first and served last: a client that connects early waits in the backlog.
@@ -107,20 +119,28 @@ class LocalStack:
         provision(self.template, **clients)
         for function_id in self.template.functions():
             try:
-                runner.module(function_id)  # the cold start happens now, not on the first request
+                runner.warm_up(function_id)  # the first cold start happens now, not on the first request
             except Exception:  # as in Lambda, a function that cannot initialise fails its invocations
                 log.exception("function %s failed to initialise; its routes will answer 502", function_id)
-        self.pollers = pollers_for(
-            self.template,
-            runner,
-            dynamodb=clients["dynamodb"],
-            streams=self._client("dynamodbstreams"),
-            sqs=clients["sqs"],
-            sns=clients["sns"],
-            region=REGION,
-        )
+        try:
+            self.pollers = pollers_for(
+                self.template,
+                runner,
+                dynamodb=clients["dynamodb"],
+                streams=self._client("dynamodbstreams"),
+                sqs=clients["sqs"],
+                sns=clients["sns"],
+                region=REGION,
+            )
+            self.queue_pollers = queue_pollers_for(self.template, runner, sqs=clients["sqs"], region=REGION)
+        except ValueError as exc:  # an event source mapping Lambda would refuse
+            raise StackError(str(exc)) from exc
         for poller in self.pollers:
             poller.start()
+        for queue_poller in self.queue_pollers:
+            queue_poller.start()
+        self.server.add_route("GET", "/_dev/faults", lambda _request: self._faults_page())
+        self.server.add_route("PUT", "/_dev/faults", self._put_faults)
         self.server.start()
         if cfg.seed:
             # Through the provisioning API, over HTTP and signed, as the CRM would: every start proves it.
@@ -128,6 +148,8 @@ class LocalStack:
                 seed(self.demo, self._provision_over_http)
             except SeedError as exc:
                 raise StackError(f"seeding the demo data failed: {exc}") from exc
+        # Armed last: provisioning and seeding are the stack's calls, not the service's.
+        self.set_faults(cfg.faults, cfg.fault_seed)
         self.ready_after_s = time.monotonic() - self.started_at
 
     def _simulate_ses_events(self, environment: dict[str, str]) -> None:
@@ -140,7 +162,6 @@ class LocalStack:
         webhook = next((r for r in self.template.api_routes() if r.path == SES_WEBHOOK_PATH), None)
         if not topic or webhook is None:
             return
-        from devstack.gateway import HttpRequest
         from devstack.ses_simulator import SesSimulator
         from devstack.sns_signer import SnsSigner
 
@@ -202,6 +223,40 @@ class LocalStack:
         except motoserver.MotoStartError as error:
             raise StackError(str(error)) from None
 
+    # ------------------------------------------------------------------ faults
+    def set_faults(self, spec: str, seed: int) -> dict[str, Any]:
+        """Tell moto's server which faults to inject from now on (counts start again)."""
+        return self._moto_faults("POST", json.dumps({"faults": spec, "seed": seed}).encode("utf-8"))
+
+    def faults(self) -> dict[str, Any]:
+        """The rules, the seed, the calls moto saw and the faults it injected."""
+        return self._moto_faults("GET", None)
+
+    def _moto_faults(self, method: str, body: bytes | None) -> dict[str, Any]:
+        connection = http.client.HTTPConnection(HOST, self.config.moto_port, timeout=10)
+        try:
+            connection.request(method, FAULTS_PATH, body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            answer: dict[str, Any] = json.loads(response.read())
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise FaultSpecError(str(answer.get("error")))
+        return answer
+
+    def _faults_page(self) -> HttpResponse:
+        return _json_response(200, self.faults())
+
+    def _put_faults(self, request: HttpRequest) -> HttpResponse:
+        """``PUT /_dev/faults`` with ``{"faults": "<spec>", "seed": <n>}``: new rules, counts reset."""
+        try:
+            wanted = json.loads(request.body or b"{}")
+            return _json_response(
+                200, self.set_faults(str(wanted.get("faults") or ""), int(wanted.get("seed") or 0))
+            )
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _json_response(400, {"error": str(exc)})
+
     def _client(self, service: str) -> Any:
         import boto3
 
@@ -237,6 +292,12 @@ class LocalStack:
             "api": self.config.base_url,
             "template": str(self.config.template),
             "stream_pollers": [p.name for p in self.pollers],
+            "queue_pollers": {
+                p.name: {"invocations": p.invocations, "deleted": p.deleted, "failed": p.failed}
+                for p in self.queue_pollers
+            },
+            "concurrency": self.config.concurrency,
+            "functions": self.runner.stats() if self.runner else {},
             "mail": len(self.mailbox),
             "ready_after_s": self.ready_after_s,
         }
@@ -248,6 +309,8 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers:
             poller.stop()
+        for queue_poller in self.queue_pollers:
+            queue_poller.stop()
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -271,6 +334,12 @@ class LocalStack:
         ]
         if self.pollers:
             lines.append(f"  Streams      {', '.join(p.name for p in self.pollers)}")
+        if self.queue_pollers:
+            lines.append(f"  Queues       {', '.join(p.name for p in self.queue_pollers)}")
+        if cfg.faults:
+            lines.append(
+                f"  Faults       {cfg.faults} (seed {cfg.fault_seed}; counts: {cfg.base_url}/_dev/faults)"
+            )
         if self.demo:
             key = self.demo["provisioning"]["access_key_id"]
             lines.append(f"  Provisioning SigV4 key {key} (local/demo_data.json -> provisioning; dev only)")
@@ -278,6 +347,14 @@ class LocalStack:
             lines += ["", "Demo accounts:", "", *_accounts_table(self.demo)]
         lines += ["", "Ctrl-C stops everything.", ""]
         return "\n".join(lines)
+
+
+def _json_response(status: int, body: Any) -> HttpResponse:
+    return HttpResponse(
+        status,
+        [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
+        json.dumps(body).encode("utf-8"),
+    )
 
 
 def _accounts_table(data: dict[str, Any]) -> list[str]:

@@ -2,7 +2,8 @@
 
 For every ``Type: DynamoDB`` event in the template, one poller reads the table's stream (moto's
 ``dynamodbstreams``), drops records that no ``FilterCriteria`` pattern matches, and invokes the
-function in this process with real ``{"Records": [...]}`` batches of at most ``BatchSize`` records.
+function in this process with real ``{"Records": [...]}`` batches of at most ``BatchSize`` records,
+one batch at a time (Lambda's default ``ParallelizationFactor`` of 1 per shard).
 On failure it does what Lambda does:
 
 * an exception (a function error) fails the whole batch; with ``BisectBatchOnFunctionError`` the
@@ -32,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devstack.filters import matches_any, parse_patterns
-from devstack.gateway import FunctionRunner
+from devstack.gateway import Runner
 from devstack.template import SamTemplate, StreamSubscription
 
 log = logging.getLogger("devstack.streams")
@@ -69,7 +70,7 @@ class StreamPoller:
         self,
         template: SamTemplate,
         subscription: StreamSubscription,
-        runner: FunctionRunner,
+        runner: Runner,
         *,
         dynamodb: Any,
         streams: Any,
@@ -313,7 +314,7 @@ class StreamPoller:
 
 def pollers_for(
     template: SamTemplate,
-    runner: FunctionRunner,
+    runner: Runner,
     *,
     dynamodb: Any,
     streams: Any,

@@ -93,6 +93,21 @@ class StreamSubscription:
     enabled: bool = True
 
 
+@dataclass(frozen=True)
+class QueueSubscription:
+    """A ``Type: SQS`` event: Lambda's SQS event source mapping for one function."""
+
+    function: str
+    queue: str  # logical id of the queue
+    event: str = ""  # the event's name under the function's ``Events``
+    batch_size: int = 10
+    maximum_batching_window_s: int = 0
+    report_batch_item_failures: bool = False
+    maximum_concurrency: int | None = None  # ``ScalingConfig.MaximumConcurrency``
+    filter_patterns: tuple[str, ...] = ()
+    enabled: bool = True
+
+
 class SamTemplate:
     def __init__(
         self,
@@ -195,6 +210,21 @@ class SamTemplate:
     def handler(self, logical_id: str) -> str:
         props = self.functions()[logical_id]["Properties"]
         return props.get("Handler") or self.doc.get("Globals", {}).get("Function", {}).get("Handler", "")
+
+    def function_setting(self, logical_id: str, name: str) -> Any:
+        """A function property, else its ``Globals.Function`` value (None when neither sets it)."""
+        props = self.functions()[logical_id].get("Properties") or {}
+        value = props.get(name, self.doc.get("Globals", {}).get("Function", {}).get(name))
+        return self.resolve(value)
+
+    def function_timeout(self, logical_id: str) -> int:
+        """Seconds; Lambda's default is 3."""
+        return int(self.function_setting(logical_id, "Timeout") or 3)
+
+    def reserved_concurrency(self, logical_id: str) -> int | None:
+        """``ReservedConcurrentExecutions``: the most environments Lambda runs for the function."""
+        value = self.function_setting(logical_id, "ReservedConcurrentExecutions")
+        return None if value is None else int(value)
 
     def function_environment(self, logical_id: str | None = None) -> dict[str, str]:
         """The environment Lambda would give the function: Globals first, then its own."""
@@ -308,9 +338,91 @@ class SamTemplate:
                 )
         return subs
 
+    def queue_subscriptions(self) -> list[QueueSubscription]:
+        subs: list[QueueSubscription] = []
+        for function_id, function in self.functions().items():
+            for event_name, event in (function["Properties"].get("Events") or {}).items():
+                if event.get("Type") != "SQS":
+                    continue
+                props = event["Properties"]
+                scaling = props.get("ScalingConfig") or {}
+                maximum_concurrency = scaling.get("MaximumConcurrency")
+                patterns = tuple(
+                    f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
+                    for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+                )
+                subs.append(
+                    QueueSubscription(
+                        function=function_id,
+                        queue=_referenced_resource(props["Queue"]),
+                        event=event_name,
+                        batch_size=int(self.resolve(props.get("BatchSize", 10))),
+                        maximum_batching_window_s=int(
+                            self.resolve(props.get("MaximumBatchingWindowInSeconds", 0))
+                        ),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in (props.get("FunctionResponseTypes") or []),
+                        maximum_concurrency=None
+                        if maximum_concurrency is None
+                        else int(self.resolve(maximum_concurrency)),
+                        filter_patterns=patterns,
+                        enabled=bool(self.resolve(props.get("Enabled", True))),
+                    )
+                )
+        return subs
+
+    def queue_arn(self, logical_id: str) -> str:
+        p = _PSEUDO_PARAMETERS
+        name = self.physical_name(logical_id)
+        return f"arn:{p['AWS::Partition']}:sqs:{p['AWS::Region']}:{p['AWS::AccountId']}:{name}"
+
+    def queue_attributes(self, logical_id: str) -> dict[str, str]:
+        """The SQS attributes ``CreateQueue`` takes, from the queue's properties; the redrive
+        policy's ``deadLetterTargetArn`` (usually ``!GetAtt Dlq.Arn``) becomes the local ARN."""
+        props = self.queues()[logical_id].get("Properties") or {}
+        attributes: dict[str, str] = {}
+        for name in _QUEUE_ATTRIBUTES:
+            if name in props:
+                value = self.resolve(props[name])
+                attributes[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = self.queue_arn(_referenced_resource(redrive["deadLetterTargetArn"]))
+            receives = int(self.resolve(redrive["maxReceiveCount"]))
+            policy = {"deadLetterTargetArn": target, "maxReceiveCount": receives}
+            attributes["RedrivePolicy"] = json.dumps(policy)
+        return attributes
+
+    def dead_letter_queue(self, logical_id: str) -> str | None:
+        """The logical id of the queue's dead-letter queue, if it has one."""
+        redrive = (self.queues()[logical_id].get("Properties") or {}).get("RedrivePolicy")
+        return _referenced_resource(redrive["deadLetterTargetArn"]) if redrive else None
+
     @cached_property
     def stage(self) -> str:
         return self.parameter("Stage")
+
+
+# AWS::SQS::Queue properties that are CreateQueue attributes of the same name.
+_QUEUE_ATTRIBUTES = (
+    "ContentBasedDeduplication",
+    "DelaySeconds",
+    "FifoQueue",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+)
+
+
+def _referenced_resource(value: Any) -> str:
+    """The logical id behind ``!GetAtt Resource.Attr`` or ``!Ref Resource``."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else str(target).split(".", 1)[0])
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    raise ValueError(f"expected a reference to a resource of the template, got {value!r}")
 
 
 def _failure_destination(props: dict[str, Any]) -> FailureDestination | None:
@@ -351,10 +463,27 @@ def provision(
         for logical_id in template.of_type("AWS::SES::ConfigurationSet"):
             sesv2.create_configuration_set(ConfigurationSetName=template.physical_name(logical_id))
     if sqs is not None:
-        for logical_id, queue in template.queues().items():
-            props = template.resolve(queue.get("Properties") or {})
-            attributes = {"FifoQueue": "true"} if props.get("FifoQueue") else {}
-            sqs.create_queue(QueueName=template.physical_name(logical_id), Attributes=attributes)
+        provision_queues(template, sqs)
     if sns is not None:
         for logical_id in template.topics():
             sns.create_topic(Name=template.physical_name(logical_id))
+
+
+def provision_queues(template: SamTemplate, sqs: Any) -> None:
+    """Create the template's queues with their attributes; dead-letter queues first, because SQS
+    refuses a redrive policy whose target does not exist yet."""
+    created: set[str] = set()
+
+    def create(logical_id: str) -> None:
+        if logical_id in created:
+            return
+        created.add(logical_id)
+        dead_letter = template.dead_letter_queue(logical_id)
+        if dead_letter:
+            create(dead_letter)
+        sqs.create_queue(
+            QueueName=template.physical_name(logical_id), Attributes=template.queue_attributes(logical_id)
+        )
+
+    for logical_id in template.queues():
+        create(logical_id)

@@ -77,9 +77,9 @@ class _RecordingRunner(FunctionRunner):
         self.runner = runner
         self.delivered: list[list[str]] = []
 
-    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+    def invoke(self, logical_id: str, event: dict[str, Any], *, throttle: bool = False) -> Any:
         self.delivered.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
-        return self.runner.invoke(logical_id, event)
+        return self.runner.invoke(logical_id, event, throttle=throttle)
 
 
 def run_mapping(template: SamTemplate, function_id: str, runner: FunctionRunner) -> MappingRun:

@@ -1,0 +1,100 @@
+"""Throwaway functions (``tests/fixtures/probe_*``) and queues, as template resources for
+``helpers.template_copy``: the pool's API probe and the SQS probe with its queue and dead-letter
+queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.samples import FIXTURES_DIR
+
+POOL_PROBE = "ProbePoolFunction"
+POOL_PROBE_PATH = "/v1/probe-pool"
+RESOLVER_PROBE = "ProbeResolverFunction"
+RESOLVER_PROBE_PATH = "/v1/probe-resolver"
+QUEUE_PROBE = "ProbeQueueFunction"
+PROBE_QUEUE = "ProbeQueue"
+PROBE_DLQ = "ProbeDeadLetterQueue"
+
+
+def probe_pool_function(**properties: Any) -> dict[str, Any]:
+    """``tests/fixtures/probe_pool`` behind ``GET /v1/probe-pool`` (no authorizer)."""
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": str(FIXTURES_DIR / "probe_pool"),
+            "Events": {
+                "Probe": {
+                    "Type": "Api",
+                    "Properties": {
+                        "RestApiId": {"Ref": "PortalApi"},
+                        "Path": POOL_PROBE_PATH,
+                        "Method": "GET",
+                        "Auth": {"Authorizer": "NONE"},
+                    },
+                }
+            },
+            **properties,
+        },
+    }
+
+
+def probe_resolver_function() -> dict[str, Any]:
+    """``tests/fixtures/probe_resolver`` (powertools' REST resolver) behind ``GET /v1/probe-resolver``."""
+    return {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "CodeUri": str(FIXTURES_DIR / "probe_resolver"),
+            "Events": {
+                "Probe": {
+                    "Type": "Api",
+                    "Properties": {
+                        "RestApiId": {"Ref": "PortalApi"},
+                        "Path": RESOLVER_PROBE_PATH,
+                        "Method": "GET",
+                        "Auth": {"Authorizer": "NONE"},
+                    },
+                }
+            },
+        },
+    }
+
+
+def probe_queue_resources(
+    *,
+    visibility_timeout: int = 1,
+    max_receive_count: int = 2,
+    function_properties: dict[str, Any] | None = None,
+    **event_properties: Any,
+) -> dict[str, Any]:
+    """``tests/fixtures/probe_queue`` subscribed to a new queue (``Type: SQS`` with
+    ``event_properties``) whose redrive policy sends a message to a new dead-letter queue after
+    ``max_receive_count`` receives. The function's timeout fits the visibility timeout, as Lambda
+    requires."""
+    return {
+        PROBE_DLQ: {"Type": "AWS::SQS::Queue", "Properties": {"MessageRetentionPeriod": 1209600}},
+        PROBE_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "VisibilityTimeout": visibility_timeout,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [PROBE_DLQ, "Arn"]},
+                    "maxReceiveCount": max_receive_count,
+                },
+            },
+        },
+        QUEUE_PROBE: {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "CodeUri": str(FIXTURES_DIR / "probe_queue"),
+                "Timeout": visibility_timeout,
+                "Events": {
+                    "Queue": {
+                        "Type": "SQS",
+                        "Properties": {"Queue": {"Fn::GetAtt": [PROBE_QUEUE, "Arn"]}, **event_properties},
+                    }
+                },
+                **(function_properties or {}),
+            },
+        },
+    }
