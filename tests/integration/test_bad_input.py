@@ -31,6 +31,10 @@ GARBAGE: list[tuple[str, bytes, str]] = [
         "application/json",
     ),
     ("form encoded", b"email=anna.schmidt%40example.com", "application/x-www-form-urlencoded"),
+    # An empty body declared as something other than JSON was a 500 (security review #14, item 1).
+    ("empty text plain", b"", "text/plain"),
+    ("empty form", b"", "application/x-www-form-urlencoded"),
+    ("empty no content type", b"", ""),
     ("text plain", json.dumps({"email": "anna.schmidt@example.com"}).encode(), "text/plain"),
     ("no content type", json.dumps({"email": "anna.schmidt@example.com"}).encode(), ""),
     ("nan", b'{"email": NaN}', "application/json"),

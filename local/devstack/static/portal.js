@@ -50,7 +50,12 @@ async function signIn(event) {
 }
 
 async function signOut() {
-  await fetch("/v1/sessions/current", { method: "DELETE", credentials: "same-origin" });
+  // A cookie-authenticated unsafe request proves it comes from script (see the API gate).
+  await fetch("/v1/sessions/current", {
+    method: "DELETE",
+    credentials: "same-origin",
+    headers: { "X-Requested-With": "fetch" },
+  });
   await loadCurrent();
 }
 

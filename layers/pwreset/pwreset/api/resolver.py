@@ -26,24 +26,34 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 MAX_BODY_BYTES = 16 * 1024
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The header a script may set to prove it is one, where it has no JSON body to declare.
+SCRIPT_HEADER = "x-requested-with"
 
 
 class PortalResolver(APIGatewayRestResolver):
-    """The powertools resolver with a gate in front: bodies over 16 KiB, bodies that are not UTF-8
-    and (for JSON routes) bodies that are not declared JSON are refused before any parsing. A form
-    or text/plain POST is also what a cross-site request forgery would send."""
+    """The powertools resolver with a gate in front, refusing before any parsing:
 
-    def __init__(self, *, json_only: bool = True) -> None:
+    * bodies over the limit (16 KiB; the SNS webhook's is larger) or not UTF-8;
+    * on JSON routes, an unsafe request whose content is declared as anything but JSON, with or
+      without a body: a form or text/plain POST is what a cross-site request forgery sends;
+    * on JSON routes, an unsafe request authenticated by the session cookie alone that does not
+      prove it comes from script (a JSON content type or an ``X-Requested-With`` header, neither
+      of which a form can produce). A bearer token is never sent by a browser on its own.
+    """
+
+    def __init__(self, *, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         origins = settings().allowed_origins or ("https://portal.example.com",)
         cors = CORSConfig(
             allow_origin=origins[0],
             extra_origins=list(origins[1:]),
-            allow_headers=["Content-Type", "Authorization"],
+            allow_headers=["Content-Type", "Authorization", "X-Requested-With"],
             allow_credentials=True,
             max_age=600,
         )
         super().__init__(enable_validation=True, cors=cors)
         self.json_only = json_only
+        self.max_body_bytes = max_body_bytes
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         refusal = self._refusal(event)
@@ -62,34 +72,48 @@ class PortalResolver(APIGatewayRestResolver):
 
     def _refusal(self, event: Mapping[str, Any]) -> str | None:
         body = event.get("body")
-        if not body:
+        if body:
+            problem = self._body_problem(body, bool(event.get("isBase64Encoded")))
+            if problem:
+                return problem
+        if not self.json_only:
             return None
-        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        media_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+        declared_json = media_type == "application/json" or media_type.endswith("+json")
+        if body and not declared_json:
+            return "not_json"
+        if str(event.get("httpMethod") or "").upper() not in UNSAFE_METHODS:
+            return None
+        if media_type and not declared_json:
+            return "not_json"  # an empty form or text/plain post
+        cookie_only = "authorization" not in headers and "portal_session=" in (headers.get("cookie") or "")
+        if cookie_only and not declared_json and not headers.get(SCRIPT_HEADER):
+            return "cookie_without_script_proof"
+        return None
+
+    def _body_problem(self, body: str, base64_encoded: bool) -> str | None:
+        if len(body) > self.max_body_bytes * 4 // 3 + 4:
             return "body_too_large"
         raw: bytes
-        if event.get("isBase64Encoded"):
+        if base64_encoded:
             try:
                 raw = base64.b64decode(body, validate=True)
             except ValueError:
                 return "bad_base64"
         else:
             raw = body.encode("utf-8", "surrogatepass")
-        if len(raw) > MAX_BODY_BYTES:
+        if len(raw) > self.max_body_bytes:
             return "body_too_large"
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             return "not_utf8"
-        if self.json_only:
-            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-            media_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-            if media_type != "application/json" and not media_type.endswith("+json"):
-                return "not_json"
         return None
 
 
-def create_app(*, json_only: bool = True) -> APIGatewayRestResolver:
-    app = PortalResolver(json_only=json_only)
+def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) -> APIGatewayRestResolver:
+    app = PortalResolver(json_only=json_only, max_body_bytes=max_body_bytes)
 
     @app.exception_handler(errors.DomainError)
     def _domain_error(exc: errors.DomainError) -> Response:
