@@ -14,6 +14,7 @@ from pwreset.api.schemas import (
     ID_PATTERN,
     SIGV4,
     AccountBody,
+    AccountIdPath,
     AccountProvisioned,
     FirmBody,
     FirmProvisioned,
@@ -25,7 +26,7 @@ from pwreset.core.observability import logger, metrics, tracer
 app = create_app()
 
 FirmId = Annotated[str, Path(pattern=ID_PATTERN, description="The CRM's id of the firm")]
-AccountId = Annotated[str, Path(pattern=ID_PATTERN, description="The CRM's id of the account")]
+AccountId = AccountIdPath
 
 
 @app.put(

@@ -8,7 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api.resolver import create_app, json_response, principal
-from pwreset.api.schemas import SIGNED_IN, Deliveries, WebhookOutcome, error_responses, responses
+from pwreset.api.schemas import (
+    SIGNED_IN,
+    Deliveries,
+    WebhookOutcome,
+    error_responses,
+    responses,
+)
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.delivery import deliveries, ses_events
 

@@ -82,9 +82,7 @@ def test_overlong_or_missing_fields_are_a_400(api: Api, demo: dict[str, Any], ro
     assert_contract_error(result, "invalid_request")
 
 
-@pytest.mark.parametrize(
-    "token", ["A" * 42 + "\x00", "\u202e" * 43, "../../etc/passwd" + "A" * 27, "' OR 1=1 --"]
-)
+@pytest.mark.parametrize("token", ["\u202e" * 43, "../../etc/passwd" + "A" * 27, "' OR 1=1 --"])
 def test_hostile_tokens_are_simply_invalid(api: Api, demo: dict[str, Any], token: str) -> None:
     for route in ("verify", "confirm"):
         result = api.post(
@@ -116,6 +114,9 @@ def test_staff_route_with_garbage_path_and_body(api: Api, demo: dict[str, Any]) 
     for account_id in ("%00", "a" * 300, "..%2F..%2Fetc", "acc-berger-client-anna%20OR%201"):
         result = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
         assert_contract_error(result, "account_not_found")
+    # A real NUL (not its URL escape) is no id at all (see test_unicode_fields.py).
+    nul = api.post("/v1/accounts/acc\x00x/password-reset", token=token)
+    assert (nul.status, nul.error_code) == (400, "invalid_request")
     result = api.request(
         "POST",
         "/v1/accounts/acc-berger-client-anna/password-reset",

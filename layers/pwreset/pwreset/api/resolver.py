@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from pwreset.api.schemas import UNPRINTABLE
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.i18n import error_message, negotiate_locale
@@ -71,6 +72,8 @@ class PortalResolver(APIGatewayRestResolver):
         return super().resolve(event, context)
 
     def _refusal(self, event: Mapping[str, Any]) -> str | None:
+        if any(UNPRINTABLE.search(str(v)) for v in (event.get("pathParameters") or {}).values()):
+            return "unprintable_path_parameter"
         body = event.get("body")
         if body:
             problem = self._body_problem(body, bool(event.get("isBase64Encoded")))

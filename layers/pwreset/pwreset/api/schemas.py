@@ -4,11 +4,13 @@ policy rule; the password policy's own maximum is reported as a 422 violation.""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from pwreset.mail.addresses import normalise_email
 
@@ -19,10 +21,14 @@ Email = Annotated[
 ]
 Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+# NUL or a lone surrogate: never part of a legitimate value (checked in every field and path id).
+UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
 Locale = Literal["de", "en"]
 # Ids the CRM gives firms and accounts (path parameters and firm_id in bodies).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 Id = Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+# The same ids in a path: a malformed one (a NUL, a space, too long) is a 400 before any read.
+AccountIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="The account's id")]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
 
 
@@ -49,6 +55,16 @@ TimeZone = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidat
 # feed the OpenAPI document).
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable_text(cls, value: Any) -> Any:
+        """No NUL and no lone surrogate in any string field of any request: neither is ever a
+        legitimate value, a surrogate cannot be stored or mailed as UTF-8, and a NUL ends strings
+        early elsewhere. A 400 naming the field, before anything is read or written."""
+        if isinstance(value, str) and UNPRINTABLE.search(value):
+            raise ValueError("NUL characters and lone surrogates are not allowed")
+        return value
 
 
 class SelfServiceResetBody(_Body):
