@@ -81,10 +81,11 @@ def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
     if not raw or _SESSION_SHAPE.fullmatch(raw) is None:
         return None
     try:
-        record = Session.get(session_digest(raw))
+        # Strongly consistent, both: a sign-out, a reset or a revocation ends access at once.
+        record = Session.get(session_digest(raw), consistent_read=True)
     except DoesNotExist:
         return None
-    account = get_or_none(Account, record.account_id)
+    account = get_or_none(Account, record.account_id, consistent_read=True)
     if account is None or not is_live(record, account, now=_now()):
         return None
     principal = Principal(
