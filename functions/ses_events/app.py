@@ -20,7 +20,7 @@ from pwreset.delivery import deliveries, ses_events
 
 # SNS posts its JSON as text/plain: the resolver's JSON content-type gate stays off here, and the
 # webhook parses and verifies the body itself.
-app = create_app(json_only=False)
+app = create_app(json_only=False, max_body_bytes=ses_events.MAX_WEBHOOK_BYTES)
 
 
 @app.post(

@@ -86,7 +86,7 @@ class SnsSigner:
             "utf-8"
         )
 
-    def sign(self, fields: dict[str, Any], *, version: int = 1) -> dict[str, Any]:
+    def sign(self, fields: dict[str, Any], *, version: int = 2) -> dict[str, Any]:
         """``fields`` plus ``SignatureVersion``, ``SigningCertURL`` and ``Signature``."""
         if version not in (1, 2):
             raise ValueError("SignatureVersion is 1 or 2")
@@ -105,7 +105,7 @@ class SnsSigner:
         subject: str | None = None,
         message_id: str | None = None,
         timestamp: str | None = None,
-        version: int = 1,
+        version: int = 2,
     ) -> dict[str, Any]:
         """A signed ``Notification``; a dict ``message`` (an SES event) is sent as JSON text."""
         host = f"sns.{_region_of(topic_arn)}.amazonaws.com"
@@ -131,7 +131,7 @@ class SnsSigner:
         token: str | None = None,
         message_id: str | None = None,
         timestamp: str | None = None,
-        version: int = 1,
+        version: int = 2,
     ) -> dict[str, Any]:
         """A signed ``SubscriptionConfirmation`` (or ``UnsubscribeConfirmation``)."""
         token = token or secrets.token_hex(64)

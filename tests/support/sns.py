@@ -73,6 +73,6 @@ def post(api: Api, message: dict[str, Any], *, headers: dict[str, str] | None = 
     )
 
 
-def publish(api: Api, ses_record: dict[str, Any] | str, *, version: int = 1, **kw: Any) -> Result:
+def publish(api: Api, ses_record: dict[str, Any] | str, *, version: int = 2, **kw: Any) -> Result:
     """Wrap an SES record in a signed SNS notification from the accepted topic and post it."""
     return post(api, signer().notification(topic_arn(), ses_record, version=version, **kw))

@@ -21,9 +21,11 @@ from support.sns import signer
 TOPIC = "arn:aws:sns:eu-central-1:123456789012:password-reset-dev-ses-events"
 
 
-def verifier(fetch: Any = None) -> MessageVerifier:
+def verifier(fetch: Any = None, *, versions: tuple[str, ...] = ("1", "2")) -> MessageVerifier:
     fetch = fetch or (lambda url, timeout: signer().cert_pem)
-    return MessageVerifier(accepted_topics={TOPIC}, certificates=CertificateStore(fetch))
+    return MessageVerifier(
+        accepted_topics={TOPIC}, certificates=CertificateStore(fetch), accepted_signature_versions=versions
+    )
 
 
 def test_the_canonical_string_matches_snss_documented_form() -> None:
@@ -66,6 +68,23 @@ def test_the_verifier_and_the_independent_signer_agree(version: int) -> None:
 )
 def test_real_sns_certificate_urls_pass(url: str) -> None:
     assert is_signing_cert_url(url)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["sns.s3.amazonaws.com", "sns.s3-external-1.amazonaws.com", "sns.s3.eu-central-1.amazonaws.com"],
+)
+def test_an_s3_bucket_called_sns_is_not_sns(host: str) -> None:
+    """A bucket named "sns" (anyone may own one) answers at these hosts: its certificate must
+    never be trusted (security review #14, item 5)."""
+    assert not is_signing_cert_url(f"https://{host}/SimpleNotificationService-abc.pem")
+
+
+def test_only_the_configured_signature_versions_verify() -> None:
+    v1 = signer().notification(TOPIC, "x", version=1)
+    with pytest.raises(errors.SignatureInvalid):
+        verifier(versions=("2",)).verify(v1)
+    assert verifier(versions=("1", "2")).verify(v1).message_id == v1["MessageId"]
 
 
 def test_subscribe_urls_must_be_snss_confirm_action_for_the_topic() -> None:

@@ -63,3 +63,11 @@ def test_the_deployed_template_never_trusts_a_local_certificate() -> None:
     t = template()
     for function in t.functions():
         assert "SNS_TRUSTED_CERT_PEM_PATH" not in t.function_environment(function)
+
+
+def test_the_topic_signs_with_sha256_and_sha1_is_refused_by_default() -> None:
+    t = template()
+    topic = t.resources["SesEventsTopic"]["Properties"]
+    assert topic["SignatureVersion"] == "2"
+    assert t.parameter("SnsAcceptSignatureV1") == "false"
+    assert t.function_environment("SesEventsFunction")["SNS_ACCEPT_SIGNATURE_V1"] == "false"

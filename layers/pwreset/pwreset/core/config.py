@@ -55,6 +55,9 @@ class Settings:
     geoip_database_path: str | None
     # The one SNS topic whose messages the SES webhook accepts (the configuration set's events).
     ses_events_topic_arn: str
+    # Whether the webhook also accepts SHA-1 SNS signatures (SignatureVersion 1); the stack's topic
+    # signs with SHA-256.
+    sns_accept_signature_v1: bool
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
@@ -85,6 +88,13 @@ def _number(env: Mapping[str, str], missing: list[str], name: str, default: int 
     except ValueError:
         missing.append(f"{name} (not a whole number: {raw[:20]!r})")
         return 0
+
+
+def _flag(env: Mapping[str, str], missing: list[str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw not in ("true", "false"):
+        missing.append(f"{name} (true or false)")
+    return raw == "true"
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -130,6 +140,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         idempotency_table=req("IDEMPOTENCY_TABLE"),
         geoip_database_path=env.get("GEOIP_DATABASE_PATH") or None,
         ses_events_topic_arn=req("SES_EVENTS_TOPIC_ARN"),
+        sns_accept_signature_v1=_flag(env, missing, "SNS_ACCEPT_SIGNATURE_V1"),
         sns_trusted_cert_pem_path=env.get("SNS_TRUSTED_CERT_PEM_PATH") or None,
     )
     if missing:

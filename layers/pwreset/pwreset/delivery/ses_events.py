@@ -66,7 +66,9 @@ SNS_MESSAGE_RETENTION = timedelta(days=14)
 # Older messages are acknowledged and dropped: their MessageId marker may be gone, and SNS's own
 # retries end within hours, so anything this old is a replay.
 STALE_AFTER = timedelta(days=7)
-MAX_BODY_CHARS = 512 * 1024  # SNS messages are at most 256 KiB; the envelope adds a little
+# SNS messages are at most 256 KiB; the envelope (signature, URLs, JSON escaping) adds a little.
+MAX_WEBHOOK_BYTES = 384 * 1024
+MAX_BODY_CHARS = MAX_WEBHOOK_BYTES
 _RESET_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 _TYPE_NAME = re.compile(r"[^a-z0-9]+")

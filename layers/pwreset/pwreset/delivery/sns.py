@@ -70,7 +70,11 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     UNSUBSCRIBE_CONFIRMATION: (*_ENVELOPE, "SubscribeURL", "Token"),
 }
 
-_SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?")
+# Exactly the SNS hosts: a region-shaped label (us-east-1, us-gov-west-1, us-isob-east-1,
+# cn-north-1). A looser label would admit sns.s3.amazonaws.com, an S3 bucket anyone may own.
+_SNS_HOST = re.compile(r"sns\.[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d\.amazonaws\.com(?:\.cn)?")
+# SignatureVersion -> the hash of cryptography's RSA PKCS#1 v1.5 signature.
+_ALGORITHMS = {"1": "SHA1", "2": "SHA256"}
 _CERT_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9_-]+\.pem")
 CERT_FETCH_TIMEOUT_SECONDS = 3.0
 CONFIRM_TIMEOUT_SECONDS = 5.0
@@ -233,9 +237,17 @@ def _rejected(reason: str, exc: errors.DomainError, **fields: Any) -> errors.Dom
 
 
 class MessageVerifier:
-    def __init__(self, *, accepted_topics: Collection[str], certificates: CertificateSource) -> None:
+    def __init__(
+        self,
+        *,
+        accepted_topics: Collection[str],
+        certificates: CertificateSource,
+        accepted_signature_versions: Collection[str] = ("2",),
+    ) -> None:
         self.accepted_topics = frozenset(accepted_topics)
         self.certificates = certificates
+        # The topic signs with SHA-256 (SignatureVersion 2); SHA-1 only where a deployment says so.
+        self.algorithms = {v: name for v, name in _ALGORITHMS.items() if v in accepted_signature_versions}
 
     def verify(self, body: Mapping[str, Any]) -> VerifiedMessage:
         """The message, once it is well-formed, from an accepted topic and signed by SNS."""
@@ -260,8 +272,8 @@ class MessageVerifier:
         topic = body["TopicArn"]
         if topic not in self.accepted_topics:
             raise _rejected("topic not allowed", errors.TopicNotAllowed(), topic=topic[:256])
-        algorithm = {"1": hashes.SHA1, "2": hashes.SHA256}.get(body["SignatureVersion"])
-        if algorithm is None:
+        algorithm_name = self.algorithms.get(body["SignatureVersion"])
+        if algorithm_name is None:
             raise _rejected("signature version", errors.SignatureInvalid())
         cert_url = body["SigningCertURL"]
         if not is_signing_cert_url(cert_url):
@@ -272,7 +284,7 @@ class MessageVerifier:
             raise _rejected("signature encoding", errors.SignatureInvalid()) from None
         key = self.certificates.public_key(cert_url)
         try:
-            key.verify(signature, string_to_sign(body), padding.PKCS1v15(), algorithm())
+            key.verify(signature, string_to_sign(body), padding.PKCS1v15(), getattr(hashes, algorithm_name)())
         except InvalidSignature:
             raise _rejected(
                 "bad signature", errors.SignatureInvalid(), message_id=body["MessageId"]
@@ -304,7 +316,10 @@ def default_verifier() -> MessageVerifier:
     else:
         # Looked up at call time, so tests can replace ``http_get`` (there is no network there).
         certificates = CertificateStore(lambda url, timeout: http_get(url, timeout))
-    return MessageVerifier(accepted_topics=accepted, certificates=certificates)
+    versions = ("1", "2") if cfg.sns_accept_signature_v1 else ("2",)
+    return MessageVerifier(
+        accepted_topics=accepted, certificates=certificates, accepted_signature_versions=versions
+    )
 
 
 def confirm_subscription(message: VerifiedMessage) -> None:
