@@ -26,6 +26,24 @@ _NAME_PROPERTY = {
     "AWS::SNS::Topic": "TopicName",
 }
 
+# CloudFormation's Secrets Manager dynamic reference, resolved locally from the dev-only secrets.
+_DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:([^:}]+):SecretString\}\}")
+LOCAL_ORIGIN_SECRET_NAME = "local/origin-verify"  # noqa: S105 - a secret's name, not a secret
+LOCAL_PARAMETERS = {"OriginVerifySecretName": LOCAL_ORIGIN_SECRET_NAME}
+DEMO_DATA = REPO_ROOT / "local" / "demo_data.json"
+
+
+def local_secret(name: str) -> str:
+    """What Secrets Manager would hold under ``name`` for the local stack (dev-only values from
+    ``local/demo_data.json``)."""
+    secrets = {
+        LOCAL_ORIGIN_SECRET_NAME: json.loads(DEMO_DATA.read_text(encoding="utf-8"))["origin_verify_secret"]
+    }
+    if name not in secrets:
+        raise KeyError(f"no local secret called {name!r} (the local stack knows {sorted(secrets)})")
+    return secrets[name]
+
+
 _PSEUDO_PARAMETERS = {
     "AWS::Region": "eu-central-1",
     "AWS::AccountId": "123456789012",
@@ -119,7 +137,8 @@ class SamTemplate:
         self.path = path
         self.doc = load_yaml(path)
         self.name_prefix = name_prefix
-        self.parameter_overrides = dict(parameter_overrides or {})
+        # Locally the stack has an origin secret, as a deployment behind its CloudFront does.
+        self.parameter_overrides = {**LOCAL_PARAMETERS, **(parameter_overrides or {})}
 
     # ------------------------------------------------------------------ resolution
     @property
@@ -160,16 +179,41 @@ class SamTemplate:
                     return self.ref_value(arg)
                 return _PSEUDO_PARAMETERS.get(arg, arg)
             if key == "Fn::Sub" and isinstance(arg, str):
-                return re.sub(
+                substituted = re.sub(
                     r"\$\{([A-Za-z0-9:.]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), arg
                 )
+                return _DYNAMIC_SECRET.sub(lambda m: local_secret(m.group(1)), substituted)
             if key == "Fn::GetAtt":
                 return self.physical_name(arg[0])
+            if key == "Fn::If":
+                condition, when_true, when_false = arg
+                chosen = when_true if self.condition(condition) else when_false
+                return None if chosen == {"Ref": "AWS::NoValue"} else self.resolve(chosen)
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         return value
+
+    def condition(self, name: str) -> bool:
+        """A condition of the template's ``Conditions``, evaluated on the parameters."""
+        return bool(self._evaluate(self.doc.get("Conditions", {})[name]))
+
+    def _evaluate(self, expression: Any) -> Any:
+        if isinstance(expression, dict) and len(expression) == 1:
+            ((key, arg),) = expression.items()
+            if key == "Fn::Equals":
+                left, right = (self._evaluate(a) for a in arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self._evaluate(arg[0])
+            if key == "Fn::And":
+                return all(self._evaluate(a) for a in arg)
+            if key == "Fn::Or":
+                return any(self._evaluate(a) for a in arg)
+            if key == "Condition":
+                return self.condition(arg)
+        return self.resolve(expression)
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {lid: r for lid, r in self.resources.items() if r.get("Type") == resource_type}

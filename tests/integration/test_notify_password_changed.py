@@ -44,6 +44,8 @@ SAFARI_ON_IPHONE = (
     "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
 )
 BERLIN = {
+    # Through the stack's own CloudFront: only then are its viewer headers believed.
+    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
     "CloudFront-Viewer-Country": "DE",
     "CloudFront-Viewer-Country-Name": "Germany",
     "CloudFront-Viewer-Country-Region-Name": "Berlin",

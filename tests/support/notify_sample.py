@@ -19,6 +19,8 @@ SAMPLE_USER_AGENT = (
     "Chrome/131.0.0.0 Safari/537.36"
 )
 SAMPLE_HEADERS = {
+    # Through the stack's own CloudFront: only then are its viewer headers believed.
+    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
     "User-Agent": SAMPLE_USER_AGENT,
     "CloudFront-Viewer-Country": "DE",
     "CloudFront-Viewer-Country-Name": "Germany",

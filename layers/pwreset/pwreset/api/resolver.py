@@ -5,8 +5,11 @@ place. Domain modules never see an API Gateway event."""
 from __future__ import annotations
 
 import base64
+import hmac
+import ipaddress
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -199,20 +202,46 @@ def request_locale(app: APIGatewayRestResolver) -> str:
 
 
 def request_meta(app: APIGatewayRestResolver) -> RequestMeta:
+    """The request's facts. The client is API Gateway's ``sourceIp`` (a client-supplied
+    X-Forwarded-For is never believed), unless the request carries the origin secret of the stack's
+    own CloudFront: only then are CloudFront's viewer address and location believed, since anyone
+    can send those headers to the API directly."""
     event = app.current_event
     headers = event.headers  # case-insensitive in powertools
     identity = event.request_context.identity
-    return RequestMeta(
-        # API Gateway's view of the peer: a client-supplied X-Forwarded-For is never trusted.
+    meta = RequestMeta(
         source_ip=identity.source_ip or "unknown",
         user_agent=headers.get("user-agent") or "",
         request_id=event.request_context.request_id or "",
         locale=negotiate_locale(headers.get("accept-language")),
+    )
+    if not from_own_cloudfront(headers.get("x-origin-verify")):
+        return meta
+    return replace(
+        meta,
+        source_ip=viewer_ip(headers.get("cloudfront-viewer-address")) or meta.source_ip,
         country=headers.get("cloudfront-viewer-country"),
         country_name=headers.get("cloudfront-viewer-country-name"),
         region=headers.get("cloudfront-viewer-country-region-name"),
         city=headers.get("cloudfront-viewer-city"),
     )
+
+
+def from_own_cloudfront(presented: str | None) -> bool:
+    """Whether the request came through the stack's CloudFront (constant-time comparison)."""
+    secret = settings().origin_verify_secret
+    return bool(secret and presented) and hmac.compare_digest(str(presented).encode(), str(secret).encode())
+
+
+def viewer_ip(address: str | None) -> str | None:
+    """``CloudFront-Viewer-Address`` is ``ip:port`` (an IPv6 address has colons of its own)."""
+    ip, sep, port = (address or "").strip().rpartition(":")
+    if not sep or not port.isdigit() or not ip:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip.strip("[]")))
+    except ValueError:
+        return None
 
 
 def principal(app: APIGatewayRestResolver) -> Principal:

@@ -58,6 +58,9 @@ class Settings:
     # Whether the webhook also accepts SHA-1 SNS signatures (SignatureVersion 1); the stack's topic
     # signs with SHA-256.
     sns_accept_signature_v1: bool
+    # What the stack's own CloudFront sends as X-Origin-Verify; None: no CloudFront header is
+    # ever believed (see pwreset.api.resolver.request_meta).
+    origin_verify_secret: str | None
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
@@ -141,6 +144,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         geoip_database_path=env.get("GEOIP_DATABASE_PATH") or None,
         ses_events_topic_arn=req("SES_EVENTS_TOPIC_ARN"),
         sns_accept_signature_v1=_flag(env, missing, "SNS_ACCEPT_SIGNATURE_V1"),
+        origin_verify_secret=env.get("ORIGIN_VERIFY_SECRET") or None,
         sns_trusted_cert_pem_path=env.get("SNS_TRUSTED_CERT_PEM_PATH") or None,
     )
     if missing:

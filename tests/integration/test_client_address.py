@@ -1,0 +1,91 @@
+"""Whose address and location a change records (security review #14, item 2; the contract's
+section "The client's address and location"): API Gateway's sourceIp and the GeoIP database, unless
+the request carries the stack's own CloudFront's origin-verification header; only then are
+CloudFront-Viewer-Address and the viewer's location believed. X-Forwarded-For never is."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+import pytest
+
+from devstack.seed import load_demo_data
+from support.api import Api
+from support.sent_mail import sent_messages, token_from
+
+ANNA = "acc-berger-client-anna"
+OWNER = "acc-berger-owner"
+NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
+SECRET = load_demo_data()["origin_verify_secret"]
+EDGE_IP = "130.176.1.1"  # the CloudFront edge API Gateway sees
+VIEWER = {
+    "CloudFront-Viewer-Address": "198.51.100.77:46532",
+    "CloudFront-Viewer-Country": "DE",
+    "CloudFront-Viewer-Country-Name": "Germany",
+    "CloudFront-Viewer-Country-Region-Name": "Berlin",
+    "CloudFront-Viewer-City": "Berlin",
+}
+
+
+def change_detail(api: Api, demo: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """Anna's password changed through a staff link, with ``headers`` on the confirm request."""
+    owner = api.sign_in_as(demo[OWNER])
+    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner).status == 202
+    raw = token_from(sent_messages()[-1])
+    done = api.post(
+        "/v1/password-resets/confirm",
+        {"token": raw, "password": NEW_PASSWORD},
+        headers=headers,
+        source_ip=EDGE_IP,
+    )
+    assert done.status == 200, done.body
+    items = boto3.client("dynamodb").scan(TableName=os.environ["EVENTS_TABLE"], ConsistentRead=True)["Items"]
+    [changed] = [i for i in items if i["type"]["S"] == "password_changed"]
+    return {k: v["S"] for k, v in changed["detail"]["M"].items() if "S" in v}
+
+
+def test_viewer_headers_sent_straight_to_the_api_are_not_believed(api: Api, demo: dict[str, Any]) -> None:
+    """Whoever holds a stolen link cannot make the firm's mail say 'Berlin'."""
+    detail = change_detail(api, demo, {**VIEWER, "X-Forwarded-For": "203.0.113.9"})
+
+    assert detail["source_ip"] == EDGE_IP
+    assert not {"city", "region", "country", "country_name"} & set(detail)
+
+
+@pytest.mark.parametrize("secret", ["wrong", SECRET[:-1], SECRET + "x", ""])
+def test_a_wrong_origin_secret_is_no_better_than_none(api: Api, demo: dict[str, Any], secret: str) -> None:
+    detail = change_detail(api, demo, {**VIEWER, "X-Origin-Verify": secret})
+    assert detail["source_ip"] == EDGE_IP and "city" not in detail
+
+
+def test_through_the_stacks_own_cloudfront_the_viewer_is_the_client(api: Api, demo: dict[str, Any]) -> None:
+    detail = change_detail(api, demo, {**VIEWER, "X-Origin-Verify": SECRET})
+
+    assert detail["source_ip"] == "198.51.100.77"
+    assert (detail["city"], detail["country"], detail["country_name"]) == ("Berlin", "DE", "Germany")
+
+
+def test_an_ipv6_viewer_address_loses_only_its_port(api: Api, demo: dict[str, Any]) -> None:
+    headers = {"CloudFront-Viewer-Address": "2001:db8:85a3::8a2e:370:7334:443", "X-Origin-Verify": SECRET}
+    detail = change_detail(api, demo, headers)
+    assert detail["source_ip"] == "2001:db8:85a3::8a2e:370:7334"
+
+
+def test_behind_cloudfront_every_per_ip_limit_counts_the_viewer_not_the_edge(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many viewers share one edge address: with the origin secret, a flood from one viewer is
+    limited without limiting the others behind the same edge."""
+    from pwreset.credentials import ratelimit
+
+    monkeypatch.setattr(ratelimit, "rules", lambda: ratelimit.parse_rules("verify_ip=3/900"))
+    token = {"token": "A" * 43}
+
+    def verify(viewer: str) -> int:
+        headers = {"CloudFront-Viewer-Address": f"{viewer}:1234", "X-Origin-Verify": SECRET}
+        return api.post("/v1/password-resets/verify", token, headers=headers, source_ip=EDGE_IP).status
+
+    assert [verify("198.51.100.1") for _ in range(4)] == [404, 404, 404, 429]
+    assert verify("198.51.100.2") == 404
