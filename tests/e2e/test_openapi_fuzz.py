@@ -63,6 +63,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "self_service_ip",
         "staff_send_account",
         "sign_in_account",
+        "sign_in_account_ip",
         "sign_in_ip",
         "confirm_ip",
         "verify_ip",

@@ -63,13 +63,15 @@ def test_concurrent_hits_are_counted_atomically(aws: None, rules: None) -> None:
     assert sum(d.allowed for d in decisions) == 3
 
 
-def test_peek_does_not_count(aws: None, rules: None) -> None:
+def test_a_refund_takes_a_hit_back_in_its_own_window(aws: None, rules: None) -> None:
     limiter = Clock(now=0.0)
-    for _ in range(5):
-        assert limiter.peek("demo", "x").allowed
     for _ in range(3):
-        limiter.hit("demo", "x")
-    assert not limiter.peek("demo", "x").allowed
+        limiter.refund(limiter.hit("demo", "x"))
+    assert [limiter.hit("demo", "x").allowed for _ in range(4)] == [True, True, True, False]
+    counted = limiter.hit("demo", "y")
+    limiter.now = 60.0 * 60  # the next window has begun; the refund still goes to the old one
+    limiter.refund(counted)
+    assert limiter.hit("demo", "y").hits == 1
 
 
 def test_malformed_rules_are_skipped() -> None:

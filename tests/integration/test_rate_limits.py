@@ -71,7 +71,9 @@ def test_self_service_per_ip_limit(api: Api, demo: dict[str, Any], monkeypatch: 
         settings.cache_clear()
 
 
-def test_sign_in_failures_lock_the_account_for_the_window(api: Api, demo: dict[str, Any]) -> None:
+def test_sign_in_failures_from_one_address_stop_that_address_for_the_window(
+    api: Api, demo: dict[str, Any]
+) -> None:
     anna = demo[ANNA]
     for _ in range(10):
         assert api.post("/v1/sessions", {"email": anna["email"], "password": "wrong-password!"}).status == 401
@@ -80,7 +82,7 @@ def test_sign_in_failures_lock_the_account_for_the_window(api: Api, demo: dict[s
     assert result.status == 429
     assert result.error_code == "rate_limited"
     assert int(result.header("Retry-After") or 0) >= 1
-    # Someone else signs in fine.
+    # Someone else signs in fine, from the same address too.
     james = demo["acc-berger-client-james"]
     assert api.post("/v1/sessions", {"email": james["email"], "password": james["password"]}).status == 201
 

@@ -11,6 +11,7 @@ each rule's default and reason are given); a limit of 0 switches a rule off.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +34,7 @@ class Decision:
     allowed: bool
     hits: int
     retry_after: int  # seconds until the window ends (0 when allowed)
+    key: str = ""  # the counter the hit went to ("" when nothing was counted)
 
 
 def parse_rules(spec: str) -> dict[str, Rule]:
@@ -78,9 +80,10 @@ class RateLimiter:
         now = self._now()
         window_start = int(now // rule.window_seconds) * rule.window_seconds
         window_end = window_start + rule.window_seconds
+        key = self._key(rule, subject, window_start)
         response = self.client.update_item(
             TableName=self.table,
-            Key={"counter_id": {"S": self._key(rule, subject, window_start)}},
+            Key={"counter_id": {"S": key}},
             UpdateExpression="ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
             ExpressionAttributeNames={"#ttl": "ttl"},
             ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(window_end + 60)}},
@@ -88,60 +91,22 @@ class RateLimiter:
         )
         hits = int(response["Attributes"]["hits"]["N"])
         if hits <= rule.limit:
-            return Decision(allowed=True, hits=hits, retry_after=0)
+            return Decision(allowed=True, hits=hits, retry_after=0, key=key)
         metrics.add_metric(name="RateLimited", unit="Count", value=1)
         logger.info("rate limited", extra={"rule": rule.name, "hits": hits})
-        return Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)))
+        return Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)), key=key)
 
-    def peek(self, rule_name: str, subject: str) -> Decision:
-        """Whether the limit is already exhausted, without counting (for failure-only limits)."""
-        return self.peek_many([(rule_name, subject)])[0]
-
-    def peek_many(self, checks: list[tuple[str, str]]) -> list[Decision]:
-        """Several counters read in one BatchGetItem, without counting; a decision per check, in
-        order."""
-        now = self._now()
-        wanted: list[tuple[Rule, int, str] | None] = []
-        for rule_name, subject in checks:
-            rule = rules().get(rule_name)
-            if rule is None or rule.limit <= 0 or not subject:
-                wanted.append(None)
-                continue
-            window_start = int(now // rule.window_seconds) * rule.window_seconds
-            wanted.append((rule, window_start, self._key(rule, subject, window_start)))
-        keys = sorted({w[2] for w in wanted if w})
-        hits_by_key: dict[str, int] = {}
-        if keys:
-            response = self.client.batch_get_item(
-                RequestItems={
-                    self.table: {
-                        "Keys": [{"counter_id": {"S": k}} for k in keys],
-                        "ProjectionExpression": "counter_id, hits",
-                    }
-                }
-            )
-            for item in response.get("Responses", {}).get(self.table, []):
-                hits_by_key[item["counter_id"]["S"]] = int(item["hits"]["N"])
-            for key in (response.get("UnprocessedKeys") or {}).get(self.table, {}).get("Keys", []):
-                # Throttled part of the batch: read it singly rather than guess.
-                single = self.client.get_item(TableName=self.table, Key=key, ProjectionExpression="hits")
-                if single.get("Item"):
-                    hits_by_key[key["counter_id"]["S"]] = int(single["Item"]["hits"]["N"])
-        decisions: list[Decision] = []
-        for entry in wanted:
-            if entry is None:
-                decisions.append(Decision(allowed=True, hits=0, retry_after=0))
-                continue
-            rule, window_start, key = entry
-            hits = hits_by_key.get(key, 0)
-            if hits < rule.limit:
-                decisions.append(Decision(allowed=True, hits=hits, retry_after=0))
-            else:
-                window_end = window_start + rule.window_seconds
-                decisions.append(
-                    Decision(allowed=False, hits=hits, retry_after=max(1, int(window_end - now + 0.999)))
-                )
-        return decisions
+    def refund(self, decision: Decision) -> None:
+        """Take back a counted hit (a sign-in that succeeded: only failures count). The refund
+        goes to the window the hit was counted in, whatever the time is now."""
+        if not decision.key:
+            return
+        self.client.update_item(
+            TableName=self.table,
+            Key={"counter_id": {"S": decision.key}},
+            UpdateExpression="ADD hits :minus_one",
+            ExpressionAttributeValues={":minus_one": {"N": "-1"}},
+        )
 
     @staticmethod
     def _key(rule: Rule, subject: str, window_start: int) -> str:
@@ -151,6 +116,18 @@ class RateLimiter:
     def _now(self) -> float:
         """Seam for tests."""
         return time.time()
+
+
+def client_network(ip: str) -> str:
+    """The client a per-IP limit counts: an IPv4 address, or an IPv6 address's /64 (one
+    subscriber's network; hopping addresses inside it must not buy more attempts)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 @cache

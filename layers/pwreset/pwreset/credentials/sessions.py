@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +22,14 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
 from pwreset.credentials.hashing import hash_password, needs_rehash, verify_password
-from pwreset.credentials.ratelimit import limiter
+from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.mail.addresses import InvalidEmail, normalise_email
 from pwreset.storage.accounts import find_account_by_email, get_or_none
 from pwreset.storage.models import Account, Session
 
 _SESSION_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+# How long every attempt on an account waits once it is over its account-wide failure count.
+SLOWDOWN_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,12 @@ def check_password(
     the same error after the same work (an argon2 verification, against a dummy hash when there is
     nothing to verify), so the answer enumerates nothing. ``account``: already known (the signed-in
     caller's), else found by ``email``.
+
+    The limits count failures only (NIST 800-63B 5.2.2), and they count before the password is
+    checked, atomically: each attempt adds itself to its counters first, so guesses arriving
+    together are checked at most up to the limit; a success takes its counts back. Hard limits are
+    per (account, client network) and per client network, so failures from one place never lock
+    the rightful user out from another; account-wide failures only slow every attempt down.
     """
     # deferred: the authorizer never checks a password
     from pwreset.credentials.policy import PasswordPolicy
@@ -145,26 +154,39 @@ def check_password(
     except InvalidEmail:
         address = ""
     limits = limiter()
-    # Failure-only limits (NIST 800-63B 5.2.2): checked before the password, counted after a miss.
-    checks = limits.peek_many([("sign_in_account", address), ("sign_in_ip", meta.source_ip)])
-    blocked = [d for d in checks if not d.allowed]
-    if account is None and address:
-        account = find_account_by_email(address)
-    candidate = PasswordPolicy.normalise(password)
-    usable = account is not None and account.status == "active" and not blocked
-    ok = verify_password(account.password_hash if usable and account else None, candidate)
+    network = client_network(meta.source_ip)
+    hard = [
+        limits.hit("sign_in_account_ip", f"{address}|{network}" if address else ""),
+        limits.hit("sign_in_ip", network),
+    ]
+    account_wide = limits.hit("sign_in_account", address)
+    blocked = [d for d in hard if not d.allowed]
     if blocked:
         metrics.add_metric(name="SignInRateLimited", unit="Count", value=1)
         raise errors.RateLimited(retry_after=max(d.retry_after for d in blocked), locale=meta.locale)
+    if not account_wide.allowed:
+        metrics.add_metric(name="SignInSlowedDown", unit="Count", value=1)
+        _slow_down(SLOWDOWN_SECONDS)
+    if account is None and address:
+        account = find_account_by_email(address)
+    candidate = PasswordPolicy.normalise(password)
+    usable = account is not None and account.status == "active"
+    ok = verify_password(account.password_hash if usable and account else None, candidate)
     if not ok or account is None:
-        limits.hit("sign_in_account", address)
-        limits.hit("sign_in_ip", meta.source_ip)
         metrics.add_metric(name="SignInFailed", unit="Count", value=1)
         logger.info("sign-in failed", extra={"email": mask_email(address)})
         raise errors.InvalidCredentials(locale=meta.locale)
+    for decision in (*hard, account_wide):
+        limits.refund(decision)
     if account.password_hash and needs_rehash(account.password_hash):
         _upgrade_hash(account, hash_password(candidate))
     return account
+
+
+def _slow_down(seconds: float) -> None:
+    """The account-wide brake: every attempt on an account under attack waits, the rightful
+    user's included, but nobody is locked out. (A seam for tests.)"""
+    time.sleep(seconds)
 
 
 def _upgrade_hash(account: Account, new_hash: str) -> None:

@@ -1,0 +1,114 @@
+"""Sign-in limits that stop guessing without handing anyone a lock-out button (security review
+#14, item 3): failures are counted per (account, client network) and per client network, hard;
+per account from anywhere only as a slowdown. The count is taken atomically before the password is
+checked, so guesses that arrive together are checked at most up to the limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from pwreset.credentials.ratelimit import RateLimiter
+from support.api import Api
+
+ANNA = "acc-berger-client-anna"
+OWNER = "acc-berger-owner"
+ATTACKER = "203.0.113.66"
+ANNA_AT_HOME = "198.51.100.20"
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The limiter's clock stands still inside one window (the windows are fixed)."""
+    still = time.time() // 3600 * 3600 + 450
+    monkeypatch.setattr(RateLimiter, "_now", lambda self: still)
+    return still
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every argon2 verification the sign-in check runs (the expensive, guessable part)."""
+    from pwreset.credentials import sessions
+
+    seen: list[str] = []
+    original = sessions.verify_password
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        seen.append(password)
+        return original(password_hash, password)
+
+    monkeypatch.setattr(sessions, "verify_password", counting)
+    return seen
+
+
+def sign_in(api: Api, email: str, password: str, ip: str) -> int:
+    return api.post("/v1/sessions", {"email": email, "password": password}, source_ip=ip).status
+
+
+@pytest.mark.parametrize("target", [ANNA, OWNER])
+def test_failures_from_one_address_never_lock_the_rightful_user_out_elsewhere(
+    api: Api, demo: dict[str, Any], target: str
+) -> None:
+    """Anyone who knows an address, owners' included, could keep the account locked before."""
+    account = demo[target]
+    statuses = [sign_in(api, account["email"], f"guess {i}", ATTACKER) for i in range(15)]
+    assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+
+    assert sign_in(api, account["email"], account["password"], ANNA_AT_HOME) == 201
+    assert sign_in(api, account["email"], account["password"], ATTACKER) == 429
+
+
+def test_forty_parallel_wrong_guesses_check_at_most_the_limit(
+    api: Api, demo: dict[str, Any], verifications: list[str]
+) -> None:
+    """The count is taken before the check, atomically: guesses arriving together cannot all slip
+    in under a limit that was read before any of them was counted."""
+    start = threading.Barrier(40)
+
+    def guess(i: int) -> int:
+        start.wait()
+        return sign_in(api, demo[ANNA]["email"], f"parallel guess {i}", ATTACKER)
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = list(pool.map(guess, range(40)))
+
+    assert sorted(statuses) == [401] * 10 + [429] * 30
+    assert len(verifications) == 10
+
+
+def test_an_ipv6_network_is_one_client(api: Api, demo: dict[str, Any]) -> None:
+    """A /64 is one subscriber's: hopping addresses inside it does not buy more guesses."""
+    email = demo[ANNA]["email"]
+    statuses = [sign_in(api, email, f"guess {i}", f"2001:db8:1:2::{i + 1:x}") for i in range(12)]
+    assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+    assert sign_in(api, email, demo[ANNA]["password"], "2001:db8:1:3::1") == 201
+
+
+def test_many_failures_from_everywhere_slow_the_account_down_but_never_lock_it(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.credentials import sessions
+
+    slept: list[float] = []
+    monkeypatch.setattr(sessions, "_slow_down", slept.append)
+    email = demo[ANNA]["email"]
+    for i in range(10):
+        assert sign_in(api, email, "wrong", f"192.0.2.{i + 1}") == 401
+    assert slept == []
+
+    assert sign_in(api, email, demo[ANNA]["password"], ANNA_AT_HOME) == 201
+    assert slept and slept[-1] >= 1.0
+
+
+def test_a_successful_sign_in_takes_its_count_back(api: Api, demo: dict[str, Any]) -> None:
+    """Only failures count: a user who signs in many times from one place is never limited."""
+    anna = demo[ANNA]
+    for _ in range(9):
+        assert sign_in(api, anna["email"], "almost", ANNA_AT_HOME) == 401
+    for _ in range(5):
+        assert sign_in(api, anna["email"], anna["password"], ANNA_AT_HOME) == 201
+    assert sign_in(api, anna["email"], "one more miss", ANNA_AT_HOME) == 401
