@@ -537,3 +537,42 @@ def test_the_sample_event_has_the_shape_of_a_fresh_record(firm: dict[str, Any]) 
     assert _shape(record_from_a_real_reset()) == _shape(
         load_event("notify_password_changed.json")["Records"][0]
     )
+
+
+# --------------------------------------------------------------------------- staff changing their own
+
+
+def test_an_owner_resets_her_own_password_and_the_other_owner_is_told_once(
+    api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
+) -> None:
+    """Staff use the same self-service as clients. The other owner hears of it in words for an
+    owner (not "your client"); Petra gets her own mail once, not an owner's mail about herself
+    (security review #14, item 8)."""
+    raw = client_asks_for_link(api, firm, OWNER)
+    confirm(api, raw, user_agent=CHROME_ON_WINDOWS)
+
+    run_stream(runner)
+
+    [markus] = ses.to(firm[SECOND_OWNER]["email"])
+    assert _tags(markus)["kind"] == "password_changed_owner"
+    assert "Petra Berger, an owner of Steuerkanzlei Berger & Partner, was changed" in text_of(markus)
+    assert "your client" not in text_of(markus)
+    [petra] = ses.to(firm[OWNER]["email"])
+    assert _tags(petra)["kind"] == "password_changed_holder"
+    assert len(ses.notifications()) == 2
+
+
+def test_a_team_members_change_reaches_every_owner_in_words_for_a_team_member(
+    api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
+) -> None:
+    raw = client_asks_for_link(api, firm, MEMBER)
+    confirm(api, raw, user_agent=CHROME_ON_WINDOWS)
+
+    run_stream(runner)
+
+    [petra] = ses.to(firm[OWNER]["email"])
+    assert subject_of(petra).startswith("Passwort geändert: Jonas Weber")
+    assert "Jonas Weber (Teammitglied)" in text_of(petra) and "Mandant:" not in text_of(petra)
+    [markus] = ses.to(firm[SECOND_OWNER]["email"])
+    assert "your team member Jonas Weber was changed" in text_of(markus)
+    assert [_tags(p)["kind"] for p in ses.to(firm[MEMBER]["email"])] == ["password_changed_holder"]
