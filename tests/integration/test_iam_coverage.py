@@ -8,6 +8,8 @@ fail in AWS."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -142,6 +144,29 @@ def test_every_call_of_every_function_is_allowed_by_its_own_policy(
     assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
     missing = sorted(str(p) for p in needed if not allows(*p))
     assert not missing, "calls the template does not allow:\n" + "\n".join(missing)
+    # The grants' conditions hold for the calls too (moto checks neither).
+    sends = [c for c in calls.calls if c.function and c.operation == "SendEmail"]
+    assert sends and {c.params["FromEmailAddress"] for c in sends} == {os.environ["SENDER_ADDRESS"]}
+    account_updates = list(webhook_account_updates(calls.calls))
+    assert account_updates, "the run marked no address"
+    for names in account_updates:
+        assert names <= {"account_id", "email", "email_status"}, names
+
+
+def webhook_account_updates(calls: list[ApiCall]) -> Iterator[set[str]]:
+    """The attribute names each of the webhook's account updates touches (dynamodb:Attributes)."""
+    accounts = os.environ["ACCOUNTS_TABLE"]
+    for call in calls:
+        if call.function != "SesEventsFunction":
+            continue
+        updates = []
+        if call.operation == "UpdateItem":
+            updates.append(call.params)
+        elif call.operation == "TransactWriteItems":
+            updates += [item["Update"] for item in call.params["TransactItems"] if "Update" in item]
+        for update in updates:
+            if update["TableName"] == accounts:
+                yield set(update.get("ExpressionAttributeNames", {}).values()) | set(update["Key"])
 
 
 def test_the_check_can_fail() -> None:
