@@ -197,22 +197,49 @@ def _active(item: dict[str, Any] | None) -> bool:
 
 
 def self_service(event: dict[str, Any]) -> dict[str, Any]:
+    """Count both limits and queue the request, the same for every address."""
     email = str(json.loads(event["body"])["email"]).strip().lower()
     ip = _source_ip(event)
     by_ip = _hit("self_service_ip", ip)
     by_email = _hit("self_service_email", email)
-    account = _by_email(email)
-    if by_ip and by_email and _active(account) and _s(account or {}, "email_status", "ok") == "ok":
+    if by_ip and by_email:
+        request = {
+            "request_id": uuid.uuid4().hex,
+            "email": email,
+            "requested_at": _iso(datetime.now(UTC)),
+            "meta": {"source_ip": ip},
+        }
+        _client("sqs").send_message(QueueUrl=_ENV["SELF_SERVICE_QUEUE_URL"], MessageBody=json.dumps(request))
+    return _response(202, {"status": "accepted"})
+
+
+def _self_service_link(request: dict[str, Any]) -> None:
+    key = _idempotency_key("self_service_request", request["request_id"])
+    if not _claim(key):
+        return
+    account = _by_email(str(request["email"]))
+    if _active(account) and _s(account or {}, "email_status", "ok") == "ok":
         assert account is not None
         firm = _db().get_item(TableName=_table("FIRMS_TABLE"), Key={"firm_id": account["firm_id"]})["Item"]
-        _issue_and_send(
+        reset_id = _issue_and_send(
             account,
             _s(firm, "name"),
             lifetime=int(_ENV["SELF_SERVICE_LINK_LIFETIME_SECONDS"]),
             requested_by=None,
-            ip=ip,
+            ip=str(request["meta"].get("source_ip", "unknown")),
         )
-    return _response(202, {"status": "accepted"})
+        _mark_sent(key, reset_id)
+
+
+def self_service_link(event: dict[str, Any]) -> dict[str, Any]:
+    """An SQS batch of self-service requests; a failed one is reported, so SQS redelivers it."""
+    failures = []
+    for record in event["Records"]:
+        try:
+            _self_service_link(json.loads(record["body"]))
+        except Exception:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
 
 
 def staff(event: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ of the state it leaves) is a field here, so the harness has no special cases.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,15 @@ def _prepare_self_service(fx: Fixture) -> dict[str, Any]:
     return _with_body(fx.event("request_reset_self_service.json"), {"email": email, "locale": "de"})
 
 
+def _prepare_self_service_link(fx: Fixture) -> dict[str, Any]:
+    event = fx.event("self_service_reset.json")
+    [record] = event["Records"]
+    request = json.loads(record["body"])
+    request.update(request_id=uuid.uuid4().hex, email=fx.account(SELF_SERVICE_ACCOUNT)["email"])
+    record["body"] = json.dumps(request)
+    return event
+
+
 def _prepare_staff(fx: Fixture) -> dict[str, Any]:
     return fx.staff_event("request_reset_staff.json", principal=STAFF_PRINCIPAL, target=STAFF_TARGET)
 
@@ -198,17 +208,43 @@ FLOWS: tuple[Flow, ...] = (
         prepare=_prepare_self_service,
         check=status(202),
         baseline="self_service",
-        path="known active client, within its limits: a link is issued and mailed",
+        path="an address within its limits: counted and queued (the same calls for every address)",
         minimum=(
             Call(
                 "dynamodb.UpdateItem",
-                "RateLimits (per IP)",
-                "per-IP limit; counted on every path so a known address costs what an unknown one does",
+                "RateLimits (per client network)",
+                "per-client limit; counted on every path so a known address costs what an unknown one does",
             ),
             Call(
                 "dynamodb.UpdateItem",
                 "RateLimits (per address)",
                 "per-address limit (OWASP); a second item, and a transaction cannot return the counts",
+            ),
+            Call(
+                "sqs.SendMessage",
+                "SelfServiceQueue",
+                "the request for SelfServiceResetFunction: whether the address exists is decided "
+                "there, so neither the answer nor its timing can tell",
+            ),
+        ),
+    ),
+    Flow(
+        name="self_service_link",
+        title="self-service link",
+        function="SelfServiceResetFunction",
+        prepare=_prepare_self_service_link,
+        check=no_batch_item_failures,
+        baseline="self_service_link",
+        path="one SQS message with one request for a known active client: a link is issued and mailed",
+        fresh_tables=(*GROWING_TABLES, "NotifyIdempotencyTable"),
+        method="each request is an SQS batch with one message of a new request (a new request id, "
+        "`events/self_service_reset.json`), so no idempotency record takes it for a redelivery.",
+        minimum=(
+            Call(
+                "dynamodb.PutItem",
+                "NotifyIdempotency",
+                "claims the request (conditional): SQS delivers at least once, and a redelivered "
+                "request must not mail a second link",
             ),
             _BY_EMAIL,
             Call(
@@ -220,6 +256,12 @@ FLOWS: tuple[Flow, ...] = (
             _ISSUE,
             _SEND,
             _STORE_MESSAGE_ID,
+            Call(
+                "dynamodb.UpdateItem",
+                "NotifyIdempotency",
+                "marks the request done once the mail left: a claim alone cannot tell 'sent' from "
+                "'crashed before sending'",
+            ),
         ),
     ),
     Flow(

@@ -272,8 +272,7 @@ def _environment(run: Run) -> list[str]:
         "is **on** (it checks `LAMBDA_TASK_ROOT`), patches botocore and emits segments to "
         f"`AWS_XRAY_DAEMON_ADDRESS`, a UDP sink of this run ({run.xray_segments} segments received). "
         "Metrics and logs go to stdout (a log file), as in Lambda.",
-        "- **Changed for the benchmark**: `SELF_SERVICE_FLOOR_MS=0` (the deliberate constant response "
-        "floor of self-service, 400 ms by default, would hide every other cost); `RATE_LIMITS` with "
+        "- **Changed for the benchmark**: `RATE_LIMITS` with "
         "the deployed rules and windows but limits of 10⁹ (every counter is still written, no run "
         "is turned away); argon2id stubbed out in the service (`pwreset.credentials.hashing.hash_password`, "
         "`verify_password`, `needs_rehash` replaced in the child before the handler is imported) "

@@ -44,6 +44,7 @@ BENCH_RATE_LIMITS = ",".join(
         ("self_service_ip", 3600),
         ("staff_send_account", 3600),
         ("sign_in_account", 900),
+        ("sign_in_account_ip", 900),
         ("sign_in_ip", 900),
         ("confirm_ip", 900),
         ("verify_ip", 900),
@@ -51,8 +52,6 @@ BENCH_RATE_LIMITS = ",".join(
 )
 
 BENCH_OVERRIDES = {
-    # The deliberate constant response floor of self-service would hide every other cost.
-    "SELF_SERVICE_FLOOR_MS": "0",
     "RATE_LIMITS": BENCH_RATE_LIMITS,
 }
 
@@ -316,6 +315,7 @@ def provision_and_seed(template: SamTemplate, endpoint: str, work: Path) -> Fixt
         template,
         dynamodb=dynamodb,
         sesv2=boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION),
+        sqs=boto3.client("sqs", endpoint_url=endpoint, region_name=REGION),
     )
     data = load_demo_data()
     seed(data, _signed_in_process(template, data))

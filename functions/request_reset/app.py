@@ -27,7 +27,7 @@ app = create_app()
     "/v1/password-resets",
     summary="Ask for a reset link (self-service)",
     tags=["password resets"],
-    responses=responses(202, Accepted, "Accepted, whether or not the address is known", 400),
+    responses=responses(202, Accepted, "Accepted, whether or not the address is known", 400, 503),
 )
 def self_service(body: SelfServiceResetBody) -> Response[dict[str, Any]]:
     resets.request_self_service_reset(body.email, locale=body.locale, meta=request_meta(app))

@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="template parameters, as sam deploy takes them (e.g. RateLimits=... SelfServiceFloorMs=0)",
+        help="template parameters, as sam deploy takes them (e.g. RateLimits=... SenderAddress=...)",
     )
     parser.add_argument(
         "--concurrency",

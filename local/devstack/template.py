@@ -164,9 +164,11 @@ class SamTemplate:
     def ref_value(self, logical_id: str) -> str:
         """What ``!Ref`` gives: the physical name, or the ARN where CloudFormation gives one."""
         name = self.physical_name(logical_id)
+        p = _PSEUDO_PARAMETERS
         if self.resources[logical_id]["Type"] == "AWS::SNS::Topic":
-            p = _PSEUDO_PARAMETERS
             return f"arn:{p['AWS::Partition']}:sns:{p['AWS::Region']}:{p['AWS::AccountId']}:{name}"
+        if self.resources[logical_id]["Type"] == "AWS::SQS::Queue":  # a queue's Ref is its URL
+            return f"https://sqs.{p['AWS::Region']}.{p['AWS::URLSuffix']}/{p['AWS::AccountId']}/{name}"
         return name
 
     def resolve(self, value: Any) -> Any:

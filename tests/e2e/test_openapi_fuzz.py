@@ -70,7 +70,7 @@ def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     stack = start_stack(
         tmp_path_factory.mktemp("fuzz"),
-        parameters={"RateLimits": ",".join(f"{r}=0/60" for r in rules), "SelfServiceFloorMs": "0"},
+        parameters={"RateLimits": ",".join(f"{r}=0/60" for r in rules)},
     )
     yield stack
     assert stop_stack(stack) == 0, stack.output()

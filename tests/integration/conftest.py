@@ -39,7 +39,9 @@ def aws(mocked_aws: None) -> Iterator[None]:
     """The template's tables, queues and SES identity under moto, and no client of an earlier mock."""
     serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
     _forget_clients()
-    provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
+    provision(
+        TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"), sqs=boto3.client("sqs")
+    )
     yield
     _forget_clients()
 
@@ -47,12 +49,15 @@ def aws(mocked_aws: None) -> Iterator[None]:
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
     from pwreset.core.aws import forget_clients
-    from pwreset.credentials import ratelimit
+    from pwreset.credentials import ratelimit, resets
     from pwreset.delivery import sns
+    from pwreset.mail import notifications
     from pwreset.storage import models
 
     sns.default_verifier.cache_clear()
     ratelimit.limiter.cache_clear()
+    resets.reset_guards()
+    notifications.reset_clients()
     forget_clients()
     for model in vars(models).values():
         if isinstance(model, type) and issubclass(model, models.Model) and model is not models.Model:

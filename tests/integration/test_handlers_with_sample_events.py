@@ -67,8 +67,15 @@ def test_self_service_event(demo: dict[str, Any]) -> None:
     result = invoke("RequestResetFunction", event)
     assert result["statusCode"] == 202
     assert json.loads(result["body"]) == {"status": "accepted"}
+    assert sent_messages() == []  # the link is the queue's function's to send
+
+
+def test_self_service_queue_event(demo: dict[str, Any]) -> None:
+    result = invoke("SelfServiceResetFunction", load_event("self_service_reset.json"))
+    assert result == {"batchItemFailures": []}
     [mail] = sent_messages()
     assert mail.destinations["ToAddresses"] == ["anna.schmidt@example.com"]
+    assert "Passwort" in mail.subject  # Anna reads German
 
 
 def test_staff_event_with_authorizer_context(demo: dict[str, Any]) -> None:

@@ -108,8 +108,9 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
 
 
 def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None, str | None]]:
-    """(function, IAM action, table logical id, index) for every call a function made."""
+    """(function, IAM action, table or queue logical id, index) for every call a function made."""
     tables = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.tables()}
+    queues = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.of_type("AWS::SQS::Queue")}
     needed: set[tuple[str, str, str | None, str | None]] = set()
     for call in calls:
         if call.function is None:
@@ -129,6 +130,8 @@ def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None
                 needed.add(
                     (function, f"dynamodb:{operation}", tables[params["TableName"]], params.get("IndexName"))
                 )
+        elif service == "sqs":  # on the queue the URL names
+            needed.add((function, f"sqs:{operation}", queues[params["QueueUrl"].rsplit("/", 1)[1]], None))
         else:
             needed.add((function, f"{'ses' if service == 'sesv2' else service}:{operation}", None, None))
     return needed

@@ -4,6 +4,7 @@ authorizer and handlers ``template.yaml`` describes, as the local stack serves t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.seed import key_pair, load_demo_data, signed_headers
 from devstack.sigv4 import KeyPair
 from support.environment import TEMPLATE
+from support.queues import QueueMapping
 
 _GATEWAY: Gateway | None = None
 # The key pair the gateway accepts on AWS_IAM routes, as make dev does.
@@ -18,11 +20,27 @@ PROVISIONING_KEY = key_pair(load_demo_data())
 API_HOST = "api.local"
 
 
+class QueueDrainingGateway(Gateway):
+    """The gateway, and after each request the template's queue-triggered functions, run on what
+    that request queued (as Lambda's SQS event source would, moments later): a test reads the
+    outcome (the self-service link's mail) right after the request, as a person would a little
+    later."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        response = super().handle(request)
+        for subscription in self.template.queue_subscriptions():
+            QueueMapping(self.template, subscription.function, self._invoker(subscription.function)).run()
+        return response
+
+    def _invoker(self, function: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda event: self.runner.invoke(function, event)
+
+
 def gateway() -> Gateway:
     """One gateway (and so one import of each handler) per test session, like a warm Lambda."""
     global _GATEWAY
     if _GATEWAY is None:
-        _GATEWAY = Gateway(TEMPLATE, iam_key=PROVISIONING_KEY)
+        _GATEWAY = QueueDrainingGateway(TEMPLATE, iam_key=PROVISIONING_KEY)
     return _GATEWAY
 
 

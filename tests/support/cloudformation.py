@@ -60,7 +60,7 @@ def statements(function_id: str) -> list[dict[str, Any]]:
 
 def allows(function_id: str, action: str, table: str | None = None, index: str | None = None) -> bool:
     """Whether the function's own policies allow ``action`` (e.g. ``dynamodb:Query``) on the table
-    (a logical id) or one of its indexes; without a table, on any resource."""
+    or queue (a logical id) or one of the table's indexes; without one, on any resource."""
     for statement in statements(function_id):
         if statement.get("Effect") != "Allow":
             continue

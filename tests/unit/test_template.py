@@ -44,6 +44,15 @@ TABLE_ACCESS: dict[str, set[str]] = {
     "NotifyPasswordChangedFunction": {"AccountsTable", "FirmsTable", "NotifyIdempotencyTable"},
     "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
+    # Self-service links from the queue: the account by address, the firm's name, the link, its
+    # event, and one idempotency record per request.
+    "SelfServiceResetFunction": {
+        "AccountsTable",
+        "FirmsTable",
+        "ResetTokensTable",
+        "EventsTable",
+        "NotifyIdempotencyTable",
+    },
 }
 # Counters and idempotency records only matter for minutes to days: no point-in-time recovery.
 DISPOSABLE_TABLES = {"RateLimitsTable", "NotifyIdempotencyTable", "SnsMessagesTable"}

@@ -308,7 +308,7 @@ _ERROR_TEXT = {
     422: "Rejected",
     429: "Too many requests (see Retry-After)",
     502: "Upstream failure",
-    503: "Temporarily unable to act; try again (SNS retries by itself)",
+    503: "Temporarily unable to act; try again later (after Retry-After where given)",
 }
 
 

@@ -24,7 +24,7 @@ from pwreset.core.config import settings
 if TYPE_CHECKING:
     from pynamodb.connection import Connection
 
-Service = Literal["dynamodb", "sesv2"]
+Service = Literal["dynamodb", "sesv2", "sqs"]
 # The services the functions call: the layer ships botocore's data for these alone (see
 # buildsteps.botocore_data), so a client for any other fails until it is added here.
 SERVICES: tuple[str, ...] = get_args(Service)

@@ -46,9 +46,8 @@ class Settings:
     rate_limits_table: str
     # "rule=limit/window_seconds,..." (see pwreset.credentials.ratelimit).
     rate_limits: str
-    # Self-service answers never come faster than this, so a known address (which costs a mail)
-    # cannot be told from an unknown one by timing.
-    self_service_floor_ms: int
+    # Where the self-service handler queues requests for SelfServiceResetFunction.
+    self_service_queue_url: str
     # Where the notification function records which mails it has sent (powertools idempotency).
     idempotency_table: str
     # A MaxMind-format (.mmdb) city or country database; None = locate by CloudFront headers only.
@@ -139,7 +138,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         allowed_origins=tuple(o.strip() for o in req("ALLOWED_ORIGINS").split(",") if o.strip()),
         rate_limits_table=req("RATE_LIMITS_TABLE"),
         rate_limits=req("RATE_LIMITS"),
-        self_service_floor_ms=num("SELF_SERVICE_FLOOR_MS"),
+        self_service_queue_url=req("SELF_SERVICE_QUEUE_URL"),
         idempotency_table=req("IDEMPOTENCY_TABLE"),
         geoip_database_path=env.get("GEOIP_DATABASE_PATH") or None,
         ses_events_topic_arn=req("SES_EVENTS_TOPIC_ARN"),

@@ -14,14 +14,16 @@ The flows, in the order a client meets them:
 
 from __future__ import annotations
 
-import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import TransactWriteError
 
-from pwreset.core import errors
+from pwreset.core import aws, errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
@@ -35,9 +37,10 @@ from pwreset.credentials.links import (
     purpose_for,
     require_valid,
 )
-from pwreset.credentials.ratelimit import limiter
+from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.credentials.sessions import IssuedSession
 from pwreset.storage.accounts import account_and_firm, find_account_by_email, get_or_none, mail_block_reason
+from pwreset.storage.idempotency import Guard, guard
 from pwreset.storage.models import Account, Firm
 
 
@@ -67,53 +70,108 @@ class ConfirmedReset:
 # ---------------------------------------------------------------------------------------- request
 
 
+class SelfServiceRequest(BaseModel):
+    """A self-service request as the HTTP handler queues it for SelfServiceResetFunction: the
+    (normalised) address, and the facts of the request the link's audit event records."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    request_id: Annotated[str, Field(min_length=1, max_length=64)]
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+    requested_at: datetime
+    meta: dict[str, str] = Field(default_factory=dict)
+
+    def request_meta(self) -> RequestMeta:
+        known = {k: v for k, v in self.meta.items() if k in RequestMeta.__dataclass_fields__}
+        return RequestMeta(**known, received_at=self.requested_at)
+
+
 def request_self_service_reset(email: str, *, locale: str | None, meta: RequestMeta) -> None:
-    """Mail a link when the address belongs to an active client; otherwise do nothing.
-
-    The caller answers the same 202 whatever happens here, so nothing raised reaches it: a mail
-    that cannot be sent is logged and counted, not reported. Every path takes at least the
-    configured floor, so timing does not tell a known address from an unknown one.
-    """
-    deadline = time.monotonic() + settings().self_service_floor_ms / 1000
-    try:
-        _self_service(email, meta)
-    finally:
-        remaining = deadline - time.monotonic()
-        if remaining > 0:
-            time.sleep(remaining)
-
-
-def _self_service(email: str, meta: RequestMeta) -> None:
+    """``POST /v1/password-resets``: count the limits and queue the request, the same two writes
+    and one message for every address, known or not, so neither the answer nor its timing says
+    which addresses exist. Whether there is an account to mail is decided by the queue's function
+    (:func:`send_self_service_link`). A request over a limit is dropped here (the limits count the
+    address and the client, not whether the address exists). A queue that cannot take the request
+    is a 503 for every address alike: nothing is lost silently."""
     limits = limiter()
-    # Both counters are hit on every path (known or not), so they cost the same everywhere.
-    by_ip = limits.hit("self_service_ip", meta.source_ip)
+    by_ip = limits.hit("self_service_ip", client_network(meta.source_ip))
     by_email = limits.hit("self_service_email", email)
-    account = find_account_by_email(email)
     if not (by_ip.allowed and by_email.allowed):
         _ignore(email, "rate_limited")
         return
+    request = SelfServiceRequest(
+        request_id=uuid.uuid4().hex,
+        email=email,
+        requested_at=meta.received_at,
+        meta={**meta.as_detail(), "locale": locale or meta.locale},
+    )
+    try:
+        aws.client("sqs").send_message(
+            QueueUrl=settings().self_service_queue_url, MessageBody=request.model_dump_json()
+        )
+    except Exception as exc:  # after botocore's retries: SQS is down for now
+        logger.warning("self-service request not queued", extra={"error": type(exc).__name__})
+        raise errors.UpstreamUnavailable(locale=locale or meta.locale, headers={"Retry-After": "30"}) from exc
+    # The request id follows the request into SelfServiceResetFunction's log.
+    logger.info("self-service request queued", extra={"self_service_request": request.request_id})
+    metrics.add_metric(name="ResetRequestQueued", unit="Count", value=1)
+
+
+def send_self_service_link(request: SelfServiceRequest) -> str:
+    """The queue's side: mail a link when the address belongs to an active account (an account
+    without a password gets the invitation again); otherwise nothing. Once per request, however
+    often SQS delivers it; a failure to send raises, so the message is retried and, after its last
+    try, kept in the dead-letter queue. Returns what happened (for the log)."""
+    outcome: str = _self_service_guard().run(request=request)
+    return outcome
+
+
+@cache
+def _self_service_guard() -> Guard:
+    return guard(
+        _send_self_service_link,
+        data_keyword_argument="request",
+        key_jmespath="request_id",
+        key_prefix="self_service_request",
+        # SQS keeps a request a day; the key outlives every redelivery.
+        expires_after_seconds=2 * 24 * 3600,
+    )
+
+
+def _send_self_service_link(*, request: SelfServiceRequest) -> str:
+    account = find_account_by_email(request.email)
     blocked = mail_block_reason(account)
     firm = get_or_none(Firm, account.firm_id) if account is not None and not blocked else None
     if blocked or account is None or firm is None:
-        _ignore(email, blocked or "unknown")
-        return
-    try:
-        # An account without a password (invited, never set up) gets the invitation again.
-        issue_link(
-            account,
-            firm,
-            purpose=purpose_for(account),
-            lifetime=settings().self_service_link_lifetime_seconds,
-            requested_by=None,
-            meta=meta,
-        )
-    except errors.DomainError as exc:
-        logger.warning("self-service reset failed", extra={"email": mask_email(email), "code": exc.code})
+        _ignore(request.email, blocked or "unknown")
+        return blocked or "unknown"
+    # A send that fails raises EmailSendFailed: the message is retried with a new link (the
+    # failed one is marked send_failed and nobody has its token).
+    issue_link(
+        account,
+        firm,
+        purpose=purpose_for(account),
+        lifetime=settings().self_service_link_lifetime_seconds,
+        requested_by=None,
+        meta=request.request_meta(),
+    )
+    return "sent"
 
 
 def _ignore(email: str, reason: str) -> None:
     logger.info("self-service reset not sent", extra={"email": mask_email(email), "reason": reason})
     metrics.add_metric(name="ResetRequestIgnored", unit="Count", value=1)
+
+
+def register_lambda_context(context: Any) -> None:
+    """An in-progress record left by a timed-out invocation expires when that invocation would
+    have ended."""
+    _self_service_guard().register_lambda_context(context)
+
+
+def reset_guards() -> None:
+    """Forget the built idempotency guard (tests switch moto mocks between cases)."""
+    _self_service_guard.cache_clear()
 
 
 def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestMeta) -> SentLink:

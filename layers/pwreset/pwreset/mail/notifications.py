@@ -20,17 +20,10 @@ timeout and the retry sends that one mail again. A duplicate in that rare case, 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 
 from pwreset.core import aws
 from pwreset.core.config import settings
@@ -38,6 +31,7 @@ from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.mail import geo, useragent
 from pwreset.mail.mailer import RenderedMail, render, send_email
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
+from pwreset.storage.idempotency import Guard, guard
 from pwreset.storage.models import Account
 
 if TYPE_CHECKING:
@@ -64,37 +58,19 @@ class Delivery:
     kind: str
 
 
-@dataclass(frozen=True)
-class _Guard:
-    config: IdempotencyConfig
-    per_mail: Callable[..., Any]
-
-
 def _ses() -> Any:
     return aws.client("sesv2")
 
 
 @cache
-def _guard() -> _Guard:
-    """Built on first use: the persistence layer creates its DynamoDB client when constructed."""
-    config = IdempotencyConfig(
-        event_key_jmespath="[event_id, recipient_id]",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=IDEMPOTENCY_SECONDS,
-    )
-    per_mail = idempotent_function(
+def _guard() -> Guard:
+    return guard(
         _send,
         data_keyword_argument="delivery",
-        persistence_store=DynamoDBPersistenceLayer(
-            table_name=settings().idempotency_table,
-            # A botocore client serves where powertools asks for boto3's.
-            boto3_client=aws.client("dynamodb"),
-        ),
-        config=config,
-        # A fixed prefix: renaming a function or module must not make every key new.
+        key_jmespath="[event_id, recipient_id]",
         key_prefix="password_changed_mail",
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
     )
-    return _Guard(config=config, per_mail=per_mail)
 
 
 def register_lambda_context(context: Any) -> None:
@@ -144,7 +120,7 @@ def notify_password_changed(change: PasswordChangedEvent) -> None:
         mail = _render(kind, reader, change=change, holder=holder, firm_name=firm_name, software=software)
         delivery = Delivery(event_id=change.event_id, recipient_id=reader.account_id, kind=kind)
         try:
-            _guard().per_mail(delivery=delivery, to=reader.email, mail=mail)
+            _guard().run(delivery=delivery, to=reader.email, mail=mail)
             sent += 1
         except Exception as exc:  # throttling, SES down, an in-progress twin: all mean "not yet"
             failed += 1

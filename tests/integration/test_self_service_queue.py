@@ -1,0 +1,146 @@
+"""Self-service never differs for a known address (security review #14, item 4): the HTTP handler
+counts its limits and queues the request, the same calls for every address; a queue-triggered
+function finds the account, issues the link and mails it, at least once per request and never twice
+(powertools idempotency per request), with partial batch failures and a dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from support.api import Api, gateway
+from support.samples import load_event
+from support.sent_mail import sent_messages, token_from
+from support.spies import PASS, ApiCall, ApiCallSpy
+
+ANNA = "anna.schmidt@example.com"
+ARCHIVED = "karl.vogel@example.com"
+UNKNOWN = "nobody.here@example.com"
+HANDLER = "RequestResetFunction"
+
+
+def handler_calls(spy: ApiCallSpy) -> list[str]:
+    return [c.name for c in spy.calls if c.function == HANDLER]
+
+
+def test_the_request_handler_makes_the_same_calls_for_known_unknown_and_archived_addresses(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = {}
+    for email in (ANNA, UNKNOWN, ARCHIVED):
+        spy = ApiCallSpy(monkeypatch)
+        answer = api.post("/v1/password-resets", {"email": email})
+        assert (answer.status, answer.body) == (202, {"status": "accepted"})
+        seen[email] = handler_calls(spy)
+    assert seen[ANNA] == seen[UNKNOWN] == seen[ARCHIVED]
+    assert seen[ANNA] == ["dynamodb.UpdateItem", "dynamodb.UpdateItem", "sqs.SendMessage"]
+    # The link itself went out, from the queue, to the one real address.
+    assert [m.destinations["ToAddresses"] for m in sent_messages()] == [[ANNA]]
+
+
+def failing(operation: str) -> Any:
+    def answer(call: ApiCall) -> Any:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, operation)
+
+    return answer
+
+
+@pytest.mark.parametrize("operation", ["TransactWriteItems", "SendEmail", "GetItem"])
+def test_a_failure_after_the_address_was_found_never_reaches_the_answer(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, operation: str
+) -> None:
+    """Before, a failing write or send answered 500, for known addresses only (sometimes after the
+    mail had left): an oracle for which addresses exist."""
+    spy = ApiCallSpy(monkeypatch)
+    spy.answer(operation, failing(operation))
+
+    known = api.post("/v1/password-resets", {"email": ANNA})
+    unknown = api.post("/v1/password-resets", {"email": UNKNOWN})
+
+    assert (
+        (known.status, known.raw.body)
+        == (unknown.status, unknown.raw.body)
+        == (202, b'{"status":"accepted"}')
+    )
+
+
+def test_a_queue_that_cannot_take_the_request_is_a_503_for_every_address_alike(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is lost silently: the client is told to try again, and the answer still does not
+    say whether the address exists."""
+    spy = ApiCallSpy(monkeypatch)
+    spy.answer("SendMessage", failing("SendMessage"))
+
+    known = api.post("/v1/password-resets", {"email": ANNA}, headers={"Accept-Language": "de"})
+    unknown = api.post("/v1/password-resets", {"email": UNKNOWN}, headers={"Accept-Language": "de"})
+
+    assert (known.status, known.raw.body) == (unknown.status, unknown.raw.body)
+    assert (known.status, known.error_code, known.header("Retry-After")) == (503, "internal_error", "30")
+    assert "erneut" in known.body["error"]["message"]  # in the request's language
+    assert sent_messages() == []
+
+
+# --------------------------------------------------------------------------- the queue's function
+
+
+def queued_event(request_id: str = "req-1", email: str = ANNA) -> dict[str, Any]:
+    """The committed sample SQS event, with one request for ``email``."""
+    event = load_event("self_service_reset.json")
+    [record] = event["Records"]
+    body = json.loads(record["body"])
+    body.update(request_id=request_id, email=email)
+    record["body"] = json.dumps(body)
+    return event
+
+
+def consume(event: dict[str, Any]) -> dict[str, Any]:
+    return dict(gateway().runner.invoke("SelfServiceResetFunction", event))
+
+
+def test_a_redelivered_request_mails_one_link(demo: dict[str, Any]) -> None:
+    event = queued_event("req-twice")
+
+    assert consume(event) == {"batchItemFailures": []}
+    assert consume(event) == {"batchItemFailures": []}  # SQS delivers at least once
+
+    assert len(sent_messages()) == 1
+    assert consume(queued_event("req-another")) == {"batchItemFailures": []}
+    assert len(sent_messages()) == 2  # a new request is a new link
+
+
+def test_a_failed_send_is_retried_by_sqs_and_then_mails_once(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = queued_event("req-retry")
+    spy = ApiCallSpy(monkeypatch)
+    spy.answer("SendEmail", failing("SendEmail"))
+
+    first = consume(event)
+
+    message_id = event["Records"][0]["messageId"]
+    assert first == {"batchItemFailures": [{"itemIdentifier": message_id}]}  # back on the queue
+    assert sent_messages() == []
+    spy.answer("SendEmail", lambda call: PASS)  # SES is back
+
+    assert consume(event) == {"batchItemFailures": []}
+    [mail] = sent_messages()
+    assert mail.destinations["ToAddresses"] == [ANNA]
+    verified = api.post("/v1/password-resets/verify", {"token": token_from(mail)})
+    assert verified.status == 200  # the link of the retry works
+
+
+def test_unknown_and_archived_addresses_get_nothing_from_the_queue_either(demo: dict[str, Any]) -> None:
+    for n, email in enumerate((UNKNOWN, ARCHIVED)):
+        assert consume(queued_event(f"req-none-{n}", email)) == {"batchItemFailures": []}
+    assert sent_messages() == []
+
+
+def test_a_message_that_is_no_request_is_dropped_not_retried(demo: dict[str, Any]) -> None:
+    event = queued_event()
+    event["Records"][0]["body"] = '{"not": "a request"}'
+    assert consume(event) == {"batchItemFailures": []}  # retrying cannot mend it
+    assert sent_messages() == []
