@@ -81,9 +81,11 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # Branch coverage of pwreset in this process (the e2e tests' local stack is a subprocess, not measured).
+# The browser tests get the Chromium found or installed above, and fail (never skip) without one.
 test: venv sam-venv chromium
 	$(MAKE) --no-print-directory lint typecheck template-lint
-	$(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
+	PWRESET_CHROMIUM="$$(command -v chromium || command -v chromium-browser || true)" PWRESET_REQUIRE_BROWSER=1 \
+	  $(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
 	@echo "Branch coverage of pwreset: $$($(PY) -m coverage report --format=total)% (by module: $(PY) -m coverage report)"
 
 build: sam-venv

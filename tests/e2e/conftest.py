@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import pytest
 
-from support.local_stack import SEEN, START_TIMEOUT_S, Stack, start_stack, stop_stack
-
-# The service's structured JSON lines and the local stack's own logging lines (timestamped).
-_LOG_LINE = re.compile(r"^(\{|\d{4}-\d\d-\d\d[ T])")
+from support.leaks import SEEN, leaks_in_files
+from support.local_stack import LOG_DIRS, START_TIMEOUT_S, Stack, start_stack, stop_stack
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_reaches_a_log() -> Iterator[None]:
-    """After every e2e test (and so after every local stack they started has stopped): no log line
-    of any of them holds a raw token, a password or a full e-mail address the tests handled. The
-    demo accounts' addresses and passwords count too, whether or not a test used them."""
+    """After every e2e test (and so after every local stack they started has stopped): no line of
+    any of their logs (the service's JSON lines, tracebacks, the stack's own output, moto's log)
+    holds a raw token, a password or a full e-mail address the tests handled or typed. The demo
+    accounts' addresses and passwords count too, whether or not a test used them; only make dev's
+    banner may print them."""
     yield
-    from devstack.seed import load_demo_data
-
-    demo = load_demo_data()
-    SEEN.values.add(demo["provisioning"]["secret_access_key"])
-    for firm in demo["firms"]:
-        for account in firm["accounts"]:
-            SEEN.values.update((account["email"], account["password"]))
+    SEEN.remember_demo_data()
     assert len(SEEN.values) > 20, "the e2e suite handled no secrets: the check would be empty"
-    leaks: list[str] = []
-    for log_dir in SEEN.log_dirs:
-        for name in ("stdout.log", "stderr.log"):
-            path = log_dir / name
-            if not path.exists():
-                continue
-            for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-                if not _LOG_LINE.match(line):
-                    continue  # make dev's start-up banner prints the demo accounts on purpose
-                leaks += [f"{path}:{number}: {secret[:4]}..." for secret in SEEN.values if secret in line]
+    logs = [path for log_dir in LOG_DIRS for path in sorted(log_dir.glob("*.log"))]
+    assert logs, "no local stack wrote a log"
+    leaks = leaks_in_files(logs, SEEN.values)
     assert not leaks, "secrets in logs:\n" + "\n".join(leaks[:20])
 
 

@@ -4,7 +4,6 @@ the portal signed in. Screenshots land in test-output/browser/."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,21 +11,11 @@ from typing import Any
 
 import pytest
 
+from support.browser import CHROMIUM_ARGS, chromium_executable, type_secret
 from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps dialling Google on this closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 ANNA = "anna.schmidt@example.com"
@@ -34,15 +23,11 @@ ANNA = "anna.schmidt@example.com"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: make test installs Debian's chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # in CI this test must run, never skip
-        pytest.skip(message)
+    executable = chromium_executable()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield launched
         launched.close()
 
@@ -68,8 +53,8 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
     assert page.locator("#email-hint").inner_text() == "a***@example.com"
 
     weak = "Anna Schmidt 2026!"
-    page.fill("#new-password", weak)
-    page.fill("#repeat-password", weak)
+    type_secret(page, "#new-password", weak)
+    type_secret(page, "#repeat-password", weak)
     assert page.locator('#rules li[data-rule="too_short"]').get_attribute("data-ok") == "true"
     page.click("#submit")
     violations = page.locator("#violations li")
@@ -80,8 +65,8 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
     page.screenshot(path=str(OUTPUT / "reset-page-rejected.png"), full_page=True)
 
     good = "Kirschblüten über dem Neckar 2026"
-    page.fill("#new-password", good)
-    page.fill("#repeat-password", good)
+    type_secret(page, "#new-password", good)
+    type_secret(page, "#repeat-password", good)
     assert page.locator("#match").get_attribute("data-match") == "true"
     with page.expect_navigation(url="**/_dev/portal**"):
         page.click("#submit")
@@ -123,8 +108,8 @@ def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stac
     page.screenshot(path=str(OUTPUT / "welcome-page.png"), full_page=True)
 
     password = "Wendelstein im Morgennebel 12"
-    page.fill("#new-password", password)
-    page.fill("#repeat-password", password)
+    type_secret(page, "#new-password", password)
+    type_secret(page, "#repeat-password", password)
     with page.expect_navigation(url="**/_dev/portal**"):
         page.click("#submit")
     page.get_by_text("Wendy Welcome").first.wait_for(state="visible")

@@ -20,7 +20,41 @@ from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner
 from devstack.template import provision
 from support.api import Api, gateway
 from support.environment import TEMPLATE
+from support.leaks import THIS_TEST, Secrets, leaks_in
 from support.sns import FakeSns, install_fake_sns, signer
+
+
+@pytest.fixture(autouse=True)
+def secrets_of_this_test() -> Secrets:
+    """A new set per test of what its captured output must not hold (see the hook below)."""
+    THIS_TEST.values.clear()
+    return THIS_TEST
+
+
+def leaks_in_report(report: pytest.TestReport, secrets: Secrets) -> list[str]:
+    """The secrets in everything a test printed and logged (its stdout, stderr and log records in
+    setup, call and teardown, as pytest captured them): the handlers' JSON lines with their
+    tracebacks, and anything else."""
+    secrets.remember_demo_data()
+    found: list[str] = []
+    for section, content in report.sections:
+        found += leaks_in(content.splitlines(), secrets.values, where=f"{report.nodeid} [{section}]")
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Every integration test fails when its captured output holds a raw token, a password or a
+    full address it handled. Checked at teardown, when the report has every phase's output; a test
+    that plants a leak on purpose (marker ``plants_leak``) checks its own."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "teardown" or item.get_closest_marker("plants_leak") or not report.passed:
+        return
+    leaks = leaks_in_report(report, THIS_TEST)
+    if leaks:
+        report.outcome = "failed"
+        report.longrepr = "secrets in the captured output:\n" + "\n".join(leaks[:20])
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ authorizer and handlers ``template.yaml`` describes, as the local stack serves t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.seed import key_pair, load_demo_data, signed_headers
 from devstack.sigv4 import KeyPair
 from support.environment import TEMPLATE
+from support.leaks import THIS_TEST
 from support.queues import QueueMapping
 
 _GATEWAY: Gateway | None = None
@@ -82,9 +84,14 @@ class Api:
             hdrs["Content-Type"] = "application/json"
         if raw_body is not None:
             body = raw_body
+            with contextlib.suppress(ValueError):  # a hand-made JSON body carries secrets too
+                THIS_TEST.remember(json.loads(raw_body))
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
         hdrs.update(headers or {})
+        THIS_TEST.remember(json_body)
+        if token:
+            THIS_TEST.add(token)
         response = gateway().handle(
             HttpRequest(
                 method=method,
@@ -98,6 +105,7 @@ class Api:
             parsed = response.json()
         except ValueError:
             parsed = response.body.decode("utf-8", "replace")
+        THIS_TEST.remember(parsed)
         return Result(response.status, parsed, response)
 
     def post(self, path: str, body: Any = None, **kw: Any) -> Result:
@@ -113,6 +121,7 @@ class Api:
         self, method: str, path: str, body: Any = None, *, key: KeyPair = PROVISIONING_KEY, **kw: Any
     ) -> Result:
         """A provisioning request, signed with SigV4 as the CRM's backend signs it (botocore)."""
+        THIS_TEST.remember(body)
         raw = json.dumps(body).encode("utf-8") if body is not None else b""
         headers = {"Host": API_HOST, **({"Content-Type": "application/json"} if body is not None else {})}
         headers = signed_headers(key, method, f"https://{API_HOST}{path}", raw, headers)

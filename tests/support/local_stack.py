@@ -8,7 +8,6 @@ import contextlib
 import http.client
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,37 +22,14 @@ from devstack.gateway import HttpResponse
 from devstack.ports import free_port
 from devstack.seed import key_pair, load_demo_data, signed_headers
 from devstack.sigv4 import KeyPair
+from support.leaks import SEEN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Every local stack's log directory (its output, moto's log): the e2e suite reads them all at the end.
+LOG_DIRS: list[Path] = []
 START_TIMEOUT_S = 60.0
 # The key pair make dev accepts on its AWS_IAM (provisioning) routes.
 PROVISIONING_KEY = key_pair(load_demo_data())
-_TOKEN_RE = re.compile(r"#token=([A-Za-z0-9_-]{43})")
-
-
-@dataclass
-class Secrets:
-    """What must never reach a log line: every raw token, password and full e-mail address the
-    e2e tests have handled. Filled as requests and answers pass through :meth:`Stack.request`."""
-
-    values: set[str] = field(default_factory=set)
-    log_dirs: list[Path] = field(default_factory=list)
-
-    def remember(self, document: Any) -> None:
-        if isinstance(document, dict):
-            for key, value in document.items():
-                if isinstance(value, str) and key in ("token", "password", "email") and len(value) >= 8:
-                    self.values.add(value)
-                else:
-                    self.remember(value)
-        elif isinstance(document, list):
-            for value in document:
-                self.remember(value)
-        elif isinstance(document, str):
-            self.values.update(_TOKEN_RE.findall(document))
-
-
-SEEN = Secrets()
 
 
 class Response(HttpResponse):
@@ -94,8 +70,8 @@ class Stack:
         hdrs.update(headers or {})
         SEEN.remember(json_body)
         scheme, _, credential = hdrs.get("Authorization", "").partition(" ")
-        if scheme == "Bearer" and len(credential) >= 8:
-            SEEN.values.add(credential)
+        if scheme == "Bearer":
+            SEEN.add(credential)
         try:
             connection.request(method, path, body=body, headers=hdrs)
             response = connection.getresponse()
@@ -180,7 +156,7 @@ def start_stack(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
-    SEEN.log_dirs.append(log_dir)
+    LOG_DIRS.append(log_dir)
     started = time.monotonic()
     with (log_dir / "stdout.log").open("wb") as out, (log_dir / "stderr.log").open("wb") as err:
         process = subprocess.Popen(

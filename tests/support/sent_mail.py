@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from support.leaks import THIS_TEST
+
 TOKEN_IN_LINK = re.compile(r"#token=([A-Za-z0-9_-]{43})")
 
 
@@ -24,4 +26,5 @@ def message_body(message: Any) -> str:
 def token_from(message: Any) -> str:
     found = TOKEN_IN_LINK.search(message_body(message))
     assert found, "no reset link in the mail"
+    THIS_TEST.add(found.group(1))
     return found.group(1)

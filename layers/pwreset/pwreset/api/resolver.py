@@ -5,9 +5,11 @@ place. Domain modules never see an API Gateway event."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import ipaddress
 import json
+import traceback
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -21,7 +23,7 @@ from pwreset.api.schemas import UNPRINTABLE
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.i18n import error_message, negotiate_locale
-from pwreset.core.observability import logger
+from pwreset.core.observability import logger, mask_email
 from pwreset.core.request import Principal, RequestMeta
 
 SESSION_COOKIE = "portal_session"
@@ -139,10 +141,52 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
         # Logged with its traceback for operators; the caller sees the contract shape, no trace.
-        logger.exception("unhandled error")
+        # An exception's message may quote its input (an f-string, pydantic's input_value=...), so
+        # every secret the request carried is replaced in the trace before it is logged.
+        trace = "".join(traceback.format_exception(exc))
+        for secret, shown in request_secrets(app).items():
+            trace = trace.replace(secret, shown)
+        logger.error("unhandled error", extra={"exception_name": type(exc).__name__, "traceback": trace})
         return error_response(500, "internal_error", request_locale(app))
 
     return app
+
+
+# Request body fields whose values are secrets; an address is shown masked instead.
+_SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "token"})
+_SHORTEST_SECRET = 4  # shorter values would replace ordinary words in a trace
+
+
+def request_secrets(app: APIGatewayRestResolver) -> dict[str, str]:
+    """Each secret the current request carries (its body's passwords, tokens and addresses, its
+    bearer token, its session cookie) and what a log may show instead."""
+    found: dict[str, str] = {}
+    event = app.current_event
+
+    def walk(value: Any, key: str | None = None) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and len(value) >= _SHORTEST_SECRET:
+            if key in _SECRET_FIELDS:
+                found[value] = "[redacted]"
+            elif key == "email":
+                found[value] = mask_email(value)
+
+    with contextlib.suppress(ValueError):  # a body that is not JSON was refused before any handler
+        walk(json.loads(event.body or "null"))
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    scheme, _, credential = (headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and credential:
+        found[credential.strip()] = "[redacted]"
+    for part in (headers.get("cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            found[value] = "[redacted]"
+    return found
 
 
 def error_response(
