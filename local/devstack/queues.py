@@ -106,6 +106,7 @@ class QueuePoller:
         self.invocations = 0
         self.deleted = 0
         self.failed = 0
+        self.batches_in_progress = 0
 
     @property
     def name(self) -> str:
@@ -301,6 +302,8 @@ class QueuePoller:
             if not messages:
                 self._slots.release()
                 continue
+            with self._lock:
+                self.batches_in_progress += 1
             self._workers.submit(self._process_and_free_slot, messages)
 
     def _process_and_free_slot(self, messages: list[dict[str, Any]]) -> None:
@@ -309,7 +312,20 @@ class QueuePoller:
         except Exception:
             log.exception("queue batch could not be processed", extra={"poller": self.name})
         finally:
+            with self._lock:
+                self.batches_in_progress -= 1
             self._slots.release()
+
+    def drained(self) -> bool:
+        """Nothing in the queue, visible or received, and no batch of it being processed."""
+        with self._lock:
+            if self.batches_in_progress:
+                return False
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return all(int(value) == 0 for value in attributes.values())
 
 
 def queue_pollers_for(

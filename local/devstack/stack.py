@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack import motoserver
 from devstack.faults import CONTROL_PATH as FAULTS_PATH
@@ -34,6 +34,9 @@ from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
 from devstack.server import DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
+
+if TYPE_CHECKING:
+    from devstack.ses_simulator import SesSimulator
 from devstack.template import REPO_ROOT, TEMPLATE_PATH, SamTemplate, provision
 
 log = logging.getLogger("devstack")
@@ -85,6 +88,7 @@ class LocalStack:
     runner: PooledRunner | None = None
     pollers: list[StreamPoller] = field(default_factory=list)
     queue_pollers: list[QueuePoller] = field(default_factory=list)
+    ses_simulator: SesSimulator | None = None
     demo: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.monotonic)
     ready_after_s: float | None = None
@@ -139,6 +143,7 @@ class LocalStack:
             poller.start()
         for queue_poller in self.queue_pollers:
             queue_poller.start()
+        self.server.add_route("POST", "/_dev/drain", self._drain)
         self.server.add_route("GET", "/_dev/faults", lambda _request: self._faults_page())
         self.server.add_route("PUT", "/_dev/faults", self._put_faults)
         self.server.start()
@@ -175,7 +180,7 @@ class LocalStack:
             if response.status != 200:
                 log.warning("the SES webhook answered %s to a simulated event", response.status)
 
-        simulator = SesSimulator(
+        simulator = self.ses_simulator = SesSimulator(
             topic_arn=topic,
             signer=signer,
             deliver=post,
@@ -243,6 +248,33 @@ class LocalStack:
         if response.status != 200:
             raise FaultSpecError(str(answer.get("error")))
         return answer
+
+    def drained(self, timeout: float) -> tuple[bool, float]:
+        """Wait until everything already written has been handled: each stream poller has
+        completed two rounds since the call (the second began after it, so it saw every record
+        written before), each queue is empty with no batch in progress, and the simulated SES
+        events of every mail sent so far have been posted. (drained, seconds waited)"""
+        started = time.monotonic()
+        rounds = {id(p): p.rounds for p in self.pollers}
+        while True:
+            streams = all(p.rounds >= rounds[id(p)] + 2 for p in self.pollers)
+            if streams and all(q.drained() for q in self.queue_pollers):
+                if self.ses_simulator is not None:
+                    self.ses_simulator.wait(max(0.0, timeout - (time.monotonic() - started)))
+                return True, time.monotonic() - started
+            if time.monotonic() - started > timeout:
+                return False, time.monotonic() - started
+            time.sleep(0.02)
+
+    def _drain(self, request: HttpRequest) -> HttpResponse:
+        """``POST /_dev/drain`` (``{"timeout": s}``, 20 by default): answers once drained (200) or
+        when the timeout passed (503); tests wait on it instead of sleeping and counting."""
+        try:
+            timeout = float(json.loads(request.body or b"{}").get("timeout", 20))
+        except (ValueError, TypeError, AttributeError):
+            return _json_response(400, {"error": "timeout must be a number of seconds"})
+        drained, waited = self.drained(min(timeout, 120.0))
+        return _json_response(200 if drained else 503, {"drained": drained, "waited_s": round(waited, 3)})
 
     def _faults_page(self) -> HttpResponse:
         return _json_response(200, self.faults())

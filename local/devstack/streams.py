@@ -95,6 +95,8 @@ class StreamPoller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.invocations = 0
+        # Completed rounds over every shard: a round that starts after a write sees its record.
+        self.rounds = 0
         self._destination: str | None = self._resolve_destination()
         self._refresh_shards()
 
@@ -148,6 +150,7 @@ class StreamPoller:
             while shard.pending and not self._stop.is_set():
                 batch = [shard.pending.popleft() for _ in range(min(self.sub.batch_size, len(shard.pending)))]
                 self._deliver(shard, batch)
+        self.rounds += 1
         return self.invocations - before
 
     def drain(self, *, max_rounds: int = 20) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.recorded import Recorded, assert_nothing_recorded_since, recorded
 
 JSON_ROUTES = {
     "/v1/password-resets": {"email": "anna.schmidt@example.com"},
@@ -42,13 +43,14 @@ GARBAGE: list[tuple[str, bytes, str]] = [
 ]
 
 
-def assert_contract_error(result: Any, *codes: str) -> None:
-    assert result.status < 500, result.body
+def assert_contract_error(result: Any, status: int, code: str, before: Recorded) -> None:
+    """The contract's status and code in its one error shape, no trace, and nothing recorded."""
+    assert (result.status, result.error_code) == (status, code), result.body
     assert isinstance(result.body, dict), result.body
     assert set(result.body) == {"error"}
-    assert result.body["error"]["code"] in codes
     assert result.body["error"]["message"]
     assert "Traceback" not in json.dumps(result.body)
+    assert_nothing_recorded_since(before)
 
 
 @pytest.mark.parametrize("route", list(JSON_ROUTES))
@@ -57,9 +59,9 @@ def test_garbage_is_a_400(
     api: Api, demo: dict[str, Any], route: str, case: str, body: bytes, content_type: str
 ) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
+    before = recorded()
     result = api.request("POST", route, raw_body=body, headers=headers)
-    assert result.status == 400, (case, result.body)
-    assert_contract_error(result, "invalid_request")
+    assert_contract_error(result, 400, "invalid_request", before)
 
 
 @pytest.mark.parametrize(
@@ -77,19 +79,19 @@ def test_garbage_is_a_400(
     ],
 )
 def test_overlong_or_missing_fields_are_a_400(api: Api, demo: dict[str, Any], route: str, body: Any) -> None:
+    before = recorded()
     result = api.post(route, body)
-    assert result.status == 400, result.body
-    assert_contract_error(result, "invalid_request")
+    assert_contract_error(result, 400, "invalid_request", before)
 
 
 @pytest.mark.parametrize("token", ["\u202e" * 43, "../../etc/passwd" + "A" * 27, "' OR 1=1 --"])
 def test_hostile_tokens_are_simply_invalid(api: Api, demo: dict[str, Any], token: str) -> None:
     for route in ("verify", "confirm"):
+        before = recorded()
         result = api.post(
             f"/v1/password-resets/{route}", {"token": token, "password": "correct horse battery staple"}
         )
-        assert result.status == 404
-        assert_contract_error(result, "token_invalid")
+        assert_contract_error(result, 404, "token_invalid", before)
 
 
 def test_password_of_129_code_points_is_a_policy_violation_not_a_crash(
@@ -111,9 +113,10 @@ def test_password_of_129_code_points_is_a_policy_violation_not_a_crash(
 
 def test_staff_route_with_garbage_path_and_body(api: Api, demo: dict[str, Any]) -> None:
     token = api.sign_in_as(demo["acc-berger-owner"])
+    before = recorded()
     for account_id in ("%00", "a" * 300, "..%2F..%2Fetc", "acc-berger-client-anna%20OR%201"):
         result = api.post(f"/v1/accounts/{account_id}/password-reset", token=token)
-        assert_contract_error(result, "account_not_found")
+        assert_contract_error(result, 404, "account_not_found", before)
     # A real NUL (not its URL escape) is no id at all (see test_unicode_fields.py).
     nul = api.post("/v1/accounts/acc\x00x/password-reset", token=token)
     assert (nul.status, nul.error_code) == (400, "invalid_request")
@@ -124,15 +127,16 @@ def test_staff_route_with_garbage_path_and_body(api: Api, demo: dict[str, Any]) 
         raw_body=b"\xff" * 20000,
         headers={"Content-Type": "application/json"},
     )
-    assert_contract_error(result, "invalid_request")
+    assert_contract_error(result, 400, "invalid_request", before)
 
 
 def test_wrong_method_is_the_gateways_403_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
     """API Gateway answers a method a resource does not have as it answers an unsigned request to an
     AWS_IAM route (MISSING_AUTHENTICATION_TOKEN); the template gives both the contract's shape."""
+    before = recorded()
     for method in ("GET", "PUT", "PATCH"):
         result = api.request(method, "/v1/password-resets")
-        assert_contract_error(result, "forbidden")
+        assert_contract_error(result, 403, "forbidden", before)
 
 
 def test_cors_admits_the_portal_origin_only(api: Api, demo: dict[str, Any]) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 from devstack.seed import signed_headers
 from devstack.sigv4 import KeyPair
 from support.api import API_HOST, PROVISIONING_KEY, Api
+from support.races import Overlap, all_at_once
 from support.sent_mail import message_body, sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
@@ -195,20 +194,26 @@ def test_an_address_already_in_use_is_409_and_nothing_is_written(api: Api, demo:
     assert provisioning_events("acc-copycat") == []
 
 
-def test_two_concurrent_puts_claiming_one_address_exactly_one_wins(api: Api, demo: dict[str, Any]) -> None:
+def test_two_concurrent_puts_claiming_one_address_exactly_one_wins(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Twenty different accounts claim one address at the same moment: DynamoDB's transaction
     condition on the claim decides, not a read before the write."""
-    barrier = threading.Barrier(20)
+    from pwreset.accounts import provisioning
 
-    def claim(index: int) -> int:
-        barrier.wait()
-        return api.signed(
-            "PUT", f"/v1/admin/accounts/acc-racer-{index}", new_client(email="same@example.com")
-        ).status
+    puts = Overlap()
+    puts.install(monkeypatch, provisioning, "put_account")
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(claim, range(20)))
+    statuses = all_at_once(
+        20,
+        lambda index: (
+            api.signed(
+                "PUT", f"/v1/admin/accounts/acc-racer-{index}", new_client(email="same@example.com")
+            ).status
+        ),
+    )
 
+    assert puts.peak >= 2, "the puts never ran at the same time: nothing raced"
     assert sorted(statuses) == [201] + [409] * 19
     [winner] = [i for i, status in enumerate(statuses) if status == 201]
     assert claims()["same@example.com"] == f"acc-racer-{winner}"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import boto3
 import pytest
 
 from pwreset.credentials import ratelimit
 from pwreset.credentials.ratelimit import RateLimiter, parse_rules
+from support.races import Overlap, all_at_once
 
 
 class Clock(RateLimiter):
@@ -55,10 +54,16 @@ def test_counters_expire_and_store_no_address_in_clear(aws: None, rules: None) -
     assert int(item["ttl"]["N"]) == 2_700 + 60
 
 
-def test_concurrent_hits_are_counted_atomically(aws: None, rules: None) -> None:
+def test_concurrent_hits_are_counted_atomically(
+    aws: None, rules: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     limiter = Clock(now=0.0)
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        decisions = list(pool.map(lambda _: limiter.hit("demo", "x"), range(10)))
+    hits = Overlap()
+    hits.install(monkeypatch, limiter, "hit")
+
+    decisions = all_at_once(10, lambda _: limiter.hit("demo", "x"))
+
+    assert hits.peak >= 2, "the hits never ran at the same time: nothing raced"
     assert sorted(d.hits for d in decisions) == list(range(1, 11))
     assert sum(d.allowed for d in decisions) == 3
 

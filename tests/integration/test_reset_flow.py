@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +10,8 @@ import boto3
 import pytest
 
 from support.api import Api
+from support.races import Overlap, all_at_once
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import message_body, sent_messages, token_from
 from support.spies import ApiCallSpy
 
@@ -262,27 +263,45 @@ def test_a_link_for_an_account_archived_since_is_409(api: Api, demo: dict[str, A
     assert (result.status, result.error_code) == (409, "account_archived")
 
 
-@pytest.mark.parametrize("token", ["", "short", "A" * 43, "A" * 42 + "!", "ä" * 43])
-def test_unknown_or_malformed_tokens_are_404_or_400(api: Api, demo: dict[str, Any], token: str) -> None:
-    result = api.post("/v1/password-resets/verify", {"token": token})
-    assert result.status in (400, 404)
-    assert result.error_code in ("invalid_request", "token_invalid")
+@pytest.mark.parametrize(
+    ("token", "status", "code"),
+    [
+        ("", 400, "invalid_request"),  # no token at all: the request is malformed
+        ("A" * 43, 404, "token_invalid"),  # well-formed, unknown
+        ("short", 404, "token_invalid"),  # any other string is simply no token we issued
+        ("A" * 42 + "!", 404, "token_invalid"),
+        ("ä" * 43, 404, "token_invalid"),
+    ],
+)
+@pytest.mark.parametrize("route", ["verify", "confirm"])
+def test_unknown_or_malformed_tokens_are_the_contracts_error_and_change_nothing(
+    api: Api, demo: dict[str, Any], route: str, token: str, status: int, code: str
+) -> None:
+    before = recorded()
+    result = api.post(f"/v1/password-resets/{route}", {"token": token, "password": GOOD_PASSWORD})
+    assert (result.status, result.error_code) == (status, code)
+    assert_nothing_recorded_since(before)
 
 
-def test_twenty_concurrent_confirms_of_one_token_exactly_one_wins(api: Api, demo: dict[str, Any]) -> None:
+def test_twenty_concurrent_confirms_of_one_token_exactly_one_wins(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.credentials import resets
     from pwreset.storage.models import Account, Session
 
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
+    confirms = Overlap()
+    confirms.install(monkeypatch, resets, "confirm_reset")
 
-    def confirm(i: int) -> int:
-        return api.post(
-            "/v1/password-resets/confirm", {"token": raw, "password": f"{GOOD_PASSWORD} {i}"}
-        ).status
+    statuses = all_at_once(
+        20,
+        lambda i: (
+            api.post("/v1/password-resets/confirm", {"token": raw, "password": f"{GOOD_PASSWORD} {i}"}).status
+        ),
+    )
 
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        statuses = list(pool.map(confirm, range(20)))
-
+    assert confirms.peak >= 2, "the confirms never ran at the same time: nothing raced"
     assert statuses.count(200) == 1, statuses
     assert set(statuses) == {200, 410}
     account = Account.get(ANNA)

@@ -84,7 +84,7 @@ class Api:
             hdrs["Content-Type"] = "application/json"
         if raw_body is not None:
             body = raw_body
-            with contextlib.suppress(ValueError):  # a hand-made JSON body carries secrets too
+            with contextlib.suppress(ValueError, RecursionError):  # a hand-made JSON body has secrets too
                 THIS_TEST.remember(json.loads(raw_body))
         if token:
             hdrs["Authorization"] = f"Bearer {token}"

@@ -99,6 +99,12 @@ class Stack:
         headers = signed_headers(key, method, f"{self.base_url}{path}", raw, extra)
         return self.request(method, path, body=raw or None, headers=headers)
 
+    def drain(self, timeout: float = 20.0) -> None:
+        """Until the stack has handled everything already written: stream records, queued
+        messages, simulated SES events (``POST /_dev/drain``); fails the test otherwise."""
+        answer = self.post("/_dev/drain", {"timeout": timeout})
+        assert answer.status == 200, f"not drained within {timeout} s: {answer.text}"
+
     def mail(self) -> list[dict[str, Any]]:
         """Every mail in the dev mailbox (``GET /_dev/mail.json``)."""
         return list(self.get("/_dev/mail.json").json()["messages"])

@@ -176,7 +176,7 @@ def request_secrets(app: APIGatewayRestResolver) -> dict[str, str]:
             elif key == "email":
                 found[value] = mask_email(value)
 
-    with contextlib.suppress(ValueError):  # a body that is not JSON was refused before any handler
+    with contextlib.suppress(ValueError, RecursionError):  # not JSON: refused before any handler
         walk(json.loads(event.body or "null"))
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     scheme, _, credential = (headers.get("authorization") or "").partition(" ")

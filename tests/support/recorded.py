@@ -1,0 +1,58 @@
+"""What the service has recorded, for rejection tests: a refused request must leave every table,
+the mail SES accepted and the queues as they were. Under moto (the in-process tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from support.environment import TEMPLATE
+from support.sent_mail import sent_messages
+
+# A refused sign-in or token request still counts against its limits: that is the limiter working,
+# not a record of the request.
+COUNTERS = "RateLimitsTable"
+QUEUE_COUNTS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    items: dict[str, list[Any]]  # table logical id -> its items, sorted
+    mails: int
+    queued: dict[str, int]  # queue logical id -> messages in it, visible or not
+
+    def changes_since(self, earlier: Recorded) -> list[str]:
+        """What differs, in words, for an assertion message."""
+        changed = [f"table {t}" for t in self.items if self.items[t] != earlier.items.get(t)]
+        if self.mails != earlier.mails:
+            changed.append(f"{self.mails - earlier.mails} mail(s) sent")
+        changed += [f"queue {q}" for q in self.queued if self.queued[q] != earlier.queued.get(q)]
+        return changed
+
+
+def recorded(*, counters: bool = False) -> Recorded:
+    """Every item of every table of the template (rate-limit counters only when asked for), how
+    many mails SES accepted, and how many messages wait in each queue."""
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    items = {}
+    for table in TEMPLATE.tables():
+        if table == COUNTERS and not counters:
+            continue
+        scanned = dynamodb.scan(TableName=TEMPLATE.physical_name(table), ConsistentRead=True)["Items"]
+        items[table] = sorted(scanned, key=repr)
+    queued = {}
+    for queue in TEMPLATE.of_type("AWS::SQS::Queue"):
+        url = sqs.get_queue_url(QueueName=TEMPLATE.physical_name(queue))["QueueUrl"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        queued[queue] = sum(int(v) for v in attributes.values())
+    return Recorded(items=items, mails=len(sent_messages()), queued=queued)
+
+
+def assert_nothing_recorded_since(earlier: Recorded, *, counters: bool = False) -> None:
+    changes = recorded(counters=counters).changes_since(earlier)
+    assert not changes, f"a refused request left a record: {', '.join(changes)}"
