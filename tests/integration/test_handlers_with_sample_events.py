@@ -22,6 +22,7 @@ ROUTE_EVENTS = {
     ("GET", "/v1/sessions/current"): "sessions_current.json",
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
     ("GET", "/reset"): "reset_page_get.json",
+    ("GET", "/help/reset-email"): "reset_page_help.json",
     ("GET", "/reset/assets/{name}"): "reset_page_asset.json",
     ("GET", "/v1/openapi.json"): "reset_page_openapi.json",
     ("POST", "/v1/webhooks/ses"): "ses_events_webhook.json",

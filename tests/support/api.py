@@ -67,10 +67,12 @@ class Api:
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
         hdrs.update(headers or {})
+        path, _, query = path.partition("?")  # as a browser sends it: the query apart from the path
         response = gateway().handle(
             HttpRequest(
                 method=method,
                 path=path,
+                query=query,
                 headers=list(hdrs.items()),
                 body=body,
                 source_ip=source_ip or self.source_ip,
