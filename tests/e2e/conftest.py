@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from support.browser import BROWSER_OUTPUT, CHROMIUM, CHROMIUM_ARGS
 from support.local_stack import SEEN, START_TIMEOUT_S, Stack, start_stack, stop_stack
 
 # The service's structured JSON lines and the local stack's own logging lines (timestamped).
@@ -47,3 +52,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert running.started_in_s < START_TIMEOUT_S
     yield running
     assert stop_stack(running) == 0, running.output()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by playwright (its own browser download is not used)."""
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: make test installs Debian's chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # in CI the browser tests must run, never skip
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(BROWSER_OUTPUT, ignore_errors=True)
+    BROWSER_OUTPUT.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()

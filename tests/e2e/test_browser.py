@@ -4,52 +4,21 @@ the portal signed in. Screenshots land in test-output/browser/."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.browser import BROWSER_OUTPUT
 from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps dialling Google on this closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
+OUTPUT = BROWSER_OUTPUT
 OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 ANNA = "anna.schmidt@example.com"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: make test installs Debian's chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)  # in CI this test must run, never skip
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
 def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser: Any) -> None:
-    shutil.rmtree(OUTPUT, ignore_errors=True)
-    OUTPUT.mkdir(parents=True)
     before = mail_ids(stack)
     owner = sign_in(stack, *OWNER)
     sent = stack.post(
@@ -97,7 +66,6 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
 
 
 def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stack, browser: Any) -> None:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     before = mail_ids(stack)
     body = {
         "firm_id": "firm-hartmann",

@@ -287,6 +287,9 @@
       name.append(link);
       const email = document.createElement("td");
       email.textContent = client.email;
+      if (client.email_status !== "ok") {
+        email.append(" ", badge(t(`email_status_${client.email_status}`), "bounced"));
+      }
       const status = document.createElement("td");
       status.append(badge(statusText(client.status), client.status));
       const access = document.createElement("td");
