@@ -6,9 +6,10 @@ The page never sees the token: it travels in the URL fragment, which browsers do
 opening the page reads and changes nothing; the script calls verify (read-only) and confirm.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -46,11 +47,19 @@ def page() -> Response[str]:
     "/help/reset-email",
     summary="The client help article: what to do when the reset mail does not arrive",
     tags=["pages"],
-    responses={200: {"description": "The article", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"description": "The article", "content": {"text/html": {"schema": {"type": "string"}}}},
+        **error_responses(400),  # e.g. lang given twice
+    },
 )
-def help_article() -> Response[str]:
+def help_article(
+    lang: Annotated[
+        str | None,
+        Query(description="de or en; anything else, or none, takes Accept-Language"),
+    ] = None,
+) -> Response[str]:
     event = app.current_event
-    locale = help_page.page_locale(event.get_query_string_value("lang"), event.headers.get("accept-language"))
+    locale = help_page.page_locale(lang, event.headers.get("accept-language"))
     html = help_page.render_help_page(locale, help_page.help_root(event.path))
     return Response(
         status_code=200,

@@ -239,3 +239,10 @@ def test_the_reset_pages_new_link_section_links_the_article_in_its_language(
     # It sits in the section shown for invalid, expired, used and revoked links.
     assert re.search(r'id="request-new"[^>]*>(?:(?!</section>).)*id="help-link"', html, re.S)
     assert api.get("/help/reset-email", headers={"Accept": "text/html"}).status == 200
+
+
+def test_lang_given_twice_is_a_400_in_the_contract_shape(api: Api) -> None:
+    result = api.get("/help/reset-email?lang=de&lang=en", headers={"Accept-Language": "de"})
+
+    assert (result.status, result.error_code) == (400, "invalid_request")
+    assert result.body["error"]["fields"] == ["lang"]
