@@ -25,6 +25,7 @@ from bench.profiles import (
     RUNTIME_BOTOCORE,
     ImportVariant,
     compile_ms,
+    country_name_lookup,
     first_client_ms,
     import_profiles,
     package_profile,
@@ -184,6 +185,7 @@ def _profiles(run: report.Run, runner: Runner, paths: PythonPaths, work: Path) -
     run.compile_ms = compile_ms(LAYER_SOURCE / "pwreset")
     run.first_client = first_client_ms({LAYER_BOTOCORE: floor_env, RUNTIME_BOTOCORE: baseline_env}, work)
     run.user_agent_parse = user_agent_parse(floor_env, work)
+    run.country_name = country_name_lookup(floor_env, work)
     roots = {
         LAYER_SOURCE / "pwreset": "pwreset",
         paths.layer: "",

@@ -1,7 +1,7 @@
 """Where a cold start's time goes: ``python -X importtime`` of each handler (and of boto3 for the
 baseline), the same without bytecode for pwreset (as the built layer ships it), the first botocore
-client and the first User-Agent parse of a fresh process, and a cProfile of the first request,
-grouped by package."""
+client, the first User-Agent parse and the first German country name of a fresh process, and a
+cProfile of the first request, grouped by package."""
 
 from __future__ import annotations
 
@@ -189,6 +189,37 @@ def user_agent_parse(env: dict[str, str], cwd: Path, runs: int = 7) -> UserAgent
         first_ms=median(float(f["first"]) for f in found),
         next_ms=median(float(f["next"]) for f in found),
         backend=str(found[0]["backend"]),
+        runs=runs,
+    )
+
+
+COUNTRY_NAME = """\
+import json, time
+from pwreset.mail import geo
+started = time.perf_counter()
+geo.country_name("DE", "de")
+first = time.perf_counter()
+geo.country_name("AT", "de")
+done = time.perf_counter()
+print(json.dumps({"first": (first - started) * 1000, "next": (done - first) * 1000}))
+"""
+
+
+@dataclass(frozen=True)
+class CountryName:
+    first_ms: float  # median
+    next_ms: float  # median
+    runs: int
+
+
+def country_name_lookup(env: dict[str, str], cwd: Path, runs: int = 7) -> CountryName:
+    """The first German country name of a fresh process, which the notification's first German
+    mail pays (``pwreset.mail.geo`` imports Babel and loads CLDR's German data then; the module's
+    own import is not counted), and a name after it."""
+    found = [json.loads(_fresh_python(COUNTRY_NAME, env, cwd).stdout.splitlines()[-1]) for _ in range(runs)]
+    return CountryName(
+        first_ms=median(float(f["first"]) for f in found),
+        next_ms=median(float(f["next"]) for f in found),
         runs=runs,
     )
 

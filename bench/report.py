@@ -20,6 +20,7 @@ from bench.profiles import (
     NO_BYTECODE,
     NO_BYTECODE_AT_ALL,
     RUNTIME_BOTOCORE,
+    CountryName,
     ImportProfile,
     UserAgentParse,
 )
@@ -42,6 +43,7 @@ class Run:
     compile_ms: float | None = None
     first_client: dict[str, float] = field(default_factory=dict)  # ms, by whose botocore
     user_agent_parse: UserAgentParse | None = None
+    country_name: CountryName | None = None
     first_requests: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     warm_requests: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     sizes: list[FunctionSize] | None = None
@@ -483,6 +485,14 @@ def _where_time_goes(run: Run) -> list[str]:
             f"The first User-Agent parse of a fresh process, which the notification's first request "
             f"pays (ua-parser loads and builds its browser and OS rules then, on {ua.backend}; "
             f"median of {ua.runs}): **{ua.first_ms:.1f} ms**; each parse after it {ua.next_ms:.2f} ms.",
+            "",
+        ]
+    if run.country_name:
+        cn = run.country_name
+        out += [
+            f"The first German country name of a fresh process, which the notification's first German "
+            f"mail pays (Babel's import and CLDR's German data, for the location line; median of "
+            f"{cn.runs}): **{cn.first_ms:.1f} ms**; each name after it {cn.next_ms:.2f} ms.",
             "",
         ]
     if run.first_requests:

@@ -1,17 +1,19 @@
-"""GET /reset (the hosted reset page), GET /reset/assets/{name} (its script and stylesheet) and
-GET /v1/openapi.json: the service's public, static documents.
+"""GET /reset (the hosted reset page), GET /reset/assets/{name} (its and the help article's scripts
+and stylesheets), GET /help/reset-email (the client help article for a reset mail that did not
+arrive) and GET /v1/openapi.json: the service's public, static documents.
 
 The page never sees the token: it travels in the URL fragment, which browsers do not send. So
 opening the page reads and changes nothing; the script calls verify (read-only) and confirm.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset.api import pages
+from pwreset.api import help_page, pages
 from pwreset.api.resolver import create_app, error_response, request_locale
 from pwreset.api.schemas import error_responses
 from pwreset.core.observability import logger, tracer
@@ -33,6 +35,32 @@ _REVALIDATE = "no-cache"
 def page() -> Response[str]:
     locale = request_locale(app)
     html = pages.render_reset_page(locale, pages.relative_root(app.current_event.path))
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=html,
+        headers={**pages.PAGE_HEADERS, "Content-Language": locale, "Vary": "Accept-Language"},
+    )
+
+
+@app.get(
+    "/help/reset-email",
+    summary="The client help article: what to do when the reset mail does not arrive",
+    tags=["pages"],
+    responses={
+        200: {"description": "The article", "content": {"text/html": {"schema": {"type": "string"}}}},
+        **error_responses(400),  # e.g. lang given twice
+    },
+)
+def help_article(
+    lang: Annotated[
+        str | None,
+        Query(description="de or en; anything else, or none, takes Accept-Language"),
+    ] = None,
+) -> Response[str]:
+    event = app.current_event
+    locale = help_page.page_locale(lang, event.headers.get("accept-language"))
+    html = help_page.render_help_page(locale, help_page.help_root(event.path))
     return Response(
         status_code=200,
         content_type="text/html; charset=utf-8",

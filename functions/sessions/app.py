@@ -1,5 +1,6 @@
-"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current, and
-POST /v1/sessions/current/password (change the password while signed in)."""
+"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current,
+POST /v1/sessions/current/password (change the password while signed in), and GET /v1/accounts
+(the clients of a staff member's firm, for a portal's client list)."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.accounts import directory
 from pwreset.api.resolver import (
     cleared_session_cookie,
     create_app,
@@ -19,6 +21,7 @@ from pwreset.api.schemas import (
     SIGNED_IN,
     ChangePasswordBody,
     CurrentAccount,
+    FirmClients,
     SessionReplaced,
     SignedIn,
     SignInBody,
@@ -99,6 +102,17 @@ def change_password(body: ChangePasswordBody) -> Response[dict[str, Any]]:
         {"session": {"token": session.raw, "expires_at": iso(session.expires_at)}},
         cookies=[session_cookie(session.raw, max_age=settings().session_lifetime_seconds)],
     )
+
+
+@app.get(
+    "/v1/accounts",
+    summary="The clients of the caller's firm (staff only), sorted by name",
+    tags=["accounts"],
+    responses=responses(200, FirmClients, "The firm's clients", 401, 403),
+    security=SIGNED_IN,
+)
+def firm_clients() -> Response[dict[str, Any]]:
+    return json_response(200, {"accounts": directory.firm_clients(principal(app))})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,8 +1,9 @@
 """The local stack's HTTP server: a threaded stdlib server in front of :class:`Gateway`.
 
 Every path is the template's (through the gateway) except ``/_dev/...``, which exists only here:
-the mailbox (``/_dev/mail``, ``/_dev/mail.json``), the placeholder portal (``/_dev/portal``) and a
-readiness probe (``/_dev/health``). Nothing under ``/_dev/`` may ever appear in ``template.yaml``.
+the mailbox (``/_dev/mail``, ``/_dev/mail.json``), the reference portal (``/_dev/portal``: staff
+and client screens on the public API, ``static/portal.*``) and a readiness probe (``/_dev/health``).
+Nothing under ``/_dev/`` may ever appear in ``template.yaml``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 _STATIC = {
     "/_dev/dev.css": ("dev.css", "text/css; charset=utf-8"),
     "/_dev/portal.js": ("portal.js", "text/javascript; charset=utf-8"),
+    "/_dev/portal.css": ("portal.css", "text/css; charset=utf-8"),
+    "/_dev/portal-texts.json": ("portal-texts.json", "application/json; charset=utf-8"),
     "/_dev/mail.js": ("mail.js", "text/javascript; charset=utf-8"),
 }
 _MAIL_DOC = re.compile(r"^/_dev/mail/([A-Za-z0-9._@+=-]{1,200})\.html$")
@@ -331,7 +334,7 @@ def render_index(reset_page_url: str) -> str:
         + '<main>\n<section class="card">\n<ul>\n'
         + '<li><a href="/_dev/mail">Postfach: jede gesendete E-Mail / Mailbox: every mail sent</a></li>\n'
         + '<li><a href="/_dev/mail.json">/_dev/mail.json</a></li>\n'
-        + '<li><a href="/_dev/portal">Portal (wer ist angemeldet? / who is signed in?)</a></li>\n'
+        + '<li><a href="/_dev/portal">Referenzportal / Reference portal</a></li>\n'
         + f"<li>Reset-Seite / Reset page: <code>{html.escape(reset_page_url)}#token=…</code></li>\n"
         + "</ul>\n</section>\n</main>\n</body>\n</html>\n"
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from support.browser import BROWSER_OUTPUT, CHROMIUM_ARGS, chromium_executable
 from support.leaks import SEEN, leaks_in_files
 from support.local_stack import LOG_DIRS, START_TIMEOUT_S, Stack, start_stack, stop_stack
 
@@ -33,3 +36,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     assert running.started_in_s < START_TIMEOUT_S
     yield running
     assert stop_stack(running) == 0, running.output()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by playwright (its own browser download is not used); under make
+    test a missing Chromium fails the browser tests (support.browser)."""
+    executable = chromium_executable()
+    from playwright.sync_api import sync_playwright
+
+    shutil.rmtree(BROWSER_OUTPUT, ignore_errors=True)
+    BROWSER_OUTPUT.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()

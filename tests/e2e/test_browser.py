@@ -4,37 +4,21 @@ the portal signed in. Screenshots land in test-output/browser/."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.browser import CHROMIUM_ARGS, chromium_executable, type_secret
+from support.browser import BROWSER_OUTPUT, type_secret
 from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
+OUTPUT = BROWSER_OUTPUT
 OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 ANNA = "anna.schmidt@example.com"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_executable()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
-
-
 def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser: Any) -> None:
-    shutil.rmtree(OUTPUT, ignore_errors=True)
-    OUTPUT.mkdir(parents=True)
     before = mail_ids(stack)
     owner = sign_in(stack, *OWNER)
     sent = stack.post(
@@ -82,7 +66,6 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
 
 
 def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stack, browser: Any) -> None:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     before = mail_ids(stack)
     body = {
         "firm_id": "firm-hartmann",

@@ -38,7 +38,8 @@ def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> 
     assert links, mail["text"]
     link = links[0]
     assert link in mail["html"]
-    assert mail["links"] == [link]
+    # The reset link, then the help article beside the configured reset page (never the Host's).
+    assert mail["links"] == [link, f"{stack.base_url}/help/reset-email?lang=en"]
     token = link.removeprefix(reset_base)
 
     # The mailbox page shows it, newest first, with the clickable link.

@@ -22,12 +22,14 @@ ROUTE_EVENTS = {
     ("GET", "/v1/sessions/current"): "sessions_current.json",
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
     ("GET", "/reset"): "reset_page_get.json",
+    ("GET", "/help/reset-email"): "reset_page_help.json",
     ("GET", "/reset/assets/{name}"): "reset_page_asset.json",
     ("GET", "/v1/openapi.json"): "reset_page_openapi.json",
     ("POST", "/v1/webhooks/ses"): "ses_events_webhook.json",
     ("GET", "/v1/accounts/{account_id}/password-reset/deliveries"): "ses_events_deliveries.json",
     ("POST", "/v1/accounts/{account_id}/invitation"): "request_reset_invitation.json",
     ("POST", "/v1/sessions/current/password"): "sessions_change_password.json",
+    ("GET", "/v1/accounts"): "sessions_firm_clients.json",
     ("PUT", "/v1/admin/firms/{firm_id}"): "provisioning_put_firm.json",
     ("PUT", "/v1/admin/accounts/{account_id}"): "provisioning_put_account.json",
     ("GET", "/v1/admin/accounts/{account_id}"): "provisioning_get_account.json",
@@ -123,6 +125,13 @@ def test_sign_in_current_and_sign_out_events(demo: dict[str, Any]) -> None:
     sign_out = with_principal(load_event("sessions_sign_out.json"), demo, "acc-berger-client-anna")
     sign_out["requestContext"]["authorizer"]["session_hash"] = session_hash
     assert invoke("SessionsFunction", sign_out)["statusCode"] == 204
+
+
+def test_firm_clients_event(demo: dict[str, Any]) -> None:
+    listed = invoke("SessionsFunction", load_event("sessions_firm_clients.json"))  # Petra, an owner
+    assert listed["statusCode"] == 200, listed["body"]
+    names = [client["name"] for client in json.loads(listed["body"])["accounts"]]
+    assert names[0] == "Anna Schmidt" and "Petra Berger" not in names
 
 
 @pytest.mark.parametrize("header", ["Authorization", "Cookie"])

@@ -1,10 +1,10 @@
 """Least privilege that still works: every AWS call each function makes in a full run of the
 service (staff and self-service links, verify, confirm, sign-in with a hash upgrade, the current
-session, sign-out, the notifications from the stream, an SES bounce through the webhook, the
-deliveries view, a 409 with its diagnosis, provisioning with invitations, revocation and erasure,
-a password changed while signed in) must be allowed by that function's own policies in the
-transformed template. moto enforces no IAM, so without this test a tightened policy would only
-fail in AWS."""
+session, sign-out, the firm's client list, the notifications from the stream, an SES bounce
+through the webhook, the deliveries view, a 409 with its diagnosis, provisioning with
+invitations, revocation and erasure, a password changed while signed in) must be allowed by that
+function's own policies in the transformed template. moto enforces no IAM, so without this test a
+tightened policy would only fail in AWS."""
 
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     james_session = api.sign_in(james["email"], james["password"])
     assert api.get("/v1/sessions/current", token=james_session).status == 200
     assert api.delete("/v1/sessions/current", token=james_session).status == 204
+    assert api.get("/v1/accounts", token=owner).status == 200
     # A bounce through the webhook, the deliveries view, and the 409 with its diagnosis.
     Account.get("acc-berger-client-james").update(
         actions=[Account.email.set("bounce@simulator.amazonses.com")]

@@ -47,9 +47,10 @@ def test_a_reset_mail_keeps_its_html_and_text_parts(
     assert "Hello James Miller" in message.text  # the part moto drops
     assert message.configuration_set == "password-reset-dev"
     assert message.tags["kind"] == "reset_link"
-    [link] = message.links
+    [link, help_article] = message.links  # the reset link first, then the help article's
     assert link.startswith("https://portal.example.com/reset#token=")
     assert link in message.text
+    assert help_article == "https://portal.example.com/help/reset-email?lang=en"
 
 
 def test_subscribers_hear_of_each_mail_and_a_failing_one_breaks_nothing(mailbox: Mailbox) -> None:

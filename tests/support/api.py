@@ -92,10 +92,12 @@ class Api:
         THIS_TEST.remember(json_body)
         if token:
             THIS_TEST.add(token)
+        path, _, query = path.partition("?")  # as a browser sends it: the query apart from the path
         response = gateway().handle(
             HttpRequest(
                 method=method,
                 path=path,
+                query=query,
                 headers=list(hdrs.items()),
                 body=body,
                 source_ip=source_ip or self.source_ip,

@@ -41,7 +41,17 @@ def chromium_executable(environ: dict[str, str] | None = None) -> str:
     pytest.skip(message)
 
 
+def typed(value: str) -> str:
+    """What a person types into a page (``locator.fill(typed(password))``): it joins the secrets no
+    log may hold."""
+    SEEN.add(value)
+    return value
+
+
 def type_secret(page: Any, selector: str, value: str) -> None:
     """``page.fill``, and the value joins the secrets no log may hold."""
-    SEEN.add(value)
-    page.fill(selector, value)
+    page.fill(selector, typed(value))
+
+
+# Screenshots of the browser tests (emptied once per test session by the browser fixture).
+BROWSER_OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"

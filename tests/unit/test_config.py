@@ -69,3 +69,20 @@ def test_a_handler_without_its_table_fails_at_import_with_the_name() -> None:
     )
     assert done.returncode != 0
     assert "ConfigurationError" in done.stderr and "SESSIONS_TABLE" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("reset_page_url", "help_url"),
+    [
+        ("https://portal.example.com/reset", "https://portal.example.com/help/reset-email"),
+        (
+            "https://abc.execute-api.eu-central-1.amazonaws.com/prod/reset",
+            "https://abc.execute-api.eu-central-1.amazonaws.com/prod/help/reset-email",
+        ),
+        ("http://127.0.0.1:3000/reset/", "http://127.0.0.1:3000/help/reset-email"),
+        ("https://portal.example.com/reset?from=mail#top", "https://portal.example.com/help/reset-email"),
+    ],
+)
+def test_the_help_article_lives_beside_the_configured_reset_page(reset_page_url: str, help_url: str) -> None:
+    loaded = load_settings({**template_environment(), "RESET_PAGE_URL": reset_page_url})
+    assert loaded.reset_help_url == help_url

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +49,53 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 )
 def test_from_headers(detail: dict[str, str], expected: str | None) -> None:
     assert geo.from_headers(detail) == expected
+
+
+@pytest.mark.parametrize(
+    ("detail", "locale", "expected"),
+    [
+        (
+            {"city": "Berlin", "region": "Berlin", "country": "DE", "country_name": "Germany"},
+            "de",
+            "Berlin, Deutschland",
+        ),
+        (
+            {"city": "Berlin", "region": "Berlin", "country": "DE", "country_name": "Germany"},
+            "en",
+            "Berlin, Germany",
+        ),
+        ({"city": "Vienna", "country": "AT", "country_name": "Austria"}, "de", "Vienna, Österreich"),
+        ({"country": "US", "country_name": "United States"}, "de", "Vereinigte Staaten"),
+        ({"country": "GB", "country_name": "United Kingdom"}, "de-DE", "Vereinigtes Königreich"),
+        ({"country": "ch"}, "de", "Schweiz"),  # a code in lower case is still the code
+        ({"country": "CH"}, "en", "CH"),  # English readers get what CloudFront sent
+        ({"country": "XX", "country_name": "Nowhere"}, "de", "Nowhere"),  # no such code: CloudFront's name
+        ({"country": "<b>", "country_name": "Germany"}, "de", "Germany"),  # not a code at all
+        ({"country_name": "Germany"}, "de", "Germany"),  # no code to translate by
+    ],
+)
+def test_german_readers_get_the_country_in_german_by_its_iso_code(
+    detail: dict[str, str], locale: str, expected: str
+) -> None:
+    assert geo.from_headers(detail, locale) == expected
+    assert geo.locate({"source_ip": "198.51.100.7", **detail}, locale) == expected
+
+
+def test_babel_is_imported_only_for_a_mail_that_needs_a_translated_country() -> None:
+    """Importing the module and locating for English readers loads no CLDR data (a cold start of
+    the notifier that sends only English mail never pays for it); the first German mail does."""
+    probe = (
+        "import sys\n"
+        "from pwreset.mail import geo\n"
+        "berlin = {'city': 'Berlin', 'country': 'DE', 'country_name': 'Germany'}\n"
+        "assert geo.locate(berlin, 'en') == 'Berlin, Germany'\n"
+        "assert 'babel' not in sys.modules, 'imported for an English mail'\n"
+        "assert geo.locate(berlin, 'de') == 'Berlin, Deutschland'\n"
+        "assert 'babel' in sys.modules\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_without_headers_or_database_the_location_is_unknown() -> None:

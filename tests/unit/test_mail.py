@@ -84,8 +84,27 @@ def test_link_with_query_string_is_escaped_correctly_in_html() -> None:
     m = render("reset_link", "en", **reset_context(link=link))
 
     assert 'href="https://portal.example.com/reset?a=1&amp;b=2#token=x"' in m.html
-    assert set(ParsedHtml(m.html).hrefs) == {link}  # what the mail client actually opens
+    # What the mail client actually opens: the link, and the help article's (from configuration).
+    assert set(ParsedHtml(m.html).hrefs) == {link, "https://portal.example.com/help/reset-email?lang=en"}
     assert link in m.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("de", "Diese E-Mail lag im Spam-Ordner, oder ein Link von uns kam nicht an? Das hilft: "),
+        (
+            "en",
+            "Found this e-mail in your spam folder, or a link from us did not arrive? Here is what helps: ",
+        ),
+    ],
+)
+def test_the_mail_links_the_help_article_in_its_language_from_configuration(locale: str, line: str) -> None:
+    m = render("reset_link", locale, **reset_context())
+
+    help_url = f"https://portal.example.com/help/reset-email?lang={locale}"  # beside RESET_PAGE_URL
+    assert f"{line}{help_url}" in m.text.splitlines()
+    assert ParsedHtml(m.html).hrefs.count(help_url) == 1
 
 
 def test_german_mail_shows_expiry_in_berlin_time_and_duration() -> None:

@@ -88,6 +88,7 @@
     locale = next;
     document.documentElement.lang = next;
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    $("help-link").search = `?lang=${next}`; // the help article in the same language
     renderExpiry();
     updateRules();
     updateMatch();

@@ -56,6 +56,9 @@ PAGE_HEADERS: dict[str, str] = {
 ASSET_FILES: dict[str, str] = {
     "reset.js": "text/javascript; charset=utf-8",
     "reset.css": "text/css; charset=utf-8",
+    # The client help article's (pwreset.api.help_page); it shares reset.css.
+    "help.js": "text/javascript; charset=utf-8",
+    "help.css": "text/css; charset=utf-8",
 }
 _HASH_LEN = 16
 _ASSET_NAME_RE = re.compile(rf"^(?P<stem>[a-z]+)(?:\.(?P<hash>[0-9a-f]{{{_HASH_LEN}}}))?\.(?P<ext>js|css)$")
@@ -139,6 +142,7 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "It can take a few minutes; please also check your spam folder.",
         "request_invalid_email": "Please enter a valid e-mail address.",
         "request_failed": "The request could not be sent. Please try again in a moment.",
+        "help_link": "No e-mail arriving? What you can do",
         "footer": "Never pass this link on. Your firm will never ask you for your password.",
     },
     "de": {
@@ -222,6 +226,7 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "request_invalid_email": "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
         "request_failed": "Die Anfrage konnte nicht gesendet werden. Bitte versuchen Sie es gleich "
         "noch einmal.",
+        "help_link": "Keine E-Mail angekommen? Das können Sie tun",
         "footer": "Geben Sie diesen Link nicht weiter. Ihre Kanzlei wird Sie nie nach Ihrem Passwort fragen.",
     },
 }
@@ -332,6 +337,8 @@ def render_reset_page(locale: str, root: str = "") -> str:
             data=data,
             script_url=asset_url("reset.js", root),
             style_url=asset_url("reset.css", root),
+            # The help article's path beside the page; reset.js updates ?lang= on a language switch.
+            help_url=f"{root}help/reset-email?lang={lang}",
         )
     )
 

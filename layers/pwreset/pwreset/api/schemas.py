@@ -324,3 +324,21 @@ def error_responses(*codes: int) -> dict[int, Any]:
         code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorBody}}}
         for code in codes
     }
+
+
+# ------------------------------------------------------------------ additions for portals
+
+
+class FirmClient(_Out):
+    account_id: str
+    name: str
+    email: str
+    status: Literal["active", "archived", "locked"]
+    has_password: bool
+    email_status: Literal["ok", "undeliverable", "complained"]
+
+
+class FirmClients(_Out):
+    """``GET /v1/accounts``: the clients of the caller's firm, sorted by name."""
+
+    accounts: list[FirmClient]

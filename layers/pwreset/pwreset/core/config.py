@@ -12,6 +12,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from urllib.parse import urlsplit, urlunsplit
+
+# The client help article for a reset mail that did not arrive, beside the hosted reset page.
+HELP_ARTICLE_PATH = "help/reset-email"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,20 @@ class Settings:
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
+
+    @property
+    def reset_help_url(self) -> str:
+        """The client help article (``GET /help/reset-email``) as mails and pages link to it.
+
+        The API serves it beside the hosted reset page, so it is ``RESET_PAGE_URL`` with the page's
+        own last path segment replaced: ``https://portal.example.com/reset`` gives
+        ``https://portal.example.com/help/reset-email``, a stage URL ``https://<api>/prod/reset``
+        gives ``https://<api>/prod/help/reset-email``. Like the reset link, it comes from
+        configuration only, never from a request's Host header. Callers add ``?lang=de|en``.
+        """
+        parts = urlsplit(self.reset_page_url)
+        folder = parts.path.rstrip("/").rpartition("/")[0]
+        return urlunsplit((parts.scheme, parts.netloc, f"{folder}/{HELP_ARTICLE_PATH}", "", ""))
 
 
 class ConfigurationError(RuntimeError):

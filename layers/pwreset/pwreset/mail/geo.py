@@ -1,6 +1,8 @@
-"""Where a request came from, as a person reads it: ``Berlin, Germany``.
+"""Where a request came from, as a person reads it: ``Berlin, Germany`` / ``Berlin, Deutschland``.
 
-First from the ``CloudFront-Viewer-*`` headers the confirm path recorded; else, when
+First from the ``CloudFront-Viewer-*`` headers the confirm path recorded (CloudFront names the
+country in English; a reader of another language gets CLDR's name for its ISO code, through Babel,
+which is imported and loads its data only for the first such mail); else, when
 ``GEOIP_DATABASE_PATH`` names a MaxMind-format database (GeoLite2/GeoIP2 City or Country, or any
 ``.mmdb`` with the same record layout), from the source IP, in the reader's language where the
 database has it; else ``None`` (the mails say "unknown"). ``maxminddb`` is imported and the
@@ -9,6 +11,8 @@ database opened only on the first lookup that needs it.
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +21,10 @@ from pwreset.core.config import settings
 from pwreset.core.i18n import normalise_locale
 from pwreset.core.observability import logger
 
-__all__ = ["from_database", "from_headers", "locate", "reset_database"]
+__all__ = ["country_name", "from_database", "from_headers", "locate", "reset_database"]
+
+# CloudFront-Viewer-Country: an ISO 3166-1 alpha-2 code.
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 _lock = threading.Lock()
 _reader: Any = None
@@ -35,11 +42,33 @@ def _join(*parts: str | None) -> str | None:
     return ", ".join(seen) or None
 
 
-def from_headers(detail: Mapping[str, Any]) -> str | None:
-    """``city, region, country`` from the recorded CloudFront headers (English, as CloudFront sends)."""
-    return _join(
-        detail.get("city"), detail.get("region"), detail.get("country_name") or detail.get("country")
-    )
+def from_headers(detail: Mapping[str, Any], locale: str | None = None) -> str | None:
+    """``city, region, country`` from the recorded CloudFront headers. City and region stay as
+    CloudFront sends them (English); the country is named in ``locale`` by its ISO code where that
+    is not English, else as CloudFront named it (or its bare code)."""
+    code = str(detail.get("country") or "").strip().upper()
+    country = detail.get("country_name") or detail.get("country")
+    lang = normalise_locale(locale)
+    if lang != "en":
+        country = country_name(code, lang) or country
+    return _join(detail.get("city"), detail.get("region"), country)
+
+
+@functools.lru_cache(maxsize=512)
+def country_name(code: str, locale: str) -> str | None:
+    """CLDR's name of the country with ISO code ``code`` in ``locale`` (``DE``, ``de``:
+    ``Deutschland``), or ``None`` for anything that is not a code CLDR knows."""
+    if not _COUNTRY_CODE.fullmatch(code):
+        return None
+    # Babel's import and the language's data are paid for once, by the first such mail.
+    try:
+        # deferred: only a mail in a language other than English needs CLDR's country names
+        from babel import Locale
+    except ImportError:  # a layer built without it: the mail still goes, with CloudFront's name
+        logger.warning("babel missing: country names stay in English")
+        return None
+    name = Locale.parse(locale).territories.get(code)
+    return str(name) if name else None
 
 
 def _database() -> Any:
@@ -108,4 +137,4 @@ def from_database(ip: str, locale: str | None) -> str | None:
 
 def locate(detail: Mapping[str, Any], locale: str | None) -> str | None:
     """Headers first (they are what CloudFront saw), then the database, else ``None``."""
-    return from_headers(detail) or from_database(str(detail.get("source_ip") or ""), locale)
+    return from_headers(detail, locale) or from_database(str(detail.get("source_ip") or ""), locale)

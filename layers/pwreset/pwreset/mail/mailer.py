@@ -8,7 +8,9 @@ Templates live in ``templates/mail/`` as three files per mail and locale::
 
 Templates get the caller's context plus ``locale`` (``"de"``/``"en"``) and two filters that use it:
 ``{{ when | datetime(timezone) }}`` (see :func:`pwreset.core.times.format_datetime`) and
-``{{ seconds | duration }}`` (see :func:`pwreset.core.times.format_duration`). Undefined variables are
+``{{ seconds | duration }}`` (see :func:`pwreset.core.times.format_duration`), and one function:
+``{{ reset_help_url(locale) }}``, the client help article for a mail that did not arrive (from
+configuration, see :attr:`pwreset.core.config.Settings.reset_help_url`). Undefined variables are
 errors (``StrictUndefined``), so every variable a template uses must be passed, even when ``None``.
 
 jinja2 is imported and its ``Environment`` built on the first render only, so handlers that import
@@ -26,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pwreset.core.config import settings
 from pwreset.core.i18n import normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
@@ -73,6 +76,11 @@ def _duration_filter(context: Mapping[str, Any], seconds: int) -> str:
     return format_duration(seconds, context.get("locale"))
 
 
+def reset_help_url(locale: str | None) -> str:
+    """The client help article in ``locale``: the configured URL, never one from a request."""
+    return f"{settings().reset_help_url}?lang={normalise_locale(locale)}"
+
+
 @functools.cache
 def _environment() -> jinja2.Environment:
     """The mail templates' environment. Where the templates come precompiled (the layer's build
@@ -107,6 +115,7 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     )
     env.filters["datetime"] = jinja2.pass_context(_datetime_filter)
     env.filters["duration"] = jinja2.pass_context(_duration_filter)
+    env.globals["reset_help_url"] = reset_help_url
     return env
 
 

@@ -1,0 +1,44 @@
+"""The firm's client list a portal shows its staff: ``GET /v1/accounts``.
+
+Not in the original contract: a portal needs it to show staff their clients before they can open
+a profile, send a reset or an invitation. Staff see the clients of their own firm only (one query
+on the accounts table's ``by_firm_role`` index, keyed by the caller's firm as the authorizer
+resolved it, never by a request parameter); a client asking gets ``403 forbidden``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pwreset.core import errors
+from pwreset.core.observability import logger
+from pwreset.core.request import Principal
+from pwreset.storage.models import Account
+
+# An account half way through erasure has lost its personal data: nothing a person can act on.
+_HIDDEN_STATUSES = frozenset({"erasing"})
+
+
+def client_view(account: Account) -> dict[str, Any]:
+    return {
+        "account_id": account.account_id,
+        "name": account.name,
+        "email": account.email,
+        "status": account.status,
+        "has_password": account.has_password,
+        "email_status": account.email_status,
+    }
+
+
+def firm_clients(principal: Principal) -> list[dict[str, Any]]:
+    """The clients of the caller's firm, sorted by name (case-insensitively, then by id)."""
+    if not principal.is_staff:
+        raise errors.Forbidden(locale=principal.locale)
+    clients = [
+        account
+        for account in Account.by_firm_role.query(principal.firm_id, Account.role == "client")
+        if account.status not in _HIDDEN_STATUSES
+    ]
+    clients.sort(key=lambda account: (account.name.casefold(), account.account_id))
+    logger.info("firm clients listed", extra={"firm_id": principal.firm_id, "count": len(clients)})
+    return [client_view(account) for account in clients]

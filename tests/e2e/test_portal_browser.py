@@ -1,0 +1,281 @@
+"""The reference portal (/_dev/portal) in Chromium: the staff story of the help-desk article (sign
+in, a client's profile, Info, ⋯, "Passwort zurücksetzen", "Senden") with what staff then see, and
+the client story (forgot password, the help article, changing the password while signed in).
+Screenshots land in test-output/browser/."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from support.browser import BROWSER_OUTPUT, type_secret, typed
+from support.local_stack import Stack, mail_ids, wait_for_mail
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+PETRA = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
+ANNA = "anna.schmidt@example.com"
+# Long enough for the staff link's lifetime (24 h) to be told from the self-service one (1 h).
+STAFF_LINK_LIFETIME = timedelta(hours=24)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh German browser (no cookies, no stored language) on a 1100 px wide screen. Afterwards:
+    the page's script never failed, and every unsafe API call it made declared a JSON body (the
+    API's defence against cross-site requests made with the cookie)."""
+    context = browser.new_context(locale="de-DE", viewport={"width": 1100, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    unsafe: list[Any] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("request", lambda r: unsafe.append(r) if r.method != "GET" and "/v1/" in r.url else None)
+    yield opened
+    context.close()
+    assert not errors, f"the page's script failed: {errors}"
+    assert unsafe, "the test made no API call that changes anything"
+    for request in unsafe:
+        assert request.headers.get("content-type") == "application/json", (request.method, request.url)
+        assert isinstance(json.loads(request.post_data or ""), dict), (request.method, request.url)
+
+
+def open_portal(page: Any, stack: Stack) -> None:
+    page.goto(f"{stack.base_url}/_dev/portal")
+    page.get_by_role("heading", name="Anmelden").wait_for()
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    form = page.locator("#view-sign-in")
+    form.get_by_label("E-Mail-Adresse").fill(typed(email))
+    form.get_by_label("Passwort", exact=True).fill(typed(password))
+    form.get_by_role("button", name="Anmelden").click()
+
+
+def open_profile(page: Any, name: str) -> None:
+    page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("heading", name=name, exact=True).wait_for()
+
+
+def open_reset_dialog(page: Any) -> Any:
+    page.get_by_role("tab", name="Info").click()
+    page.get_by_role("button", name="Weitere Aktionen").click()
+    page.get_by_role("menuitem", name="Passwort zurücksetzen").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    return dialog
+
+
+def first_delivery(page: Any) -> Any:
+    return page.locator("#deliveries > li").first
+
+
+def test_staff_send_a_reset_link_from_the_clients_profile_and_watch_it_arrive(
+    stack: Stack, page: Any
+) -> None:
+    open_portal(page, stack)
+    sign_in(page, *PETRA)
+    page.get_by_role("link", name="Anna Schmidt", exact=True).wait_for()
+    # Her own firm's clients only, by name; no staff, no other firm's client.
+    names = page.locator("#clients-body tr td:first-child").all_inner_texts()
+    assert names.index("Anna Schmidt") < names.index("Bruno Bounce") < names.index("Karl Vogel")
+    assert not {"Petra Berger", "Jonas Weber", "Maria Lopez"} & set(names)
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-clients.png"), full_page=True)
+
+    open_profile(page, "Anna Schmidt")
+    page.evaluate("window.notReloaded = true")
+    before = mail_ids(stack)
+    dialog = open_reset_dialog(page)
+    assert page.get_by_role("tab", name="Info").get_attribute("aria-selected") == "true"
+    assert "a***@example.com" in dialog.inner_text()  # where the link goes, masked
+    assert "anna.schmidt@example.com" not in dialog.inner_text()
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-reset-dialog.png"))
+
+    dialog.get_by_role("button", name="Senden").click()
+    page.get_by_role("heading", name="Link gesendet").wait_for()
+    assert dialog.locator("#dialog-sent-to").inner_text() == "Die E-Mail ist unterwegs an a***@example.com."
+    expires = dialog.locator("#dialog-expires")
+    assert expires.inner_text().startswith("Der Link ist gültig bis ")
+    expires_at = datetime.fromisoformat(expires.get_attribute("data-expires-at"))
+    assert abs(expires_at - (datetime.now(UTC) + STAFF_LINK_LIFETIME)) < timedelta(minutes=2)
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-reset-sent.png"))
+    mail = wait_for_mail(stack, ANNA, before)
+    assert "#token=" in mail["links"][0]
+
+    # The list shows the new mail and follows it to "zugestellt" by itself: no reload, no click.
+    dialog.get_by_role("button", name="Schließen").click()
+    newest = first_delivery(page)
+    newest.locator(".delivery-status", has_text="zugestellt").wait_for(timeout=15_000)
+    assert "von Petra Berger" in newest.inner_text()
+    assert newest.locator(".timeline li").count() >= 2  # handed to SES, then delivered
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#deliveries-live").is_hidden()  # nothing on its way any more: no polling
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-reset-delivered.png"), full_page=True)
+
+
+def test_an_archived_client_cannot_be_reset_and_the_page_says_why(stack: Stack, page: Any) -> None:
+    open_portal(page, stack)
+    sign_in(page, *PETRA)
+    open_profile(page, "Karl Vogel")
+
+    assert page.locator("#archived-notice").inner_text().startswith("Dieses Konto ist archiviert.")
+    page.get_by_role("button", name="Weitere Aktionen").click()
+    action = page.get_by_role("menuitem", name="Passwort zurücksetzen")
+    assert action.is_disabled()
+    assert action.get_attribute("aria-disabled") == "true"
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-archived.png"), full_page=True)
+    action.click(force=True)  # even a forced click opens nothing
+    assert page.locator("#action-dialog").is_hidden()
+
+
+def test_after_a_bounce_staff_read_the_diagnosis_in_words(stack: Stack, page: Any) -> None:
+    open_portal(page, stack)
+    sign_in(page, *PETRA)
+    open_profile(page, "Bruno Bounce")
+
+    # The first send may already meet a bounced address (the e2e tests share one stack): either
+    # way, the list then shows a bounced mail with its diagnosis, and a second send is refused.
+    dialog = open_reset_dialog(page)
+    dialog.get_by_role("button", name="Senden").click()
+    dialog.get_by_role("button", name="Schließen").wait_for()
+    dialog.get_by_role("button", name="Schließen").click()
+    bounced = page.locator('#deliveries > li[data-status="bounced"]').first
+    bounced.locator(".diagnosis").wait_for(timeout=15_000)
+    assert bounced.locator(".delivery-status").inner_text() == "unzustellbar"
+    assert (
+        "gibt" in bounced.locator(".diagnosis-summary").inner_text()
+    )  # "… dass es diese Adresse nicht gibt"
+    assert bounced.locator(".diagnosis li").count() >= 1
+    page.locator("#undeliverable-notice").wait_for()
+
+    dialog = open_reset_dialog(page)
+    dialog.get_by_role("button", name="Senden").click()
+    error = dialog.locator("#dialog-error")
+    error.wait_for()
+    assert error.get_attribute("data-code") == "email_undeliverable"
+    assert dialog.locator("#dialog-error-text").inner_text() == (
+        "Diese Adresse ist nicht zustellbar. Es wurde nichts gesendet."
+    )
+    summary = dialog.locator("#dialog-diagnosis-summary").inner_text()
+    advice = dialog.locator("#dialog-diagnosis-advice li").all_inner_texts()
+    assert summary and advice and all(line.strip() for line in advice)
+    assert dialog.get_by_role("button", name="Senden").is_hidden()  # sending again would change nothing
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-bounce-diagnosis.png"), full_page=True)
+
+
+def test_staff_invite_a_client_without_a_password(stack: Stack, page: Any) -> None:
+    body = {
+        "firm_id": "firm-berger",
+        "role": "client",
+        "email": "ida.invite@example.com",
+        "name": "Ida Invite",
+    }
+    assert stack.signed("PUT", "/v1/admin/accounts/acc-portal-ida", body).status in (200, 201)
+    open_portal(page, stack)
+    sign_in(page, *PETRA)
+    row = page.locator('#clients-body tr[data-account-id="acc-portal-ida"]')
+    assert row.locator("td").nth(3).inner_text() == "Noch kein Passwort"
+    open_profile(page, "Ida Invite")
+    before = mail_ids(stack)
+
+    page.get_by_role("button", name="Weitere Aktionen").click()
+    page.get_by_role("menuitem", name="Zum Portal einladen").click()
+    dialog = page.get_by_role("dialog")
+    assert "i***@example.com" in dialog.inner_text()
+    dialog.get_by_role("button", name="Senden").click()
+
+    page.get_by_role("heading", name="Einladung gesendet").wait_for()
+    assert dialog.locator("#dialog-sent-to").inner_text() == "Die E-Mail ist unterwegs an i***@example.com."
+    assert "Willkommen" in wait_for_mail(stack, "ida.invite@example.com", before)["subject"]
+    # Anna has a password: her menu offers no invitation.
+    dialog.get_by_role("button", name="Schließen").click()
+    page.get_by_role("link", name="Alle Mandanten").click()
+    open_profile(page, "Anna Schmidt")
+    page.get_by_role("button", name="Weitere Aktionen").click()
+    assert page.get_by_role("menuitem", name="Zum Portal einladen").count() == 0
+
+
+def test_the_portal_speaks_english_on_request(stack: Stack, page: Any) -> None:
+    open_portal(page, stack)
+    page.get_by_role("button", name="English").click()
+
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("link", name="Forgot your password?").is_visible()
+    sign_in_form = page.locator("#view-sign-in")
+    sign_in_form.get_by_label("E-mail address").fill(typed(PETRA[0]))
+    sign_in_form.get_by_label("Password", exact=True).fill(typed(PETRA[1]))
+    sign_in_form.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Clients").wait_for()
+    open_profile(page, "Anna Schmidt")
+    assert page.get_by_role("button", name="More actions").is_visible()
+    page.get_by_role("button", name="More actions").click()
+    assert page.get_by_role("menuitem", name="Reset password").is_visible()
+
+
+def test_a_client_who_forgot_the_password_gets_a_link_help_and_then_changes_it(
+    stack: Stack, page: Any
+) -> None:
+    open_portal(page, stack)
+    page.get_by_role("link", name="Passwort vergessen?").click()
+    page.get_by_role("heading", name="Passwort vergessen?").wait_for()
+    before = mail_ids(stack)
+    page.locator("#forgot-email").fill(typed(ANNA))
+    page.get_by_role("button", name="Link senden").click()
+
+    confirmation = page.locator("#forgot-done")
+    confirmation.wait_for()
+    assert ANNA in confirmation.inner_text()
+    help_link = confirmation.get_by_role("link", name=re.compile("Keine E-Mail erhalten"))
+    assert help_link.get_attribute("href") == "/help/reset-email?lang=de"
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-forgot-confirmation.png"), full_page=True)
+    help_link.click()
+    page.get_by_role("heading", name="Keine E-Mail zum Zurücksetzen Ihres Passworts erhalten?").wait_for()
+    assert re.fullmatch(r"[^@\s]+@[^@\s]+", page.locator("#sender-address").inner_text())
+    page.screenshot(path=str(BROWSER_OUTPUT / "help-article.png"), full_page=True)
+
+    # The mail came: its link sets a password and signs Anna in to the portal.
+    link = wait_for_mail(stack, ANNA, before)["links"][0]
+    first = "Sternschnuppen über dem Bodensee 7"
+    page.goto(link)
+    page.locator("#state-valid").wait_for()
+    type_secret(page, "#new-password", first)
+    type_secret(page, "#repeat-password", first)
+    with page.expect_navigation(url="**/_dev/portal**"):
+        page.click("#submit")
+    page.get_by_role("heading", name="Willkommen, Anna Schmidt").wait_for()
+
+    # "Passwort ändern": a password with her name in it is refused rule by rule, a good one taken.
+    page.get_by_role("link", name="Passwort ändern").first.click()
+    page.get_by_role("heading", name="Passwort ändern").wait_for()
+    page.get_by_label("Aktuelles Passwort").fill(typed(first))
+    page.get_by_label("Neues Passwort", exact=True).fill(typed("Anna Schmidt 2026!"))
+    page.get_by_label("Neues Passwort wiederholen").fill(typed("Anna Schmidt 2026!"))
+    page.locator("#password-submit").click()
+    violations = page.locator("#password-violations li")
+    violations.first.wait_for()
+    rules = {violations.nth(i).get_attribute("data-rule") for i in range(violations.count())}
+    assert "contains_name" in rules
+    assert "Namen" in page.locator("#password-violations").inner_text()
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-change-password-rejected.png"), full_page=True)
+
+    second = "Glockenblumen am Feldweg 1848"
+    page.get_by_label("Neues Passwort", exact=True).fill(typed(second))
+    page.get_by_label("Neues Passwort wiederholen").fill(typed(second))
+    page.locator("#password-submit").click()
+    page.locator("#password-done").wait_for()
+    assert page.locator("#password-done").inner_text().startswith("Ihr Passwort wurde geändert.")
+    # This browser's session was replaced, not ended: a reload is still signed in.
+    page.reload()
+    page.get_by_role("heading", name="Passwort ändern").wait_for()
+    assert page.locator("#user-name").inner_text().startswith("Anna Schmidt")
+    assert stack.post("/v1/sessions", {"email": ANNA, "password": first}).status == 401
+
+    page.get_by_role("button", name="Abmelden").click()
+    page.get_by_role("heading", name="Anmelden").wait_for()
+    sign_in(page, ANNA, second)
+    page.get_by_role("heading", name="Willkommen, Anna Schmidt").wait_for()
