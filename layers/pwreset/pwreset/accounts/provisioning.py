@@ -222,7 +222,8 @@ def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: Reques
             revoked_sessions=len(sessions),
             invitation=_invite(account, firm, spec, meta),
         )
-    raise errors.UpstreamUnavailable()  # writers kept racing: the CRM retries, nothing is half done
+    # Writers kept racing: the CRM retries, nothing is half done.
+    raise errors.UpstreamUnavailable(headers={"Retry-After": "2"})
 
 
 def _claim_is_free_or_mine(account_id: str) -> Any:

@@ -23,8 +23,9 @@ from pwreset.api.schemas import UNPRINTABLE
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.i18n import error_message, negotiate_locale
-from pwreset.core.observability import logger, mask_email
+from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
+from pwreset.core.transient import cancellation_codes, is_transient
 
 SESSION_COOKIE = "portal_session"
 # Nothing this API serves may be cached by a browser or proxy.
@@ -140,6 +141,14 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if is_transient(exc):
+            # Throttling, an AWS 5xx or a conflicting transaction that outlasted botocore's retries:
+            # nothing was decided, so the caller is told to try again, not that something failed.
+            logger.warning("aws unavailable", extra={"error": type(exc).__name__, "cause": _cause_code(exc)})
+            metrics.add_metric(name="TransientAwsFailure", unit="Count", value=1)
+            return error_response(
+                503, "internal_error", request_locale(app), headers={"Retry-After": str(RETRY_AFTER_S)}
+            )
         # Logged with its traceback for operators; the caller sees the contract shape, no trace.
         # An exception's message may quote its input (an f-string, pydantic's input_value=...), so
         # every secret the request carried is replaced in the trace before it is logged.
@@ -150,6 +159,18 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
         return error_response(500, "internal_error", request_locale(app))
 
     return app
+
+
+# How long a caller should wait after a transient AWS failure (botocore already retried).
+RETRY_AFTER_S = 2
+
+
+def _cause_code(exc: BaseException) -> str:
+    codes = cancellation_codes(exc) or cancellation_codes(getattr(exc, "cause", None) or exc)
+    if codes:
+        return ",".join(code or "None" for code in codes)
+    response = getattr(getattr(exc, "cause", None), "response", None) or getattr(exc, "response", None)
+    return str(((response or {}).get("Error") or {}).get("Code") or "")
 
 
 # Request body fields whose values are secrets; an address is shown masked instead.

@@ -22,6 +22,7 @@ from pwreset.core import aws, errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics
 from pwreset.core.request import Principal, RequestMeta
+from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.hashing import hash_password
 from pwreset.credentials.sessions import IssuedSession, check_password, new_session
 from pwreset.storage.accounts import get_or_none
@@ -125,11 +126,6 @@ def commit(
     return Changed(account=account, session=session)
 
 
-def cancellation_reasons(exc: TransactWriteError) -> list[str]:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return [getattr(r, "code", "") or "" for r in reasons if r is not None]
-
-
 def change_password(principal: Principal, current: str, new: str, *, meta: RequestMeta) -> Changed:
     """``POST /v1/sessions/current/password``: the current password is checked like a sign-in (same
     limits, same work), the new one against the policy; then :func:`commit`. The caller's session
@@ -143,6 +139,8 @@ def change_password(principal: Principal, current: str, new: str, *, meta: Reque
     try:
         return commit(account, normalised, meta=meta, change=CHANGED_IN_PORTAL, detail={})
     except TransactWriteError as exc:
+        if is_transient(exc):
+            raise  # another writer or throttling, not our condition: the session still stands
         # Another change won (a reset confirmed, a second tab, a revocation): this session is over.
-        logger.info("password change lost a race", extra={"reasons": cancellation_reasons(exc)})
+        logger.info("password change lost a race", extra={"reasons": cancellation_codes(exc)})
         raise errors.Unauthorized(locale=principal.locale) from exc

@@ -132,7 +132,10 @@ def issue_link(
         )
         metrics.add_metric(name="ResetEmailFailed", unit="Count", value=1)
         _mark_send_failed(record)
-        raise errors.EmailSendFailed(locale=requested_by.locale if requested_by else account.locale) from exc
+        # SES refused past botocore's retries: the link is marked, the caller may send a new one.
+        raise errors.EmailSendFailed(
+            locale=requested_by.locale if requested_by else account.locale, headers={"Retry-After": "60"}
+        ) from exc
     record.update(actions=[ResetToken.ses_message_id.set(message_id)])
     metrics.add_metric(name="ResetEmailSent", unit="Count", value=1)
     logger.info(

@@ -27,6 +27,7 @@ from pwreset.core import aws, errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
+from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials import changes
 from pwreset.credentials.links import (
     INVITATION,
@@ -279,11 +280,13 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
     try:
         done = changes.commit(account, normalised, meta=meta, change=change, detail=detail, link=record)
     except TransactWriteError as exc:
+        if is_transient(exc):
+            raise  # another writer or throttling, not our condition: nothing happened, try again
         # Someone else got there first (a concurrent confirm, another reset, a revocation): report
         # what the link is worth now.
         logger.info(
             "confirm lost a race",
-            extra={"reset_id": record.reset_id, "reasons": changes.cancellation_reasons(exc)},
+            extra={"reset_id": record.reset_id, "reasons": cancellation_codes(exc)},
         )
         require_valid(*load_link(raw_token))
         raise errors.TokenUsed(locale=account.locale) from exc
