@@ -126,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make load: {exc}", file=sys.stderr)
         return 2
     write_results(args.out, reports, args)
-    failed = False
     for report in reports:
         for check in report.checks:
             print(f"[{report.name}] {check.name}: {'held' if check.ok else 'FAILED'}")
@@ -135,9 +134,17 @@ def main(argv: list[str] | None = None) -> int:
         if not report.settled.ok:
             print(f"[{report.name}] did not settle: {report.settled.pending}")
         print(f"[{report.name}] {len(report.violations)} contract violations")
-        failed = failed or not report.invariants_ok or (args.strict and bool(report.violations))
     print(f"make load: {args.out}")
-    return 1 if failed else 0
+    return exit_code(reports, strict=args.strict)
+
+
+def exit_code(reports: list[RunReport], *, strict: bool = False) -> int:
+    """1 when an invariant failed or a run did not settle (or, with ``strict``, when an answer broke
+    the contract), else 0."""
+    for report in reports:
+        if not report.invariants_ok or (strict and report.violations):
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

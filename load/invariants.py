@@ -132,6 +132,19 @@ def source_queues(template: SamTemplate) -> list[str]:
     return sorted({sub.queue for sub in template.queue_subscriptions()})
 
 
+def drain_budget(template: SamTemplate) -> float:
+    """The longest an event-source queue can take to give up on a message: each receive that
+    fails makes it wait out the visibility timeout, ``maxReceiveCount`` times, before SQS moves it
+    to the dead-letter queue. Settling must be allowed at least that long."""
+    longest = 0.0
+    for queue in source_queues(template):
+        attributes = template.queue_attributes(queue)
+        visibility = float(attributes.get("VisibilityTimeout", 30))
+        receives = int(json.loads(attributes.get("RedrivePolicy", "{}")).get("maxReceiveCount", 1))
+        longest = max(longest, visibility * receives)
+    return longest
+
+
 def _queue_count(sqs: Any, url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -463,11 +476,12 @@ def check_records_whole(snap: Snapshot) -> CheckResult:
         count = requested.get(str(token["reset_id"]), 0)
         if count != 1:
             result.failures.append(f"link {_short(token['reset_id'])}: {count} reset_requested events")
+    requesters = {
+        str((e.get("detail") or {}).get("reset_id")): str(e["account_id"])
+        for e in snap.events_of("reset_requested")
+    }
     for reset_id in requested:
-        event = next(
-            e for e in snap.events_of("reset_requested") if str(e["detail"].get("reset_id")) == reset_id
-        )
-        if reset_id not in tokens_by_reset and str(event["account_id"]) in snap.accounts:
+        if reset_id not in tokens_by_reset and requesters[reset_id] in snap.accounts:
             result.failures.append(f"reset_requested event for link {_short(reset_id)} without its link")
     sent = snap.mails_tagged("reset_id")
     for token in snap.tokens:
@@ -498,10 +512,9 @@ def check_links_mailed(snap: Snapshot) -> CheckResult:
                 f"link {_short(token['reset_id'])} is send_failed but was mailed {count} times"
             )
     known = {str(t["reset_id"]) for t in snap.tokens}
+    requested = {str((e.get("detail") or {}).get("reset_id")) for e in snap.events_of("reset_requested")}
     for reset_id in sent:
-        if reset_id not in known and not any(
-            e for e in snap.events_of("reset_requested") if e["detail"].get("reset_id") == reset_id
-        ):
+        if reset_id not in known and reset_id not in requested:
             result.failures.append(f"a link mail ({_short(reset_id)}) has neither a link nor an event")
     return result
 

@@ -141,7 +141,8 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         )
         ran_s = run_locust(stack, options, population_file=population_file, work=work)
         say(f"[{spec.name}] users done; waiting for the stack to settle")
-        settled = invariants.settle(stack, template, timeout=options.settle_timeout_s)
+        budget = max(options.settle_timeout_s, invariants.drain_budget(template) + 30)
+        settled = invariants.settle(stack, template, timeout=budget)
         fault_report = stack.faults()
         if spec.faults:
             stack.set_faults("", 0)  # the checks' own reads must not be faulted

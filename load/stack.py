@@ -12,6 +12,7 @@
   allows about 40 minutes); the local SES simulator posts once. Here a simulated event that got a
   5xx is posted again, up to :data:`SNS_ATTEMPTS` times, a little later each time (SNS's policy,
   scaled down to seconds), so what is measured is what the deployed webhook would end up with.
+  Every attempt is journaled, so a 5xx is still reported.
 * ``GET /_dev/load/mail?after=<n>&wait=<s>``: the dev mailbox's messages from number ``n`` on
   (recipients, tags and links only), waiting up to ``s`` seconds for one to arrive: the load
   users wait on this instead of fetching every mail in full again and again.
@@ -44,8 +45,8 @@ from devstack.stack import LocalStack
 log = logging.getLogger("load.stack")
 
 JOURNAL_ENV = "LOAD_JOURNAL"
-SNS_ATTEMPTS = 4  # the first post and three retries
-SNS_RETRY_DELAYS_S = (0.5, 1.0, 2.0)
+SNS_RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 4.0)  # SNS backs off for minutes; seconds here
+SNS_ATTEMPTS = 1 + len(SNS_RETRY_DELAYS_S)
 SES_EVENT_THREAD = "ses-events"  # the name devstack.ses_simulator gives its posting threads
 MAX_MAIL_WAIT_S = 10.0
 
