@@ -156,7 +156,7 @@ def planted(run: Run, plant: Callable[[Any], Callable[[], None]], *, faults: boo
 
 def test_a_link_used_twice_is_caught(run: Run) -> None:
     [change] = _events(run, "password_changed", JAMES)
-    twin = {"event_id": {"S": "planted-second-use"}, "type": {"S": "password_changed"}}
+    twin: dict[str, Any] = {"event_id": {"S": "planted-second-use"}, "type": {"S": "password_changed"}}
     twin |= {"account_id": {"S": JAMES}, "firm_id": {"S": "firm-berger"}, "at": {"S": change["at"]}}
     twin["detail"] = {"M": {"change": {"S": "reset"}, "reset_id": {"S": change["detail"]["reset_id"]}}}
 
