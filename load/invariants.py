@@ -597,12 +597,14 @@ def check_dead_letters(snap: Snapshot) -> CheckResult:
                 if event_id not in events:
                     result.failures.append(f"{where}: event {_short(event_id)} is not in the events table")
                     continue
-                sent = sorted(str(m["tags"].get("kind")) for m in mails.get(event_id, []))
+                sent = {(to, str(m["tags"].get("kind"))) for m in mails.get(event_id, []) for to in m["to"]}
+                expected, _ = _expected_notifications(snap, events[event_id])
+                missing = Counter(kind for to, kind in expected.items() if (to, kind) not in sent)
                 result.notes.append(
-                    f"{where}: event {_short(event_id)} ({events[event_id].get('type')}), mails sent so far: "
-                    f"{sent or 'none'}; redrive: get the records from the stream at "
-                    "startSequenceNumber and invoke NotifyPasswordChangedFunction with them (each mail "
-                    "is idempotent, only the missing ones go out)"
+                    f"{where}: event {_short(event_id)} ({events[event_id].get('type')}): "
+                    f"{len(sent)} of {len(expected)} mails sent, missing "
+                    f"{', '.join(f'{k}×{n}' for k, n in sorted(missing.items())) or 'none'}; "
+                    "redrivable: its records are still in the stream and the event in the table"
                 )
         else:
             named = _strings(letter.body) & identifiers

@@ -16,6 +16,7 @@ from typing import Any
 
 from load.contract import Answer, violations
 from load.invariants import CheckResult, Settled
+from load.redrive import RedriveOutcome
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -82,6 +83,19 @@ class Violation:
 
 
 @dataclass
+class Redrive:
+    """The dead letters redriven after the run (faults off), and the checks once that settled."""
+
+    outcome: RedriveOutcome
+    settled: Settled
+    checks: list[CheckResult]
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome.all_ok and self.settled.ok and all(c.ok for c in self.checks)
+
+
+@dataclass
 class RunReport:
     name: str
     faults_spec: str
@@ -95,6 +109,7 @@ class RunReport:
     settled: Settled
     checks: list[CheckResult]
     started_at: str = ""
+    redrive: Redrive | None = None
     violations: list[Violation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -104,7 +119,9 @@ class RunReport:
 
     @property
     def invariants_ok(self) -> bool:
-        return all(c.ok for c in self.checks) and self.settled.ok
+        """Every check held, the run settled, and what it dead-lettered could be redriven whole."""
+        redriven = self.redrive is None or self.redrive.ok
+        return all(c.ok for c in self.checks) and self.settled.ok and redriven
 
 
 def _fault_names(record: dict[str, Any] | None) -> list[str]:
@@ -335,6 +352,8 @@ def run_section(report: RunReport) -> list[str]:
             lines += [f"- {n}" for n in result.notes[:15]]
             if len(result.notes) > 15:
                 lines.append(f"- … and {len(result.notes) - 15} more notes")
+    if report.redrive is not None:
+        lines += redrive_section(report.redrive)
     lines += ["", "### Contract violations", ""]
     if not report.violations:
         lines.append("None: every answer was one the contract lists, in its shape, within 5 s.")
@@ -354,6 +373,35 @@ def run_section(report: RunReport) -> list[str]:
                 if body
                 else f"| `{route}` | {status} | {what} | {len(group)} | {faults or 'none seen'} | |"
             )
+    return lines
+
+
+def redrive_section(redrive: Redrive) -> list[str]:
+    letters = redrive.outcome.letters
+    lines = [
+        "",
+        "### Redrive of the dead letters",
+        "",
+        f"With the faults off, each of the {len(letters)} dead letters was redriven (its batch read back "
+        "from the stream and handed to its function, see `load/redrive.py`); then the stack settled "
+        + (
+            f"({redrive.settled.waited_s:.1f} s)"
+            if redrive.settled.ok
+            else f"**not** ({redrive.settled.pending})"
+        )
+        + " and every check ran again:",
+        "",
+    ]
+    for letter in letters:
+        verdict = "redriven" if letter.ok else f"**redrive failed**: {letter.detail}"
+        lines.append(f"- `{letter.queue}` message {letter.message_id[:12]}: {letter.records} records to "
+                     f"{letter.function or '?'}, {verdict}")  # fmt: skip
+    lines += ["", "| check after the redrive | result |", "|---|---|"]
+    for result in redrive.checks:
+        verdict = "held" if result.ok else f"**FAILED** ({len(result.failures)})"
+        lines.append(f"| `{result.name}` | {verdict} |")
+    for result in redrive.checks:
+        lines += [f"- `{result.name}`: {failure}" for failure in result.failures[:10]]
     return lines
 
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devstack.template import TEMPLATE_PATH, SamTemplate
-from load import client, invariants, population
-from load.report import RunReport
+from load import client, invariants, population, redrive
+from load.report import Redrive, RunReport
 
 LOOSEN = 1000  # every rate limit of the template, times this, for the load run
 
@@ -149,6 +149,13 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         journal = invariants.read_journal(work / "users.jsonl")
         snapshot = invariants.collect(stack, template, journal=journal, faults=bool(spec.faults))
         checks = invariants.check(snapshot)
+        after: Redrive | None = None
+        if any(letter.source == "stream" for letter in snapshot.dead_letters):
+            say(f"[{spec.name}] redriving {len(snapshot.dead_letters)} dead letters (faults off)")
+            outcome = redrive.redrive_streams(stack, template)
+            resettled = invariants.settle(stack, template, timeout=options.settle_timeout_s)
+            again = invariants.collect(stack, template, journal=journal, faults=bool(spec.faults))
+            after = Redrive(outcome, resettled, invariants.check(again))
         stack_records = invariants.read_journal(stack.journal)
     finally:
         code = stack.stop()
@@ -167,6 +174,7 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         settled=settled,
         checks=checks,
         started_at=started_at,
+        redrive=after,
     )
     with (work / "violations.jsonl").open("w", encoding="utf-8") as out:
         for violation in report.violations:

@@ -17,6 +17,11 @@
   (recipients, tags and links only), waiting up to ``s`` seconds for one to arrive: the load
   users wait on this instead of fetching every mail in full again and again.
 * ``GET /_dev/load/status``: what still runs (invocations, simulated SES events being posted).
+* ``POST /_dev/load/redrive`` with a stream mapping's on-failure record (its
+  ``DDBStreamBatchInfo``): what an operator does with a dead letter of a stream, here in one call.
+  The batch's records are read back from the stream (from ``startSequenceNumber`` to
+  ``endSequenceNumber``), filtered and shaped as the mapping delivers them, and the mapping's
+  function is invoked with them; the answer is the function's result.
 
 Nothing here changes what a handler does: it only watches, except for the SNS retries.
 """
@@ -170,6 +175,7 @@ class LoadStack(LocalStack):
         runner.invoke = watched_invoke  # type: ignore[method-assign]
         self.server.add_route("GET", "/_dev/load/mail", self._mail_page)
         self.server.add_route("GET", "/_dev/load/status", lambda _request: _json(200, self.load_status()))
+        self.server.add_route("POST", "/_dev/load/redrive", self._redrive)
 
     def stop(self) -> None:
         for hook in HOOKS:
@@ -271,6 +277,39 @@ class LoadStack(LocalStack):
             messages = self._mail[after:]
         return _json(200, {"next": after + len(messages), "messages": messages})
 
+    def _redrive(self, request: HttpRequest) -> HttpResponse:
+        from devstack.filters import matches_any
+
+        try:
+            info = json.loads(request.body)["DDBStreamBatchInfo"]
+            poller = next(p for p in self.pollers if p.stream_arn == info["streamArn"])
+        except (ValueError, KeyError, TypeError, StopIteration):
+            return _json(
+                400, {"error": "expected a stream on-failure record of one of this stack's mappings"}
+            )
+        iterator = poller.streams.get_shard_iterator(
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+        end, records, done = int(info["endSequenceNumber"]), [], False
+        while iterator and not done:
+            page = poller.streams.get_records(ShardIterator=iterator, Limit=100)
+            for raw in page.get("Records", []):
+                if int(raw["dynamodb"]["SequenceNumber"]) > end:
+                    done = True
+                    break
+                record = poller._lambda_record(raw)
+                if matches_any(poller.patterns, record):
+                    records.append(record)
+            done = done or not page.get("Records")
+            iterator = page.get("NextShardIterator")
+        result = self._watched_invocation(
+            self.runner.invoke if self.runner else _no_runner, poller.sub.function, {"Records": records}
+        )
+        return _json(200, {"function": poller.sub.function, "records": len(records), "result": result})
+
     def load_status(self) -> dict[str, Any]:
         stats = self.runner.stats() if self.runner else {}
         return {
@@ -282,6 +321,10 @@ class LoadStack(LocalStack):
             ),
             "mail": len(self._mail),
         }
+
+
+def _no_runner(*_args: Any, **_kw: Any) -> Any:
+    raise RuntimeError("the stack has not started")
 
 
 def _json(status: int, body: Any) -> HttpResponse:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from devstack.template import SamTemplate
-from load import client, invariants
+from load import client, invariants, redrive
 from load.client import Stack
 from load.invariants import DeadLetter, Snapshot
 from load.population import new_password
@@ -312,6 +312,18 @@ def test_a_dead_lettered_stream_batch_is_accounted_for_with_faults_and_a_failure
 
     failed, _ = _with_dead_letter(run, lambda_record, faults=False)
     assert failed == {"dead_letters_accounted"}
+
+    # Redriven, the batch reaches the function again; its mails went out before, so none goes twice.
+    sqs, url = _dead_letter_queue(run)
+    before = run.collect()
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(lambda_record))
+    outcome = redrive.redrive_streams(run.stack, TEMPLATE)
+    assert [(letter.records, letter.ok) for letter in outcome.letters] == [(1, True)]
+    assert invariants.settle(run.stack, TEMPLATE, timeout=30).ok
+    after = run.collect()
+    assert after.dead_letters == []
+    assert failing(after) == set()
+    assert len(after.mails) == len(before.mails)
 
 
 # ------------------------------------------------------------------ planted in the snapshot (mail)
