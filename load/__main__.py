@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--link-wait", type=float, default=30.0, help="seconds a user waits for a link mail")
     parser.add_argument("--settle-timeout", type=float, default=180.0)
     parser.add_argument("--strict", action="store_true", help="contract violations fail the run too")
+    parser.add_argument(
+        "--no-probes", action="store_true", help="skip the deterministic probes after the run without faults"
+    )
     return parser.parse_args(argv)
 
 
@@ -76,15 +79,17 @@ def write_results(path: Path, reports: list[RunReport], args: argparse.Namespace
         "windows unchanged): all users come from 127.0.0.1, so the per-IP limits would otherwise "
         "answer most requests with 429 (or, for self-service, silently send nothing).",
         "",
-        "| run | users | seconds | faults | answers | contract violations | invariants |",
-        "|---|---:|---:|---|---:|---:|---|",
+        "| run | users | seconds | faults | answers | contract violations | probe answers breaking it "
+        "| invariants |",
+        "|---|---:|---:|---|---:|---:|---:|---|",
     ]
     for report in reports:
         held = sum(1 for c in report.checks if c.ok)
         verdict = f"{held}/{len(report.checks)} held" + ("" if report.settled.ok else ", not settled")
         lines.append(
             f"| {report.name} | {report.users} | {report.duration_s:.0f} | {report.faults_spec or 'none'} | "
-            f"{len(report.requests)} | {len(report.violations)} | {verdict} |"
+            f"{len(report.requests)} | {len(report.violations)} | "
+            f"{report.probe_violations if report.probes else '–'} | {verdict} |"
         )
     for report in reports:
         lines += ["", *run_section(report)]
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     specs = {
-        "clean": RunSpec("without faults"),
+        "clean": RunSpec("without faults", probes=not args.no_probes),
         "faults": RunSpec("with faults", faults=args.faults, seed=args.fault_seed),
         "ses-outage": RunSpec("SES failing beyond retries", faults=SES_OUTAGE_FAULTS, seed=args.fault_seed),
     }
@@ -159,7 +164,7 @@ def exit_code(reports: list[RunReport], *, strict: bool = False) -> int:
     """1 when an invariant failed or a run did not settle (or, with ``strict``, when an answer broke
     the contract), else 0."""
     for report in reports:
-        if not report.invariants_ok or (strict and report.violations):
+        if not report.invariants_ok or (strict and (report.violations or report.probe_violations)):
             return 1
     return 0
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from load.contract import Answer, violations
 from load.invariants import CheckResult, Settled
 from load.redrive import RedriveOutcome
+
+if TYPE_CHECKING:
+    from load.probes import ProbeReport
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -110,6 +113,7 @@ class RunReport:
     checks: list[CheckResult]
     started_at: str = ""
     redrive: Redrive | None = None
+    probes: ProbeReport | None = None
     violations: list[Violation] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -121,10 +125,17 @@ class RunReport:
     def invariants_ok(self) -> bool:
         """Every check held, the run settled, and what it dead-lettered could be redriven whole."""
         redriven = self.redrive is None or self.redrive.ok
-        return all(c.ok for c in self.checks) and self.settled.ok and redriven
+        probed = self.probes is None or self.probes.ok
+        return all(c.ok for c in self.checks) and self.settled.ok and redriven and probed
+
+    @property
+    def probe_violations(self) -> int:
+        if self.probes is None:
+            return 0
+        return sum(1 for result in self.probes.results for answer in result.answers if answer.kinds)
 
 
-def _fault_names(record: dict[str, Any] | None) -> list[str]:
+def fault_names(record: dict[str, Any] | None) -> list[str]:
     if not record:
         return []
     errors = record.get("aws_errors") or []
@@ -164,7 +175,7 @@ def find_violations(
                 kinds=kinds,
                 body=str(request.get("body") or (record or {}).get("body") or ""),
                 retry_after=request.get("retry_after"),
-                faults=_fault_names(record),
+                faults=fault_names(record),
                 rid=request.get("rid"),
             )
         )
@@ -179,7 +190,7 @@ def find_violations(
                 kinds=["wrong_answer"],
                 body="",
                 retry_after=None,
-                faults=[name for record in records for name in _fault_names(record)],
+                faults=[name for record in records for name in fault_names(record)],
                 rid=(flow.get("rids") or [None])[0],
                 why=str(flow.get("why") or ""),
             )
@@ -209,7 +220,7 @@ def find_violations(
                     kinds=kinds,
                     body=answer.body,
                     retry_after=answer.retry_after,
-                    faults=_fault_names(record),
+                    faults=fault_names(record),
                     rid=record.get("rid"),
                     why=f"SNS delivery attempt {record.get('attempt', 1)}",
                 )
@@ -354,6 +365,10 @@ def run_section(report: RunReport) -> list[str]:
                 lines.append(f"- … and {len(result.notes) - 15} more notes")
     if report.redrive is not None:
         lines += redrive_section(report.redrive)
+    if report.probes is not None:
+        from load.probes import probe_section  # deferred: probes builds on this module
+
+        lines += probe_section(report.probes)
     lines += ["", "### Contract violations", ""]
     if not report.violations:
         lines.append("None: every answer was one the contract lists, in its shape, within 5 s.")

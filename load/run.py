@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devstack.template import TEMPLATE_PATH, SamTemplate
-from load import client, invariants, population, redrive
+from load import client, invariants, population, probes, redrive
 from load.report import Redrive, RunReport
 
 LOOSEN = 1000  # every rate limit of the template, times this, for the load run
@@ -28,6 +28,7 @@ class RunSpec:
     name: str
     faults: str = ""
     seed: int = 0
+    probes: bool = False  # the deterministic probes (load.probes) after the checks
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,12 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
             again = invariants.collect(stack, template, journal=journal, faults=bool(spec.faults))
             after = Redrive(outcome, resettled, invariants.check(again))
         stack_records = invariants.read_journal(stack.journal)
+        probed = None
+        if spec.probes:
+            say(f"[{spec.name}] deterministic probes: one request per route under each fault")
+            probed = probes.run_probes(
+                stack, template, journal=journal, settle_timeout=options.settle_timeout_s
+            )
     finally:
         code = stack.stop()
         if code not in (0, None):
@@ -175,6 +182,7 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         checks=checks,
         started_at=started_at,
         redrive=after,
+        probes=probed,
     )
     with (work / "violations.jsonl").open("w", encoding="utf-8") as out:
         for violation in report.violations:
