@@ -21,8 +21,9 @@ from load.report import RunReport, run_section
 from load.run import Options, RunSpec, run
 
 DEFAULT_FAULTS = "dynamodb.*=0.05,sesv2.*=0.05"
-# botocore's retries absorb nearly every 5% fault; this one outlasts them for SES sends (0.6^5:
-# about one send in thirteen fails for good) to walk the paths where a mail cannot go out.
+# botocore's retries absorb nearly every 5% fault; this one outlasts them for SES sends (three
+# attempts in botocore's standard mode, 0.6^3: about one send in five fails for good) to walk the
+# paths where a mail cannot go out.
 SES_OUTAGE_FAULTS = "dynamodb.*=0.05,sesv2.SendEmail=0.6"
 RUNS = ("clean", "faults", "ses-outage")
 DEFAULT_SEED = 20261130
