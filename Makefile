@@ -71,7 +71,7 @@ unit: venv
 integration: venv
 	$(PY) -m pytest tests/integration -q
 
-e2e: venv
+e2e: venv $(VENV)/.load-installed
 	$(PY) -m pytest tests/e2e -q
 
 # The whole service on this machine: moto on loopback, the handlers in-process, the API on $(PORT).

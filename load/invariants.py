@@ -197,6 +197,38 @@ def stream_batch(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]] | N
         return None
 
 
+def _delivered(
+    template: SamTemplate, dead_letter_queue: str, records: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Of a batch's sequence range, the records the mapping that dead-lettered it delivers: its
+    ``FilterCriteria`` drop the rest (a range spans every item written meanwhile)."""
+    from devstack.filters import matches_any, parse_patterns
+
+    if records is None:
+        return None
+    patterns = [
+        parse_patterns(sub.filter_patterns)
+        for sub in template.stream_subscriptions()
+        if sub.on_failure is not None and sub.on_failure.resource == dead_letter_queue
+    ]
+    if not patterns or not all(patterns):
+        return records
+    return [r for r in records if any(matches_any(p, _jsonable(r)) for p in patterns)]
+
+
+def _jsonable(value: Any) -> Any:
+    """boto3's record with datetimes and bytes as Lambda delivers them (what filters match)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes | bytearray):
+        return value.decode("latin-1")
+    return value
+
+
 def collect(
     stack: Stack, template: SamTemplate, *, journal: Iterable[dict[str, Any]] = (), faults: bool = False
 ) -> Snapshot:
@@ -224,7 +256,9 @@ def collect(
                     queue=logical_id,
                     message_id=message["MessageId"],
                     body=body,
-                    stream_records=stream_batch(streams, info) if info else None,
+                    stream_records=_delivered(template, logical_id, stream_batch(streams, info))
+                    if info
+                    else None,
                     source=source,
                 )
             )

@@ -137,10 +137,12 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         if spec.faults:
             stack.set_faults(spec.faults, spec.seed)
         started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        load_at_start = os.getloadavg()[0]
         say(
             f"[{spec.name}] {options.users} users for {options.duration_s} s, faults: {spec.faults or 'none'}"
         )
         ran_s = run_locust(stack, options, population_file=population_file, work=work)
+        load_average = (load_at_start, os.getloadavg()[0])
         say(f"[{spec.name}] users done; waiting for the stack to settle")
         budget = max(options.settle_timeout_s, invariants.drain_budget(template) + 30)
         settled = invariants.settle(stack, template, timeout=budget)
@@ -183,6 +185,7 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         started_at=started_at,
         redrive=after,
         probes=probed,
+        load_average=load_average,
     )
     with (work / "violations.jsonl").open("w", encoding="utf-8") as out:
         for violation in report.violations:
