@@ -51,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--firms", type=int, default=4, help="firms the run provisions (besides the demo firms)"
     )
+    parser.add_argument("--clients", type=int, default=8, help="clients with a password per provisioned firm")
+    parser.add_argument(
+        "--stop-timeout", type=int, default=40, help="seconds the users get to finish their flows at the end"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="the report (default load/results.md)")
     parser.add_argument("--work-dir", type=Path, default=Path(__file__).with_name(".work"))
     parser.add_argument("--concurrency", type=int, default=20, help="execution environments per function")
@@ -131,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         spawn_rate=float(args.users),
         duration_s=args.duration,
         work_dir=args.work_dir,
-        shape=Shape(firms=args.firms),
+        shape=Shape(firms=args.firms, clients=args.clients),
+        stop_timeout_s=args.stop_timeout,
         concurrency=args.concurrency,
         link_wait_s=args.link_wait,
         settle_timeout_s=args.settle_timeout,

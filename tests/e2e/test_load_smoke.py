@@ -35,6 +35,8 @@ def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_p
             "--users=6",
             "--duration=5",
             "--firms=1",
+            "--clients=4",
+            "--stop-timeout=15",
             "--faults=dynamodb.TransactWriteItems:TransactionConflict=0.1",
             "--fault-seed=7",
             "--link-wait=10",
