@@ -19,13 +19,16 @@ FAULTS      ?=
 FAULT_SEED  ?=
 DEV_ARGS    ?=
 
-.PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench clean
+.PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench load clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
 	@echo "make test   lint, type-check, validate the template, run every test"
 	@echo "make build  sam build (no Docker needed)"
 	@echo "make bench  cold/warm ratios to raw boto3, AWS calls, package size -> bench/results.md"
+	@echo "make load   20 users (locust) on the local stack, without and with 5% AWS faults, then"
+	@echo "            invariant checks -> load/results.md; exits non-zero when an invariant fails"
+	@echo "            (LOAD_ARGS=\"--help\" lists the options, e.g. --duration, --fault-seed, --strict)"
 
 $(VENV)/.installed: requirements-dev.txt layers/pwreset/requirements.txt scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) || exit 1; \
@@ -44,6 +47,10 @@ $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r bench/requirements.txt
 	touch $@
 
+$(VENV)/.load-installed: load/requirements.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r load/requirements.txt
+	touch $@
+
 venv: $(VENV)/.installed
 sam-venv: $(SAM_VENV)/.installed
 
@@ -52,7 +59,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/pwreset/pwreset layers/pwreset/buildsteps functions local/devstack tests bench
+	$(VENV)/bin/mypy layers/pwreset/pwreset layers/pwreset/buildsteps functions local/devstack tests bench load
 
 template-lint: sam-venv
 	$(SAM_VENV)/bin/cfn-lint template.yaml
@@ -64,7 +71,7 @@ unit: venv
 integration: venv
 	$(PY) -m pytest tests/integration -q
 
-e2e: venv
+e2e: venv $(VENV)/.load-installed
 	$(PY) -m pytest tests/e2e -q
 
 # The whole service on this machine: moto on loopback, the handlers in-process, the API on $(PORT).
@@ -82,7 +89,7 @@ chromium:
 
 # Branch coverage of pwreset in this process (the e2e tests' local stack is a subprocess, not measured).
 # The browser tests get the Chromium found or installed above, and fail (never skip) without one.
-test: venv sam-venv chromium
+test: venv sam-venv chromium $(VENV)/.load-installed
 	$(MAKE) --no-print-directory lint typecheck template-lint
 	PWRESET_CHROMIUM="$$(command -v chromium || command -v chromium-browser || true)" PWRESET_REQUIRE_BROWSER=1 \
 	  $(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
@@ -98,8 +105,13 @@ openapi: venv
 bench: $(VENV)/.bench-installed build
 	PYTHONPATH=layers/pwreset:local $(PY) -m bench $(BENCH_ARGS)
 
+# Two runs of 60 s (without, then with faults), each on a fresh local stack; about 5 minutes.
+# Exits 1 when an invariant fails (2 when a run could not be carried out); see load/results.md.
+load: $(VENV)/.load-installed
+	PYTHONPATH=local:. $(PY) -m load $(LOAD_ARGS)
+
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output bench/.work .coverage
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output bench/.work load/.work .coverage
 
 fmt: venv
 	$(VENV)/bin/ruff format .

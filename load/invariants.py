@@ -1,0 +1,738 @@
+"""What must hold after a load run, checked from the stack's own state: moto's tables and queues
+(read with boto3 on ``--moto-port``) and the dev mailbox, plus what the load users wrote down
+(which links they confirmed, which self-service requests were accepted).
+
+:func:`collect` takes a :class:`Snapshot`; :func:`check` runs every check over it and returns one
+:class:`CheckResult` each. The checks are pure functions of the snapshot, so a test can plant a
+violation in a real snapshot (or in the tables it is read from) and see the check catch it.
+
+The checks rely on what the service writes, not on how it gets there: a token per link (status
+``issued``/``used``/``send_failed``, a ``reset_id``), a ``reset_requested`` and a
+``password_changed`` event per link and per change, mails tagged ``kind`` and ``reset_id`` or
+``event_id``, one delivery timeline per ``reset_id``. Whether links are issued in the HTTP handler
+or by a queue-triggered function later makes no difference to them; :func:`settle` waits until the
+stack has finished what it started (no invocation running, no queue holding a message, no
+simulated SES event in flight, no new mail) before anything is read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from devstack.template import SamTemplate
+from load.client import Stack
+
+OWNER_MAIL = "password_changed_owner"  # pwreset.mail.notifications
+HOLDER_MAIL = "password_changed_holder"
+LINK_KINDS = ("reset_link", "invitation")  # pwreset.credentials.links.MAIL_TEMPLATES
+TIMELINE_KIND = "reset_link"  # pwreset.delivery.ses_events.RESET_MAIL_KIND
+SIMULATOR = "simulator.amazonses.com"
+# The tokens these checks are about; any other purpose (say, an "it wasn't me" lock link) is not.
+LINK_PURPOSES = ("reset", "invitation")
+QUIET_S = 3.0  # the stream poller looks every 0.25 s: this many quiet seconds mean it found nothing
+
+
+# ---------------------------------------------------------------------------------------- snapshot
+@dataclass
+class DeadLetter:
+    queue: str  # logical id of the dead-letter queue
+    message_id: str
+    body: Any  # parsed JSON when it is JSON, else the text
+    # For a stream's on-failure record: the records of the batch, read back from the stream
+    # (None when they could not be read).
+    stream_records: list[dict[str, Any]] | None = None
+    source: str = ""  # "stream" or "queue"
+
+
+@dataclass
+class Snapshot:
+    accounts: dict[str, dict[str, Any]]
+    tokens: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    timelines: dict[str, dict[str, Any]]
+    mails: list[dict[str, Any]]  # oldest first: id, to, tags, sent_at
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    queues_left: dict[str, int] = field(default_factory=dict)  # event-source queues -> messages
+    flows: list[dict[str, Any]] = field(default_factory=list)  # what the users wrote down
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: bool = False  # whether the run injected faults
+
+    # -------------------------------------------------------------- derived views
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("type") == kind]
+
+    def mails_tagged(self, name: str) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for mail in self.mails:
+            value = (mail.get("tags") or {}).get(name)
+            if value:
+                found[str(value)].append(mail)
+        return found
+
+    def account_by_email(self) -> dict[str, dict[str, Any]]:
+        return {str(a.get("email")): a for a in self.accounts.values()}
+
+    def dead_lettered_events(self) -> set[str]:
+        """Event ids whose stream records a dead-letter queue holds."""
+        found: set[str] = set()
+        for letter in self.dead_letters:
+            for record in letter.stream_records or []:
+                image = (record.get("dynamodb") or {}).get("NewImage") or {}
+                event_id = (image.get("event_id") or {}).get("S")
+                if event_id:
+                    found.add(str(event_id))
+        return found
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page.get("Items", []):
+            items.append(_plain({k: deserializer.deserialize(v) for k, v in item.items()}))
+    return items
+
+
+def dead_letter_queues(template: SamTemplate) -> dict[str, str]:
+    """Logical id -> "stream" or "queue": every queue the template names as a stream mapping's
+    on-failure destination or as an event-source queue's redrive target."""
+    found: dict[str, str] = {}
+    for sub in template.stream_subscriptions():
+        if sub.on_failure is not None and sub.on_failure.type == "SQS":
+            found[sub.on_failure.resource] = "stream"
+    for queue_sub in template.queue_subscriptions():
+        dead = template.dead_letter_queue(queue_sub.queue)
+        if dead:
+            found.setdefault(dead, "queue")
+    return found
+
+
+def source_queues(template: SamTemplate) -> list[str]:
+    return sorted({sub.queue for sub in template.queue_subscriptions()})
+
+
+def drain_budget(template: SamTemplate) -> float:
+    """The longest an event-source queue can take to give up on a message: each receive that
+    fails makes it wait out the visibility timeout, ``maxReceiveCount`` times, before SQS moves it
+    to the dead-letter queue. Settling must be allowed at least that long."""
+    longest = 0.0
+    for queue in source_queues(template):
+        attributes = template.queue_attributes(queue)
+        visibility = float(attributes.get("VisibilityTimeout", 30))
+        receives = int(json.loads(attributes.get("RedrivePolicy", "{}")).get("maxReceiveCount", 1))
+        longest = max(longest, visibility * receives)
+    return longest
+
+
+def _queue_count(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
+def peek(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message in a queue, left there as found (visible again at once)."""
+    seen: dict[str, dict[str, Any]] = {}
+    handles: list[str] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            seen.setdefault(message["MessageId"], message)
+            handles.append(message["ReceiptHandle"])
+    for handle in handles:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    return list(seen.values())
+
+
+def stream_batch(streams: Any, info: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The records of a stream batch an on-failure record names (``DDBStreamBatchInfo``), read
+    back from the stream: what a redrive hands the function again."""
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=info["streamArn"],
+            ShardId=info["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER",
+            SequenceNumber=info["startSequenceNumber"],
+        )["ShardIterator"]
+        end = int(info["endSequenceNumber"])
+        records: list[dict[str, Any]] = []
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=100)
+            page = response.get("Records", [])
+            for record in page:
+                if int(record["dynamodb"]["SequenceNumber"]) > end:
+                    return records
+                records.append(record)
+            if not page:
+                return records
+            iterator = response.get("NextShardIterator")
+        return records
+    except Exception:  # the range is gone (trimmed) or malformed: not redrivable
+        return None
+
+
+def _delivered(
+    template: SamTemplate, dead_letter_queue: str, records: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Of a batch's sequence range, the records the mapping that dead-lettered it delivers: its
+    ``FilterCriteria`` drop the rest (a range spans every item written meanwhile)."""
+    from devstack.filters import matches_any, parse_patterns
+
+    if records is None:
+        return None
+    patterns = [
+        parse_patterns(sub.filter_patterns)
+        for sub in template.stream_subscriptions()
+        if sub.on_failure is not None and sub.on_failure.resource == dead_letter_queue
+    ]
+    if not patterns or not all(patterns):
+        return records
+    return [r for r in records if any(matches_any(p, _jsonable(r)) for p in patterns)]
+
+
+def _jsonable(value: Any) -> Any:
+    """boto3's record with datetimes and bytes as Lambda delivers them (what filters match)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes | bytearray):
+        return value.decode("latin-1")
+    return value
+
+
+def collect(
+    stack: Stack, template: SamTemplate, *, journal: Iterable[dict[str, Any]] = (), faults: bool = False
+) -> Snapshot:
+    """Read everything the checks look at. Faults must be off by now (the harness turns them off
+    first), or the reads themselves would be faulted."""
+    dynamodb, sqs, streams = stack.aws("dynamodb"), stack.aws("sqs"), stack.aws("dynamodbstreams")
+    name = template.physical_name
+    accounts = {a["account_id"]: a for a in scan(dynamodb, name("AccountsTable"))}
+    timelines = {t["reset_id"]: t for t in scan(dynamodb, name("DeliveryEventsTable"))}
+    mails = [
+        {"id": m["id"], "to": m["to"], "tags": m.get("tags") or {}, "sent_at": m.get("sent_at")}
+        for m in stack.mail()
+    ]
+    letters: list[DeadLetter] = []
+    for logical_id, source in dead_letter_queues(template).items():
+        url = sqs.get_queue_url(QueueName=name(logical_id))["QueueUrl"]
+        for message in peek(sqs, url):
+            try:
+                body: Any = json.loads(message["Body"])
+            except ValueError:
+                body = message["Body"]
+            info = body.get("DDBStreamBatchInfo") if isinstance(body, dict) else None
+            letters.append(
+                DeadLetter(
+                    queue=logical_id,
+                    message_id=message["MessageId"],
+                    body=body,
+                    stream_records=_delivered(template, logical_id, stream_batch(streams, info))
+                    if info
+                    else None,
+                    source=source,
+                )
+            )
+    queues_left = {
+        q: _queue_count(sqs, sqs.get_queue_url(QueueName=name(q))["QueueUrl"])
+        for q in source_queues(template)
+    }
+    entries = list(journal)
+    return Snapshot(
+        accounts=accounts,
+        tokens=[
+            t for t in scan(dynamodb, name("ResetTokensTable")) if t.get("purpose", "reset") in LINK_PURPOSES
+        ],
+        events=scan(dynamodb, name("EventsTable")),
+        timelines=timelines,
+        mails=mails,
+        dead_letters=letters,
+        queues_left=queues_left,
+        flows=[e for e in entries if e.get("type") == "flow"],
+        requests=[e for e in entries if e.get("type") == "req"],
+        faults=faults,
+    )
+
+
+def read_journal(*paths: Path) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for path in paths:
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    entries.append(json.loads(line))
+    return entries
+
+
+# ---------------------------------------------------------------------------------------- settle
+@dataclass
+class Settled:
+    ok: bool
+    waited_s: float
+    pending: str  # what was still going on when the wait gave up ("" when settled)
+
+
+def settle(stack: Stack, template: SamTemplate, *, timeout: float = 180.0) -> Settled:
+    """Wait until the stack has finished what the run started: no invocation running or waiting
+    (API, stream, queue), no message in an event-source queue (in flight included: a failed one
+    comes back after its visibility timeout), no simulated SES event being posted, and no new mail,
+    all for :data:`QUIET_S` seconds on end. Reads neither DynamoDB nor anything faults touch."""
+    sqs = stack.aws("sqs")
+    urls = {
+        q: sqs.get_queue_url(QueueName=template.physical_name(q))["QueueUrl"] for q in source_queues(template)
+    }
+    started = time.monotonic()
+    quiet_since: float | None = None
+    last_mail = -1
+    pending = ""
+    while time.monotonic() - started < timeout:
+        status = stack.load_status()
+        queued = {q: _queue_count(sqs, url) for q, url in urls.items()}
+        busy = {k: v for k, v in queued.items() if v}
+        pending = ", ".join(
+            part
+            for part in (
+                f"running: {status['busy']}" if status["busy"] else "",
+                f"queued: {busy}" if busy else "",
+                f"SES events in flight: {status['ses_event_threads']}" if status["ses_event_threads"] else "",
+            )
+            if part
+        )
+        now = time.monotonic()
+        if pending or status["mail"] != last_mail:
+            quiet_since = None
+            last_mail = status["mail"]
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= QUIET_S:
+            return Settled(True, now - started, "")
+        time.sleep(0.25)
+    return Settled(False, time.monotonic() - started, pending or "mail still arriving")
+
+
+# ---------------------------------------------------------------------------------------- checks
+@dataclass
+class CheckResult:
+    name: str
+    claim: str  # what must hold, in one line
+    checked: int  # how many items it looked at
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return None
+
+
+def _short(identifier: Any) -> str:
+    return str(identifier)[:12]
+
+
+def check_links_used_once(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "links_used_once",
+        "every confirmed link was used exactly once: one password_changed event per used link, "
+        "no link confirmed twice",
+        checked=0,
+    )
+    changes_by_reset: Counter[str] = Counter(
+        str(e["detail"]["reset_id"])
+        for e in snap.events_of("password_changed")
+        if (e.get("detail") or {}).get("reset_id")
+    )
+    tokens_by_digest = {t["token_hash"]: t for t in snap.tokens}
+    for token in snap.tokens:
+        result.checked += 1
+        changes = changes_by_reset.get(str(token["reset_id"]), 0)
+        if token.get("status") == "used" and changes != 1:
+            result.failures.append(
+                f"link {_short(token['reset_id'])} is used but has {changes} password_changed events"
+            )
+        elif token.get("status") != "used" and changes:
+            result.failures.append(
+                f"link {_short(token['reset_id'])} is {token.get('status')} "
+                f"but changed the password {changes} time(s)"
+            )
+    confirmed = Counter(f["digest"] for f in snap.flows if f.get("event") == "confirmed")
+    for token_digest, count in confirmed.items():
+        record = tokens_by_digest.get(token_digest)
+        if count > 1:
+            result.failures.append(f"link {_short(token_digest)} was confirmed {count} times (200 each)")
+        if record is None:
+            result.failures.append(f"a confirmed link ({_short(token_digest)}) has no token record")
+        elif record.get("status") != "used":
+            result.failures.append(
+                f"a confirmed link ({_short(record['reset_id'])}) is {record.get('status')}, not used"
+            )
+    result.notes.append(f"{sum(confirmed.values())} confirms answered 200 for {len(confirmed)} links")
+    return result
+
+
+def _expected_notifications(snap: Snapshot, event: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """(address -> the mail kind it must get, addresses that may get none): the firm's active
+    owners other than the holder get the owner mail, the holder the holder mail; an address SES
+    condemned (or an account no longer active) is skipped by the service, so for those one mail or
+    none is right (the verdict may have come after the mail)."""
+    holder = snap.accounts.get(str(event["account_id"]))
+    expected: dict[str, str] = {}
+    excused: set[str] = set()
+    if holder is None:
+        return expected, excused
+    for account in snap.accounts.values():
+        if (
+            account.get("firm_id") == event.get("firm_id")
+            and account.get("role") == "owner"
+            and account["account_id"] != holder["account_id"]
+            and account.get("status") == "active"
+        ):
+            expected[str(account["email"])] = OWNER_MAIL
+    expected[str(holder["email"])] = HOLDER_MAIL
+    for address in expected:
+        reader = snap.account_by_email().get(address) or {}
+        if reader.get("email_status", "ok") != "ok" or reader.get("status") != "active":
+            excused.add(address)
+    return expected, excused
+
+
+def check_notifications(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "notifications_once",
+        "every password change mailed each owner of the firm (other than the holder) once and the "
+        "holder once: none lost, none twice (events whose stream records are in a dead-letter queue "
+        "are counted under dead_letters_accounted)",
+        checked=0,
+    )
+    mails = snap.mails_tagged("event_id")
+    parked = snap.dead_lettered_events()
+    for event in snap.events_of("password_changed"):
+        result.checked += 1
+        event_id = str(event["event_id"])
+        got: Counter[tuple[str, str]] = Counter()
+        for mail in mails.get(event_id, []):
+            for to in mail["to"]:
+                got[(to, str(mail["tags"].get("kind")))] += 1
+        if str(event["account_id"]) not in snap.accounts:
+            result.notes.append(f"event {_short(event_id)}: account erased since, not checked")
+            continue
+        expected, excused = _expected_notifications(snap, event)
+        for (to, kind), count in got.items():
+            if count > 1:
+                result.failures.append(
+                    f"event {_short(event_id)}: {kind} mailed {count} times to one recipient"
+                )
+            if expected.get(to) != kind:
+                result.failures.append(
+                    f"event {_short(event_id)}: an unexpected {kind} mail (not a recipient of it)"
+                )
+        for to, kind in expected.items():
+            if got.get((to, kind), 0) == 0 and to not in excused and event_id not in parked:
+                result.failures.append(f"event {_short(event_id)}: the {kind} mail never went out")
+    return result
+
+
+def check_records_whole(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "records_whole",
+        "no record half-written: each password change bumped its account's version once and used its "
+        "link in the same write; each link has its reset_requested event and each such event its link; "
+        "each sent link mail's message id is on its link",
+        checked=0,
+    )
+    tokens_by_reset = {str(t["reset_id"]): t for t in snap.tokens}
+    changes = snap.events_of("password_changed")
+    per_account: Counter[str] = Counter(str(e["account_id"]) for e in changes)
+    for event in changes:
+        result.checked += 1
+        detail = event.get("detail") or {}
+        if detail.get("change") in ("reset", "invitation"):
+            token = tokens_by_reset.get(str(detail.get("reset_id")))
+            if token is None:
+                if str(event["account_id"]) in snap.accounts:
+                    result.failures.append(f"event {_short(event['event_id'])}: its link is missing")
+            elif token.get("status") != "used" or _time(token.get("used_at")) != _time(event.get("at")):
+                result.failures.append(
+                    f"event {_short(event['event_id'])}: its link {_short(token['reset_id'])} is "
+                    f"{token.get('status')}, used_at {token.get('used_at')} (event at {event.get('at')})"
+                )
+    for account_id, account in snap.accounts.items():
+        result.checked += 1
+        version = int(account.get("password_version") or 0)
+        if version != per_account.get(account_id, 0):
+            result.failures.append(
+                f"account {account_id}: password_version {version}, but {per_account.get(account_id, 0)} "
+                "password_changed events"
+            )
+    requested: Counter[str] = Counter(
+        str((e.get("detail") or {}).get("reset_id")) for e in snap.events_of("reset_requested")
+    )
+    for token in snap.tokens:
+        result.checked += 1
+        count = requested.get(str(token["reset_id"]), 0)
+        if count != 1:
+            result.failures.append(f"link {_short(token['reset_id'])}: {count} reset_requested events")
+    requesters = {
+        str((e.get("detail") or {}).get("reset_id")): str(e["account_id"])
+        for e in snap.events_of("reset_requested")
+    }
+    for reset_id in requested:
+        if reset_id not in tokens_by_reset and requesters[reset_id] in snap.accounts:
+            result.failures.append(f"reset_requested event for link {_short(reset_id)} without its link")
+    sent = snap.mails_tagged("reset_id")
+    for token in snap.tokens:
+        mails = sent.get(str(token["reset_id"]), [])
+        if mails and token.get("ses_message_id") not in {m["id"] for m in mails}:
+            result.failures.append(
+                f"link {_short(token['reset_id'])}: its mail went out but the message id is not on the link"
+            )
+    return result
+
+
+def check_links_mailed(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "links_mailed_or_reported",
+        "no link issued without its mail: every issued or used link was mailed exactly once; a link "
+        "whose mail SES refused is marked send_failed (staff see it as failed) and was not mailed",
+        checked=0,
+    )
+    sent = snap.mails_tagged("reset_id")
+    for token in snap.tokens:
+        result.checked += 1
+        count = len(sent.get(str(token["reset_id"]), []))
+        status = token.get("status")
+        if status in ("issued", "used") and count != 1:
+            result.failures.append(f"link {_short(token['reset_id'])} ({status}) was mailed {count} times")
+        elif status == "send_failed" and count:
+            result.failures.append(
+                f"link {_short(token['reset_id'])} is send_failed but was mailed {count} times"
+            )
+    known = {str(t["reset_id"]) for t in snap.tokens}
+    requested = {str((e.get("detail") or {}).get("reset_id")) for e in snap.events_of("reset_requested")}
+    for reset_id in sent:
+        if reset_id not in known and reset_id not in requested:
+            result.failures.append(f"a link mail ({_short(reset_id)}) has neither a link nor an event")
+    return result
+
+
+def _expected_ses_events(address: str) -> Counter[str]:
+    local, _, domain = address.lower().partition("@")
+    scenario = local.split("+", 1)[0] if domain == SIMULATOR else "success"
+    if scenario in ("bounce", "suppressionlist"):
+        return Counter({"send": 1, "bounce": 1})
+    if scenario == "complaint":
+        return Counter({"send": 1, "delivery": 1, "complaint": 1})
+    return Counter({"send": 1, "delivery": 1})
+
+
+def check_ses_events(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "ses_events_recorded",
+        "every SES event of every reset mail is on its delivery timeline exactly once (SNS retries "
+        "included), and bounces and complaints marked the address",
+        checked=0,
+    )
+    for reset_id, mails in snap.mails_tagged("reset_id").items():
+        mail = mails[0]
+        address = mail["to"][0]
+        if mail["tags"].get("kind") != TIMELINE_KIND:
+            continue  # the service keeps timelines of reset mails only (not of invitations)
+        if address not in snap.account_by_email():
+            continue  # erased: its timeline went with it
+        result.checked += 1
+        timeline = snap.timelines.get(reset_id) or {}
+        entries = [json.loads(e) for e in timeline.get("events") or []]
+        keys = Counter(str(e.get("key")) for e in entries)
+        for key, count in keys.items():
+            if count > 1:
+                result.failures.append(
+                    f"link {_short(reset_id)}: event {key.split('|', 1)[0]} recorded {count} times"
+                )
+        got = Counter(str(e.get("type")) for e in {str(e.get("key")): e for e in entries}.values())
+        wanted = _expected_ses_events(address)
+        if got != wanted:
+            result.failures.append(
+                f"link {_short(reset_id)}: timeline has {dict(got)}, SES sent {dict(wanted)}"
+            )
+    for account in snap.accounts.values():
+        address = str(account.get("email"))
+        if not address.endswith(f"@{SIMULATOR}"):
+            continue
+        scenario = address.split("@")[0].split("+")[0]
+        mailed = any(address in m["to"] for m in snap.mails)
+        want = {"bounce": "undeliverable", "complaint": "complained"}.get(scenario)
+        if mailed and want and account.get("email_status") != want:
+            result.failures.append(
+                f"account {account['account_id']}: email_status {account.get('email_status')}, not {want}"
+            )
+    return result
+
+
+def check_dead_letters(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "dead_letters_accounted",
+        "the dead-letter queues are empty; with faults, every message in them names records the "
+        "stream still holds, of events the events table still holds (so a redrive can send what is "
+        "missing), or a request the run made",
+        checked=len(snap.dead_letters),
+    )
+    events = {str(e["event_id"]): e for e in snap.events}
+    identifiers = {str(a) for a in snap.accounts} | {str(a.get("email")) for a in snap.accounts.values()}
+    mails = snap.mails_tagged("event_id")
+    for letter in snap.dead_letters:
+        where = f"{letter.queue} message {_short(letter.message_id)}"
+        if not snap.faults:
+            result.failures.append(f"{where}: a dead letter in a run without faults")
+        if letter.source == "stream":
+            if letter.stream_records is None:
+                result.failures.append(f"{where}: its stream records can no longer be read (not redrivable)")
+                continue
+            for record in letter.stream_records:
+                image = (record.get("dynamodb") or {}).get("NewImage") or {}
+                event_id = str((image.get("event_id") or {}).get("S"))
+                if event_id not in events:
+                    result.failures.append(f"{where}: event {_short(event_id)} is not in the events table")
+                    continue
+                sent = {(to, str(m["tags"].get("kind"))) for m in mails.get(event_id, []) for to in m["to"]}
+                expected, _ = _expected_notifications(snap, events[event_id])
+                missing = Counter(kind for to, kind in expected.items() if (to, kind) not in sent)
+                result.notes.append(
+                    f"{where}: event {_short(event_id)} ({events[event_id].get('type')}): "
+                    f"{len(sent)} of {len(expected)} mails sent, missing "
+                    f"{', '.join(f'{k}×{n}' for k, n in sorted(missing.items())) or 'none'}; "
+                    "redrivable: its records are still in the stream and the event in the table"
+                )
+        else:
+            named = _strings(letter.body) & identifiers
+            if not named:
+                result.failures.append(f"{where}: names no account or address of this run")
+            else:
+                result.notes.append(
+                    f"{where}: a request for {len(named)} known account(s); redrive: "
+                    "aws sqs start-message-move-task --source-arn <dead-letter queue ARN>"
+                )
+    return result
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        try:
+            return _strings(json.loads(value)) | {value}
+        except ValueError:
+            return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_strings(v) for v in value)) if value else set()
+    return set()
+
+
+def check_queues_drained(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "queues_drained",
+        "every event-source queue is empty once the run settled",
+        checked=len(snap.queues_left),
+    )
+    for queue, count in snap.queues_left.items():
+        if count:
+            result.failures.append(f"{queue} still holds {count} message(s)")
+    return result
+
+
+def check_self_service(snap: Snapshot) -> CheckResult:
+    result = CheckResult(
+        "self_service_accounted",
+        "every accepted self-service request for a known client issued one link (no request lost, "
+        "none doubled); none for an unknown address mailed anything",
+        checked=0,
+    )
+    accepted: Counter[str] = Counter()
+    answered_5xx: Counter[str] = Counter()
+    for flow in snap.flows:
+        if flow.get("event") != "self_service" or not flow.get("account_id"):
+            continue
+        if flow.get("status") == 202:
+            accepted[str(flow["account_id"])] += 1
+        elif int(flow.get("status") or 0) >= 500 or not flow.get("status"):
+            answered_5xx[str(flow["account_id"])] += 1
+    issued: Counter[str] = Counter(str(t["account_id"]) for t in snap.tokens if t.get("requested_by") is None)
+    parked: Counter[str] = Counter()
+    for letter in snap.dead_letters:
+        if letter.source == "queue":
+            for value in _strings(letter.body):
+                account = snap.accounts.get(value) or snap.account_by_email().get(value)
+                if account:
+                    parked[str(account["account_id"])] += 1
+    for account_id in set(accepted) | set(issued):
+        result.checked += 1
+        low = accepted[account_id] - parked[account_id]
+        high = accepted[account_id] + answered_5xx[account_id]
+        if not low <= issued[account_id] <= high:
+            result.failures.append(
+                f"account {account_id}: {accepted[account_id]} requests accepted, {answered_5xx[account_id]} "
+                f"answered 5xx, {parked[account_id]} dead-lettered, "
+                f"but {issued[account_id]} self-service links"
+            )
+    strays = [m for m in snap.mails if any(to.endswith("@unknown.example.net") for to in m["to"])]
+    if strays:
+        result.failures.append(f"{len(strays)} mails went to unknown addresses")
+    waited = [f for f in snap.flows if f.get("event") == "no_link"]
+    for flow in waited:
+        result.notes.append(
+            f"account {flow['account_id']}: no {flow['source']} link within {flow['waited_s']} s"
+        )
+    return result
+
+
+CHECKS: tuple[Callable[[Snapshot], CheckResult], ...] = (
+    check_links_used_once,
+    check_notifications,
+    check_records_whole,
+    check_links_mailed,
+    check_ses_events,
+    check_dead_letters,
+    check_queues_drained,
+    check_self_service,
+)
+
+
+def check(snap: Snapshot) -> list[CheckResult]:
+    return [run(snap) for run in CHECKS]
