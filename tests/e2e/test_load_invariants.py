@@ -22,7 +22,8 @@ from load import client, invariants, redrive
 from load.client import Stack
 from load.invariants import DeadLetter, Snapshot
 from load.population import new_password
-from support.local_stack import SEEN
+from support.leaks import SEEN
+from support.local_stack import LOG_DIRS
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +71,7 @@ def _sign_in(stack: Stack, email: str, password: str) -> str:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     logs = tmp_path_factory.mktemp("load-invariants")
-    SEEN.log_dirs.append(logs)
+    LOG_DIRS.append(logs)
     stack = client.start(logs, concurrency=4)
     try:
         flows: list[dict[str, Any]] = []

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support.local_stack import SEEN
+from support.leaks import SEEN
+from support.local_stack import LOG_DIRS
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_p
         check=False,
     )
     run_dir = work / "with faults"
-    SEEN.log_dirs.append(run_dir / "stack")  # the e2e suite's check: no secret in its logs
+    LOG_DIRS.append(run_dir / "stack")  # the e2e suite's check: no secret in its logs
 
     assert done.returncode == 0, done.stdout + done.stderr
     report = out.read_text()

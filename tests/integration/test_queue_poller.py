@@ -219,7 +219,7 @@ def test_start_up_refuses_what_lambda_refuses(wire: Callable[..., Wired]) -> Non
 def test_the_poller_runs_batches_in_parallel_up_to_maximum_concurrency(wire: Callable[..., Wired]) -> None:
     wired = wire(BatchSize=1, ScalingConfig={"MaximumConcurrency": 2})
     runner = PooledRunner(wired.template, concurrency=5)
-    [subscription] = wired.template.queue_subscriptions()
+    [subscription] = [s for s in wired.template.queue_subscriptions() if s.function == QUEUE_PROBE]
     poller = QueuePoller(wired.template, subscription, runner, sqs=wired.sqs)
     for n in range(4):
         wired.send(f"m{n}", "hold-0.3")
