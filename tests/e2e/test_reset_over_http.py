@@ -16,6 +16,10 @@ pytestmark = pytest.mark.e2e
 OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 JAMES = ("james.miller@example.com", "Client-Demo-James-2026")
 NEW_PASSWORD = "Ahornblatt im Herbstwind 42"
+# bcrypt would keep only these first 72 bytes (ASCII: characters) of the password below.
+FIRST_72 = "Der Nebel liegt still auf dem Moor, und die Kraniche ziehen nach Sueden "
+LONG_PASSWORD = FIRST_72 + "vor dem ersten Morgengrauen."
+LONG_ONES_ACCOUNT = ("acc-e2e-long-password", "paul.quist@example.com")
 
 
 def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> None:
@@ -87,3 +91,47 @@ def test_self_service_request_answers_the_same_for_known_and_unknown_addresses(s
     mail = wait_for_mail(stack, "maria.lopez@example.org", before)
     assert mail["links"][0].startswith(f"{stack.base_url}/reset#token=")
     assert all("nobody@example.org" not in m["to"] for m in stack.mail())
+
+
+def link_from_mail(stack: Stack, to: str, before: set[str]) -> str:
+    return str(wait_for_mail(stack, to, before)["links"][0].split("#token=", 1)[1])
+
+
+def test_a_100_character_password_set_by_a_reset_is_kept_whole(stack: Stack) -> None:
+    """No truncation anywhere between the page and the hash: the first 72 characters of a
+    100-character password (all bcrypt would keep) do not sign in; all 100 do."""
+    assert (len(FIRST_72), len(LONG_PASSWORD)) == (72, 100)
+    account_id, email = LONG_ONES_ACCOUNT
+    # A client of their own (the other tests' accounts keep their passwords): invited, a first
+    # password set, then a reset like any other.
+    before = mail_ids(stack)
+    body = {
+        "firm_id": "firm-berger",
+        "role": "client",
+        "email": email,
+        "name": "Paul Quist",
+        "send_invitation": True,
+    }
+    assert stack.signed("PUT", f"/v1/admin/accounts/{account_id}", body).status == 201
+    first = stack.post(
+        "/v1/password-resets/confirm",
+        {"token": link_from_mail(stack, email, before), "password": NEW_PASSWORD},
+    )
+    assert first.status == 200, first.body
+
+    before = mail_ids(stack)
+    owner_token = sign_in(stack, *OWNER)
+    sent = stack.post(
+        f"/v1/accounts/{account_id}/password-reset", headers={"Authorization": f"Bearer {owner_token}"}
+    )
+    assert sent.status == 202, sent.body
+    token = link_from_mail(stack, email, before)
+    verified = stack.post("/v1/password-resets/verify", {"token": token})
+    assert verified.json()["purpose"] == "reset"
+    confirmed = stack.post("/v1/password-resets/confirm", {"token": token, "password": LONG_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+
+    for truncated in (FIRST_72, LONG_PASSWORD[:99]):
+        refused = stack.post("/v1/sessions", {"email": email, "password": truncated})
+        assert (refused.status, refused.json()["error"]["code"]) == (401, "invalid_credentials")
+    assert stack.post("/v1/sessions", {"email": email, "password": LONG_PASSWORD}).status == 201

@@ -115,6 +115,27 @@ def test_an_account_is_created_with_its_firms_language_and_zone(api: Api, demo: 
     assert (read.status, read.body) == (200, {"account": result.body["account"]})
 
 
+def test_a_password_sent_with_an_account_sets_nothing(api: Api, demo: dict[str, Any]) -> None:
+    """The CRM cannot choose a password either (ASVS 6.4.6): the body has no such field, and one
+    sent anyway (a password, or a ready hash of it) is not taken, for a new account or an existing one."""
+    from argon2 import PasswordHasher
+
+    chosen = {
+        "password": GOOD_PASSWORD,
+        "new_password": GOOD_PASSWORD,
+        "password_hash": PasswordHasher().hash(GOOD_PASSWORD),
+    }
+    created = api.signed("PUT", "/v1/admin/accounts/acc-new-client", new_client(**chosen))
+    updated = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(**chosen))
+
+    assert (created.status, created.body["account"]["has_password"]) == (201, False)
+    assert updated.status == 200, updated.body
+    for email in ("neu@example.com", demo[ANNA]["email"]):
+        refused = api.post("/v1/sessions", {"email": email, "password": GOOD_PASSWORD})
+        assert (refused.status, refused.error_code) == (401, "invalid_credentials")
+    assert api.sign_in_as(demo[ANNA])
+
+
 def test_the_same_put_twice_writes_and_revokes_nothing(api: Api, demo: dict[str, Any]) -> None:
     staff_link_to_anna(api, demo)
     session = api.sign_in("anna.schmidt@example.com", demo[ANNA]["password"])

@@ -3,16 +3,25 @@ still get 202 but no mail, sign-in guessing stops."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from typing import Any
 
+import boto3
 import pytest
 
-from pwreset.credentials.ratelimit import RateLimiter
-from support.api import Api
-from support.sent_mail import sent_messages
+from pwreset.credentials.ratelimit import RateLimiter, Rule, parse_rules
+from support.api import Api, Result
+from support.environment import TEMPLATE
+from support.sent_mail import sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
+# The limits a deployment gets unless it says otherwise.
+RULES = parse_rules(TEMPLATE.parameter("RateLimits"))
+SCANNER = "203.0.113.7"
+NEIGHBOUR = "203.0.113.8"
+NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 
 @pytest.fixture(autouse=True)
@@ -84,3 +93,106 @@ def test_successful_sign_ins_do_not_count(api: Api, demo: dict[str, Any]) -> Non
     anna = demo[ANNA]
     for _ in range(15):
         assert api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]}).status == 201
+
+
+# --------------------------------------------------------------------------- the token routes
+
+
+def retry_after(rule: Rule, now: float) -> int:
+    """What Retry-After says when the clock stands at ``now``: the seconds left in the window."""
+    return int(rule.window_seconds - now % rule.window_seconds)
+
+
+def link_for_anna(api: Api, demo: dict[str, Any]) -> str:
+    owner = api.sign_in_as(demo["acc-berger-owner"])
+    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner).status == 202
+    return token_from(sent_messages()[-1])
+
+
+def guesses_up_to_the_limit(api: Api, route: str, rule: Rule, addresses: list[str]) -> list[int]:
+    """A scanner trying made-up tokens, each from the next address in ``addresses``."""
+    body = {"password": NEW_PASSWORD}
+    return [
+        api.post(route, {**body, "token": secrets.token_urlsafe(32)}, source_ip=addresses[i]).status
+        for i in range(rule.limit)
+    ]
+
+
+def events(kind: str) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").scan(TableName=os.environ["EVENTS_TABLE"])["Items"]
+    return [item for item in items if item["type"]["S"] == kind]
+
+
+def assert_limited(result: Result, rule: Rule, clock: float) -> None:
+    assert (result.status, result.error_code) == (429, "rate_limited"), result.body
+    assert result.header("Retry-After") == str(retry_after(rule, clock))
+
+
+def test_confirms_from_one_network_stop_at_its_limit_and_the_refused_one_changes_nothing(
+    api: Api, demo: dict[str, Any], clock: float
+) -> None:
+    from pwreset.storage.models import Session
+
+    rule = RULES["confirm_ip"]
+    raw = link_for_anna(api, demo)
+    mails = len(sent_messages())
+
+    assert (
+        guesses_up_to_the_limit(api, "/v1/password-resets/confirm", rule, [SCANNER] * rule.limit)
+        == [404] * rule.limit
+    )
+    refused = api.post(
+        "/v1/password-resets/confirm", {"token": raw, "password": NEW_PASSWORD}, source_ip=SCANNER
+    )
+
+    assert_limited(refused, rule, clock)
+    # The refused confirm consumed nothing and changed nothing: the link still verifies, the old
+    # password still signs in, no session was opened, nobody was told of a change.
+    assert api.post("/v1/password-resets/verify", {"token": raw}, source_ip=NEIGHBOUR).status == 200
+    assert [s for s in Session.scan() if s.account_id == ANNA] == []
+    assert events("password_changed") == []
+    assert len(sent_messages()) == mails
+    anna = demo[ANNA]
+    assert api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]}).status == 201
+    # Another network is served: the link works there.
+    done = api.post(
+        "/v1/password-resets/confirm", {"token": raw, "password": NEW_PASSWORD}, source_ip=NEIGHBOUR
+    )
+    assert done.status == 200, done.body
+
+
+def test_verifies_from_one_network_stop_at_its_limit_and_another_network_is_served(
+    api: Api, demo: dict[str, Any], clock: float
+) -> None:
+    rule = RULES["verify_ip"]
+    raw = link_for_anna(api, demo)
+    requested = events("reset_requested")
+
+    assert (
+        guesses_up_to_the_limit(api, "/v1/password-resets/verify", rule, [SCANNER] * rule.limit)
+        == [404] * rule.limit
+    )
+    refused = api.post("/v1/password-resets/verify", {"token": raw}, source_ip=SCANNER)
+
+    assert_limited(refused, rule, clock)
+    assert events("reset_requested") == requested and events("password_changed") == []
+    verified = api.post("/v1/password-resets/verify", {"token": raw}, source_ip=NEIGHBOUR)
+    assert (verified.status, verified.body["purpose"]) == (200, "reset")
+
+
+@pytest.mark.parametrize(("route", "rule_name"), [("verify", "verify_ip"), ("confirm", "confirm_ip")])
+def test_an_ipv6_network_is_one_client_on_the_token_routes(
+    api: Api, demo: dict[str, Any], clock: float, route: str, rule_name: str
+) -> None:
+    """A /64 is one subscriber's: hopping addresses inside it must not buy a scanner more tries."""
+    rule = RULES[rule_name]
+    raw = link_for_anna(api, demo)
+    hopping = [f"2001:db8:1:2::{i + 1:x}" for i in range(rule.limit + 1)]
+
+    path = f"/v1/password-resets/{route}"
+    assert guesses_up_to_the_limit(api, path, rule, hopping) == [404] * rule.limit
+    refused = api.post(path, {"token": raw, "password": NEW_PASSWORD}, source_ip=hopping[-1])
+
+    assert_limited(refused, rule, clock)
+    served = api.post(path, {"token": raw, "password": NEW_PASSWORD}, source_ip="2001:db8:1:3::1")
+    assert served.status == 200, served.body

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from typing import Any
 
 import boto3
 import pytest
 
-from support.api import Api
+from support.api import Api, Result
+from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import message_body, sent_messages, token_from
@@ -416,6 +418,58 @@ def test_expired_session_is_rejected(api: Api, demo: dict[str, Any]) -> None:
     [session] = list(Session.scan())
     session.update(actions=[Session.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
     assert api.get("/v1/sessions/current", token=token).status == 401
+
+
+def open_session(api: Api, demo: dict[str, Any], how: str) -> Result:
+    anna = demo[ANNA]
+    if how == "sign-in":
+        return api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]})
+    send_link(api, demo, OWNER, ANNA)
+    return api.post(
+        "/v1/password-resets/confirm", {"token": token_from(sent_messages()[-1]), "password": GOOD_PASSWORD}
+    )
+
+
+@pytest.mark.parametrize("how", ["sign-in", "reset"])
+def test_a_session_lasts_the_templates_lifetime_and_not_a_second_longer(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Sessions end on time in code (the table's TTL only cleans up), and the browser is told
+    the same lifetime in the cookie."""
+    from pwreset.credentials import changes, sessions
+
+    lifetime = int(TEMPLATE.parameter("SessionLifetimeSeconds"))
+    opened = datetime.now(UTC).replace(microsecond=0)
+
+    def clock_at(at: datetime) -> None:
+        monkeypatch.setattr(sessions, "_now", lambda: at)
+        monkeypatch.setattr(changes, "_now", lambda: at)
+
+    clock_at(opened)
+    result = open_session(api, demo, how)
+    assert result.status in (200, 201), result.body
+    token = result.body["session"]["token"]
+    ends = opened + timedelta(seconds=lifetime)
+    assert datetime.fromisoformat(result.body["session"]["expires_at"]) == ends
+    [set_cookie] = result.raw.header_values("Set-Cookie")
+    cookie = SimpleCookie()
+    cookie.load(set_cookie)
+    assert cookie["portal_session"].value == token
+    assert cookie["portal_session"]["max-age"] == str(lifetime)
+    if cookie["portal_session"]["expires"]:  # optional; Max-Age wins where both are sent
+        expires = datetime.strptime(cookie["portal_session"]["expires"], "%a, %d %b %Y %H:%M:%S GMT")
+        assert expires.replace(tzinfo=UTC) == ends
+
+    clock_at(ends - timedelta(seconds=1))
+    assert api.get("/v1/sessions/current", token=token).status == 200
+    assert api.get("/v1/sessions/current", headers={"Cookie": f"portal_session={token}"}).status == 200
+
+    clock_at(ends)
+    for expired in (
+        api.get("/v1/sessions/current", token=token),
+        api.get("/v1/sessions/current", headers={"Cookie": f"portal_session={token}"}),
+    ):
+        assert (expired.status, expired.error_code) == (401, "unauthorized")
 
 
 def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dict[str, Any]) -> None:

@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 
-from pwreset.credentials.ratelimit import RateLimiter
+from pwreset.credentials.ratelimit import RateLimiter, parse_rules
 from support.api import Api
+from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 
 ANNA = "acc-berger-client-anna"
 OWNER = "acc-berger-owner"
 ATTACKER = "203.0.113.66"
 ANNA_AT_HOME = "198.51.100.20"
+# The limits a deployment gets unless it says otherwise.
+RULES = parse_rules(TEMPLATE.parameter("RateLimits"))
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +113,39 @@ def test_a_successful_sign_in_takes_its_count_back(api: Api, demo: dict[str, Any
     for _ in range(5):
         assert sign_in(api, anna["email"], anna["password"], ANNA_AT_HOME) == 201
     assert sign_in(api, anna["email"], "one more miss", ANNA_AT_HOME) == 401
+
+
+def test_failures_from_one_network_over_many_addresses_stop_that_network_and_no_other(
+    api: Api, demo: dict[str, Any], clock: float, verifications: list[str]
+) -> None:
+    """Credential stuffing: one guess per address, so no per-account rule is ever reached; the
+    network's own limit stops it. Its count is taken before the check and given back on success:
+    the network's rightful sign-ins in between never use it up."""
+    from pwreset.storage.models import Session
+
+    network = RULES["sign_in_ip"]
+    assert (
+        RULES["sign_in_account_ip"].limit > 1 and RULES["sign_in_account"].limit > 1
+    )  # one try each stays under
+    james = demo["acc-berger-client-james"]
+    statuses = []
+    for i in range(network.limit):
+        statuses.append(sign_in(api, f"stuffed.{i}@example.com", f"leaked password {i}", ATTACKER))
+        if i % 10 == 0:  # someone on the same network signs in, rightly
+            assert sign_in(api, james["email"], james["password"], ATTACKER) == 201
+    assert statuses == [401] * network.limit
+    sessions_before = {s.session_hash for s in Session.scan()}
+    checked = len(verifications)
+
+    refused = api.post(
+        "/v1/sessions", {"email": james["email"], "password": james["password"]}, source_ip=ATTACKER
+    )
+
+    assert (refused.status, refused.error_code) == (429, "rate_limited"), refused.body
+    assert refused.header("Retry-After") == str(int(network.window_seconds - clock % network.window_seconds))
+    # Refused before the password was checked, and nothing opened.
+    assert len(verifications) == checked
+    assert {s.session_hash for s in Session.scan()} == sessions_before
+    assert refused.header("Set-Cookie") is None
+    # Another network is served.
+    assert sign_in(api, james["email"], james["password"], ANNA_AT_HOME) == 201

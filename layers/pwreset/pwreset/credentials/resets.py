@@ -242,9 +242,9 @@ def _send(
 
 
 def _limit(rule: str, meta: RequestMeta) -> None:
-    """Per-IP limits on the token routes: tokens cannot be guessed, but a scanner should still
-    meet a wall."""
-    decision = limiter().hit(rule, meta.source_ip)
+    """Per-client-network limits on the token routes: tokens cannot be guessed, but a scanner
+    should still meet a wall, and hopping addresses inside one IPv6 /64 must not move it."""
+    decision = limiter().hit(rule, client_network(meta.source_ip))
     if not decision.allowed:
         raise errors.RateLimited(retry_after=decision.retry_after, locale=meta.locale)
 
