@@ -22,10 +22,11 @@ from pwreset.core.aws import SERVICES
 
 INSTALLED = Path(botocore.__file__).parent
 # One cheap read call per service: what goes on the wire (URL, signing scope) is compared.
-PROBE = {"dynamodb": "describe_limits", "sesv2": "get_account"}
+PROBE = {"dynamodb": "describe_limits", "sesv2": "get_account", "sqs": "list_queues"}
 EU_CENTRAL = {
     "dynamodb": "https://dynamodb.eu-central-1.amazonaws.com",
     "sesv2": "https://email.eu-central-1.amazonaws.com",
+    "sqs": "https://sqs.eu-central-1.amazonaws.com",
 }
 
 
@@ -61,7 +62,7 @@ class _Wire:
 
 
 class _EmptyJson:
-    """The raw body of a response: ``{}``, which both probe calls accept."""
+    """The raw body of a response: ``{}``, which every probe call accepts."""
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield b"{}"
