@@ -64,7 +64,9 @@ def test_no_session_token_or_link_reaches_a_trace(
     assert confirmed.status == 200
 
     secrets = [signed_in.body["session"]["token"], confirmed.body["session"]["token"], link_token]
-    assert traces.segments == 3  # sign-in, request, confirm (no authorizer: none of them needs a session)
+    # Sign-in, the self-service request, its queue function, confirm (no authorizer: none of them
+    # needs a session).
+    assert traces.segments == 4
     recorded = "\n".join(traces.records)
     assert "ColdStart" in recorded  # the recorder sees what the handlers put on their segments
     for secret in secrets:
