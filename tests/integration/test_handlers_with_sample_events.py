@@ -18,6 +18,7 @@ ROUTE_EVENTS = {
     ("POST", "/v1/accounts/{account_id}/password-reset"): "request_reset_staff.json",
     ("POST", "/v1/password-resets/verify"): "confirm_reset_verify.json",
     ("POST", "/v1/password-resets/confirm"): "confirm_reset_confirm.json",
+    ("POST", "/v1/account-locks"): "confirm_reset_lock.json",
     ("POST", "/v1/sessions"): "sessions_sign_in.json",
     ("GET", "/v1/sessions/current"): "sessions_current.json",
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
