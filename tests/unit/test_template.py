@@ -42,8 +42,14 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "EventsTable",  # audit events; erasure strips their personal data
         "LockTokensTable",  # erasure deletes the account's lock links
     },
-    # Its stream comes through SAM's managed stream-reading policy, not a table grant.
-    "NotifyPasswordChangedFunction": {"AccountsTable", "FirmsTable", "NotifyIdempotencyTable"},
+    # Its stream comes through SAM's managed stream-reading policy, not a table grant. It writes the
+    # lock link a client's password-changed mail carries.
+    "NotifyPasswordChangedFunction": {
+        "AccountsTable",
+        "FirmsTable",
+        "NotifyIdempotencyTable",
+        "LockTokensTable",
+    },
     "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
     # Self-service links from the queue: the account by address, the firm's name, the link, its
