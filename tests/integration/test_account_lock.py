@@ -229,6 +229,23 @@ def test_a_change_while_signed_in_mails_a_lock_link_too(
     assert event["detail"]["M"]["reported_change"]["S"] == "portal"
 
 
+def test_a_first_password_set_with_an_invitation_mails_a_lock_link_too(
+    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+) -> None:
+    """The welcome link may have reached someone else too: the "access is set up" mail offers the
+    lock as well."""
+    body = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
+    assert api.signed("PUT", "/v1/admin/accounts/acc-nora", {**body, "send_invitation": True}).status == 201
+    confirm(api, token_from(sent_messages()[-1]))
+    stream()
+    [holder] = mails.to("nora.neu@example.com", "password_changed_holder")
+
+    assert lock(api, lock_link_in(holder)).status == 200
+
+    [event] = events_of("account_locked")
+    assert event["detail"]["M"]["reported_change"]["S"] == "invitation"
+
+
 def test_staff_changing_their_own_password_get_no_lock_link(
     api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
 ) -> None:
