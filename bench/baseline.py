@@ -473,7 +473,11 @@ def _mark_sent(key: dict[str, Any], message_id: str) -> None:
 
 
 def _changed_mail(
-    reader: dict[str, Any], client: dict[str, Any], firm_name: str, image: dict[str, Any]
+    reader: dict[str, Any],
+    client: dict[str, Any],
+    firm_name: str,
+    image: dict[str, Any],
+    lock_link: str | None = None,
 ) -> dict[str, Any]:
     detail = {k: v.get("S", "") for k, v in image.get("detail", {}).get("M", {}).items()}
     facts = (
@@ -481,6 +485,8 @@ def _changed_mail(
         f"from {detail.get('source_ip', 'unknown')} ({detail.get('city', '')}, "
         f"{detail.get('country_name', '')}) with {detail.get('user_agent', 'unknown')}."
     )
+    if lock_link:
+        facts += f" It wasn't me: {lock_link}"
     text = f"Hello {_s(reader, 'name')},\n\n{facts}\n\n{firm_name}\n"
     return {
         "Simple": {
@@ -491,6 +497,25 @@ def _changed_mail(
             },
         }
     }
+
+
+def _put_lock_token(client: dict[str, Any], image: dict[str, Any]) -> str:
+    """The client's "It wasn't me" link: 256 random bits, only the digest stored, 7 days."""
+    raw = secrets.token_urlsafe(32)
+    now = int(time.time())
+    _db().put_item(
+        TableName=_table("LOCK_TOKENS_TABLE"),
+        Item={
+            "token_hash": {"S": hashlib.sha256(raw.encode()).hexdigest()},
+            "account_id": client["account_id"],
+            "firm_id": image["firm_id"],
+            "change_event_id": image["event_id"],
+            "expires_at": {"N": str(now + 7 * 86400)},
+            "status": {"S": "issued"},
+        },
+        ConditionExpression="attribute_not_exists(token_hash)",
+    )
+    return f"{_ENV['RESET_PAGE_URL']}#lock={raw}"
 
 
 def _notify_record(record: dict[str, Any]) -> None:
@@ -523,10 +548,11 @@ def _notify_record(record: dict[str, Any]) -> None:
         key = _idempotency_key("password_changed_mail", [event_id, _s(reader, "account_id")])
         if not _claim(key):
             continue
+        lock_link = _put_lock_token(client, image) if reader is client else None
         request: dict[str, Any] = {
             "FromEmailAddress": _ENV["SENDER_ADDRESS"],
             "Destination": {"ToAddresses": [_s(reader, "email")]},
-            "Content": _changed_mail(reader, client, firm_name, image),
+            "Content": _changed_mail(reader, client, firm_name, image, lock_link),
             "EmailTags": [{"Name": "kind", "Value": kind}, {"Name": "event_id", "Value": event_id}],
         }
         if _ENV.get("SES_CONFIGURATION_SET"):

@@ -351,7 +351,7 @@ FLOWS: tuple[Flow, ...] = (
         baseline="notify",
         path="one stream batch with one password_changed record: a client of a firm with one owner "
         "changed the password; the owner and the client are mailed",
-        fresh_tables=("NotifyIdempotencyTable",),
+        fresh_tables=("NotifyIdempotencyTable", "LockTokensTable"),
         method="each request is a DynamoDB-stream batch with one INSERT record of a new "
         "`password_changed` event (NEW_IMAGE as the events table's stream delivers it, "
         "`events/notify_password_changed.json` with a new event id), so no idempotency record "
@@ -372,6 +372,12 @@ FLOWS: tuple[Flow, ...] = (
                 "Accounts.by_firm_role",
                 "the firm's owners, each of whom is mailed (their ids are not in the record; the "
                 "firm's key plus role is the index's key). One owner here, so one owner mail",
+            ),
+            Call(
+                "dynamodb.PutItem",
+                "LockTokens",
+                "the client's mail carries an \"It wasn't me\" lock link: its digest is stored (in "
+                "its own table) once the mail's claim is won, so a redelivery stores none",
             ),
             *(
                 call

@@ -1,4 +1,5 @@
-"""POST /v1/password-resets/verify and POST /v1/password-resets/confirm."""
+"""The public token routes: POST /v1/password-resets/verify, POST /v1/password-resets/confirm and
+POST /v1/account-locks (the "It wasn't me" link of a password-changed mail)."""
 
 from typing import Any
 
@@ -7,11 +8,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api.resolver import create_app, json_response, request_meta, session_cookie
-from pwreset.api.schemas import ConfirmBody, Confirmed, Verified, VerifyBody, responses
+from pwreset.api.schemas import ConfirmBody, Confirmed, LockBody, Locked, Verified, VerifyBody, responses
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
-from pwreset.credentials import resets
+from pwreset.credentials import locks, resets
 
 app = create_app()
 
@@ -57,6 +58,17 @@ def confirm(body: ConfirmBody) -> Response[dict[str, Any]]:
         },
         cookies=[cookie],
     )
+
+
+@app.post(
+    "/v1/account-locks",
+    summary='Lock the account from an "It wasn\'t me" link',
+    tags=["password resets"],
+    responses=responses(200, Locked, "Locked: every session and open link ended", 400, 404, 409, 410, 429),
+)
+def lock(body: LockBody) -> Response[dict[str, Any]]:
+    locks.lock_account(body.token, meta=request_meta(app))
+    return json_response(200, {"status": "locked"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,9 +1,9 @@
-"""Events table stream -> the owner and client mails after a password change.
+"""Events table stream -> the owner and holder mails after a password change or a lock.
 
-The template's filter passes only inserted ``password_changed`` items. Each record is one unit of
-work: a failed one is reported in ``batchItemFailures``, so Lambda retries from it (bisecting,
-up to ``MaximumRetryAttempts``) and then hands it to the dead-letter queue. Sending is idempotent
-per mail (see ``pwreset.mail.notifications``), so retries never mail twice.
+The template's filter passes only inserted ``password_changed`` and ``account_locked`` items.
+Each record is one unit of work: a failed one is reported in ``batchItemFailures``, so Lambda
+retries from it (bisecting, up to ``MaximumRetryAttempts``) and then hands it to the dead-letter
+queue. Sending is idempotent per mail (see ``pwreset.mail.notifications``), so retries never mail twice.
 """
 
 from typing import Any
@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.mail import notifications
-from pwreset.storage.events import PasswordChangedEvent
+from pwreset.storage.events import NOTIFIABLE_TYPES, notifiable
 
 # A batch whose every record failed is reported item by item too (not raised), so Lambda always
 # checkpoints at the first failed record; bisecting is left for real crashes (timeouts, bugs).
@@ -28,14 +28,14 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 def record_handler(record: DynamoDBRecord) -> None:
     image = record.dynamodb.new_image if record.dynamodb else {}
     # The template's filter already does this; a record let through anyway is not ours to mail.
-    if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("type") != "password_changed":
+    if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("type") not in NOTIFIABLE_TYPES:
         logger.info("record skipped", extra={"event_name": str(record.event_name), "type": image.get("type")})
         return
     logger.append_keys(event_id=image.get("event_id"))
     try:
-        notifications.notify_password_changed(PasswordChangedEvent.model_validate(image))
+        notifications.notify(notifiable().validate_python(image))
     except Exception:
-        logger.exception("password-changed notification failed, the record will be retried")
+        logger.exception("notification failed, the record will be retried")
         raise
     finally:
         logger.remove_keys(["event_id"])

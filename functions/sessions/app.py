@@ -39,7 +39,7 @@ app = create_app()
     "/v1/sessions",
     summary="Sign in",
     tags=["sessions"],
-    responses=responses(201, SignedIn, "Signed in (also as the portal_session cookie)", 400, 401, 429),
+    responses=responses(201, SignedIn, "Signed in (also as the portal_session cookie)", 400, 401, 403, 429),
 )
 def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
     done = sessions.sign_in(body.email, body.password, meta=request_meta(app))

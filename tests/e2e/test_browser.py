@@ -1,6 +1,7 @@
 """A person in a real browser (Debian's Chromium, driven by playwright): the reset link from the
 dev mailbox, a rejected password with its rule messages in the client's language, a good one, and
-the portal signed in. Screenshots land in test-output/browser/."""
+the portal signed in; and the "It wasn't me" lock link of a password-changed mail. Screenshots land
+in test-output/browser/."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from support.browser import BROWSER_OUTPUT, type_secret
-from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
+from support.local_stack import Stack, firm_of_two, link_in, mail_ids, sign_in, wait_for_mail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -100,4 +101,59 @@ def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stac
         stack.post("/v1/sessions", {"email": "welcome.browser@example.com", "password": password}).status
         == 201
     )
+    context.close()
+
+
+def test_the_holder_locks_from_the_mail_and_sign_in_is_refused(stack: Stack, browser: Any) -> None:
+    """ "It wasn't me": someone else set the client's password; the client opens the lock link of
+    the password-changed mail, reads what locking does, locks, and the portal refuses sign-in."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    firm = firm_of_two(stack, "lockbrowser")
+    owner = sign_in(stack, firm.owner_email, firm.owner_password)
+    before = mail_ids(stack)
+    sent = stack.post(
+        f"/v1/accounts/{firm.client_id}/password-reset", headers={"Authorization": f"Bearer {owner}"}
+    )
+    assert sent.status == 202, sent.body
+    token = link_in(wait_for_mail(stack, firm.client_email, before)).split("#token=", 1)[1]
+    attackers = "Kopfsteinpflaster im Regen 4711"
+    assert stack.post("/v1/password-resets/confirm", {"token": token, "password": attackers}).status == 200
+    changed = wait_for_mail(stack, firm.client_email, before, timeout=20, subject="password was changed")
+    lock_link = link_in(changed, "lock")
+
+    context = browser.new_context(locale="en-GB", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    page.goto(lock_link)
+    page.locator("#state-lock").wait_for(state="visible")
+    # The token left the address bar at once; opening the page locked nothing (a scanner may open it).
+    assert "#lock=" not in page.url
+    assert "signs out everyone" in page.locator("#state-lock").inner_text()
+    assert stack.post("/v1/sessions", {"email": firm.client_email, "password": attackers}).status == 201
+    page.screenshot(path=str(OUTPUT / "lock-question.png"), full_page=True)
+
+    page.click("#lock-submit")
+    page.locator("#state-locked").wait_for(state="visible")
+    assert "ask your firm for a new link" in page.locator("#state-locked").inner_text()
+    page.screenshot(path=str(OUTPUT / "lock-done.png"), full_page=True)
+
+    # The same link again: used. A broken one: not valid, in the lock's words. (From a blank page:
+    # a new fragment on the same page would not load it again.)
+    page.goto("about:blank")
+    page.goto(lock_link)
+    page.click("#lock-submit")
+    page.locator("#state-lock-used").wait_for(state="visible")
+    page.goto("about:blank")
+    page.goto(lock_link.split("#", 1)[0] + "#lock=")
+    page.locator("#state-lock-invalid").wait_for(state="visible")
+
+    # The portal: the right password is refused, with the reason.
+    page.goto(f"{stack.base_url}/_dev/portal")
+    page.locator("#signed-out").wait_for(state="visible")
+    page.fill("#email", firm.client_email)
+    type_secret(page, "#password", attackers)
+    page.click("#sign-in button[type=submit]")
+    error = page.locator("#sign-in-error")
+    error.wait_for(state="visible")
+    assert "locked" in error.inner_text()
+    page.screenshot(path=str(OUTPUT / "lock-sign-in-refused.png"), full_page=True)
     context.close()

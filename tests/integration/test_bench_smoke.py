@@ -55,8 +55,9 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     assert (
         "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`" in report
     )
-    # The event flows make exactly their minimal calls: two mails (one owner, the client), one bounce.
-    assert re.search(r"^\| notification \| .* \| 8 / 8 PASS \|$", report, re.M), report
+    # The event flows make exactly their minimal calls: two mails (one owner, the client, whose
+    # mail stores its lock link), one bounce.
+    assert re.search(r"^\| notification \| .* \| 9 / 9 PASS \|$", report, re.M), report
     assert re.search(r"^\| SES event \| .* \| 2 / 2 PASS \|$", report, re.M), report
     notify_calls = report.split("### notification", 1)[1].split("Service, first request:", 1)[1]
     assert notify_calls.splitlines()[0].count("`sesv2.SendEmail`") == 2

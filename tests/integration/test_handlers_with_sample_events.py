@@ -18,6 +18,7 @@ ROUTE_EVENTS = {
     ("POST", "/v1/accounts/{account_id}/password-reset"): "request_reset_staff.json",
     ("POST", "/v1/password-resets/verify"): "confirm_reset_verify.json",
     ("POST", "/v1/password-resets/confirm"): "confirm_reset_confirm.json",
+    ("POST", "/v1/account-locks"): "confirm_reset_lock.json",
     ("POST", "/v1/sessions"): "sessions_sign_in.json",
     ("GET", "/v1/sessions/current"): "sessions_current.json",
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
@@ -174,3 +175,29 @@ def test_invitation_and_change_password_events(demo: dict[str, Any], api: Api) -
     changed = invoke("SessionsFunction", change)
     assert changed["statusCode"] == 200, changed["body"]
     assert any(c.startswith("portal_session=") for c in changed["multiValueHeaders"]["Set-Cookie"])
+
+
+def test_lock_event_answers_in_the_contract_shape(demo: dict[str, Any]) -> None:
+    from datetime import UTC, datetime
+
+    from pwreset.storage.events import PasswordChangedEvent
+    from pwreset.storage.lock_tokens import issue_lock_token
+    from pwreset.storage.models import Account
+
+    event = load_event("confirm_reset_lock.json")
+    unknown = invoke("ConfirmResetFunction", event)  # the sample's placeholder token
+    assert (unknown["statusCode"], json.loads(unknown["body"])["error"]["code"]) == (404, "token_invalid")
+    assert "Sperren" in json.loads(unknown["body"])["error"]["message"]  # the sample's Accept-Language
+
+    anna = Account.get("acc-berger-client-anna")
+    change = PasswordChangedEvent(
+        event_id="evt-sample",
+        type="password_changed",
+        account_id=anna.account_id,
+        firm_id=anna.firm_id,
+        at=datetime.now(UTC),
+    )
+    event["body"] = json.dumps({"token": issue_lock_token(anna, change).split("#lock=", 1)[1]})
+    locked = invoke("ConfirmResetFunction", event)
+    assert (locked["statusCode"], json.loads(locked["body"])) == (200, {"status": "locked"})
+    assert Account.get("acc-berger-client-anna", consistent_read=True).is_locked

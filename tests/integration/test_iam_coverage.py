@@ -1,14 +1,17 @@
 """Least privilege that still works: every AWS call each function makes in a full run of the
 service (staff and self-service links, verify, confirm, sign-in with a hash upgrade, the current
-session, sign-out, the firm's client list, the notifications from the stream, an SES bounce
-through the webhook, the deliveries view, a 409 with its diagnosis, provisioning with
-invitations, revocation and erasure, a password changed while signed in) must be allowed by that
-function's own policies in the transformed template. moto enforces no IAM, so without this test a
-tightened policy would only fail in AWS."""
+session, sign-out, the firm's client list, the notifications from the stream, a lock from an
+"It wasn't me" link and its notifications, an SES bounce through the webhook, the deliveries view,
+a 409 with its diagnosis,
+provisioning with invitations, revocation and erasure (a locked account's lock links too), a
+password changed while signed in) must be allowed by that function's own policies in the
+transformed template. moto enforces no IAM, so without this test a tightened policy would only
+fail in AWS."""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +24,8 @@ from support.environment import TEMPLATE
 from support.sent_mail import sent_messages, token_from
 from support.spies import ApiCall, ApiCallSpy
 from support.streams import lambda_event, stream_records
+
+LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -60,6 +65,15 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
         "NotifyPasswordChangedFunction", lambda_event(stream_records(events_table))
     )
     assert result == {"batchItemFailures": []}
+    # "It wasn't me": Anna locks with the link of her mail, and the notifier tells the firm.
+    [lock_token] = {t for m in sent_messages() for t in LOCK_IN_LINK.findall(str(m.body))}
+    assert api.post("/v1/account-locks", {"token": lock_token}).status == 200
+    locked = [
+        r for r in stream_records(events_table) if r["dynamodb"]["NewImage"]["type"]["S"] == "account_locked"
+    ]
+    assert gateway().runner.invoke("NotifyPasswordChangedFunction", lambda_event(locked)) == {
+        "batchItemFailures": []
+    }
     # Sign-in upgrades a weak hash; current session; sign-out.
     james = demo["acc-berger-client-james"]
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(james["password"])
@@ -106,6 +120,8 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     session = api.sign_in(maria["email"], maria["password"])
     change = {"current_password": maria["password"], "new_password": "Sonnenuhr am Marktplatz 1912"}
     assert api.post("/v1/sessions/current/password", change, token=session).status == 200
+    # Erasing the locked account deletes its lock link.
+    assert api.signed("DELETE", "/v1/admin/accounts/acc-berger-client-anna").status == 204
 
 
 def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None, str | None]]:

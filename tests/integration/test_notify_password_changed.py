@@ -467,6 +467,13 @@ def throttled_batch_read(call: ApiCall) -> dict[str, Any]:
 
 
 GUARDED_MAIL = ["dynamodb.PutItem", "sesv2.SendEmail", "dynamodb.UpdateItem"]
+# The client's mail stores its lock link's digest once its claim is won, before it is sent.
+GUARDED_MAIL_WITH_LOCK_LINK = [
+    "dynamodb.PutItem",
+    "dynamodb.PutItem",
+    "sesv2.SendEmail",
+    "dynamodb.UpdateItem",
+]
 
 
 def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
@@ -479,14 +486,27 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
     # The client and the firm in one batch, the owners in one query, then per mail (two owners
-    # and the client) an idempotency claim, the send and the mark: no record per event on top.
-    assert aws_calls.names() == ["dynamodb.BatchGetItem", "dynamodb.Query", *GUARDED_MAIL * 3]
+    # and the client) an idempotency claim, the send and the mark: no record per event on top. The
+    # client's mail also writes its lock link.
+    names = aws_calls.names()
+    assert names == [
+        "dynamodb.BatchGetItem",
+        "dynamodb.Query",
+        *GUARDED_MAIL * 2,
+        *GUARDED_MAIL_WITH_LOCK_LINK,
+    ]
+    [lock_link] = [
+        c for c in aws_calls.calls if c.operation == "PutItem" and "token_hash" in c.params["Item"]
+    ]
+    assert lock_link.params["TableName"] == os.environ["LOCK_TOKENS_TABLE"]
     assert len(ses.notifications()) == 3
 
     aws_calls.calls.clear()
     assert notify(runner, [record]) == {"batchItemFailures": []}  # redelivered after it finished
 
     assert "sesv2.SendEmail" not in aws_calls.names()
+    tables = {c.params["TableName"] for c in aws_calls.calls if c.operation == "PutItem"}
+    assert os.environ["LOCK_TOKENS_TABLE"] not in tables  # the claims fail: no new lock link
     assert len(ses.notifications()) == 3
 
 

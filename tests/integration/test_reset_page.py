@@ -55,6 +55,15 @@ DOM_CONTRACT_IDS = {
     "request-email",
     "request-submit",
     "request-result",
+    # "It wasn't me": a lock link asks first, and only its button locks.
+    "state-lock",
+    "lock-submit",
+    "lock-error",
+    "state-locked",
+    "state-lock-invalid",
+    "state-lock-expired",
+    "state-lock-used",
+    "state-lock-archived",
 }
 # Texts the script shows for each state and each outcome; the page must carry them in both languages.
 REQUIRED_TEXTS = {
@@ -112,6 +121,16 @@ REQUIRED_TEXTS = {
     "request_done",
     "request_invalid_email",
     "request_failed",
+    "lock_heading",
+    "lock_intro",
+    "lock_submit",
+    "lock_submitting",
+    "locked_heading",
+    "locked_next",
+    "lock_invalid_heading",
+    "lock_expired_heading",
+    "lock_used_heading",
+    "lock_archived_heading",
 }
 
 
@@ -217,6 +236,7 @@ def test_every_url_in_the_page_works_with_and_without_a_stage(api: Api, page_url
     assert resolved["api.verify"] == f"{api_root}v1/password-resets/verify"
     assert resolved["api.confirm"] == f"{api_root}v1/password-resets/confirm"
     assert resolved["api.request"] == f"{api_root}v1/password-resets"
+    assert resolved["api.lock"] == f"{api_root}v1/account-locks"
     # The assets, requested where the browser would, are served (the gateway sees no stage).
     for name in ("script", "style"):
         assert resolved[name].startswith(f"{api_root}reset/assets/")

@@ -125,15 +125,73 @@ def mail_ids(stack: Stack) -> set[str]:
     return {m["id"] for m in stack.mail()}
 
 
-def wait_for_mail(stack: Stack, to: str, after: set[str], timeout: float = 10.0) -> dict[str, Any]:
-    """The first mail to ``to`` whose id is not in ``after``; fails the test after ``timeout``."""
+def wait_for_mail(
+    stack: Stack, to: str, after: set[str], timeout: float = 10.0, *, subject: str = ""
+) -> dict[str, Any]:
+    """The first mail to ``to`` whose id is not in ``after`` (and whose subject contains
+    ``subject``); fails the test after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in stack.mail():
-            if to in message["to"] and message["id"] not in after:
+            if to in message["to"] and message["id"] not in after and subject in message["subject"]:
                 return dict(message)
         time.sleep(0.1)
-    pytest.fail(f"no mail to {to} within {timeout} s")
+    pytest.fail(f"no mail to {to} {f'about {subject!r} ' if subject else ''}within {timeout} s")
+
+
+def link_in(mail: dict[str, Any], kind: str = "token") -> str:
+    """The first ``#token=`` (reset or invitation) or ``#lock=`` link of a dev-mailbox mail."""
+    found = [link for link in mail["links"] if f"#{kind}=" in link]
+    assert found, f"no #{kind}= link in the mail to {mail['to']}: {mail['subject']}"
+    return str(found[0])
+
+
+@dataclass(frozen=True)
+class FirmOfTwo:
+    """A firm of its own for one test: an owner who can sign in and send links, and a client who
+    has set a password (both through invitations, as in production)."""
+
+    firm_id: str
+    owner_email: str
+    owner_password: str
+    client_id: str
+    client_email: str
+    client_password: str
+
+
+def firm_of_two(stack: Stack, name: str, *, client_locale: str = "en") -> FirmOfTwo:
+    """Provision ``firm-<name>`` with an owner and a client over the signed CRM API; each sets a
+    first password with the link of their welcome mail (and has its "access is set up" mail when
+    this returns). Other tests' mails never reach them, nor theirs other tests."""
+    firm_id = f"firm-{name}"
+    assert stack.signed("PUT", f"/v1/admin/firms/{firm_id}", {"name": f"Kanzlei {name}"}).status in (200, 201)
+    people = {
+        "owner": (f"owner.{name}@example.com", "Lindwurm über dem Neckartal 31", "owner", "de"),
+        "client": (f"client.{name}@example.com", "Heidelberger Schlossgarten 1614", "client", client_locale),
+    }
+    for key, (email, password, role, locale) in people.items():
+        before = mail_ids(stack)
+        body = {
+            "firm_id": firm_id,
+            "role": role,
+            "email": email,
+            "name": f"{key.title()} {name.title()}",
+            "locale": locale,
+            "send_invitation": True,
+        }
+        created = stack.signed("PUT", f"/v1/admin/accounts/acc-{name}-{key}", body)
+        assert created.status == 201, created.body
+        token = link_in(wait_for_mail(stack, email, before)).split("#token=", 1)[1]
+        before = mail_ids(stack)
+        done = stack.post("/v1/password-resets/confirm", {"token": token, "password": password})
+        assert done.status == 200, done.body
+        # The "access is set up" mail: once it is in, the stream has caught up with this account.
+        wait_for_mail(stack, email, before, timeout=20)
+    owner_email, owner_password, *_ = people["owner"]
+    client_email, client_password, *_ = people["client"]
+    return FirmOfTwo(
+        firm_id, owner_email, owner_password, f"acc-{name}-client", client_email, client_password
+    )
 
 
 def start_stack(

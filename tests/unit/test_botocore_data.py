@@ -62,7 +62,7 @@ class _Wire:
 
 
 class _EmptyJson:
-    """The raw body of a response: ``{}``, which both probe calls accept."""
+    """The raw body of a response: ``{}``, which every probe call accepts."""
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield b"{}"

@@ -451,10 +451,15 @@ def test_precompiled_templates_render_exactly_what_the_sources_do(
 ) -> None:
     """The layer ships the mail templates compiled (``python -m buildsteps.compile_templates``, run
     by its Makefile); the deployed mails must be byte for byte the ones the sources give."""
+    from test_account_locked_mails import context as locked_context
     from test_password_changed_mails import context as changed_context
 
     cases = [("reset_link", reset_context()), ("reset_link", reset_context(requested_by_name="Eva Berger"))]
     cases += [(kind, changed_context()) for kind in ("password_changed_owner", "password_changed_holder")]
+    cases += [
+        ("password_changed_holder", changed_context(lock_link="https://portal.example.com/reset#lock=x"))
+    ]
+    cases += [(kind, locked_context()) for kind in ("account_locked_owner", "account_locked_holder")]
     expected = {
         (name, locale, i): render(name, locale, **ctx)
         for i, (name, ctx) in enumerate(cases)

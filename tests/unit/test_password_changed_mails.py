@@ -15,6 +15,7 @@ KINDS = ["password_changed_owner", "password_changed_holder"]
 # 14:05 UTC in winter: 15:05 in Berlin, 09:05 in New York.
 CHANGED = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
 REQUESTED = datetime(2026, 1, 15, 13, 50, tzinfo=UTC)
+LOCK_LINK = "https://portal.example.com/reset#lock=" + "L" * 43
 
 
 def context(**overrides: Any) -> dict[str, Any]:
@@ -140,9 +141,27 @@ def test_names_are_escaped_in_html_and_plain_in_text(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("locale", ["de", "en"])
-def test_html_loads_nothing_from_outside(kind: str, locale: str) -> None:
-    html = render(kind, locale, **context()).html
-    assert not re.search(r"""(src|href)\s*=|url\(|<link|<img|<script|@import""", html, re.IGNORECASE)
+def test_html_loads_nothing_from_outside_and_links_only_to_the_lock_page(kind: str, locale: str) -> None:
+    """Nothing is loaded from anywhere; the one link is the holder's "It wasn't me" lock link (the
+    button and the same link spelled out), and the owner's mail has none."""
+    html = render(kind, locale, **context(lock_link=LOCK_LINK)).html
+    hrefs = re.findall(r"""href\s*=\s*["']([^"']*)["']""", html, re.IGNORECASE)
+    assert hrefs == ([LOCK_LINK, LOCK_LINK] if kind == "password_changed_holder" else [])
+    rest = html.replace(f'href="{LOCK_LINK}"', "")
+    assert not re.search(r"""(src|href)\s*=|url\(|<link|<img|<script|@import""", rest, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_the_holders_mail_offers_the_lock_link_in_both_parts_and_says_the_page_asks_first(
+    locale: str,
+) -> None:
+    mail = render("password_changed_holder", locale, **context(lock_link=LOCK_LINK))
+    button = {"de": "Das war ich nicht: Konto sperren", "en": "It wasn't me: lock my account"}[locale]
+    asks = {"de": "fragt zuerst nach", "en": "asks you to confirm first"}[locale]
+    assert LOCK_LINK in mail.text and button in mail.text and asks in mail.text
+    assert button in ParsedHtml(mail.html).text
+    without = render("password_changed_holder", locale, **context())
+    assert "#lock=" not in without.text + without.html and button not in without.text
 
 
 def test_time_is_in_each_readers_zone() -> None:

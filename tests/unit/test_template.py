@@ -25,6 +25,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
     "ConfirmResetFunction": {
         "AccountsTable",
         "ResetTokensTable",
+        "LockTokensTable",  # "It wasn't me": read the lock link, mark it used in the lock's transaction
         "SessionsTable",
         "EventsTable",
         "RateLimitsTable",
@@ -39,9 +40,16 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "SessionsTable",  # counted when revoked; erasure
         "DeliveryEventsTable",  # erasure
         "EventsTable",  # audit events; erasure strips their personal data
+        "LockTokensTable",  # erasure deletes the account's lock links
     },
-    # Its stream comes through SAM's managed stream-reading policy, not a table grant.
-    "NotifyPasswordChangedFunction": {"AccountsTable", "FirmsTable", "NotifyIdempotencyTable"},
+    # Its stream comes through SAM's managed stream-reading policy, not a table grant. It writes the
+    # lock link a client's password-changed mail carries.
+    "NotifyPasswordChangedFunction": {
+        "AccountsTable",
+        "FirmsTable",
+        "NotifyIdempotencyTable",
+        "LockTokensTable",
+    },
     "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
     # Self-service links from the queue: the account by address, the firm's name, the link, its
@@ -111,7 +119,7 @@ def test_every_function_is_reviewed_for_table_access() -> None:
 
 
 def test_ttl_and_streams_where_the_design_says() -> None:
-    for table in ("ResetTokensTable", "SessionsTable", "EventsTable", "RateLimitsTable"):
+    for table in ("ResetTokensTable", "LockTokensTable", "SessionsTable", "EventsTable", "RateLimitsTable"):
         assert TEMPLATE.ttl_attribute(table) == "ttl", table
     assert TEMPLATE.ttl_attribute("AccountsTable") is None
     streams = {t: p["Properties"].get("StreamSpecification") for t, p in TEMPLATE.tables().items()}

@@ -1,5 +1,7 @@
 // The hosted reset page's behaviour: take the token from the URL fragment, ask the API whether the
 // link still works, show the form or a clear explanation, and set the new password.
+// A lock link ("It wasn't me", #lock=...) instead explains what locking does and asks: opening the
+// page reads and changes nothing (mail scanners open links too); only the button locks.
 // Plain JS without dependencies; loaded with `defer`, so the DOM is ready when this runs.
 // Text only ever goes into the page through textContent, never as HTML.
 "use strict";
@@ -9,7 +11,7 @@
 
   // The token travels in the fragment (never sent to a server, never in a Referer). Take it and
   // remove it from the address bar and the history entry at once, before anything else happens.
-  const token = takeToken();
+  const { token, lockToken, isLock } = takeTokens();
 
   const data = JSON.parse(document.getElementById("reset-data").textContent);
   const texts = data.texts;
@@ -17,8 +19,25 @@
   let policy = { min_length: 1, max_length: Infinity, rules: [] };
   let submitting = false;
   let requesting = false;
+  let locking = false;
 
-  const STATES = ["loading", "valid", "invalid", "expired", "used", "revoked", "archived", "error", "done"];
+  const STATES = [
+    "loading",
+    "valid",
+    "invalid",
+    "expired",
+    "used",
+    "revoked",
+    "archived",
+    "error",
+    "done",
+    "lock",
+    "locked",
+    "lock-invalid",
+    "lock-expired",
+    "lock-used",
+    "lock-archived",
+  ];
   // API error code -> page state. A malformed token (400) is as good as an unknown one.
   const ERROR_STATES = {
     token_invalid: "invalid",
@@ -27,6 +46,14 @@
     token_used: "used",
     token_revoked: "revoked",
     account_archived: "archived",
+  };
+  // The lock route's answers -> page state. A malformed token (400) is as good as an unknown one.
+  const LOCK_ERROR_STATES = {
+    token_invalid: "lock-invalid",
+    invalid_request: "lock-invalid",
+    token_expired: "lock-expired",
+    token_used: "lock-used",
+    account_archived: "lock-archived",
   };
   // States after which a new link can help (self-service); an archived account cannot be reset.
   const OFFER_NEW_LINK = new Set(["invalid", "expired", "used", "revoked"]);
@@ -61,14 +88,21 @@
     requestSubmit: $("request-submit"),
     requestResult: $("request-result"),
     continueLink: $("continue"),
+    lockSubmit: $("lock-submit"),
+    lockError: $("lock-error"),
   };
   let expiresAt = null;
 
-  function takeToken() {
-    if (!location.hash) return null;
-    const value = new URLSearchParams(location.hash.slice(1)).get("token");
+  function takeTokens() {
+    if (!location.hash) return { token: null, lockToken: null, isLock: false };
+    const fragment = new URLSearchParams(location.hash.slice(1));
     history.replaceState(history.state, "", location.pathname + location.search);
-    return value ? value.trim() : null;
+    const clean = (value) => (value ? value.trim() : null);
+    return {
+      token: clean(fragment.get("token")),
+      lockToken: clean(fragment.get("lock")),
+      isLock: fragment.has("lock") && !fragment.has("token"),
+    };
   }
 
   // ------------------------------------------------------------------ language
@@ -398,6 +432,47 @@
     else el.requestEmail.focus();
   }
 
+  // ------------------------------------------------------------------ "It wasn't me": lock
+
+  function askToLock() {
+    showState("lock", { focus: false });
+    el.lockSubmit.focus();
+  }
+
+  function showLockError(key) {
+    setText(el.lockError, key);
+    el.lockError.hidden = false;
+  }
+
+  async function lock() {
+    if (locking) return;
+    locking = true;
+    el.lockError.hidden = true;
+    el.lockSubmit.disabled = true;
+    setText(el.lockSubmit, "lock_submitting");
+    let result = null;
+    try {
+      result = await postJson(data.api.lock, { token: lockToken });
+    } catch {
+      result = null;
+    }
+    locking = false;
+    el.lockSubmit.disabled = false;
+    setText(el.lockSubmit, "lock_submit");
+    if (result === null) {
+      showLockError("error_network");
+      return;
+    }
+    if (result.ok && result.body && result.body.status === "locked") {
+      showState("locked");
+      return;
+    }
+    const code = errorOf(result.body).code;
+    if (code in LOCK_ERROR_STATES) showState(LOCK_ERROR_STATES[code]);
+    else if (code === "rate_limited") showLockError("error_rate_limited");
+    else showLockError("error_server");
+  }
+
   // ------------------------------------------------------------------ wiring
 
   el.form.addEventListener("submit", submit);
@@ -417,6 +492,10 @@
   }
   $("retry").addEventListener("click", verify);
   el.requestForm.addEventListener("submit", requestNewLink);
+  el.lockSubmit.addEventListener("click", lock);
 
-  verify();
+  // A lock link asks first and reads nothing; a broken one says so in the lock's words.
+  if (isLock && lockToken) askToLock();
+  else if (isLock) showState("lock-invalid");
+  else verify();
 })();

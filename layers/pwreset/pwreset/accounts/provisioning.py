@@ -14,8 +14,8 @@ Guarantees:
   ends, with no write per link or session. The answer counts what ended.
 * **Erasure loses nothing half way**: ``DELETE`` first strips the account of its personal data and
   releases the address (one transaction; nothing works for it any more), then deletes its sessions,
-  links and delivery records and strips its audit events, and deletes the account item last. A
-  failure part-way leaves the account ``erasing``; the next ``DELETE`` finishes the job.
+  links (lock links too) and delivery records and strips its audit events, and deletes the account
+  item last. A failure part-way leaves the account ``erasing``; the next ``DELETE`` finishes the job.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
-from pwreset.credentials.links import BY_PROVISIONING, INVITATION, Requester, issue_link, open_links
+from pwreset.credentials.links import INVITATION, Requester, issue_link, open_links
 from pwreset.credentials.sessions import live_sessions
-from pwreset.storage.accounts import get_or_none, mail_block_reason
+from pwreset.credentials.tokens import BY_PROVISIONING
+from pwreset.storage.accounts import account_status, get_or_none, mail_block_reason
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import (
     Account,
@@ -42,6 +43,7 @@ from pwreset.storage.models import (
     EmailClaim,
     Event,
     Firm,
+    LockToken,
     ResetToken,
     Session,
 )
@@ -63,6 +65,11 @@ KEPT_AFTER_ERASURE = frozenset(
         "created",
         "revoked",
         "caller",
+        # account_locked: which change was disowned, and when (its facts name a person's device).
+        "reported_event_id",
+        "reported_change",
+        "reported_at",
+        "already_locked",
     }
 )
 
@@ -127,10 +134,6 @@ class Provisioned:
     invitation: dict[str, Any] | None = None
 
 
-def account_status(account: Account) -> str:
-    return account.status
-
-
 def account_view(account: Account) -> dict[str, Any]:
     """What the provisioning API says about an account."""
     return {
@@ -141,6 +144,8 @@ def account_view(account: Account) -> dict[str, Any]:
         "name": account.name,
         "locale": account.locale,
         "time_zone": account.timezone,
+        # The stored status is the CRM's (active | archived); a lock shows as "locked" here, but a
+        # PUT of "active" neither lifts it nor counts as a change.
         "status": account_status(account),
         "has_password": account.has_password,
         "email_status": account.email_status,
@@ -336,6 +341,7 @@ def erase_account(account_id: str, *, caller: str) -> None:
     if account.status != ERASING:
         _tombstone(account)
     reset_ids = _delete_links(account_id)
+    _delete_lock_links(account_id)
     _delete_timelines(reset_ids)
     _delete_sessions(account_id)
     _strip_events(account_id)
@@ -368,6 +374,13 @@ def _delete_links(account_id: str) -> list[str]:
         for record in records:
             batch.delete(record)
     return [r.reset_id for r in records]
+
+
+def _delete_lock_links(account_id: str) -> None:
+    keys = [record.token_hash for record in LockToken.by_account.query(account_id)]
+    with LockToken.batch_write() as batch:
+        for key in keys:
+            batch.delete(LockToken(key))
 
 
 def _delete_timelines(reset_ids: list[str]) -> None:

@@ -1,4 +1,6 @@
 """The hosted reset page: its German/English texts, the jinja2 render and its two static assets.
+The same page opens the "It wasn't me" lock links (``#lock=...``): it explains and asks, and only
+its button locks.
 
 The page is one HTML document (``templates/pages/reset.html``) plus ``reset.js`` and ``reset.css``
 from ``templates/pages/assets/`` (the layer ships the whole ``templates/`` folder). The HTML is
@@ -144,6 +146,39 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "request_failed": "The request could not be sent. Please try again in a moment.",
         "help_link": "No e-mail arriving? What you can do",
         "footer": "Never pass this link on. Your firm will never ask you for your password.",
+        # "It wasn't me": a lock link (#lock=...) opens these instead of the password form.
+        "lock_heading": "Was this not you? Lock your account",
+        "lock_intro": "You opened the link from the e-mail about a change of your password. If you did "
+        "not make that change, lock your account now. Locking:",
+        "lock_effect_sessions": "signs out everyone who is signed in to your account, including whoever "
+        "changed the password;",
+        "lock_effect_links": "ends every link to set a password that is still open;",
+        "lock_effect_firm": "tells your firm at once, with the details of the change;",
+        "lock_effect_sign_in": "refuses every sign-in until your firm sends you a new link: setting a "
+        "new password with it unlocks your account.",
+        "lock_question": "Nothing happens until you press the button.",
+        "lock_submit": "Lock my account",
+        "lock_submitting": "Locking …",
+        "lock_was_me": "If the change was yours, simply close this page: nothing changes.",
+        "locked_heading": "Your account is locked",
+        "locked_text": "Everyone has been signed out, open links no longer work and your firm has been "
+        "told. You will also get a confirmation by e-mail.",
+        "locked_next": "To use the client portal again, ask your firm for a new link to set a password.",
+        "lock_invalid_heading": "This link does not work",
+        "lock_invalid_text": "The link is incomplete or not valid. Some e-mail programs break long links "
+        "across two lines, so please open the link from the e-mail again by clicking it.",
+        "lock_invalid_next": "If you did not change your password, contact your firm at once.",
+        "lock_expired_heading": "This link has expired",
+        "lock_expired_text": "A link to lock your account works for 7 days.",
+        "lock_expired_next": "If you did not change your password, contact your firm at once: they can "
+        "secure your account.",
+        "lock_used_heading": "This link has already been used",
+        "lock_used_text": "Each link to lock your account works once, and this one has already locked it.",
+        "lock_used_next": "While your account is locked, a new link from your firm is the way back in.",
+        "lock_archived_heading": "This account is not active",
+        "lock_archived_text": "The account has been archived: nobody can sign in to it, so there is "
+        "nothing to lock.",
+        "lock_archived_next": "Please contact your firm if you have questions.",
     },
     "de": {
         "page_title": "Neues Passwort festlegen",
@@ -228,6 +263,42 @@ RESET_PAGE_TEXTS: dict[str, dict[str, str]] = {
         "noch einmal.",
         "help_link": "Keine E-Mail angekommen? Das können Sie tun",
         "footer": "Geben Sie diesen Link nicht weiter. Ihre Kanzlei wird Sie nie nach Ihrem Passwort fragen.",
+        "lock_heading": "Das waren nicht Sie? Sperren Sie Ihr Konto",
+        "lock_intro": "Sie haben den Link aus der E-Mail zu einer Änderung Ihres Passworts geöffnet. "
+        "Wenn Sie diese Änderung nicht vorgenommen haben, sperren Sie Ihr Konto jetzt. Die Sperre:",
+        "lock_effect_sessions": "meldet alle ab, die in Ihrem Konto angemeldet sind, auch wer das "
+        "Passwort geändert hat;",
+        "lock_effect_links": "beendet alle noch offenen Links zum Festlegen eines Passworts;",
+        "lock_effect_firm": "informiert sofort Ihre Kanzlei, mit den Einzelheiten der Änderung;",
+        "lock_effect_sign_in": "verweigert jede Anmeldung, bis Ihre Kanzlei Ihnen einen neuen Link sendet: "
+        "Wenn Sie damit ein neues Passwort festlegen, ist Ihr Konto entsperrt.",
+        "lock_question": "Es geschieht nichts, bevor Sie die Schaltfläche drücken.",
+        "lock_submit": "Mein Konto sperren",
+        "lock_submitting": "Wird gesperrt …",
+        "lock_was_me": "Wenn die Änderung von Ihnen stammt, schließen Sie diese Seite einfach: Es ändert "
+        "sich nichts.",
+        "locked_heading": "Ihr Konto ist gesperrt",
+        "locked_text": "Alle wurden abgemeldet, offene Links funktionieren nicht mehr, und Ihre Kanzlei "
+        "wurde informiert. Sie erhalten außerdem eine Bestätigung per E-Mail.",
+        "locked_next": "Um das Mandantenportal wieder zu nutzen, bitten Sie Ihre Kanzlei um einen neuen "
+        "Link zum Festlegen eines Passworts.",
+        "lock_invalid_heading": "Dieser Link funktioniert nicht",
+        "lock_invalid_text": "Der Link ist unvollständig oder ungültig. Manche E-Mail-Programme teilen "
+        "lange Links auf zwei Zeilen auf. Bitte öffnen Sie den Link aus der E-Mail erneut per Klick.",
+        "lock_invalid_next": "Wenn Sie Ihr Passwort nicht geändert haben, wenden Sie sich umgehend an "
+        "Ihre Kanzlei.",
+        "lock_expired_heading": "Dieser Link ist abgelaufen",
+        "lock_expired_text": "Ein Link zum Sperren Ihres Kontos gilt 7 Tage.",
+        "lock_expired_next": "Wenn Sie Ihr Passwort nicht geändert haben, wenden Sie sich umgehend an "
+        "Ihre Kanzlei: Sie kann Ihr Konto sichern.",
+        "lock_used_heading": "Dieser Link wurde bereits verwendet",
+        "lock_used_text": "Jeder Link zum Sperren Ihres Kontos funktioniert einmal, und dieser hat es "
+        "bereits gesperrt.",
+        "lock_used_next": "Solange Ihr Konto gesperrt ist, führt ein neuer Link Ihrer Kanzlei wieder hinein.",
+        "lock_archived_heading": "Dieses Konto ist nicht aktiv",
+        "lock_archived_text": "Das Konto wurde archiviert: Niemand kann sich damit anmelden, es gibt "
+        "also nichts zu sperren.",
+        "lock_archived_next": "Bitte wenden Sie sich an Ihre Kanzlei, wenn Sie Fragen haben.",
     },
 }
 
@@ -325,6 +396,7 @@ def render_reset_page(locale: str, root: str = "") -> str:
             "verify": f"{root}v1/password-resets/verify",
             "confirm": f"{root}v1/password-resets/confirm",
             "request": f"{root}v1/password-resets",
+            "lock": f"{root}v1/account-locks",
         },
         "portal_url": settings().portal_url,
     }

@@ -126,7 +126,10 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
 
     @app.exception_handler(errors.DomainError)
     def _domain_error(exc: errors.DomainError) -> Response:
-        return error_response(exc.status, exc.code, exc.locale or request_locale(app), exc.extra, exc.headers)
+        locale = exc.locale or request_locale(app)
+        return error_response(
+            exc.status, exc.code, locale, exc.extra, exc.headers, message_key=exc.message_key
+        )
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
@@ -216,8 +219,10 @@ def error_response(
     locale: str,
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    message_key: str | None = None,
 ) -> Response:
-    error: dict[str, Any] = {"code": code, "message": error_message(code, locale)}
+    error: dict[str, Any] = {"code": code, "message": error_message(message_key or code, locale)}
     error.update(extra or {})
     return Response(
         status_code=status,

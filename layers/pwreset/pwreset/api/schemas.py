@@ -81,6 +81,10 @@ class ConfirmBody(_Body):
     password: Password
 
 
+class LockBody(_Body):
+    token: Token
+
+
 class SignInBody(_Body):
     # Not normalised by the model: a malformed address must fail like a wrong password (401).
     email: Annotated[StrictStr, Field(min_length=1, max_length=320, json_schema_extra={"format": "email"})]
@@ -158,6 +162,10 @@ class Verified(_Out):
     expires_at: str
     locale: Literal["de", "en"]
     policy: PolicyDescription
+
+
+class Locked(_Out):
+    status: Literal["locked"]
 
 
 class SessionOut(_Out):
@@ -295,13 +303,15 @@ class Delivery(_Out):
 class Deliveries(_Out):
     email: str
     email_status: Literal["ok", "undeliverable", "complained"]
+    account_status: Literal["active", "locked", "archived"]
     deliveries: list[Delivery]
 
 
 _ERROR_TEXT = {
     400: "Invalid request",
     401: "Not signed in, or the session is no longer valid",
-    403: "Forbidden (provisioning routes: not signed, a wrong signature, or no permission)",
+    403: "Forbidden (provisioning routes: not signed, a wrong signature, or no permission; sign-in: "
+    "the right password for a locked account)",
     404: "Not found",
     409: "Conflict",
     410: "Gone",

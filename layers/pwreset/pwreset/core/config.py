@@ -26,6 +26,8 @@ class Settings:
     email_claims_table: str
     firms_table: str
     reset_tokens_table: str
+    # "It wasn't me" links of the password-changed mails (their own table: never a reset token).
+    lock_tokens_table: str
     sessions_table: str
     events_table: str
     delivery_events_table: str
@@ -135,6 +137,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         email_claims_table=req("EMAIL_CLAIMS_TABLE"),
         firms_table=req("FIRMS_TABLE"),
         reset_tokens_table=req("RESET_TOKENS_TABLE"),
+        lock_tokens_table=req("LOCK_TOKENS_TABLE"),
         sessions_table=req("SESSIONS_TABLE"),
         events_table=req("EVENTS_TABLE"),
         delivery_events_table=req("DELIVERY_EVENTS_TABLE"),

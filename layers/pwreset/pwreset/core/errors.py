@@ -10,6 +10,8 @@ from typing import Any
 class DomainError(Exception):
     code = "internal_error"
     status = 500
+    # The text to show, when it is not the code's general one (core.i18n.ERROR_MESSAGES).
+    message_key: str | None = None
 
     def __init__(
         self,
@@ -35,6 +37,12 @@ class Unauthorized(DomainError):
 
 class InvalidCredentials(DomainError):
     code, status = "invalid_credentials", 401
+
+
+class AccountLocked(DomainError):
+    """The right password for an account its holder locked ("It wasn't me")."""
+
+    code, status = "account_locked", 403
 
 
 class Forbidden(DomainError):
@@ -75,6 +83,23 @@ class TokenUsed(DomainError):
 
 class TokenRevoked(DomainError):
     code, status = "token_revoked", 410
+
+
+# The lock route's answers: the contract's codes, with words about a lock link, not a reset link.
+class LockTokenInvalid(TokenInvalid):
+    message_key = "lock_token_invalid"
+
+
+class LockTokenExpired(TokenExpired):
+    message_key = "lock_token_expired"
+
+
+class LockTokenUsed(TokenUsed):
+    message_key = "lock_token_used"
+
+
+class LockAccountArchived(AccountArchived):
+    message_key = "lock_account_archived"
 
 
 class FirmNotFound(DomainError):

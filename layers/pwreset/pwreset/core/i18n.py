@@ -65,6 +65,37 @@ ERROR_MESSAGES: dict[str, dict[str, str]] = {
         "en": "The e-mail address or password is not correct.",
         "de": "Die E-Mail-Adresse oder das Passwort ist nicht korrekt.",
     },
+    "account_locked": {
+        "en": "This account is locked: its holder reported a password change they did not make. "
+        "Please contact your firm; they can send you a new link to set a password.",
+        "de": "Dieses Konto ist gesperrt: Eine Passwortänderung wurde als nicht selbst vorgenommen "
+        "gemeldet. Bitte wenden Sie sich an Ihre Kanzlei; sie kann Ihnen einen neuen Link zum "
+        "Festlegen eines Passworts senden.",
+    },
+    "lock_token_invalid": {
+        "en": "This link to lock the account is not valid. Please open it from the e-mail again. "
+        "If you did not change your password, contact your firm at once.",
+        "de": "Dieser Link zum Sperren des Kontos ist ungültig. Bitte öffnen Sie ihn erneut aus der "
+        "E-Mail. Wenn Sie Ihr Passwort nicht geändert haben, wenden Sie sich umgehend an Ihre Kanzlei.",
+    },
+    "lock_token_expired": {
+        "en": "This link to lock the account has expired (it works for 7 days). If you did not "
+        "change your password, contact your firm at once.",
+        "de": "Dieser Link zum Sperren des Kontos ist abgelaufen (er gilt 7 Tage). Wenn Sie Ihr "
+        "Passwort nicht geändert haben, wenden Sie sich umgehend an Ihre Kanzlei.",
+    },
+    "lock_token_used": {
+        "en": "This link to lock the account has already been used. While the account is locked, "
+        "a new link from your firm is the way back in.",
+        "de": "Dieser Link zum Sperren des Kontos wurde bereits verwendet. Solange das Konto "
+        "gesperrt ist, führt ein neuer Link Ihrer Kanzlei wieder hinein.",
+    },
+    "lock_account_archived": {
+        "en": "This account is archived: nobody can sign in to it, so there is nothing to lock. "
+        "Please contact your firm.",
+        "de": "Dieses Konto ist archiviert: Niemand kann sich damit anmelden, es gibt also nichts zu "
+        "sperren. Bitte wenden Sie sich an Ihre Kanzlei.",
+    },
     "unauthorized": {
         "en": "Please sign in.",
         "de": "Bitte melden Sie sich an.",

@@ -3,8 +3,9 @@
 Every route ends in :func:`commit`, one transaction that writes the new hash, bumps
 ``password_version`` (every older session and link ends with it), records the ``password_changed``
 event (its stream sends the notifications) and opens the replacement session, and, for a link,
-consumes it. The conditions make concurrent changes safe: the account must still be active and
-carry the versions the change was computed on.
+consumes it (a staff-sent link on a locked account also lifts the lock). The conditions make
+concurrent changes safe: the account must still be active and carry the versions the change was
+computed on (a lock bumps ``password_version``, so a change computed before it fails).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from pwreset.core import aws, errors
@@ -93,22 +95,28 @@ def commit(
     now = _now()
     new_version = int(account.password_version) + 1
     session = new_session(account, password_version=new_version, now=now)
+    # A locked account only gets here with a staff-sent link (credentials.tokens says so): the firm
+    # vouched for the holder, so the new password lifts the lock in the same write.
+    unlock = link is not None and account.is_locked
     event = audit_event(
         "password_changed",
         account_id=account.account_id,
         firm_id=account.firm_id,
         meta=meta,
         at=now,
-        detail={"change": change, **detail},
+        detail={"change": change, **detail, **({"unlocked": True} if unlock else {})},
     )
+    actions: list[Action] = [
+        Account.password_hash.set(new_hash),
+        Account.password_version.set(new_version),
+        Account.password_changed_at.set(now),
+    ]
+    if unlock:
+        actions += [Account.locked_at.remove(), Account.lock_event_id.remove()]
     with TransactWrite(connection=aws.dynamodb_connection()) as tx:
         tx.update(
             account,
-            actions=[
-                Account.password_hash.set(new_hash),
-                Account.password_version.set(new_version),
-                Account.password_changed_at.set(now),
-            ],
+            actions=actions,
             condition=(Account.password_version == account.password_version)
             & (Account.access_version == account.access_version)
             & (Account.status == "active"),
@@ -122,7 +130,9 @@ def commit(
         tx.save(event, condition=Event.event_id.does_not_exist())
         tx.save(session.record, condition=Session.session_hash.does_not_exist())
     metrics.add_metric(name="PasswordChanged", unit="Count", value=1)
-    logger.info("password changed", extra={"account_id": account.account_id, "change": change})
+    logger.info(
+        "password changed", extra={"account_id": account.account_id, "change": change, "unlocked": unlock}
+    )
     return Changed(account=account, session=session)
 
 

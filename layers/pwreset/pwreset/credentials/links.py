@@ -36,8 +36,6 @@ RESET: Purpose = "reset"
 INVITATION: Purpose = "invitation"
 # The mail each purpose sends (templates/mail/<name>.<locale>.*).
 MAIL_TEMPLATES: dict[str, str] = {RESET: "reset_link", INVITATION: "invitation"}
-# ``requested_by`` of a link the CRM asked for through provisioning (not a person of the firm).
-BY_PROVISIONING = "provisioning"
 
 
 def _now() -> datetime:
@@ -46,7 +44,7 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class Requester:
-    """Who asked for a link: a staff member (account id and name) or the CRM (:data:`BY_PROVISIONING`).
+    """Who asked for a link: a staff member (account id and name) or the CRM (``tokens.BY_PROVISIONING``).
     ``None`` in its place means the account holder asked (self-service)."""
 
     account_id: str

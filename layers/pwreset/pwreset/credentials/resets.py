@@ -141,7 +141,8 @@ def _self_service_guard() -> Guard:
 
 def _send_self_service_link(*, request: SelfServiceRequest) -> str:
     account = find_account_by_email(request.email)
-    blocked = mail_block_reason(account)
+    # A locked account gets nothing: only a link from the firm may lift the lock.
+    blocked = mail_block_reason(account, self_service=True)
     firm = get_or_none(Firm, account.firm_id) if account is not None and not blocked else None
     if blocked or account is None or firm is None:
         _ignore(request.email, blocked or "unknown")

@@ -103,11 +103,13 @@ def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
 
 
 def is_live(record: Session, account: Account, *, now: datetime) -> bool:
-    """Whether a session still signs its holder in: not expired, the account active, and neither
-    a password change nor a revocation since it was opened."""
+    """Whether a session still signs its holder in: not expired, the account active and not
+    locked, and neither a password change nor a revocation since it was opened."""
     return (
         record.expires_at > now
         and account.status == "active"
+        # A lock bumps password_version too; this refuses a locked account whatever a session says.
+        and not account.is_locked
         and account.password_version == record.password_version
         and account.access_version == record.access_version
     )
@@ -139,6 +141,8 @@ def check_password(
     the same error after the same work (an argon2 verification, against a dummy hash when there is
     nothing to verify), so the answer enumerates nothing. ``account``: already known (the signed-in
     caller's), else found by ``email``.
+
+    The right password for a locked account ("It wasn't me") is ``403 account_locked``.
 
     The limits count failures only (NIST 800-63B 5.2.2), and they count before the password is
     checked, atomically: each attempt adds itself to its counters first, so guesses arriving
@@ -178,6 +182,12 @@ def check_password(
         raise errors.InvalidCredentials(locale=meta.locale)
     for decision in (*hard, account_wide):
         limits.refund(decision)
+    if account.is_locked:
+        # Only the right password learns of the lock (a wrong one got the 401 above, after the
+        # same work): it is the holder, or whoever changed the password, who must ask the firm.
+        metrics.add_metric(name="SignInLocked", unit="Count", value=1)
+        logger.info("sign-in refused: account locked", extra={"account_id": account.account_id})
+        raise errors.AccountLocked(locale=account.locale)
     if account.password_hash and needs_rehash(account.password_hash):
         _upgrade_hash(account, hash_password(candidate))
     return account

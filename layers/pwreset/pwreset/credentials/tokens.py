@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # token_urlsafe(32): 32 random bytes -> 43 URL-safe characters, no padding.
 TOKEN_BYTES = 32
+# ``requested_by`` of a link the CRM asked for through provisioning (not a person of the firm).
+BY_PROVISIONING = "provisioning"
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
@@ -66,7 +68,8 @@ class ResetTokenGenerator:
         A link issued before the latest password change counts as used: the reset it offered has
         happened, just by another route. A link issued before access was ended without a password
         change (a new address or role, archiving) is revoked: the person it went to may no longer
-        be the account's holder.
+        be the account's holder. While the account is locked ("It wasn't me") only a link a
+        staff member sent works (confirming it unlocks); any other is revoked.
         """
         if record is None or account is None or record.account_id != account.account_id:
             return TokenCheck.INVALID
@@ -82,11 +85,18 @@ class ResetTokenGenerator:
             return TokenCheck.EXPIRED
         if account.status != "active":
             return TokenCheck.ARCHIVED
+        if account.is_locked and not staff_sent(record):
+            return TokenCheck.REVOKED
         return TokenCheck.VALID
 
     def _now(self) -> datetime:
         """Seam for tests."""
         return datetime.now(UTC)
+
+
+def staff_sent(record: ResetToken) -> bool:
+    """Whether a person of the firm sent the link (not the holder by self-service, not the CRM)."""
+    return record.requested_by is not None and record.requested_by != BY_PROVISIONING
 
 
 default_token_generator = ResetTokenGenerator()

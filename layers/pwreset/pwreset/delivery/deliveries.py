@@ -29,7 +29,7 @@ from typing import Any
 from pwreset.core import errors
 from pwreset.core.request import Principal
 from pwreset.delivery.diagnosis import classify_bounce, classify_delay, describe
-from pwreset.storage.accounts import get_or_none
+from pwreset.storage.accounts import account_status, get_or_none
 from pwreset.storage.models import Account, DeliveryTimeline, ResetToken
 
 PAGE_SIZE = 20
@@ -200,6 +200,8 @@ def list_deliveries(principal: Principal, account_id: str) -> dict[str, Any]:
     return {
         "email": account.email,
         "email_status": account.email_status,
+        # Whether a new link would help: "locked" (it unlocks), "archived" (refused) or "active".
+        "account_status": account_status(account),
         "deliveries": [
             delivery_view(r, timelines.get(r.reset_id), account, locale=principal.locale, now=now)
             for r in records

@@ -6,7 +6,8 @@
 * :func:`get_or_none`: one item by key, ``None`` when it is not there;
 * :func:`find_account_by_email`: the account an address belongs to;
 * :func:`firm_owners`: the owners a firm's notifications go to;
-* :func:`mail_block_reason`: the one rule for "may we mail this account", with the reason when not.
+* :func:`mail_block_reason`: the one rule for "may we mail this account", with the reason when not;
+* :func:`account_status`: what the views call an account: active, locked or archived.
 """
 
 from __future__ import annotations
@@ -63,14 +64,27 @@ def firm_owners(firm_id: str) -> list[Account]:
     return list(Account.by_firm_role.query(firm_id, Account.role == "owner"))
 
 
-def mail_block_reason(account: Account | None) -> str | None:
+def mail_block_reason(account: Account | None, *, self_service: bool = False) -> str | None:
     """Why no mail may go to ``account`` (``unknown``, its status when not active, e.g. ``archived``,
-    or ``email_undeliverable`` / ``email_complained``), or ``None`` when it may be mailed: an active
-    account whose address SES has not condemned."""
+    ``locked`` for a self-service link, or ``email_undeliverable`` / ``email_complained``), or
+    ``None`` when it may be mailed: an active account whose address SES has not condemned.
+
+    A locked account still gets its notifications; only self-service sends it nothing, since a
+    self-service link would let whoever controls the mailbox undo the lock (the firm's link does)."""
     if account is None:
         return "unknown"
     if account.status != "active":
         return account.status
+    if self_service and account.is_locked:
+        return "locked"
     if account.email_status != "ok":
         return f"email_{account.email_status}"
     return None
+
+
+def account_status(account: Account) -> str:
+    """``archived`` (also for an account part-way through erasure: nothing works for it), else
+    ``locked`` while a lock is in place, else ``active``. Archived wins: it ends more."""
+    if account.status != "active":
+        return "archived"
+    return "locked" if account.is_locked else "active"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from pwreset.core.request import RequestMeta
 from pwreset.storage.models import Event
@@ -62,6 +63,8 @@ class ChangeDetail(BaseModel):
     country_name: str | None = None
     region: str | None = None
     city: str | None = None
+    # A staff-sent link confirmed on a locked account: the change also lifted the lock.
+    unlocked: bool = False
 
 
 class PasswordChangedEvent(BaseModel):
@@ -75,3 +78,53 @@ class PasswordChangedEvent(BaseModel):
     firm_id: Annotated[str, Field(min_length=1, max_length=128)]
     at: datetime
     detail: ChangeDetail = ChangeDetail()
+
+
+class RequestFacts(BaseModel):
+    """The facts of a request as ``RequestMeta.as_detail`` records them (IP, browser, location)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    source_ip: str = "unknown"
+    user_agent: str = ""
+    country: str | None = None
+    country_name: str | None = None
+    region: str | None = None
+    city: str | None = None
+
+
+class LockDetail(RequestFacts):
+    """What the lock recorded: the lock request's own facts (inherited) and the change it disowned
+    (see ``credentials.locks.lock_account``)."""
+
+    reported_event_id: str | None = None
+    reported_change: Literal["reset", "invitation", "portal"] = "reset"
+    reported_at: datetime | None = None
+    reported: RequestFacts = RequestFacts()
+    # A second lock link used on an account that was already locked.
+    already_locked: bool = False
+
+
+class AccountLockedEvent(BaseModel):
+    """The NEW_IMAGE of an ``account_locked`` item in the events table."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    type: Literal["account_locked"]
+    account_id: Annotated[str, Field(min_length=1, max_length=128)]
+    firm_id: Annotated[str, Field(min_length=1, max_length=128)]
+    at: datetime
+    detail: LockDetail = LockDetail()
+
+
+# The events the notification function mails about, told apart by their ``type``.
+NotifiableEvent = Annotated[PasswordChangedEvent | AccountLockedEvent, Field(discriminator="type")]
+NOTIFIABLE_TYPES = ("password_changed", "account_locked")
+
+
+@cache
+def notifiable() -> TypeAdapter[PasswordChangedEvent | AccountLockedEvent]:
+    """The stream image's parser; built on first use, since every function imports this module and
+    only the notification function reads events back."""
+    return TypeAdapter(NotifiableEvent)

@@ -85,6 +85,12 @@ class Account(_SharedConnectionModel):
     revision = NumberAttribute(default=0)
     # What SES told us about the address: ok | undeliverable | complained.
     email_status = UnicodeAttribute(default="ok")
+    # "It wasn't me": when the holder first locked the account from a password-changed mail, and
+    # the account_locked event of the latest lock. Not a value of ``status``: the CRM keeps
+    # active/archived there, so its routine re-PUT of "active" can neither unlock nor count as a
+    # change. Only a confirmed staff-sent link removes it (credentials.changes.commit).
+    locked_at = UTCDateTimeAttribute(null=True)
+    lock_event_id = UnicodeAttribute(null=True)
 
     by_email = AccountByEmail()
     by_firm_role = AccountByFirmRole()
@@ -96,6 +102,10 @@ class Account(_SharedConnectionModel):
     @property
     def has_password(self) -> bool:
         return bool(self.password_hash)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
 
 
 class EmailClaim(_SharedConnectionModel):
@@ -164,6 +174,42 @@ class ResetToken(_SharedConnectionModel):
 
     by_account = ResetTokenByAccount()
     by_ses_message_id = ResetTokenByMessageId()
+
+
+class LockTokenByAccount(GlobalSecondaryIndex["LockToken"]):
+    class Meta:
+        index_name = "by_account"
+        projection = KeysOnlyProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+
+
+class LockToken(_SharedConnectionModel):
+    """One "It wasn't me" link of a holder's password-changed mail. Only the token's SHA-256 digest
+    is stored. It is bound to the change it reports (the event and its facts), and it outlives later
+    password changes: otherwise whoever changed the password could kill it by changing it again."""
+
+    class Meta(_Meta):
+        table_name = settings().lock_tokens_table
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    firm_id = UnicodeAttribute()
+    # The password_changed event the mail reported, how the change came about and its facts (IP,
+    # user agent, location), so the lock's notifications can say which change was disowned.
+    change_event_id = UnicodeAttribute()
+    change = UnicodeAttribute()  # reset | invitation | portal
+    changed_at = UTCDateTimeAttribute()
+    change_facts = MapAttribute[str, object](default=dict)
+    created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    # The account's access_version when issued: archiving (or a new address or role) ends the link.
+    access_version = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="issued")  # issued | used
+    used_at = UTCDateTimeAttribute(null=True)
+    ttl = TTLAttribute(null=True)
+
+    by_account = LockTokenByAccount()
 
 
 class SessionByAccount(GlobalSecondaryIndex["Session"]):

@@ -1,0 +1,126 @@
+""" "It wasn't me": the holder locks the account from the lock link of a password-changed mail.
+
+``POST /v1/account-locks`` with the link's token (see :mod:`pwreset.storage.lock_tokens`) makes one
+transaction:
+
+* the account is locked (``locked_at``, kept from the first lock, and this lock's event id); the
+  condition is that it still exists and is active (an archived account has nothing to lock);
+* ``password_version`` is bumped: every session and every open reset or invitation link carries the
+  version, so all of them end in this very write, whoever holds them;
+* the token is marked used (condition: still ``issued``: one lock per token, however many clicks);
+* an ``account_locked`` event records the lock request's IP, browser and location and the change
+  the link reported; its stream mails the firm's owners and confirms to the holder.
+
+A locked account refuses sign-in with the right password (``403 account_locked``), its sessions,
+self-service links and every link but one a staff member sends; confirming such a link sets a new
+password and lifts the lock (:func:`pwreset.credentials.changes.commit`). A second valid lock link
+on a locked account locks again (the firm hears of that change too).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from pwreset.core import aws, errors
+from pwreset.core.observability import logger, metrics
+from pwreset.core.request import RequestMeta
+from pwreset.core.times import iso
+from pwreset.core.transient import cancellation_codes, is_transient
+from pwreset.credentials.ratelimit import client_network, limiter
+from pwreset.storage.events import audit_event
+from pwreset.storage.lock_tokens import LockCheck, default_lock_token_generator, load_lock_token
+from pwreset.storage.models import Account, Event, LockToken
+
+# A transaction that lost to a concurrent writer (not to a condition) is tried again this often.
+MAX_ATTEMPTS = 3
+
+_CHECK_ERRORS: dict[LockCheck, type[errors.DomainError]] = {
+    LockCheck.INVALID: errors.LockTokenInvalid,
+    LockCheck.EXPIRED: errors.LockTokenExpired,
+    LockCheck.USED: errors.LockTokenUsed,
+    LockCheck.ARCHIVED: errors.LockAccountArchived,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:
+    """Lock the account a lock link belongs to (see the module's docstring); returns it as read
+    before the lock. Every refusal is one of the contract's errors, never a 5xx."""
+    decision = limiter().hit("lock_ip", client_network(meta.source_ip))
+    if not decision.allowed:
+        raise errors.RateLimited(retry_after=decision.retry_after, locale=meta.locale)
+    lost: TransactWriteError | None = None
+    for _attempt in range(MAX_ATTEMPTS):
+        record, account = _require_valid(raw_token)
+        try:
+            _commit(record, account, meta=meta)
+        except TransactWriteError as exc:
+            # A condition failed (used meanwhile, archived, erased) or a concurrent write won:
+            # read again and say why, or try once more.
+            logger.info("lock lost a race", extra={"reasons": cancellation_codes(exc)})
+            lost = exc
+            continue
+        metrics.add_metric(name="AccountLocked", unit="Count", value=1)
+        logger.info(
+            "account locked",
+            extra={
+                "account_id": account.account_id,
+                "change_event_id": record.change_event_id,
+                "already_locked": account.is_locked,
+            },
+        )
+        return account
+    # Writers kept racing on this account: what the link is worth now, or "used" (a lock won).
+    _require_valid(raw_token)
+    if lost is not None and is_transient(lost):
+        raise lost  # throttled or conflicting to the end: a 503 with Retry-After, nothing claimed
+    raise errors.LockTokenUsed(locale=meta.locale)
+
+
+def _require_valid(raw_token: str) -> tuple[LockToken, Account]:
+    record, account = load_lock_token(raw_token)
+    result = default_lock_token_generator.check(record, account)
+    if result is not LockCheck.VALID or record is None or account is None:
+        metrics.add_metric(name="LockTokenRejected", unit="Count", value=1)
+        raise _CHECK_ERRORS[result](locale=account.locale if account else None)
+    return record, account
+
+
+def _commit(record: LockToken, account: Account, *, meta: RequestMeta) -> None:
+    now = _now()
+    event = audit_event(
+        "account_locked",
+        account_id=account.account_id,
+        firm_id=account.firm_id,
+        meta=meta,
+        at=now,
+        detail={
+            "reported_event_id": record.change_event_id,
+            "reported_change": record.change,
+            "reported_at": iso(record.changed_at),
+            "reported": dict(record.change_facts.as_dict() if record.change_facts else {}),
+            "already_locked": account.is_locked,
+        },
+    )
+    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+        tx.update(
+            account,
+            actions=[
+                Account.locked_at.set(Account.locked_at | now),  # the first lock's time stays
+                Account.lock_event_id.set(event.event_id),
+                Account.password_version.add(1),
+            ],
+            condition=Account.account_id.exists() & (Account.status == "active"),
+        )
+        tx.update(
+            record,
+            actions=[LockToken.status.set("used"), LockToken.used_at.set(now)],
+            condition=LockToken.status == "issued",
+        )
+        tx.save(event, condition=Event.event_id.does_not_exist())
