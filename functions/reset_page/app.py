@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset.api import pages
+from pwreset.api import pages, warm_up
 from pwreset.api.resolver import create_app, error_response, request_locale
 from pwreset.api.schemas import error_responses
+from pwreset.core import snapstart
 from pwreset.core.observability import logger, tracer
 
 app = create_app()
@@ -93,3 +94,7 @@ def openapi() -> Response[str]:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(warm_up.routes, app)
