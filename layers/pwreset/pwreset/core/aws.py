@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pwreset.core import snapstart
+from pwreset.core import snapstart, tracing
 from pwreset.core.config import settings
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def session() -> Any:
 
         found = botocore.session.get_session()
         found.register_component("credential_provider", _RenewableResolver(found))
+        tracing.instrument(found, skip=warming_up)
         _local.session = found
         _sessions.append(found)
     return found
