@@ -203,7 +203,8 @@ class PythonPaths:
         layer, runtime, templates = work / "layer", work / "runtime", work / "templates"
         layer_packages = link_packages(layer_requirements(), layer)
         _prune_botocore(layer / "botocore")
-        runtime_packages = link_packages(["boto3"], runtime)
+        # The python3.13 runtime ships boto3 and snapshot_restore_py (SnapStart's runtime hooks).
+        runtime_packages = link_packages(["boto3", "snapshot-restore-py"], runtime)
         shutil.rmtree(templates, ignore_errors=True)
         shutil.copytree(REPO_ROOT / "templates", templates)
         compile_templates(templates)
@@ -211,6 +212,11 @@ class PythonPaths:
 
     def service(self, function_dir: Path) -> str:
         return os.pathsep.join(str(p) for p in (function_dir, LAYER_SOURCE, self.layer, self.runtime))
+
+    def xray_sdk(self) -> Path:
+        """The X-Ray SDK (and wrapt) as the layer shipped them before, for the tracing option the
+        service left (``bench/requirements.txt`` installs it; the layer no longer does)."""
+        return _linked(("aws-xray-sdk",), self.runtime.parent / "xray-sdk")
 
     def baseline(self, packages: tuple[str, ...] = ()) -> str:
         """The runtime's boto3, after ``packages`` (what a baseline's own package would ship)."""
@@ -398,7 +404,7 @@ class Fixture:
     def account(self, account_id: str) -> dict[str, Any]:
         return self.demo[account_id]
 
-    def staff_event(self, name: str, *, principal: str, target: str) -> dict[str, Any]:
+    def staff_event(self, name: str, *, principal: str, target: str | None = None) -> dict[str, Any]:
         """A sample event as API Gateway passes it on after the authorizer allowed ``principal``."""
         event = self.event(name)
         who = self.account(principal)
@@ -412,10 +418,11 @@ class Fixture:
                 "locale": who.get("locale", "de"),
             }
         )
-        old = event["pathParameters"]["account_id"]
-        event["pathParameters"] = {"account_id": target}
-        event["path"] = event["path"].replace(old, target)
-        event["requestContext"]["path"] = event["requestContext"]["path"].replace(old, target)
+        if target is not None:
+            old = event["pathParameters"]["account_id"]
+            event["pathParameters"] = {"account_id": target}
+            event["path"] = event["path"].replace(old, target)
+            event["requestContext"]["path"] = event["requestContext"]["path"].replace(old, target)
         return event
 
     def issue_reset_token(self, account_id: str, *, lifetime_s: int = 3600) -> str:
