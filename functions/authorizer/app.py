@@ -7,12 +7,9 @@ contract's 401 through the template's gateway responses.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api.powertools import APIGatewayAuthorizerRequestEvent, APIGatewayAuthorizerResponse
 from pwreset.api.resolver import SESSION_COOKIE
 from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer

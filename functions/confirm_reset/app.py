@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, request_meta, session_cookie
-from pwreset.api.schemas import ConfirmBody, Confirmed, Verified, VerifyBody, responses
+from pwreset.api.schemas import responses
+from pwreset.api.schemas.confirm import ConfirmBody, Confirmed, Verified, VerifyBody
 from pwreset.core import aws, snapstart
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer

@@ -8,15 +8,17 @@ per mail (see ``pwreset.mail.notifications``), so retries never mail twice.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBRecordEventName,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import warm_up
+from pwreset.api.stream_batch import (
+    BatchProcessor,
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+    EventType,
+    PartialItemFailureResponse,
+    process_partial_response,
+)
 from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.mail import notifications

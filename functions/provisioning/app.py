@@ -3,23 +3,20 @@ PUT /v1/admin/firms/{firm_id}, PUT|GET|DELETE /v1/admin/accounts/{account_id}.""
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.accounts import provisioning
 from pwreset.api import warm_up
+from pwreset.api.powertools import Path, Response
 from pwreset.api.resolver import create_app, iam_caller, json_response, request_meta
-from pwreset.api.schemas import (
-    ID_PATTERN,
-    SIGV4,
+from pwreset.api.schemas import ID_PATTERN, SIGV4, responses
+from pwreset.api.schemas.provisioning import (
     AccountBody,
     AccountProvisioned,
     FirmBody,
     FirmProvisioned,
     ProvisionedAccount,
-    responses,
 )
 from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer

@@ -3,20 +3,14 @@ POST /v1/accounts/{account_id}/invitation (staff)."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, principal, request_meta
-from pwreset.api.schemas import (
-    SIGNED_IN,
-    Accepted,
-    InvitationSent,
-    SelfServiceResetBody,
-    StaffResetSent,
-    responses,
-)
+from pwreset.api.schemas import SIGNED_IN, responses
+from pwreset.api.schemas.resets import Accepted, InvitationSent, SelfServiceResetBody, StaffResetSent
 from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso

@@ -7,11 +7,11 @@ opening the page reads and changes nothing; the script calls verify (read-only) 
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import pages, warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, error_response, request_locale
 from pwreset.api.schemas import error_responses
 from pwreset.core import snapstart

@@ -3,13 +3,14 @@ GET /v1/accounts/{account_id}/password-reset/deliveries (the firm's staff)."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, principal
-from pwreset.api.schemas import SIGNED_IN, Deliveries, WebhookOutcome, error_responses, responses
+from pwreset.api.schemas import SIGNED_IN, error_responses, responses
+from pwreset.api.schemas.delivery import Deliveries, WebhookOutcome
 from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.delivery import deliveries, ses_events

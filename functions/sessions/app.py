@@ -3,11 +3,11 @@ POST /v1/sessions/current/password (change the password while signed in)."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import (
     cleared_session_cookie,
     create_app,
@@ -16,14 +16,13 @@ from pwreset.api.resolver import (
     request_meta,
     session_cookie,
 )
-from pwreset.api.schemas import (
-    SIGNED_IN,
+from pwreset.api.schemas import SIGNED_IN, responses
+from pwreset.api.schemas.sessions import (
     ChangePasswordBody,
     CurrentAccount,
     SessionReplaced,
     SignedIn,
     SignInBody,
-    responses,
 )
 from pwreset.core import aws, snapstart
 from pwreset.core.config import settings
