@@ -150,9 +150,18 @@ def _restored(job: dict[str, Any], serve: Any, reply: Any, calls: list[str], cli
         try:
             after_restore()
             restored = perf_counter()
+            profiler = None
+            if job.get("profile_to"):
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             started = perf_counter()
             response = serve(job["event"])
             done = perf_counter()
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(job["profile_to"])
             result = {
                 "ms": (done - started) * 1000,
                 "response": response,

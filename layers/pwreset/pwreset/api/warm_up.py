@@ -1,11 +1,11 @@
 """SnapStart warm-ups that handlers register (``pwreset.core.snapstart.before_snapshot``): each
 prepares, before the snapshot, something a first request would otherwise pay for.
 
-The resolver's is the largest: one request per route, resolved in the process with every AWS call
-answered offline (``pwreset.core.aws.offline``), builds the routes' validation (pydantic's
-validators, powertools' dependants and response serialisation), the error mapping and whatever the
-route itself touches before it fails or answers. Nothing it does leaves the process; the logs,
-metrics and resolver state it leaves behind are cleared.
+The resolver's is the largest: the routes' request models built whole, then one request per route,
+resolved in the process with every AWS call answered offline (``pwreset.core.aws.offline``), builds
+the routes' validation (pydantic's validators, powertools' dependants and response serialisation),
+the error mapping and whatever the route itself touches before it fails or answers. Nothing it
+does leaves the process; the logs, metrics and resolver state it leaves behind are cleared.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import importlib
 import logging
 import re
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from pwreset.core import aws
 from pwreset.core.observability import logger, metrics
@@ -65,6 +67,13 @@ def _event(method: str, route: str) -> dict[str, Any]:
 def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
     """Resolve one offline request per route of ``app``; returns (method, route, status) of each."""
     answered: list[tuple[str, str, int]] = []
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        for param in route.dependant.body_params:
+            # The request models defer their build; a failing validation builds powertools' own
+            # validator, not the model's serialiser (model_dump), so build them whole here.
+            model = param.type_
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                model.model_rebuild()
     level = logger.log_level
     logger.setLevel(logging.WARNING)  # the refusals below are expected, not operational news
     try:

@@ -20,6 +20,7 @@ with and resolves its credentials again (:func:`renew_after_restore`), keeping t
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from collections.abc import Iterator
 from functools import cache
@@ -223,6 +224,8 @@ def warm_up(service: Service) -> None:
         made = client(service)
         for operation, params in _OFFLINE_CALLS[service].items():
             getattr(made, _snake(operation))(**params)
+    # What the first real connection would import: the codec that socket uses for host names.
+    importlib.import_module("encodings.idna")
 
 
 _warming = threading.local()

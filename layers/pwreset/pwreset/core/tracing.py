@@ -78,7 +78,11 @@ _sink = _Sink()
 
 
 def _daemon_address() -> tuple[str, int] | None:
-    raw = os.environ.get(_DAEMON_ENV, "")
+    return _parse_address(os.environ.get(_DAEMON_ENV, ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_address(raw: str) -> tuple[str, int] | None:
     # Lambda may name a TCP and a UDP address ("tcp:h:p udp:h:p"); segments go over UDP.
     for part in raw.split():
         if part.startswith("udp:"):
