@@ -277,9 +277,8 @@ def _environment(run: Run) -> list[str]:
         "(`layers/pwreset/` plus exactly the packages `pip install -r layers/pwreset/requirements.txt` "
         "puts in the layer, linked from the venv, except botocore: a copy pruned as the layer's "
         "Makefile prunes it, to the data of the services the functions call), then the runtime's "
-        "boto3. Nothing else of the dev "
-        "venv is visible: X-Ray's `patch_all` imports every library it supports that it can find, so "
-        "extra packages would distort the cold start.",
+        "boto3 and `snapshot_restore_py` (both part of Lambda's python3.13 runtime). Nothing else of "
+        "the dev venv is visible: a package the layer does not ship would change what imports.",
         "- **Baseline**: a fresh `python -S` process with only the runtime's boto3 (and its whole "
         "botocore) on `sys.path`, "
         "running `bench/baseline.py`: the same flow as a plain boto3 script making exactly the "
@@ -288,9 +287,10 @@ def _environment(run: Run) -> list[str]:
         "(`SamTemplate.function_environment`), `LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, "
         "`AWS_EXECUTION_ENV`, memory size, fake credentials with a session token, `AWS_REGION`, "
         "`AWS_ENDPOINT_URL` = the moto server, and a new sampled `_X_AMZN_TRACE_ID` per request. The "
-        "template deploys `Tracing: Active` and no `POWERTOOLS_TRACE_DISABLED`, so powertools' Tracer "
-        "is **on** (it checks `LAMBDA_TASK_ROOT`), patches botocore and emits segments to "
-        f"`AWS_XRAY_DAEMON_ADDRESS`, a UDP sink of this run ({run.xray_segments} segments received). "
+        "template deploys `Tracing: Active` and no `POWERTOOLS_TRACE_DISABLED`, so the functions' own "
+        "tracing (`pwreset.core.tracing`) is **on** and sends the handler's and each AWS call's "
+        f"subsegment to `AWS_XRAY_DAEMON_ADDRESS`, a UDP sink of this run ({run.xray_segments} "
+        "segments received). "
         "Metrics and logs go to stdout (a log file), as in Lambda.",
         "- **Changed for the benchmark**: `SELF_SERVICE_FLOOR_MS=0` (the deliberate constant response "
         "floor of self-service, 400 ms by default, would hide every other cost); `RATE_LIMITS` with "

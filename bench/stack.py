@@ -160,9 +160,8 @@ def link_packages(requirements: list[str], target: Path) -> list[str]:
     ``requirements``, as symlinks into this virtualenv (so they share its bytecode caches).
 
     The measured processes run with ``python -S`` and this directory on ``PYTHONPATH``: they see
-    what a Lambda layer holds, not everything the dev venv has. That matters: X-Ray's
-    ``patch_all`` imports every supported library it can find (``requests`` is in the venv for
-    moto, not in the layer)."""
+    what a Lambda layer holds, not everything the dev venv has: a package the layer does not ship
+    would change what imports (``requests`` is in the venv for moto, not in the layer)."""
     target.mkdir(parents=True, exist_ok=True)
     for child in target.iterdir():
         if child.is_symlink():
@@ -274,8 +273,9 @@ def lambda_environment(
     python_path: str,
 ) -> dict[str, str]:
     """The environment Lambda gives ``logical_id``: the template's variables, the runtime's own
-    (``LAMBDA_TASK_ROOT`` is how powertools and X-Ray know they are in Lambda, so the Tracer is
-    on, as ``Tracing: Active`` deploys it), fake credentials and moto as the endpoint."""
+    (``LAMBDA_TASK_ROOT`` is how powertools knows it is in Lambda; ``AWS_XRAY_DAEMON_ADDRESS`` turns
+    the functions' tracing on, as ``Tracing: Active`` deploys it), fake credentials and moto as the
+    endpoint."""
     function = template.functions()[logical_id]["Properties"]
     globals_ = template.doc.get("Globals", {}).get("Function", {})
     memory = str(function.get("MemorySize", globals_.get("MemorySize", 128)))
