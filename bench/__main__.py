@@ -60,6 +60,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-sizes", action="store_true", help="skip package sizes (needs `make build`)")
     parser.add_argument("--build-dir", type=Path, default=REPO_ROOT / ".aws-sam" / "build")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG (needs matplotlib)")
+    parser.add_argument("--no-restore", action="store_true", help="skip the SnapStart restore model")
+    parser.add_argument(
+        "--tracing-flows",
+        default="sign_in,notify",
+        help="flows on which every tracing option is measured (empty: none)",
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.md", help="markdown report")
     parser.add_argument("--chart", type=Path, default=BENCH_DIR / "results.png")
     parser.add_argument("--work", type=Path, default=BENCH_DIR / ".work", help="scratch directory")
@@ -81,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         warm_iterations=args.warm_iterations,
         warm_up=args.warm_up,
         profile=not args.no_profile,
+        restore=not args.no_restore,
+        tracing_flows=tuple(n.strip() for n in args.tracing_flows.split(",") if n.strip()),
     )
     template = SamTemplate(name_prefix=NAME_PREFIX)
     paths = PythonPaths.build(work)
@@ -131,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report.markdown(run), encoding="utf-8")
     log(f"wrote {args.out}")
+    json_out = args.out.with_suffix(".json")
+    json_out.write_text(json.dumps(report.json_results(run), indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {json_out}")
     if not args.no_chart:
         report.chart(run, args.chart)
         log(f"wrote {args.chart}")

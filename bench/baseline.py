@@ -32,6 +32,13 @@ def _client(service: str) -> Any:
     return boto3.client(service)
 
 
+def init() -> None:
+    """What a plain boto3 Lambda script does at initialisation: its clients at module level (the
+    SnapStart model's snapshot of the baseline; it has no hooks)."""
+    _client("dynamodb")
+    _client("sesv2")
+
+
 def _db() -> Any:
     return _client("dynamodb")
 
@@ -103,7 +110,7 @@ def _s(item: dict[str, Any], name: str, default: str = "") -> str:
 
 
 def _audit_event(
-    kind: str, account: dict[str, Any], now: datetime, *, reset_id: dict[str, str], source_ip: str
+    kind: str, account: dict[str, Any], now: datetime, *, reset_id: dict[str, Any], source_ip: str
 ) -> dict[str, Any]:
     """An item of the events table, as the service writes it for a reset request or a change."""
     return {
@@ -710,3 +717,144 @@ def _by_email_all(email: str) -> list[dict[str, Any]]:
             ProjectionExpression="account_id",
         )["Items"]
     )
+
+
+# ---------------------------------------------------------------------------------------- provisioning
+
+
+def provisioning_put(event: dict[str, Any]) -> dict[str, Any]:
+    """PUT /v1/admin/accounts/{id} updating an existing account (API Gateway checked the SigV4)."""
+    account_id = event["pathParameters"]["account_id"]
+    body = json.loads(event["body"])
+    db = _db()
+    firm = db.get_item(
+        TableName=_table("FIRMS_TABLE"), Key={"firm_id": {"S": body["firm_id"]}}, ConsistentRead=True
+    ).get("Item")
+    if firm is None:
+        return _response(404, {"error": {"code": "firm_not_found"}})
+    account = db.get_item(
+        TableName=_table("ACCOUNTS_TABLE"), Key={"account_id": {"S": account_id}}, ConsistentRead=True
+    ).get("Item")
+    if account is None or _s(account, "firm_id") != body["firm_id"]:
+        return _response(409, {"error": {"code": "firm_mismatch"}})
+    fields = {k: body[k] for k in ("name", "locale", "time_zone", "role", "email") if k in body}
+    changed = {k: v for k, v in fields.items() if _s(account, "timezone" if k == "time_zone" else k) != v}
+    if not changed:
+        return _response(200, {"account": {"account_id": account_id}})
+    names = {f"#f{i}": "timezone" if k == "time_zone" else k for i, k in enumerate(changed)}
+    values = {f":v{i}": {"S": v} for i, v in enumerate(changed.values())}
+    revision = account.get("revision", {"N": "0"})["N"]
+    now = datetime.now(UTC)
+    audit = {
+        "event_id": {"S": uuid.uuid4().hex},
+        "type": {"S": "account_provisioned"},
+        "account_id": {"S": account_id},
+        "firm_id": {"S": body["firm_id"]},
+        "at": {"S": _ts(now)},
+        "detail": {"M": {"fields": {"L": [{"S": k} for k in sorted(changed)]}}},
+        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
+    }
+    db.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": _table("ACCOUNTS_TABLE"),
+                    "Key": {"account_id": {"S": account_id}},
+                    "UpdateExpression": "SET "
+                    + ", ".join(f"#f{i} = :v{i}" for i in range(len(changed)))
+                    + ", revision = :next",
+                    "ConditionExpression": "revision = :revision",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {
+                        **values,
+                        ":next": {"N": str(int(revision) + 1)},
+                        ":revision": {"N": revision},
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table("EVENTS_TABLE"),
+                    "Item": audit,
+                    "ConditionExpression": "attribute_not_exists(event_id)",
+                }
+            },
+        ]
+    )
+    return _response(200, {"account": {"account_id": account_id, **changed}})
+
+
+# ---------------------------------------------------------------------------------------- change password
+
+
+def change_password(event: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/sessions/current/password. Neither side hashes or verifies (argon2id is measured
+    apart); the policy check is the service's own work and counts against it."""
+    caller = event["requestContext"]["authorizer"]
+    body = json.loads(event["body"])
+    accounts, firms = _table("ACCOUNTS_TABLE"), _table("FIRMS_TABLE")
+    found = _db().batch_get_item(
+        RequestItems={
+            accounts: {"Keys": [{"account_id": {"S": caller["account_id"]}}], "ConsistentRead": True},
+            firms: {"Keys": [{"firm_id": {"S": caller["firm_id"]}}]},
+        }
+    )["Responses"]
+    account = (found.get(accounts) or [None])[0]
+    if account is None or not _active(account) or not body.get("current_password"):
+        return _response(401, {"error": {"code": "invalid_credentials"}})
+    table = _table("RATE_LIMITS_TABLE")
+    keys = [
+        _counter_key("sign_in_account", _s(account, "email")),
+        _counter_key("sign_in_ip", _source_ip(event)),
+    ]
+    counters = _db().batch_get_item(
+        RequestItems={table: {"Keys": [key for key, _ in keys], "ProjectionExpression": "counter_id, hits"}}
+    )["Responses"][table]
+    limits = _limits()
+    if any(int(c["hits"]["N"]) >= limits[_s(c, "counter_id").split("#")[0]][0] for c in counters):
+        return _response(429, {"error": {"code": "rate_limited"}})
+    if len(body["new_password"]) < int(_ENV["PASSWORD_MIN_LENGTH"]):
+        return _response(422, {"error": {"code": "password_rejected"}})
+    now = datetime.now(UTC)
+    version = account.get("password_version", {"N": "0"})["N"]
+    new_version = str(int(version) + 1)
+    raw, session = _session_item(account, new_version, now)
+    changed = _audit_event(
+        "password_changed", account, now, reset_id={"NULL": True}, source_ip=_source_ip(event)
+    )
+    _db().transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": accounts,
+                    "Key": {"account_id": account["account_id"]},
+                    "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
+                    "password_changed_at = :now",
+                    "ConditionExpression": "password_version = :old AND #status = :active",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
+                        ":new": {"N": new_version},
+                        ":now": {"S": _ts(now)},
+                        ":old": {"N": version},
+                        ":active": {"S": "active"},
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table("EVENTS_TABLE"),
+                    "Item": changed,
+                    "ConditionExpression": "attribute_not_exists(event_id)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table("SESSIONS_TABLE"),
+                    "Item": session,
+                    "ConditionExpression": "attribute_not_exists(session_hash)",
+                }
+            },
+        ]
+    )
+    return _response(200, {"session": {"token": raw}})

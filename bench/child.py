@@ -12,7 +12,10 @@ T0 = perf_counter()  # the cold clock starts at the first line of this process's
 # ``job["serve"]`` it then serves one event per line of stdin until EOF (the warm loop). With
 # ``job["count_calls"]`` every AWS API call is recorded through botocore's event hooks; with
 # ``job["profile_to"]`` the first request is profiled (cProfile) into that file and the later ones,
-# together, into ``job["profile_warm_to"]``.
+# together, into ``job["profile_warm_to"]``. With ``job["restore"]`` the process initialises as
+# before a SnapStart snapshot and forks; the fork (the "restored copy") serves the event and its
+# time is taken from the fork on. ``job["tracing"] == "xray-sdk"`` traces the handler as the
+# service did before (powertools' Tracer on the X-Ray SDK).
 #
 # This file imports only standard modules that boto3 imports anyway (json, uuid, typing, ...), so
 # it costs both sides the same.
@@ -20,6 +23,7 @@ T0 = perf_counter()  # the cold clock starts at the first line of this process's
 import importlib
 import json
 import os
+import random
 import sys
 import traceback
 import uuid
@@ -100,11 +104,82 @@ def _load(job: dict[str, Any]) -> Any:
     if job["side"] == "service":
         if job.get("stub_hash"):
             _stub_password_hashing(job["stub_hash"])
+        xray_sdk = None
+        if job.get("tracing") == "xray-sdk":
+            # What the service traced with before: powertools' Tracer on the X-Ray SDK, patching
+            # botocore (pwreset's own tracing is off through POWERTOOLS_TRACE_DISABLED, which an
+            # explicit disabled=False overrides for powertools).
+            from aws_lambda_powertools import Tracer
+
+            xray_sdk = Tracer(service="password-reset", patch_modules=("botocore",), disabled=False)
         module_name, _, attr = job["handler"].rpartition(".")
         handler = getattr(importlib.import_module(module_name), attr)
+        if xray_sdk is not None:
+            handler = xray_sdk.capture_lambda_handler(handler, capture_response=False)
         return lambda event: handler(event, LambdaContext())
     baseline = importlib.import_module("baseline")
     return getattr(baseline, job["baseline"])
+
+
+def _snapshot(job: dict[str, Any]) -> Any:
+    """Initialise as Lambda does before a SnapStart snapshot (untimed): the service runs its
+    before-snapshot hooks; the baseline makes its clients at module level, as a plain boto3 script
+    does. Returns what a restored copy runs before its first request: the after-restore hooks."""
+    if job["side"] == "service":
+        from pwreset.core import snapstart
+
+        snapstart.run_before_snapshot()
+        return snapstart.run_after_restore
+    importlib.import_module("baseline").init()
+    return lambda: None
+
+
+def _restored(job: dict[str, Any], serve: Any, reply: Any, calls: list[str], clients: list[str]) -> int:
+    """The SnapStart model: this process is the snapshot; a fork is a restored copy, which runs
+    the after-restore hooks and its first request (timed from the fork on). A model of a restore,
+    not a restore: Lambda's resumes a microVM from a cached snapshot, and its cost is outside."""
+    after_restore = _snapshot(job)
+    random_state = random.getstate()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        forked = perf_counter()
+        random.setstate(random_state)  # a restore copies memory; it runs no at-fork reseeding
+        os.environ["_X_AMZN_TRACE_ID"] = _new_trace_header()
+        try:
+            after_restore()
+            restored = perf_counter()
+            profiler = None
+            if job.get("profile_to"):
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            started = perf_counter()
+            response = serve(job["event"])
+            done = perf_counter()
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(job["profile_to"])
+            result = {
+                "ms": (done - started) * 1000,
+                "response": response,
+                "calls": calls,
+                "clients": clients,
+                "since_start_ms": (done - forked) * 1000,
+                "import_ms": (restored - forked) * 1000,
+            }
+        except Exception:
+            result = {"error": traceback.format_exc()}
+        os.write(write, (json.dumps(result, default=str) + "\n").encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        line = answer.read()
+    os.waitpid(pid, 0)
+    reply.write(line)
+    return 0
 
 
 def main() -> int:
@@ -122,6 +197,8 @@ def main() -> int:
     try:
         serve = _load(job)
         imported = perf_counter()
+        if job.get("restore"):
+            return _restored(job, serve, reply, calls, clients)
         event = job["event"]
         first = True
         while True:

@@ -34,6 +34,10 @@ NOTIFY_ACCOUNT = "acc-berger-client-anna"
 NOTIFY_RECIPIENTS = ("acc-berger-owner", NOTIFY_ACCOUNT)
 # SES's bounce simulator address; no other flow uses the account, so marking it changes no path.
 BOUNCE_ACCOUNT = "acc-berger-client-bounce"
+# Its firm's CRM renames it on every request (an update that revokes nothing); no other flow reads it.
+PROVISIONED_ACCOUNT = "acc-berger-client-complaint"
+# Signed in, changes the password on every request; no other flow uses the account.
+CHANGE_PASSWORD_ACCOUNT = "acc-hartmann-member"
 NEW_PASSWORD = "correct horse battery staple"
 
 
@@ -147,6 +151,32 @@ def _prepare_sign_in(fx: Fixture) -> dict[str, Any]:
     return _with_body(
         fx.event("sessions_sign_in.json"), {"email": account["email"], "password": account["password"]}
     )
+
+
+def _prepare_provisioning_put(fx: Fixture) -> dict[str, Any]:
+    account = fx.account(PROVISIONED_ACCOUNT)
+    event = fx.event("provisioning_put_account.json")
+    old = event["pathParameters"]["account_id"]
+    event["pathParameters"] = {"account_id": PROVISIONED_ACCOUNT}
+    event["path"] = event["path"].replace(old, PROVISIONED_ACCOUNT)
+    event["requestContext"]["path"] = event["requestContext"]["path"].replace(old, PROVISIONED_ACCOUNT)
+    body = {
+        "firm_id": account["firm_id"],
+        "role": account["role"],
+        "email": account["email"],
+        "name": f"{account['name']} {uuid.uuid4().hex[:8]}",  # a new name: an update every time
+        "locale": account["locale"],
+        "time_zone": "Europe/Berlin",
+        "status": "active",
+        "send_invitation": False,
+    }
+    return _with_body(event, body)
+
+
+def _prepare_change_password(fx: Fixture) -> dict[str, Any]:
+    account = fx.account(CHANGE_PASSWORD_ACCOUNT)
+    event = fx.staff_event("sessions_change_password.json", principal=CHANGE_PASSWORD_ACCOUNT)
+    return _with_body(event, {"current_password": account["password"], "new_password": NEW_PASSWORD})
 
 
 def _prepare_notify(fx: Fixture) -> dict[str, Any]:
@@ -453,6 +483,73 @@ FLOWS: tuple[Flow, ...] = (
             ),
         ),
     ),
+    Flow(
+        name="provisioning_put",
+        title="provisioning PUT",
+        function="ProvisioningFunction",
+        prepare=_prepare_provisioning_put,
+        check=status(200),
+        baseline="provisioning_put",
+        path="the CRM renames an existing client (an update that ends no access), no invitation",
+        minimum=(
+            Call(
+                "dynamodb.GetItem",
+                "Firms",
+                "the firm must exist (404 firm_not_found) and gives the defaults (language, time "
+                "zone) for what the PUT leaves out (consistent read: the CRM may have just created it)",
+            ),
+            Call(
+                "dynamodb.GetItem",
+                "Accounts",
+                "the account as it is: the PUT writes only what differs (the same PUT twice writes "
+                "nothing), a new address, role or archiving ends access, and another firm's account "
+                "is a 409; its key is known, but a transaction cannot return the old item",
+            ),
+            Call(
+                "dynamodb.TransactWriteItems",
+                "Accounts+Events",
+                "the changed fields and the next revision (condition: the revision read, so a "
+                "concurrent PUT is recomputed, not overwritten) and the account_provisioned audit "
+                "event, all or nothing. The answer is built from what was read and written: no "
+                "second read",
+            ),
+        ),
+    ),
+    Flow(
+        name="change_password",
+        title="change password",
+        function="SessionsFunction",
+        prepare=_prepare_change_password,
+        check=status(200),
+        baseline="change_password",
+        path="a signed-in team member changes the password: right current password, no failures "
+        "counted, an allowed new one",
+        stub_hash=True,
+        minimum=(
+            Call(
+                "dynamodb.BatchGetItem",
+                "Accounts+Firms",
+                "the account (consistent read: hash, password version, status) and the firm's name "
+                "(the policy refuses it in a password): both keys come with the session (authorizer)",
+            ),
+            Call(
+                "dynamodb.BatchGetItem",
+                "RateLimits (account + IP)",
+                "the two failure-only counters, read as at sign-in before the password is checked; "
+                "the account's counter is keyed by its address, known only from the first read",
+            ),
+            Call(
+                "dynamodb.TransactWriteItems",
+                "Accounts+Events+Sessions",
+                "new hash and version bump (conditional), the password_changed event (its stream "
+                "mails the owners and the holder) and the session that replaces this one; the version "
+                "bump ends every other session and open link",
+            ),
+        ),
+    ),
+    # The lock route (POST /v1/account-locks, issue #16) joins here once it exists: one Flow with
+    # its handler, a prepare that issues a lock link, its minimum calls with the reason for each,
+    # and a raw-boto3 function in bench/baseline.py.
 )
 
 

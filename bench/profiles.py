@@ -22,12 +22,11 @@ from bench.stack import LAYER_SOURCE
 NO_BYTECODE = "pwreset and handler without bytecode"
 BOTO3_IMPORT = "baseline (`import boto3`)"
 FRAMEWORK_FLOOR = (
-    "frameworks alone, no pwreset (powertools Logger, Metrics, Tracer patching botocore, the REST "
-    "resolver with validation; pydantic's BaseModel; pynamodb models and transactions)"
+    "frameworks alone, no pwreset (powertools Logger and Metrics, the REST resolver with "
+    "validation; pydantic's BaseModel; pynamodb models and transactions)"
 )
 FRAMEWORK_IMPORTS = """\
-from aws_lambda_powertools import Logger, Metrics, Tracer
-Tracer(patch_modules=("botocore",))
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 APIGatewayRestResolver(enable_validation=True)
 import pydantic.main, pynamodb.models, pynamodb.transactions

@@ -26,12 +26,25 @@ class FlowFailed(RuntimeError):
     """A measured process crashed or answered something else than the flow means."""
 
 
+# How a function may trace (pwreset.core.tracing's choice, and the options it was chosen from):
+# the chosen one is what every other measurement runs with.
+TRACING_CHOSEN = "subsegments"
+TRACING_OPTIONS = {
+    TRACING_CHOSEN: "Lambda's active tracing + pwreset's subsegment per AWS call (chosen, deployed)",
+    "off": "Lambda's active tracing only: no code in the function traces (AWS calls invisible)",
+    "xray-sdk": "powertools' Tracer on the X-Ray SDK, patching botocore (before; SDK unsupported from "
+    "25 Feb 2027)",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     cold_runs: int = 7
     warm_iterations: int = 200
     warm_up: int = 20
     profile: bool = True
+    restore: bool = True
+    tracing_flows: tuple[str, ...] = ("sign_in", "notify")
 
 
 @dataclass
@@ -49,7 +62,10 @@ class Reply:
 class FlowResult:
     flow: Flow
     cold: dict[str, list[Reply]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    restore: dict[str, list[Reply]] = field(default_factory=lambda: {s: [] for s in SIDES})
     warm: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    # tracing option -> side -> "cold"/"warm" -> ms (the options other than the chosen one)
+    tracing: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     calls: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # side -> cold/warm -> calls
     clients: dict[str, list[str]] = field(default_factory=dict)  # side -> clients made by request 1
     profile: Path | None = None
@@ -70,6 +86,14 @@ class FlowResult:
 
     def warm_ms(self, side: str) -> float | None:
         return median(self.warm[side]) if self.warm[side] else None
+
+    def restore_ms(self, side: str) -> float | None:
+        values = [r.since_start_ms for r in self.restore[side] if r.since_start_ms is not None]
+        return median(values) if values else None
+
+    def restore_hooks_ms(self, side: str) -> float | None:
+        values = [r.import_ms for r in self.restore[side] if r.import_ms is not None]
+        return median(values) if values else None
 
 
 class Worker:
@@ -152,10 +176,12 @@ class Runner:
         (self.work / "profiles").mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ processes
-    def env(self, flow: Flow, side: str) -> dict[str, str]:
+    def env(self, flow: Flow, side: str, tracing: str = TRACING_CHOSEN) -> dict[str, str]:
         function_dir = self.template.function_dir(flow.function)
         if side == "service":
             python_path = self.paths.service(function_dir)
+            if tracing == "xray-sdk":
+                python_path = os.pathsep.join((python_path, str(self.paths.xray_sdk())))
         else:
             python_path = self.paths.baseline(flow.baseline_packages)
         env = lambda_environment(
@@ -170,6 +196,8 @@ class Runner:
             env["TEMPLATES_DIR"] = str(self.paths.templates)
         if flow.environment:
             env.update(flow.environment(self.fixture))
+        if side == "service" and tracing != TRACING_CHOSEN:
+            env["POWERTOOLS_TRACE_DISABLED"] = "true"  # pwreset's own tracing off
         return env
 
     def job(self, flow: Flow, side: str, event: dict[str, Any], **options: Any) -> dict[str, Any]:
@@ -187,12 +215,16 @@ class Runner:
         self.fixture.reset_state(flow.fresh_tables)
         return flow.prepare(self.fixture)
 
-    def start(self, flow: Flow, side: str, *, serve: bool = False, **options: Any) -> tuple[Worker, Reply]:
+    def start(
+        self, flow: Flow, side: str, *, serve: bool = False, tracing: str = TRACING_CHOSEN, **options: Any
+    ) -> tuple[Worker, Reply]:
         event = self.prepare(flow)
+        if side == "service" and tracing != TRACING_CHOSEN:
+            options["tracing"] = tracing
         with (self.work / "logs" / f"{flow.name}-{side}.log").open("ab") as log_file:
             worker = Worker(
                 self.job(flow, side, event, **options),
-                self.env(flow, side),
+                self.env(flow, side, tracing),
                 self.template.function_dir(flow.function),
                 log_file,
                 serve=serve,
@@ -238,19 +270,50 @@ class Runner:
                 worker.close()
                 result.cold[side].append(first)
 
-    def warm(self, flow: Flow, result: FlowResult) -> None:
+    def restore(self, flow: Flow, result: FlowResult) -> None:
+        """The SnapStart model: each run initialises a process as before a snapshot and forks it;
+        the fork runs the after-restore hooks and the first request (``bench/child.py``)."""
+        for _ in range(self.settings.cold_runs):
+            for side in SIDES:
+                worker, first = self.start(flow, side, restore=True)
+                worker.close()
+                result.restore[side].append(first)
+
+    def warm(self, flow: Flow, result: FlowResult, tracing: str = TRACING_CHOSEN) -> list[list[float]]:
         workers: dict[str, Worker] = {}
+        timed: list[list[float]] = [[], []]
         try:
             for side in SIDES:
-                workers[side], _ = self.start(flow, side, serve=True)
+                workers[side], _ = self.start(flow, side, serve=True, tracing=tracing)
             for i in range(self.settings.warm_up + self.settings.warm_iterations):
-                for side in SIDES:
+                for n, side in enumerate(SIDES):
                     reply = self.invoke(flow, side, workers[side])
                     if i >= self.settings.warm_up:
-                        result.warm[side].append(reply.ms)
+                        timed[n].append(reply.ms)
+                        if tracing == TRACING_CHOSEN:
+                            result.warm[side].append(reply.ms)
         finally:
             for worker in workers.values():
                 worker.close()
+        return timed
+
+    def tracing_options(self, flow: Flow, result: FlowResult) -> None:
+        """Cold and warm with each tracing option the service did not choose, against the same
+        baseline in the same way (the chosen option is the main measurement)."""
+        for option in TRACING_OPTIONS:
+            if option == TRACING_CHOSEN:
+                continue
+            cold: dict[str, list[float]] = {s: [] for s in SIDES}
+            for _ in range(self.settings.cold_runs):
+                for side in SIDES:
+                    worker, first = self.start(flow, side, tracing=option)
+                    worker.close()
+                    if first.since_start_ms is not None:
+                        cold[side].append(first.since_start_ms)
+            warm = self.warm(flow, result, tracing=option)
+            result.tracing[option] = {
+                side: {"cold": cold[side], "warm": warm[n]} for n, side in enumerate(SIDES)
+            }
 
     def profile(self, flow: Flow, result: FlowResult) -> None:
         """cProfile of the first request and, apart, of the warm requests after it (untimed)."""
@@ -266,7 +329,12 @@ class Runner:
 
     def run(self, flow: Flow) -> FlowResult:
         result = FlowResult(flow)
-        steps = [self.count_calls, self.cold, self.warm]
+        steps: list[Any] = [self.count_calls, self.cold]
+        if self.settings.restore:
+            steps.append(self.restore)
+        steps.append(self.warm)
+        if flow.name in self.settings.tracing_flows:
+            steps.append(self.tracing_options)
         if self.settings.profile:
             steps.append(self.profile)
         for step in steps:

@@ -159,9 +159,8 @@ def link_packages(requirements: list[str], target: Path) -> list[str]:
     ``requirements``, as symlinks into this virtualenv (so they share its bytecode caches).
 
     The measured processes run with ``python -S`` and this directory on ``PYTHONPATH``: they see
-    what a Lambda layer holds, not everything the dev venv has. That matters: X-Ray's
-    ``patch_all`` imports every supported library it can find (``requests`` is in the venv for
-    moto, not in the layer)."""
+    what a Lambda layer holds, not everything the dev venv has: a package the layer does not ship
+    would change what imports (``requests`` is in the venv for moto, not in the layer)."""
     target.mkdir(parents=True, exist_ok=True)
     for child in target.iterdir():
         if child.is_symlink():
@@ -202,7 +201,8 @@ class PythonPaths:
         layer, runtime, templates = work / "layer", work / "runtime", work / "templates"
         layer_packages = link_packages(layer_requirements(), layer)
         _prune_botocore(layer / "botocore")
-        runtime_packages = link_packages(["boto3"], runtime)
+        # The python3.13 runtime ships boto3 and snapshot_restore_py (SnapStart's runtime hooks).
+        runtime_packages = link_packages(["boto3", "snapshot-restore-py"], runtime)
         shutil.rmtree(templates, ignore_errors=True)
         shutil.copytree(REPO_ROOT / "templates", templates)
         compile_templates(templates)
@@ -210,6 +210,11 @@ class PythonPaths:
 
     def service(self, function_dir: Path) -> str:
         return os.pathsep.join(str(p) for p in (function_dir, LAYER_SOURCE, self.layer, self.runtime))
+
+    def xray_sdk(self) -> Path:
+        """The X-Ray SDK (and wrapt) as the layer shipped them before, for the tracing option the
+        service left (``bench/requirements.txt`` installs it; the layer no longer does)."""
+        return _linked(("aws-xray-sdk",), self.runtime.parent / "xray-sdk")
 
     def baseline(self, packages: tuple[str, ...] = ()) -> str:
         """The runtime's boto3, after ``packages`` (what a baseline's own package would ship)."""
@@ -267,8 +272,9 @@ def lambda_environment(
     python_path: str,
 ) -> dict[str, str]:
     """The environment Lambda gives ``logical_id``: the template's variables, the runtime's own
-    (``LAMBDA_TASK_ROOT`` is how powertools and X-Ray know they are in Lambda, so the Tracer is
-    on, as ``Tracing: Active`` deploys it), fake credentials and moto as the endpoint."""
+    (``LAMBDA_TASK_ROOT`` is how powertools knows it is in Lambda; ``AWS_XRAY_DAEMON_ADDRESS`` turns
+    the functions' tracing on, as ``Tracing: Active`` deploys it), fake credentials and moto as the
+    endpoint."""
     function = template.functions()[logical_id]["Properties"]
     globals_ = template.doc.get("Globals", {}).get("Function", {})
     memory = str(function.get("MemorySize", globals_.get("MemorySize", 128)))
@@ -398,7 +404,7 @@ class Fixture:
     def account(self, account_id: str) -> dict[str, Any]:
         return self.demo[account_id]
 
-    def staff_event(self, name: str, *, principal: str, target: str) -> dict[str, Any]:
+    def staff_event(self, name: str, *, principal: str, target: str | None = None) -> dict[str, Any]:
         """A sample event as API Gateway passes it on after the authorizer allowed ``principal``."""
         event = self.event(name)
         who = self.account(principal)
@@ -412,10 +418,11 @@ class Fixture:
                 "locale": who.get("locale", "de"),
             }
         )
-        old = event["pathParameters"]["account_id"]
-        event["pathParameters"] = {"account_id": target}
-        event["path"] = event["path"].replace(old, target)
-        event["requestContext"]["path"] = event["requestContext"]["path"].replace(old, target)
+        if target is not None:
+            old = event["pathParameters"]["account_id"]
+            event["pathParameters"] = {"account_id": target}
+            event["path"] = event["path"].replace(old, target)
+            event["requestContext"]["path"] = event["requestContext"]["path"].replace(old, target)
         return event
 
     def issue_reset_token(self, account_id: str, *, lifetime_s: int = 3600) -> str:

@@ -7,13 +7,11 @@ contract's 401 through the template's gateway responses.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api.powertools import APIGatewayAuthorizerRequestEvent, APIGatewayAuthorizerResponse
 from pwreset.api.resolver import SESSION_COOKIE
+from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.credentials.sessions import resolve_session
 
@@ -58,3 +56,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     policy.allow_all_routes()
     return policy.asdict()
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")

@@ -3,12 +3,15 @@ POST /v1/account-locks (the "It wasn't me" link of a password-changed mail)."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, request_meta, session_cookie
-from pwreset.api.schemas import ConfirmBody, Confirmed, LockBody, Locked, Verified, VerifyBody, responses
+from pwreset.api.schemas import responses
+from pwreset.api.schemas.confirm import ConfirmBody, Confirmed, LockBody, Locked, Verified, VerifyBody
+from pwreset.core import aws, snapstart
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
@@ -76,3 +79,10 @@ def lock(body: LockBody) -> Response[dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")
+snapstart.before_snapshot(warm_up.import_modules, "argon2", "argon2.exceptions")
+snapstart.before_snapshot(warm_up.password_checks)
+snapstart.before_snapshot(warm_up.routes, app)

@@ -8,14 +8,18 @@ queue. Sending is idempotent per mail (see ``pwreset.mail.notifications``), so r
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBRecordEventName,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api import warm_up
+from pwreset.api.stream_batch import (
+    BatchProcessor,
+    DynamoDBRecord,
+    DynamoDBRecordEventName,
+    EventType,
+    PartialItemFailureResponse,
+    process_partial_response,
+)
+from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.mail import notifications
 from pwreset.storage.events import NOTIFIABLE_TYPES, notifiable
@@ -49,3 +53,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")
+snapstart.before_snapshot(aws.warm_up, "sesv2")
+snapstart.before_snapshot(warm_up.mail_templates, "password_changed_owner", "password_changed_holder")
+snapstart.before_snapshot(warm_up.user_agent_rules)

@@ -3,24 +3,22 @@ PUT /v1/admin/firms/{firm_id}, PUT|GET|DELETE /v1/admin/accounts/{account_id}.""
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.accounts import provisioning
+from pwreset.api import warm_up
+from pwreset.api.powertools import Path, Response
 from pwreset.api.resolver import create_app, iam_caller, json_response, request_meta
-from pwreset.api.schemas import (
-    ID_PATTERN,
-    SIGV4,
+from pwreset.api.schemas import ID_PATTERN, SIGV4, AccountIdPath, responses
+from pwreset.api.schemas.provisioning import (
     AccountBody,
-    AccountIdPath,
     AccountProvisioned,
     FirmBody,
     FirmProvisioned,
     ProvisionedAccount,
-    responses,
 )
+from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 
 app = create_app()
@@ -105,3 +103,10 @@ def delete_account(account_id: AccountId) -> Response[None]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")
+snapstart.before_snapshot(aws.warm_up, "sesv2")
+snapstart.before_snapshot(warm_up.mail_templates, "invitation")
+snapstart.before_snapshot(warm_up.routes, app)

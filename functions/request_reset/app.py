@@ -3,19 +3,15 @@ POST /v1/accounts/{account_id}/invitation (staff)."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, principal, request_meta
-from pwreset.api.schemas import (
-    SIGNED_IN,
-    Accepted,
-    InvitationSent,
-    SelfServiceResetBody,
-    StaffResetSent,
-    responses,
-)
+from pwreset.api.schemas import SIGNED_IN, responses
+from pwreset.api.schemas.resets import Accepted, InvitationSent, SelfServiceResetBody, StaffResetSent
+from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import resets
@@ -70,3 +66,10 @@ def invite(account_id: str) -> Response[dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")
+snapstart.before_snapshot(aws.warm_up, "sesv2")
+snapstart.before_snapshot(warm_up.mail_templates, "reset_link", "invitation")
+snapstart.before_snapshot(warm_up.routes, app)

@@ -8,14 +8,14 @@ opening the page reads and changes nothing; the script calls verify (read-only) 
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pwreset.api import help_page, pages
+from pwreset.api import help_page, pages, warm_up
+from pwreset.api.powertools import Query, Response
 from pwreset.api.resolver import create_app, error_response, request_locale
 from pwreset.api.schemas import error_responses
+from pwreset.core import snapstart
 from pwreset.core.observability import logger, tracer
 
 app = create_app()
@@ -121,3 +121,7 @@ def openapi() -> Response[str]:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(warm_up.routes, app)

@@ -9,12 +9,16 @@ cannot mend it.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from pwreset.api.stream_batch import (
+    BatchProcessor,
+    EventType,
+    PartialItemFailureResponse,
+    SQSRecord,
+    process_partial_response,
+)
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.credentials import resets
 

@@ -3,18 +3,15 @@ GET /v1/accounts/{account_id}/password-reset/deliveries (the firm's staff)."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, principal
-from pwreset.api.schemas import (
-    SIGNED_IN,
-    Deliveries,
-    WebhookOutcome,
-    error_responses,
-    responses,
-)
+from pwreset.api.schemas import SIGNED_IN, error_responses, responses
+from pwreset.api.schemas.delivery import Deliveries, WebhookOutcome
+from pwreset.core import aws, snapstart
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.delivery import deliveries, ses_events
 
@@ -59,3 +56,16 @@ def list_deliveries(account_id: str) -> Response[dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")
+snapstart.before_snapshot(
+    warm_up.import_modules,
+    "cryptography.x509",
+    "cryptography.exceptions",
+    "cryptography.hazmat.primitives.hashes",
+    "cryptography.hazmat.primitives.asymmetric.padding",
+    "cryptography.hazmat.primitives.asymmetric.rsa",
+)
+snapstart.before_snapshot(warm_up.routes, app)

@@ -4,11 +4,12 @@ POST /v1/sessions/current/password (change the password while signed in), and GE
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.accounts import directory
+from pwreset.api import warm_up
+from pwreset.api.powertools import Response
 from pwreset.api.resolver import (
     cleared_session_cookie,
     create_app,
@@ -17,16 +18,16 @@ from pwreset.api.resolver import (
     request_meta,
     session_cookie,
 )
-from pwreset.api.schemas import (
-    SIGNED_IN,
+from pwreset.api.schemas import SIGNED_IN, responses
+from pwreset.api.schemas.sessions import (
     ChangePasswordBody,
     CurrentAccount,
     FirmClients,
     SessionReplaced,
     SignedIn,
     SignInBody,
-    responses,
 )
+from pwreset.core import aws, snapstart
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
@@ -120,3 +121,10 @@ def firm_clients() -> Response[dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+snapstart.before_snapshot(aws.warm_up, "dynamodb")
+snapstart.before_snapshot(warm_up.import_modules, "argon2", "argon2.exceptions")
+snapstart.before_snapshot(warm_up.password_checks)
+snapstart.before_snapshot(warm_up.routes, app)

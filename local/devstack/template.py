@@ -312,8 +312,8 @@ class SamTemplate:
         for api in self.of_type("AWS::Serverless::Api").values():
             spec = api["Properties"].get("Auth", {}).get("Authorizers", {}).get(name)
             if spec:
-                arn = spec["FunctionArn"]
-                return arn["Fn::GetAtt"][0] if isinstance(arn, dict) else str(arn)
+                # ``!GetAtt Fn.Arn``, or ``!Ref Fn.Alias`` (SAM's AutoPublishAlias): the function.
+                return _referenced_resource(spec["FunctionArn"]).split(".", 1)[0]
         raise KeyError(name)
 
     def gateway_responses(self) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,7 @@ handler, event or template that breaks the benchmark fails here)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -30,6 +31,8 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
             "--no-profile",
             "--no-sizes",
             "--no-chart",
+            # The tracing options need the X-Ray SDK, which only the full bench installs.
+            "--tracing-flows=",
             f"--out={out}",
             f"--work={tmp_path / 'work'}",
         ],
@@ -44,12 +47,17 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-3000:]
     for flow in ("verify", "notify", "ses_event"):
         assert re.search(
-            rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+warm \d+\.\d\d× (PASS|FAIL)", done.stdout, re.M
+            rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+restore \d+\.\d\d× (PASS|FAIL)"
+            rf"\s+warm \d+\.\d\d× (PASS|FAIL)",
+            done.stdout,
+            re.M,
         ), done.stdout
 
     report = out.read_text(encoding="utf-8")
     assert re.search(
-        r"^\| verify \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| 3 / 3 ", report, re.M
+        r"^\| verify \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| 3 / 3 ",
+        report,
+        re.M,
     )
     # Both sides really made the verify calls, counted by the botocore hook.
     assert (
@@ -63,6 +71,15 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     assert notify_calls.splitlines()[0].count("`sesv2.SendEmail`") == 2
     # Each baseline makes exactly the minimal calls it stands for.
     assert "The baseline's calls differ from the minimum" not in report
+
+    # The machine-readable results, and the restore model said to be one.
+    results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert results["restore_is_a_model"] is True
+    assert set(results["flows"]) == {"verify", "notify", "ses_event"}
+    for flow in results["flows"].values():
+        assert flow["calls"] == flow["min_calls"]
+        assert all(flow[k] > 0 for k in ("cold_ratio", "restore_ratio", "warm_ratio"))
+    assert "it is not a measurement of it" in report
 
     started = re.search(r"moto server on \S+ \(pid (\d+)\)", done.stderr)
     assert started, done.stderr

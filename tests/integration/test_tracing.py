@@ -1,61 +1,72 @@
-"""X-Ray must never carry a credential. Sign-in and confirm answer with a session token (in the body
-and in Set-Cookie), so no handler may record its response on its trace segment, which powertools'
-``capture_lambda_handler`` does unless told otherwise. The tracer's provider is swapped for one that
-records everything a handler puts on its segments."""
+"""Tracing (``pwreset.core.tracing``): no function depends on the X-Ray SDK, every AWS call of a
+request is one subsegment of its trace, and a trace never carries a credential. Sign-in and confirm
+answer with a session token (in the body and in Set-Cookie) and a reset mail carries a link token:
+none of them, and no password, may reach a trace.
+
+The functions write their subsegments as UDP datagrams to ``AWS_XRAY_DAEMON_ADDRESS`` (Lambda sets
+it for an actively traced function); here a socket of the test receives them.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pwreset.core.observability import tracer
 from support.api import Api
+from support.environment import TEMPLATE
 from support.sent_mail import sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
+ROOT = "1-6752f0a1-0123456789abcdef01234567"
+LAMBDA_SEGMENT = "53995c3f42cd8ad8"
+REPO = Path(__file__).resolve().parents[2]
 
 
-class RecordingSegment:
-    def __init__(self, records: list[str]) -> None:
-        self.records = records
-
-    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
-        self.records.append(json.dumps({"metadata": key, "value": value}, default=str))
-
-    def put_annotation(self, key: str, value: Any) -> None:
-        self.records.append(json.dumps({"annotation": key, "value": value}, default=str))
-
-    def add_exception(self, exception: BaseException, stack: Any = None, remote: bool = False) -> None:
-        self.records.append(repr(exception))
-
-
-class RecordingProvider:
+class Datagrams:
     def __init__(self) -> None:
-        self.records: list[str] = []
-        self.segments = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port = int(self.sock.getsockname()[1])
 
-    @contextlib.contextmanager
-    def in_subsegment(self, name: str | None = None, **_: Any) -> Iterator[RecordingSegment]:
-        self.segments += 1
-        yield RecordingSegment(self.records)
+    def received(self) -> list[str]:
+        found = []
+        while True:
+            try:
+                found.append(self.sock.recv(65536).decode())
+            except TimeoutError:
+                return found
+
+    def documents(self, raw: list[str]) -> list[dict[str, Any]]:
+        header, _, body = zip(*(datagram.partition("\n") for datagram in raw), strict=True)
+        assert set(header) == {'{"format": "json", "version": 1}'}
+        return [json.loads(b) for b in body]
 
 
 @pytest.fixture
-def traces(monkeypatch: pytest.MonkeyPatch) -> RecordingProvider:
-    provider = RecordingProvider()
-    monkeypatch.setattr(tracer, "provider", provider)
-    return provider
+def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[Datagrams]:
+    sink = Datagrams()
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{sink.port}")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={ROOT};Parent={LAMBDA_SEGMENT};Sampled=1")
+    yield sink
+    sink.sock.close()
 
 
-def test_no_session_token_or_link_reaches_a_trace(
-    api: Api, demo: dict[str, Any], traces: RecordingProvider
+def test_each_aws_call_is_a_subsegment_and_no_credential_reaches_a_trace(
+    api: Api, demo: dict[str, Any], daemon: Datagrams
 ) -> None:
     anna = demo[ANNA]
+    daemon.received()  # what seeding the demo data sent
     signed_in = api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]})
     assert signed_in.status == 201
     assert api.post("/v1/password-resets", {"email": anna["email"]}).status == 202
@@ -63,12 +74,71 @@ def test_no_session_token_or_link_reaches_a_trace(
     confirmed = api.post("/v1/password-resets/confirm", {"token": link_token, "password": NEW_PASSWORD})
     assert confirmed.status == 200
 
+    raw = daemon.received()
     secrets = [signed_in.body["session"]["token"], confirmed.body["session"]["token"], link_token]
-    # Sign-in, the self-service request, its queue's function, confirm (no authorizer: none of them
-    # needs a session).
-    assert traces.segments == 4
-    recorded = "\n".join(traces.records)
-    assert "ColdStart" in recorded  # the recorder sees what the handlers put on their segments
-    for secret in secrets:
-        assert secret not in recorded
-    assert NEW_PASSWORD not in recorded
+    for secret in [*secrets, NEW_PASSWORD, anna["password"], anna["email"]]:
+        assert not any(secret in datagram for datagram in raw)
+
+    documents = daemon.documents(raw)
+    handlers = [d for d in documents if d["name"] == "## lambda_handler"]
+    # Sign-in, the self-service request, its queue's function, confirm (none needs the authorizer).
+    assert len(handlers) == 4
+    assert {d["parent_id"] for d in handlers} == {LAMBDA_SEGMENT}  # under Lambda's own segment
+    assert all(d["annotations"]["Service"] == "password-reset" for d in handlers)
+    calls = [d for d in documents if d.get("namespace") == "aws"]
+    assert {d["parent_id"] for d in calls} <= {d["id"] for d in handlers}
+    assert all(d["trace_id"] == ROOT and d["http"]["response"]["status"] == 200 for d in calls)
+    operations = [(d["name"], d["aws"]["operation"]) for d in calls]
+    assert ("DynamoDB", "PutItem") in operations  # the new session
+    assert ("SESv2", "SendEmail") in operations  # the link
+    assert operations.count(("DynamoDB", "TransactWriteItems")) == 2  # the link issued; the change
+    sessions_table = TEMPLATE.physical_name("SessionsTable")
+    assert any(d["aws"].get("table_name") == sessions_table for d in calls)
+
+
+def test_nothing_is_traced_for_an_unsampled_request(
+    api: Api, demo: dict[str, Any], daemon: Datagrams
+) -> None:
+    daemon.received()
+    os.environ["_X_AMZN_TRACE_ID"] = f"Root={ROOT};Parent={LAMBDA_SEGMENT};Sampled=0"
+    anna = demo[ANNA]
+    assert api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]}).status == 201
+    assert daemon.received() == []
+
+
+def test_a_handler_cannot_ask_for_its_response_on_a_trace() -> None:
+    from pwreset.core.observability import tracer
+
+    with pytest.raises(ValueError, match="session token"):
+        tracer.capture_lambda_handler(capture_response=True)
+
+
+def _app(function: str) -> Path:
+    return TEMPLATE.function_dir(function) / "app.py"
+
+
+def test_no_function_imports_the_x_ray_sdk() -> None:
+    """Every handler imported in a fresh process, as Lambda does: the SDK is not among its modules
+    (and the layer no longer ships it: tests/integration/test_layer_dependencies.py)."""
+    code = (
+        "import sys, importlib.util\n"
+        + "".join(
+            f"s = importlib.util.spec_from_file_location('fn{i}', {str(_app(f))!r})\n"
+            "m = importlib.util.module_from_spec(s); s.loader.exec_module(m)\n"
+            for i, f in enumerate(TEMPLATE.functions())
+        )
+        + "print(sorted(n for n in sys.modules if n.startswith(('aws_xray_sdk', 'wrapt'))))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/pwreset", "local", "tests")),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import support.environment\n" + code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"

@@ -9,7 +9,8 @@ import re
 import typing
 from pathlib import Path
 
-from pwreset.api.schemas import Delivery, FirmClient
+from pwreset.api.schemas.delivery import Delivery
+from pwreset.api.schemas.sessions import FirmClient
 from pwreset.delivery.ses_events import EVENT_TYPES
 
 STATIC = Path(__file__).resolve().parents[2] / "local" / "devstack" / "static"

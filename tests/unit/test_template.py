@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
 
 import pytest
 
@@ -138,3 +140,68 @@ def test_functions_run_python_313_with_tracing() -> None:
         props = resources[function_id]["Properties"]
         assert props["Runtime"] == "python3.13"
         assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+# The functions a person waits for: SnapStart (where the stage turns it on) restores them.
+API_FUNCTIONS = {
+    "AuthorizerFunction",
+    "RequestResetFunction",
+    "ConfirmResetFunction",
+    "ResetPageFunction",
+    "SessionsFunction",
+    "ProvisioningFunction",
+    "SesEventsFunction",
+}
+
+
+def _alias_of(function_id: str) -> str:
+    return f"{function_id}Aliaslive"
+
+
+def test_api_functions_take_snapstart_from_the_parameter_and_others_never() -> None:
+    resources = cloudformation()["Resources"]
+    on_by_parameter = {"ApplyOn": {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}}
+    for function_id in TEMPLATE.functions():
+        snap_start = resources[function_id]["Properties"].get("SnapStart")
+        expected = on_by_parameter if function_id in API_FUNCTIONS else {"ApplyOn": "None"}
+        assert snap_start == expected, function_id
+    assert cloudformation()["Conditions"]["SnapStartOn"] == {
+        "Fn::Equals": [{"Ref": "SnapStartEnabled"}, "true"]
+    }
+    assert TEMPLATE.doc["Parameters"]["SnapStartEnabled"]["Default"] == "false"
+
+
+def test_samconfig_turns_snapstart_on_in_staging_and_prod_only() -> None:
+
+    config = tomllib.loads((TEMPLATE.path.parent / "samconfig.toml").read_text(encoding="utf-8"))
+    overrides = {
+        env: config[env]["deploy"]["parameters"]["parameter_overrides"] for env in config if env != "version"
+    }
+    assert "SnapStartEnabled=false" in overrides["default"]
+    assert "SnapStartEnabled=true" in overrides["staging"]
+    assert "SnapStartEnabled=true" in overrides["prod"]
+
+
+def test_routes_the_authorizer_and_event_sources_invoke_the_published_alias() -> None:
+    """SnapStart restores published versions only: whatever invokes $LATEST would cold-start."""
+    resources = cloudformation()["Resources"]
+    for function_id in TEMPLATE.functions():
+        alias = resources[_alias_of(function_id)]
+        assert alias["Type"] == "AWS::Lambda::Alias"
+        assert alias["Properties"]["FunctionName"] == {"Ref": function_id}
+    permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"]
+    assert permissions
+    for permission in permissions:
+        assert permission["FunctionName"]["Ref"].endswith("Aliaslive"), permission
+    mappings = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mappings
+    for mapping in mappings:
+        assert mapping["FunctionName"]["Ref"].endswith("Aliaslive"), mapping
+    body = resources["PortalApi"]["Properties"]["Body"]
+    for operations in body["paths"].values():
+        for operation in operations.values():
+            uri = operation.get("x-amazon-apigateway-integration", {}).get("uri")
+            if uri:
+                assert "Aliaslive}" in json.dumps(uri), uri
+    authorizer = body["securityDefinitions"]["SessionAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert "AuthorizerFunctionAliaslive" in json.dumps(authorizer["authorizerUri"])

@@ -14,4 +14,16 @@ Areas, one subpackage each, in the order they may depend on each other:
 
 A module imports only from its own area or from areas listed before it, and no two modules import
 each other (``tests/unit/test_package_layout.py``).
+
+Importing the package first defers three of powertools' package initialisers that only re-export
+(``pwreset.core.lazy_packages``): handlers import powertools' resolver and event classes through
+``pwreset.api.powertools``, after this has run.
 """
+
+from pwreset.core.lazy_packages import defer
+
+defer(
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.data_classes",
+    "aws_lambda_powertools.utilities.batch",
+)

@@ -287,7 +287,15 @@ def _write(
             raise _Conflict() from exc
         raise
     if existing is not None:
-        account = Account.get(account_id, consistent_read=True)
+        # What the transaction wrote, applied to the copy read before it (its condition held, so
+        # nothing else changed the item): no second read to answer with.
+        for key, value in plan.changes.items():
+            setattr(account, key, value)
+        account.revision = int(existing.revision) + 1
+        if new_email:
+            account.email_status = "ok"
+        if plan.revoke:
+            account.access_version = int(existing.access_version) + 1
     return account
 
 

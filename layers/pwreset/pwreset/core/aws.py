@@ -11,17 +11,26 @@ One DynamoDB client serves the whole process: every model, every transaction and
 calls (rate limits, batch reads, powertools' idempotency records) go through one pynamodb
 ``Connection``. pynamodb would otherwise make a client per model, each with its own connection
 pool: on Lambda every extra client is another TLS handshake on the first request.
+
+Under SnapStart (``pwreset.core.snapstart``) the clients are made and their operations prepared
+before the snapshot (:func:`warm_up`); every restored copy then drops the connections it was copied
+with and resolves its credentials again (:func:`renew_after_restore`), keeping the parsed models.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import threading
+from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from pwreset.core import snapstart, tracing
 from pwreset.core.config import settings
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from pynamodb.connection import Connection
 
 Service = Literal["dynamodb", "sesv2", "sqs"]
@@ -39,8 +48,89 @@ def session() -> Any:
         # deferred: the page function makes no AWS call and never pays for botocore
         import botocore.session
 
-        found = _local.session = botocore.session.get_session()
+        found = botocore.session.get_session()
+        found.register_component("credential_provider", _RenewableResolver(found))
+        tracing.instrument(found, skip=warming_up)
+        _local.session = found
+        _sessions.append(found)
     return found
+
+
+_sessions: list[Any] = []  # every session made, for renew_after_restore
+
+
+class _RenewableResolver:
+    """The session's credential provider: botocore's default chain (environment, or the container
+    endpoint that Lambda uses with SnapStart), behind one object that every client of the session
+    signs with, so a restored copy can drop what was resolved before the snapshot."""
+
+    def __init__(self, session: Any) -> None:
+        # deferred: as botocore above
+        from botocore.credentials import create_credential_resolver
+
+        self._chain = create_credential_resolver(session)
+        self._credentials: Credentials | None = None
+
+    def load_credentials(self) -> Credentials:
+        if self._credentials is None:
+            self._credentials = _renewable(self._chain)
+        return self._credentials
+
+    def renew(self) -> None:
+        if self._credentials is not None:
+            self._credentials.renew()
+
+
+def _renewable(chain: Any) -> Credentials:
+    # deferred: as botocore above
+    from botocore.credentials import Credentials
+
+    # deferred: as botocore above
+    from botocore.exceptions import NoCredentialsError
+
+    class RenewableCredentials(Credentials):
+        """Resolved through ``chain`` at first use and again after :meth:`renew`; botocore's
+        signers ask ``get_frozen_credentials`` on every request, so a renewal reaches every client."""
+
+        method = "pwreset-renewable"
+
+        def __init__(self) -> None:  # no static keys: they come from the chain
+            self._lock = threading.Lock()
+            self._current: Credentials | None = None
+
+        def _resolved(self) -> Credentials:
+            with self._lock:
+                if self._current is None:
+                    self._current = chain.load_credentials()
+                if self._current is None:
+                    raise NoCredentialsError()
+                return self._current
+
+        def renew(self) -> None:
+            with self._lock:
+                self._current = None
+
+        def get_frozen_credentials(self) -> Any:
+            return self._resolved().get_frozen_credentials()
+
+        @property
+        def access_key(self) -> str:
+            return str(self.get_frozen_credentials().access_key)
+
+        @property
+        def secret_key(self) -> str:
+            return str(self.get_frozen_credentials().secret_key)
+
+        @property
+        def token(self) -> str | None:
+            token = self.get_frozen_credentials().token
+            return str(token) if token is not None else None
+
+        @property
+        def account_id(self) -> str | None:
+            return getattr(self.get_frozen_credentials(), "account_id", None)
+
+    return RenewableCredentials()
 
 
 def client(service: Service) -> Any:
@@ -53,7 +143,9 @@ def client(service: Service) -> Any:
 @cache
 def _client(service: str) -> Any:
     with _create_lock:
-        return session().create_client(service)
+        made = session().create_client(service)
+        _created.add(service)
+        return made
 
 
 def dynamodb_client() -> Any:
@@ -75,8 +167,129 @@ def dynamodb_connection() -> Connection:
     return connection
 
 
+def _made_clients() -> list[Any]:
+    made = [dynamodb_connection().client] if dynamodb_connection.cache_info().currsize else []
+    return made + [_client(s) for s in SERVICES if s != "dynamodb" and _is_cached(s)]
+
+
+def _is_cached(service: str) -> bool:
+    return service in _created
+
+
+_created: set[str] = set()
+
+
+def renew_after_restore() -> None:
+    """In a copy restored from a snapshot: every client drops the connections it was copied with
+    (each copy opens its own; one made before the snapshot would be shared by all of them, or
+    dead), and the credentials are resolved again on the next call. The clients, and the models
+    and endpoint rules they parsed before the snapshot, stay."""
+    for made in _made_clients():
+        made.close()
+    for each in _sessions:
+        resolver = each.get_component("credential_provider")
+        if isinstance(resolver, _RenewableResolver):
+            resolver.renew()
+
+
+snapstart.after_restore(renew_after_restore)
+
+
+@contextlib.contextmanager
+def offline() -> Iterator[None]:
+    """Every call made through the process's clients meanwhile is answered inside the process with
+    an empty success (a ``before-send`` handler), and never reaches AWS: what warm-ups run before
+    a snapshot changes nothing anywhere. Every client is made first, so none can be made inside
+    and keep the handler."""
+    made = [client(each) for each in get_args(Service)]
+    for each in made:
+        each.meta.events.register_first("before-send", _offline_answer, unique_id=_OFFLINE)
+    _warming.active = True
+    try:
+        yield
+    finally:
+        _warming.active = False
+        for each in made:
+            each.meta.events.unregister("before-send", unique_id=_OFFLINE)
+
+
+_OFFLINE = "pwreset-offline"
+
+
+def warm_up(service: Service) -> None:
+    """Before the snapshot: the client for ``service`` and one offline call (:func:`offline`) of
+    each operation the functions make with it, so the first request finds the operation models,
+    parameter validation, serialisation, endpoint rules, signing and response parsing prepared."""
+    with offline():
+        made = client(service)
+        for operation, params in _OFFLINE_CALLS[service].items():
+            getattr(made, _snake(operation))(**params)
+    # What the first real connection would import: the codec that socket uses for host names.
+    importlib.import_module("encodings.idna")
+
+
+_warming = threading.local()
+
+
+def warming_up() -> bool:
+    """True while calls are answered :func:`offline` (tracing records none of them)."""
+    return bool(getattr(_warming, "active", False))
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+
+
+class _Body:
+    def stream(self, **_: Any) -> Any:
+        return iter((b"{}",))
+
+
+def _offline_answer(request: Any, **_: Any) -> Any:
+    # deferred: as botocore above
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(request.url, 200, {"x-amzn-requestid": "warm-up"}, _Body())
+
+
+_KEY = {"pk": {"S": "warm-up"}}
+_TABLE = "warm-up"  # never reached: the calls are answered in the process
+_OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
+    "dynamodb": {
+        "GetItem": {"TableName": _TABLE, "Key": _KEY, "ConsistentRead": True},
+        "BatchGetItem": {"RequestItems": {_TABLE: {"Keys": [_KEY]}}},
+        "Query": {
+            "TableName": _TABLE,
+            "IndexName": "by_warm_up",
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "warm-up"}},
+            "Limit": 1,
+        },
+        "PutItem": {"TableName": _TABLE, "Item": _KEY, "ConditionExpression": "attribute_not_exists(pk)"},
+        "UpdateItem": {
+            "TableName": _TABLE,
+            "Key": _KEY,
+            "UpdateExpression": "ADD hits :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ReturnValues": "UPDATED_NEW",
+        },
+        "DeleteItem": {"TableName": _TABLE, "Key": _KEY},
+        "TransactWriteItems": {"TransactItems": [{"Put": {"TableName": _TABLE, "Item": _KEY}}]},
+    },
+    "sesv2": {
+        "SendEmail": {
+            "FromEmailAddress": "warm-up@example.invalid",
+            "Destination": {"ToAddresses": ["warm-up@example.invalid"]},
+            "Content": {"Simple": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}},
+        }
+    },
+}
+
+
 def forget_clients() -> None:
     """Tests switch mocks between cases; cached clients belong to the previous one."""
     _client.cache_clear()
+    _created.clear()
     dynamodb_connection.cache_clear()
     _local.__dict__.clear()
+    _sessions.clear()

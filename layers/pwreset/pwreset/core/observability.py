@@ -6,15 +6,17 @@ line, and raw tokens and passwords never do.
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics
+
+from pwreset.core.tracing import Tracer
 
 logger = Logger(service="password-reset")
-# Only botocore is patched: every AWS call (pynamodb's too) goes through it, so each gets one
-# subsegment. The default, patching every library X-Ray knows, imports each one it finds, and its
-# pynamodb patch wraps botocore's HTTP send, which gave every DynamoDB call a second subsegment.
-# Handlers record no responses on their segments (``capture_response=False``): sign-in and confirm
-# answer with a session token.
-tracer = Tracer(service="password-reset", patch_modules=("botocore",))
+# No X-Ray SDK (end of support 25 Feb 2027): Lambda's active tracing plus one subsegment per AWS
+# call from botocore's own events (pwreset.core.tracing). Every AWS call (pynamodb's too) goes
+# through the one botocore session, so each is recorded once. No handler's response reaches a
+# trace: sign-in and confirm answer with a session token.
+tracer = Tracer(service="password-reset")
 metrics = Metrics(namespace="PortalPasswordReset", service="password-reset")
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pwreset.core.config import settings
-from pwreset.core.i18n import normalise_locale
+from pwreset.core.i18n import SUPPORTED_LOCALES, normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import jinja2
     from mypy_boto3_sesv2 import SESV2Client
 
-__all__ = ["RenderedMail", "render", "send_email", "templates_dir"]
+__all__ = ["RenderedMail", "prepare", "render", "send_email", "templates_dir"]
 
 TEMPLATES_DIR_ENV = "TEMPLATES_DIR"
 COMPILED_DIR_NAME = "mail-compiled"
@@ -135,6 +135,16 @@ def render(name: str, locale: str, **context: Any) -> RenderedMail:
     html = env.get_template(f"{base}.html").render(values)
     text = env.get_template(f"{base}.txt").render(values)
     return RenderedMail(subject=" ".join(subject.split()), html=html, text=text)
+
+
+def prepare(*names: str) -> None:
+    """Load mails ``names`` in every locale (compiled modules where the layer ships them), so the
+    first send does not: a SnapStart warm-up (``pwreset.core.snapstart``)."""
+    env = _environment()
+    for name in names:
+        for lang in SUPPORTED_LOCALES:
+            for part in ("subject.txt", "html", "txt"):
+                env.get_template(f"mail/{name}.{lang}.{part}")
 
 
 def _tag_value(value: str) -> str:

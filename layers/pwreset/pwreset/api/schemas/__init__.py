@@ -1,0 +1,144 @@
+"""Request and response bodies of the HTTP contract, as pydantic models (powertools validates
+them and they feed the OpenAPI document). Lengths are capped generously: a cap here is a 400, not a
+policy rule; the password policy's own maximum is reported as a 422 violation.
+
+This module holds what the functions share (field types, the error shape, the documented
+responses, the security schemes); each function's own bodies and answers are in a module of its
+own (``resets``, ``confirm``, ``sessions``, ``provisioning``, ``delivery``), so a cold start
+defines only the models its routes use."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from pwreset.api.powertools import Path
+from pwreset.mail.addresses import normalise_email
+
+Email = Annotated[
+    StrictStr,
+    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
+    AfterValidator(normalise_email),
+]
+Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+# NUL or a lone surrogate: never part of a legitimate value (checked in every field and path id).
+UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
+Locale = Literal["de", "en"]
+# Ids the CRM gives firms and accounts (path parameters and firm_id in bodies).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+Id = Annotated[StrictStr, Field(pattern=ID_PATTERN)]
+# The same ids in a path: a malformed one (a NUL, a space, too long) is a 400 before any read.
+AccountIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="The account's id")]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+
+
+@cache
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _time_zone(name: str) -> str:
+    if not _known_zone(name):
+        raise ValueError("not an IANA time zone name, e.g. Europe/Berlin")
+    return name
+
+
+TimeZone = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+
+
+# ``defer_build``: a model's validator is built when first used, not when its module is imported
+# (the response models only feed the OpenAPI document; SnapStart builds the request models' before
+# the snapshot, see pwreset.api.warm_up).
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _printable_text(cls, value: Any) -> Any:
+        """No NUL and no lone surrogate in any string field of any request: neither is ever a
+        legitimate value, a surrogate cannot be stored or mailed as UTF-8, and a NUL ends strings
+        early elsewhere. A 400 naming the field, before anything is read or written."""
+        if isinstance(value, str) and UNPRINTABLE.search(value):
+            raise ValueError("NUL characters and lone surrogates are not allowed")
+        return value
+
+
+# ------------------------------------------------------------------ responses (for the OpenAPI document)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
+class ErrorDetail(Out):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error: ``{"error": {"code", "message", ...}}`` (violations, fields or diagnosis may
+    accompany particular codes)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    error: ErrorDetail
+
+
+class SessionOut(Out):
+    token: str
+    expires_at: str
+
+
+# Staff and session routes: a bearer token or the portal_session cookie (see the authorizer).
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session_cookie": []}]
+# Provisioning routes: API Gateway's AWS_IAM authorization (SigV4 for execute-api).
+SIGV4: list[dict[str, list[str]]] = [{"sigv4": []}]
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearer": {"type": "http", "scheme": "bearer"},
+    "session_cookie": {"type": "apiKey", "in": "cookie", "name": "portal_session"},
+    "sigv4": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "AWS Signature Version 4 for the service execute-api (API Gateway AWS_IAM "
+        "authorization); the caller needs execute-api:Invoke, see ProvisioningInvokePolicy",
+    },
+}
+
+
+_ERROR_TEXT = {
+    400: "Invalid request",
+    401: "Not signed in, or the session is no longer valid",
+    403: "Forbidden (provisioning routes: not signed, a wrong signature, or no permission; sign-in: "
+    "the right password for a locked account)",
+    404: "Not found",
+    409: "Conflict",
+    410: "Gone",
+    422: "Rejected",
+    429: "Too many requests (see Retry-After)",
+    502: "Upstream failure",
+    503: "Temporarily unable to act; try again later (after Retry-After where given)",
+}
+
+
+def responses(status: int, model: type[BaseModel] | None, description: str, *errors: int) -> dict[int, Any]:
+    """The route's documented responses: its success and the contract's errors, all in the one
+    error shape."""
+    content = {"content": {"application/json": {"model": model}}} if model else {}
+    return {status: {"description": description, **content}, **error_responses(*errors)}
+
+
+def error_responses(*codes: int) -> dict[int, Any]:
+    return {
+        code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorBody}}}
+        for code in codes
+    }

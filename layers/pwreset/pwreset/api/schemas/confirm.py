@@ -1,0 +1,50 @@
+"""Bodies and answers of verify, confirm and the "It wasn't me" lock (ConfirmResetFunction).
+Apart per function, so a cold start builds only its own models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pwreset.api.schemas import Body, Out, Password, SessionOut, Token
+
+
+class VerifyBody(Body):
+    token: Token
+
+
+class ConfirmBody(Body):
+    token: Token
+    password: Password
+
+
+class PolicyRule(Out):
+    rule: str
+    message: str
+
+
+class PolicyDescription(Out):
+    min_length: int
+    max_length: int
+    rules: list[PolicyRule]
+
+
+class Verified(Out):
+    valid: Literal[True]
+    purpose: Literal["reset", "invitation"]
+    email_hint: str
+    expires_at: str
+    locale: Literal["de", "en"]
+    policy: PolicyDescription
+
+
+class Confirmed(Out):
+    redirect_url: str
+    session: SessionOut
+
+
+class LockBody(Body):
+    token: Token
+
+
+class Locked(Out):
+    status: Literal["locked"]

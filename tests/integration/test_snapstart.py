@@ -1,0 +1,233 @@
+"""SnapStart (``pwreset.core.snapstart``): what every function prepares before the snapshot runs
+offline and changes nothing; copies restored from one snapshot share no connection, no random
+state and no credentials.
+
+A restore is modelled by ``fork()``: the parent initialises a function fully (import, warm-ups, one
+real AWS call that leaves a pooled connection behind), then forks twice; each child undoes what a
+fork does that a restore does not (CPython reseeds ``random`` in a forked child), runs the
+after-restore hooks and serves. That is a model of Lambda's restore, not Lambda's restore itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+
+from pwreset.core import snapstart
+from support.environment import TEMPLATE
+
+REPO = Path(__file__).resolve().parents[2]
+SNAPSHOT_FUNCTIONS = [
+    "AuthorizerFunction",
+    "RequestResetFunction",
+    "ConfirmResetFunction",
+    "ResetPageFunction",
+    "SessionsFunction",
+    "ProvisioningFunction",
+    "SesEventsFunction",
+    "NotifyPasswordChangedFunction",
+]
+
+
+def _counted_tables() -> dict[str, int]:
+    client = boto3.client("dynamodb")
+    return {
+        name: int(client.scan(TableName=TEMPLATE.physical_name(name), Select="COUNT")["Count"])
+        for name in TEMPLATE.tables()
+    }
+
+
+def test_every_functions_warm_ups_run_offline_and_change_nothing(
+    demo: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    from devstack.gateway import FunctionRunner
+
+    runner = FunctionRunner(TEMPLATE)
+    for function in SNAPSHOT_FUNCTIONS:
+        runner.module(function)
+    before, _ = snapstart.hooks()
+    for function in SNAPSHOT_FUNCTIONS:  # every API function's resolver is prepared
+        app = getattr(runner.module(function), "app", None)
+        assert app is None or any(repr(app) in name for name in before), function
+    tables = _counted_tables()
+    with caplog.at_level("ERROR", logger="pwreset.core.snapstart"):
+        took = snapstart.run_before_snapshot()
+    assert not caplog.records, [r.getMessage() for r in caplog.records]  # no warm-up failed
+    assert set(took) == set(before)
+    assert _counted_tables() == tables  # nothing reached the tables: every call was answered offline
+
+
+def test_the_route_warm_up_answers_every_route_without_a_server_error(aws: None) -> None:
+    from devstack.gateway import FunctionRunner
+    from pwreset.api import warm_up
+
+    runner = FunctionRunner(TEMPLATE)
+    for function in ("RequestResetFunction", "ProvisioningFunction", "SessionsFunction", "ResetPageFunction"):
+        answered = warm_up.routes(runner.module(function).app)
+        assert answered, function
+        assert all(status < 500 for _, _, status in answered), (function, answered)
+    # The page renders for real (no AWS call), so the warm-up compiled it.
+    assert ("GET", "/reset", 200) in warm_up.routes(runner.module("ResetPageFunction").app)
+
+
+def test_hooks_run_in_registration_order_and_a_failing_one_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(snapstart, "_before", [])
+    ran: list[str] = []
+
+    def first() -> None:
+        ran.append("first")
+
+    def broken() -> None:
+        raise RuntimeError("no network before the snapshot")
+
+    snapstart.before_snapshot(first)
+    snapstart.before_snapshot(broken)
+    snapstart.before_snapshot(ran.append, "third")
+    snapstart.before_snapshot(first)  # the same hook twice runs once
+    with caplog.at_level("ERROR", logger="pwreset.core.snapstart"):
+        took = snapstart.run_before_snapshot()
+    assert ran == ["first", "third"]
+    assert len(took) == 3
+    assert "broken" in caplog.text
+
+
+# ------------------------------------------------------------------------------- restored copies
+
+
+class _RecordingDynamoDB(BaseHTTPRequestHandler):
+    """Answers every DynamoDB call with an empty success and records who called: the peer port
+    names the TCP connection, the signature's key id names the credentials."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as DynamoDB: a pooled connection stays open
+    seen: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        authorization = self.headers.get("Authorization", "")
+        key_id = authorization.split("Credential=", 1)[-1].split("/", 1)[0]
+        self.seen.append({"port": self.client_address[1], "key_id": key_id})
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_dynamodb() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    _RecordingDynamoDB.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecordingDynamoDB)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", _RecordingDynamoDB.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# The parent: a fresh process that initialises SessionsFunction as Lambda does before a snapshot,
+# makes one call (its connection stays in the pool), then forks two "restored" copies.
+_SNAPSHOT_AND_RESTORE = """
+import json, os, random, sys
+import support.environment
+import app  # the handler module: imports, and registers its warm-ups
+from pwreset.core import aws, snapstart
+from pwreset.credentials.tokens import default_token_generator
+
+snapstart.run_before_snapshot()
+aws.dynamodb_client().get_item(TableName="snapshot", Key={"pk": {"S": "before"}})
+state = random.getstate()
+children = []
+for copy in ("a", "b"):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        random.setstate(state)  # a restore copies memory; it runs no at-fork reseeding
+        os.environ["AWS_ACCESS_KEY_ID"] = "AKIARESTORED" + copy.upper()  # Lambda's credentials now
+        if os.environ.get("RUN_AFTER_RESTORE") == "1":
+            snapstart.run_after_restore()
+        token = default_token_generator.make_token().raw
+        draw = random.random()
+        aws.dynamodb_client().get_item(TableName="snapshot", Key={"pk": {"S": copy}})
+        os.write(write, json.dumps({"copy": copy, "token": token, "random": draw}).encode())
+        os._exit(0)
+    os.close(write)
+    children.append((pid, read))
+for pid, read in children:
+    os.waitpid(pid, 0)
+    print(os.read(read, 4096).decode())
+"""
+
+
+def _restore_two_copies(endpoint: str, *, after_restore: bool) -> list[dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    function_dir = TEMPLATE.function_dir("SessionsFunction")
+    env.update(
+        PYTHONPATH=os.pathsep.join(
+            [str(function_dir), str(REPO / "layers/pwreset"), str(REPO / "local"), str(REPO / "tests")]
+        ),
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="AKIASNAPSHOT",
+        AWS_SECRET_ACCESS_KEY="not-a-secret",
+        AWS_REGION="eu-central-1",
+        AWS_DEFAULT_REGION="eu-central-1",
+        RUN_AFTER_RESTORE="1" if after_restore else "0",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _SNAPSHOT_AND_RESTORE],
+        env=env,
+        cwd=function_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_two_copies_restored_from_one_snapshot_mint_their_own_tokens_and_open_their_own_connections(
+    recording_dynamodb: tuple[str, list[dict[str, Any]]],
+) -> None:
+    endpoint, seen = recording_dynamodb
+    copies = _restore_two_copies(endpoint, after_restore=True)
+    assert len(copies) == 2
+    assert copies[0]["token"] != copies[1]["token"]
+    assert copies[0]["random"] != copies[1]["random"]
+    snapshot_call, *restored_calls = seen
+    assert snapshot_call["key_id"] == "AKIASNAPSHOT"
+    assert len(restored_calls) == 2
+    ports = {call["port"] for call in restored_calls}
+    assert len(ports) == 2 and snapshot_call["port"] not in ports  # a connection of its own each
+    # Each copy signs with the credentials it was given after the restore, not the snapshot's.
+    assert sorted(call["key_id"] for call in restored_calls) == ["AKIARESTOREDA", "AKIARESTOREDB"]
+
+
+def test_without_the_after_restore_hooks_the_copies_would_share_the_snapshots_connection_and_state(
+    recording_dynamodb: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """The control: what the hooks above prevent happens without them (so that test can fail)."""
+    endpoint, seen = recording_dynamodb
+    copies = _restore_two_copies(endpoint, after_restore=False)
+    assert copies[0]["random"] == copies[1]["random"]
+    snapshot_call, *restored_calls = seen
+    # A copy writes on the snapshot's socket (which one wins the race for it varies).
+    assert snapshot_call["port"] in {call["port"] for call in restored_calls}
+    assert {call["key_id"] for call in restored_calls} == {"AKIASNAPSHOT"}
