@@ -477,7 +477,8 @@ def test_the_sample_deliveries_event_answers_in_the_contract_shape(api: Api, dem
 
     assert response["statusCode"] == 200
     body = json.loads(response["body"])
-    assert set(body) == {"email", "email_status", "deliveries"}
+    assert set(body) == {"email", "email_status", "account_status", "deliveries"}
+    assert body["account_status"] == "active"
     assert set(body["deliveries"][0]) == {
         "reset_id",
         "requested_at",
