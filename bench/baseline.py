@@ -858,3 +858,95 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
         ]
     )
     return _response(200, {"session": {"token": raw}})
+
+
+# ---------------------------------------------------------------------------------------- lock
+
+
+def lock(event: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/account-locks: the "It wasn't me" link of a password-changed mail locks the account."""
+    ip = _source_ip(event)
+    if not _hit("lock_ip", ip):
+        return _response(429, {"error": {"code": "rate_limited"}})
+    raw = str(json.loads(event["body"])["token"])
+    db = _db()
+    token = db.get_item(
+        TableName=_table("LOCK_TOKENS_TABLE"),
+        Key={"token_hash": {"S": hashlib.sha256(raw.encode()).hexdigest()}},
+        ConsistentRead=True,
+    ).get("Item")
+    if token is None:
+        return _response(404, {"error": {"code": "token_invalid"}})
+    account = db.get_item(
+        TableName=_table("ACCOUNTS_TABLE"), Key={"account_id": token["account_id"]}, ConsistentRead=True
+    ).get("Item")
+    now = datetime.now(UTC)
+    if (
+        account is None
+        or _s(token, "status") != "issued"
+        or _s(token, "expires_at") <= _ts(now)
+        or not _active(account)
+        or token.get("access_version", {"N": "0"}) != account.get("access_version", {"N": "0"})
+    ):
+        return _response(404, {"error": {"code": "token_invalid"}})
+    locked = {
+        "event_id": {"S": uuid.uuid4().hex},
+        "type": {"S": "account_locked"},
+        "account_id": account["account_id"],
+        "firm_id": account["firm_id"],
+        "at": {"S": _ts(now)},
+        "detail": {
+            "M": {
+                "reported_event_id": token["change_event_id"],
+                "reported_change": token["change"],
+                "reported_at": token["changed_at"],
+                "reported": token.get("change_facts", {"M": {}}),
+                "already_locked": {"BOOL": "locked_at" in account},
+                "source_ip": {"S": ip},
+            }
+        },
+        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
+    }
+    db.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": _table("ACCOUNTS_TABLE"),
+                    "Key": {"account_id": account["account_id"]},
+                    # The version bump ends every session and open link: no write of their own.
+                    "UpdateExpression": "SET locked_at = if_not_exists(locked_at, :now), "
+                    "lock_event_id = :event ADD password_version :one",
+                    "ConditionExpression": "attribute_exists(account_id) AND #status = :active",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":now": {"S": _ts(now)},
+                        ":event": locked["event_id"],
+                        ":one": {"N": "1"},
+                        ":active": {"S": "active"},
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "TableName": _table("LOCK_TOKENS_TABLE"),
+                    "Key": {"token_hash": token["token_hash"]},
+                    "UpdateExpression": "SET #status = :used, used_at = :now",
+                    "ConditionExpression": "#status = :issued",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":used": {"S": "used"},
+                        ":now": {"S": _ts(now)},
+                        ":issued": {"S": "issued"},
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table("EVENTS_TABLE"),
+                    "Item": locked,
+                    "ConditionExpression": "attribute_not_exists(event_id)",
+                }
+            },
+        ]
+    )
+    return _response(200, {"status": "locked"})

@@ -10,6 +10,7 @@ of the state it leaves) is a field here, so the harness has no special cases.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -38,6 +39,9 @@ BOUNCE_ACCOUNT = "acc-berger-client-bounce"
 PROVISIONED_ACCOUNT = "acc-berger-client-complaint"
 # Signed in, changes the password on every request; no other flow uses the account.
 CHANGE_PASSWORD_ACCOUNT = "acc-hartmann-member"
+# Locked from a lock link on every request: the bench's own client (bench.stack.BENCH_ACCOUNTS),
+# since a lock changes the path of every flow that uses the account.
+LOCK_ACCOUNT = "acc-hartmann-client-lock"
 NEW_PASSWORD = "correct horse battery staple"
 
 
@@ -177,6 +181,29 @@ def _prepare_change_password(fx: Fixture) -> dict[str, Any]:
     account = fx.account(CHANGE_PASSWORD_ACCOUNT)
     event = fx.staff_event("sessions_change_password.json", principal=CHANGE_PASSWORD_ACCOUNT)
     return _with_body(event, {"current_password": account["password"], "new_password": NEW_PASSWORD})
+
+
+def _prepare_lock(fx: Fixture) -> dict[str, Any]:
+    # Every request locks an account that is not locked yet (a second lock makes the same calls
+    # but tells the owners "already locked"): the same state on every run and on both sides.
+    fx.unlock(LOCK_ACCOUNT)
+    token = fx.issue_lock_token(LOCK_ACCOUNT)
+    return _with_body(fx.event("confirm_reset_lock.json"), {"token": token})
+
+
+def _verify_lock(fx: Fixture, event: dict[str, Any]) -> str | None:
+    token = json.loads(event["body"])["token"]
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    record = fx.item("LockTokensTable", {"token_hash": digest}) or {}
+    if record.get("status", {}).get("S") != "used":
+        return f"the lock token was not marked used: {record.get('status')}"
+    account = fx.item("AccountsTable", {"account_id": LOCK_ACCOUNT}) or {}
+    if "locked_at" not in account or "lock_event_id" not in account:
+        return f"the account was not locked: {account.get('locked_at')}, {account.get('lock_event_id')}"
+    locked = fx.item("EventsTable", {"event_id": account["lock_event_id"]["S"]}) or {}
+    if locked.get("type", {}).get("S") != "account_locked":
+        return f"no account_locked event {account['lock_event_id']['S']}: {locked}"
+    return None
 
 
 def _prepare_notify(fx: Fixture) -> dict[str, Any]:
@@ -547,9 +574,55 @@ FLOWS: tuple[Flow, ...] = (
             ),
         ),
     ),
-    # The lock route (POST /v1/account-locks, issue #16) joins here once it exists: one Flow with
-    # its handler, a prepare that issues a lock link, its minimum calls with the reason for each,
-    # and a raw-boto3 function in bench/baseline.py.
+    Flow(
+        name="lock",
+        title="account lock",
+        function="ConfirmResetFunction",
+        prepare=_prepare_lock,
+        check=body_status(200, "locked"),
+        verify=_verify_lock,
+        baseline="lock",
+        path="a client who did not change the password follows the mail's \"It wasn't me\" link: a "
+        "valid lock link, an active account not locked yet",
+        fresh_tables=(*GROWING_TABLES, "LockTokensTable"),
+        method="each request is `events/confirm_reset_lock.json` with a new lock link, stored as the "
+        "notification stores the one in the holder's mail (`pwreset.storage.lock_tokens."
+        "issue_lock_token`, reporting a password change from another network), for a client the "
+        "bench adds to the demo data (`bench.stack.BENCH_ACCOUNTS`: a locked account would change the "
+        "path of every other flow on its account); the account's lock is lifted before each request. "
+        "After each request the harness checks that the token is used, the account locked and its "
+        "`account_locked` event written.",
+        minimum=(
+            Call(
+                "dynamodb.UpdateItem",
+                "RateLimits",
+                "`lock_ip`, per client network, counted before the token is read: a public route "
+                "that ends every session must not be farmed (docs/security.md)",
+            ),
+            Call(
+                "dynamodb.GetItem",
+                "LockTokens",
+                "the link's record by the SHA-256 digest of the token (consistent read: the mail may "
+                "be seconds old): status, expiry, the account and the change it reports",
+            ),
+            Call(
+                "dynamodb.GetItem",
+                "Accounts",
+                "the account's status and access_version decide whether the link still works, and "
+                "whether it is locked already goes into the account_locked event (the owners' mail "
+                "says so), which no transaction condition can tell; its key is only known from the "
+                "token record, so it cannot join the first read",
+            ),
+            Call(
+                "dynamodb.TransactWriteItems",
+                "Accounts+LockTokens+Events",
+                "account locked and password_version bumped (condition: still active), token used "
+                "(condition: still issued) and the account_locked event (its stream mails the owners "
+                "and the holder), all or nothing. Ending sessions and open reset links needs no "
+                "write of its own: the version bump ends them",
+            ),
+        ),
+    ),
 )
 
 

@@ -906,7 +906,7 @@ def chart(run: Run, path: Path) -> None:
     ):
         ax.axhline(target, color=color, linestyle=style, linewidth=1.2, label=label)
     ax.axhline(1.0, color="#888888", linewidth=0.8)
-    # Two-word titles on two lines: nine flows side by side must not run into each other.
+    # Two-word titles on two lines: a dozen flows side by side must not run into each other.
     ax.set_xticks(positions, [name.replace(" ", "\n", 1) for name in names])
     ax.set_ylabel("service / raw-boto3 baseline (median)")
     ax.set_title(f"Cold, restore-model and warm ratios per flow ({run.started:%Y-%m-%d})")

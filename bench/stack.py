@@ -48,11 +48,30 @@ BENCH_RATE_LIMITS = ",".join(
         ("sign_in_ip", 900),
         ("confirm_ip", 900),
         ("verify_ip", 900),
+        ("lock_ip", 900),
     )
 )
 
 BENCH_OVERRIDES = {
     "RATE_LIMITS": BENCH_RATE_LIMITS,
+}
+
+# Accounts the bench adds to the demo data for itself (into the firm named), provisioned and given
+# their passwords like every demo account. The lock flow locks its account on every request, and a
+# locked account refuses sign-in, sessions and self-service links: every demo client already
+# belongs to a flow whose path that would change.
+BENCH_ACCOUNTS = {
+    "firm-hartmann": (
+        {
+            "account_id": "acc-hartmann-client-lock",
+            "email": "noah.keller@example.org",
+            "password": "Client-Bench-Noah-2026",
+            "role": "client",
+            "name": "Noah Keller",
+            "locale": "de",
+            "status": "active",
+        },
+    ),
 }
 
 
@@ -324,6 +343,8 @@ def provision_and_seed(template: SamTemplate, endpoint: str, work: Path) -> Fixt
         sqs=boto3.client("sqs", endpoint_url=endpoint, region_name=REGION),
     )
     data = load_demo_data()
+    for firm in data["firms"]:
+        firm["accounts"].extend(dict(account) for account in BENCH_ACCOUNTS.get(firm["firm_id"], ()))
     seed(data, _signed_in_process(template, data))
     return Fixture(accounts_by_id(data), template, dynamodb, work)
 
@@ -461,6 +482,42 @@ class Fixture:
             ttl=expires_at + timedelta(days=1),
         ).save()
         return issued.raw, reset_id
+
+    # ------------------------------------------------------------------ lock
+    def issue_lock_token(self, account_id: str) -> str:
+        """A live "It wasn't me" link for the account, stored as the notification stores the one
+        in the holder's mail (``pwreset.storage.lock_tokens.issue_lock_token``), reporting a
+        password change just made from another network; returns the raw token."""
+        from pwreset.storage.events import ChangeDetail, PasswordChangedEvent
+        from pwreset.storage.lock_tokens import issue_lock_token
+        from pwreset.storage.models import Account
+
+        holder = Account.get(account_id, consistent_read=True)
+        change = PasswordChangedEvent(
+            event_id=uuid.uuid4().hex,
+            type="password_changed",
+            account_id=holder.account_id,
+            firm_id=holder.firm_id,
+            at=datetime.now(UTC),
+            detail=ChangeDetail(
+                change="reset",
+                reset_id=uuid.uuid4().hex,
+                source_ip="198.51.100.23",
+                user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                country="NL",
+                country_name="Netherlands",
+                city="Amsterdam",
+            ),
+        )
+        return issue_lock_token(holder, change).split("#lock=", 1)[1]
+
+    def unlock(self, account_id: str) -> None:
+        """Lifts the account's lock (as a confirmed staff link would, without a new password)."""
+        self.dynamodb.update_item(
+            TableName=self.template.physical_name("AccountsTable"),
+            Key={"account_id": {"S": account_id}},
+            UpdateExpression="REMOVE locked_at, lock_event_id",
+        )
 
     # ------------------------------------------------------------------ notification
     def password_changed_batch(self, account_id: str) -> dict[str, Any]:

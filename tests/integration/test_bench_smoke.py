@@ -1,6 +1,7 @@
-"""`make bench` is not part of `make test`, so this runs its harness once, small, on an HTTP flow
-and on the two event flows (stream batch, signed SNS message): it cannot rot unnoticed (a changed
-handler, event or template that breaks the benchmark fails here)."""
+"""`make bench` is not part of `make test`, so this runs its harness once, small, on two HTTP flows
+(verify, and the lock with the bench's own account) and on the two event flows (stream batch, signed
+SNS message): it cannot rot unnoticed (a changed handler, event or template that breaks the
+benchmark fails here)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
             sys.executable,
             "-m",
             "bench",
-            "--flows=verify,notify,ses_event",
+            "--flows=verify,notify,ses_event,lock",
             "--cold-runs=1",
             "--warm-iterations=2",
             "--warm-up=1",
@@ -45,7 +46,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # Exit 0: every request of every flow, on both sides, did what the flow means (the event
     # flows' state checks included: both mails recorded as sent; the bounce recorded and applied).
     assert done.returncode == 0, done.stderr[-3000:]
-    for flow in ("verify", "notify", "ses_event"):
+    for flow in ("verify", "notify", "ses_event", "lock"):
         assert re.search(
             rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+restore \d+\.\d\d× (PASS|FAIL)"
             rf"\s+warm \d+\.\d\d× (PASS|FAIL)",
@@ -67,6 +68,9 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # mail stores its lock link), one bounce.
     assert re.search(r"^\| notification \| .* \| 9 / 9 PASS \|$", report, re.M), report
     assert re.search(r"^\| SES event \| .* \| 2 / 2 PASS \|$", report, re.M), report
+    # The lock: the token used, the account locked and its event written (the flow's state check),
+    # in exactly the minimal calls.
+    assert re.search(r"^\| account lock \| .* \| 4 / 4 PASS \|$", report, re.M), report
     notify_calls = report.split("### notification", 1)[1].split("Service, first request:", 1)[1]
     assert notify_calls.splitlines()[0].count("`sesv2.SendEmail`") == 2
     # Each baseline makes exactly the minimal calls it stands for.
@@ -75,7 +79,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # The machine-readable results, and the restore model said to be one.
     results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert results["restore_is_a_model"] is True
-    assert set(results["flows"]) == {"verify", "notify", "ses_event"}
+    assert set(results["flows"]) == {"verify", "notify", "ses_event", "lock"}
     for flow in results["flows"].values():
         assert flow["calls"] == flow["min_calls"]
         assert all(flow[k] > 0 for k in ("cold_ratio", "restore_ratio", "warm_ratio"))
