@@ -507,9 +507,18 @@ def _changed_mail(
 
 
 def _put_lock_token(client: dict[str, Any], image: dict[str, Any]) -> str:
-    """The client's "It wasn't me" link: 256 random bits, only the digest stored, 7 days."""
+    """The client's "It wasn't me" link: 256 random bits, only the digest stored, 7 days; the same
+    record the service stores (bound to the change it reports, with that change's facts), so the
+    lock route could read it and the write costs what the service's costs."""
     raw = secrets.token_urlsafe(32)
-    now = int(time.time())
+    now = datetime.now(UTC)
+    expires_at = now + timedelta(days=7)
+    detail = image.get("detail", {}).get("M", {})
+    facts = {
+        name: detail[name]
+        for name in ("source_ip", "user_agent", "country", "country_name", "region", "city")
+        if detail.get(name, {}).get("S")
+    }
     _db().put_item(
         TableName=_table("LOCK_TOKENS_TABLE"),
         Item={
@@ -517,8 +526,14 @@ def _put_lock_token(client: dict[str, Any], image: dict[str, Any]) -> str:
             "account_id": client["account_id"],
             "firm_id": image["firm_id"],
             "change_event_id": image["event_id"],
-            "expires_at": {"N": str(now + 7 * 86400)},
+            "change": detail.get("change", {"S": "reset"}),
+            "changed_at": image["at"],
+            "change_facts": {"M": facts},
+            "created_at": {"S": _ts(now)},
+            "expires_at": {"S": _ts(expires_at)},
+            "access_version": client.get("access_version", {"N": "0"}),
             "status": {"S": "issued"},
+            "ttl": {"N": str(int((expires_at + timedelta(days=30)).timestamp()))},
         },
         ConditionExpression="attribute_not_exists(token_hash)",
     )
