@@ -6,9 +6,11 @@ import os
 from typing import Any
 
 import boto3
+import pytest
 
 from support.api import Api
 from support.sent_mail import sent_messages, token_from
+from support.spies import ApiCallSpy
 
 OWNER = "acc-berger-owner"
 ANNA = "acc-berger-client-anna"
@@ -53,6 +55,27 @@ def test_a_change_replaces_this_session_and_ends_every_other_session_and_link(
     [event] = password_changed_events()
     assert event["detail"]["M"]["change"]["S"] == "portal"
     assert event["account_id"]["S"] == ANNA
+
+
+def test_a_change_reads_the_account_and_its_firm_in_one_call(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both keys come with the session: the account and its firm (the policy refuses the firm's
+    name) in one BatchGetItem, and one transaction writes the change (bench/flows.py counts the
+    sign-in counters between them)."""
+    session = anna(api, demo)
+    spy = ApiCallSpy(monkeypatch)
+    changed = api.post(
+        ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD}, token=session
+    )
+    assert changed.status == 200, changed.body
+    made = [call for call in spy.calls if call.function == "SessionsFunction"]
+    assert made[0].name == "dynamodb.BatchGetItem"
+    assert set(made[0].params["RequestItems"]) == {os.environ["ACCOUNTS_TABLE"], os.environ["FIRMS_TABLE"]}
+    assert [call.name for call in made if call.name != "dynamodb.UpdateItem"] == [
+        "dynamodb.BatchGetItem",
+        "dynamodb.TransactWriteItems",
+    ]
 
 
 def test_a_wrong_current_password_is_401_and_changes_nothing(api: Api, demo: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from pwreset.core.request import Principal, RequestMeta
 from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.hashing import hash_password
 from pwreset.credentials.sessions import IssuedSession, check_password, new_session
-from pwreset.storage.accounts import get_or_none
+from pwreset.storage.accounts import account_and_firm, get_or_none
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, Event, Firm, ResetToken, Session
 
@@ -140,11 +140,13 @@ def change_password(principal: Principal, current: str, new: str, *, meta: Reque
     """``POST /v1/sessions/current/password``: the current password is checked like a sign-in (same
     limits, same work), the new one against the policy; then :func:`commit`. The caller's session
     ends with every other one; the one returned replaces it."""
-    account = get_or_none(Account, principal.account_id, consistent_read=True)
+    # Both keys come with the session: one read for the account and the firm's name (the policy).
+    account, firm = account_and_firm(principal.account_id, principal.firm_id)
     if account is None:
         raise errors.Unauthorized(locale=principal.locale)
+    if firm is not None and firm.firm_id != account.firm_id:
+        firm = get_or_none(Firm, account.firm_id)  # moved since the session began
     check_password(account.email, current, meta=meta, account=account)
-    firm = get_or_none(Firm, account.firm_id)
     normalised = acceptable_password(new, account, firm_name=firm.name if firm else "")
     try:
         return commit(account, normalised, meta=meta, change=CHANGED_IN_PORTAL, detail={})
