@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 from support.spies import ApiCallSpy
 
@@ -80,11 +81,13 @@ def test_a_change_reads_the_account_and_its_firm_in_one_call(
 
 def test_a_wrong_current_password_is_401_and_changes_nothing(api: Api, demo: dict[str, Any]) -> None:
     session = anna(api, demo)
+    before = recorded()
     wrong = api.post(
         ROUTE, {"current_password": "not my password at all", "new_password": NEW_PASSWORD}, token=session
     )
 
     assert (wrong.status, wrong.error_code) == (401, "invalid_credentials")
+    assert_nothing_recorded_since(before)
     assert api.get("/v1/sessions/current", token=session).status == 200
     assert (
         api.post("/v1/sessions", {"email": demo[ANNA]["email"], "password": demo[ANNA]["password"]}).status
@@ -95,6 +98,7 @@ def test_a_wrong_current_password_is_401_and_changes_nothing(api: Api, demo: dic
 
 def test_wrong_current_passwords_count_like_failed_sign_ins(api: Api, demo: dict[str, Any]) -> None:
     session = anna(api, demo)
+    before = recorded()
     statuses = [
         api.post(
             ROUTE, {"current_password": f"guess number {i}", "new_password": NEW_PASSWORD}, token=session
@@ -103,27 +107,34 @@ def test_wrong_current_passwords_count_like_failed_sign_ins(api: Api, demo: dict
     ]
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
+    # The attempts count against the limit (counters are not compared), but left no other trace.
+    assert_nothing_recorded_since(before)
     limited = api.post(
         ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD}, token=session
     )
     assert limited.status == 429 and int(limited.header("Retry-After") or 0) > 0
+    assert_nothing_recorded_since(before)
 
 
 def test_a_new_password_the_policy_rejects_is_422_with_every_rule(api: Api, demo: dict[str, Any]) -> None:
     session = anna(api, demo)
+    before = recorded()
     rejected = api.post(
         ROUTE, {"current_password": demo[ANNA]["password"], "new_password": "anna"}, token=session
     )
 
     assert (rejected.status, rejected.error_code) == (422, "password_rejected")
+    assert_nothing_recorded_since(before)
     assert {v["rule"] for v in rejected.body["error"]["violations"]} >= {"too_short", "contains_name"}
     assert api.get("/v1/sessions/current", token=session).status == 200
     assert password_changed_events() == []
 
 
 def test_without_a_session_it_is_401(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     result = api.post(ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD})
     assert (result.status, result.error_code) == (401, "unauthorized")
+    assert_nothing_recorded_since(before)
 
 
 def test_a_body_that_is_not_the_contracts_is_400(api: Api, demo: dict[str, Any]) -> None:
@@ -134,5 +145,7 @@ def test_a_body_that_is_not_the_contracts_is_400(api: Api, demo: dict[str, Any])
         [],
     ]
     for body in bodies:
+        before = recorded()
         result = api.post(ROUTE, body, token=session)
         assert (result.status, result.error_code) == (400, "invalid_request"), body
+        assert_nothing_recorded_since(before)
