@@ -21,6 +21,7 @@ import pytest
 from devstack.gateway import FunctionRunner
 from support.api import Api
 from support.environment import TEMPLATE
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 from support.spies import ApiCallSpy
 from support.streams import run_mapping
@@ -193,11 +194,13 @@ def test_a_reset_mails_the_client_a_lock_link_that_locks_and_ends_every_session_
     used = api.post("/v1/password-resets/verify", {"token": open_link})
     assert (used.status, used.error_code) == (410, "token_used")
     # The right password (the attacker's) hears of the lock; a wrong one stays 401.
+    before = recorded()
     refused = sign_in(api, anna["email"], ATTACKERS_PASSWORD)
     assert (refused.status, refused.error_code) == (403, "account_locked")
     assert "gesperrt" in refused.body["error"]["message"]  # Anna's language
     wrong = sign_in(api, anna["email"], "not the password at all")
     assert (wrong.status, wrong.error_code) == (401, "invalid_credentials")
+    assert_nothing_recorded_since(before)
     [event] = events_of("account_locked")
     detail = event["detail"]["M"]
     assert detail["source_ip"]["S"] == HOLDER_IP and detail["user_agent"]["S"] == SAFARI_ON_IPHONE
@@ -270,11 +273,13 @@ def test_a_lock_link_works_once(
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
+    before = recorded()
 
     again = lock(api, raw)
 
     assert (again.status, again.error_code) == (410, "token_used")
     assert "bereits verwendet" in again.body["error"]["message"]
+    assert_nothing_recorded_since(before)
     assert len(events_of("account_locked")) == 1
 
 
@@ -291,8 +296,10 @@ def test_a_lock_link_works_for_seven_days_decided_in_code(
     generator = lock_tokens.default_lock_token_generator
 
     monkeypatch.setattr(generator, "_now", lambda: expires)
+    before = recorded()
     expired = lock(api, raw)
     assert (expired.status, expired.error_code) == (410, "token_expired")
+    assert_nothing_recorded_since(before)
     # Still in the table (TTL only cleans up, days later): the code said no.
     assert items("LOCK_TOKENS_TABLE")[0]["status"]["S"] == "issued"
 
@@ -350,8 +357,10 @@ def test_a_second_link_locks_an_account_already_locked_and_is_used_up(
 def test_bad_lock_requests_get_the_contracts_errors(
     api: Api, demo: dict[str, Any], body: dict[str, Any], status: int, code: str
 ) -> None:
+    before = recorded()
     result = api.post(ROUTE, body, headers={"Accept-Language": "en"})
     assert (result.status, result.error_code) == (status, code)
+    assert_nothing_recorded_since(before)
     assert result.body["error"]["message"]
     if code == "token_invalid":
         assert "lock the account" in result.body["error"]["message"]
@@ -359,18 +368,22 @@ def test_bad_lock_requests_get_the_contracts_errors(
 
 def test_a_reset_token_is_no_lock_token(api: Api, demo: dict[str, Any]) -> None:
     raw = staff_link(api, demo, ANNA)
+    before = recorded()
     result = lock(api, raw)
     assert (result.status, result.error_code) == (404, "token_invalid")
+    assert_nothing_recorded_since(before)
     assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
 
 
 def test_locking_is_limited_per_client_network(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     guesses = [lock(api, "B" * 42 + str(i % 10)) for i in range(11)]
     assert [g.status for g in guesses] == [404] * 10 + [429]
     assert guesses[-1].error_code == "rate_limited" and int(guesses[-1].header("Retry-After") or 0) > 0
     # The same /64 is one client; another network is not held back.
     assert lock(api, "C" * 43, source_ip="2001:db8:1:2::1").status == 404
     assert lock(api, "C" * 43, source_ip=ATTACKER_IP).status == 404
+    assert_nothing_recorded_since(before)  # the guesses only counted against the limit
 
 
 # --------------------------------------------------------------------------- while locked
@@ -452,12 +465,16 @@ def test_an_archived_account_cannot_be_locked_and_its_lock_links_stay_dead(
     body = {"firm_id": "firm-berger", "role": "client", "email": demo[ANNA]["email"], "name": "Anna Schmidt"}
     assert api.signed("PUT", f"/v1/admin/accounts/{ANNA}", {**body, "status": "archived"}).status == 200
 
+    before = recorded()
     archived = lock(api, raw)
     assert (archived.status, archived.error_code) == (409, "account_archived")
+    assert_nothing_recorded_since(before)
 
     assert api.signed("PUT", f"/v1/admin/accounts/{ANNA}", {**body, "status": "active"}).status == 200
+    before = recorded()
     revived = lock(api, raw)
     assert (revived.status, revived.error_code) == (404, "token_invalid")
+    assert_nothing_recorded_since(before)
     assert events_of("account_locked") == []
 
 
@@ -470,8 +487,10 @@ def test_erasure_deletes_the_accounts_lock_links(
     assert api.signed("DELETE", f"/v1/admin/accounts/{ANNA}").status == 204
 
     assert [i["account_id"]["S"] for i in items("LOCK_TOKENS_TABLE")] == [JAMES]
+    before = recorded()
     gone = lock(api, raw)
     assert (gone.status, gone.error_code) == (404, "token_invalid")
+    assert_nothing_recorded_since(before)
     assert lock(api, other).status == 200
     # The audit event keeps which change was disowned, not whose device locked it.
     [james_lock] = events_of("account_locked")
