@@ -14,6 +14,7 @@ from devstack.seed import signed_headers
 from devstack.sigv4 import KeyPair
 from support.api import API_HOST, PROVISIONING_KEY, Api
 from support.races import Overlap, all_at_once
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import message_body, sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
@@ -131,8 +132,10 @@ def test_a_password_sent_with_an_account_sets_nothing(api: Api, demo: dict[str, 
     assert (created.status, created.body["account"]["has_password"]) == (201, False)
     assert updated.status == 200, updated.body
     for email in ("neu@example.com", demo[ANNA]["email"]):
+        before = recorded()
         refused = api.post("/v1/sessions", {"email": email, "password": GOOD_PASSWORD})
         assert (refused.status, refused.error_code) == (401, "invalid_credentials")
+        assert_nothing_recorded_since(before)
     assert api.sign_in_as(demo[ANNA])
 
 
@@ -207,9 +210,11 @@ def test_a_new_name_or_language_ends_nothing(api: Api, demo: dict[str, Any]) -> 
 
 
 def test_an_address_already_in_use_is_409_and_nothing_is_written(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     taken = api.signed("PUT", "/v1/admin/accounts/acc-copycat", new_client(email="ANNA.Schmidt@example.com "))
 
     assert (taken.status, taken.error_code) == (409, "email_taken")
+    assert_nothing_recorded_since(before)
     assert api.signed("GET", "/v1/admin/accounts/acc-copycat").status == 404
     assert claims()["anna.schmidt@example.com"] == ANNA
     assert provisioning_events("acc-copycat") == []
@@ -245,14 +250,18 @@ def test_two_concurrent_puts_claiming_one_address_exactly_one_wins(
 
 
 def test_an_account_cannot_move_between_firms(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(firm_id=HARTMANN))
     assert (moved.status, moved.error_code) == (409, "firm_mismatch")
+    assert_nothing_recorded_since(before)
     assert api.signed("GET", f"/v1/admin/accounts/{ANNA}").body["account"]["firm_id"] == BERGER
 
 
 def test_an_unknown_firm_is_404(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     result = api.signed("PUT", "/v1/admin/accounts/acc-x", new_client(firm_id="firm-nowhere"))
     assert (result.status, result.error_code) == (404, "firm_not_found")
+    assert_nothing_recorded_since(before)
 
 
 @pytest.mark.parametrize(
@@ -270,21 +279,27 @@ def test_an_unknown_firm_is_404(api: Api, demo: dict[str, Any]) -> None:
     ],
 )
 def test_bad_fields_are_400_naming_the_field(api: Api, demo: dict[str, Any], field: str, value: Any) -> None:
+    before = recorded()
     result = api.signed("PUT", "/v1/admin/accounts/acc-bad", new_client(**{field: value}))
     assert (result.status, result.error_code) == (400, "invalid_request"), result.body
+    assert_nothing_recorded_since(before)
     assert field in result.body["error"]["fields"]
     assert api.signed("GET", "/v1/admin/accounts/acc-bad").status == 404
 
 
 @pytest.mark.parametrize("account_id", ["acc with space", "a" * 129, "-leading-dash", "acc%2Fslash"])
 def test_a_malformed_account_id_is_400(api: Api, demo: dict[str, Any], account_id: str) -> None:
+    before = recorded()
     result = api.signed("PUT", f"/v1/admin/accounts/{account_id}", new_client())
     assert result.status == 400
+    assert_nothing_recorded_since(before)
 
 
 def test_an_unknown_account_reads_404(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     result = api.signed("GET", "/v1/admin/accounts/acc-nobody")
     assert (result.status, result.error_code) == (404, "account_not_found")
+    assert_nothing_recorded_since(before)
 
 
 # --------------------------------------------------------------------------- signatures
@@ -292,6 +307,7 @@ def test_an_unknown_account_reads_404(api: Api, demo: dict[str, Any]) -> None:
 
 def test_unsigned_wrongly_signed_and_skewed_requests_are_403(api: Api, demo: dict[str, Any]) -> None:
     path = f"/v1/admin/accounts/{ANNA}"
+    before = recorded()
     unsigned = api.get(path)
     assert (unsigned.status, unsigned.error_code) == (403, "forbidden")
 
@@ -313,6 +329,7 @@ def test_unsigned_wrongly_signed_and_skewed_requests_are_403(api: Api, demo: dic
     )
     tampered = api.request("PUT", path, raw_body=json.dumps(anna_body(name="Eve")).encode(), headers=headers)
     assert tampered.status == 403
+    assert_nothing_recorded_since(before)
     assert api.signed("GET", path).body["account"]["name"] == "Anna Schmidt"
 
 
@@ -322,10 +339,12 @@ def test_a_signature_more_than_five_minutes_old_is_403(
     import botocore.auth
 
     path = f"/v1/admin/accounts/{ANNA}"
+    before = recorded()
     for minutes, status in ((6, 403), (-6, 403), (4, 200), (-4, 200)):
         signed_at = datetime.now(UTC) - timedelta(minutes=minutes)
         monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda at=signed_at: at)
         assert api.signed("GET", path).status == status, minutes
+    assert_nothing_recorded_since(before)  # a GET records nothing either way
 
 
 # --------------------------------------------------------------------------- invitations on PUT
@@ -399,7 +418,9 @@ def test_delete_erases_personal_data_links_sessions_and_deliveries_and_keeps_aud
         ).status
         == 401
     )
+    before = recorded()
     assert api.signed("DELETE", f"/v1/admin/accounts/{ANNA}").status == 404
+    assert_nothing_recorded_since(before)
 
 
 def test_an_erasure_that_fails_part_way_is_finished_by_the_next_delete(
