@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import message_body, sent_messages, token_from
 
 OWNER = "acc-berger-owner"
@@ -58,27 +59,36 @@ def test_staff_invite_a_client_and_the_welcome_link_sets_the_first_password(
 
 
 def test_an_account_with_a_password_gets_409_send_a_reset_instead(api: Api, demo: dict[str, Any]) -> None:
-    result = api.post(f"/v1/accounts/{ANNA}/invitation", token=staff_token(api, demo, OWNER))
+    petra = staff_token(api, demo, OWNER)
+    before = recorded()
+    result = api.post(f"/v1/accounts/{ANNA}/invitation", token=petra)
     assert (result.status, result.error_code) == (409, "password_already_set")
+    assert_nothing_recorded_since(before)
     # In Petra's language, and it says what to do instead.
     assert result.body["error"]["message"].endswith("Senden Sie stattdessen einen Link zum Zurücksetzen.")
     assert sent_messages() == []
 
 
 def test_invitations_follow_the_staff_rules(api: Api, newbie: dict[str, Any]) -> None:
-    other = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=staff_token(api, newbie, OTHER_FIRM_MEMBER))
+    # Signed in first: their sign-ins are records of their own.
+    other_firms_member = staff_token(api, newbie, OTHER_FIRM_MEMBER)
+    a_client = staff_token(api, newbie, ANNA)
+    before = recorded()
+    other = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=other_firms_member)
     assert (other.status, other.error_code) == (404, "account_not_found")
-    client = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=staff_token(api, newbie, ANNA))
+    client = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=a_client)
     assert (client.status, client.error_code) == (403, "forbidden")
     anonymous = api.post(f"/v1/accounts/{NEWBIE}/invitation")
     assert (anonymous.status, anonymous.error_code) == (401, "unauthorized")
-    assert sent_messages() == []
+    assert_nothing_recorded_since(before)
 
 
 def test_an_account_without_a_password_never_signs_in(api: Api, newbie: dict[str, Any]) -> None:
+    before = recorded()
     for password in ("", "anything at all", GOOD_PASSWORD):
         result = api.post("/v1/sessions", {"email": "nora.neu@example.com", "password": password or "x"})
         assert (result.status, result.error_code) == (401, "invalid_credentials")
+    assert_nothing_recorded_since(before)
 
 
 def test_forgotten_password_without_one_mails_the_welcome_link_again(
