@@ -14,6 +14,7 @@ from pwreset.credentials.ratelimit import RateLimiter, parse_rules
 from support.api import Api
 from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
+from support.recorded import assert_nothing_recorded_since, recorded
 
 ANNA = "acc-berger-client-anna"
 OWNER = "acc-berger-owner"
@@ -57,11 +58,15 @@ def test_failures_from_one_address_never_lock_the_rightful_user_out_elsewhere(
 ) -> None:
     """Anyone who knows an address, owners' included, could keep the account locked before."""
     account = demo[target]
+    before = recorded()
     statuses = [sign_in(api, account["email"], f"guess {i}", ATTACKER) for i in range(15)]
     assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+    assert_nothing_recorded_since(before)  # counted against the limits (not compared), nothing else
 
     assert sign_in(api, account["email"], account["password"], ANNA_AT_HOME) == 201
+    before = recorded()
     assert sign_in(api, account["email"], account["password"], ATTACKER) == 429
+    assert_nothing_recorded_since(before)
 
 
 def test_forty_parallel_wrong_guesses_check_at_most_the_limit(
@@ -73,19 +78,23 @@ def test_forty_parallel_wrong_guesses_check_at_most_the_limit(
 
     attempts = Overlap()
     attempts.install(monkeypatch, sessions, "sign_in")
+    before = recorded()
 
     statuses = all_at_once(40, lambda i: sign_in(api, demo[ANNA]["email"], f"parallel guess {i}", ATTACKER))
 
     assert attempts.peak >= 2, "the guesses never ran at the same time: nothing raced"
     assert sorted(statuses) == [401] * 10 + [429] * 30
     assert len(verifications) == 10
+    assert_nothing_recorded_since(before)
 
 
 def test_an_ipv6_network_is_one_client(api: Api, demo: dict[str, Any]) -> None:
     """A /64 is one subscriber's: hopping addresses inside it does not buy more guesses."""
     email = demo[ANNA]["email"]
+    before = recorded()
     statuses = [sign_in(api, email, f"guess {i}", f"2001:db8:1:2::{i + 1:x}") for i in range(12)]
     assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+    assert_nothing_recorded_since(before)
     assert sign_in(api, email, demo[ANNA]["password"], "2001:db8:1:3::1") == 201
 
 
@@ -97,9 +106,11 @@ def test_many_failures_from_everywhere_slow_the_account_down_but_never_lock_it(
     slept: list[float] = []
     monkeypatch.setattr(sessions, "_slow_down", slept.append)
     email = demo[ANNA]["email"]
+    before = recorded()
     for i in range(10):
         assert sign_in(api, email, "wrong", f"192.0.2.{i + 1}") == 401
     assert slept == []
+    assert_nothing_recorded_since(before)
 
     assert sign_in(api, email, demo[ANNA]["password"], ANNA_AT_HOME) == 201
     assert slept and slept[-1] >= 1.0
@@ -108,11 +119,15 @@ def test_many_failures_from_everywhere_slow_the_account_down_but_never_lock_it(
 def test_a_successful_sign_in_takes_its_count_back(api: Api, demo: dict[str, Any]) -> None:
     """Only failures count: a user who signs in many times from one place is never limited."""
     anna = demo[ANNA]
+    before = recorded()
     for _ in range(9):
         assert sign_in(api, anna["email"], "almost", ANNA_AT_HOME) == 401
+    assert_nothing_recorded_since(before)
     for _ in range(5):
         assert sign_in(api, anna["email"], anna["password"], ANNA_AT_HOME) == 201
+    before = recorded()
     assert sign_in(api, anna["email"], "one more miss", ANNA_AT_HOME) == 401
+    assert_nothing_recorded_since(before)
 
 
 def test_failures_from_one_network_over_many_addresses_stop_that_network_and_no_other(
@@ -136,6 +151,7 @@ def test_failures_from_one_network_over_many_addresses_stop_that_network_and_no_
     assert statuses == [401] * network.limit
     sessions_before = {s.session_hash for s in Session.scan()}
     checked = len(verifications)
+    before = recorded()
 
     refused = api.post(
         "/v1/sessions", {"email": james["email"], "password": james["password"]}, source_ip=ATTACKER
@@ -147,5 +163,6 @@ def test_failures_from_one_network_over_many_addresses_stop_that_network_and_no_
     assert len(verifications) == checked
     assert {s.session_hash for s in Session.scan()} == sessions_before
     assert refused.header("Set-Cookie") is None
+    assert_nothing_recorded_since(before)
     # Another network is served.
     assert sign_in(api, james["email"], james["password"], ANNA_AT_HOME) == 201
