@@ -56,42 +56,59 @@ def test_owner_and_member_send_a_link_to_their_firms_client(
 
 
 def test_member_of_another_firm_gets_404_and_nothing_is_sent(api: Api, demo: dict[str, Any]) -> None:
-    result = send_link(api, demo, OTHER_FIRM_MEMBER, ANNA)
+    stranger = api.sign_in_as(demo[OTHER_FIRM_MEMBER])
+    before = recorded()
+
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=stranger)
 
     assert result.status == 404
     assert result.error_code == "account_not_found"
     assert sent_messages() == []
+    assert_nothing_recorded_since(before)
 
 
 def test_unknown_account_is_the_same_404(api: Api, demo: dict[str, Any]) -> None:
-    result = send_link(api, demo, OWNER, "acc-does-not-exist")
+    owner = api.sign_in_as(demo[OWNER])
+    before = recorded()
+    result = api.post("/v1/accounts/acc-does-not-exist/password-reset", token=owner)
     assert (result.status, result.error_code) == (404, "account_not_found")
+    assert_nothing_recorded_since(before)
 
 
 def test_a_client_caller_gets_403(api: Api, demo: dict[str, Any]) -> None:
-    result = send_link(api, demo, JAMES, ANNA)
+    client = api.sign_in_as(demo[JAMES])
+    before = recorded()
+
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=client)
 
     assert result.status == 403
     assert result.error_code == "forbidden"
     assert result.body["error"]["message"] == "You are not allowed to do this."
     assert sent_messages() == []
+    assert_nothing_recorded_since(before)
 
 
 def test_no_session_gets_401_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     for token in (None, "x" * 43, "not-a-token"):
         result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=token)
         assert result.status == 401
         assert result.error_code == "unauthorized"
     assert sent_messages() == []
+    assert_nothing_recorded_since(before)
 
 
 def test_archived_client_gets_409_and_no_mail(api: Api, demo: dict[str, Any]) -> None:
-    result = send_link(api, demo, OWNER, ARCHIVED)
+    owner = api.sign_in_as(demo[OWNER])
+    before = recorded()
+
+    result = api.post(f"/v1/accounts/{ARCHIVED}/password-reset", token=owner)
 
     assert result.status == 409
     assert result.error_code == "account_archived"
     assert result.body["error"]["message"].startswith("Dieses Konto ist archiviert")  # owner reads German
     assert sent_messages() == []
+    assert_nothing_recorded_since(before)
 
 
 def test_the_session_cookie_works_like_the_bearer_header(api: Api, demo: dict[str, Any]) -> None:
@@ -170,6 +187,7 @@ def test_policy_violations_are_reported_one_per_rule_in_the_clients_language(
 ) -> None:
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
+    before = recorded()
 
     cases = {
         "passwort": {"too_short", "common_password"},
@@ -190,6 +208,7 @@ def test_policy_violations_are_reported_one_per_rule_in_the_clients_language(
     short = api.post("/v1/password-resets/confirm", {"token": raw, "password": "kurz"})
     assert "mindestens 12 Zeichen" in short.body["error"]["violations"][0]["message"]
     # A rejected password consumes nothing.
+    assert_nothing_recorded_since(before)
     assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
 
 
@@ -211,9 +230,11 @@ def test_good_password_signs_in_and_rotates_credentials(api: Api, demo: dict[str
     assert current.status == 200
     assert current.body["account"]["account_id"] == ANNA
     # Every older session is gone, the old password fails, the new one works.
+    before = recorded()
     assert api.get("/v1/sessions/current", token=old_session).status == 401
     bad = api.post("/v1/sessions", {"email": anna["email"], "password": anna["password"]})
     assert (bad.status, bad.error_code) == (401, "invalid_credentials")
+    assert_nothing_recorded_since(before)
     assert api.sign_in(anna["email"], GOOD_PASSWORD)
     # One password-changed event, written with the change.
     changed = [e for e in all_items("EVENTS_TABLE") if e["type"]["S"] == "password_changed"]
@@ -225,10 +246,12 @@ def test_reusing_a_token_is_410_token_used(api: Api, demo: dict[str, Any]) -> No
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
     assert api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD}).status == 200
+    before = recorded()
 
     again = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD + "!"})
     assert (again.status, again.error_code) == (410, "token_used")
     assert api.post("/v1/password-resets/verify", {"token": raw}).error_code == "token_used"
+    assert_nothing_recorded_since(before)
 
 
 def test_expired_token_still_in_the_table_is_410_token_expired(api: Api, demo: dict[str, Any]) -> None:
@@ -238,11 +261,13 @@ def test_expired_token_still_in_the_table_is_410_token_expired(api: Api, demo: d
     raw = token_from(sent_messages()[-1])
     [record] = list(ResetToken.scan())
     record.update(actions=[ResetToken.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
+    before = recorded()
 
     for route in ("verify", "confirm"):
         result = api.post(f"/v1/password-resets/{route}", {"token": raw, "password": GOOD_PASSWORD})
         assert (result.status, result.error_code) == (410, "token_expired")
         assert "abgelaufen" in result.body["error"]["message"]  # Anna reads German
+    assert_nothing_recorded_since(before)
 
 
 def test_a_second_token_issued_before_the_change_dies_with_it(api: Api, demo: dict[str, Any]) -> None:
@@ -251,8 +276,10 @@ def test_a_second_token_issued_before_the_change_dies_with_it(api: Api, demo: di
     first, second = (token_from(m) for m in sent_messages())
 
     assert api.post("/v1/password-resets/confirm", {"token": second, "password": GOOD_PASSWORD}).status == 200
+    before = recorded()
     result = api.post("/v1/password-resets/confirm", {"token": first, "password": GOOD_PASSWORD + "?"})
     assert (result.status, result.error_code) == (410, "token_used")
+    assert_nothing_recorded_since(before)
 
 
 def test_a_link_for_an_account_archived_since_is_409(api: Api, demo: dict[str, Any]) -> None:
@@ -261,8 +288,10 @@ def test_a_link_for_an_account_archived_since_is_409(api: Api, demo: dict[str, A
     send_link(api, demo, OWNER, ANNA)
     raw = token_from(sent_messages()[-1])
     Account.get(ANNA).update(actions=[Account.status.set("archived")])
+    before = recorded()
     result = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
     assert (result.status, result.error_code) == (409, "account_archived")
+    assert_nothing_recorded_since(before)
 
 
 @pytest.mark.parametrize(
@@ -362,12 +391,14 @@ def test_self_service_link_lives_one_hour(api: Api, demo: dict[str, Any]) -> Non
     ],
 )
 def test_self_service_rejects_bad_input_with_400(api: Api, demo: dict[str, Any], body: bytes) -> None:
+    before = recorded()
     result = api.request(
         "POST", "/v1/password-resets", raw_body=body, headers={"Content-Type": "application/json"}
     )
     assert result.status == 400
     assert result.error_code == "invalid_request"
     assert result.body["error"]["message"]
+    assert_nothing_recorded_since(before)
 
 
 def test_errors_follow_accept_language_when_no_account_is_known(api: Api, demo: dict[str, Any]) -> None:
@@ -465,11 +496,13 @@ def test_a_session_lasts_the_templates_lifetime_and_not_a_second_longer(
     assert api.get("/v1/sessions/current", headers={"Cookie": f"portal_session={token}"}).status == 200
 
     clock_at(ends)
+    before = recorded()
     for expired in (
         api.get("/v1/sessions/current", token=token),
         api.get("/v1/sessions/current", headers={"Cookie": f"portal_session={token}"}),
     ):
         assert (expired.status, expired.error_code) == (401, "unauthorized")
+    assert_nothing_recorded_since(before)
 
 
 def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dict[str, Any]) -> None:
@@ -489,8 +522,10 @@ def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(api: Api, demo: dic
 
 
 def test_unknown_route_is_the_gateways_403_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
+    before = recorded()
     result = api.get("/v1/nothing-here")
     assert (result.status, result.error_code) == (403, "forbidden")
+    assert_nothing_recorded_since(before)
     assert "No such resource" in result.body["error"]["message"]
 
 
