@@ -1,8 +1,12 @@
 """What the service has recorded, for rejection tests: a refused request must leave every table,
-the mail SES accepted and the queues as they were. Under moto (the in-process tests)."""
+the mail SES accepted and the queues as they were. Under moto (the in-process tests).
+
+Where a path records something by design whatever its outcome (the self-service queue's one
+idempotency record per request), ``assert_only_recorded_since`` names exactly what was added."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,4 +59,19 @@ def recorded(*, counters: bool = False) -> Recorded:
 
 def assert_nothing_recorded_since(earlier: Recorded, *, counters: bool = False) -> None:
     changes = recorded(counters=counters).changes_since(earlier)
+    assert not changes, f"a refused request left a record: {', '.join(changes)}"
+
+
+def assert_only_recorded_since(
+    earlier: Recorded, *, added: Mapping[str, int], counters: bool = False
+) -> None:
+    """Exactly ``added[table]`` new items in each named table (table logical id -> how many), every
+    item already there as it was; and nothing else recorded anywhere (tables, mail, queues)."""
+    now = recorded(counters=counters)
+    for table, count in added.items():
+        changed = [item for item in earlier.items[table] if item not in now.items[table]]
+        assert not changed, f"table {table}: {len(changed)} item(s) already there changed or went"
+        new = len(now.items[table]) - len(earlier.items[table])
+        assert new == count, f"table {table}: {new} item(s) added, {count} expected"
+    changes = [c for c in now.changes_since(earlier) if c.removeprefix("table ") not in added]
     assert not changes, f"a refused request left a record: {', '.join(changes)}"
