@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, assert_only_recorded_since, recorded
 from support.samples import load_event
 from support.sent_mail import sent_messages
 from support.ses_events import ses_event
@@ -451,22 +452,26 @@ def test_only_staff_of_the_clients_firm_may_read(api: Api, demo: dict[str, Any])
     path = f"/v1/accounts/{ANNA}/password-reset/deliveries"
 
     assert api.get(path, token=api.sign_in_as(demo[MEMBER])).status == 200
-    other_firm = api.get(path, token=api.sign_in_as(demo[OTHER_MEMBER]))
+    # Everyone signs in first: their sign-ins are records of their own, the refusals are not.
+    other_firms_member, owner, james, anna = (
+        api.sign_in_as(demo[who]) for who in (OTHER_MEMBER, OWNER, JAMES, ANNA)
+    )
+    before = recorded()
+    other_firm = api.get(path, token=other_firms_member)
     assert (other_firm.status, other_firm.error_code) == (404, "account_not_found")
     assert other_firm.body["error"]["message"] == "Dieses Mandantenkonto gibt es in Ihrer Kanzlei nicht."
-    unknown = api.get("/v1/accounts/acc-nobody/password-reset/deliveries", token=api.sign_in_as(demo[OWNER]))
+    unknown = api.get("/v1/accounts/acc-nobody/password-reset/deliveries", token=owner)
     assert (unknown.status, unknown.error_code) == (404, "account_not_found")
-    staff_account = api.get(
-        f"/v1/accounts/{MEMBER}/password-reset/deliveries", token=api.sign_in_as(demo[OWNER])
-    )
+    staff_account = api.get(f"/v1/accounts/{MEMBER}/password-reset/deliveries", token=owner)
     assert (staff_account.status, staff_account.error_code) == (404, "account_not_found")
-    client = api.get(path, token=api.sign_in_as(demo[JAMES]))
+    client = api.get(path, token=james)
     assert (client.status, client.error_code) == (403, "forbidden")
-    own = api.get(path, token=api.sign_in_as(demo[ANNA]))
+    own = api.get(path, token=anna)
     assert (own.status, own.error_code) == (403, "forbidden")
     for bad in (None, "x" * 43):
         anonymous = api.get(path, token=bad)
         assert (anonymous.status, anonymous.error_code) == (401, "unauthorized")
+    assert_nothing_recorded_since(before)
 
 
 def test_the_sample_deliveries_event_answers_in_the_contract_shape(api: Api, demo: dict[str, Any]) -> None:
@@ -496,10 +501,13 @@ def test_a_bounced_address_blocks_staff_resets_with_the_diagnosis(api: Api, demo
     record = staff_send(api, demo)
     report(api, record, "event-bounce-permanent-general.json")
     mails_before = len(sent_messages())
+    owner = api.sign_in_as(demo[OWNER])
+    before = recorded()
 
-    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=api.sign_in_as(demo[OWNER]))
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner)
 
     assert (result.status, result.error_code) == (409, "email_undeliverable")
+    assert_nothing_recorded_since(before)
     assert result.body["error"]["message"].startswith("E-Mails an die Adresse dieses Mandanten")
     diagnosis = result.body["error"]["diagnosis"]
     assert diagnosis["code"] == "address_not_found"
@@ -512,10 +520,13 @@ def test_a_bounced_address_blocks_staff_resets_with_the_diagnosis(api: Api, demo
 def test_a_complained_address_blocks_staff_resets_in_english_too(api: Api, demo: dict[str, Any]) -> None:
     record = staff_send(api, demo, MARIA, OTHER_OWNER)
     report(api, record, "notification-complaint.json", tagged=False)
+    owner = api.sign_in_as(demo[OTHER_OWNER])
+    before = recorded()
 
-    result = api.post(f"/v1/accounts/{MARIA}/password-reset", token=api.sign_in_as(demo[OTHER_OWNER]))
+    result = api.post(f"/v1/accounts/{MARIA}/password-reset", token=owner)
 
     assert (result.status, result.error_code) == (409, "email_undeliverable")
+    assert_nothing_recorded_since(before)
     assert result.body["error"]["diagnosis"]["code"] == "complaint"
     assert result.body["error"]["diagnosis"]["summary"] == "The client marked the e-mail as spam."
 
@@ -524,10 +535,13 @@ def test_an_address_marked_by_another_mail_gets_a_general_diagnosis(api: Api, de
     from pwreset.storage.models import Account
 
     Account.get(ANNA).update(actions=[Account.email_status.set("undeliverable")])
+    owner = api.sign_in_as(demo[OWNER])
+    before = recorded()
 
-    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=api.sign_in_as(demo[OWNER]))
+    result = api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner)
 
     assert result.status == 409
+    assert_nothing_recorded_since(before)
     assert result.body["error"]["diagnosis"]["code"] == "undeliverable"
 
 
@@ -537,6 +551,7 @@ def test_self_service_to_a_bounced_address_sends_nothing_and_still_answers_202(
     record = staff_send(api, demo)
     report(api, record, "event-bounce-permanent-general.json")
     mails_before = len(sent_messages())
+    before = recorded()
 
     result = api.post("/v1/password-resets", {"email": "anna.schmidt@example.com"})
     unknown = api.post("/v1/password-resets", {"email": "nobody@example.com"})
@@ -544,3 +559,6 @@ def test_self_service_to_a_bounced_address_sends_nothing_and_still_answers_202(
     assert (result.status, result.body) == (202, {"status": "accepted"})
     assert result.raw.body == unknown.raw.body
     assert len(sent_messages()) == mails_before
+    # Refused in silence: no link, no event, no mail. Only the queue's idempotency record of each
+    # request, kept for known and unknown addresses alike (by design, so both look the same).
+    assert_only_recorded_since(before, added={"NotifyIdempotencyTable": 2})
