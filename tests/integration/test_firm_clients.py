@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, recorded
 
 BERGER_CLIENTS = ["Anna Schmidt", "Bruno Bounce", "Clara Complaint", "James Miller", "Karl Vogel"]
 
@@ -65,6 +66,7 @@ def test_an_account_being_erased_is_not_listed(api: Api, demo: dict[str, Any]) -
 
 def test_clients_are_forbidden_and_strangers_unauthorized(api: Api, demo: dict[str, Any]) -> None:
     anna = api.sign_in_as(demo["acc-berger-client-anna"])
+    before = recorded()
 
     forbidden = api.get("/v1/accounts", token=anna)
     nobody = api.get("/v1/accounts")
@@ -72,6 +74,7 @@ def test_clients_are_forbidden_and_strangers_unauthorized(api: Api, demo: dict[s
     assert (forbidden.status, forbidden.error_code) == (403, "forbidden")
     assert "accounts" not in forbidden.body
     assert (nobody.status, nobody.error_code) == (401, "unauthorized")
+    assert_nothing_recorded_since(before)
 
 
 def test_the_portal_session_cookie_is_enough(api: Api, demo: dict[str, Any]) -> None:
