@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages
 
 OWNER = "acc-berger-owner"
@@ -35,10 +36,14 @@ def cookie(api: Api, demo: dict[str, Any], account: str) -> dict[str, str]:
 def test_a_form_like_post_with_the_session_cookie_is_refused_and_sends_nothing(
     api: Api, demo: dict[str, Any], headers: dict[str, str], body: bytes
 ) -> None:
-    result = api.request("POST", STAFF_SEND, raw_body=body, headers={**cookie(api, demo, OWNER), **headers})
+    owners_cookie = cookie(api, demo, OWNER)
+    before = recorded()
+
+    result = api.request("POST", STAFF_SEND, raw_body=body, headers={**owners_cookie, **headers})
 
     assert (result.status, result.error_code) == (400, "invalid_request")
     assert sent_messages() == []
+    assert_nothing_recorded_since(before)
 
 
 @pytest.mark.parametrize(
@@ -62,8 +67,10 @@ def test_a_bearer_token_needs_no_such_proof(api: Api, demo: dict[str, Any]) -> N
 
 def test_sign_out_by_cookie_needs_the_proof_too(api: Api, demo: dict[str, Any]) -> None:
     session = cookie(api, demo, ANNA)
+    before = recorded()
     refused = api.request("DELETE", "/v1/sessions/current", headers=session)
     assert (refused.status, refused.error_code) == (400, "invalid_request")
+    assert_nothing_recorded_since(before)  # the session is still there, as it was
     assert api.get("/v1/sessions/current", headers=session).status == 200  # still signed in
 
     done = api.request("DELETE", "/v1/sessions/current", headers={**session, "X-Requested-With": "fetch"})
