@@ -13,6 +13,7 @@ import pytest
 
 from devstack.seed import load_demo_data
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
@@ -87,5 +88,7 @@ def test_behind_cloudfront_every_per_ip_limit_counts_the_viewer_not_the_edge(
         headers = {"CloudFront-Viewer-Address": f"{viewer}:1234", "X-Origin-Verify": SECRET}
         return api.post("/v1/password-resets/verify", token, headers=headers, source_ip=EDGE_IP).status
 
+    before = recorded()
     assert [verify("198.51.100.1") for _ in range(4)] == [404, 404, 404, 429]
     assert verify("198.51.100.2") == 404
+    assert_nothing_recorded_since(before)
