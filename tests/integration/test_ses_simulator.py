@@ -9,6 +9,7 @@ import pytest
 
 from devstack.ses_simulator import SesSimulator
 from support.api import Api
+from support.recorded import assert_nothing_recorded_since, recorded
 
 OWNER = "acc-berger-owner"
 
@@ -64,8 +65,10 @@ def test_bounce_address_shows_bounced_and_blocks_the_next_staff_send(
     assert delivery["diagnosis"]["code"] == "address_not_found"
     assert seen["view"]["email_status"] == "undeliverable"
 
+    before = recorded()
     again = api.post(f"/v1/accounts/{seen['account_id']}/password-reset", token=seen["token"])
     assert (again.status, again.error_code) == (409, "email_undeliverable")
+    assert_nothing_recorded_since(before)
     assert again.body["error"]["diagnosis"]["summary"]
 
 
