@@ -10,6 +10,7 @@ import pytest
 
 from support.api import Api, gateway
 from support.environment import TEMPLATE
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.samples import load_event
 from support.sent_mail import sent_messages, token_from
 
@@ -185,8 +186,10 @@ def test_lock_event_answers_in_the_contract_shape(demo: dict[str, Any]) -> None:
     from pwreset.storage.models import Account
 
     event = load_event("confirm_reset_lock.json")
+    before = recorded()
     unknown = invoke("ConfirmResetFunction", event)  # the sample's placeholder token
     assert (unknown["statusCode"], json.loads(unknown["body"])["error"]["code"]) == (404, "token_invalid")
+    assert_nothing_recorded_since(before)
     assert "Sperren" in json.loads(unknown["body"])["error"]["message"]  # the sample's Accept-Language
 
     anna = Account.get("acc-berger-client-anna")
