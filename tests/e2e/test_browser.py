@@ -148,10 +148,10 @@ def test_the_holder_locks_from_the_mail_and_sign_in_is_refused(stack: Stack, bro
 
     # The portal: the right password is refused, with the reason.
     page.goto(f"{stack.base_url}/_dev/portal")
-    page.locator("#signed-out").wait_for(state="visible")
-    page.fill("#email", firm.client_email)
-    type_secret(page, "#password", attackers)
-    page.click("#sign-in button[type=submit]")
+    page.locator("#view-sign-in").wait_for(state="visible")
+    page.fill("#sign-in-email", firm.client_email)
+    type_secret(page, "#sign-in-password", attackers)
+    page.click("#sign-in-submit")
     error = page.locator("#sign-in-error")
     error.wait_for(state="visible")
     assert "locked" in error.inner_text()
