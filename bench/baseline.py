@@ -273,8 +273,13 @@ def _self_service_link(request: dict[str, Any]) -> None:
     if not _claim(key):
         return
     account = _by_email(str(request["email"]))
-    if _active(account) and _s(account or {}, "email_status", "ok") == "ok":
-        assert account is not None
+    # A locked account gets nothing: only a link from the firm may lift the lock.
+    if (
+        account is not None
+        and _active(account)
+        and "locked_at" not in account
+        and _s(account, "email_status", "ok") == "ok"
+    ):
         firm = _db().get_item(TableName=_table("FIRMS_TABLE"), Key={"firm_id": account["firm_id"]})["Item"]
         reset_id = _issue_and_send(
             account,
@@ -370,6 +375,7 @@ def _session_item(account: dict[str, Any], version: str, now: datetime) -> tuple
         "firm_id": account["firm_id"],
         "role": account["role"],
         "password_version": {"N": version},
+        "access_version": account.get("access_version", {"N": "0"}),
         "created_at": {"S": _ts(now)},
         "expires_at": {"S": _ts(expires_at)},
         "ttl": {"N": str(int(expires_at.timestamp()))},
@@ -399,13 +405,15 @@ def confirm(event: dict[str, Any]) -> dict[str, Any]:
                     "Key": {"account_id": account["account_id"]},
                     "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
                     "password_changed_at = :now",
-                    "ConditionExpression": "password_version = :old AND #status = :active",
+                    "ConditionExpression": "password_version = :old AND access_version = :access "
+                    "AND #status = :active",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
                         ":new": {"N": new_version},
                         ":now": {"S": _ts(now)},
                         ":old": {"N": version},
+                        ":access": account.get("access_version", {"N": "0"}),
                         ":active": {"S": "active"},
                     },
                 }
@@ -890,13 +898,15 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
                     "Key": {"account_id": account["account_id"]},
                     "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
                     "password_changed_at = :now",
-                    "ConditionExpression": "password_version = :old AND #status = :active",
+                    "ConditionExpression": "password_version = :old AND access_version = :access "
+                    "AND #status = :active",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
                         ":new": {"N": new_version},
                         ":now": {"S": _ts(now)},
                         ":old": {"N": version},
+                        ":access": account.get("access_version", {"N": "0"}),
                         ":active": {"S": "active"},
                     },
                 }
