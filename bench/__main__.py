@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime_packages=paths.runtime_packages,
     )
     began = time.monotonic()
+    run.load.append(os.getloadavg()[0])
     with (
         MotoServer(work / "moto.log") as moto,
         XRayDaemonSink() as xray,
@@ -122,11 +124,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         for flow in flows:
             run.results.append(runner.run(flow))
+            run.load.append(os.getloadavg()[0])
         run.argon2 = _argon2(runner, flows[0], args.argon2_rounds)
         if settings.profile:
             _profiles(run, runner, paths, work)
         time.sleep(0.3)  # the last UDP segments
         run.xray_segments = xray.segments
+    run.load.append(os.getloadavg()[0])
     log(f"moto server stopped; measuring took {time.monotonic() - began:.0f} s")
 
     if not args.no_sizes:

@@ -77,7 +77,12 @@ def _counter_key(rule: str, subject: str) -> tuple[dict[str, Any], int]:
     return {"counter_id": {"S": f"{rule}#{digest}#{start}"}}, start + window
 
 
-def _hit(rule: str, subject: str) -> bool:
+def _count(rule: str, subject: str) -> tuple[bool, dict[str, Any] | None]:
+    """Count one hit: (within the limit, the counter's key to refund it). A rule that is off
+    (absent or limit 0) counts nothing and costs no call, as in the service."""
+    limit = _limits().get(rule, (0, 0))[0]
+    if limit <= 0 or not subject:
+        return True, None
     key, window_end = _counter_key(rule, subject)
     hits = _db().update_item(
         TableName=_table("RATE_LIMITS_TABLE"),
@@ -87,11 +92,54 @@ def _hit(rule: str, subject: str) -> bool:
         ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(window_end + 60)}},
         ReturnValues="UPDATED_NEW",
     )["Attributes"]["hits"]["N"]
-    return int(hits) <= _limits()[rule][0]
+    return int(hits) <= limit, key
+
+
+def _hit(rule: str, subject: str) -> bool:
+    return _count(rule, subject)[0]
+
+
+def _refund(key: dict[str, Any] | None) -> None:
+    """Take a counted hit back (nothing was counted for a rule that is off)."""
+    if key is not None:
+        _db().update_item(
+            TableName=_table("RATE_LIMITS_TABLE"),
+            Key=key,
+            UpdateExpression="ADD hits :minus_one",
+            ExpressionAttributeValues={":minus_one": {"N": "-1"}},
+        )
 
 
 def _source_ip(event: dict[str, Any]) -> str:
     return str(event["requestContext"]["identity"]["sourceIp"])
+
+
+def _network(event: dict[str, Any]) -> str:
+    """The client a per-IP limit counts: the IPv4 address, or the IPv6 address's /64."""
+    ip = _source_ip(event)
+    if ":" not in ip:
+        return ip
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(f"{ipaddress.ip_address(ip)}/64", strict=False))
+    except ValueError:
+        return ip
+
+
+_SLOWDOWN_SECONDS = 1.0  # pwreset.credentials.sessions.SLOWDOWN_SECONDS
+
+
+def _count_attempt(event: dict[str, Any], email: str) -> tuple[bool, list[dict[str, Any] | None]]:
+    """A password attempt added to its three counters before the password is checked: (not
+    blocked, the keys to refund on success). The account-wide one only slows down."""
+    network = _network(event)
+    by_account_ip = _count("sign_in_account_ip", f"{email}|{network}" if email else "")
+    by_ip = _count("sign_in_ip", network)
+    by_account = _count("sign_in_account", email)
+    if by_account_ip[0] and by_ip[0] and not by_account[0]:
+        time.sleep(_SLOWDOWN_SECONDS)
+    return by_account_ip[0] and by_ip[0], [by_account_ip[1], by_ip[1], by_account[1]]
 
 
 def _by_email(email: str) -> dict[str, Any] | None:
@@ -207,7 +255,7 @@ def self_service(event: dict[str, Any]) -> dict[str, Any]:
     """Count both limits and queue the request, the same for every address."""
     email = str(json.loads(event["body"])["email"]).strip().lower()
     ip = _source_ip(event)
-    by_ip = _hit("self_service_ip", ip)
+    by_ip = _hit("self_service_ip", _network(event))
     by_email = _hit("self_service_email", email)
     if by_ip and by_email:
         request = {
@@ -225,8 +273,13 @@ def _self_service_link(request: dict[str, Any]) -> None:
     if not _claim(key):
         return
     account = _by_email(str(request["email"]))
-    if _active(account) and _s(account or {}, "email_status", "ok") == "ok":
-        assert account is not None
+    # A locked account gets nothing: only a link from the firm may lift the lock.
+    if (
+        account is not None
+        and _active(account)
+        and "locked_at" not in account
+        and _s(account, "email_status", "ok") == "ok"
+    ):
         firm = _db().get_item(TableName=_table("FIRMS_TABLE"), Key={"firm_id": account["firm_id"]})["Item"]
         reset_id = _issue_and_send(
             account,
@@ -302,7 +355,7 @@ def _load_reset(raw: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
 
 
 def verify(event: dict[str, Any]) -> dict[str, Any]:
-    if not _hit("verify_ip", _source_ip(event)):
+    if not _hit("verify_ip", _network(event)):
         return _response(429, {"error": {"code": "rate_limited"}})
     loaded = _load_reset(str(json.loads(event["body"])["token"]))
     if loaded is None:
@@ -322,6 +375,7 @@ def _session_item(account: dict[str, Any], version: str, now: datetime) -> tuple
         "firm_id": account["firm_id"],
         "role": account["role"],
         "password_version": {"N": version},
+        "access_version": account.get("access_version", {"N": "0"}),
         "created_at": {"S": _ts(now)},
         "expires_at": {"S": _ts(expires_at)},
         "ttl": {"N": str(int(expires_at.timestamp()))},
@@ -331,7 +385,7 @@ def _session_item(account: dict[str, Any], version: str, now: datetime) -> tuple
 def confirm(event: dict[str, Any]) -> dict[str, Any]:
     """The new password is not hashed: both sides leave argon2id out (it is measured apart)."""
     ip = _source_ip(event)
-    if not _hit("confirm_ip", ip):
+    if not _hit("confirm_ip", _network(event)):
         return _response(429, {"error": {"code": "rate_limited"}})
     body = json.loads(event["body"])
     loaded = _load_reset(str(body["token"]))
@@ -351,13 +405,15 @@ def confirm(event: dict[str, Any]) -> dict[str, Any]:
                     "Key": {"account_id": account["account_id"]},
                     "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
                     "password_changed_at = :now",
-                    "ConditionExpression": "password_version = :old AND #status = :active",
+                    "ConditionExpression": "password_version = :old AND access_version = :access "
+                    "AND #status = :active",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
                         ":new": {"N": new_version},
                         ":now": {"S": _ts(now)},
                         ":old": {"N": version},
+                        ":access": account.get("access_version", {"N": "0"}),
                         ":active": {"S": "active"},
                     },
                 }
@@ -399,17 +455,16 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
     """The password is not verified against its hash: both sides leave argon2id out."""
     body = json.loads(event["body"])
     email = str(body["email"]).strip().lower()
-    table = _table("RATE_LIMITS_TABLE")
-    keys = [_counter_key("sign_in_account", email), _counter_key("sign_in_ip", _source_ip(event))]
-    counters = _db().batch_get_item(
-        RequestItems={table: {"Keys": [key for key, _ in keys], "ProjectionExpression": "counter_id, hits"}}
-    )["Responses"][table]
-    limits = _limits()
-    if any(int(c["hits"]["N"]) >= limits[_s(c, "counter_id").split("#")[0]][0] for c in counters):
+    allowed, counted = _count_attempt(event, email)
+    if not allowed:
         return _response(429, {"error": {"code": "rate_limited"}})
     account = _by_email(email)
     if account is None or not _active(account) or "password_hash" not in account or not body.get("password"):
         return _response(401, {"error": {"code": "invalid_credentials"}})
+    for key in counted:  # only failures count
+        _refund(key)
+    if "locked_at" in account:
+        return _response(403, {"error": {"code": "account_locked"}})
     raw, session = _session_item(account, account.get("password_version", {"N": "0"})["N"], datetime.now(UTC))
     _db().put_item(
         TableName=_table("SESSIONS_TABLE"),
@@ -815,19 +870,17 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
         }
     )["Responses"]
     account = (found.get(accounts) or [None])[0]
-    if account is None or not _active(account) or not body.get("current_password"):
-        return _response(401, {"error": {"code": "invalid_credentials"}})
-    table = _table("RATE_LIMITS_TABLE")
-    keys = [
-        _counter_key("sign_in_account", _s(account, "email")),
-        _counter_key("sign_in_ip", _source_ip(event)),
-    ]
-    counters = _db().batch_get_item(
-        RequestItems={table: {"Keys": [key for key, _ in keys], "ProjectionExpression": "counter_id, hits"}}
-    )["Responses"][table]
-    limits = _limits()
-    if any(int(c["hits"]["N"]) >= limits[_s(c, "counter_id").split("#")[0]][0] for c in counters):
+    if account is None:
+        return _response(401, {"error": {"code": "unauthorized"}})
+    allowed, counted = _count_attempt(event, _s(account, "email"))
+    if not allowed:
         return _response(429, {"error": {"code": "rate_limited"}})
+    if not _active(account) or not body.get("current_password"):
+        return _response(401, {"error": {"code": "invalid_credentials"}})
+    for key in counted:  # only failures count
+        _refund(key)
+    if "locked_at" in account:
+        return _response(403, {"error": {"code": "account_locked"}})
     if len(body["new_password"]) < int(_ENV["PASSWORD_MIN_LENGTH"]):
         return _response(422, {"error": {"code": "password_rejected"}})
     now = datetime.now(UTC)
@@ -845,13 +898,15 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
                     "Key": {"account_id": account["account_id"]},
                     "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
                     "password_changed_at = :now",
-                    "ConditionExpression": "password_version = :old AND #status = :active",
+                    "ConditionExpression": "password_version = :old AND access_version = :access "
+                    "AND #status = :active",
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
                         ":new": {"N": new_version},
                         ":now": {"S": _ts(now)},
                         ":old": {"N": version},
+                        ":access": account.get("access_version", {"N": "0"}),
                         ":active": {"S": "active"},
                     },
                 }
@@ -881,7 +936,7 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
 def lock(event: dict[str, Any]) -> dict[str, Any]:
     """POST /v1/account-locks: the "It wasn't me" link of a password-changed mail locks the account."""
     ip = _source_ip(event)
-    if not _hit("lock_ip", ip):
+    if not _hit("lock_ip", _network(event)):
         return _response(429, {"error": {"code": "rate_limited"}})
     raw = str(json.loads(event["body"])["token"])
     db = _db()

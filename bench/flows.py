@@ -227,7 +227,12 @@ def _trust_bench_signer(fx: Fixture) -> dict[str, str]:
     return {"SNS_TRUSTED_CERT_PEM_PATH": str(fx.sns_certificate_path())}
 
 
-_TOKEN_ROUTE_LIMIT = Call("dynamodb.UpdateItem", "RateLimits", "per-IP limit on the token routes")
+_TOKEN_ROUTE_LIMIT = Call(
+    "dynamodb.UpdateItem",
+    "RateLimits (per client network)",
+    "per-client-network limit on the token routes (an IPv6 /64 is one client, so hopping addresses "
+    "inside it does not move the wall)",
+)
 _TOKEN_READ = Call(
     "dynamodb.GetItem",
     "ResetTokens",
@@ -255,6 +260,51 @@ _BY_EMAIL = Call(
     "dynamodb.Query",
     "Accounts.by_email",
     "the account behind the address, the only thing the request names (GSI query, limit 1)",
+)
+
+# The password check of sign-in and of a change while signed in (docs/security.md, 6.3.1): every
+# attempt adds itself to three counters before the password is checked, and a success takes its
+# counts back. The bench's rules (bench.stack.BENCH_RATE_LIMITS) are all on; a rule that is off
+# (limit 0) is neither counted nor refunded, on either side, so it costs no call.
+_COUNT_ATTEMPT = (
+    Call(
+        "dynamodb.UpdateItem",
+        "RateLimits (account + client network)",
+        "`sign_in_account_ip`, hard (429): every attempt adds itself before the password is checked, "
+        "so guesses arriving together are checked at most up to the limit; ADD returns the new "
+        "count, which neither a read before the check nor a transaction gives",
+    ),
+    Call(
+        "dynamodb.UpdateItem",
+        "RateLimits (client network)",
+        "`sign_in_ip`, hard (429), counted the same way: one network guessing over many addresses; "
+        "another item, so another call",
+    ),
+    Call(
+        "dynamodb.UpdateItem",
+        "RateLimits (account)",
+        "`sign_in_account`, counted the same way; only slows every attempt down (1 s) once over, so "
+        "failures from everywhere never lock the rightful user out",
+    ),
+)
+_REFUND_ATTEMPT = (
+    Call(
+        "dynamodb.UpdateItem",
+        "RateLimits (account + client network)",
+        "the right password takes its `sign_in_account_ip` count back (only failures count, NIST "
+        "800-63B 5.2.2): ADD -1 per counter, since BatchWriteItem cannot update and one transaction "
+        "over the counters conflicts with the attempts counting on them at the same moment",
+    ),
+    Call(
+        "dynamodb.UpdateItem",
+        "RateLimits (client network)",
+        "the same for `sign_in_ip`: an office network signing in all day is never limited",
+    ),
+    Call(
+        "dynamodb.UpdateItem",
+        "RateLimits (account)",
+        "the same for `sign_in_account`: the holder's own sign-ins never slow the account down",
+    ),
 )
 
 FLOWS: tuple[Flow, ...] = (
@@ -385,16 +435,13 @@ FLOWS: tuple[Flow, ...] = (
         prepare=_prepare_sign_in,
         check=status(201),
         baseline="sign_in",
-        path="right password, active account, no failures counted",
+        path="right password, active account, within its limits: the attempt is counted on its three "
+        "counters and, being right, takes its counts back",
         stub_hash=True,
         minimum=(
-            Call(
-                "dynamodb.BatchGetItem",
-                "RateLimits (account + IP)",
-                "the two failure-only counters are read, not counted, before the password check; "
-                "both keys are known from the request, so one batch reads both",
-            ),
+            *_COUNT_ATTEMPT,
             _BY_EMAIL,
+            *_REFUND_ATTEMPT,
             Call("dynamodb.PutItem", "Sessions", "the new session (condition: the digest is new)"),
         ),
     ),
@@ -549,8 +596,8 @@ FLOWS: tuple[Flow, ...] = (
         prepare=_prepare_change_password,
         check=status(200),
         baseline="change_password",
-        path="a signed-in team member changes the password: right current password, no failures "
-        "counted, an allowed new one",
+        path="a signed-in team member changes the password: right current password (counted and "
+        "refunded as at sign-in), an allowed new one",
         stub_hash=True,
         minimum=(
             Call(
@@ -559,18 +606,18 @@ FLOWS: tuple[Flow, ...] = (
                 "the account (consistent read: hash, password version, status) and the firm's name "
                 "(the policy refuses it in a password): both keys come with the session (authorizer)",
             ),
-            Call(
-                "dynamodb.BatchGetItem",
-                "RateLimits (account + IP)",
-                "the two failure-only counters, read as at sign-in before the password is checked; "
-                "the account's counter is keyed by its address, known only from the first read",
-            ),
+            # The current password is checked as a sign-in is (the same counters and refunds); the
+            # account's counters are keyed by its address, known only from the first read.
+            *_COUNT_ATTEMPT,
+            *_REFUND_ATTEMPT,
             Call(
                 "dynamodb.TransactWriteItems",
                 "Accounts+Events+Sessions",
-                "new hash and version bump (conditional), the password_changed event (its stream "
-                "mails the owners and the holder) and the session that replaces this one; the version "
-                "bump ends every other session and open link",
+                "new hash and version bump (condition: the password and access versions read, still "
+                "active), the password_changed event (its stream mails the owners and the holder) and "
+                "the session that replaces this one; the version bump ends every other session and "
+                "open link. The refunds stay out of it: a new password the policy rejects (422) still "
+                "takes the right current password's counts back",
             ),
         ),
     ),
@@ -595,7 +642,7 @@ FLOWS: tuple[Flow, ...] = (
         minimum=(
             Call(
                 "dynamodb.UpdateItem",
-                "RateLimits",
+                "RateLimits (per client network)",
                 "`lock_ip`, per client network, counted before the token is read: a public route "
                 "that ends every session must not be farmed (docs/security.md)",
             ),

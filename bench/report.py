@@ -52,6 +52,8 @@ class Run:
     largest_in_layer: list[tuple[str, int]] = field(default_factory=list)
     layer_packages: list[str] = field(default_factory=list)
     runtime_packages: list[str] = field(default_factory=list)
+    # The 1-minute load average at the start, after each flow and at the end of the measuring.
+    load: list[float] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------- verdicts
@@ -160,6 +162,16 @@ def _cores() -> str:
     return str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
 
 
+def _load(run: Run) -> list[str]:
+    if not run.load:
+        return []
+    return [
+        "- Load: a shared machine (other work ran beside the bench); 1-minute load average "
+        f"{run.load[0]:.2f} at the start, {max(run.load):.2f} at its highest between flows, "
+        f"{run.load[-1]:.2f} at the end, on {_cores()} cores"
+    ]
+
+
 def _git_commit() -> str:
     try:
         head = subprocess.run(
@@ -265,6 +277,7 @@ def _environment(run: Run) -> list[str]:
         "",
         f"- Date: {run.started:%Y-%m-%d %H:%M} UTC; commit {_git_commit()}",
         f"- CPU: {_cpu_model()}, {_cores()} cores usable; {platform.system()} {platform.release()}",
+        *_load(run),
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- moto {_version('moto')} (its server as `make dev` runs it, `devstack.motoserver`, with "
         "DynamoDB calls serialized; on 127.0.0.1, started and stopped by the run)",

@@ -1,7 +1,8 @@
-"""`make bench` is not part of `make test`, so this runs its harness once, small, on two HTTP flows
-(verify, and the lock with the bench's own account) and on the two event flows (stream batch, signed
-SNS message): it cannot rot unnoticed (a changed handler, event or template that breaks the
-benchmark fails here)."""
+"""`make bench` is not part of `make test`, so this runs its harness once, small, on three HTTP flows
+(verify, sign-in with its counters and refunds, and the lock with the bench's own account) and on
+the two event flows (stream batch, signed SNS message): it cannot rot unnoticed (a changed handler,
+event or template that breaks the benchmark, or calls that drift from the stated minimum, fail
+here)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
             sys.executable,
             "-m",
             "bench",
-            "--flows=verify,notify,ses_event,lock",
+            "--flows=verify,sign_in,notify,ses_event,lock",
             "--cold-runs=1",
             "--warm-iterations=2",
             "--warm-up=1",
@@ -41,12 +42,12 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
     )
     # Exit 0: every request of every flow, on both sides, did what the flow means (the event
     # flows' state checks included: both mails recorded as sent; the bounce recorded and applied).
     assert done.returncode == 0, done.stderr[-3000:]
-    for flow in ("verify", "notify", "ses_event", "lock"):
+    for flow in ("verify", "sign_in", "notify", "ses_event", "lock"):
         assert re.search(
             rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+restore \d+\.\d\d× (PASS|FAIL)"
             rf"\s+warm \d+\.\d\d× (PASS|FAIL)",
@@ -68,6 +69,11 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # mail stores its lock link), one bounce.
     assert re.search(r"^\| notification \| .* \| 9 / 9 PASS \|$", report, re.M), report
     assert re.search(r"^\| SES event \| .* \| 2 / 2 PASS \|$", report, re.M), report
+    # Sign-in counts the attempt on its three counters, finds the account, takes the three counts
+    # back (the password is right) and opens the session: the minimum bench/flows.py states.
+    assert re.search(r"^\| sign-in \| .* \| 8 / 8 PASS \|$", report, re.M), report
+    sign_in_calls = report.split("### sign-in", 1)[1].split("Service, first request:", 1)[1]
+    assert sign_in_calls.splitlines()[0].count("`dynamodb.UpdateItem RateLimits`") == 6
     # The lock: the token used, the account locked and its event written (the flow's state check),
     # in exactly the minimal calls.
     assert re.search(r"^\| account lock \| .* \| 4 / 4 PASS \|$", report, re.M), report
@@ -79,7 +85,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # The machine-readable results, and the restore model said to be one.
     results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert results["restore_is_a_model"] is True
-    assert set(results["flows"]) == {"verify", "notify", "ses_event", "lock"}
+    assert set(results["flows"]) == {"verify", "sign_in", "notify", "ses_event", "lock"}
     for flow in results["flows"].values():
         assert flow["calls"] == flow["min_calls"]
         assert all(flow[k] > 0 for k in ("cold_ratio", "restore_ratio", "warm_ratio"))
