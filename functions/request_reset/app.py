@@ -71,5 +71,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 # SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")
+snapstart.before_snapshot(aws.warm_up, "sqs")
 snapstart.before_snapshot(warm_up.mail_templates, "reset_link", "invitation")
 snapstart.before_snapshot(warm_up.routes, app)

@@ -283,6 +283,12 @@ _OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
             "Content": {"Simple": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}},
         }
     },
+    "sqs": {
+        "SendMessage": {
+            "QueueUrl": "https://sqs.eu-central-1.amazonaws.com/000000000000/warm-up",
+            "MessageBody": "-",
+        }
+    },
 }
 
 
