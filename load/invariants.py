@@ -693,7 +693,15 @@ def check_self_service(snap: Snapshot) -> CheckResult:
             accepted[str(flow["account_id"])] += 1
         elif int(flow.get("status") or 0) >= 500 or not flow.get("status"):
             answered_5xx[str(flow["account_id"])] += 1
-    issued: Counter[str] = Counter(str(t["account_id"]) for t in snap.tokens if t.get("requested_by") is None)
+    # A link whose mail SES refused is reported to staff as send_failed (links_mailed_or_reported)
+    # and was never seen by anyone; the queue's retry of that request issues the one that counts.
+    self_service = [t for t in snap.tokens if t.get("requested_by") is None]
+    issued: Counter[str] = Counter(
+        str(t["account_id"]) for t in self_service if t.get("status") != "send_failed"
+    )
+    refused = sum(1 for t in self_service if t.get("status") == "send_failed")
+    if refused:
+        result.notes.append(f"{refused} self-service links whose mail SES refused (send_failed), retried")
     parked: Counter[str] = Counter()
     for letter in snap.dead_letters:
         if letter.source == "queue":

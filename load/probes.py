@@ -249,7 +249,9 @@ def run_probes(
                     status=status,
                     code=code if status >= 400 else None,
                     retry_after=group[0].get("retry_after"),
-                    kinds=violations(Judged("POST /v1/webhooks/ses", status, text, None, 0.0)),
+                    kinds=violations(
+                        Judged("POST /v1/webhooks/ses", status, text, group[0].get("retry_after"), 0.0)
+                    ),
                     truth=f"{len(group)} SNS deliveries (attempts {', '.join(map(str, attempts))})",
                     faults=list(faults),
                 )

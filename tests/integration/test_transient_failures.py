@@ -210,3 +210,29 @@ def test_throttled_dynamodb_is_a_503_with_retry_after(
 
     assert any(c.operation == operation and c.function != "AuthorizerFunction" for c in spy.calls)
     assert_try_again_later(result)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/sessions/current"),
+        ("POST", f"/v1/accounts/{ANNA}/password-reset"),
+        ("GET", f"/v1/accounts/{ANNA}/password-reset/deliveries"),
+    ],
+)
+def test_an_authorizer_that_cannot_read_the_session_answers_503_with_retry_after(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, method: str, path: str
+) -> None:
+    """The template's AUTHORIZER_FAILURE response. Before: API Gateway's 500 without Retry-After,
+    though nothing was decided about the caller."""
+    token = api.sign_in_as(demo[OWNER])
+    spy = ApiCallSpy(monkeypatch)
+    refuse = throttled("GetItem")
+    spy.answer("GetItem", lambda call: refuse(call) if call.function == "AuthorizerFunction" else PASS)
+    before = recorded()
+
+    result = api.request(method, path, token=token)
+
+    assert any(c.function == "AuthorizerFunction" and c.error is not None for c in spy.calls)
+    assert_try_again_later(result)
+    assert_nothing_recorded_since(before)

@@ -24,9 +24,17 @@ def test_self_service_must_always_answer_202_accepted() -> None:
     route = "POST /v1/password-resets"
 
     assert violations(answer(route, 202, '{"status": "accepted"}')) == []
-    assert violations(answer(route, 500, SHAPED)) == ["undocumented_status", "no_retry_after"]
-    assert violations(answer(route, 500, SHAPED, retry_after="1")) == ["undocumented_status"]
     assert violations(answer(route, 202, '{"status": "queued"}')) == ["wrong_body"]
+    assert violations(answer(route, 200, '{"status": "accepted"}')) == ["undocumented_status"]
+
+
+def test_an_aws_failure_beyond_the_retries_may_answer_any_route_with_a_5xx_that_says_when() -> None:
+    """Issue #15: a 5xx in the error shape with Retry-After, on any route; without Retry-After,
+    or without the shape, it breaks the contract."""
+    route = "POST /v1/password-resets"
+    assert violations(answer(route, 503, SHAPED, retry_after="2")) == []
+    assert violations(answer(route, 500, SHAPED)) == ["no_retry_after"]
+    assert violations(answer(route, 503, "Internal Server Error", retry_after="2")) == ["bad_error_shape"]
 
 
 def test_a_listed_5xx_still_needs_its_shape_and_retry_after() -> None:
@@ -85,7 +93,7 @@ def test_a_violation_names_the_injected_fault_that_reached_the_handler() -> None
     assert (first.route, first.status, first.kinds) == (
         "POST /v1/password-resets",
         500,
-        ["undocumented_status", "no_retry_after"],
+        ["undocumented_status", "no_retry_after"],  # as the user recorded them
     )
     assert first.faults == [
         "dynamodb.TransactWriteItems TransactionCanceledException(TransactionConflict) "
@@ -95,7 +103,7 @@ def test_a_violation_names_the_injected_fault_that_reached_the_handler() -> None
         ["wrong_answer"],
         "confirm answered 410 but the link still verifies as valid",
     )
-    assert (webhook.route, webhook.kinds) == ("POST /v1/webhooks/ses", ["undocumented_status"])
+    assert (webhook.route, webhook.kinds) == ("POST /v1/webhooks/ses", ["no_retry_after"])
     # Without faults, every 5xx misses the target on top of what else is wrong with it.
     assert "5xx_without_faults" in find_violations(requests, [], [], faults=False)[0].kinds
 
