@@ -144,3 +144,35 @@ def test_a_message_that_is_no_request_is_dropped_not_retried(demo: dict[str, Any
     event["Records"][0]["body"] = '{"not": "a request"}'
     assert consume(event) == {"batchItemFailures": []}  # retrying cannot mend it
     assert sent_messages() == []
+
+
+def test_a_conflicting_transaction_is_tried_again_at_once_not_after_the_queues_timeout(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the message went back to the queue, and the client waited for its visibility
+    timeout (three minutes) for the mail."""
+    spy = ApiCallSpy(monkeypatch)
+    conflicts = iter([True])
+
+    def conflict_once(call: ApiCall) -> Any:
+        if next(conflicts, False):
+            reasons = [{"Code": "TransactionConflict"}] + [{"Code": "None"}] * (
+                len(call.params["TransactItems"]) - 1
+            )
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                    "CancellationReasons": reasons,
+                },
+                "TransactWriteItems",
+            )
+        return PASS
+
+    spy.answer("TransactWriteItems", conflict_once)
+
+    assert consume(queued_event("req-conflict")) == {"batchItemFailures": []}
+
+    [mail] = sent_messages()
+    assert mail.destinations["ToAddresses"] == [ANNA]
+    assert api.post("/v1/password-resets/verify", {"token": token_from(mail)}).status == 200
+    assert len(spy.of("TransactWriteItems")) == 2  # the conflict, then the link

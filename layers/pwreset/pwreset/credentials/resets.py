@@ -14,6 +14,7 @@ The flows, in the order a client meets them:
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,13 +119,32 @@ def request_self_service_reset(email: str, *, locale: str | None, meta: RequestM
     metrics.add_metric(name="ResetRequestQueued", unit="Count", value=1)
 
 
+# In-place attempts of a queued request before SQS's own retry (see send_self_service_link).
+SELF_SERVICE_ATTEMPTS = 3
+SELF_SERVICE_RETRY_PAUSE_S = 0.1
+
+
 def send_self_service_link(request: SelfServiceRequest) -> str:
     """The queue's side: mail a link when the address belongs to an active account (an account
     without a password gets the invitation again); otherwise nothing. Once per request, however
     often SQS delivers it; a failure to send raises, so the message is retried and, after its last
     try, kept in the dead-letter queue. Returns what happened (for the log)."""
-    outcome: str = _self_service_guard().run(request=request)
-    return outcome
+    for attempt in range(1, SELF_SERVICE_ATTEMPTS + 1):
+        try:
+            outcome: str = _self_service_guard().run(request=request)
+            return outcome
+        except Exception as exc:
+            # Throttling or a conflicting transaction: tried again here at once, since the queue
+            # would bring the message back only after its visibility timeout (minutes) while the
+            # client waits for the mail. Anything else, or the last attempt, goes to the queue.
+            if attempt == SELF_SERVICE_ATTEMPTS or not is_transient(exc):
+                raise
+            logger.warning(
+                "self-service link not sent yet, trying again",
+                extra={"attempt": attempt, "error": type(exc).__name__},
+            )
+            time.sleep(SELF_SERVICE_RETRY_PAUSE_S * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 @cache
