@@ -1,4 +1,4 @@
-"""What the HTTP contract (``shared/api-contract.md``) allows each route to answer, and how an
+"""What the HTTP contract (``docs/api.md``) allows each route to answer, and how an
 answer that breaks it is described. Pure functions: the load users classify every answer as it
 arrives, and the report joins the violations with the faults the stack saw behind them.
 

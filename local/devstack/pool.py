@@ -20,7 +20,7 @@ local stack's cap (``make dev CONCURRENCY=<n>``, default 10). What happens at th
 What environments do not have of their own: the rest of the process. The ``pwreset`` package,
 botocore and powertools are imported once and shared, so their module-level state is shared by
 every environment of every function. :func:`isolate_powertools_state` keeps the pieces of it that
-would mix invocations up apart; the rest is listed in the README ("How it works without Docker").
+would mix invocations up apart; the rest is listed in docs/local-stack.md ("How it works without Docker").
 """
 
 from __future__ import annotations

@@ -98,7 +98,7 @@ def _required(env: Mapping[str, str], missing: list[str], name: str) -> str:
 
 def _number(env: Mapping[str, str], missing: list[str], name: str, default: int | None = None) -> int:
     """A whole number from ``name``; ``default`` only for knobs the template does not set (they are
-    documented in the README with their defaults)."""
+    documented with their defaults in docs/configuration.md)."""
     raw = env.get(name, "").strip()
     if not raw:
         if default is None:
