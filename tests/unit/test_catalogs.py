@@ -52,6 +52,11 @@ def test_the_template_has_the_texts_of_every_kind_of_source() -> None:
         "layers/pwreset/pwreset/delivery/diagnosis.py",
         "layers/pwreset/pwreset/credentials/policy.py",
         "layers/pwreset/pwreset/core/times.py",  # dates and durations, with plurals
+        "templates/mail/reset_link.html",
+        "templates/mail/reset_link.txt",
+        "templates/mail/reset_link.subject.txt",
+        "templates/mail/_password_changed.txt",
+        "templates/mail/_account_locked.txt",
     ):
         assert source in found, source
 
@@ -108,7 +113,7 @@ def test_german_speaks_formally_and_spells_with_umlauts_and_eszett() -> None:
         assert not informal.search(text), text
         assert not ascii_spellings.search(text), text
     joined = "\n".join(german())
-    assert "außerdem" in joined and "Sie" in joined
+    assert "Mit freundlichen Grüßen" in joined and "außerdem" in joined and "Sie" in joined
 
 
 def test_a_compiled_catalog_says_what_its_source_says(tmp_path: Path) -> None:
