@@ -18,7 +18,7 @@ import functools
 from typing import Any
 
 # The hosted pages share one jinja2 environment (built on the first render) and one asset table.
-from pwreset.api.pages import _environment, asset_url, page_texts
+from pwreset.api.pages import REQUEST_FORM_TEXTS, _environment, asset_url, page_texts
 from pwreset.core import i18n
 from pwreset.core.config import settings
 from pwreset.core.i18n import N_, negotiate_locale, normalise_locale
@@ -56,16 +56,7 @@ HELP_PAGE_TEXTS: dict[str, str] = {
         "Then request a new link below. Each link works only once and only for a limited time; "
         "the newest one is the one to use."
     ),
-    "request_heading": N_("Request a new link"),
-    "request_email_label": N_("E-mail address"),
-    "request_submit": N_("Send new link"),
-    "request_sending": N_("Sending …"),
-    "request_done": N_(
-        "If there is an active account for this address, a new link is on its way. It can take a "
-        "few minutes; please also check your spam folder."
-    ),
-    "request_invalid_email": N_("Please enter a valid e-mail address."),
-    "request_failed": N_("The request could not be sent. Please try again in a moment."),
+    **REQUEST_FORM_TEXTS,
     "noscript": N_(
         "The form for a new link needs JavaScript. Without it, use “Forgot password?” on the "
         "portal's sign-in page, or ask your firm to send you a link."

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ASSET_FILES",
     "PAGE_HEADERS",
+    "REQUEST_FORM_TEXTS",
     "RESET_PAGE_TEXTS",
     "Asset",
     "asset_url",
@@ -66,6 +67,20 @@ ASSET_FILES: dict[str, str] = {
 }
 _HASH_LEN = 16
 _ASSET_NAME_RE = re.compile(rf"^(?P<stem>[a-z]+)(?:\.(?P<hash>[0-9a-f]{{{_HASH_LEN}}}))?\.(?P<ext>js|css)$")
+
+# The form that asks for a new link, on the reset page and the help article alike.
+REQUEST_FORM_TEXTS: dict[str, str] = {
+    "request_heading": N_("Request a new link"),
+    "request_email_label": N_("E-mail address"),
+    "request_submit": N_("Send new link"),
+    "request_sending": N_("Sending …"),
+    "request_done": N_(
+        "If there is an active account for this address, a new link is on its way. It can take a "
+        "few minutes; please also check your spam folder."
+    ),
+    "request_invalid_email": N_("Please enter a valid e-mail address."),
+    "request_failed": N_("The request could not be sent. Please try again in a moment."),
+}
 
 # Every text a person can read on the page, by the key the template and the script use (in English;
 # the catalogs translate them). The page embeds them in every language, for the script's language switch.
@@ -151,19 +166,10 @@ RESET_PAGE_TEXTS: dict[str, str] = {
     ),
     "error_next": N_("Please check your internet connection and try again in a moment."),
     "retry": N_("Try again"),
-    "request_heading": N_("Request a new link"),
     "request_intro": N_(
         "Enter the e-mail address you use for the client portal. We will send you a new link."
     ),
-    "request_email_label": N_("E-mail address"),
-    "request_submit": N_("Send new link"),
-    "request_sending": N_("Sending …"),
-    "request_done": N_(
-        "If there is an active account for this address, a new link is on its way. It can take a "
-        "few minutes; please also check your spam folder."
-    ),
-    "request_invalid_email": N_("Please enter a valid e-mail address."),
-    "request_failed": N_("The request could not be sent. Please try again in a moment."),
+    **REQUEST_FORM_TEXTS,
     "help_link": N_("No e-mail arriving? What you can do"),
     "footer": N_("Never pass this link on. Your firm will never ask you for your password."),
     "lock_heading": N_("Was this not you? Lock your account"),
