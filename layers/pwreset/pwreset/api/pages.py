@@ -292,7 +292,9 @@ def _environment() -> jinja2.Environment:
     # deferred: the asset and OpenAPI routes of the same function never render
     import jinja2
 
-    env = jinja2.Environment(
+    # No gettext here (jinja2.ext stays unimported): a page's texts come in its keyed table
+    # (page_texts), which the reset page's script also needs to switch language.
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -300,8 +302,6 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    i18n.install_gettext(env)
-    return env
 
 
 @functools.lru_cache(maxsize=32)
