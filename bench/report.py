@@ -303,7 +303,7 @@ def _environment(run: Run) -> list[str]:
         "`AWS_EXECUTION_ENV`, memory size, fake credentials with a session token, `AWS_REGION`, "
         "`AWS_ENDPOINT_URL` = the moto server, and a new sampled `_X_AMZN_TRACE_ID` per request. The "
         "template deploys `Tracing: Active` and no `POWERTOOLS_TRACE_DISABLED`, so the functions' own "
-        "tracing (`pwreset.core.tracing`) is **on** and sends the handler's and each AWS call's "
+        "tracing (`pwreset.runtime.tracing`) is **on** and sends the handler's and each AWS call's "
         f"subsegment to `AWS_XRAY_DAEMON_ADDRESS`, a UDP sink of this run ({run.xray_segments} "
         "segments received). "
         "Metrics and logs go to stdout (a log file), as in Lambda.",
@@ -413,7 +413,7 @@ def _restore(run: Run) -> list[str]:
         "",
         "Each run starts a process that initialises as Lambda does before a SnapStart snapshot "
         "(the service: the handler's import and its before-snapshot warm-ups, "
-        "`pwreset.core.snapstart`; the baseline: `import boto3` and its clients at module level, "
+        "`pwreset.runtime.snapstart`; the baseline: `import boto3` and its clients at module level, "
         "which is all a plain boto3 script does at initialisation) and then forks. The fork stands "
         "for an execution environment restored from the snapshot: it runs the after-restore hooks "
         "(the service: connections dropped, credentials resolved again, `random` reseeded; the "
@@ -466,7 +466,7 @@ def _tracing(run: Run) -> list[str]:
         "",
         "The X-Ray SDKs reach end of support on 25 Feb 2027 and the pinned powertools (3.37.0) has "
         "no other provider for its Tracer, so the service traces without an SDK: Lambda's active "
-        "tracing records each invocation in API Gateway's trace, and `pwreset.core.tracing` adds the "
+        "tracing records each invocation in API Gateway's trace, and `pwreset.runtime.tracing` adds the "
         "handler's and each AWS call's subsegment from botocore's own events. Every option runs as "
         "deployed (segments go to a UDP sink standing in for Lambda's trace endpoint). An "
         "OpenTelemetry path (the ADOT layer) is not measured here: it is a Lambda layer with its own "

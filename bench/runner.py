@@ -26,7 +26,7 @@ class FlowFailed(RuntimeError):
     """A measured process crashed or answered something else than the flow means."""
 
 
-# How a function may trace (pwreset.core.tracing's choice, and the options it was chosen from):
+# How a function may trace (pwreset.runtime.tracing's choice, and the options it was chosen from):
 # the chosen one is what every other measurement runs with.
 TRACING_CHOSEN = "subsegments"
 TRACING_OPTIONS = {

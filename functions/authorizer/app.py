@@ -11,9 +11,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api.powertools import APIGatewayAuthorizerRequestEvent, APIGatewayAuthorizerResponse
 from pwreset.api.resolver import SESSION_COOKIE
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.credentials.sessions import resolve_session
+from pwreset.runtime import snapstart
 
 
 def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -58,5 +59,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return policy.asdict()
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")

@@ -11,11 +11,12 @@ from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, request_meta, session_cookie
 from pwreset.api.schemas import responses
 from pwreset.api.schemas.confirm import ConfirmBody, Confirmed, LockBody, Locked, Verified, VerifyBody
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import locks, resets
+from pwreset.runtime import snapstart
 
 app = create_app()
 
@@ -81,7 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(warm_up.import_modules, "argon2", "argon2.exceptions")
 snapstart.before_snapshot(warm_up.password_checks)

@@ -19,9 +19,10 @@ from pwreset.api.stream_batch import (
     PartialItemFailureResponse,
     process_partial_response,
 )
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.mail import notifications
+from pwreset.runtime import snapstart
 from pwreset.storage.events import NOTIFIABLE_TYPES, notifiable
 
 # A batch whose every record failed is reported item by item too (not raised), so Lambda always
@@ -55,7 +56,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     )
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")
 snapstart.before_snapshot(warm_up.mail_templates, "password_changed_owner", "password_changed_holder")

@@ -18,8 +18,9 @@ from pwreset.api.schemas.provisioning import (
     FirmProvisioned,
     ProvisionedAccount,
 )
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
+from pwreset.runtime import snapstart
 
 app = create_app()
 
@@ -105,7 +106,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")
 snapstart.before_snapshot(warm_up.mail_templates, "invitation")

@@ -11,10 +11,11 @@ from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, principal, request_meta
 from pwreset.api.schemas import SIGNED_IN, responses
 from pwreset.api.schemas.resets import Accepted, InvitationSent, SelfServiceResetBody, StaffResetSent
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import resets
+from pwreset.runtime import snapstart
 
 app = create_app()
 
@@ -68,7 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")
 snapstart.before_snapshot(aws.warm_up, "sqs")

@@ -15,8 +15,8 @@ from pwreset.api import help_page, pages, warm_up
 from pwreset.api.powertools import Query, Response
 from pwreset.api.resolver import create_app, error_response, request_locale
 from pwreset.api.schemas import error_responses
-from pwreset.core import snapstart
 from pwreset.core.observability import logger, tracer
+from pwreset.runtime import snapstart
 
 app = create_app()
 
@@ -123,5 +123,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(warm_up.routes, app)

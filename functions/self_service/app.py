@@ -20,9 +20,10 @@ from pwreset.api.stream_batch import (
     SQSRecord,
     process_partial_response,
 )
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.credentials import resets
+from pwreset.runtime import snapstart
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -52,7 +53,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     )
 
 
-# SnapStart (pwreset.core.snapstart; off for this function in template.yaml, as it is off the user's
+# SnapStart (pwreset.runtime.snapstart; off for this function in template.yaml, as it is off the user's
 # path): what a first message would otherwise pay, prepared before a snapshot where one is taken.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")

@@ -11,9 +11,10 @@ from pwreset.api.powertools import Response
 from pwreset.api.resolver import create_app, json_response, principal
 from pwreset.api.schemas import SIGNED_IN, error_responses, responses
 from pwreset.api.schemas.delivery import Deliveries, WebhookOutcome
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.delivery import deliveries, ses_events
+from pwreset.runtime import snapstart
 
 # SNS posts its JSON as text/plain: the resolver's JSON content-type gate stays off here, and the
 # webhook parses and verifies the body itself.
@@ -58,7 +59,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(
     warm_up.import_modules,

@@ -27,11 +27,12 @@ from pwreset.api.schemas.sessions import (
     SignedIn,
     SignInBody,
 )
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import changes, sessions
+from pwreset.runtime import snapstart
 
 app = create_app()
 
@@ -123,7 +124,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return app.resolve(event, context)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(warm_up.import_modules, "argon2", "argon2.exceptions")
 snapstart.before_snapshot(warm_up.password_checks)

@@ -1,4 +1,4 @@
-"""SnapStart (``pwreset.core.snapstart``): what every function prepares before the snapshot runs
+"""SnapStart (``pwreset.runtime.snapstart``): what every function prepares before the snapshot runs
 offline and changes nothing; copies restored from one snapshot share no connection, no random
 state and no credentials.
 
@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from pwreset.core import snapstart
+from pwreset.runtime import snapstart
 from support.environment import TEMPLATE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_every_functions_warm_ups_run_offline_and_change_nothing(
     tables = _counted_tables()
     gc.unfreeze()
     try:
-        with caplog.at_level("ERROR", logger="pwreset.core.snapstart"):
+        with caplog.at_level("ERROR", logger="pwreset.runtime.snapstart"):
             took = snapstart.run_before_snapshot()
         # What the snapshot holds is out of the collector's way in every restored copy.
         assert gc.get_freeze_count() > 0
@@ -104,7 +104,7 @@ def test_hooks_run_in_registration_order_and_a_failing_one_is_skipped(
     snapstart.before_snapshot(broken)
     snapstart.before_snapshot(ran.append, "third")
     snapstart.before_snapshot(first)  # the same hook twice runs once
-    with caplog.at_level("ERROR", logger="pwreset.core.snapstart"):
+    with caplog.at_level("ERROR", logger="pwreset.runtime.snapstart"):
         took = snapstart.run_before_snapshot()
     gc.unfreeze()
     assert ran == ["first", "third"]
@@ -157,7 +157,8 @@ _SNAPSHOT_AND_RESTORE = """
 import json, os, random, sys
 import support.environment
 import app  # the handler module: imports, and registers its warm-ups
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
+from pwreset.runtime import snapstart
 from pwreset.credentials.tokens import default_token_generator
 
 snapstart.run_before_snapshot()

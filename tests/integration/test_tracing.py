@@ -1,4 +1,4 @@
-"""Tracing (``pwreset.core.tracing``): no function depends on the X-Ray SDK, every AWS call of a
+"""Tracing (``pwreset.runtime.tracing``): no function depends on the X-Ray SDK, every AWS call of a
 request is one subsegment of its trace, and a trace never carries a credential. Sign-in and confirm
 answer with a session token (in the body and in Set-Cookie) and a reset mail carries a link token:
 none of them, and no password, may reach a trace.

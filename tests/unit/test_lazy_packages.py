@@ -1,4 +1,4 @@
-"""powertools' re-exporting package initialisers run lazily (``pwreset.core.lazy_packages``): an API
+"""powertools' re-exporting package initialisers run lazily (``pwreset.runtime.lazy_packages``): an API
 function's cold start imports the one resolver and the few event classes it uses, and every import
 that worked before still works."""
 

@@ -15,7 +15,9 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset" / "pwreset"
 # The order in pwreset/__init__.py's docstring: an area may import only itself and those before it.
-AREAS = ("core", "storage", "mail", "delivery", "credentials", "accounts", "api")
+# ``runtime`` comes first: Lambda plumbing that knows nothing of the service, on which ``core``'s
+# observability and AWS clients build.
+AREAS = ("runtime", "core", "storage", "mail", "delivery", "credentials", "accounts", "api")
 DEFERRED_LABEL = "# deferred:"
 
 

@@ -2,6 +2,9 @@
 
 Areas, one subpackage each, in the order they may depend on each other:
 
+* ``runtime``: how the functions run on Lambda, apart from what they do (SnapStart hooks, package
+  initialisers run lazily, tracing, offline answers for warm-ups); it knows nothing of the service,
+  not even its configuration, so everything else may build on it;
 * ``core``: configuration, errors, observability, locales and times, request facts, AWS clients;
 * ``storage``: the pynamodb models and the one data-access module for accounts and firms;
 * ``mail``: addresses, rendering and sending mail, and the notifications after a change;
@@ -16,11 +19,11 @@ A module imports only from its own area or from areas listed before it, and no t
 each other (``tests/unit/test_package_layout.py``).
 
 Importing the package first defers three of powertools' package initialisers that only re-export
-(``pwreset.core.lazy_packages``): handlers import powertools' resolver and event classes through
+(``pwreset.runtime.lazy_packages``): handlers import powertools' resolver and event classes through
 ``pwreset.api.powertools``, after this has run.
 """
 
-from pwreset.core.lazy_packages import defer
+from pwreset.runtime.lazy_packages import defer
 
 defer(
     "aws_lambda_powertools.event_handler",

@@ -1,4 +1,4 @@
-"""SnapStart warm-ups that handlers register (``pwreset.core.snapstart.before_snapshot``): each
+"""SnapStart warm-ups that handlers register (``pwreset.runtime.snapstart.before_snapshot``): each
 prepares, before the snapshot, something a first request would otherwise pay for.
 
 The resolver's is the largest: the routes' request models built whole, then one request per route,

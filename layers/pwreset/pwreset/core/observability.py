@@ -9,11 +9,11 @@ from __future__ import annotations
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics
 
-from pwreset.core.tracing import Tracer
+from pwreset.runtime.tracing import Tracer
 
 logger = Logger(service="password-reset")
 # No X-Ray SDK (end of support 25 Feb 2027): Lambda's active tracing plus one subsegment per AWS
-# call from botocore's own events (pwreset.core.tracing). Every AWS call (pynamodb's too) goes
+# call from botocore's own events (pwreset.runtime.tracing). Every AWS call (pynamodb's too) goes
 # through the one botocore session, so each is recorded once. No handler's response reaches a
 # trace: sign-in and confirm answer with a session token.
 tracer = Tracer(service="password-reset")

@@ -139,7 +139,7 @@ def render(name: str, locale: str, **context: Any) -> RenderedMail:
 
 def prepare(*names: str) -> None:
     """Load mails ``names`` in every locale (compiled modules where the layer ships them), so the
-    first send does not: a SnapStart warm-up (``pwreset.core.snapstart``)."""
+    first send does not: a SnapStart warm-up (``pwreset.runtime.snapstart``)."""
     env = _environment()
     for name in names:
         for lang in SUPPORTED_LOCALES:
