@@ -6,7 +6,8 @@ Areas, one subpackage each, in the order they may depend on each other:
   initialisers run lazily, tracing, offline answers for warm-ups); it knows nothing of the service,
   not even its configuration, so everything else may build on it;
 * ``core``: configuration, errors, observability, locales and times, request facts, AWS clients;
-* ``storage``: the pynamodb models and the one data-access module for accounts and firms;
+* ``storage``: the pynamodb models, the one data-access module for accounts and firms, and the
+  transactions the flows write with (no other area imports pynamodb);
 * ``mail``: addresses, rendering and sending mail, and the notifications after a change;
 * ``delivery``: SES events through SNS and the delivery diagnosis staff read;
 * ``credentials``: reset tokens, sessions, rate limits, password hashing and policy, the flows

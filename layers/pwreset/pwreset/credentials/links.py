@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
-
 from pwreset.core import aws, errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
@@ -30,6 +27,7 @@ from pwreset.credentials.tokens import TokenCheck, default_token_generator
 from pwreset.storage.accounts import get_or_none
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, Event, Firm, ResetToken
+from pwreset.storage.transactions import transaction
 
 Purpose = Literal["reset", "invitation"]
 RESET: Purpose = "reset"
@@ -93,7 +91,7 @@ def issue_link(
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+    with transaction() as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
         tx.save(event, condition=Event.event_id.does_not_exist())
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
@@ -178,9 +176,8 @@ def load_link(raw_token: str) -> tuple[ResetToken | None, Account | None]:
     well formed (it never costs a read)."""
     if not default_token_generator.well_formed(raw_token):
         return None, None
-    try:
-        record = ResetToken.get(default_token_generator.digest(raw_token), consistent_read=True)
-    except DoesNotExist:
+    record = get_or_none(ResetToken, default_token_generator.digest(raw_token), consistent_read=True)
+    if record is None:
         return None, None
     return record, get_or_none(Account, record.account_id, consistent_read=True)
 

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from pwreset.core import aws, errors
+from pwreset.core import errors
 from pwreset.core.observability import logger, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
@@ -33,6 +30,7 @@ from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.storage.events import audit_event
 from pwreset.storage.lock_tokens import LockCheck, default_lock_token_generator, load_lock_token
 from pwreset.storage.models import Account, Event, LockToken
+from pwreset.storage.transactions import TransactWriteError, transaction
 
 # A transaction that lost to a concurrent writer (not to a condition) is tried again this often.
 MAX_ATTEMPTS = 3
@@ -108,7 +106,7 @@ def _commit(record: LockToken, account: Account, *, meta: RequestMeta) -> None:
             "already_locked": account.is_locked,
         },
     )
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+    with transaction() as tx:
         tx.update(
             account,
             actions=[

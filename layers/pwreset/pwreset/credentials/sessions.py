@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
-
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
@@ -83,10 +81,9 @@ def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
     bad input."""
     if not raw or _SESSION_SHAPE.fullmatch(raw) is None:
         return None
-    try:
-        # Strongly consistent, both: a sign-out, a reset or a revocation ends access at once.
-        record = Session.get(session_digest(raw), consistent_read=True)
-    except DoesNotExist:
+    # Strongly consistent, both: a sign-out, a reset or a revocation ends access at once.
+    record = get_or_none(Session, session_digest(raw), consistent_read=True)
+    if record is None:
         return None
     account = get_or_none(Account, record.account_id, consistent_read=True)
     if account is None or not is_live(record, account, now=_now()):

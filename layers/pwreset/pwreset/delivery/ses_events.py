@@ -30,15 +30,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from pwreset.core import aws, errors
+from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.times import iso
 from pwreset.delivery import sns
+from pwreset.storage.accounts import get_or_none
 from pwreset.storage.models import Account, DeliveryTimeline, ResetToken, SnsMessage
+from pwreset.storage.transactions import TransactWriteError, transaction
 
 # SES's names -> ours. "Rendering Failure" really has a space in eventType.
 EVENT_TYPES = {
@@ -352,11 +351,7 @@ class AddressMark:
 
 
 def _seen(message_id: str) -> bool:
-    try:
-        SnsMessage.get(message_id, consistent_read=True)
-    except DoesNotExist:
-        return False
-    return True
+    return get_or_none(SnsMessage, message_id, consistent_read=True) is not None
 
 
 def _store(
@@ -374,7 +369,7 @@ def _store(
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     timeline = event is not None and reset_id is not None
     try:
-        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+        with transaction() as tx:
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
             if event is not None and reset_id is not None:
                 keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)

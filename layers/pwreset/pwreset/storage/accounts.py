@@ -3,7 +3,7 @@
 * :func:`account_and_firm`: an account and a firm in one ``BatchGetItem`` (both keys are known from
   the request or the stream record), the account read consistently, since its status, address and
   password version decide what happens next;
-* :func:`get_or_none`: one item by key, ``None`` when it is not there;
+* :func:`get_or_none`: one item (of any table) by key, ``None`` when it is not there;
 * :func:`find_account_by_email`: the account an address belongs to;
 * :func:`firm_owners`: the owners a firm's notifications go to;
 * :func:`mail_block_reason`: the one rule for "may we mail this account", with the reason when not;
@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
 
 from pwreset.core import aws
 from pwreset.core.config import settings
@@ -22,8 +23,9 @@ from pwreset.storage.models import Account, Firm
 MAX_ID_LENGTH = 128
 
 
-def get_or_none[M: (Account, Firm)](model: type[M], key: str, *, consistent_read: bool = False) -> M | None:
-    """The item with hash key ``key``, or ``None`` (also for an empty or overlong key)."""
+def get_or_none[M: Model](model: type[M], key: str, *, consistent_read: bool = False) -> M | None:
+    """The item of ``model``'s table with hash key ``key``, or ``None`` (also for an empty or
+    overlong key)."""
     if not key or len(key) > MAX_ID_LENGTH:
         return None
     try:
