@@ -476,7 +476,7 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------- notification
 
-_IDEMPOTENCY_SECONDS = 48 * 3600  # as pwreset.mail.notifications keeps its records
+_IDEMPOTENCY_SECONDS = 48 * 3600  # as pwreset.credentials.notifications keeps its records
 _IN_PROGRESS_MS = 10_000  # the invocation's remaining time (the bench's context says 10 s)
 
 

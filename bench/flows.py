@@ -633,7 +633,7 @@ FLOWS: tuple[Flow, ...] = (
         "valid lock link, an active account not locked yet",
         fresh_tables=(*GROWING_TABLES, "LockTokensTable"),
         method="each request is `events/confirm_reset_lock.json` with a new lock link, stored as the "
-        "notification stores the one in the holder's mail (`pwreset.storage.lock_tokens."
+        "notification stores the one in the holder's mail (`pwreset.credentials.locks."
         "issue_lock_token`, reporting a password change from another network), for a client the "
         "bench adds to the demo data (`bench.stack.BENCH_ACCOUNTS`: a locked account would change the "
         "path of every other flow on its account); the account's lock is lifted before each request. "

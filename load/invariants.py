@@ -29,7 +29,7 @@ from typing import Any
 from devstack.template import SamTemplate
 from load.client import Stack
 
-OWNER_MAIL = "password_changed_owner"  # pwreset.mail.notifications
+OWNER_MAIL = "password_changed_owner"  # pwreset.credentials.notifications
 HOLDER_MAIL = "password_changed_holder"
 LINK_KINDS = ("reset_link", "invitation")  # pwreset.credentials.links.MAIL_TEMPLATES
 TIMELINE_KIND = "reset_link"  # pwreset.delivery.ses_events.RESET_MAIL_KIND

@@ -3,7 +3,8 @@
 The template's filter passes only inserted ``password_changed`` and ``account_locked`` items.
 Each record is one unit of work: a failed one is reported in ``batchItemFailures``, so Lambda
 retries from it (bisecting, up to ``MaximumRetryAttempts``) and then hands it to the dead-letter
-queue. Sending is idempotent per mail (see ``pwreset.mail.notifications``), so retries never mail twice.
+queue. Sending is idempotent per mail (see ``pwreset.credentials.notifications``), so retries never
+mail twice.
 """
 
 from typing import Any
@@ -21,7 +22,7 @@ from pwreset.api.stream_batch import (
 )
 from pwreset.core import aws
 from pwreset.core.observability import logger, metrics, tracer
-from pwreset.mail import notifications
+from pwreset.credentials import notifications
 from pwreset.runtime import snapstart
 from pwreset.storage.events import NOTIFIABLE_TYPES, notifiable
 

@@ -286,14 +286,14 @@ def test_a_lock_link_works_once(
 def test_a_lock_link_works_for_seven_days_decided_in_code(
     api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pwreset.storage import lock_tokens
+    from pwreset.credentials import tokens
 
     _, raw = hijack(api, demo, mails, stream)
     [stored] = items("LOCK_TOKENS_TABLE")
     issued = datetime.fromisoformat(stored["created_at"]["S"])
     expires = datetime.fromisoformat(stored["expires_at"]["S"])
     assert expires - issued == timedelta(days=7)
-    generator = lock_tokens.default_lock_token_generator
+    generator = tokens.default_lock_token_generator
 
     monkeypatch.setattr(generator, "_now", lambda: expires)
     before = recorded()

@@ -63,7 +63,7 @@ def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     """The demo firm with a second owner who reads English in Tokyo, and the function's own
     environment (as the template gives it) on top of the global one."""
     from pwreset.core.config import settings
-    from pwreset.mail import notifications
+    from pwreset.credentials import notifications
     from pwreset.storage.models import Account
 
     Account(
@@ -296,7 +296,7 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pwreset.core.config import settings
-    from pwreset.mail import notifications
+    from pwreset.credentials import notifications
     from support.geoip import write_city_database
 
     monkeypatch.setenv("GEOIP_DATABASE_PATH", str(write_city_database(tmp_path / "city.mmdb")))

@@ -8,10 +8,10 @@ Areas, one subpackage each, in the order they may depend on each other:
 * ``core``: configuration, errors, observability, locales and times, request facts, AWS clients;
 * ``storage``: the pynamodb models, the one data-access module for accounts and firms, and the
   transactions the flows write with (no other area imports pynamodb);
-* ``mail``: addresses, rendering and sending mail, and the notifications after a change;
+* ``mail``: addresses, rendering and sending mail, where and on what a request was made;
 * ``delivery``: SES events through SNS and the delivery diagnosis staff read;
-* ``credentials``: reset tokens, sessions, rate limits, password hashing and policy, the flows
-  that tie them together;
+* ``credentials``: reset and lock tokens, sessions, rate limits, password hashing and policy, the
+  flows that tie them together, and the notifications after a change or a lock;
 * ``accounts``: accounts as the CRM provisions them (create, update, erase);
 * ``api``: the HTTP adapter (powertools resolver, one error mapping), request and response schemas,
   the hosted pages. Handlers use it; nothing in the domain does.

@@ -1,6 +1,6 @@
 """After a password change: a mail to every owner of the account's firm and one to the holder
 (OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the reader's language and time zone. A
-client's mail carries an "It wasn't me" lock link (:mod:`pwreset.storage.lock_tokens`).
+client's mail carries an "It wasn't me" lock link (:mod:`pwreset.credentials.locks`).
 
 After a lock ("It wasn't me"): a mail to every owner (who, when and from where the account was
 locked, and the change the holder disowned) and a confirmation to the holder saying what happens
@@ -34,12 +34,12 @@ from typing import Any
 from pwreset.core import aws
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.credentials.locks import issue_lock_token
 from pwreset.mail import geo, useragent
 from pwreset.mail.mailer import RenderedMail, render, send_email
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
 from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
 from pwreset.storage.idempotency import Guard, guard
-from pwreset.storage.lock_tokens import issue_lock_token
 from pwreset.storage.models import Account, Firm
 
 __all__ = [
