@@ -9,12 +9,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api import warm_up
 from pwreset.api.powertools import APIGatewayAuthorizerRequestEvent, APIGatewayAuthorizerResponse
 from pwreset.api.resolver import SESSION_COOKIE
-from pwreset.core import aws
-from pwreset.core.observability import logger, metrics, tracer
+from pwreset.core.observability import metrics, observed_handler
 from pwreset.credentials.sessions import resolve_session
-from pwreset.runtime import snapstart
 
 
 def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -29,9 +28,7 @@ def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     return None
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     resolved = resolve_session(session_token(request))
@@ -60,4 +57,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(aws.warm_up, "dynamodb")
+warm_up.before_snapshot(services=("dynamodb",))
