@@ -23,8 +23,7 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
-from pwreset.credentials.tokens import TokenCheck, default_token_generator
-from pwreset.storage.accounts import get_or_none
+from pwreset.credentials.tokens import TokenCheck, default_token_generator, load_token
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, Event, Firm, ResetToken
 from pwreset.storage.transactions import transaction
@@ -172,14 +171,8 @@ def _mark_send_failed(record: ResetToken) -> None:
 
 
 def load_link(raw_token: str) -> tuple[ResetToken | None, Account | None]:
-    """The record and its account, read consistently; ``(None, None)`` for a token that is not
-    well formed (it never costs a read)."""
-    if not default_token_generator.well_formed(raw_token):
-        return None, None
-    record = get_or_none(ResetToken, default_token_generator.digest(raw_token), consistent_read=True)
-    if record is None:
-        return None, None
-    return record, get_or_none(Account, record.account_id, consistent_read=True)
+    """The link's record and its account (:func:`pwreset.credentials.tokens.load_token`)."""
+    return load_token(default_token_generator, ResetToken, raw_token)
 
 
 _CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {

@@ -33,8 +33,7 @@ from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
 from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.ratelimit import client_network, limiter
-from pwreset.credentials.tokens import TokenCheck, default_lock_token_generator
-from pwreset.storage.accounts import get_or_none
+from pwreset.credentials.tokens import TokenCheck, default_lock_token_generator, load_token
 from pwreset.storage.events import PasswordChangedEvent, audit_event
 from pwreset.storage.models import Account, Event, LockToken
 from pwreset.storage.transactions import TransactWriteError, transaction
@@ -89,14 +88,8 @@ def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: date
 
 
 def load_lock_token(raw: str) -> tuple[LockToken | None, Account | None]:
-    """The record and its account, read consistently; ``(None, None)`` for a token that is not
-    well formed (it never costs a read)."""
-    if not default_lock_token_generator.well_formed(raw):
-        return None, None
-    record = get_or_none(LockToken, default_lock_token_generator.digest(raw), consistent_read=True)
-    if record is None:
-        return None, None
-    return record, get_or_none(Account, record.account_id, consistent_read=True)
+    """The lock link's record and its account (:func:`pwreset.credentials.tokens.load_token`)."""
+    return load_token(default_lock_token_generator, LockToken, raw)
 
 
 def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:

@@ -12,7 +12,7 @@ turned into working links. One generator makes, shapes and judges both kinds
   changed the password could otherwise kill the holder's lock link by changing it once more.
 
 The two kinds live in different tables (reset tokens, lock tokens), so one can never pass for the
-other.
+other; :func:`load_token` reads a token's record, by its digest, with the account.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pwreset.storage.models import Account, LockToken, ResetToken
+from pwreset.storage.accounts import get_or_none
+from pwreset.storage.models import Account, LockToken, ResetToken
 
 # token_urlsafe(32): 32 random bytes -> 43 URL-safe characters, no padding.
 TOKEN_BYTES = 32
@@ -91,7 +90,7 @@ class TokenGenerator[R: (ResetToken, LockToken)]:
         return datetime.now(UTC)
 
 
-class ResetTokenGenerator(TokenGenerator["ResetToken"]):
+class ResetTokenGenerator(TokenGenerator[ResetToken]):
     """Reset and invitation links."""
 
     def _judge(self, record: ResetToken, account: Account, now: datetime) -> TokenCheck:
@@ -117,7 +116,7 @@ class ResetTokenGenerator(TokenGenerator["ResetToken"]):
         return TokenCheck.VALID
 
 
-class LockTokenGenerator(TokenGenerator["LockToken"]):
+class LockTokenGenerator(TokenGenerator[LockToken]):
     """ "It wasn't me" links. Single use, bound to the change they report; they die when used, when
     they expire, or when the account is archived (or given a new address or role, which like
     archiving bumps ``access_version``) or erased."""
@@ -145,6 +144,20 @@ class LockTokenGenerator(TokenGenerator["LockToken"]):
 def staff_sent(record: ResetToken) -> bool:
     """Whether a person of the firm sent the link (not the holder by self-service, not the CRM)."""
     return record.requested_by is not None and record.requested_by != BY_PROVISIONING
+
+
+def load_token[R: (ResetToken, LockToken)](
+    generator: TokenGenerator[R], model: type[R], raw: str
+) -> tuple[R | None, Account | None]:
+    """The stored record of token ``raw`` (of ``generator``'s kind, in ``model``'s table) and its
+    account, both read consistently, so a use or a revocation a moment ago counts; ``(None, None)``
+    for a token that is not well formed (it never costs a read)."""
+    if not generator.well_formed(raw):
+        return None, None
+    record = get_or_none(model, generator.digest(raw), consistent_read=True)
+    if record is None:
+        return None, None
+    return record, get_or_none(Account, record.account_id, consistent_read=True)
 
 
 default_token_generator = ResetTokenGenerator()
