@@ -12,33 +12,19 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
 import pytest
 
 from pwreset.runtime import snapstart
-from support.environment import TEMPLATE
+from support.environment import API_FUNCTIONS, TEMPLATE
+from support.processes import HANDLER_PATH, run_python
 
-REPO = Path(__file__).resolve().parents[2]
-SNAPSHOT_FUNCTIONS = [
-    "AuthorizerFunction",
-    "RequestResetFunction",
-    "ConfirmResetFunction",
-    "ResetPageFunction",
-    "SessionsFunction",
-    "ProvisioningFunction",
-    "SesEventsFunction",
-    "NotifyPasswordChangedFunction",
-    "SelfServiceResetFunction",
-]
+SNAPSHOT_FUNCTIONS = [*API_FUNCTIONS, "NotifyPasswordChangedFunction", "SelfServiceResetFunction"]
 
 
 def _counted_tables() -> dict[str, int]:
@@ -188,27 +174,20 @@ for pid, read in children:
 
 
 def _restore_two_copies(endpoint: str, *, after_restore: bool) -> list[dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     function_dir = TEMPLATE.function_dir("SessionsFunction")
-    env.update(
-        PYTHONPATH=os.pathsep.join(
-            [str(function_dir), str(REPO / "layers/pwreset"), str(REPO / "local"), str(REPO / "tests")]
-        ),
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="AKIASNAPSHOT",
-        AWS_SECRET_ACCESS_KEY="not-a-secret",
-        AWS_REGION="eu-central-1",
-        AWS_DEFAULT_REGION="eu-central-1",
-        RUN_AFTER_RESTORE="1" if after_restore else "0",
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", _SNAPSHOT_AND_RESTORE],
-        env=env,
+    done = run_python(
+        ["-c", _SNAPSHOT_AND_RESTORE],
+        path=(function_dir, *HANDLER_PATH),
+        drop=("AWS_",),
+        env={
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "AKIASNAPSHOT",
+            "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+            "AWS_REGION": "eu-central-1",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "RUN_AFTER_RESTORE": "1" if after_restore else "0",
+        },
         cwd=function_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
