@@ -203,6 +203,7 @@ def _delivered(
     """Of a batch's sequence range, the records the mapping that dead-lettered it delivers: its
     ``FilterCriteria`` drop the rest (a range spans every item written meanwhile)."""
     from devstack.filters import matches_any, parse_patterns
+    from devstack.streams import as_delivered
 
     if records is None:
         return None
@@ -213,20 +214,7 @@ def _delivered(
     ]
     if not patterns or not all(patterns):
         return records
-    return [r for r in records if any(matches_any(p, _jsonable(r)) for p in patterns)]
-
-
-def _jsonable(value: Any) -> Any:
-    """boto3's record with datetimes and bytes as Lambda delivers them (what filters match)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, bytes | bytearray):
-        return value.decode("latin-1")
-    return value
+    return [r for r in records if any(matches_any(p, as_delivered(r)) for p in patterns)]
 
 
 def collect(

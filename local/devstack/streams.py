@@ -131,7 +131,7 @@ class StreamPoller:
     def _lambda_record(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The record as Lambda delivers it: epoch-second timestamps, base64 binary values, the
         source ARN and the region."""
-        record = _jsonable(raw)
+        record = as_delivered(raw)
         record["awsRegion"] = self.region
         record["eventSourceARN"] = self.stream_arn
         record.setdefault("eventSource", "aws:dynamodb")
@@ -334,12 +334,13 @@ def pollers_for(
     ]
 
 
-def _jsonable(value: Any) -> Any:
-    """boto3 hands back datetimes and bytes; Lambda's event has epoch seconds and base64 text."""
+def as_delivered(value: Any) -> Any:
+    """A stream record as Lambda delivers it (and its filters match it): boto3 hands back datetimes
+    and bytes, Lambda's event has epoch seconds and base64 text."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: as_delivered(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [as_delivered(v) for v in value]
     if isinstance(value, datetime):
         return int(value.timestamp())
     if isinstance(value, bytes | bytearray):
