@@ -249,18 +249,14 @@ def _render_changed(
 ) -> RenderedMail:
     detail = change.detail
     requested_at: datetime | None = detail.requested_at
-    return render(
+    return _render(
         kind,
-        reader.locale,
-        firm_name=firm_name,
-        recipient_name=reader.name,
-        holder_name=holder.name,
-        holder_email=holder.email,
-        holder_role=_role(holder),
+        reader,
+        holder,
+        firm_name,
         change=detail.change,
         lock_link=lock_link,
         changed_at=change.at,
-        timezone=reader.timezone,
         source_ip=detail.source_ip or "unknown",
         location=geo.locate(detail.model_dump(), reader.locale),
         os=software.os,
@@ -275,6 +271,23 @@ def _render_locked(
     kind: str, reader: Account, *, lock: AccountLockedEvent, holder: Account, firm_name: str
 ) -> RenderedMail:
     detail = lock.detail
+    return _render(
+        kind,
+        reader,
+        holder,
+        firm_name,
+        locked_at=lock.at,
+        already_locked=detail.already_locked,
+        lock=_facts(detail, reader.locale),
+        change=detail.reported_change,
+        changed_at=detail.reported_at,
+        reported=_facts(detail.reported, reader.locale),
+    )
+
+
+def _render(kind: str, reader: Account, holder: Account, firm_name: str, **context: Any) -> RenderedMail:
+    """A mail of ``kind`` to ``reader`` about ``holder``'s account, in the reader's language and
+    time zone, with ``context`` for its template."""
     return render(
         kind,
         reader.locale,
@@ -284,12 +297,7 @@ def _render_locked(
         holder_email=holder.email,
         holder_role=_role(holder),
         timezone=reader.timezone,
-        locked_at=lock.at,
-        already_locked=detail.already_locked,
-        lock=_facts(detail, reader.locale),
-        change=detail.reported_change,
-        changed_at=detail.reported_at,
-        reported=_facts(detail.reported, reader.locale),
+        **context,
     )
 
 

@@ -146,22 +146,30 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _bounce(section: Mapping[str, Any]) -> dict[str, Any]:
-    recipients = []
-    for item in _dicts(section.get("bouncedRecipients")):
+def _recipients(items: Any, *, with_action: bool = False) -> list[dict[str, Any]]:
+    """The recipients of a bounce or a delay: each address, SES's action (a bounce's), status and
+    SMTP diagnostic, with any other address in it masked."""
+    found = []
+    for item in _dicts(items):
         address = _email(item.get("emailAddress"))
-        recipients.append(
+        action = {"action": _text(item.get("action"), 32)} if with_action else {}
+        status = _text(item.get("status"), 16)
+        found.append(
             {
                 "email": address,
-                "action": _text(item.get("action"), 32),
-                "status": _text(item.get("status"), 16),
+                **action,
+                "status": status,
                 "diagnostic_code": smtp_line(item.get("diagnosticCode"), address),
             }
         )
+    return found
+
+
+def _bounce(section: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "bounce_type": _text(section.get("bounceType"), 32),
         "bounce_subtype": _text(section.get("bounceSubType"), 64),
-        "recipients": recipients,
+        "recipients": _recipients(section.get("bouncedRecipients"), with_action=True),
     }
 
 
@@ -187,16 +195,7 @@ def _delivery(section: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _delay(section: Mapping[str, Any]) -> dict[str, Any]:
-    recipients = []
-    for item in _dicts(section.get("delayedRecipients")):
-        address = _email(item.get("emailAddress"))
-        recipients.append(
-            {
-                "email": address,
-                "status": _text(item.get("status"), 16),
-                "diagnostic_code": smtp_line(item.get("diagnosticCode"), address),
-            }
-        )
+    recipients = _recipients(section.get("delayedRecipients"))
     return {
         "delay_type": _text(section.get("delayType"), 64),
         "expiration_time": _when(section.get("expirationTime")),
