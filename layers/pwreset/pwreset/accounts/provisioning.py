@@ -32,7 +32,7 @@ from pwreset.core.times import iso
 from pwreset.credentials.links import INVITATION, Requester, issue_link, open_links
 from pwreset.credentials.sessions import live_sessions
 from pwreset.credentials.tokens import BY_PROVISIONING
-from pwreset.storage.accounts import account_status, get_or_none, mail_block_reason
+from pwreset.storage.accounts import account_fields, account_status, get_or_none, mail_block_reason
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import (
     Account,
@@ -135,18 +135,12 @@ class Provisioned:
 def account_view(account: Account) -> dict[str, Any]:
     """What the provisioning API says about an account."""
     return {
-        "account_id": account.account_id,
-        "firm_id": account.firm_id,
-        "role": account.role,
-        "email": account.email,
-        "name": account.name,
-        "locale": account.locale,
+        **account_fields(account, "account_id", "firm_id", "role", "email", "name", "locale"),
         "time_zone": account.timezone,
         # The stored status is the CRM's (active | archived); a lock shows as "locked" here, but a
         # PUT of "active" neither lifts it nor counts as a change.
         "status": account_status(account),
-        "has_password": account.has_password,
-        "email_status": account.email_status,
+        **account_fields(account, "has_password", "email_status"),
     }
 
 

@@ -22,7 +22,7 @@ from pwreset.core.request import Principal, RequestMeta
 from pwreset.credentials.hashing import hash_password, needs_rehash, verify_password
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.mail.addresses import InvalidEmail, normalise_email
-from pwreset.storage.accounts import find_account_by_email, get_or_none
+from pwreset.storage.accounts import account_fields, find_account_by_email, get_or_none
 from pwreset.storage.models import Account, Session
 
 _SESSION_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -222,11 +222,4 @@ def sign_out(principal: Principal) -> None:
 
 
 def account_view(account: Account) -> dict[str, str]:
-    return {
-        "account_id": account.account_id,
-        "firm_id": account.firm_id,
-        "role": account.role,
-        "name": account.name,
-        "email": account.email,
-        "locale": account.locale,
-    }
+    return account_fields(account, "account_id", "firm_id", "role", "name", "email", "locale")

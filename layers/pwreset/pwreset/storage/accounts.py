@@ -4,6 +4,7 @@
   the request or the stream record), the account read consistently, since its status, address and
   password version decide what happens next;
 * :func:`get_or_none`: one item (of any table) by key, ``None`` when it is not there;
+* :func:`account_fields`: the attributes an API's view of an account shows;
 * :func:`find_account_by_email`: the account an address belongs to;
 * :func:`firm_owners`: the owners a firm's notifications go to;
 * :func:`mail_block_reason`: the one rule for "may we mail this account", with the reason when not;
@@ -11,6 +12,8 @@
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
@@ -32,6 +35,11 @@ def get_or_none[M: Model](model: type[M], key: str, *, consistent_read: bool = F
         return model.get(key, consistent_read=consistent_read)
     except DoesNotExist:
         return None
+
+
+def account_fields(account: Account, *names: str) -> dict[str, Any]:
+    """The account's attributes ``names``, by name, in that order (what an API's view of it shows)."""
+    return {name: getattr(account, name) for name in names}
 
 
 def account_and_firm(account_id: str, firm_id: str) -> tuple[Account | None, Firm | None]:
