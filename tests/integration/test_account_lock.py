@@ -19,11 +19,13 @@ import boto3
 import pytest
 
 from devstack.gateway import FunctionRunner
+from support.accounts import SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
 from support.environment import TEMPLATE
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
 from support.streams import run_mapping
+from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
 OWNER = "acc-berger-owner"  # Petra Berger, German
@@ -34,14 +36,6 @@ ROUTE = "/v1/account-locks"
 ATTACKER_IP = "203.0.113.66"
 HOLDER_IP = "198.51.100.44"
 ATTACKERS_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
-CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-SAFARI_ON_IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
-)
 LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 
 
@@ -464,17 +458,7 @@ def test_erasure_deletes_the_accounts_lock_links(
 def test_every_owner_and_the_holder_are_mailed_once_about_the_lock(
     api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
-    from pwreset.storage.models import Account
-
-    Account(
-        "acc-berger-owner-2",
-        firm_id="firm-berger",
-        role="owner",
-        email="markus.berger@berger-steuer.example",
-        name="Markus Berger",
-        locale="en",
-        timezone="Asia/Tokyo",
-    ).save()
+    add_second_owner()
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
 
@@ -482,7 +466,7 @@ def test_every_owner_and_the_holder_are_mailed_once_about_the_lock(
     stream()  # redelivered: nothing twice
 
     [petra] = mails.to(demo[OWNER]["email"], "account_locked_owner")
-    [markus] = mails.to("markus.berger@berger-steuer.example", "account_locked_owner")
+    [markus] = mails.to(SECOND_OWNER_EMAIL, "account_locked_owner")
     [anna] = mails.to(demo[ANNA]["email"], "account_locked_holder")
     assert len(mails.mails("account_locked_owner")) == 2 and len(mails.mails("account_locked_holder")) == 1
     assert (

@@ -19,29 +19,22 @@ import pytest
 
 from devstack.gateway import FunctionRunner
 from pwreset.core.times import format_datetime
+from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
 from support.environment import TEMPLATE
 from support.samples import load_event
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
 from support.spies import ApiCall, ApiCallSpy
 from support.streams import MappingRun, lambda_event, run_mapping, stream_records
+from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
 OWNER = "acc-berger-owner"  # Petra Berger: German, Europe/Berlin
-SECOND_OWNER = "acc-berger-owner-2"  # added here: English, Asia/Tokyo
 MEMBER = "acc-berger-member"
 ANNA = "acc-berger-client-anna"  # German, Europe/Berlin
 JAMES = "acc-berger-client-james"  # English, America/New_York
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
-CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-SAFARI_ON_IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
-)
 BERLIN = {
     # Through the stack's own CloudFront: only then are its viewer headers believed.
     "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
@@ -63,23 +56,14 @@ def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     environment (as the template gives it) on top of the global one."""
     from pwreset.core.config import settings
     from pwreset.credentials import notifications
-    from pwreset.storage.models import Account
 
-    Account(
-        SECOND_OWNER,
-        firm_id="firm-berger",
-        role="owner",
-        email="markus.berger@berger-steuer.example",
-        name="Markus Berger",
-        locale="en",
-        timezone="Asia/Tokyo",
-    ).save()
+    add_second_owner()
     for key, value in TEMPLATE.function_environment(FUNCTION).items():
         monkeypatch.setenv(key, value)
     settings.cache_clear()
     notifications.reset_clients()
     boto3.client("sqs").create_queue(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))
-    yield {**demo, SECOND_OWNER: {"email": "markus.berger@berger-steuer.example", "locale": "en"}}
+    yield {**demo, SECOND_OWNER: {"email": SECOND_OWNER_EMAIL, "locale": "en"}}
     notifications.reset_clients()
     settings.cache_clear()
 

@@ -17,6 +17,8 @@
 - ``spies``: one spy on the AWS API calls botocore makes, which can also answer in AWS's place.
 - ``html_parsing``: one HTML parser for pages and mails (elements, scripts, text, links, balance).
 - ``pages``: what every hosted page answers with (security headers, CSP, the ids its script uses).
+- ``accounts``: accounts tests add to the demo data (a second owner).
+- ``user_agents``: the browsers the mail tests act from, as User-Agent headers.
 - ``processes``: a fresh Python process (a cold start, a snapshot, ``python -m bench``/``load``).
 - ``local_stack``: for the end-to-end tests, the local stack as a subprocess, spoken to over HTTP.
 - ``notify_sample``: the script that makes ``events/notify_password_changed.json``.
