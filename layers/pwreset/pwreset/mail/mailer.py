@@ -141,7 +141,7 @@ def render(name: str, locale: str, **context: Any) -> RenderedMail:
 
 def prepare(*names: str) -> None:
     """Load mails ``names`` (compiled modules where the layer ships them) and every language's
-    catalog, so the first send does not: a SnapStart warm-up (``pwreset.core.snapstart``)."""
+    catalog, so the first send does not: a SnapStart warm-up (``pwreset.runtime.snapstart``)."""
     env = _environment()
     for name in names:
         for part in _PARTS:

@@ -142,6 +142,12 @@ def responses(status: int, model: type[BaseModel] | None, description: str, *err
     return {status: {"description": description, **content}, **error_responses(*errors)}
 
 
+def created_or_updated(model: type[BaseModel], *errors: int) -> dict[int, Any]:
+    """A PUT's documented responses: 201 when it created the item, 200 when it updated it (or
+    found it unchanged), both with the same body, and the contract's errors."""
+    return {**responses(201, model, "Created", *errors), **responses(200, model, "Updated (or unchanged)")}
+
+
 def error_responses(*codes: int) -> dict[int, Any]:
     return {
         code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorBody}}}

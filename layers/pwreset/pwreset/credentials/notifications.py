@@ -1,6 +1,6 @@
 """After a password change: a mail to every owner of the account's firm and one to the holder
 (OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the reader's language and time zone. A
-client's mail carries an "It wasn't me" lock link (:mod:`pwreset.storage.lock_tokens`).
+client's mail carries an "It wasn't me" lock link (:mod:`pwreset.credentials.locks`).
 
 After a lock ("It wasn't me"): a mail to every owner (who, when and from where the account was
 locked, and the change the holder disowned) and a confirmation to the holder saying what happens
@@ -34,12 +34,12 @@ from typing import Any
 from pwreset.core import aws
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.credentials.locks import issue_lock_token
 from pwreset.mail import geo, useragent
 from pwreset.mail.mailer import RenderedMail, render, send_email
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
 from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
 from pwreset.storage.idempotency import Guard, guard
-from pwreset.storage.lock_tokens import issue_lock_token
 from pwreset.storage.models import Account, Firm
 
 __all__ = [
@@ -249,18 +249,14 @@ def _render_changed(
 ) -> RenderedMail:
     detail = change.detail
     requested_at: datetime | None = detail.requested_at
-    return render(
+    return _render(
         kind,
-        reader.locale,
-        firm_name=firm_name,
-        recipient_name=reader.name,
-        holder_name=holder.name,
-        holder_email=holder.email,
-        holder_role=_role(holder),
+        reader,
+        holder,
+        firm_name,
         change=detail.change,
         lock_link=lock_link,
         changed_at=change.at,
-        timezone=reader.timezone,
         source_ip=detail.source_ip or "unknown",
         location=geo.locate(detail.model_dump(), reader.locale),
         os=software.os,
@@ -275,6 +271,23 @@ def _render_locked(
     kind: str, reader: Account, *, lock: AccountLockedEvent, holder: Account, firm_name: str
 ) -> RenderedMail:
     detail = lock.detail
+    return _render(
+        kind,
+        reader,
+        holder,
+        firm_name,
+        locked_at=lock.at,
+        already_locked=detail.already_locked,
+        lock=_facts(detail, reader.locale),
+        change=detail.reported_change,
+        changed_at=detail.reported_at,
+        reported=_facts(detail.reported, reader.locale),
+    )
+
+
+def _render(kind: str, reader: Account, holder: Account, firm_name: str, **context: Any) -> RenderedMail:
+    """A mail of ``kind`` to ``reader`` about ``holder``'s account, in the reader's language and
+    time zone, with ``context`` for its template."""
     return render(
         kind,
         reader.locale,
@@ -284,12 +297,7 @@ def _render_locked(
         holder_email=holder.email,
         holder_role=_role(holder),
         timezone=reader.timezone,
-        locked_at=lock.at,
-        already_locked=detail.already_locked,
-        lock=_facts(detail, reader.locale),
-        change=detail.reported_change,
-        changed_at=detail.reported_at,
-        reported=_facts(detail.reported, reader.locale),
+        **context,
     )
 
 

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pwreset.core import snapstart
+from pwreset.runtime import snapstart
 
 __all__ = ["Tracer", "instrument"]
 
@@ -49,7 +49,7 @@ _SERVICE_NAMES = {"dynamodb": "DynamoDB", "sesv2": "SESv2"}
 
 class _Sink:
     """The UDP socket to Lambda's trace endpoint, made on first use (and again in every copy that
-    SnapStart restores: ``pwreset.core.snapstart`` renews it)."""
+    SnapStart restores: ``pwreset.runtime.snapstart`` renews it)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -254,7 +254,7 @@ def _after_call_error(exception: BaseException, context: dict[str, Any], **_: An
 
 
 def renew_after_restore() -> None:
-    """A restored copy opens its own socket (``pwreset.core.snapstart``)."""
+    """A restored copy opens its own socket (``pwreset.runtime.snapstart``)."""
     _sink.close()
 
 
