@@ -85,4 +85,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(warm_up.import_modules, "argon2", "argon2.exceptions")
 snapstart.before_snapshot(warm_up.password_checks)
+# A request through CloudFront checks the origin secret (powertools' parameters, boto3).
+snapstart.before_snapshot(warm_up.import_modules, "pwreset.api.origin_verify")
 snapstart.before_snapshot(warm_up.routes, app)

@@ -109,4 +109,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")
 snapstart.before_snapshot(warm_up.mail_templates, "invitation")
+# A request through CloudFront checks the origin secret (powertools' parameters, boto3).
+snapstart.before_snapshot(warm_up.import_modules, "pwreset.api.origin_verify")
 snapstart.before_snapshot(warm_up.routes, app)

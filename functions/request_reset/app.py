@@ -73,4 +73,6 @@ snapstart.before_snapshot(aws.warm_up, "dynamodb")
 snapstart.before_snapshot(aws.warm_up, "sesv2")
 snapstart.before_snapshot(aws.warm_up, "sqs")
 snapstart.before_snapshot(warm_up.mail_templates, "reset_link", "invitation")
+# A request through CloudFront checks the origin secret (powertools' parameters, boto3).
+snapstart.before_snapshot(warm_up.import_modules, "pwreset.api.origin_verify")
 snapstart.before_snapshot(warm_up.routes, app)

@@ -301,6 +301,7 @@ class LocalStack:
             "sesv2": self._client("sesv2"),
             "sqs": self._client("sqs"),
             "sns": self._client("sns"),
+            "secretsmanager": self._client("secretsmanager"),
         }
 
     def _provision_over_http(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:

@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.gateway import FunctionRunner
+from devstack.template import local_origin_secret
 from pwreset.core.times import format_datetime
 from support.api import Api
 from support.environment import TEMPLATE
@@ -45,7 +46,7 @@ SAFARI_ON_IPHONE = (
 )
 BERLIN = {
     # Through the stack's own CloudFront: only then are its viewer headers believed.
-    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
+    "X-Origin-Verify": local_origin_secret(),
     "CloudFront-Viewer-Country": "DE",
     "CloudFront-Viewer-Country-Name": "Germany",
     "CloudFront-Viewer-Country-Region-Name": "Berlin",

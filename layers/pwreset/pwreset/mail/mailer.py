@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pwreset.core.config import settings
+from pwreset.core import public_urls
 from pwreset.core.i18n import SUPPORTED_LOCALES, normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
@@ -78,7 +78,7 @@ def _duration_filter(context: Mapping[str, Any], seconds: int) -> str:
 
 def reset_help_url(locale: str | None) -> str:
     """The client help article in ``locale``: the configured URL, never one from a request."""
-    return f"{settings().reset_help_url}?lang={normalise_locale(locale)}"
+    return f"{public_urls.reset_help_url()}?lang={normalise_locale(locale)}"
 
 
 @functools.cache

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import DoesNotExist
 
-from pwreset.core.config import settings
+from pwreset.core import public_urls
 from pwreset.storage.accounts import get_or_none
 from pwreset.storage.models import Account, LockToken
 
@@ -117,7 +117,7 @@ default_lock_token_generator = LockTokenGenerator()
 
 def lock_link(raw: str) -> str:
     """The page that asks before it locks; the URL comes from configuration, never a request."""
-    return f"{settings().reset_page_url}#lock={raw}"
+    return f"{public_urls.reset_page_url()}#lock={raw}"
 
 
 def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: datetime | None = None) -> str:
