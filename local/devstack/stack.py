@@ -33,7 +33,7 @@ from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
 from devstack.ports import HOST, StackPorts
 from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
-from devstack.server import DevPages, DevServer, ensure_port_free
+from devstack.server import SEED_HEADER, DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
 
 if TYPE_CHECKING:
@@ -148,6 +148,7 @@ class LocalStack:
         # Armed last: provisioning and seeding are the stack's calls, not the service's.
         self.set_faults(cfg.faults, cfg.fault_seed)
         self.ready_after_s = time.monotonic() - self.started_at
+        self.server.mark_ready()  # API routes answered 503 until now
 
     def _simulate_ses_events(self, environment: dict[str, str]) -> None:
         """When the template has the SES webhook, every sent mail gets the events SES would publish
@@ -292,6 +293,7 @@ class LocalStack:
             "sesv2": self._client("sesv2"),
             "sqs": self._client("sqs"),
             "sns": self._client("sns"),
+            "secretsmanager": self._client("secretsmanager"),
         }
 
     def _provision_over_http(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -299,6 +301,8 @@ class LocalStack:
         raw = json.dumps(body).encode("utf-8")
         url = f"{self.config.base_url}{path}"
         headers = signed_headers(key_pair(self.demo), method, url, raw, {"Content-Type": "application/json"})
+        assert self.server is not None
+        headers[SEED_HEADER] = self.server.seed_key  # served before the stack is ready (not signed)
         connection = http.client.HTTPConnection(HOST, self.config.port, timeout=30)
         try:
             connection.request(method, path, raw, headers)

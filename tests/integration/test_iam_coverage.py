@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from devstack.ses_simulator import SesSimulator
+from devstack.template import local_origin_secret
 from support.api import Api, gateway
 from support.cloudformation import allows
 from support.environment import TEMPLATE
@@ -40,6 +41,15 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
     return ApiCallSpy(monkeypatch)
 
 
+def edge() -> dict[str, str]:
+    """A request through the stack's CloudFront: the function reads the origin secret to believe
+    it. The functions share this process's cache of it; each Lambda function has its own."""
+    from pwreset.api import origin_verify
+
+    origin_verify.origin_secret.cache_clear()
+    return {"X-Origin-Verify": local_origin_secret(), "CloudFront-Viewer-Address": "198.51.100.7:443"}
+
+
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
     from argon2 import PasswordHasher
 
@@ -47,17 +57,20 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
 
     owner = api.sign_in_as(demo["acc-berger-owner"])
     anna = demo["acc-berger-client-anna"]
-    anna_session = api.sign_in(anna["email"], anna["password"])
-    assert api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner).status == 202
-    assert api.post("/v1/password-resets", {"email": demo["acc-berger-client-james"]["email"]}).status == 202
+    signed_in = api.post(
+        "/v1/sessions", {"email": anna["email"], "password": anna["password"]}, headers=edge()
+    )
+    anna_session = signed_in.body["session"]["token"]
+    assert (
+        api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner, headers=edge()).status
+        == 202
+    )
+    james_email = demo["acc-berger-client-james"]["email"]
+    assert api.post("/v1/password-resets", {"email": james_email}, headers=edge()).status == 202
     raw = token_from(sent_messages()[0])
     assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
-    assert (
-        api.post(
-            "/v1/password-resets/confirm", {"token": raw, "password": "Mondlicht über Heidelberg 77"}
-        ).status
-        == 200
-    )
+    new_password = {"token": raw, "password": "Mondlicht über Heidelberg 77"}
+    assert api.post("/v1/password-resets/confirm", new_password, headers=edge()).status == 200
     assert api.get("/v1/sessions/current", token=anna_session).status == 401
     # The notifier, fed the events table's stream as Lambda would.
     events_table = TEMPLATE.physical_name("EventsTable")
@@ -108,7 +121,10 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     firm = {"name": "Steuerkanzlei Berger & Partner mbB"}
     assert api.signed("PUT", "/v1/admin/firms/firm-berger", firm).status == 200
     nora = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
-    assert api.signed("PUT", "/v1/admin/accounts/acc-nora", {**nora, "send_invitation": True}).status == 201
+    invited = api.signed(
+        "PUT", "/v1/admin/accounts/acc-nora", {**nora, "send_invitation": True}, headers=edge()
+    )
+    assert invited.status == 201
     assert api.post("/v1/accounts/acc-nora/invitation", token=owner).status == 202
     assert (
         api.signed("PUT", "/v1/admin/accounts/acc-nora", {**nora, "email": "nora@example.org"}).status == 200
@@ -160,6 +176,13 @@ def test_every_call_of_every_function_is_allowed_by_its_own_policy(
     run_everything(api, demo, simulator)
 
     needed = required_permissions(calls.calls)
+    readers = {function for function, action, *_ in needed if action == "secretsmanager:GetSecretValue"}
+    assert readers == {
+        "SessionsFunction",
+        "RequestResetFunction",
+        "ConfirmResetFunction",
+        "ProvisioningFunction",
+    }
     functions = {function for function, *_ in needed}
     assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
     missing = sorted(str(p) for p in needed if not allows(*p))

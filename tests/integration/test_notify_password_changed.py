@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from devstack.gateway import FunctionRunner
+from devstack.template import local_origin_secret
 from pwreset.core.times import format_datetime
 from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
@@ -37,7 +38,7 @@ NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 BERLIN = {
     # Through the stack's own CloudFront: only then are its viewer headers believed.
-    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
+    "X-Origin-Verify": local_origin_secret(),
     "CloudFront-Viewer-Country": "DE",
     "CloudFront-Viewer-Country-Name": "Germany",
     "CloudFront-Viewer-Country-Region-Name": "Berlin",
