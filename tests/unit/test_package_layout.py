@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset" / "pwreset"
 # The order in pwreset/__init__.py's docstring: an area may import only itself and those before it.
-AREAS = ("core", "storage", "mail", "delivery", "credentials", "accounts", "api")
+AREAS = ("core", "storage", "mail", "delivery", "credentials", "accounts", "crm", "api")
 DEFERRED_LABEL = "# deferred:"
 
 

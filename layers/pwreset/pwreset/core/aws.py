@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from botocore.credentials import Credentials
     from pynamodb.connection import Connection
 
-Service = Literal["dynamodb", "sesv2", "sqs"]
+Service = Literal["dynamodb", "sesv2", "sqs", "events"]
 # The services the functions call: the layer ships botocore's data for these alone (see
 # buildsteps.botocore_data), so a client for any other fails until it is added here.
 SERVICES: tuple[str, ...] = get_args(Service)
@@ -287,6 +287,13 @@ _OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
         "SendMessage": {
             "QueueUrl": "https://sqs.eu-central-1.amazonaws.com/000000000000/warm-up",
             "MessageBody": "-",
+        }
+    },
+    "events": {
+        "PutEvents": {
+            "Entries": [
+                {"Source": "warm-up", "DetailType": "warm-up", "Detail": "{}", "EventBusName": "warm-up"}
+            ]
         }
     },
 }

@@ -69,6 +69,10 @@ class Settings:
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
+    # Events for the CRM (pwreset.crm): the EventBridge bus they are put on, and the queue that
+    # keeps an event the bus refused after every retry.
+    crm_event_bus_name: str
+    crm_events_dead_letter_queue_url: str
 
     @property
     def reset_help_url(self) -> str:
@@ -166,6 +170,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         sns_accept_signature_v1=_flag(env, missing, "SNS_ACCEPT_SIGNATURE_V1"),
         origin_verify_secret=env.get("ORIGIN_VERIFY_SECRET") or None,
         sns_trusted_cert_pem_path=env.get("SNS_TRUSTED_CERT_PEM_PATH") or None,
+        crm_event_bus_name=req("CRM_EVENT_BUS_NAME"),
+        crm_events_dead_letter_queue_url=req("CRM_EVENTS_DEAD_LETTER_QUEUE_URL"),
     )
     if missing:
         raise ConfigurationError(
