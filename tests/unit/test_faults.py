@@ -30,7 +30,7 @@ def test_a_spec_names_operations_of_either_service_with_or_without_one_error() -
 @pytest.mark.parametrize(
     ("spec", "complaint"),
     [
-        ("sqs.SendMessage=0.1", "dynamodb, sesv2 only"),
+        ("sqs.SendMessage=0.1", "dynamodb, sesv2, events only"),
         ("dynamodb.PutItems=0.1", "no operation 'PutItems'"),
         ("dynamodb.PutItem=1.5", "from 0 to 1"),
         ("dynamodb.PutItem=often", "from 0 to 1"),
