@@ -704,6 +704,11 @@ class CrmUser(ApiUser):
             "PUT", f"/v1/admin/accounts/{account_id}", "PUT /v1/admin/accounts/{account_id}", body
         )
         if status == 201:
+            # A new address first: the CRM hears of it (EmailChanged), then of nothing more.
+            moved = {**body, "email": f"{account_id}@moved.load.example.com"}
+            self.signed(
+                "PUT", f"/v1/admin/accounts/{account_id}", "PUT /v1/admin/accounts/{account_id}", moved
+            )
             self.signed(
                 "DELETE", f"/v1/admin/accounts/{account_id}", "DELETE /v1/admin/accounts/{account_id}"
             )
