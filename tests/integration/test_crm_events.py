@@ -28,6 +28,7 @@ from support.api import Api, gateway
 from support.crm_bus import Bus, detail_of, listener
 from support.environment import TEMPLATE
 from support.leaks import THIS_TEST, Secrets
+from support.notify_sample import SAMPLE_HEADERS  # Chrome on Windows, in Berlin (CloudFront's headers)
 from support.samples import load_event
 from support.sent_mail import message_body, sent_messages, token_from
 from support.ses_events import ses_event
@@ -42,17 +43,6 @@ ANNA = "acc-berger-client-anna"
 JAMES = "acc-berger-client-james"
 MARIA = "acc-hartmann-client-maria"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
-CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-BERLIN = {
-    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
-    "CloudFront-Viewer-Country": "DE",
-    "CloudFront-Viewer-Country-Name": "Germany",
-    "CloudFront-Viewer-Country-Region-Name": "Berlin",
-    "CloudFront-Viewer-City": "Berlin",
-}
 CLIENT_IP = "198.51.100.77"
 LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 
@@ -126,7 +116,7 @@ def staff_reset_confirmed(api: Api, demo: dict[str, Any], client: str = ANNA, st
     confirmed = api.post(
         "/v1/password-resets/confirm",
         {"token": raw, "password": NEW_PASSWORD},
-        headers={"User-Agent": CHROME_ON_WINDOWS, **BERLIN},
+        headers=SAMPLE_HEADERS,
         source_ip=CLIENT_IP,
     )
     assert confirmed.status == 200, confirmed.body

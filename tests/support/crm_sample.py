@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from support.environment import TEMPLATE  # sets the template's environment before pwreset is imported
-from support.notify_sample import SAMPLE_HEADERS
+from support.notify_sample import SAMPLE_HEADERS, record_from_a_real_reset
 
 LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 SAMPLE_NAME = "crm_events.json"
@@ -37,21 +37,13 @@ def records_from_a_real_run() -> list[dict[str, Any]]:
     from pwreset.delivery import ses_events
     from pwreset.delivery.sns import VerifiedMessage
     from support.api import Api, gateway
-    from support.sent_mail import message_body, sent_messages, token_from
+    from support.sent_mail import message_body, sent_messages
     from support.ses_events import ses_event
     from support.streams import lambda_event, stream_records
 
     events_table = os.environ["EVENTS_TABLE"]
+    record_from_a_real_reset()  # Jonas sends Anna a link; she sets a password from Berlin
     api = Api(source_ip="198.51.100.20")
-    member = api.sign_in("jonas.weber@berger-steuer.example", "Kanzlei-Demo-Member-2026")
-    assert api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=member).status == 202
-    raw = token_from(sent_messages()[-1])
-    changed = api.post(
-        "/v1/password-resets/confirm",
-        {"token": raw, "password": "Lindenbaum am Brunnen vor dem Tore 7"},
-        headers=SAMPLE_HEADERS,
-    )
-    assert changed.status == 200, changed.body
     # Her mail (from the notification function, fed the stream) carries the lock link.
     gateway().runner.invoke("NotifyPasswordChangedFunction", lambda_event(stream_records(events_table)))
     [lock] = {t for m in sent_messages() for t in LOCK_IN_LINK.findall(message_body(m))}

@@ -26,6 +26,7 @@ from pwreset.storage.events import (
     EmailUndeliverableEvent,
     PasswordChangedEvent,
     RequestFacts,
+    StoredEvent,
     publishable,
 )
 
@@ -92,7 +93,7 @@ def crm_event(audit: AuditEvent) -> CrmEvent | None:
     return email_changed(audit)
 
 
-def _common(audit: AuditEvent) -> dict[str, Any]:
+def _common(audit: StoredEvent) -> dict[str, Any]:
     return {
         "event_id": audit.event_id,
         "occurred_at": iso(audit.at),

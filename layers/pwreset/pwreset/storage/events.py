@@ -70,16 +70,22 @@ class ChangeDetail(BaseModel):
     unlocked: bool = False
 
 
-class PasswordChangedEvent(BaseModel):
-    """The NEW_IMAGE of a ``password_changed`` item in the events table."""
+class StoredEvent(BaseModel):
+    """What every events-table item has, as a stream record's NEW_IMAGE carries it; each kind
+    below names its ``type`` and its ``detail``."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     event_id: Annotated[str, Field(min_length=1, max_length=128)]
-    type: Literal["password_changed"]
     account_id: Annotated[str, Field(min_length=1, max_length=128)]
     firm_id: Annotated[str, Field(min_length=1, max_length=128)]
     at: datetime
+
+
+class PasswordChangedEvent(StoredEvent):
+    """The NEW_IMAGE of a ``password_changed`` item in the events table."""
+
+    type: Literal["password_changed"]
     detail: ChangeDetail = ChangeDetail()
 
 
@@ -108,16 +114,10 @@ class LockDetail(RequestFacts):
     already_locked: bool = False
 
 
-class AccountLockedEvent(BaseModel):
+class AccountLockedEvent(StoredEvent):
     """The NEW_IMAGE of an ``account_locked`` item in the events table."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    event_id: Annotated[str, Field(min_length=1, max_length=128)]
     type: Literal["account_locked"]
-    account_id: Annotated[str, Field(min_length=1, max_length=128)]
-    firm_id: Annotated[str, Field(min_length=1, max_length=128)]
-    at: datetime
     detail: LockDetail = LockDetail()
 
 
@@ -144,16 +144,10 @@ class AddressVerdictDetail(BaseModel):
     reset_id: str | None = None  # the reset whose mail bounced, when it was one
 
 
-class EmailUndeliverableEvent(BaseModel):
+class EmailUndeliverableEvent(StoredEvent):
     """The NEW_IMAGE of an ``email_undeliverable`` item in the events table."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    event_id: Annotated[str, Field(min_length=1, max_length=128)]
     type: Literal["email_undeliverable"]
-    account_id: Annotated[str, Field(min_length=1, max_length=128)]
-    firm_id: Annotated[str, Field(min_length=1, max_length=128)]
-    at: datetime
     detail: AddressVerdictDetail
 
 
@@ -169,16 +163,10 @@ class ProvisionedDetail(BaseModel):
     new_hint: str | None = None
 
 
-class AccountProvisionedEvent(BaseModel):
+class AccountProvisionedEvent(StoredEvent):
     """The NEW_IMAGE of an ``account_provisioned`` item in the events table."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    event_id: Annotated[str, Field(min_length=1, max_length=128)]
     type: Literal["account_provisioned"]
-    account_id: Annotated[str, Field(min_length=1, max_length=128)]
-    firm_id: Annotated[str, Field(min_length=1, max_length=128)]
-    at: datetime
     detail: ProvisionedDetail = ProvisionedDetail()
 
 
