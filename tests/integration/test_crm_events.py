@@ -29,7 +29,7 @@ from support.crm_bus import Bus, detail_of, listener
 from support.environment import TEMPLATE
 from support.leaks import THIS_TEST, Secrets
 from support.notify_sample import SAMPLE_HEADERS  # Chrome on Windows, in Berlin (CloudFront's headers)
-from support.samples import load_event
+from support.samples import load_event, shape_of
 from support.sent_mail import message_body, sent_messages, token_from
 from support.ses_events import ses_event
 from support.sns import publish
@@ -120,6 +120,17 @@ def staff_reset_confirmed(api: Api, demo: dict[str, Any], client: str = ANNA, st
         source_ip=CLIENT_IP,
     )
     assert confirmed.status == 200, confirmed.body
+
+
+def lock_link_of_the_holders_mail() -> str:
+    """The "It wasn't me" token of the client's password-changed mail (the notification function,
+    fed the stream, sends it)."""
+    gateway().runner.invoke(
+        "NotifyPasswordChangedFunction", lambda_event(stream_records(os.environ["EVENTS_TABLE"]))
+    )
+    [lock] = {t for m in sent_messages() for t in LOCK_IN_LINK.findall(message_body(m))}
+    THIS_TEST.add(lock)
+    return lock
 
 
 def audit_events(kind: str) -> list[dict[str, Any]]:
@@ -214,14 +225,9 @@ def test_a_lock_from_the_holders_mail_reaches_the_bus_as_account_locked(
     api: Api, demo: dict[str, Any], crm: Any, runner: FunctionRunner
 ) -> None:
     staff_reset_confirmed(api, demo)
-    gateway().runner.invoke(
-        "NotifyPasswordChangedFunction", lambda_event(stream_records(os.environ["EVENTS_TABLE"]))
-    )
-    [lock] = {t for m in sent_messages() for t in LOCK_IN_LINK.findall(message_body(m))}
-    THIS_TEST.add(lock)
     locked = api.post(
         "/v1/account-locks",
-        {"token": lock},
+        {"token": lock_link_of_the_holders_mail()},
         headers={
             "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
@@ -459,21 +465,13 @@ def test_the_sample_event_is_real_stream_records_that_the_function_publishes(
     ]
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shape(v) for v in value]
-    return type(value).__name__
-
-
 def test_the_sample_event_has_the_shape_of_fresh_records(demo: dict[str, Any]) -> None:
     """The committed sample was made by tests/support/crm_sample.py; if a path records something
     new, this fails until the sample is made again."""
     from support.crm_sample import records_from_a_real_run
 
     fresh = records_from_a_real_run()
-    assert [_shape(r) for r in fresh] == [_shape(r) for r in load_event("crm_events.json")["Records"]]
+    assert [shape_of(r) for r in fresh] == [shape_of(r) for r in load_event("crm_events.json")["Records"]]
 
 
 # --------------------------------------------------------------------------- privacy
@@ -496,12 +494,7 @@ def test_no_event_put_in_a_whole_run_holds_an_address_a_password_a_token_or_a_ha
     from pwreset.storage.models import ResetToken
 
     staff_reset_confirmed(api, demo)
-    gateway().runner.invoke(
-        "NotifyPasswordChangedFunction", lambda_event(stream_records(os.environ["EVENTS_TABLE"]))
-    )
-    [lock] = {t for m in sent_messages() for t in LOCK_IN_LINK.findall(message_body(m))}
-    secrets_of_this_test.add(lock)
-    assert api.post("/v1/account-locks", {"token": lock}).status == 200
+    assert api.post("/v1/account-locks", {"token": lock_link_of_the_holders_mail()}).status == 200
     maria = demo[MARIA]
     session = api.sign_in(maria["email"], maria["password"])
     change = {"current_password": maria["password"], "new_password": "Sonnenuhr am Marktplatz 1912"}
