@@ -19,12 +19,13 @@ FAULTS      ?=
 FAULT_SEED  ?=
 DEV_ARGS    ?=
 
-.PHONY: chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench load clean
+.PHONY: catalogs chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench load clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
 	@echo "make test   lint, type-check, validate the template, run every test"
 	@echo "make build  sam build (no Docker needed)"
+	@echo "make catalogs  extract the texts into messages.pot and merge it into each language's catalog"
 	@echo "make bench  cold/warm ratios to raw boto3, AWS calls, package size -> bench/results.md"
 	@echo "make load   20 users (locust) on the local stack, without and with 5% AWS faults, then"
 	@echo "            invariant checks -> load/results.md; exits non-zero when an invariant fails"
@@ -101,8 +102,15 @@ build: sam-venv
 openapi: venv
 	PYTHONPATH=layers/pwreset:local $(PY) -m devstack.openapi
 
+# Texts a person reads: extract them from code and templates into messages.pot and merge it into
+# every language's catalog (docs/i18n.md). The .mo files compile themselves on first use.
+catalogs: venv
+	cd layers/pwreset && ../../$(PY) -m buildsteps.catalogs update
+
 # A report, not a gate: exits 0 whatever the ratios (see bench/results.md); not part of `make test`.
+# The catalogs are compiled first, so no measured process compiles one (as none in the layer does).
 bench: $(VENV)/.bench-installed build
+	cd layers/pwreset && ../../$(PY) -m buildsteps.catalogs compile pwreset/locale
 	PYTHONPATH=layers/pwreset:local $(PY) -m bench $(BENCH_ARGS)
 
 # Two runs of 60 s (without, then with faults), each on a fresh local stack; about 5 minutes.

@@ -17,6 +17,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -142,6 +143,34 @@ def _count_attempt(event: dict[str, Any], email: str) -> tuple[bool, list[dict[s
     return by_account_ip[0] and by_ip[0], [by_account_ip[1], by_ip[1], by_account[1]]
 
 
+class _Refused(Exception):
+    """Ends a flow early with the service's error answer."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(code)
+        self.response = _response(status, {"error": {"code": code}})
+
+
+def _password_attempt(
+    event: dict[str, Any], email: str, password: object, read_account: Callable[[], dict[str, Any] | None]
+) -> dict[str, Any]:
+    """A password attempt as sign-in and a change while signed in check it: counted before the
+    account is read (429 over a limit), wrong or on an inactive account 401, right: its counts
+    taken back (only failures count), then 403 for a locked account (:class:`_Refused`). Returns
+    the account."""
+    allowed, counted = _count_attempt(event, email)
+    if not allowed:
+        raise _Refused(429, "rate_limited")
+    account = read_account()
+    if account is None or not _active(account) or "password_hash" not in account or not password:
+        raise _Refused(401, "invalid_credentials")
+    for key in counted:
+        _refund(key)
+    if "locked_at" in account:
+        raise _Refused(403, "account_locked")
+    return account
+
+
 def _by_email(email: str) -> dict[str, Any] | None:
     items = _db().query(
         TableName=_table("ACCOUNTS_TABLE"),
@@ -172,6 +201,82 @@ def _audit_event(
     }
 
 
+def _put_new(table: str, item: dict[str, Any], key: str) -> dict[str, Any]:
+    """A transaction's put of ``item`` into ``table`` (its variable) unless one with its ``key`` is
+    there: a new token, event, session or message marker never overwrites another."""
+    return {
+        "Put": {
+            "TableName": _table(table),
+            "Item": item,
+            "ConditionExpression": f"attribute_not_exists({key})",
+        }
+    }
+
+
+def _mark_used(table: str, token: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A transaction's update that uses ``token`` (of ``table``, its variable) if it is still
+    issued: one use per token, however many requests race for it."""
+    return {
+        "Update": {
+            "TableName": _table(table),
+            "Key": {"token_hash": token["token_hash"]},
+            "UpdateExpression": "SET #status = :used, used_at = :now",
+            "ConditionExpression": "#status = :issued",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":used": {"S": "used"},
+                ":now": {"S": _ts(now)},
+                ":issued": {"S": "issued"},
+            },
+        }
+    }
+
+
+def _commit_password(
+    account: dict[str, Any],
+    now: datetime,
+    event_source_ip: str,
+    *,
+    reset_id: dict[str, Any],
+    link: dict[str, Any] | None,
+) -> str:
+    """A new password in one transaction, as both a confirmed link and a change while signed in
+    write it: the new hash and version (condition: the versions read, still active), the link used
+    (when there is one), the password_changed event and the new session. Returns its raw token."""
+    version = account.get("password_version", {"N": "0"})["N"]
+    new_version = str(int(version) + 1)
+    raw, session = _session_item(account, new_version, now)
+    changed = _audit_event("password_changed", account, now, reset_id=reset_id, source_ip=event_source_ip)
+    new_password = {
+        "Update": {
+            "TableName": _table("ACCOUNTS_TABLE"),
+            "Key": {"account_id": account["account_id"]},
+            "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
+            "password_changed_at = :now",
+            "ConditionExpression": "password_version = :old AND access_version = :access "
+            "AND #status = :active",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
+                ":new": {"N": new_version},
+                ":now": {"S": _ts(now)},
+                ":old": {"N": version},
+                ":access": account.get("access_version", {"N": "0"}),
+                ":active": {"S": "active"},
+            },
+        }
+    }
+    _db().transact_write_items(
+        TransactItems=[
+            new_password,
+            *([_mark_used("RESET_TOKENS_TABLE", link, now)] if link is not None else []),
+            _put_new("EVENTS_TABLE", changed, "event_id"),
+            _put_new("SESSIONS_TABLE", session, "session_hash"),
+        ]
+    )
+    return raw
+
+
 def _issue_and_send(
     account: dict[str, Any], firm_name: str, *, lifetime: int, requested_by: str | None, ip: str
 ) -> str:
@@ -198,20 +303,8 @@ def _issue_and_send(
     event = _audit_event("reset_requested", account, now, reset_id={"S": reset_id}, source_ip=ip)
     _db().transact_write_items(
         TransactItems=[
-            {
-                "Put": {
-                    "TableName": _table("RESET_TOKENS_TABLE"),
-                    "Item": token,
-                    "ConditionExpression": "attribute_not_exists(token_hash)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table("EVENTS_TABLE"),
-                    "Item": event,
-                    "ConditionExpression": "attribute_not_exists(event_id)",
-                }
-            },
+            _put_new("RESET_TOKENS_TABLE", token, "token_hash"),
+            _put_new("EVENTS_TABLE", event, "event_id"),
         ]
     )
     link = f"{_ENV['RESET_PAGE_URL']}#token={raw}"
@@ -392,62 +485,7 @@ def confirm(event: dict[str, Any]) -> dict[str, Any]:
     if loaded is None:
         return _response(400, {"error": {"code": "token_invalid"}})
     token, account = loaded
-    now = datetime.now(UTC)
-    version = account.get("password_version", {"N": "0"})["N"]
-    new_version = str(int(version) + 1)
-    raw, session = _session_item(account, new_version, now)
-    changed = _audit_event("password_changed", account, now, reset_id=token["reset_id"], source_ip=ip)
-    _db().transact_write_items(
-        TransactItems=[
-            {
-                "Update": {
-                    "TableName": _table("ACCOUNTS_TABLE"),
-                    "Key": {"account_id": account["account_id"]},
-                    "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
-                    "password_changed_at = :now",
-                    "ConditionExpression": "password_version = :old AND access_version = :access "
-                    "AND #status = :active",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
-                        ":new": {"N": new_version},
-                        ":now": {"S": _ts(now)},
-                        ":old": {"N": version},
-                        ":access": account.get("access_version", {"N": "0"}),
-                        ":active": {"S": "active"},
-                    },
-                }
-            },
-            {
-                "Update": {
-                    "TableName": _table("RESET_TOKENS_TABLE"),
-                    "Key": {"token_hash": token["token_hash"]},
-                    "UpdateExpression": "SET #status = :used, used_at = :now",
-                    "ConditionExpression": "#status = :issued",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":used": {"S": "used"},
-                        ":now": {"S": _ts(now)},
-                        ":issued": {"S": "issued"},
-                    },
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table("EVENTS_TABLE"),
-                    "Item": changed,
-                    "ConditionExpression": "attribute_not_exists(event_id)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table("SESSIONS_TABLE"),
-                    "Item": session,
-                    "ConditionExpression": "attribute_not_exists(session_hash)",
-                }
-            },
-        ]
-    )
+    raw = _commit_password(account, datetime.now(UTC), ip, reset_id=token["reset_id"], link=token)
     return _response(200, {"redirect_url": _ENV["PORTAL_URL"], "session": {"token": raw}})
 
 
@@ -455,16 +493,10 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
     """The password is not verified against its hash: both sides leave argon2id out."""
     body = json.loads(event["body"])
     email = str(body["email"]).strip().lower()
-    allowed, counted = _count_attempt(event, email)
-    if not allowed:
-        return _response(429, {"error": {"code": "rate_limited"}})
-    account = _by_email(email)
-    if account is None or not _active(account) or "password_hash" not in account or not body.get("password"):
-        return _response(401, {"error": {"code": "invalid_credentials"}})
-    for key in counted:  # only failures count
-        _refund(key)
-    if "locked_at" in account:
-        return _response(403, {"error": {"code": "account_locked"}})
+    try:
+        account = _password_attempt(event, email, body.get("password"), lambda: _by_email(email))
+    except _Refused as refused:
+        return refused.response
     raw, session = _session_item(account, account.get("password_version", {"N": "0"})["N"], datetime.now(UTC))
     _db().put_item(
         TableName=_table("SESSIONS_TABLE"),
@@ -476,7 +508,7 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------- notification
 
-_IDEMPOTENCY_SECONDS = 48 * 3600  # as pwreset.mail.notifications keeps its records
+_IDEMPOTENCY_SECONDS = 48 * 3600  # as pwreset.credentials.notifications keeps its records
 _IN_PROGRESS_MS = 10_000  # the invocation's remaining time (the bench's context says 10 s)
 
 
@@ -728,17 +760,15 @@ def ses_event(event: dict[str, Any]) -> dict[str, Any]:
         },
     }
     items: list[dict[str, Any]] = [
-        {
-            "Put": {
-                "TableName": _table("SNS_MESSAGES_TABLE"),
-                "Item": {
-                    "message_id": {"S": message["MessageId"]},
-                    "received_at": {"S": _ts(now)},
-                    "ttl": {"N": str(int((now + timedelta(days=14)).timestamp()))},
-                },
-                "ConditionExpression": "attribute_not_exists(message_id)",
-            }
-        },
+        _put_new(
+            "SNS_MESSAGES_TABLE",
+            {
+                "message_id": {"S": message["MessageId"]},
+                "received_at": {"S": _ts(now)},
+                "ttl": {"N": str(int((now + timedelta(days=14)).timestamp()))},
+            },
+            "message_id",
+        ),
         {
             "Update": {
                 "TableName": _table("DELIVERY_EVENTS_TABLE"),
@@ -842,13 +872,7 @@ def provisioning_put(event: dict[str, Any]) -> dict[str, Any]:
                     },
                 }
             },
-            {
-                "Put": {
-                    "TableName": _table("EVENTS_TABLE"),
-                    "Item": audit,
-                    "ConditionExpression": "attribute_not_exists(event_id)",
-                }
-            },
+            _put_new("EVENTS_TABLE", audit, "event_id"),
         ]
     )
     return _response(200, {"account": {"account_id": account_id, **changed}})
@@ -872,61 +896,13 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
     account = (found.get(accounts) or [None])[0]
     if account is None:
         return _response(401, {"error": {"code": "unauthorized"}})
-    allowed, counted = _count_attempt(event, _s(account, "email"))
-    if not allowed:
-        return _response(429, {"error": {"code": "rate_limited"}})
-    if not _active(account) or not body.get("current_password"):
-        return _response(401, {"error": {"code": "invalid_credentials"}})
-    for key in counted:  # only failures count
-        _refund(key)
-    if "locked_at" in account:
-        return _response(403, {"error": {"code": "account_locked"}})
+    try:
+        _password_attempt(event, _s(account, "email"), body.get("current_password"), lambda: account)
+    except _Refused as refused:
+        return refused.response
     if len(body["new_password"]) < int(_ENV["PASSWORD_MIN_LENGTH"]):
         return _response(422, {"error": {"code": "password_rejected"}})
-    now = datetime.now(UTC)
-    version = account.get("password_version", {"N": "0"})["N"]
-    new_version = str(int(version) + 1)
-    raw, session = _session_item(account, new_version, now)
-    changed = _audit_event(
-        "password_changed", account, now, reset_id={"NULL": True}, source_ip=_source_ip(event)
-    )
-    _db().transact_write_items(
-        TransactItems=[
-            {
-                "Update": {
-                    "TableName": accounts,
-                    "Key": {"account_id": account["account_id"]},
-                    "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
-                    "password_changed_at = :now",
-                    "ConditionExpression": "password_version = :old AND access_version = :access "
-                    "AND #status = :active",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
-                        ":new": {"N": new_version},
-                        ":now": {"S": _ts(now)},
-                        ":old": {"N": version},
-                        ":access": account.get("access_version", {"N": "0"}),
-                        ":active": {"S": "active"},
-                    },
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table("EVENTS_TABLE"),
-                    "Item": changed,
-                    "ConditionExpression": "attribute_not_exists(event_id)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table("SESSIONS_TABLE"),
-                    "Item": session,
-                    "ConditionExpression": "attribute_not_exists(session_hash)",
-                }
-            },
-        ]
-    )
+    raw = _commit_password(account, datetime.now(UTC), _source_ip(event), reset_id={"NULL": True}, link=None)
     return _response(200, {"session": {"token": raw}})
 
 
@@ -996,27 +972,8 @@ def lock(event: dict[str, Any]) -> dict[str, Any]:
                     },
                 }
             },
-            {
-                "Update": {
-                    "TableName": _table("LOCK_TOKENS_TABLE"),
-                    "Key": {"token_hash": token["token_hash"]},
-                    "UpdateExpression": "SET #status = :used, used_at = :now",
-                    "ConditionExpression": "#status = :issued",
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": {
-                        ":used": {"S": "used"},
-                        ":now": {"S": _ts(now)},
-                        ":issued": {"S": "issued"},
-                    },
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table("EVENTS_TABLE"),
-                    "Item": locked,
-                    "ConditionExpression": "attribute_not_exists(event_id)",
-                }
-            },
+            _mark_used("LOCK_TOKENS_TABLE", token, now),
+            _put_new("EVENTS_TABLE", locked, "event_id"),
         ]
     )
     return _response(200, {"status": "locked"})

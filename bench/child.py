@@ -126,7 +126,7 @@ def _snapshot(job: dict[str, Any]) -> Any:
     before-snapshot hooks; the baseline makes its clients at module level, as a plain boto3 script
     does. Returns what a restored copy runs before its first request: the after-restore hooks."""
     if job["side"] == "service":
-        from pwreset.core import snapstart
+        from pwreset.runtime import snapstart
 
         snapstart.run_before_snapshot()
         return snapstart.run_after_restore

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -303,7 +304,7 @@ def _environment(run: Run) -> list[str]:
         "`AWS_EXECUTION_ENV`, memory size, fake credentials with a session token, `AWS_REGION`, "
         "`AWS_ENDPOINT_URL` = the moto server, and a new sampled `_X_AMZN_TRACE_ID` per request. The "
         "template deploys `Tracing: Active` and no `POWERTOOLS_TRACE_DISABLED`, so the functions' own "
-        "tracing (`pwreset.core.tracing`) is **on** and sends the handler's and each AWS call's "
+        "tracing (`pwreset.runtime.tracing`) is **on** and sends the handler's and each AWS call's "
         f"subsegment to `AWS_XRAY_DAEMON_ADDRESS`, a UDP sink of this run ({run.xray_segments} "
         "segments received). "
         "Metrics and logs go to stdout (a log file), as in Lambda.",
@@ -348,27 +349,38 @@ def _floor(run: Run) -> list[str]:
     ]
 
 
+def _ratio_row(r: FlowResult, ms: Callable[[str], float | None], target: float, *more: str) -> list[str]:
+    """A flow's row of a ratio table: service and baseline ms, their ratio, its verdict against
+    ``target``, then ``more``."""
+    value = ratio(ms("service"), ms("baseline"))
+    return [
+        r.flow.title,
+        _ms(ms("service")),
+        _ms(ms("baseline")),
+        f"**{_x(value)}**",
+        verdict(value, target),
+        *more,
+    ]
+
+
 def _cold(run: Run) -> list[str]:
     rows = []
     for r in run.results:
         svc, base = r.cold_ms("service"), r.cold_ms("baseline")
-        value = ratio(svc, base)
         svc_import, base_import = r.cold_import_ms("service"), r.cold_import_ms("baseline")
         wall_s, wall_b = r.cold_wall_ms("service"), r.cold_wall_ms("baseline")
         first_s = svc - svc_import if svc is not None and svc_import is not None else None
         first_b = base - base_import if base is not None and base_import is not None else None
         rows.append(
-            [
-                r.flow.title,
-                _ms(svc),
-                _ms(base),
-                f"**{_x(value)}**",
-                verdict(value, COLD_TARGET),
+            _ratio_row(
+                r,
+                r.cold_ms,
+                COLD_TARGET,
                 f"{_ms(svc_import)} / {_ms(first_s)}",
                 f"{_ms(base_import)} / {_ms(first_b)}",
                 f"{_ms(wall_s)} / {_ms(wall_b)} = {_x(ratio(wall_s, wall_b))}",
                 f"{_spread(r.cold['service'])} / {_spread(r.cold['baseline'])}",
-            ]
+            )
         )
     return [
         "## Cold flow (fresh process: import, initialise, first request)",
@@ -393,27 +405,22 @@ def _cold(run: Run) -> list[str]:
 def _restore(run: Run) -> list[str]:
     if not any(r.restore["service"] for r in run.results):
         return []
-    rows = []
-    for r in run.results:
-        svc, base = r.restore_ms("service"), r.restore_ms("baseline")
-        value = ratio(svc, base)
-        rows.append(
-            [
-                r.flow.title,
-                _ms(svc),
-                _ms(base),
-                f"**{_x(value)}**",
-                verdict(value, RESTORE_TARGET),
-                _ms(r.restore_hooks_ms("service")),
-                f"{_spread(r.restore['service'])} / {_spread(r.restore['baseline'])}",
-            ]
+    rows = [
+        _ratio_row(
+            r,
+            r.restore_ms,
+            RESTORE_TARGET,
+            _ms(r.restore_hooks_ms("service")),
+            f"{_spread(r.restore['service'])} / {_spread(r.restore['baseline'])}",
         )
+        for r in run.results
+    ]
     return [
         "## SnapStart restore model (a model, not a measurement of SnapStart)",
         "",
         "Each run starts a process that initialises as Lambda does before a SnapStart snapshot "
         "(the service: the handler's import and its before-snapshot warm-ups, "
-        "`pwreset.core.snapstart`; the baseline: `import boto3` and its clients at module level, "
+        "`pwreset.runtime.snapstart`; the baseline: `import boto3` and its clients at module level, "
         "which is all a plain boto3 script does at initialisation) and then forks. The fork stands "
         "for an execution environment restored from the snapshot: it runs the after-restore hooks "
         "(the service: connections dropped, credentials resolved again, `random` reseeded; the "
@@ -466,7 +473,7 @@ def _tracing(run: Run) -> list[str]:
         "",
         "The X-Ray SDKs reach end of support on 25 Feb 2027 and the pinned powertools (3.37.0) has "
         "no other provider for its Tracer, so the service traces without an SDK: Lambda's active "
-        "tracing records each invocation in API Gateway's trace, and `pwreset.core.tracing` adds the "
+        "tracing records each invocation in API Gateway's trace, and `pwreset.runtime.tracing` adds the "
         "handler's and each AWS call's subsegment from botocore's own events. Every option runs as "
         "deployed (segments go to a UDP sink standing in for Lambda's trace endpoint). An "
         "OpenTelemetry path (the ADOT layer) is not measured here: it is a Lambda layer with its own "
@@ -660,21 +667,16 @@ def _round(value: float | None) -> float | None:
 
 
 def _warm(run: Run) -> list[str]:
-    rows = []
-    for r in run.results:
-        svc, base = r.warm_ms("service"), r.warm_ms("baseline")
-        value = ratio(svc, base)
-        rows.append(
-            [
-                r.flow.title,
-                _ms(svc),
-                _ms(base),
-                f"**{_x(value)}**",
-                verdict(value, WARM_TARGET),
-                f"{_ms(_p90(r.warm['service']))} / {_ms(_p90(r.warm['baseline']))}",
-                f"{_drift(r.warm['service'])} / {_drift(r.warm['baseline'])}",
-            ]
+    rows = [
+        _ratio_row(
+            r,
+            r.warm_ms,
+            WARM_TARGET,
+            f"{_ms(_p90(r.warm['service']))} / {_ms(_p90(r.warm['baseline']))}",
+            f"{_drift(r.warm['service'])} / {_drift(r.warm['baseline'])}",
         )
+        for r in run.results
+    ]
     return [
         "## Warm flow (same process, after warm-up)",
         "",

@@ -26,7 +26,7 @@ class FlowFailed(RuntimeError):
     """A measured process crashed or answered something else than the flow means."""
 
 
-# How a function may trace (pwreset.core.tracing's choice, and the options it was chosen from):
+# How a function may trace (pwreset.runtime.tracing's choice, and the options it was chosen from):
 # the chosen one is what every other measurement runs with.
 TRACING_CHOSEN = "subsegments"
 TRACING_OPTIONS = {
@@ -73,27 +73,28 @@ class FlowResult:
     error: str | None = None
 
     def cold_ms(self, side: str) -> float | None:
-        values = [r.since_start_ms for r in self.cold[side] if r.since_start_ms is not None]
-        return median(values) if values else None
+        return _median([r.since_start_ms for r in self.cold[side]])
 
     def cold_wall_ms(self, side: str) -> float | None:
-        values = [r.wall_ms for r in self.cold[side] if r.wall_ms is not None]
-        return median(values) if values else None
+        return _median([r.wall_ms for r in self.cold[side]])
 
     def cold_import_ms(self, side: str) -> float | None:
-        values = [r.import_ms for r in self.cold[side] if r.import_ms is not None]
-        return median(values) if values else None
+        return _median([r.import_ms for r in self.cold[side]])
 
     def warm_ms(self, side: str) -> float | None:
-        return median(self.warm[side]) if self.warm[side] else None
+        return _median(list(self.warm[side]))
 
     def restore_ms(self, side: str) -> float | None:
-        values = [r.since_start_ms for r in self.restore[side] if r.since_start_ms is not None]
-        return median(values) if values else None
+        return _median([r.since_start_ms for r in self.restore[side]])
 
     def restore_hooks_ms(self, side: str) -> float | None:
-        values = [r.import_ms for r in self.restore[side] if r.import_ms is not None]
-        return median(values) if values else None
+        return _median([r.import_ms for r in self.restore[side]])
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the values measured (a run that measured none is left out), or None."""
+    measured = [value for value in values if value is not None]
+    return median(measured) if measured else None
 
 
 class Worker:

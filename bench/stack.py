@@ -487,10 +487,10 @@ class Fixture:
     # ------------------------------------------------------------------ lock
     def issue_lock_token(self, account_id: str) -> str:
         """A live "It wasn't me" link for the account, stored as the notification stores the one
-        in the holder's mail (``pwreset.storage.lock_tokens.issue_lock_token``), reporting a
+        in the holder's mail (``pwreset.credentials.locks.issue_lock_token``), reporting a
         password change just made from another network; returns the raw token."""
+        from pwreset.credentials.locks import issue_lock_token
         from pwreset.storage.events import ChangeDetail, PasswordChangedEvent
-        from pwreset.storage.lock_tokens import issue_lock_token
         from pwreset.storage.models import Account
 
         holder = Account.get(account_id, consistent_read=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.ports import free_port
+from devstack.ports import StackPorts, free_port
 from devstack.seed import key_pair, load_demo_data, signed_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -54,21 +54,11 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, interval: float
 
 
 @dataclass
-class Stack:
-    port: int
-    moto_port: int
+class Stack(StackPorts):
     log_dir: Path
     journal: Path
     process: subprocess.Popen[bytes] | None = None
     key: Any = field(default_factory=lambda: key_pair(load_demo_data()))
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def moto_url(self) -> str:
-        return f"http://127.0.0.1:{self.moto_port}"
 
     # ------------------------------------------------------------------ HTTP
     def request(

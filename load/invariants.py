@@ -19,6 +19,7 @@ simulated SES event in flight, no new mail) before anything is read.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import Counter, defaultdict
@@ -31,7 +32,7 @@ from typing import Any
 from devstack.template import SamTemplate
 from load.client import Stack
 
-OWNER_MAIL = "password_changed_owner"  # pwreset.mail.notifications
+OWNER_MAIL = "password_changed_owner"  # pwreset.credentials.notifications
 HOLDER_MAIL = "password_changed_holder"
 LINK_KINDS = ("reset_link", "invitation")  # pwreset.credentials.links.MAIL_TEMPLATES
 TIMELINE_KIND = "reset_link"  # pwreset.delivery.ses_events.RESET_MAIL_KIND
@@ -240,6 +241,7 @@ def _delivered(
     """Of a batch's sequence range, the records the mapping that dead-lettered it delivers: its
     ``FilterCriteria`` drop the rest (a range spans every item written meanwhile)."""
     from devstack.filters import matches_any, parse_patterns
+    from devstack.streams import as_delivered
 
     if records is None:
         return None
@@ -250,20 +252,7 @@ def _delivered(
     ]
     if not patterns or not all(patterns):
         return records
-    return [r for r in records if any(matches_any(p, _jsonable(r)) for p in patterns)]
-
-
-def _jsonable(value: Any) -> Any:
-    """boto3's record with datetimes and bytes as Lambda delivers them (what filters match)."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, bytes | bytearray):
-        return value.decode("latin-1")
-    return value
+    return [r for r in records if any(matches_any(p, as_delivered(r)) for p in patterns)]
 
 
 def collect(
@@ -392,6 +381,27 @@ class CheckResult:
         return not self.failures
 
 
+def invariant(
+    name: str,
+) -> Callable[[Callable[[Snapshot, CheckResult], None]], Callable[[Snapshot], CheckResult]]:
+    """A check of the invariant ``name``, whose docstring is the claim it checks (what must hold,
+    one line of the report): it gets the snapshot and the result to add its failures and notes to,
+    and counts in ``checked`` what it looked at."""
+
+    def register(check: Callable[[Snapshot, CheckResult], None]) -> Callable[[Snapshot], CheckResult]:
+        claim = " ".join((check.__doc__ or "").split())
+
+        @functools.wraps(check)
+        def run(snap: Snapshot) -> CheckResult:
+            result = CheckResult(name, claim, checked=0)
+            check(snap, result)
+            return result
+
+        return run
+
+    return register
+
+
 def _time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
@@ -407,13 +417,10 @@ def _short(identifier: Any) -> str:
     return str(identifier)[:12]
 
 
-def check_links_used_once(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "links_used_once",
-        "every confirmed link was used exactly once: one password_changed event per used link, "
-        "no link confirmed twice",
-        checked=0,
-    )
+@invariant("links_used_once")
+def check_links_used_once(snap: Snapshot, result: CheckResult) -> None:
+    """every confirmed link was used exactly once: one password_changed event per used link, no link
+    confirmed twice"""
     changes_by_reset: Counter[str] = Counter(
         str(e["detail"]["reset_id"])
         for e in snap.events_of("password_changed")
@@ -444,7 +451,6 @@ def check_links_used_once(snap: Snapshot) -> CheckResult:
                 f"a confirmed link ({_short(record['reset_id'])}) is {record.get('status')}, not used"
             )
     result.notes.append(f"{sum(confirmed.values())} confirms answered 200 for {len(confirmed)} links")
-    return result
 
 
 def _expected_notifications(snap: Snapshot, event: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
@@ -473,14 +479,11 @@ def _expected_notifications(snap: Snapshot, event: dict[str, Any]) -> tuple[dict
     return expected, excused
 
 
-def check_notifications(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "notifications_once",
-        "every password change mailed each owner of the firm (other than the holder) once and the "
-        "holder once: none lost, none twice (events whose stream records are in a dead-letter queue "
-        "are counted under dead_letters_accounted)",
-        checked=0,
-    )
+@invariant("notifications_once")
+def check_notifications(snap: Snapshot, result: CheckResult) -> None:
+    """every password change mailed each owner of the firm (other than the holder) once and the holder
+    once: none lost, none twice (events whose stream records are in a dead-letter queue are counted
+    under dead_letters_accounted)"""
     mails = snap.mails_tagged("event_id")
     parked = snap.dead_lettered_events()
     for event in snap.events_of("password_changed"):
@@ -506,17 +509,13 @@ def check_notifications(snap: Snapshot) -> CheckResult:
         for to, kind in expected.items():
             if got.get((to, kind), 0) == 0 and to not in excused and event_id not in parked:
                 result.failures.append(f"event {_short(event_id)}: the {kind} mail never went out")
-    return result
 
 
-def check_records_whole(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "records_whole",
-        "no record half-written: each password change bumped its account's version once and used its "
-        "link in the same write; each link has its reset_requested event and each such event its link; "
-        "each sent link mail's message id is on its link",
-        checked=0,
-    )
+@invariant("records_whole")
+def check_records_whole(snap: Snapshot, result: CheckResult) -> None:
+    """no record half-written: each password change bumped its account's version once and used its link
+    in the same write; each link has its reset_requested event and each such event its link; each sent
+    link mail's message id is on its link"""
     tokens_by_reset = {str(t["reset_id"]): t for t in snap.tokens}
     changes = snap.events_of("password_changed")
     per_account: Counter[str] = Counter(str(e["account_id"]) for e in changes)
@@ -563,16 +562,12 @@ def check_records_whole(snap: Snapshot) -> CheckResult:
             result.failures.append(
                 f"link {_short(token['reset_id'])}: its mail went out but the message id is not on the link"
             )
-    return result
 
 
-def check_links_mailed(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "links_mailed_or_reported",
-        "no link issued without its mail: every issued or used link was mailed exactly once; a link "
-        "whose mail SES refused is marked send_failed (staff see it as failed) and was not mailed",
-        checked=0,
-    )
+@invariant("links_mailed_or_reported")
+def check_links_mailed(snap: Snapshot, result: CheckResult) -> None:
+    """no link issued without its mail: every issued or used link was mailed exactly once; a link whose
+    mail SES refused is marked send_failed (staff see it as failed) and was not mailed"""
     sent = snap.mails_tagged("reset_id")
     for token in snap.tokens:
         result.checked += 1
@@ -589,7 +584,6 @@ def check_links_mailed(snap: Snapshot) -> CheckResult:
     for reset_id in sent:
         if reset_id not in known and reset_id not in requested:
             result.failures.append(f"a link mail ({_short(reset_id)}) has neither a link nor an event")
-    return result
 
 
 def _expected_ses_events(address: str) -> Counter[str]:
@@ -602,13 +596,10 @@ def _expected_ses_events(address: str) -> Counter[str]:
     return Counter({"send": 1, "delivery": 1})
 
 
-def check_ses_events(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "ses_events_recorded",
-        "every SES event of every reset mail is on its delivery timeline exactly once (SNS retries "
-        "included), and bounces and complaints marked the address",
-        checked=0,
-    )
+@invariant("ses_events_recorded")
+def check_ses_events(snap: Snapshot, result: CheckResult) -> None:
+    """every SES event of every reset mail is on its delivery timeline exactly once (SNS retries
+    included), and bounces and complaints marked the address"""
     for reset_id, mails in snap.mails_tagged("reset_id").items():
         mail = mails[0]
         address = mail["to"][0]
@@ -642,17 +633,14 @@ def check_ses_events(snap: Snapshot) -> CheckResult:
             result.failures.append(
                 f"account {account['account_id']}: email_status {account.get('email_status')}, not {want}"
             )
-    return result
 
 
-def check_dead_letters(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "dead_letters_accounted",
-        "the dead-letter queues are empty; with faults, every message in them names records the "
-        "stream still holds, of events the events table still holds (so a redrive can send what is "
-        "missing), or a request the run made",
-        checked=len(snap.dead_letters),
-    )
+@invariant("dead_letters_accounted")
+def check_dead_letters(snap: Snapshot, result: CheckResult) -> None:
+    """the dead-letter queues are empty; with faults, every message in them names records the stream
+    still holds, of events the events table still holds (so a redrive can send what is missing), or a
+    request the run made"""
+    result.checked = len(snap.dead_letters)
     events = {str(e["event_id"]): e for e in snap.events}
     identifiers = {str(a) for a in snap.accounts} | {str(a.get("email")) for a in snap.accounts.values()}
     mails = snap.mails_tagged("event_id")
@@ -706,7 +694,6 @@ def check_dead_letters(snap: Snapshot) -> CheckResult:
                     f"{where}: a request for {len(named)} known account(s); redrive: "
                     "aws sqs start-message-move-task --source-arn <dead-letter queue ARN>"
                 )
-    return result
 
 
 def _strings(value: Any) -> set[str]:
@@ -722,25 +709,19 @@ def _strings(value: Any) -> set[str]:
     return set()
 
 
-def check_queues_drained(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "queues_drained",
-        "every event-source queue is empty once the run settled",
-        checked=len(snap.queues_left),
-    )
+@invariant("queues_drained")
+def check_queues_drained(snap: Snapshot, result: CheckResult) -> None:
+    """every event-source queue is empty once the run settled"""
+    result.checked = len(snap.queues_left)
     for queue, count in snap.queues_left.items():
         if count:
             result.failures.append(f"{queue} still holds {count} message(s)")
-    return result
 
 
-def check_self_service(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "self_service_accounted",
-        "every accepted self-service request for a known client issued one link (no request lost, "
-        "none doubled); none for an unknown address mailed anything",
-        checked=0,
-    )
+@invariant("self_service_accounted")
+def check_self_service(snap: Snapshot, result: CheckResult) -> None:
+    """every accepted self-service request for a known client issued one link (no request lost, none
+    doubled); none for an unknown address mailed anything"""
     accepted: Counter[str] = Counter()
     answered_5xx: Counter[str] = Counter()
     for flow in snap.flows:
@@ -784,17 +765,13 @@ def check_self_service(snap: Snapshot) -> CheckResult:
         result.notes.append(
             f"account {flow['account_id']}: no {flow['source']} link within {flow['waited_s']} s"
         )
-    return result
 
 
-def check_crm_events(snap: Snapshot) -> CheckResult:
-    result = CheckResult(
-        "crm_events_once",
-        "every change the CRM hears of (password changed, account locked, address condemned, address "
-        "changed) reached its event bus once after deduplication on event_id, or is parked in the "
-        "dead-letter queue; no event without its change",
-        checked=0,
-    )
+@invariant("crm_events_once")
+def check_crm_events(snap: Snapshot, result: CheckResult) -> None:
+    """every change the CRM hears of (password changed, account locked, address condemned, address
+    changed) reached its event bus once after deduplication on event_id, or is parked in the
+    dead-letter queue; no event without its change"""
     changes = snap.crm_changes()
     parked = snap.parked_crm_events() | snap.dead_lettered_events()
     put: Counter[str] = Counter()
@@ -828,7 +805,6 @@ def check_crm_events(snap: Snapshot) -> CheckResult:
         f"{once} published once after deduplication on event_id, {waiting} parked in the dead-letter "
         f"queue; {sum(put.values())} events on the bus, {sum(put.values()) - len(put)} of them duplicates"
     )
-    return result
 
 
 CHECKS: tuple[Callable[[Snapshot], CheckResult], ...] = (

@@ -25,6 +25,7 @@ Configuration comes from the JSON file named by ``LOAD_CONFIG``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +35,8 @@ import secrets
 import time
 import urllib.request
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -73,6 +76,11 @@ class Journal:
 
     def flow(self, event: str, **fields: Any) -> None:
         self.write({"type": "flow", "event": event, "at": time.time(), **fields})
+
+    def wrong_answer(self, route: str, status: int, why: str, answers: list[tuple[int, Any, str]]) -> None:
+        """An answer the contract allows but the state contradicts, found by a follow-up request
+        (``answers``: the requests that gave it)."""
+        self.flow("wrong_answer", route=route, status=status, why=why, rids=[rid for _, _, rid in answers])
 
     def close(self) -> None:
         if self._file is not None:
@@ -244,6 +252,11 @@ POOLS = Pools(
 
 
 # ---------------------------------------------------------------------------------------- flows
+VERIFY = "/v1/password-resets/verify"
+CONFIRM = "/v1/password-resets/confirm"
+CURRENT_SESSION = "/v1/sessions/current"
+
+
 class ApiUser(FastHttpUser):
     abstract = True
     wait_time = between(0.2, 1.0)
@@ -255,14 +268,18 @@ class ApiUser(FastHttpUser):
         self.user_agent = random.choice(USER_AGENTS)
 
     def call(
-        self, method: str, path: str, name: str, body: Any = None, token: str | None = None
+        self, method: str, path: str, body: Any = None, *, name: str | None = None, token: str | None = None
     ) -> tuple[int, Any, str]:
+        """One request to the API as a browser or portal makes it; ``name`` (the route, for a path
+        with an id in it) defaults to the method and path."""
         headers = {"User-Agent": self.user_agent, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        with self.client.request(
-            method, path, name=name, json=body, headers=headers, catch_response=True
-        ) as response:
+        return self.answered(method, path, name or f"{method} {path}", headers=headers, json=body)
+
+    def answered(self, method: str, path: str, name: str, **request: Any) -> tuple[int, Any, str]:
+        """(status, the JSON body or None, the request id) of one request."""
+        with self.client.request(method, path, name=name, catch_response=True, **request) as response:
             status = int(response.status_code or 0)
             text = response.text or ""
             rid = (response.headers or {}).get("x-amzn-RequestId")
@@ -278,85 +295,47 @@ class ApiUser(FastHttpUser):
         return status, document, rid or ""
 
     # -------------------------------------------------------------- using a link
+    def verify(self, token: str) -> int:
+        return self.call("POST", VERIFY, {"token": token})[0]
+
+    def confirm(self, token: str, password: str) -> tuple[int, Any, str]:
+        return self.call("POST", CONFIRM, {"token": token, "password": password})
+
     def use_link(self, client: dict[str, Any], token: str, *, source: str) -> None:
         """Verify, then confirm with a new password; sometimes confirm again, or twice at once."""
-        status, _, _ = self.call(
-            "POST", "/v1/password-resets/verify", "POST /v1/password-resets/verify", {"token": token}
-        )
-        if status != 200:
+        if self.verify(token) != 200:
             return
         password = new_password()
         twice_at_once = random.random() < 0.05
         if twice_at_once:
-            calls = [
-                gevent.spawn(
-                    self.call,
-                    "POST",
-                    "/v1/password-resets/confirm",
-                    "POST /v1/password-resets/confirm",
-                    {"token": token, "password": password},
-                )
-                for _ in range(2)
-            ]
+            calls = [gevent.spawn(self.confirm, token, password) for _ in range(2)]
             gevent.joinall(calls)
             outcomes = [c.value for c in calls]
         else:
-            outcomes = [
-                self.call(
-                    "POST",
-                    "/v1/password-resets/confirm",
-                    "POST /v1/password-resets/confirm",
-                    {"token": token, "password": password},
-                )
-            ]
+            outcomes = [self.confirm(token, password)]
         won = [o for o in outcomes if o[0] == 200]
         for _ in won:
             JOURNAL.flow("confirmed", digest=digest(token), account_id=client["account_id"], source=source)
         if won:
             client["password"] = password
         if len(won) > 1:
-            JOURNAL.flow(
-                "wrong_answer",
-                route="POST /v1/password-resets/confirm",
-                status=200,
-                why="two confirms of one link both succeeded",
-                rids=[o[2] for o in won],
-            )
+            JOURNAL.wrong_answer(f"POST {CONFIRM}", 200, "two confirms of one link both succeeded", won)
         for status, _, rid in outcomes:
             if status == 410 and not won:
                 self.check_still_valid(token, rid)
         if won and random.random() < 0.1:
-            status, _, rid = self.call(
-                "POST",
-                "/v1/password-resets/confirm",
-                "POST /v1/password-resets/confirm",
-                {"token": token, "password": new_password()},
-            )
-            if status == 200:
+            again = self.confirm(token, new_password())
+            if again[0] == 200:
                 JOURNAL.flow(
                     "confirmed", digest=digest(token), account_id=client["account_id"], source=source
                 )
-                JOURNAL.flow(
-                    "wrong_answer",
-                    route="POST /v1/password-resets/confirm",
-                    status=200,
-                    why="a used link was confirmed again",
-                    rids=[rid],
-                )
+                JOURNAL.wrong_answer(f"POST {CONFIRM}", 200, "a used link was confirmed again", [again])
 
     def check_still_valid(self, token: str, rid: str) -> None:
         """A confirm said 410 and no confirm of this link succeeded: does the link still work?"""
-        status, _, _ = self.call(
-            "POST", "/v1/password-resets/verify", "POST /v1/password-resets/verify", {"token": token}
-        )
-        if status == 200:
-            JOURNAL.flow(
-                "wrong_answer",
-                route="POST /v1/password-resets/confirm",
-                status=410,
-                why="confirm answered 410 but the link still verifies as valid",
-                rids=[rid],
-            )
+        if self.verify(token) == 200:
+            why = "confirm answered 410 but the link still verifies as valid"
+            JOURNAL.wrong_answer(f"POST {CONFIRM}", 410, why, [(410, None, rid)])
 
     def wait_for_link(
         self, client: dict[str, Any], mark: int, kinds: tuple[str, ...], source: str
@@ -381,47 +360,70 @@ class ApiUser(FastHttpUser):
         return token
 
 
-class SelfServiceUser(ApiUser):
-    weight = 6
+def with_a_client(flow: Callable[[Any, dict[str, Any]], None]) -> Callable[[Any], None]:
+    """A task that acts as a client no other user holds (skipped when none is free), given back to
+    the pool after, however the task ends."""
 
-    @task(5)
-    def known_address(self) -> None:
+    @functools.wraps(flow)
+    def run(user: Any) -> None:
         client = POOLS.take_client()
         if client is None:
             return
         try:
-            mark = MAILBOX.mark()
-            status, _, rid = self.call(
-                "POST",
-                "/v1/password-resets",
-                "POST /v1/password-resets",
-                {"email": client["email"], "locale": random.choice(("de", "en"))},
-            )
-            JOURNAL.flow("self_service", account_id=client["account_id"], status=status, rid=rid)
-            if status != 202:
-                return
-            token = self.wait_for_link(client, mark, ("reset_link", "invitation"), "self_service")
-            if token:
-                self.use_link(client, token, source="self_service")
+            flow(user, client)
         finally:
             POOLS.give_back(client)
+
+    return run
+
+
+class SelfServiceUser(ApiUser):
+    weight = 6
+
+    @task(5)
+    @with_a_client
+    def known_address(self, client: dict[str, Any]) -> None:
+        mark = MAILBOX.mark()
+        status, _, rid = self.call(
+            "POST",
+            "/v1/password-resets",
+            {"email": client["email"], "locale": random.choice(("de", "en"))},
+        )
+        JOURNAL.flow("self_service", account_id=client["account_id"], status=status, rid=rid)
+        if status != 202:
+            return
+        token = self.wait_for_link(client, mark, ("reset_link", "invitation"), "self_service")
+        if token:
+            self.use_link(client, token, source="self_service")
 
     @task(2)
     def unknown_address(self) -> None:
         address = f"nobody-{secrets.token_hex(6)}@unknown.example.net"
-        status, _, rid = self.call(
-            "POST", "/v1/password-resets", "POST /v1/password-resets", {"email": address}
-        )
+        status, _, rid = self.call("POST", "/v1/password-resets", {"email": address})
         JOURNAL.flow("self_service", account_id=None, status=status, rid=rid)
 
     @task(1)
     def made_up_token(self) -> None:
-        self.call(
-            "POST",
-            "/v1/password-resets/verify",
-            "POST /v1/password-resets/verify",
-            {"token": secrets.token_urlsafe(32)},
-        )
+        self.verify(secrets.token_urlsafe(32))
+
+
+@dataclass(frozen=True)
+class StaffLink:
+    """What a staff member asks for a client: a reset link or an invitation."""
+
+    route: str  # after /v1/accounts/{account_id}/
+    flow: str  # the journal's name for the request
+    id_key: str  # the answer's id of the link
+    kinds: tuple[str, ...]  # the mails that may carry it
+    source: str  # whose link it is, for the journal
+    followed: float  # how often the client uses it
+
+    def path(self, account_id: str) -> str:
+        return f"/v1/accounts/{account_id}/{self.route}"
+
+
+RESET_LINK = StaffLink("password-reset", "staff_send", "reset_id", ("reset_link", "invitation"), "staff", 0.7)
+INVITATION = StaffLink("invitation", "staff_invitation", "invitation_id", ("invitation",), "invitation", 1.0)
 
 
 class StaffUser(ApiUser):
@@ -435,10 +437,7 @@ class StaffUser(ApiUser):
     def signed_in(self) -> str | None:
         if self.session is None:
             status, document, _ = self.call(
-                "POST",
-                "/v1/sessions",
-                "POST /v1/sessions",
-                {"email": self.staff["email"], "password": self.staff["password"]},
+                "POST", "/v1/sessions", {"email": self.staff["email"], "password": self.staff["password"]}
             )
             if status == 201:
                 self.session = document["session"]["token"]
@@ -448,66 +447,49 @@ class StaffUser(ApiUser):
         token = self.signed_in()
         if token is None:
             return 0, None, ""
-        status, document, rid = self.call(method, path, name, token=token)
+        status, document, rid = self.call(method, path, name=name, token=token)
         if status == 401:
             self.session = None
         return status, document, rid
 
+    def ask_for(self, link: StaffLink, account_id: str, **journal: Any) -> int:
+        """Ask for ``link`` for the account; the request goes into the journal as ``link.flow``."""
+        status, document, rid = self.staff_call(
+            "POST", link.path(account_id), f"POST {link.path('{account_id}')}"
+        )
+        reset_id = (document or {}).get(link.id_key) if status == 202 else None
+        JOURNAL.flow(link.flow, account_id=account_id, status=status, rid=rid, reset_id=reset_id, **journal)
+        return status
+
+    def send_and_follow(self, link: StaffLink, client: dict[str, Any]) -> None:
+        """Ask for ``link``, wait for its mail and (mostly) use it as the client would."""
+        try:
+            mark = MAILBOX.mark()
+            if self.ask_for(link, client["account_id"]) != 202:
+                return
+            token = self.wait_for_link(client, mark, link.kinds, link.source)
+            if token and (link.followed >= 1 or random.random() < link.followed):
+                self.use_link(client, token, source=link.source)
+        finally:
+            POOLS.give_back(client)
+
+    def deliveries_of(self, account_id: str) -> None:
+        path = f"/v1/accounts/{account_id}/password-reset/deliveries"
+        self.staff_call("GET", path, "GET /v1/accounts/{account_id}/password-reset/deliveries")
+
     @task(4)
     def send_reset(self) -> None:
         client = POOLS.take_client(self.firm["firm_id"])
-        if client is None:
-            return
-        try:
-            mark = MAILBOX.mark()
-            status, document, rid = self.staff_call(
-                "POST",
-                f"/v1/accounts/{client['account_id']}/password-reset",
-                "POST /v1/accounts/{account_id}/password-reset",
-            )
-            JOURNAL.flow(
-                "staff_send",
-                account_id=client["account_id"],
-                status=status,
-                rid=rid,
-                reset_id=(document or {}).get("reset_id") if status == 202 else None,
-            )
-            if status != 202:
-                return
-            token = self.wait_for_link(client, mark, ("reset_link", "invitation"), "staff")
-            if token and random.random() < 0.7:
-                self.use_link(client, token, source="staff")
-        finally:
-            POOLS.give_back(client)
+        if client is not None:
+            self.send_and_follow(RESET_LINK, client)
 
     @task(1)
     def invite(self) -> None:
         client = POOLS.take_without_password(self.firm["firm_id"])
         if client is None:
             client = POOLS.take_client(self.firm["firm_id"])  # has a password: 409 password_already_set
-            if client is None:
-                return
-        try:
-            mark = MAILBOX.mark()
-            status, document, rid = self.staff_call(
-                "POST",
-                f"/v1/accounts/{client['account_id']}/invitation",
-                "POST /v1/accounts/{account_id}/invitation",
-            )
-            JOURNAL.flow(
-                "staff_invitation",
-                account_id=client["account_id"],
-                status=status,
-                rid=rid,
-                reset_id=(document or {}).get("invitation_id") if status == 202 else None,
-            )
-            if status != 202:
-                return
-            token = self.wait_for_link(client, mark, ("invitation",), "invitation")
-            if token:
-                self.use_link(client, token, source="invitation")
-        finally:
-            POOLS.give_back(client)
+        if client is not None:
+            self.send_and_follow(INVITATION, client)
 
     @task(1)
     def send_to_simulator(self) -> None:
@@ -517,109 +499,60 @@ class StaffUser(ApiUser):
         if not simulated:
             return
         target = random.choice(simulated)
-        status, document, rid = self.staff_call(
-            "POST",
-            f"/v1/accounts/{target['account_id']}/password-reset",
-            "POST /v1/accounts/{account_id}/password-reset",
-        )
-        JOURNAL.flow(
-            "staff_send",
-            account_id=target["account_id"],
-            status=status,
-            rid=rid,
-            reset_id=(document or {}).get("reset_id") if status == 202 else None,
-            simulator=True,
-        )
-        self.staff_call(
-            "GET",
-            f"/v1/accounts/{target['account_id']}/password-reset/deliveries",
-            "GET /v1/accounts/{account_id}/password-reset/deliveries",
-        )
+        self.ask_for(RESET_LINK, target["account_id"], simulator=True)
+        self.deliveries_of(target["account_id"])
 
     @task(2)
     def deliveries(self) -> None:
         clients = self.firm["clients"] or self.firm["simulator"]
-        if not clients:
-            return
-        target = random.choice(clients)
-        self.staff_call(
-            "GET",
-            f"/v1/accounts/{target['account_id']}/password-reset/deliveries",
-            "GET /v1/accounts/{account_id}/password-reset/deliveries",
-        )
+        if clients:
+            self.deliveries_of(random.choice(clients)["account_id"])
 
     @task(1)
     def who_am_i(self) -> None:
-        self.staff_call("GET", "/v1/sessions/current", "GET /v1/sessions/current")
+        self.staff_call("GET", CURRENT_SESSION, f"GET {CURRENT_SESSION}")
 
 
 class PortalUser(ApiUser):
     weight = 3
 
     @task(4)
-    def sign_in_change_sign_out(self) -> None:
-        client = POOLS.take_client()
-        if client is None:
+    @with_a_client
+    def sign_in_change_sign_out(self, client: dict[str, Any]) -> None:
+        status, document, _ = self.call(
+            "POST", "/v1/sessions", {"email": client["email"], "password": client["password"]}
+        )
+        if status != 201:
             return
-        try:
-            status, document, _ = self.call(
-                "POST",
-                "/v1/sessions",
-                "POST /v1/sessions",
-                {"email": client["email"], "password": client["password"]},
-            )
-            if status != 201:
-                return
-            session = document["session"]["token"]
-            self.call("GET", "/v1/sessions/current", "GET /v1/sessions/current", token=session)
-            if random.random() < 0.5:
-                password = new_password()
-                status, document, rid = self.call(
-                    "POST",
-                    "/v1/sessions/current/password",
-                    "POST /v1/sessions/current/password",
-                    {"current_password": client["password"], "new_password": password},
-                    token=session,
-                )
-                if status == 200:
-                    client["password"] = password
-                    JOURNAL.flow("changed_in_portal", account_id=client["account_id"])
-                    old, session = session, document["session"]["token"]
-                    status, _, old_rid = self.call(
-                        "GET", "/v1/sessions/current", "GET /v1/sessions/current", token=old
-                    )
-                    if status == 200:
-                        JOURNAL.flow(
-                            "wrong_answer",
-                            route="GET /v1/sessions/current",
-                            status=200,
-                            why="the session before a password change still works",
-                            rids=[old_rid],
-                        )
-                elif status == 401:
-                    again, _, _ = self.call(
-                        "GET", "/v1/sessions/current", "GET /v1/sessions/current", token=session
-                    )
-                    if again == 200:
-                        JOURNAL.flow(
-                            "wrong_answer",
-                            route="POST /v1/sessions/current/password",
-                            status=401,
-                            why="the change answered 401 but the session still works",
-                            rids=[rid],
-                        )
-            self.call("DELETE", "/v1/sessions/current", "DELETE /v1/sessions/current", token=session)
-        finally:
-            POOLS.give_back(client)
+        session = document["session"]["token"]
+        self.call("GET", CURRENT_SESSION, token=session)
+        if random.random() < 0.5:
+            session = self.change_password(client, session)
+        self.call("DELETE", CURRENT_SESSION, token=session)
+
+    def change_password(self, client: dict[str, Any], session: str) -> str:
+        """Change the password while signed in; returns the session to go on with (the new one)."""
+        password = new_password()
+        change = "/v1/sessions/current/password"
+        body = {"current_password": client["password"], "new_password": password}
+        status, document, rid = self.call("POST", change, body, token=session)
+        if status == 200:
+            client["password"] = password
+            JOURNAL.flow("changed_in_portal", account_id=client["account_id"])
+            old, session = session, document["session"]["token"]
+            answer = self.call("GET", CURRENT_SESSION, token=old)
+            if answer[0] == 200:
+                why = "the session before a password change still works"
+                JOURNAL.wrong_answer(f"GET {CURRENT_SESSION}", 200, why, [answer])
+        elif status == 401 and self.call("GET", CURRENT_SESSION, token=session)[0] == 200:
+            why = "the change answered 401 but the session still works"
+            JOURNAL.wrong_answer(f"POST {change}", 401, why, [(status, document, rid)])
+        return session
 
     @task(1)
     def wrong_password(self) -> None:
-        self.call(
-            "POST",
-            "/v1/sessions",
-            "POST /v1/sessions",
-            {"email": f"nobody-{secrets.token_hex(4)}@unknown.example.net", "password": new_password()},
-        )
+        address = f"nobody-{secrets.token_hex(4)}@unknown.example.net"
+        self.call("POST", "/v1/sessions", {"email": address, "password": new_password()})
 
 
 class CrmUser(ApiUser):
@@ -638,23 +571,23 @@ class CrmUser(ApiUser):
         raw = json.dumps(body).encode("utf-8") if body is not None else b""
         extra = {"Content-Type": "application/json"} if body is not None else {}
         headers = signed_headers(self.key, method, f"{self.host}{path}", raw, extra)
-        with self.client.request(
-            method, path, name=name, data=raw.decode("utf-8") or None, headers=headers, catch_response=True
-        ) as response:
-            status = int(response.status_code or 0)
-            text = response.text or ""
-            if status == 0 or status >= 500:
-                response.failure(f"{status}")
-            else:
-                response.success()
-        try:
-            return (
-                status,
-                json.loads(text) if text else None,
-                (response.headers or {}).get("x-amzn-RequestId", ""),
-            )
-        except ValueError:
-            return status, None, ""
+        return self.answered(method, path, name, data=raw.decode("utf-8") or None, headers=headers)
+
+    def account(self, method: str, account_id: str, body: Any = None) -> int:
+        """The CRM's call of ``method`` on the account ``account_id``; its status."""
+        path = f"/v1/admin/accounts/{account_id}"
+        return self.signed(method, path, f"{method} /v1/admin/accounts/{{account_id}}", body)[0]
+
+    def new_account(self, account_id: str, name: str, **fields: Any) -> tuple[dict[str, Any], int]:
+        """A new client of a firm the CRM picks: (the PUT's body, the PUT's status)."""
+        body = {
+            "firm_id": random.choice(self.firms)["firm_id"],
+            "role": "client",
+            "email": f"{account_id}@crm.load.example.com",
+            "name": name,
+            **fields,
+        }
+        return body, self.account("PUT", account_id, body)
 
     @task(2)
     def update_firm(self) -> None:
@@ -668,75 +601,51 @@ class CrmUser(ApiUser):
 
     @task(3)
     def new_client(self) -> None:
-        firm = random.choice(self.firms)
         account_id = f"acc-crm-{secrets.token_hex(5)}"
-        body = {
-            "firm_id": firm["firm_id"],
-            "role": "client",
-            "email": f"{account_id}@crm.load.example.com",
-            "name": f"Neukunde {account_id[-5:]}",
-            "locale": random.choice(("de", "en")),
-            "send_invitation": random.random() < 0.5,
-        }
-        status, _, _ = self.signed(
-            "PUT", f"/v1/admin/accounts/{account_id}", "PUT /v1/admin/accounts/{account_id}", body
+        body, status = self.new_account(
+            account_id,
+            f"Neukunde {account_id[-5:]}",
+            locale=random.choice(("de", "en")),
+            send_invitation=random.random() < 0.5,
         )
         if status == 201:
-            self.signed(
-                "PUT", f"/v1/admin/accounts/{account_id}", "PUT /v1/admin/accounts/{account_id}", body
-            )
-            self.signed("GET", f"/v1/admin/accounts/{account_id}", "GET /v1/admin/accounts/{account_id}")
-            POOLS.without_password.setdefault(firm["firm_id"], deque()).append(
+            self.account("PUT", account_id, body)
+            self.account("GET", account_id)
+            POOLS.without_password.setdefault(body["firm_id"], deque()).append(
                 {"account_id": account_id, "email": body["email"], "role": "client"}
             )
 
     @task(1)
     def erase_throwaway(self) -> None:
-        firm = random.choice(self.firms)
         account_id = f"acc-gone-{secrets.token_hex(5)}"
-        body = {
-            "firm_id": firm["firm_id"],
-            "role": "client",
-            "email": f"{account_id}@crm.load.example.com",
-            "name": "Wird Geloescht",
-        }
-        status, _, _ = self.signed(
-            "PUT", f"/v1/admin/accounts/{account_id}", "PUT /v1/admin/accounts/{account_id}", body
-        )
+        body, status = self.new_account(account_id, "Wird Geloescht")
         if status == 201:
             # A new address first: the CRM hears of it (EmailChanged), then of nothing more.
-            moved = {**body, "email": f"{account_id}@moved.load.example.com"}
-            self.signed(
-                "PUT", f"/v1/admin/accounts/{account_id}", "PUT /v1/admin/accounts/{account_id}", moved
-            )
-            self.signed(
-                "DELETE", f"/v1/admin/accounts/{account_id}", "DELETE /v1/admin/accounts/{account_id}"
-            )
-            self.signed("GET", f"/v1/admin/accounts/{account_id}", "GET /v1/admin/accounts/{account_id}")
+            self.account("PUT", account_id, {**body, "email": f"{account_id}@moved.load.example.com"})
+            self.account("DELETE", account_id)
+            self.account("GET", account_id)
 
 
 class PageUser(ApiUser):
     weight = 2
     assets: ClassVar[list[str]] = []
 
-    @task(3)
-    def reset_page(self) -> None:
-        with self.client.get("/reset", name="GET /reset", catch_response=True) as response:
+    def page(self, path: str, name: str | None = None) -> str:
+        with self.client.get(path, name=name or f"GET {path}", catch_response=True) as response:
             text = response.text or ""
             response.success()
+        return text
+
+    @task(3)
+    def reset_page(self) -> None:
+        text = self.page("/reset")
         if not PageUser.assets:
             PageUser.assets = sorted(set(re.findall(r"/?reset/assets/([A-Za-z0-9._-]+)", text))) or [
                 "reset.js"
             ]
         for name in PageUser.assets:
-            with self.client.get(
-                f"/reset/assets/{name}", name="GET /reset/assets/{name}", catch_response=True
-            ) as r:
-                r.success()
+            self.page(f"/reset/assets/{name}", "GET /reset/assets/{name}")
 
     @task(1)
     def openapi(self) -> None:
-        with self.client.get(
-            "/v1/openapi.json", name="GET /v1/openapi.json", catch_response=True
-        ) as response:
-            response.success()
+        self.page("/v1/openapi.json")

@@ -47,6 +47,10 @@ def _mails_after(stack: Stack, after: int) -> list[dict[str, Any]]:
     return list(stack.request("GET", f"/_dev/load/mail?after={after}").json()["messages"])
 
 
+def _account(account_id: str, email: str, role: str, name: str) -> dict[str, Any]:
+    return {"account_id": account_id, "email": email, "role": role, "name": name}
+
+
 def build(stack: Stack, shape: Shape, *, run: str) -> dict[str, Any]:
     """Provision the firms, invite and set up their accounts, and return the population (also the
     demo firms' accounts with their demo passwords)."""
@@ -71,32 +75,20 @@ def build(stack: Stack, shape: Shape, *, run: str) -> dict[str, Any]:
         people = [("owner", n) for n in range(shape.owners)] + [("member", n) for n in range(shape.members)]
         people += [("client", n) for n in range(shape.clients)]
         for role, n in people:
-            account = {
-                "account_id": f"acc-{run}-{f}-{role}-{n}",
-                "email": f"{role}{n}.f{f}.{run}@load.example.com",
-                "role": role,
-                "name": f"{role.title()} {n} Firma {f}",
-            }
+            email = f"{role}{n}.f{f}.{run}@load.example.com"
+            account = _account(f"acc-{run}-{f}-{role}-{n}", email, role, f"{role.title()} {n} Firma {f}")
             invited.append({**account, "firm_id": firm_id})
             puts.append((firm_id, {**account, "send_invitation": True}))
         for n in range(shape.without_password):
-            account = {
-                "account_id": f"acc-{run}-{f}-new-{n}",
-                "email": f"new{n}.f{f}.{run}@load.example.com",
-                "role": "client",
-                "name": f"Neu {n} Firma {f}",
-            }
-            firm["without_password"].append(account)
-            puts.append((firm_id, account))
+            email = f"new{n}.f{f}.{run}@load.example.com"
+            firm["without_password"].append(
+                _account(f"acc-{run}-{f}-new-{n}", email, "client", f"Neu {n} Firma {f}")
+            )
         for scenario in SIMULATOR_SCENARIOS:
-            account = {
-                "account_id": f"acc-{run}-{f}-sim-{scenario}",
-                "email": f"{scenario}+{run}{f}@{SIMULATOR}",
-                "role": "client",
-                "name": f"Sim {scenario.title()} {f}",
-            }
-            firm["simulator"].append(account)
-            puts.append((firm_id, account))
+            email = f"{scenario}+{run}{f}@{SIMULATOR}"
+            name = f"Sim {scenario.title()} {f}"
+            firm["simulator"].append(_account(f"acc-{run}-{f}-sim-{scenario}", email, "client", name))
+        puts += [(firm_id, account) for account in (*firm["without_password"], *firm["simulator"])]
         firms.append(firm)
 
     def put(item: tuple[str, dict[str, Any]]) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pwreset.api import warm_up
 from pwreset.api.powertools import APIGatewayAuthorizerRequestEvent, APIGatewayAuthorizerResponse
 from pwreset.api.resolver import SESSION_COOKIE
-from pwreset.core import aws, snapstart
-from pwreset.core.observability import logger, metrics, tracer
+from pwreset.core.observability import metrics, observed_handler
 from pwreset.credentials.sessions import resolve_session
 
 
@@ -28,9 +28,7 @@ def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     return None
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     resolved = resolve_session(session_token(request))
@@ -58,5 +56,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return policy.asdict()
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(aws.warm_up, "dynamodb")
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
+warm_up.before_snapshot(services=("dynamodb",))

@@ -21,10 +21,11 @@ from pwreset.api.stream_batch import (
     PartialItemFailureResponse,
     process_partial_response,
 )
-from pwreset.core import aws, snapstart
-from pwreset.core.observability import logger, metrics, tracer
+from pwreset.core.observability import logger, observed_handler
 from pwreset.crm import publisher
 
+# Not stream_batch.batch_handler: the batch's events are put together before the records are
+# told apart, so the records' outcome comes from the publisher, not from one handler per record.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
@@ -44,9 +45,7 @@ def inserted_images(event: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return images
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@observed_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     outcome = publisher.publish_images(inserted_images(event))
     logger.info(
@@ -70,8 +69,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     )
 
 
-# SnapStart (pwreset.core.snapstart; off for this function in template.yaml, as it is off the user's
-# path): what a first batch would otherwise pay, prepared before a snapshot where one is taken.
-snapstart.before_snapshot(aws.warm_up, "events")
-snapstart.before_snapshot(aws.warm_up, "sqs")
-snapstart.before_snapshot(warm_up.user_agent_rules)
+# SnapStart (pwreset.runtime.snapstart; off for this function in template.yaml, as it is off the
+# user's path): what a first batch would otherwise pay, prepared before a snapshot where one is taken.
+warm_up.before_snapshot(services=("events", "sqs"), user_agents=True)

@@ -3,14 +3,11 @@ PUT /v1/admin/firms/{firm_id}, PUT|GET|DELETE /v1/admin/accounts/{account_id}.""
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pwreset.accounts import provisioning
 from pwreset.api import warm_up
 from pwreset.api.powertools import Path, Response
-from pwreset.api.resolver import create_app, iam_caller, json_response, request_meta
-from pwreset.api.schemas import ID_PATTERN, SIGV4, AccountIdPath, responses
+from pwreset.api.resolver import api_handler, create_app, iam_caller, json_response, request_meta
+from pwreset.api.schemas import ID_PATTERN, SIGV4, AccountIdPath, created_or_updated, responses
 from pwreset.api.schemas.provisioning import (
     AccountBody,
     AccountProvisioned,
@@ -18,8 +15,6 @@ from pwreset.api.schemas.provisioning import (
     FirmProvisioned,
     ProvisionedAccount,
 )
-from pwreset.core import aws, snapstart
-from pwreset.core.observability import logger, metrics, tracer
 
 app = create_app()
 
@@ -31,13 +26,7 @@ AccountId = AccountIdPath
     "/v1/admin/firms/<firm_id>",
     summary="Create or update a firm (CRM)",
     tags=["provisioning"],
-    responses={
-        **responses(201, FirmProvisioned, "Created", 400, 403),
-        200: {
-            "description": "Updated (or unchanged)",
-            "content": {"application/json": {"model": FirmProvisioned}},
-        },
-    },
+    responses=created_or_updated(FirmProvisioned, 400, 403),
     security=SIGV4,
 )
 def put_firm(firm_id: FirmId, body: FirmBody) -> Response[dict[str, Any]]:
@@ -50,13 +39,7 @@ def put_firm(firm_id: FirmId, body: FirmBody) -> Response[dict[str, Any]]:
     "/v1/admin/accounts/<account_id>",
     summary="Create or update an account (CRM)",
     tags=["provisioning"],
-    responses={
-        **responses(201, AccountProvisioned, "Created", 400, 403, 404, 409),
-        200: {
-            "description": "Updated (or unchanged)",
-            "content": {"application/json": {"model": AccountProvisioned}},
-        },
-    },
+    responses=created_or_updated(AccountProvisioned, 400, 403, 404, 409),
     security=SIGV4,
 )
 def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, Any]]:
@@ -98,15 +81,8 @@ def delete_account(account_id: AccountId) -> Response[None]:
     return json_response(204, None)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(aws.warm_up, "dynamodb")
-snapstart.before_snapshot(aws.warm_up, "sesv2")
-snapstart.before_snapshot(warm_up.mail_templates, "invitation")
-snapstart.before_snapshot(warm_up.routes, app)
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
+warm_up.before_snapshot(app, services=("dynamodb", "sesv2"), mails=("invitation",))

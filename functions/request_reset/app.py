@@ -3,16 +3,11 @@ POST /v1/accounts/{account_id}/invitation (staff)."""
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pwreset.api import warm_up
 from pwreset.api.powertools import Response
-from pwreset.api.resolver import create_app, json_response, principal, request_meta
+from pwreset.api.resolver import api_handler, create_app, json_response, principal, request_meta
 from pwreset.api.schemas import SIGNED_IN, responses
 from pwreset.api.schemas.resets import Accepted, InvitationSent, SelfServiceResetBody, StaffResetSent
-from pwreset.core import aws, snapstart
-from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import resets
 
@@ -61,16 +56,8 @@ def invite(account_id: str) -> Response[dict[str, Any]]:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(aws.warm_up, "dynamodb")
-snapstart.before_snapshot(aws.warm_up, "sesv2")
-snapstart.before_snapshot(aws.warm_up, "sqs")
-snapstart.before_snapshot(warm_up.mail_templates, "reset_link", "invitation")
-snapstart.before_snapshot(warm_up.routes, app)
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
+warm_up.before_snapshot(app, services=("dynamodb", "sesv2", "sqs"), mails=("reset_link", "invitation"))

@@ -6,17 +6,12 @@ The page never sees the token: it travels in the URL fragment, which browsers do
 opening the page reads and changes nothing; the script calls verify (read-only) and confirm.
 """
 
-from typing import Annotated, Any
-
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Annotated
 
 from pwreset.api import help_page, pages, warm_up
 from pwreset.api.powertools import Query, Response
-from pwreset.api.resolver import create_app, error_response, request_locale
+from pwreset.api.resolver import api_handler, create_app, error_response, request_locale
 from pwreset.api.schemas import error_responses
-from pwreset.core import snapstart
-from pwreset.core.observability import logger, tracer
 
 app = create_app()
 
@@ -34,13 +29,7 @@ _REVALIDATE = "no-cache"
 )
 def page() -> Response[str]:
     locale = request_locale(app)
-    html = pages.render_reset_page(locale, pages.relative_root(app.current_event.path))
-    return Response(
-        status_code=200,
-        content_type="text/html; charset=utf-8",
-        body=html,
-        headers={**pages.PAGE_HEADERS, "Content-Language": locale, "Vary": "Accept-Language"},
-    )
+    return _page(pages.render_reset_page(locale, pages.relative_root(app.current_event.path)), locale)
 
 
 @app.get(
@@ -60,7 +49,12 @@ def help_article(
 ) -> Response[str]:
     event = app.current_event
     locale = help_page.page_locale(lang, event.headers.get("accept-language"))
-    html = help_page.render_help_page(locale, help_page.help_root(event.path))
+    return _page(help_page.render_help_page(locale, help_page.help_root(event.path)), locale)
+
+
+def _page(html: str, locale: str) -> Response[str]:
+    """A hosted page in ``locale``, which the request's language chose (so caches keep one per
+    Accept-Language)."""
     return Response(
         status_code=200,
         content_type="text/html; charset=utf-8",
@@ -117,11 +111,8 @@ def openapi() -> Response[str]:
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app, with_metrics=False)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(warm_up.routes, app)
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
+warm_up.before_snapshot(app)

@@ -3,16 +3,11 @@ GET /v1/accounts/{account_id}/password-reset/deliveries (the firm's staff)."""
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pwreset.api import warm_up
 from pwreset.api.powertools import Response
-from pwreset.api.resolver import create_app, json_response, principal
+from pwreset.api.resolver import api_handler, create_app, json_response, principal
 from pwreset.api.schemas import SIGNED_IN, error_responses, responses
 from pwreset.api.schemas.delivery import Deliveries, WebhookOutcome
-from pwreset.core import aws, snapstart
-from pwreset.core.observability import logger, metrics, tracer
 from pwreset.delivery import deliveries, ses_events
 
 # SNS posts its JSON as text/plain: the resolver's JSON content-type gate stays off here, and the
@@ -51,21 +46,18 @@ def list_deliveries(account_id: str) -> Response[dict[str, Any]]:
     return json_response(200, deliveries.list_deliveries(principal(app), account_id))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(aws.warm_up, "dynamodb")
-snapstart.before_snapshot(
-    warm_up.import_modules,
-    "cryptography.x509",
-    "cryptography.exceptions",
-    "cryptography.hazmat.primitives.hashes",
-    "cryptography.hazmat.primitives.asymmetric.padding",
-    "cryptography.hazmat.primitives.asymmetric.rsa",
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
+warm_up.before_snapshot(
+    app,
+    services=("dynamodb",),
+    modules=(
+        "cryptography.x509",
+        "cryptography.exceptions",
+        "cryptography.hazmat.primitives.hashes",
+        "cryptography.hazmat.primitives.asymmetric.padding",
+        "cryptography.hazmat.primitives.asymmetric.rsa",
+    ),
 )
-snapstart.before_snapshot(warm_up.routes, app)

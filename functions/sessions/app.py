@@ -4,13 +4,11 @@ POST /v1/sessions/current/password (change the password while signed in), and GE
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pwreset.accounts import directory
 from pwreset.api import warm_up
 from pwreset.api.powertools import Response
 from pwreset.api.resolver import (
+    api_handler,
     cleared_session_cookie,
     create_app,
     json_response,
@@ -27,9 +25,7 @@ from pwreset.api.schemas.sessions import (
     SignedIn,
     SignInBody,
 )
-from pwreset.core import aws, snapstart
 from pwreset.core.config import settings
-from pwreset.core.observability import logger, metrics, tracer
 from pwreset.core.times import iso
 from pwreset.credentials import changes, sessions
 
@@ -116,15 +112,8 @@ def firm_clients() -> Response[dict[str, Any]]:
     return json_response(200, {"accounts": directory.firm_clients(principal(app))})
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app)
 
 
-# SnapStart (pwreset.core.snapstart): prepared once, before the snapshot, instead of by a first request.
-snapstart.before_snapshot(aws.warm_up, "dynamodb")
-snapstart.before_snapshot(warm_up.import_modules, "argon2", "argon2.exceptions")
-snapstart.before_snapshot(warm_up.password_checks)
-snapstart.before_snapshot(warm_up.routes, app)
+# SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
+warm_up.before_snapshot(app, services=("dynamodb",), modules=("argon2", "argon2.exceptions"), passwords=True)

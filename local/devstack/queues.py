@@ -35,8 +35,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.filters import matches_any, parse_patterns
+from devstack.filters import matches_any
 from devstack.gateway import Runner, Throttled
+from devstack.mapping import EventSourceMapping
 from devstack.template import QueueSubscription, SamTemplate
 
 log = logging.getLogger("devstack.queues")
@@ -69,8 +70,10 @@ class BatchOutcome:
     function_error: bool = False
 
 
-class QueuePoller:
+class QueuePoller(EventSourceMapping[QueueSubscription]):
     """One SQS event source mapping: a queue feeding one function."""
+
+    thread_prefix = "sqs"
 
     def __init__(
         self,
@@ -81,12 +84,8 @@ class QueuePoller:
         sqs: Any,
         region: str = "eu-central-1",
     ) -> None:
-        self.template = template
-        self.sub = subscription
-        self.runner = runner
+        super().__init__(template, subscription, runner, region=region)
         self.sqs = sqs
-        self.region = region
-        self.patterns = parse_patterns(subscription.filter_patterns)
         queue_name = template.physical_name(subscription.queue)
         self.queue_url: str = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["All"])["Attributes"]
@@ -98,12 +97,9 @@ class QueuePoller:
         # More batches at once than the function has environments would only hold messages in
         # flight, their visibility timeout running, while they wait for one.
         self.max_concurrency = min(wanted, limit) if limit else wanted
-        self._stop = threading.Event()
         self._slots = threading.BoundedSemaphore(self.max_concurrency)
-        self._thread: threading.Thread | None = None
         self._workers: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
-        self.invocations = 0
         self.deleted = 0
         self.failed = 0
         self.batches_in_progress = 0
@@ -216,22 +212,8 @@ class QueuePoller:
             )
             outcome.function_error = True
             return everything
-        if not self.sub.report_batch_item_failures or not isinstance(result, dict):
-            return set()
-        failures = result.get("batchItemFailures")
-        if not failures:
-            return set()
-        failed: set[str] = set()
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not identifier or identifier not in everything:
-                log.warning(
-                    "invalid batchItemFailures: the whole batch is retried",
-                    extra={"function": self.sub.function, "item": failure},
-                )
-                return everything
-            failed.add(identifier)
-        return failed
+        failed = self.reported_failures(result, everything, log)
+        return everything if failed is None else set(failed)
 
     def _delete(self, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), MAX_RECEIVE):
@@ -274,13 +256,10 @@ class QueuePoller:
     # ------------------------------------------------------------------ the threads
     def start(self) -> None:
         self._workers = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix=f"sqs:{self.name}")
-        self._thread = threading.Thread(target=self._run, name=f"sqs:{self.name}", daemon=True)
-        self._thread.start()
+        super().start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         if self._workers is not None:
             self._workers.shutdown(wait=True, cancel_futures=True)
 
@@ -328,13 +307,11 @@ class QueuePoller:
         return all(int(value) == 0 for value in attributes.values())
 
 
-def queue_pollers_for(
-    template: SamTemplate, runner: Runner, *, sqs: Any, region: str = "eu-central-1"
-) -> list[QueuePoller]:
+def queue_pollers_for(template: SamTemplate, runner: Runner, **clients: Any) -> list[QueuePoller]:
+    """A poller for every enabled queue mapping of the template (``clients``: as QueuePoller takes
+    them, with the region)."""
     return [
-        QueuePoller(template, sub, runner, sqs=sqs, region=region)
-        for sub in template.queue_subscriptions()
-        if sub.enabled
+        QueuePoller(template, sub, runner, **clients) for sub in template.queue_subscriptions() if sub.enabled
     ]
 
 

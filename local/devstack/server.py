@@ -129,27 +129,6 @@ class _Handler(BaseHTTPRequestHandler):
     server: DevServer
     server_version = "devstack"
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch()
-
     def __getattr__(self, name: str) -> Any:
         # API Gateway answers any other method too (TRACE, QUERY, ...: no such route, the
         # template's 404), never a bare 501.
@@ -195,6 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
         log.info(
             "%s %s %d %.0f ms", self.command, raw_path, response.status, (time.monotonic() - started) * 1000
         )
+
+    # The methods API Gateway routes; any other reaches _dispatch through __getattr__.
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
     def _read_body(self) -> bytes | None:
         """The request body, or None when it is over API Gateway's limit (read no further then)."""

@@ -74,14 +74,33 @@ class SesSimulator:
         configuration_set: str | None = None,
     ) -> None:
         """Events for one accepted mail follow shortly after, on another thread, as from SES."""
-        events = self.events_for(
-            message_id,
-            sender=sender,
-            recipients=recipients,
-            subject=subject,
-            tags=tags,
-            configuration_set=configuration_set,
-        )
+        sent_at = datetime.now(UTC)
+        ses_tags: dict[str, list[str]] = {str(name): [str(value)] for name, value in tags.items()}
+        configuration_set = configuration_set or self.configuration_set
+        if configuration_set:
+            ses_tags["ses:configuration-set"] = [configuration_set]
+        ses_tags.setdefault("ses:from-domain", [sender.partition("@")[2]])
+        mail = {
+            "timestamp": _ses_time(sent_at),
+            "source": sender,
+            "sendingAccountId": "123456789012",
+            "messageId": message_id,
+            "destination": recipients,
+            "headersTruncated": False,
+            "headers": [
+                {"name": "From", "value": sender},
+                {"name": "To", "value": ", ".join(recipients)},
+                {"name": "Subject", "value": subject},
+            ],
+            "commonHeaders": {
+                "from": [sender],
+                "to": recipients,
+                "messageId": message_id,
+                "subject": subject,
+            },
+            "tags": ses_tags,
+        }
+        events = self.events_for(mail, recipients, sent_at)
         thread = threading.Thread(target=self._post_all, args=(events,), name="ses-events", daemon=True)
         self._threads.append(thread)
         thread.start()
@@ -104,17 +123,9 @@ class SesSimulator:
 
     # ------------------------------------------------------------------ events
     def events_for(
-        self,
-        message_id: str,
-        *,
-        sender: str,
-        recipients: list[str],
-        subject: str,
-        tags: Mapping[str, str],
-        configuration_set: str | None = None,
+        self, mail: dict[str, Any], recipients: list[str], sent_at: datetime
     ) -> list[dict[str, Any]]:
-        sent_at = datetime.now(UTC)
-        mail = self._mail(message_id, sender, recipients, subject, tags, configuration_set, sent_at)
+        """What SES reports of ``mail``: its send, then each recipient's outcome."""
         events: list[dict[str, Any]] = [{"eventType": "Send", "mail": mail, "send": {}}]
         for recipient in recipients:
             events.extend(self._outcome(recipient, mail, sent_at))
@@ -198,40 +209,4 @@ class SesSimulator:
                 "feedbackId": f"{uuid.uuid4()}-000000",
                 "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
             },
-        }
-
-    def _mail(
-        self,
-        message_id: str,
-        sender: str,
-        recipients: list[str],
-        subject: str,
-        tags: Mapping[str, str],
-        configuration_set: str | None,
-        sent_at: datetime,
-    ) -> dict[str, Any]:
-        ses_tags: dict[str, list[str]] = {str(name): [str(value)] for name, value in tags.items()}
-        configuration_set = configuration_set or self.configuration_set
-        if configuration_set:
-            ses_tags["ses:configuration-set"] = [configuration_set]
-        ses_tags.setdefault("ses:from-domain", [sender.partition("@")[2]])
-        return {
-            "timestamp": _ses_time(sent_at),
-            "source": sender,
-            "sendingAccountId": "123456789012",
-            "messageId": message_id,
-            "destination": recipients,
-            "headersTruncated": False,
-            "headers": [
-                {"name": "From", "value": sender},
-                {"name": "To", "value": ", ".join(recipients)},
-                {"name": "Subject", "value": subject},
-            ],
-            "commonHeaders": {
-                "from": [sender],
-                "to": recipients,
-                "messageId": message_id,
-                "subject": subject,
-            },
-            "tags": ses_tags,
         }

@@ -31,6 +31,7 @@ from devstack.faults import FaultSpecError
 from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.mailbox import Mailbox
 from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
+from devstack.ports import HOST, StackPorts
 from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
 from devstack.server import DevPages, DevServer, ensure_port_free
@@ -42,7 +43,6 @@ from devstack.template import REPO_ROOT, TEMPLATE_PATH, SamTemplate, provision
 
 log = logging.getLogger("devstack")
 
-HOST = "127.0.0.1"
 REGION = "eu-central-1"
 STATE_DIR = REPO_ROOT / "local" / ".state"
 SES_WEBHOOK_PATH = "/v1/webhooks/ses"
@@ -53,7 +53,7 @@ class StackError(RuntimeError):
 
 
 @dataclass
-class StackConfig:
+class StackConfig(StackPorts):
     port: int = 3000
     moto_port: int = 5000
     template: Path = TEMPLATE_PATH
@@ -69,14 +69,6 @@ class StackConfig:
     @property
     def moto_log(self) -> Path:
         return self.state_dir / f"moto-{self.moto_port}.log"
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def moto_url(self) -> str:
-        return f"http://{HOST}:{self.moto_port}"
 
 
 @dataclass

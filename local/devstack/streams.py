@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 import uuid
 from collections import deque
@@ -32,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from devstack.filters import matches_any, parse_patterns
+from devstack.filters import matches_any
 from devstack.gateway import Runner
+from devstack.mapping import EventSourceMapping
 from devstack.template import SamTemplate, StreamSubscription
 
 log = logging.getLogger("devstack.streams")
@@ -63,8 +63,10 @@ class ShardState:
     pending: deque[dict[str, Any]] = field(default_factory=deque)
 
 
-class StreamPoller:
+class StreamPoller(EventSourceMapping[StreamSubscription]):
     """One event source mapping: a table's stream feeding one function."""
+
+    thread_prefix = "stream"
 
     def __init__(
         self,
@@ -78,23 +80,16 @@ class StreamPoller:
         sns: Any | None = None,
         region: str = "eu-central-1",
     ) -> None:
-        self.template = template
-        self.sub = subscription
-        self.runner = runner
+        super().__init__(template, subscription, runner, region=region)
         self.streams = streams
         self.sqs = sqs
         self.sns = sns
-        self.region = region
-        self.patterns = parse_patterns(subscription.filter_patterns)
         table_name = template.physical_name(subscription.table)
         described = dynamodb.describe_table(TableName=table_name)["Table"]
         self.stream_arn: str = described.get("LatestStreamArn") or ""
         if not self.stream_arn:
             raise ValueError(f"{subscription.function}: table {subscription.table} has no stream")
         self.shards: dict[str, ShardState] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.invocations = 0
         # Completed rounds over every shard: a round that starts after a write sees its record.
         self.rounds = 0
         self._destination: str | None = self._resolve_destination()
@@ -131,7 +126,7 @@ class StreamPoller:
     def _lambda_record(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The record as Lambda delivers it: epoch-second timestamps, base64 binary values, the
         source ARN and the region."""
-        record = _jsonable(raw)
+        record = as_delivered(raw)
         record["awsRegion"] = self.region
         record["eventSourceARN"] = self.stream_arn
         record.setdefault("eventSource", "aws:dynamodb")
@@ -204,23 +199,13 @@ class StreamPoller:
                 "stream batch failed", extra={"function": self.sub.function, "batch_size": len(records)}
             )
             return _Outcome(ok=False, function_error="Unhandled")
-        if not self.sub.report_batch_item_failures or not result:
-            return _Outcome(ok=True)
-        failures = result.get("batchItemFailures") if isinstance(result, dict) else None
-        if not failures:
-            return _Outcome(ok=True)
         sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
-        indexes: list[int] = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not identifier or identifier not in sequence_numbers:
-                log.warning(
-                    "invalid batchItemFailures: the whole batch is retried",
-                    extra={"function": self.sub.function, "item": failure},
-                )
-                return _Outcome(ok=False)
-            indexes.append(sequence_numbers.index(identifier))
-        return _Outcome(ok=False, failed_from=min(indexes))
+        failed = self.reported_failures(result, sequence_numbers, log)
+        if failed is None:
+            return _Outcome(ok=False)
+        if not failed:
+            return _Outcome(ok=True)
+        return _Outcome(ok=False, failed_from=min(sequence_numbers.index(i) for i in failed))
 
     def _too_old(self, records: list[dict[str, Any]]) -> bool:
         limit = self.sub.maximum_record_age_seconds
@@ -295,15 +280,6 @@ class StreamPoller:
         }
 
     # ------------------------------------------------------------------ the thread
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"stream:{self.name}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
@@ -315,31 +291,23 @@ class StreamPoller:
             self._stop.wait(POLL_INTERVAL_S)
 
 
-def pollers_for(
-    template: SamTemplate,
-    runner: Runner,
-    *,
-    dynamodb: Any,
-    streams: Any,
-    sqs: Any | None = None,
-    sns: Any | None = None,
-    region: str = "eu-central-1",
-) -> list[StreamPoller]:
+def pollers_for(template: SamTemplate, runner: Runner, **clients: Any) -> list[StreamPoller]:
+    """A poller for every enabled stream mapping of the template (``clients``: as StreamPoller
+    takes them, with the region)."""
     return [
-        StreamPoller(
-            template, sub, runner, dynamodb=dynamodb, streams=streams, sqs=sqs, sns=sns, region=region
-        )
+        StreamPoller(template, sub, runner, **clients)
         for sub in template.stream_subscriptions()
         if sub.enabled
     ]
 
 
-def _jsonable(value: Any) -> Any:
-    """boto3 hands back datetimes and bytes; Lambda's event has epoch seconds and base64 text."""
+def as_delivered(value: Any) -> Any:
+    """A stream record as Lambda delivers it (and its filters match it): boto3 hands back datetimes
+    and bytes, Lambda's event has epoch seconds and base64 text."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: as_delivered(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [as_delivered(v) for v in value]
     if isinstance(value, datetime):
         return int(value.timestamp())
     if isinstance(value, bytes | bytearray):

@@ -286,27 +286,21 @@ class SamTemplate:
     def api_routes(self) -> list[Route]:
         routes: list[Route] = []
         apis = self.of_type("AWS::Serverless::Api")
-        for function_id, function in self.functions().items():
-            for event in (function["Properties"].get("Events") or {}).values():
-                if event.get("Type") != "Api":
-                    continue
-                props = event["Properties"]
-                api_ref = (
-                    props.get("RestApiId", {}).get("Ref")
-                    if isinstance(props.get("RestApiId"), dict)
-                    else None
+        for function_id, _, props in self.function_events("Api"):
+            api_ref = (
+                props.get("RestApiId", {}).get("Ref") if isinstance(props.get("RestApiId"), dict) else None
+            )
+            api = apis.get(api_ref or "", {}).get("Properties", {})
+            default_auth = api.get("Auth", {}).get("DefaultAuthorizer")
+            authorizer = props.get("Auth", {}).get("Authorizer", default_auth)
+            routes.append(
+                Route(
+                    function=function_id,
+                    method=props["Method"].upper(),
+                    path=props["Path"],
+                    authorizer=None if authorizer in (None, "NONE") else authorizer,
                 )
-                api = apis.get(api_ref or "", {}).get("Properties", {})
-                default_auth = api.get("Auth", {}).get("DefaultAuthorizer")
-                authorizer = props.get("Auth", {}).get("Authorizer", default_auth)
-                routes.append(
-                    Route(
-                        function=function_id,
-                        method=props["Method"].upper(),
-                        path=props["Path"],
-                        authorizer=None if authorizer in (None, "NONE") else authorizer,
-                    )
-                )
+            )
         return routes
 
     def authorizer_function(self, name: str) -> str:
@@ -353,69 +347,61 @@ class SamTemplate:
     def topics(self) -> dict[str, dict[str, Any]]:
         return self.of_type("AWS::SNS::Topic")
 
+    def function_events(self, event_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(function id, event name, the event's properties) of every function event of
+        ``event_type`` (``DynamoDB``, ``SQS``, ``Api``, ...)."""
+        return [
+            (function_id, event_name, event["Properties"])
+            for function_id, function in self.functions().items()
+            for event_name, event in (function["Properties"].get("Events") or {}).items()
+            if event.get("Type") == event_type
+        ]
+
     def stream_subscriptions(self) -> list[StreamSubscription]:
         subs: list[StreamSubscription] = []
-        for function_id, function in self.functions().items():
-            for event_name, event in (function["Properties"].get("Events") or {}).items():
-                if event.get("Type") != "DynamoDB":
-                    continue
-                props = event["Properties"]
-                stream = props["Stream"]
-                table = stream["Fn::GetAtt"][0]
-                patterns = tuple(
-                    f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
-                    for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+        for function_id, event_name, props in self.function_events("DynamoDB"):
+            table = props["Stream"]["Fn::GetAtt"][0]
+            subs.append(
+                StreamSubscription(
+                    function=function_id,
+                    table=table,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (props.get("FunctionResponseTypes") or []),
+                    filter_patterns=_filter_patterns(props),
+                    event=event_name,
+                    starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
+                    maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
+                    on_failure=_failure_destination(props),
+                    enabled=bool(props.get("Enabled", True)),
                 )
-                subs.append(
-                    StreamSubscription(
-                        function=function_id,
-                        table=table,
-                        batch_size=int(props.get("BatchSize", 100)),
-                        maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
-                        bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-                        report_batch_item_failures="ReportBatchItemFailures"
-                        in (props.get("FunctionResponseTypes") or []),
-                        filter_patterns=patterns,
-                        event=event_name,
-                        starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
-                        maximum_record_age_seconds=int(props.get("MaximumRecordAgeInSeconds", -1)),
-                        on_failure=_failure_destination(props),
-                        enabled=bool(props.get("Enabled", True)),
-                    )
-                )
+            )
         return subs
 
     def queue_subscriptions(self) -> list[QueueSubscription]:
         subs: list[QueueSubscription] = []
-        for function_id, function in self.functions().items():
-            for event_name, event in (function["Properties"].get("Events") or {}).items():
-                if event.get("Type") != "SQS":
-                    continue
-                props = event["Properties"]
-                scaling = props.get("ScalingConfig") or {}
-                maximum_concurrency = scaling.get("MaximumConcurrency")
-                patterns = tuple(
-                    f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
-                    for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+        for function_id, event_name, props in self.function_events("SQS"):
+            maximum_concurrency = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+            subs.append(
+                QueueSubscription(
+                    function=function_id,
+                    queue=_referenced_resource(props["Queue"]),
+                    event=event_name,
+                    batch_size=int(self.resolve(props.get("BatchSize", 10))),
+                    maximum_batching_window_s=int(
+                        self.resolve(props.get("MaximumBatchingWindowInSeconds", 0))
+                    ),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (props.get("FunctionResponseTypes") or []),
+                    maximum_concurrency=None
+                    if maximum_concurrency is None
+                    else int(self.resolve(maximum_concurrency)),
+                    filter_patterns=_filter_patterns(props),
+                    enabled=bool(self.resolve(props.get("Enabled", True))),
                 )
-                subs.append(
-                    QueueSubscription(
-                        function=function_id,
-                        queue=_referenced_resource(props["Queue"]),
-                        event=event_name,
-                        batch_size=int(self.resolve(props.get("BatchSize", 10))),
-                        maximum_batching_window_s=int(
-                            self.resolve(props.get("MaximumBatchingWindowInSeconds", 0))
-                        ),
-                        report_batch_item_failures="ReportBatchItemFailures"
-                        in (props.get("FunctionResponseTypes") or []),
-                        maximum_concurrency=None
-                        if maximum_concurrency is None
-                        else int(self.resolve(maximum_concurrency)),
-                        filter_patterns=patterns,
-                        enabled=bool(self.resolve(props.get("Enabled", True))),
-                    )
-                )
+            )
         return subs
 
     def event_buses(self) -> dict[str, dict[str, Any]]:
@@ -478,6 +464,14 @@ def _referenced_resource(value: Any) -> str:
     if isinstance(value, dict) and "Ref" in value:
         return str(value["Ref"])
     raise ValueError(f"expected a reference to a resource of the template, got {value!r}")
+
+
+def _filter_patterns(props: dict[str, Any]) -> tuple[str, ...]:
+    """An event source mapping's ``FilterCriteria`` patterns, each as JSON text."""
+    return tuple(
+        f["Pattern"] if isinstance(f["Pattern"], str) else json.dumps(f["Pattern"])
+        for f in (props.get("FilterCriteria") or {}).get("Filters", [])
+    )
 
 
 def _failure_destination(props: dict[str, Any]) -> FailureDestination | None:

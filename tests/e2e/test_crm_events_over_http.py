@@ -13,13 +13,10 @@ import pytest
 
 from support.leaks import SEEN
 from support.local_stack import Stack, firm_of_two, link_in, mail_ids, sign_in, wait_for_mail
+from support.user_agents import SAFARI_ON_IPHONE
 
 pytestmark = pytest.mark.e2e
 
-SAFARI_ON_IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
-)
 BOUNCER = "bounce+crmevents@simulator.amazonses.com"
 
 

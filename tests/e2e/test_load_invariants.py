@@ -181,47 +181,36 @@ def test_a_link_used_twice_is_caught(run: Run) -> None:
     assert "links_used_once" in planted(run, plant)
 
 
-def test_a_password_change_without_its_version_bump_is_caught(run: Run) -> None:
-    def plant(dynamodb: Any) -> Callable[[], None]:
-        key = {"account_id": {"S": JAMES}}
-        table = run.table("AccountsTable")
-        dynamodb.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="SET password_version = :v",
-            ExpressionAttributeValues={":v": {"N": "0"}},
-        )
-        return lambda: dynamodb.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="SET password_version = :v",
-            ExpressionAttributeValues={":v": {"N": "1"}},
-        )
+def _overwrite(
+    run: Run, logical_id: str, key: dict[str, Any], attribute: str, planted: Any, original: Any
+) -> Callable[[Any], Callable[[], None]]:
+    """A plant that sets one attribute of one item to ``planted``, and puts ``original`` back."""
 
+    def plant(dynamodb: Any) -> Callable[[], None]:
+        def set_to(value: Any) -> None:
+            dynamodb.update_item(
+                TableName=run.table(logical_id),
+                Key=key,
+                UpdateExpression="SET #a = :v",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues={":v": value},
+            )
+
+        set_to(planted)
+        return lambda: set_to(original)
+
+    return plant
+
+
+def test_a_password_change_without_its_version_bump_is_caught(run: Run) -> None:
+    key = {"account_id": {"S": JAMES}}
+    plant = _overwrite(run, "AccountsTable", key, "password_version", {"N": "0"}, {"N": "1"})
     assert planted(run, plant) == {"records_whole"}
 
 
 def test_a_link_marked_used_without_a_password_change_is_caught(run: Run) -> None:
-    digest = _token(run, ANNA)["token_hash"]
-
-    def plant(dynamodb: Any) -> Callable[[], None]:
-        key = {"token_hash": {"S": digest}}
-        table = run.table("ResetTokensTable")
-        dynamodb.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="SET #s = :used",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":used": {"S": "used"}},
-        )
-        return lambda: dynamodb.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="SET #s = :issued",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":issued": {"S": "issued"}},
-        )
-
+    key = {"token_hash": {"S": _token(run, ANNA)["token_hash"]}}
+    plant = _overwrite(run, "ResetTokensTable", key, "status", {"S": "used"}, {"S": "issued"})
     assert planted(run, plant) == {"links_used_once"}
 
 

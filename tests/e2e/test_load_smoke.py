@@ -7,30 +7,24 @@ the harness fails here, not on the next ``make load``."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from support.leaks import SEEN
 from support.local_stack import LOG_DIRS
+from support.processes import REPO, run_python
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[2]
 RAW_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
 
 def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_path: Path) -> None:
     out, work = tmp_path / "results.md", tmp_path / "work"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("local", "."))
-    done = subprocess.run(
+    done = run_python(
         [
-            sys.executable,
             "-m",
             "load",
             "--runs=faults",
@@ -46,11 +40,9 @@ def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_p
             f"--out={out}",
             f"--work-dir={work}",
         ],
+        path=("local", "."),
+        drop=("AWS_", "POWERTOOLS_"),
         cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
         check=False,
     )
     run_dir = work / "with faults"

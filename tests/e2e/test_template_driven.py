@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from support.local_stack import Stack, start_stack, stop_stack
-from support.samples import FIXTURES_DIR
-from support.template_copies import probe_stream_function, template_copy
+from support.template_copies import api_event, probe_function, probe_stream_function, template_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -52,31 +51,13 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeStack]:
     template = template_copy(
         work / "template",
         {
-            "ProbeApiFunction": {
-                "Type": "AWS::Serverless::Function",
-                "Properties": {
-                    "CodeUri": str(FIXTURES_DIR / "probe_api"),
-                    "Events": {
-                        "Echo": {
-                            "Type": "Api",
-                            "Properties": {
-                                "RestApiId": {"Ref": "PortalApi"},
-                                "Path": "/v1/probe/{name}",
-                                "Method": "GET",
-                                "Auth": {"Authorizer": "NONE"},
-                            },
-                        },
-                        "Guarded": {
-                            "Type": "Api",
-                            "Properties": {
-                                "RestApiId": {"Ref": "PortalApi"},
-                                "Path": "/v1/probe/{name}",
-                                "Method": "POST",
-                            },
-                        },
-                    },
+            "ProbeApiFunction": probe_function(
+                "probe_api",
+                {
+                    "Echo": api_event("/v1/probe/{name}"),
+                    "Guarded": api_event("/v1/probe/{name}", "POST", authorizer=True),
                 },
-            },
+            ),
             "ProbeStreamFunction": stream_function,
         },
         api_properties={"BinaryMediaTypes": ["image~1png"]},

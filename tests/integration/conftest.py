@@ -88,9 +88,8 @@ def aws(mocked_aws: None) -> Iterator[None]:
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
     from pwreset.core.aws import forget_clients
-    from pwreset.credentials import ratelimit, resets
+    from pwreset.credentials import notifications, ratelimit, resets
     from pwreset.delivery import sns
-    from pwreset.mail import notifications
     from pwreset.storage import models
 
     sns.default_verifier.cache_clear()

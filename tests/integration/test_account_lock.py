@@ -19,12 +19,13 @@ import boto3
 import pytest
 
 from devstack.gateway import FunctionRunner
+from support.accounts import SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
 from support.environment import TEMPLATE
 from support.recorded import assert_nothing_recorded_since, recorded
-from support.sent_mail import sent_messages, token_from
-from support.spies import ApiCallSpy
+from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
 from support.streams import run_mapping
+from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
 OWNER = "acc-berger-owner"  # Petra Berger, German
@@ -35,62 +36,16 @@ ROUTE = "/v1/account-locks"
 ATTACKER_IP = "203.0.113.66"
 HOLDER_IP = "198.51.100.44"
 ATTACKERS_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
-CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-SAFARI_ON_IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
-)
 LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 
 
 # --------------------------------------------------------------------------- fixtures and helpers
 
 
-class Mails:
-    """Every SendEmail the service makes, whole (moto keeps only the HTML part)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.spy = ApiCallSpy(monkeypatch)
-
-    def to(self, address: str, kind: str | None = None) -> list[dict[str, Any]]:
-        return [
-            call.params
-            for call in self.spy.of("SendEmail")
-            if call.error is None
-            and call.params["Destination"]["ToAddresses"] == [address]
-            and (kind is None or tags(call.params).get("kind") == kind)
-        ]
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [
-            c.params
-            for c in self.spy.of("SendEmail")
-            if c.error is None and tags(c.params).get("kind") == kind
-        ]
-
-
-def tags(params: dict[str, Any]) -> dict[str, str]:
-    return {t["Name"]: t["Value"] for t in params.get("EmailTags", [])}
-
-
-def text_of(params: dict[str, Any]) -> str:
-    return str(params["Content"]["Simple"]["Body"]["Text"]["Data"])
-
-
-def html_of(params: dict[str, Any]) -> str:
-    return str(params["Content"]["Simple"]["Body"]["Html"]["Data"])
-
-
-def subject_of(params: dict[str, Any]) -> str:
-    return str(params["Content"]["Simple"]["Subject"]["Data"])
-
-
 @pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> Mails:
-    return Mails(monkeypatch)
+def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
+    """Every mail the service sends, whole (moto keeps only the HTML part)."""
+    return SesSpy(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +93,7 @@ def lock_link_in(mail: dict[str, Any]) -> str:
 
 
 def hijack(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None], client: str = ANNA
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None], client: str = ANNA
 ) -> tuple[str, str]:
     """A staff-sent link used by someone else: the attacker's session and the holder's lock token."""
     session = confirm(api, staff_link(api, demo, client))
@@ -169,7 +124,7 @@ def sign_in(api: Api, email: str, password: str) -> Any:
 
 
 def test_a_reset_mails_the_client_a_lock_link_that_locks_and_ends_every_session_and_link(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     anna = demo[ANNA]
     own_session = api.sign_in(anna["email"], anna["password"])
@@ -210,7 +165,7 @@ def test_a_reset_mails_the_client_a_lock_link_that_locks_and_ends_every_session_
 
 
 def test_a_change_while_signed_in_mails_a_lock_link_too(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     james = demo[JAMES]
     session = api.sign_in(james["email"], james["password"])
@@ -233,7 +188,7 @@ def test_a_change_while_signed_in_mails_a_lock_link_too(
 
 
 def test_a_first_password_set_with_an_invitation_mails_a_lock_link_too(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     """The welcome link may have reached someone else too: the "access is set up" mail offers the
     lock as well."""
@@ -250,7 +205,7 @@ def test_a_first_password_set_with_an_invitation_mails_a_lock_link_too(
 
 
 def test_staff_changing_their_own_password_get_no_lock_link(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     """Only the firm's link unlocks, and staff send links to clients only: a locked owner or team
     member would have no way back, so their mail keeps "contact ..." and offers no lock."""
@@ -269,7 +224,7 @@ def test_staff_changing_their_own_password_get_no_lock_link(
 
 
 def test_a_lock_link_works_once(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
@@ -284,16 +239,16 @@ def test_a_lock_link_works_once(
 
 
 def test_a_lock_link_works_for_seven_days_decided_in_code(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pwreset.storage import lock_tokens
+    from pwreset.credentials import tokens
 
     _, raw = hijack(api, demo, mails, stream)
     [stored] = items("LOCK_TOKENS_TABLE")
     issued = datetime.fromisoformat(stored["created_at"]["S"])
     expires = datetime.fromisoformat(stored["expires_at"]["S"])
     assert expires - issued == timedelta(days=7)
-    generator = lock_tokens.default_lock_token_generator
+    generator = tokens.default_lock_token_generator
 
     monkeypatch.setattr(generator, "_now", lambda: expires)
     before = recorded()
@@ -308,7 +263,7 @@ def test_a_lock_link_works_for_seven_days_decided_in_code(
 
 
 def test_a_lock_link_survives_a_later_password_change(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     """Changing the password once more must not kill the holder's lock link."""
     attackers_session, raw = hijack(api, demo, mails, stream)
@@ -322,7 +277,7 @@ def test_a_lock_link_survives_a_later_password_change(
 
 
 def test_a_second_link_locks_an_account_already_locked_and_is_used_up(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     attackers_session, first = hijack(api, demo, mails, stream)
     again = {"current_password": ATTACKERS_PASSWORD, "new_password": "Noch ein Passwort vom Angreifer 9"}
@@ -390,7 +345,7 @@ def test_locking_is_limited_per_client_network(api: Api, demo: dict[str, Any]) -
 
 
 def test_self_service_sends_a_locked_account_nothing_and_answers_as_ever(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
@@ -405,7 +360,7 @@ def test_self_service_sends_a_locked_account_nothing_and_answers_as_ever(
 
 
 def test_a_link_staff_send_after_the_lock_unlocks_once_confirmed(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
@@ -430,7 +385,7 @@ def test_a_link_staff_send_after_the_lock_unlocks_once_confirmed(
 
 
 def test_the_crm_sees_locked_and_its_routine_put_of_active_changes_nothing(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
@@ -459,7 +414,7 @@ def test_the_crm_sees_locked_and_its_routine_put_of_active_changes_nothing(
 
 
 def test_an_archived_account_cannot_be_locked_and_its_lock_links_stay_dead(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     body = {"firm_id": "firm-berger", "role": "client", "email": demo[ANNA]["email"], "name": "Anna Schmidt"}
@@ -479,7 +434,7 @@ def test_an_archived_account_cannot_be_locked_and_its_lock_links_stay_dead(
 
 
 def test_erasure_deletes_the_accounts_lock_links(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
     _, raw = hijack(api, demo, mails, stream)
     _, other = hijack(api, demo, mails, stream, client=JAMES)
@@ -501,19 +456,9 @@ def test_erasure_deletes_the_accounts_lock_links(
 
 
 def test_every_owner_and_the_holder_are_mailed_once_about_the_lock(
-    api: Api, demo: dict[str, Any], mails: Mails, stream: Callable[[], None]
+    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
 ) -> None:
-    from pwreset.storage.models import Account
-
-    Account(
-        "acc-berger-owner-2",
-        firm_id="firm-berger",
-        role="owner",
-        email="markus.berger@berger-steuer.example",
-        name="Markus Berger",
-        locale="en",
-        timezone="Asia/Tokyo",
-    ).save()
+    add_second_owner()
     _, raw = hijack(api, demo, mails, stream)
     assert lock(api, raw).status == 200
 
@@ -521,11 +466,9 @@ def test_every_owner_and_the_holder_are_mailed_once_about_the_lock(
     stream()  # redelivered: nothing twice
 
     [petra] = mails.to(demo[OWNER]["email"], "account_locked_owner")
-    [markus] = mails.to("markus.berger@berger-steuer.example", "account_locked_owner")
+    [markus] = mails.to(SECOND_OWNER_EMAIL, "account_locked_owner")
     [anna] = mails.to(demo[ANNA]["email"], "account_locked_holder")
-    assert (
-        len(mails.of_kind("account_locked_owner")) == 2 and len(mails.of_kind("account_locked_holder")) == 1
-    )
+    assert len(mails.mails("account_locked_owner")) == 2 and len(mails.mails("account_locked_holder")) == 1
     assert (
         subject_of(petra) == "Konto gesperrt: Anna Schmidt – Mandantenportal Steuerkanzlei Berger & Partner"
     )

@@ -35,6 +35,7 @@ from support.ses_events import ses_event
 from support.sns import publish
 from support.spies import PASS, ApiCall
 from support.streams import MappingRun, lambda_event, run_mapping, stream_records
+from support.user_agents import SAFARI_ON_IPHONE
 
 FUNCTION = "CrmEventsFunction"
 OWNER = "acc-berger-owner"
@@ -228,10 +229,7 @@ def test_a_lock_from_the_holders_mail_reaches_the_bus_as_account_locked(
     locked = api.post(
         "/v1/account-locks",
         {"token": lock_link_of_the_holders_mail()},
-        headers={
-            "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
-            "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
-        },
+        headers={"User-Agent": SAFARI_ON_IPHONE},
         source_ip="203.0.113.9",
     )
     assert locked.status == 200

@@ -181,8 +181,8 @@ def test_invitation_and_change_password_events(demo: dict[str, Any], api: Api) -
 def test_lock_event_answers_in_the_contract_shape(demo: dict[str, Any]) -> None:
     from datetime import UTC, datetime
 
+    from pwreset.credentials.locks import issue_lock_token
     from pwreset.storage.events import PasswordChangedEvent
-    from pwreset.storage.lock_tokens import issue_lock_token
     from pwreset.storage.models import Account
 
     event = load_event("confirm_reset_lock.json")

@@ -16,33 +16,25 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from devstack.gateway import FunctionRunner
 from pwreset.core.times import format_datetime
+from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
 from support.environment import TEMPLATE
 from support.samples import load_event, shape_of
-from support.sent_mail import sent_messages, token_from
-from support.spies import PASS, ApiCall, ApiCallSpy
+from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
+from support.spies import ApiCall, ApiCallSpy
 from support.streams import MappingRun, lambda_event, run_mapping, stream_records
+from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
 OWNER = "acc-berger-owner"  # Petra Berger: German, Europe/Berlin
-SECOND_OWNER = "acc-berger-owner-2"  # added here: English, Asia/Tokyo
 MEMBER = "acc-berger-member"
 ANNA = "acc-berger-client-anna"  # German, Europe/Berlin
 JAMES = "acc-berger-client-james"  # English, America/New_York
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
-CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
-SAFARI_ON_IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6_1 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"
-)
 BERLIN = {
     # Through the stack's own CloudFront: only then are its viewer headers believed.
     "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
@@ -63,24 +55,15 @@ def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     """The demo firm with a second owner who reads English in Tokyo, and the function's own
     environment (as the template gives it) on top of the global one."""
     from pwreset.core.config import settings
-    from pwreset.mail import notifications
-    from pwreset.storage.models import Account
+    from pwreset.credentials import notifications
 
-    Account(
-        SECOND_OWNER,
-        firm_id="firm-berger",
-        role="owner",
-        email="markus.berger@berger-steuer.example",
-        name="Markus Berger",
-        locale="en",
-        timezone="Asia/Tokyo",
-    ).save()
+    add_second_owner()
     for key, value in TEMPLATE.function_environment(FUNCTION).items():
         monkeypatch.setenv(key, value)
     settings.cache_clear()
     notifications.reset_clients()
     boto3.client("sqs").create_queue(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))
-    yield {**demo, SECOND_OWNER: {"email": "markus.berger@berger-steuer.example", "locale": "en"}}
+    yield {**demo, SECOND_OWNER: {"email": SECOND_OWNER_EMAIL, "locale": "en"}}
     notifications.reset_clients()
     settings.cache_clear()
 
@@ -90,64 +73,9 @@ def runner() -> FunctionRunner:
     return FunctionRunner(TEMPLATE)
 
 
-class SesSpy:
-    """Sees every SendEmail the service makes (moto keeps only the HTML part) and can make SES
-    fail for chosen recipients, as the client would see it after botocore's own retries."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.calls = ApiCallSpy(monkeypatch)
-        self.calls.answer("SendEmail", self._send)
-        self.attempts: list[str] = []
-        self.fail_once: set[str] = set()
-        self.fail_always: set[str] = set()
-
-    def _send(self, call: ApiCall) -> Any:
-        [to] = call.params["Destination"]["ToAddresses"]
-        self.attempts.append(to)
-        if to in self.fail_once:
-            self.fail_once.discard(to)
-            raise ClientError(
-                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded."}},
-                "SendEmail",
-            )
-        if to in self.fail_always:
-            raise ClientError(
-                {"Error": {"Code": "MessageRejected", "Message": "Email address is not verified."}},
-                "SendEmail",
-            )
-        return PASS
-
-    @property
-    def sent(self) -> list[dict[str, Any]]:
-        """What SES accepted."""
-        return [call.params for call in self.calls.of("SendEmail") if call.error is None]
-
-    def notifications(self) -> list[dict[str, Any]]:
-        return [p for p in self.sent if _tags(p).get("kind", "").startswith("password_changed")]
-
-    def to(self, address: str) -> list[dict[str, Any]]:
-        return [p for p in self.notifications() if p["Destination"]["ToAddresses"] == [address]]
-
-
 @pytest.fixture
 def ses(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    return SesSpy(monkeypatch)
-
-
-def _tags(params: dict[str, Any]) -> dict[str, str]:
-    return {t["Name"]: t["Value"] for t in params.get("EmailTags", [])}
-
-
-def text_of(params: dict[str, Any]) -> str:
-    return str(params["Content"]["Simple"]["Body"]["Text"]["Data"])
-
-
-def html_of(params: dict[str, Any]) -> str:
-    return str(params["Content"]["Simple"]["Body"]["Html"]["Data"])
-
-
-def subject_of(params: dict[str, Any]) -> str:
-    return str(params["Content"]["Simple"]["Subject"]["Data"])
+    return SesSpy(monkeypatch, kind="password_changed")
 
 
 def staff_sends_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> str:
@@ -225,7 +153,7 @@ def test_chrome_on_windows_in_berlin_mails_every_owner_and_the_client(
     }
     # CloudFront names the country in English; German readers get CLDR's name for its code.
     location = {"de": "Berlin, Deutschland", "en": "Berlin, Germany"}
-    assert sorted(p["Destination"]["ToAddresses"][0] for p in ses.notifications()) == sorted(readers)
+    assert sorted(p["Destination"]["ToAddresses"][0] for p in ses.mails()) == sorted(readers)
     for address, (zone, locale) in readers.items():
         [mail] = ses.to(address)
         when = format_datetime(at, zone, locale)
@@ -239,7 +167,7 @@ def test_chrome_on_windows_in_berlin_mails_every_owner_and_the_client(
             assert "Jonas Weber" in part  # the member who sent the link
             assert FORGED_IP not in part
             assert NEW_PASSWORD not in part
-        assert _tags(mail)["event_id"] == record["dynamodb"]["Keys"]["event_id"]["S"]
+        assert tags(mail)["event_id"] == record["dynamodb"]["Keys"]["event_id"]["S"]
         assert mail["ConfigurationSetName"] == "password-reset-dev"
 
     petra, markus, anna = (ses.to(firm[a]["email"])[0] for a in (OWNER, SECOND_OWNER, ANNA))
@@ -253,9 +181,9 @@ def test_chrome_on_windows_in_berlin_mails_every_owner_and_the_client(
         subject_of(markus) == "Password changed: Anna Schmidt – Steuerkanzlei Berger & Partner client portal"
     )
     assert " pm (Asia/Tokyo)" in text_of(markus) or " am (Asia/Tokyo)" in text_of(markus)
-    assert _tags(petra)["kind"] == "password_changed_owner"
+    assert tags(petra)["kind"] == "password_changed_owner"
     assert subject_of(anna) == "Ihr Passwort wurde geändert – Mandantenportal Steuerkanzlei Berger & Partner"
-    assert _tags(anna)["kind"] == "password_changed_holder"
+    assert tags(anna)["kind"] == "password_changed_holder"
     assert "wenden Sie sich umgehend an Steuerkanzlei Berger &amp; Partner" in html_of(anna)
     assert "enthält diese E-Mail niemals Ihr Passwort" in text_of(anna)
 
@@ -296,7 +224,7 @@ def test_location_comes_from_the_geoip_database_when_one_is_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pwreset.core.config import settings
-    from pwreset.mail import notifications
+    from pwreset.credentials import notifications
     from support.geoip import write_city_database
 
     monkeypatch.setenv("GEOIP_DATABASE_PATH", str(write_city_database(tmp_path / "city.mmdb")))
@@ -356,7 +284,7 @@ def test_ses_throttling_fails_the_item_and_the_retry_sends_each_mail_exactly_onc
 
     assert first == {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
     # The other mails went out on the first try; the throttled one did not.
-    assert len(ses.notifications()) == 2
+    assert len(ses.mails()) == 2
     assert ses.to(firm[throttled]["email"]) == []
 
     second = notify(runner, [record])
@@ -369,7 +297,7 @@ def test_ses_throttling_fails_the_item_and_the_retry_sends_each_mail_exactly_onc
 
     # A third delivery of the same record (Lambda retries records after a failed one too).
     assert notify(runner, [record]) == {"batchItemFailures": []}
-    assert len(ses.notifications()) == 3
+    assert len(ses.mails()) == 3
 
 
 def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_is_mailed(
@@ -420,7 +348,7 @@ def test_owners_who_cannot_receive_mail_are_skipped_not_retried(
 
     assert run.invocations == 1
     assert ses.to(firm[SECOND_OWNER]["email"]) == []
-    assert len(ses.notifications()) == 2
+    assert len(ses.mails()) == 2
 
 
 def test_other_events_are_filtered_out_by_the_template(
@@ -446,7 +374,7 @@ def test_a_record_that_slips_past_the_filter_is_skipped_not_mailed(
     ]
 
     assert notify(runner, [requested]) == {"batchItemFailures": []}
-    assert ses.notifications() == []
+    assert ses.mails() == []
 
 
 # --------------------------------------------------------------------------- what a notification costs
@@ -499,7 +427,7 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
         c for c in aws_calls.calls if c.operation == "PutItem" and "token_hash" in c.params["Item"]
     ]
     assert lock_link.params["TableName"] == os.environ["LOCK_TOKENS_TABLE"]
-    assert len(ses.notifications()) == 3
+    assert len(ses.mails()) == 3
 
     aws_calls.calls.clear()
     assert notify(runner, [record]) == {"batchItemFailures": []}  # redelivered after it finished
@@ -507,7 +435,7 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
     assert "sesv2.SendEmail" not in aws_calls.names()
     tables = {c.params["TableName"] for c in aws_calls.calls if c.operation == "PutItem"}
     assert os.environ["LOCK_TOKENS_TABLE"] not in tables  # the claims fail: no new lock link
-    assert len(ses.notifications()) == 3
+    assert len(ses.mails()) == 3
 
 
 def test_a_throttled_batch_read_falls_back_to_single_reads_and_still_mails(
@@ -524,7 +452,7 @@ def test_a_throttled_batch_read_falls_back_to_single_reads_and_still_mails(
     anna = ses.to(firm[ANNA]["email"])
     assert len(anna) == 1
     assert "Steuerkanzlei Berger & Partner" in subject_of(anna[0])  # the firm's name, read singly
-    assert len(ses.notifications()) == 3
+    assert len(ses.mails()) == 3
 
 
 # --------------------------------------------------------------------------- the sample event
@@ -539,7 +467,7 @@ def test_the_sample_event_is_a_real_stream_record_that_the_function_handles(
 
     assert notify(runner, event["Records"]) == {"batchItemFailures": []}
 
-    assert len(ses.notifications()) == 3
+    assert len(ses.mails()) == 3
     assert "Chrome 131.0.0.0" in text_of(ses.to(firm[ANNA]["email"])[0])
 
 
@@ -568,12 +496,12 @@ def test_an_owner_resets_her_own_password_and_the_other_owner_is_told_once(
     run_stream(runner)
 
     [markus] = ses.to(firm[SECOND_OWNER]["email"])
-    assert _tags(markus)["kind"] == "password_changed_owner"
+    assert tags(markus)["kind"] == "password_changed_owner"
     assert "Petra Berger, an owner of Steuerkanzlei Berger & Partner, was changed" in text_of(markus)
     assert "your client" not in text_of(markus)
     [petra] = ses.to(firm[OWNER]["email"])
-    assert _tags(petra)["kind"] == "password_changed_holder"
-    assert len(ses.notifications()) == 2
+    assert tags(petra)["kind"] == "password_changed_holder"
+    assert len(ses.mails()) == 2
 
 
 def test_a_team_members_change_reaches_every_owner_in_words_for_a_team_member(
@@ -589,4 +517,4 @@ def test_a_team_members_change_reaches_every_owner_in_words_for_a_team_member(
     assert "Jonas Weber (Teammitglied)" in text_of(petra) and "Mandant:" not in text_of(petra)
     [markus] = ses.to(firm[SECOND_OWNER]["email"])
     assert "your team member Jonas Weber was changed" in text_of(markus)
-    assert [_tags(p)["kind"] for p in ses.to(firm[MEMBER]["email"])] == ["password_changed_holder"]
+    assert [tags(p)["kind"] for p in ses.to(firm[MEMBER]["email"])] == ["password_changed_holder"]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from devstack.ses_simulator import SesSimulator
+from support.accounts import add_account
 from support.api import Api
 from support.recorded import assert_nothing_recorded_since, recorded
 
@@ -15,19 +16,16 @@ OWNER = "acc-berger-owner"
 
 
 def add_client(address: str) -> str:
-    from pwreset.storage.models import Account
-
     account_id = "acc-sim-" + address.split("@")[0]
-    Account(
+    add_account(
         account_id,
-        firm_id="firm-berger",
         role="client",
         email=address,
         name="Sim Client",
         locale="de",
         timezone="Europe/Berlin",
         status="active",
-    ).save()
+    )
     return account_id
 
 

@@ -1,4 +1,4 @@
-"""SnapStart (``pwreset.core.snapstart``): what every function prepares before the snapshot runs
+"""SnapStart (``pwreset.runtime.snapstart``): what every function prepares before the snapshot runs
 offline and changes nothing; copies restored from one snapshot share no connection, no random
 state and no credentials.
 
@@ -12,33 +12,19 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
 import pytest
 
-from pwreset.core import snapstart
-from support.environment import TEMPLATE
+from pwreset.runtime import snapstart
+from support.environment import API_FUNCTIONS, TEMPLATE
+from support.processes import HANDLER_PATH, run_python
 
-REPO = Path(__file__).resolve().parents[2]
-SNAPSHOT_FUNCTIONS = [
-    "AuthorizerFunction",
-    "RequestResetFunction",
-    "ConfirmResetFunction",
-    "ResetPageFunction",
-    "SessionsFunction",
-    "ProvisioningFunction",
-    "SesEventsFunction",
-    "NotifyPasswordChangedFunction",
-    "SelfServiceResetFunction",
-]
+SNAPSHOT_FUNCTIONS = [*API_FUNCTIONS, "NotifyPasswordChangedFunction", "SelfServiceResetFunction"]
 
 
 def _counted_tables() -> dict[str, int]:
@@ -64,7 +50,7 @@ def test_every_functions_warm_ups_run_offline_and_change_nothing(
     tables = _counted_tables()
     gc.unfreeze()
     try:
-        with caplog.at_level("ERROR", logger="pwreset.core.snapstart"):
+        with caplog.at_level("ERROR", logger="pwreset.runtime.snapstart"):
             took = snapstart.run_before_snapshot()
         # What the snapshot holds is out of the collector's way in every restored copy.
         assert gc.get_freeze_count() > 0
@@ -104,7 +90,7 @@ def test_hooks_run_in_registration_order_and_a_failing_one_is_skipped(
     snapstart.before_snapshot(broken)
     snapstart.before_snapshot(ran.append, "third")
     snapstart.before_snapshot(first)  # the same hook twice runs once
-    with caplog.at_level("ERROR", logger="pwreset.core.snapstart"):
+    with caplog.at_level("ERROR", logger="pwreset.runtime.snapstart"):
         took = snapstart.run_before_snapshot()
     gc.unfreeze()
     assert ran == ["first", "third"]
@@ -157,7 +143,8 @@ _SNAPSHOT_AND_RESTORE = """
 import json, os, random, sys
 import support.environment
 import app  # the handler module: imports, and registers its warm-ups
-from pwreset.core import aws, snapstart
+from pwreset.core import aws
+from pwreset.runtime import snapstart
 from pwreset.credentials.tokens import default_token_generator
 
 snapstart.run_before_snapshot()
@@ -187,27 +174,20 @@ for pid, read in children:
 
 
 def _restore_two_copies(endpoint: str, *, after_restore: bool) -> list[dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     function_dir = TEMPLATE.function_dir("SessionsFunction")
-    env.update(
-        PYTHONPATH=os.pathsep.join(
-            [str(function_dir), str(REPO / "layers/pwreset"), str(REPO / "local"), str(REPO / "tests")]
-        ),
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="AKIASNAPSHOT",
-        AWS_SECRET_ACCESS_KEY="not-a-secret",
-        AWS_REGION="eu-central-1",
-        AWS_DEFAULT_REGION="eu-central-1",
-        RUN_AFTER_RESTORE="1" if after_restore else "0",
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", _SNAPSHOT_AND_RESTORE],
-        env=env,
+    done = run_python(
+        ["-c", _SNAPSHOT_AND_RESTORE],
+        path=(function_dir, *HANDLER_PATH),
+        drop=("AWS_",),
+        env={
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "AKIASNAPSHOT",
+            "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+            "AWS_REGION": "eu-central-1",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "RUN_AFTER_RESTORE": "1" if after_restore else "0",
+        },
         cwd=function_dir,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
     )
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 

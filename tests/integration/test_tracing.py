@@ -1,4 +1,4 @@
-"""Tracing (``pwreset.core.tracing``): no function depends on the X-Ray SDK, every AWS call of a
+"""Tracing (``pwreset.runtime.tracing``): no function depends on the X-Ray SDK, every AWS call of a
 request is one subsegment of its trace, and a trace never carries a credential. Sign-in and confirm
 answer with a session token (in the body and in Set-Cookie) and a reset mail carries a link token:
 none of them, and no password, may reach a trace.
@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,13 @@ import pytest
 
 from support.api import Api
 from support.environment import TEMPLATE
+from support.processes import HANDLER_PATH, run_python
 from support.sent_mail import sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 ROOT = "1-6752f0a1-0123456789abcdef01234567"
 LAMBDA_SEGMENT = "53995c3f42cd8ad8"
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Datagrams:
@@ -129,16 +127,5 @@ def test_no_function_imports_the_x_ray_sdk() -> None:
         )
         + "print(sorted(n for n in sys.modules if n.startswith(('aws_xray_sdk', 'wrapt'))))"
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("layers/pwreset", "local", "tests")),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", "import support.environment\n" + code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = run_python(["-c", "import support.environment\n" + code], path=HANDLER_PATH)
     assert done.stdout.strip() == "[]"

@@ -9,6 +9,17 @@ import os
 from devstack.template import SamTemplate
 
 TEMPLATE = SamTemplate(name_prefix="test-")
+# The functions a person waits for, API Gateway's routes and its authorizer: SnapStart (where the
+# stage turns it on) restores them; the stream and queue functions are off the user's path.
+API_FUNCTIONS = (
+    "AuthorizerFunction",
+    "RequestResetFunction",
+    "ConfirmResetFunction",
+    "ResetPageFunction",
+    "SessionsFunction",
+    "ProvisioningFunction",
+    "SesEventsFunction",
+)
 
 for _key, _value in TEMPLATE.function_environment().items():
     os.environ.setdefault(_key, _value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.samples import FIXTURES_DIR
+from support.template_copies import api_event, probe_function
 
 POOL_PROBE = "ProbePoolFunction"
 POOL_PROBE_PATH = "/v1/probe-pool"
@@ -19,45 +19,12 @@ PROBE_DLQ = "ProbeDeadLetterQueue"
 
 def probe_pool_function(**properties: Any) -> dict[str, Any]:
     """``tests/fixtures/probe_pool`` behind ``GET /v1/probe-pool`` (no authorizer)."""
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": str(FIXTURES_DIR / "probe_pool"),
-            "Events": {
-                "Probe": {
-                    "Type": "Api",
-                    "Properties": {
-                        "RestApiId": {"Ref": "PortalApi"},
-                        "Path": POOL_PROBE_PATH,
-                        "Method": "GET",
-                        "Auth": {"Authorizer": "NONE"},
-                    },
-                }
-            },
-            **properties,
-        },
-    }
+    return probe_function("probe_pool", {"Probe": api_event(POOL_PROBE_PATH)}, **properties)
 
 
 def probe_resolver_function() -> dict[str, Any]:
     """``tests/fixtures/probe_resolver`` (powertools' REST resolver) behind ``GET /v1/probe-resolver``."""
-    return {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": str(FIXTURES_DIR / "probe_resolver"),
-            "Events": {
-                "Probe": {
-                    "Type": "Api",
-                    "Properties": {
-                        "RestApiId": {"Ref": "PortalApi"},
-                        "Path": RESOLVER_PROBE_PATH,
-                        "Method": "GET",
-                        "Auth": {"Authorizer": "NONE"},
-                    },
-                }
-            },
-        },
-    }
+    return probe_function("probe_resolver", {"Probe": api_event(RESOLVER_PROBE_PATH)})
 
 
 def probe_queue_resources(
@@ -83,18 +50,15 @@ def probe_queue_resources(
                 },
             },
         },
-        QUEUE_PROBE: {
-            "Type": "AWS::Serverless::Function",
-            "Properties": {
-                "CodeUri": str(FIXTURES_DIR / "probe_queue"),
-                "Timeout": visibility_timeout,
-                "Events": {
-                    "Queue": {
-                        "Type": "SQS",
-                        "Properties": {"Queue": {"Fn::GetAtt": [PROBE_QUEUE, "Arn"]}, **event_properties},
-                    }
-                },
-                **(function_properties or {}),
+        QUEUE_PROBE: probe_function(
+            "probe_queue",
+            {
+                "Queue": {
+                    "Type": "SQS",
+                    "Properties": {"Queue": {"Fn::GetAtt": [PROBE_QUEUE, "Arn"]}, **event_properties},
+                }
             },
-        },
+            # A function's own properties may override its timeout (start-up must then refuse it).
+            **{"Timeout": visibility_timeout, **(function_properties or {})},
+        ),
     }

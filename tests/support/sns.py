@@ -12,6 +12,7 @@ import pytest
 
 from devstack.sns_signer import SnsSigner
 from support.api import Api, Result
+from support.recorded import assert_nothing_recorded_since, recorded
 
 WEBHOOK = "/v1/webhooks/ses"
 
@@ -71,6 +72,17 @@ def post(api: Api, message: dict[str, Any], *, headers: dict[str, str] | None = 
         raw_body=SnsSigner.http_body(message),
         headers={**SnsSigner.http_headers(message), **(headers or {})},
     )
+
+
+def post_leaving_nothing(
+    api: Api, message: dict[str, Any], *, headers: dict[str, str] | None = None
+) -> Result:
+    """POST a message the webhook must refuse or ignore: nothing of it is recorded (no marker, no
+    timeline entry, no address mark)."""
+    before = recorded()
+    result = post(api, message, headers=headers)
+    assert_nothing_recorded_since(before)
+    return result
 
 
 def publish(api: Api, ses_record: dict[str, Any] | str, *, version: int = 2, **kw: Any) -> Result:

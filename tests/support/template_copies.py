@@ -37,21 +37,25 @@ def template_copy(
     return path
 
 
-def probe_stream_function(table: str = "EventsTable", **event_properties: Any) -> dict[str, Any]:
-    """A ``tests/fixtures/probe_stream`` function subscribed to ``table``'s stream."""
+def probe_function(code: str, events: dict[str, Any], **properties: Any) -> dict[str, Any]:
+    """The function in ``tests/fixtures/<code>``, triggered by ``events``, with ``properties``."""
     return {
         "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "CodeUri": str(FIXTURES_DIR / "probe_stream"),
-            "Events": {
-                "Stream": {
-                    "Type": "DynamoDB",
-                    "Properties": {
-                        "Stream": {"Fn::GetAtt": [table, "StreamArn"]},
-                        "StartingPosition": "TRIM_HORIZON",
-                        **event_properties,
-                    },
-                }
-            },
-        },
+        "Properties": {"CodeUri": str(FIXTURES_DIR / code), "Events": events, **properties},
     }
+
+
+def api_event(path: str, method: str = "GET", *, authorizer: bool = False) -> dict[str, Any]:
+    """A route of the portal's API; without the template's authorizer unless ``authorizer``."""
+    properties: dict[str, Any] = {"RestApiId": {"Ref": "PortalApi"}, "Path": path, "Method": method}
+    if not authorizer:
+        properties["Auth"] = {"Authorizer": "NONE"}
+    return {"Type": "Api", "Properties": properties}
+
+
+def probe_stream_function(table: str = "EventsTable", **event_properties: Any) -> dict[str, Any]:
+    """A ``tests/fixtures/probe_stream`` function subscribed to ``table``'s stream."""
+    stream = {"Stream": {"Fn::GetAtt": [table, "StreamArn"]}, "StartingPosition": "TRIM_HORIZON"}
+    return probe_function(
+        "probe_stream", {"Stream": {"Type": "DynamoDB", "Properties": {**stream, **event_properties}}}
+    )

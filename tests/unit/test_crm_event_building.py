@@ -11,12 +11,9 @@ import pytest
 
 from pwreset.crm.events import CrmEvent, from_stream_image, login_accounts
 from pwreset.crm.publisher import BACKOFF_CAP_S, backoff
+from support.user_agents import CHROME_ON_WINDOWS
 
 AT = datetime(2026, 11, 30, 8, 22, 3, 751333, tzinfo=UTC)
-CHROME_ON_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 BERLIN = {"country": "DE", "country_name": "Germany", "region": "Berlin", "city": "Berlin"}
 # What must never be in an event, planted in the audit details as if a writer had put it there.
 PLANTED = {

@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pwreset.api.help_page import HELP_PAGE_TEXTS, SCRIPT_TEXTS
+from pwreset.api.help_page import HELP_PAGE_TEXTS as KEYS
+from pwreset.api.help_page import SCRIPT_TEXTS
+from pwreset.api.pages import page_texts
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "pages" / "help_reset_email.html"
 SCRIPT = TEMPLATE.parent / "assets" / "help.js"
 # The same in both languages on purpose: none.
 SAME_IN_BOTH: set[str] = set()
+# The article's texts as each language's catalog gives them.
+HELP_PAGE_TEXTS = {locale: page_texts(KEYS, locale) for locale in ("de", "en")}
 
 
 def test_both_languages_have_every_key_and_say_something_different() -> None:

@@ -1,46 +1,20 @@
-"""powertools' re-exporting package initialisers run lazily (``pwreset.core.lazy_packages``): an API
+"""powertools' re-exporting package initialisers run lazily (``pwreset.runtime.lazy_packages``): an API
 function's cold start imports the one resolver and the few event classes it uses, and every import
 that worked before still works."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from support.environment import TEMPLATE
-
-REPO = Path(__file__).resolve().parents[2]
-API_FUNCTIONS = [
-    "AuthorizerFunction",
-    "RequestResetFunction",
-    "ConfirmResetFunction",
-    "ResetPageFunction",
-    "SessionsFunction",
-    "ProvisioningFunction",
-    "SesEventsFunction",
-]
+from support.environment import API_FUNCTIONS, TEMPLATE
+from support.processes import HANDLER_PATH, run_python
 
 
 def _fresh(code: str, *path: Path) -> str:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [*map(str, path), *(str(REPO / p) for p in ("layers/pwreset", "local", "tests"))]
-        ),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", "import support.environment\n" + code],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = run_python(["-c", "import support.environment\n" + code], path=(*path, *HANDLER_PATH))
     return done.stdout.strip().splitlines()[-1]
 
 

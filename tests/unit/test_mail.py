@@ -232,9 +232,9 @@ def test_templates_dir_env_var_overrides_the_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_template_cache: None
 ) -> None:
     default_dir = mailer.templates_dir()
-    assert (default_dir / "mail" / "reset_link.en.html").is_file()
+    assert (default_dir / "mail" / "reset_link.html").is_file()
     shutil.copytree(default_dir / "mail", tmp_path / "mail")
-    (tmp_path / "mail" / "reset_link.en.subject.txt").write_text("Custom {{ firm_name }}\n", encoding="utf-8")
+    (tmp_path / "mail" / "reset_link.subject.txt").write_text("Custom {{ firm_name }}\n", encoding="utf-8")
     mailer.templates_dir.cache_clear()
     mailer._environment.cache_clear()
     monkeypatch.setenv("TEMPLATES_DIR", str(tmp_path))

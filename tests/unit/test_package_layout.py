@@ -15,7 +15,9 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset" / "pwreset"
 # The order in pwreset/__init__.py's docstring: an area may import only itself and those before it.
-AREAS = ("core", "storage", "mail", "delivery", "credentials", "accounts", "crm", "api")
+# ``runtime`` comes first: Lambda plumbing that knows nothing of the service, on which ``core``'s
+# observability and AWS clients build.
+AREAS = ("runtime", "core", "storage", "mail", "delivery", "credentials", "accounts", "crm", "api")
 DEFERRED_LABEL = "# deferred:"
 
 
@@ -139,6 +141,20 @@ def test_every_area_imports_only_itself_and_the_areas_before_it() -> None:
         if source in AREAS and target in AREAS and AREAS.index(target) > AREAS.index(source):
             wrong.append(f"{site.module}:{site.line} imports {site.target}")
     assert not wrong, "imports against the area order " + " < ".join(AREAS) + ":\n" + "\n".join(wrong)
+
+
+def test_only_storage_imports_pynamodb() -> None:
+    """The flows read and write through ``storage`` (models, ``get_or_none``, ``transaction``); the
+    one connection itself is made in ``core.aws``."""
+    wrong = []
+    for name, path in package_modules().items():
+        if area(name) == "storage" or name == "pwreset.core.aws":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                wrong += [f"{name}:{node.lineno}" for n in names if n.split(".")[0] == "pynamodb"]
+    assert not wrong, "pynamodb imported outside storage: " + ", ".join(wrong)
 
 
 def test_the_areas_are_the_packages_subpackages() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from devstack.gateway import FunctionRunner
 from support.cloudformation import cloudformation, refs, statements
-from support.environment import TEMPLATE
+from support.environment import API_FUNCTIONS, TEMPLATE
 
 # What each function may touch. A new table access needs a line here, on purpose: least privilege
 # is reviewed, not inherited.
@@ -150,18 +150,6 @@ def test_functions_run_python_313_with_tracing() -> None:
         props = resources[function_id]["Properties"]
         assert props["Runtime"] == "python3.13"
         assert props["TracingConfig"] == {"Mode": "Active"}
-
-
-# The functions a person waits for: SnapStart (where the stage turns it on) restores them.
-API_FUNCTIONS = {
-    "AuthorizerFunction",
-    "RequestResetFunction",
-    "ConfirmResetFunction",
-    "ResetPageFunction",
-    "SessionsFunction",
-    "ProvisioningFunction",
-    "SesEventsFunction",
-}
 
 
 def _alias_of(function_id: str) -> str:

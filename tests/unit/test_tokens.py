@@ -1,22 +1,44 @@
-"""The reset-token generator, as the confirm flow relies on it."""
+"""The token generator of both link kinds, reset links and "It wasn't me" lock links, as the confirm
+and lock routes rely on it; and what a lock does to reset links and sessions."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from pwreset.credentials.tokens import ResetTokenGenerator, TokenCheck
-from pwreset.storage.models import Account, ResetToken
+from pwreset.credentials.locks import LOCK_LINK_LIFETIME
+from pwreset.credentials.sessions import is_live
+from pwreset.credentials.tokens import (
+    BY_PROVISIONING,
+    LockTokenGenerator,
+    ResetTokenGenerator,
+    TokenCheck,
+    TokenGenerator,
+)
+from pwreset.storage.models import Account, LockToken, ResetToken, Session
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+ISSUED = NOW - timedelta(days=1)
 
 
-class FrozenGenerator(ResetTokenGenerator):
+class FrozenResetGenerator(ResetTokenGenerator):
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
     def _now(self) -> datetime:
-        return NOW
+        return self.now
+
+
+class FrozenLockGenerator(LockTokenGenerator):
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def _now(self) -> datetime:
+        return self.now
 
 
 def account(**overrides: object) -> Account:
@@ -27,12 +49,13 @@ def account(**overrides: object) -> Account:
         "name": "A",
         "status": "active",
         "password_version": 3,
+        "access_version": 1,
     }
     fields.update(overrides)
     return Account("acc-1", **fields)
 
 
-def record(**overrides: object) -> ResetToken:
+def reset_record(**overrides: object) -> ResetToken:
     fields: dict[str, Any] = {
         "reset_id": "r",
         "account_id": "acc-1",
@@ -41,14 +64,41 @@ def record(**overrides: object) -> ResetToken:
         "requested_at": "2026-11-26T11:00:00Z",
         "expires_at": NOW + timedelta(minutes=5),
         "password_version": 3,
+        "access_version": 1,
         "status": "issued",
     }
     fields.update(overrides)
     return ResetToken("digest", **fields)
 
 
-def test_tokens_are_256_bit_url_safe_and_unique() -> None:
-    generator = ResetTokenGenerator()
+def lock_record(**overrides: object) -> LockToken:
+    fields: dict[str, Any] = {
+        "account_id": "acc-1",
+        "firm_id": "f",
+        "change_event_id": "evt-1",
+        "change": "reset",
+        "changed_at": ISSUED,
+        "created_at": ISSUED,
+        "expires_at": ISSUED + LOCK_LINK_LIFETIME,
+        "access_version": 1,
+        "status": "issued",
+    }
+    fields.update(overrides)
+    return LockToken("digest", **fields)
+
+
+Record = Callable[..., Any]  # reset_record or lock_record
+KINDS = [
+    pytest.param(FrozenResetGenerator, reset_record, id="reset"),
+    pytest.param(FrozenLockGenerator, lock_record, id="lock"),
+]
+
+
+@pytest.mark.parametrize("generator_class", [ResetTokenGenerator, LockTokenGenerator])
+def test_tokens_are_256_bit_url_safe_and_unique_and_only_their_digest_is_kept(
+    generator_class: type[TokenGenerator[Any]],
+) -> None:
+    generator = generator_class()
     tokens = [generator.make_token() for _ in range(200)]
     assert len({t.raw for t in tokens}) == 200
     for token in tokens:
@@ -58,25 +108,120 @@ def test_tokens_are_256_bit_url_safe_and_unique() -> None:
         assert token.raw not in repr(token)
 
 
+@pytest.mark.parametrize("generator_class", [ResetTokenGenerator, LockTokenGenerator])
 @pytest.mark.parametrize("raw", [None, 42, "", "a" * 42, "a" * 44, "a" * 42 + "=", "a" * 42 + "/", "ä" * 43])
-def test_malformed_tokens_are_refused_without_raising(raw: object) -> None:
-    assert not ResetTokenGenerator.well_formed(raw)
+def test_malformed_tokens_are_refused_without_raising_or_a_read(
+    generator_class: type[TokenGenerator[Any]], raw: object
+) -> None:
+    assert not generator_class.well_formed(raw)
 
 
-def test_check_gives_each_outcome() -> None:
-    generator = FrozenGenerator()
+@pytest.mark.parametrize(("generator_class", "record"), KINDS)
+def test_check_gives_the_outcomes_both_kinds_share(
+    generator_class: Callable[[], TokenGenerator[Any]], record: Record
+) -> None:
+    generator = generator_class()
     assert generator.check(record(), account()) is TokenCheck.VALID
     assert generator.check(None, account()) is TokenCheck.INVALID
     assert generator.check(record(), None) is TokenCheck.INVALID
     assert generator.check(record(account_id="acc-2"), account()) is TokenCheck.INVALID
     assert generator.check(record(status="used"), account()) is TokenCheck.USED
-    assert generator.check(record(password_version=2), account()) is TokenCheck.USED  # superseded
     assert generator.check(record(status="send_failed"), account()) is TokenCheck.INVALID
-    assert generator.check(record(expires_at=NOW), account()) is TokenCheck.EXPIRED
+    assert generator.check(record(status="odd"), account()) is TokenCheck.INVALID
     assert generator.check(record(), account(status="archived")) is TokenCheck.ARCHIVED
 
 
-def test_expiry_is_decided_in_code_not_by_ttl() -> None:
-    generator = FrozenGenerator()
+def test_check_gives_each_outcome_of_a_reset_link() -> None:
+    generator = FrozenResetGenerator()
+    assert generator.check(reset_record(password_version=2), account()) is TokenCheck.USED  # superseded
+    assert generator.check(reset_record(expires_at=NOW), account()) is TokenCheck.EXPIRED
+
+
+def test_check_gives_each_outcome_of_a_lock_link() -> None:
+    generator = FrozenLockGenerator()
+    # Being erased: as good as gone.
+    assert generator.check(lock_record(), account(status="erasing")) is TokenCheck.INVALID
+    # A new address or role since the mail: the link's reader may no longer be the holder.
+    assert generator.check(lock_record(), account(access_version=2)) is TokenCheck.INVALID
+
+
+@pytest.mark.parametrize(("generator_class", "record"), KINDS)
+def test_expiry_is_decided_in_code_not_by_ttl(
+    generator_class: Callable[[datetime], TokenGenerator[Any]], record: Record
+) -> None:
+    generator = generator_class(NOW)
     assert generator.check(record(expires_at=NOW + timedelta(seconds=1)), account()) is TokenCheck.VALID
     assert generator.check(record(expires_at=NOW - timedelta(seconds=1)), account()) is TokenCheck.EXPIRED
+    assert generator.check(record(expires_at=NOW), account()) is TokenCheck.EXPIRED
+
+
+def test_a_later_password_change_or_a_lock_already_in_place_leaves_the_link_working() -> None:
+    """Whoever changed the password must not be able to kill the lock link by changing it again."""
+    generator = FrozenLockGenerator()
+    assert generator.check(lock_record(), account(password_version=9)) is TokenCheck.VALID
+    assert generator.check(lock_record(), account(locked_at=ISSUED)) is TokenCheck.VALID
+
+
+def test_seven_days_decided_in_code_not_by_ttl() -> None:
+    expires = ISSUED + LOCK_LINK_LIFETIME
+    assert expires - ISSUED == timedelta(days=7)
+    just_before = FrozenLockGenerator(expires - timedelta(seconds=1))
+    at_expiry = FrozenLockGenerator(expires)
+    assert just_before.check(lock_record(), account()) is TokenCheck.VALID
+    assert at_expiry.check(lock_record(), account()) is TokenCheck.EXPIRED
+    # A used link stays "used" after it would have expired; an expired one on an archived account
+    # says "expired" (nothing to lock either way, but the link's own state comes first).
+    assert at_expiry.check(lock_record(status="used"), account()) is TokenCheck.USED
+    assert at_expiry.check(lock_record(), account(status="archived")) is TokenCheck.EXPIRED
+
+
+@pytest.mark.parametrize(("generator_class", "record"), KINDS)
+@pytest.mark.parametrize("odd", [{"expires_at": None}, {"access_version": "many"}, {"status": None}])
+def test_check_never_raises_on_a_record_of_an_odd_shape(
+    generator_class: Callable[[], TokenGenerator[Any]], record: Record, odd: dict[str, Any]
+) -> None:
+    stored = record()
+    for name, value in odd.items():
+        setattr(stored, name, value)
+    # A version that is no number differs from the account's, and a reset link issued for other
+    # versions is revoked; anything else odd is as good as no record.
+    revoked = record is reset_record and "access_version" in odd
+    assert generator_class().check(stored, account()) is (
+        TokenCheck.REVOKED if revoked else TokenCheck.INVALID
+    )
+
+
+# --------------------------------------------------------------------------- what a lock does elsewhere
+
+
+@pytest.mark.parametrize(
+    ("requested_by", "expected"),
+    [
+        ("acc-staff", TokenCheck.VALID),  # a link staff sent after the lock: confirming it unlocks
+        (None, TokenCheck.REVOKED),  # self-service
+        (BY_PROVISIONING, TokenCheck.REVOKED),  # the CRM's invitation
+    ],
+)
+def test_on_a_locked_account_only_a_staff_sent_link_works(
+    requested_by: str | None, expected: TokenCheck
+) -> None:
+    locked = account(locked_at=ISSUED)
+    assert FrozenResetGenerator().check(reset_record(requested_by=requested_by), locked) is expected
+    assert (
+        FrozenResetGenerator().check(reset_record(requested_by=requested_by), account()) is TokenCheck.VALID
+    )
+
+
+def test_a_session_of_a_locked_account_is_refused_whatever_its_versions() -> None:
+    session = Session(
+        "h",
+        account_id="acc-1",
+        firm_id="f",
+        role="client",
+        password_version=3,
+        access_version=1,
+        created_at=NOW,
+        expires_at=NOW + timedelta(hours=1),
+    )
+    assert is_live(session, account(), now=NOW)
+    assert not is_live(session, account(locked_at=ISSUED), now=NOW)

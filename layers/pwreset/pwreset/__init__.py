@@ -2,12 +2,16 @@
 
 Areas, one subpackage each, in the order they may depend on each other:
 
+* ``runtime``: how the functions run on Lambda, apart from what they do (SnapStart hooks, package
+  initialisers run lazily, tracing, offline answers for warm-ups); it knows nothing of the service,
+  not even its configuration, so everything else may build on it;
 * ``core``: configuration, errors, observability, locales and times, request facts, AWS clients;
-* ``storage``: the pynamodb models and the one data-access module for accounts and firms;
-* ``mail``: addresses, rendering and sending mail, and the notifications after a change;
+* ``storage``: the pynamodb models, the one data-access module for accounts and firms, and the
+  transactions the flows write with (no other area imports pynamodb);
+* ``mail``: addresses, rendering and sending mail, where and on what a request was made;
 * ``delivery``: SES events through SNS and the delivery diagnosis staff read;
-* ``credentials``: reset tokens, sessions, rate limits, password hashing and policy, the flows
-  that tie them together;
+* ``credentials``: reset and lock tokens, sessions, rate limits, password hashing and policy, the
+  flows that tie them together, and the notifications after a change or a lock;
 * ``accounts``: accounts as the CRM provisions them (create, update, erase);
 * ``crm``: the events for the CRM on its EventBridge bus (made from the audit events, put in
   batches, retried, parked);
@@ -18,11 +22,11 @@ A module imports only from its own area or from areas listed before it, and no t
 each other (``tests/unit/test_package_layout.py``).
 
 Importing the package first defers three of powertools' package initialisers that only re-export
-(``pwreset.core.lazy_packages``): handlers import powertools' resolver and event classes through
+(``pwreset.runtime.lazy_packages``): handlers import powertools' resolver and event classes through
 ``pwreset.api.powertools``, after this has run.
 """
 
-from pwreset.core.lazy_packages import defer
+from pwreset.runtime.lazy_packages import defer
 
 defer(
     "aws_lambda_powertools.event_handler",

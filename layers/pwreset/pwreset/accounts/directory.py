@@ -13,6 +13,7 @@ from typing import Any
 from pwreset.core import errors
 from pwreset.core.observability import logger
 from pwreset.core.request import Principal
+from pwreset.storage.accounts import account_fields
 from pwreset.storage.models import Account
 
 # An account half way through erasure has lost its personal data: nothing a person can act on.
@@ -20,14 +21,7 @@ _HIDDEN_STATUSES = frozenset({"erasing"})
 
 
 def client_view(account: Account) -> dict[str, Any]:
-    return {
-        "account_id": account.account_id,
-        "name": account.name,
-        "email": account.email,
-        "status": account.status,
-        "has_password": account.has_password,
-        "email_status": account.email_status,
-    }
+    return account_fields(account, "account_id", "name", "email", "status", "has_password", "email_status")
 
 
 def firm_clients(principal: Principal) -> list[dict[str, Any]]:

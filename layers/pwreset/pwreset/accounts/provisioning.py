@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from pwreset.core import aws, errors
+from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
@@ -35,7 +32,7 @@ from pwreset.core.times import iso
 from pwreset.credentials.links import INVITATION, Requester, issue_link, open_links
 from pwreset.credentials.sessions import live_sessions
 from pwreset.credentials.tokens import BY_PROVISIONING
-from pwreset.storage.accounts import account_status, get_or_none, mail_block_reason
+from pwreset.storage.accounts import account_fields, account_status, get_or_none, mail_block_reason
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import (
     Account,
@@ -47,6 +44,7 @@ from pwreset.storage.models import (
     ResetToken,
     Session,
 )
+from pwreset.storage.transactions import TransactWriteError, transaction
 
 ERASING = "erasing"
 # Optimistic retries of one PUT against concurrent writers of the same account.
@@ -142,18 +140,12 @@ class Provisioned:
 def account_view(account: Account) -> dict[str, Any]:
     """What the provisioning API says about an account."""
     return {
-        "account_id": account.account_id,
-        "firm_id": account.firm_id,
-        "role": account.role,
-        "email": account.email,
-        "name": account.name,
-        "locale": account.locale,
+        **account_fields(account, "account_id", "firm_id", "role", "email", "name", "locale"),
         "time_zone": account.timezone,
         # The stored status is the CRM's (active | archived); a lock shows as "locked" here, but a
         # PUT of "active" neither lifts it nor counts as a change.
         "status": account_status(account),
-        "has_password": account.has_password,
-        "email_status": account.email_status,
+        **account_fields(account, "has_password", "email_status"),
     }
 
 
@@ -271,7 +263,7 @@ def _write(
         },
     )
     try:
-        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+        with transaction() as tx:
             if new_email:
                 tx.save(
                     EmailClaim(new_email, account_id=account_id),
@@ -373,7 +365,7 @@ def erase_account(account_id: str, *, caller: str) -> None:
 
 def _tombstone(account: Account) -> None:
     """No personal data, no address, no password, nothing that signs in, in one transaction."""
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+    with transaction() as tx:
         tx.delete(EmailClaim(account.email), condition=_claim_is_free_or_mine(account.account_id))
         tx.update(
             account,
@@ -419,9 +411,8 @@ def _delete_sessions(account_id: str) -> None:
 
 def _strip_events(account_id: str) -> None:
     for key in Event.by_account.query(account_id):
-        try:
-            event = Event.get(key.event_id, consistent_read=True)
-        except DoesNotExist:
+        event = get_or_none(Event, key.event_id, consistent_read=True)
+        if event is None:
             continue
         detail: dict[str, object] = dict(event.detail.as_dict() if event.detail else {})
         kept = {k: v for k, v in detail.items() if k in KEPT_AFTER_ERASURE}

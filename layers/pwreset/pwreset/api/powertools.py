@@ -1,6 +1,6 @@
 """The powertools names the handlers use besides the resolver (``pwreset.api.resolver``), imported
 here so that they load after ``pwreset`` deferred powertools' re-exporting package initialisers
-(``pwreset.core.lazy_packages``): a handler importing them straight from powertools would run the
+(``pwreset.runtime.lazy_packages``): a handler importing them straight from powertools would run the
 whole ``event_handler`` or ``data_classes`` initialiser first (the stream function's batch
 utility: ``pwreset.api.stream_batch``)."""
 

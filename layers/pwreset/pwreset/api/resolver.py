@@ -12,20 +12,26 @@ import json
 import traceback
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from pwreset.api.schemas import UNPRINTABLE
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.i18n import error_message, negotiate_locale
-from pwreset.core.observability import logger, mask_email, metrics
+from pwreset.core.observability import logger, mask_email, metrics, observed_handler
 from pwreset.core.request import Principal, RequestMeta
 from pwreset.core.transient import cancellation_codes, is_transient
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SESSION_COOKIE = "portal_session"
 # Nothing this API serves may be cached by a browser or proxy.
@@ -162,6 +168,20 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
         return error_response(500, "internal_error", request_locale(app))
 
     return app
+
+
+def api_handler(
+    app: APIGatewayRestResolver, *, with_metrics: bool = True
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """An API function's entry point: ``app`` resolves each event, observed as every function is
+    (:func:`pwreset.core.observability.observed_handler`), with API Gateway's request id as the
+    correlation id of its log lines."""
+
+    @observed_handler(correlation_id_path=correlation_paths.API_GATEWAY_REST, with_metrics=with_metrics)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
 
 
 # How long a caller should wait after a transient AWS failure (botocore already retried).

@@ -1,4 +1,4 @@
-"""SnapStart warm-ups that handlers register (``pwreset.core.snapstart.before_snapshot``): each
+"""SnapStart warm-ups that handlers register (``pwreset.runtime.snapstart.before_snapshot``): each
 prepares, before the snapshot, something a first request would otherwise pay for.
 
 The resolver's is the largest: the routes' request models built whole, then one request per route,
@@ -13,17 +13,26 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from pwreset.core import aws
 from pwreset.core.observability import logger, metrics
+from pwreset.runtime import snapstart
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-__all__ = ["import_modules", "mail_templates", "password_checks", "routes", "user_agent_rules"]
+__all__ = [
+    "before_snapshot",
+    "import_modules",
+    "mail_templates",
+    "password_checks",
+    "routes",
+    "user_agent_rules",
+]
 
 # A documentation address (RFC 5737): what a warm-up request comes from.
 _SOURCE_IP = "192.0.2.1"
@@ -33,6 +42,33 @@ _SAMPLE_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
+
+
+def before_snapshot(
+    app: APIGatewayRestResolver | None = None,
+    *,
+    services: Sequence[aws.Service] = (),
+    modules: Sequence[str] = (),
+    passwords: bool = False,
+    mails: Sequence[str] = (),
+    user_agents: bool = False,
+) -> None:
+    """Register a function's warm-ups (``pwreset.runtime.snapstart``), in the order they run: the
+    AWS clients it calls (:func:`pwreset.core.aws.warm_up`), the modules its paths defer, the
+    password checks, its mail templates, the User-Agent rules, and last the routes of ``app``, whose
+    offline requests then find all of those prepared."""
+    for service in services:
+        snapstart.before_snapshot(aws.warm_up, service)
+    if modules:
+        snapstart.before_snapshot(import_modules, *modules)
+    if passwords:
+        snapstart.before_snapshot(password_checks)
+    if mails:
+        snapstart.before_snapshot(mail_templates, *mails)
+    if user_agents:
+        snapstart.before_snapshot(user_agent_rules)
+    if app is not None:
+        snapstart.before_snapshot(routes, app)
 
 
 def _event(method: str, route: str) -> dict[str, Any]:

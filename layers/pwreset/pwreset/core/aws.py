@@ -12,7 +12,7 @@ calls (rate limits, batch reads, powertools' idempotency records) go through one
 ``Connection``. pynamodb would otherwise make a client per model, each with its own connection
 pool: on Lambda every extra client is another TLS handshake on the first request.
 
-Under SnapStart (``pwreset.core.snapstart``) the clients are made and their operations prepared
+Under SnapStart (``pwreset.runtime.snapstart``) the clients are made and their operations prepared
 before the snapshot (:func:`warm_up`); every restored copy then drops the connections it was copied
 with and resolves its credentials again (:func:`renew_after_restore`), keeping the parsed models.
 """
@@ -22,12 +22,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
-from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pwreset.core import snapstart, tracing
 from pwreset.core.config import settings
+from pwreset.runtime import offline_answers, snapstart, tracing
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
@@ -50,7 +49,7 @@ def session() -> Any:
 
         found = botocore.session.get_session()
         found.register_component("credential_provider", _RenewableResolver(found))
-        tracing.instrument(found, skip=warming_up)
+        tracing.instrument(found, skip=offline_answers.active)
         _local.session = found
         _sessions.append(found)
     return found
@@ -195,25 +194,12 @@ def renew_after_restore() -> None:
 snapstart.after_restore(renew_after_restore)
 
 
-@contextlib.contextmanager
-def offline() -> Iterator[None]:
-    """Every call made through the process's clients meanwhile is answered inside the process with
-    an empty success (a ``before-send`` handler), and never reaches AWS: what warm-ups run before
-    a snapshot changes nothing anywhere. Every client is made first, so none can be made inside
-    and keep the handler."""
-    made = [client(each) for each in get_args(Service)]
-    for each in made:
-        each.meta.events.register_first("before-send", _offline_answer, unique_id=_OFFLINE)
-    _warming.active = True
-    try:
-        yield
-    finally:
-        _warming.active = False
-        for each in made:
-            each.meta.events.unregister("before-send", unique_id=_OFFLINE)
-
-
-_OFFLINE = "pwreset-offline"
+def offline() -> contextlib.AbstractContextManager[None]:
+    """Every call made through the process's clients meanwhile is answered inside the process
+    (:func:`pwreset.runtime.offline_answers.answering`) and never reaches AWS: what warm-ups run
+    before a snapshot changes nothing anywhere. Every client is made first, so none can be made
+    inside and keep the handler."""
+    return offline_answers.answering([client(each) for each in get_args(Service)])
 
 
 def warm_up(service: Service) -> None:
@@ -221,82 +207,9 @@ def warm_up(service: Service) -> None:
     each operation the functions make with it, so the first request finds the operation models,
     parameter validation, serialisation, endpoint rules, signing and response parsing prepared."""
     with offline():
-        made = client(service)
-        for operation, params in _OFFLINE_CALLS[service].items():
-            getattr(made, _snake(operation))(**params)
+        offline_answers.rehearse(client(service), service)
     # What the first real connection would import: the codec that socket uses for host names.
     importlib.import_module("encodings.idna")
-
-
-_warming = threading.local()
-
-
-def warming_up() -> bool:
-    """True while calls are answered :func:`offline` (tracing records none of them)."""
-    return bool(getattr(_warming, "active", False))
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
-
-
-class _Body:
-    def stream(self, **_: Any) -> Any:
-        return iter((b"{}",))
-
-
-def _offline_answer(request: Any, **_: Any) -> Any:
-    # deferred: as botocore above
-    from botocore.awsrequest import AWSResponse
-
-    return AWSResponse(request.url, 200, {"x-amzn-requestid": "warm-up"}, _Body())
-
-
-_KEY = {"pk": {"S": "warm-up"}}
-_TABLE = "warm-up"  # never reached: the calls are answered in the process
-_OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
-    "dynamodb": {
-        "GetItem": {"TableName": _TABLE, "Key": _KEY, "ConsistentRead": True},
-        "BatchGetItem": {"RequestItems": {_TABLE: {"Keys": [_KEY]}}},
-        "Query": {
-            "TableName": _TABLE,
-            "IndexName": "by_warm_up",
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": "warm-up"}},
-            "Limit": 1,
-        },
-        "PutItem": {"TableName": _TABLE, "Item": _KEY, "ConditionExpression": "attribute_not_exists(pk)"},
-        "UpdateItem": {
-            "TableName": _TABLE,
-            "Key": _KEY,
-            "UpdateExpression": "ADD hits :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-            "ReturnValues": "UPDATED_NEW",
-        },
-        "DeleteItem": {"TableName": _TABLE, "Key": _KEY},
-        "TransactWriteItems": {"TransactItems": [{"Put": {"TableName": _TABLE, "Item": _KEY}}]},
-    },
-    "sesv2": {
-        "SendEmail": {
-            "FromEmailAddress": "warm-up@example.invalid",
-            "Destination": {"ToAddresses": ["warm-up@example.invalid"]},
-            "Content": {"Simple": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}},
-        }
-    },
-    "sqs": {
-        "SendMessage": {
-            "QueueUrl": "https://sqs.eu-central-1.amazonaws.com/000000000000/warm-up",
-            "MessageBody": "-",
-        }
-    },
-    "events": {
-        "PutEvents": {
-            "Entries": [
-                {"Source": "warm-up", "DetailType": "warm-up", "Detail": "{}", "EventBusName": "warm-up"}
-            ]
-        }
-    },
-}
 
 
 def forget_clients() -> None:

@@ -4,18 +4,34 @@ The cookbook's environment model: one frozen object, read at cold start (the mod
 table names at import, and the resolver its origins), where a missing variable is a clear
 :class:`ConfigurationError` that names it, not a silent default. Tests rebuild it
 (``settings.cache_clear()``) after changing the environment.
+
+Each setting is read from the variable of its name in capitals, as its type says: ``str`` is
+required, ``str | None`` optional, ``int`` a required whole number (or the documented default of a
+knob the template does not set: :data:`KNOB_DEFAULTS`), ``bool`` ``true``/``false``, ``tuple[str, ...]`` a
+comma-separated list.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
+from typing import Any, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
 
 # The client help article for a reset mail that did not arrive, beside the hosted reset page.
 HELP_ARTICLE_PATH = "help/reset-email"
+
+
+# The numbers the template does not set, with their documented defaults.
+KNOB_DEFAULTS = {
+    "password_max_length": 128,
+    "argon2_time_cost": 2,
+    "argon2_memory_kib": 19456,
+    "argon2_parallelism": 1,
+    "reset_retention_seconds": 90 * 24 * 3600,
+}
 
 
 @dataclass(frozen=True)
@@ -123,56 +139,34 @@ def _flag(env: Mapping[str, str], missing: list[str], name: str) -> bool:
     return raw == "true"
 
 
+def _read(env: Mapping[str, str], missing: list[str], setting: str, kind: Any) -> Any:
+    """The variable of ``setting`` read as a value of type ``kind`` (see the module's docstring)."""
+    name = setting.upper()
+    if kind is bool:
+        return _flag(env, missing, name)
+    if kind is int:
+        return _number(env, missing, name, KNOB_DEFAULTS.get(setting))
+    if kind == str | None:
+        return env.get(name) or None
+    if kind == tuple[str, ...]:
+        return tuple(part.strip() for part in _required(env, missing, name).split(",") if part.strip())
+    return _required(env, missing, name)
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Settings from ``env``. Everything ``template.yaml`` sets is required: a missing table name,
     URL or limit is a :class:`ConfigurationError` naming every missing variable, never a silent
     default that would point a function at the wrong table or page."""
     missing: list[str] = []
-
-    def req(name: str) -> str:
-        return _required(env, missing, name)
-
-    def num(name: str, default: int | None = None) -> int:
-        return _number(env, missing, name, default)
-
-    loaded = Settings(
-        aws_region=env.get("AWS_REGION") or req("AWS_DEFAULT_REGION"),
-        accounts_table=req("ACCOUNTS_TABLE"),
-        email_claims_table=req("EMAIL_CLAIMS_TABLE"),
-        firms_table=req("FIRMS_TABLE"),
-        reset_tokens_table=req("RESET_TOKENS_TABLE"),
-        lock_tokens_table=req("LOCK_TOKENS_TABLE"),
-        sessions_table=req("SESSIONS_TABLE"),
-        events_table=req("EVENTS_TABLE"),
-        delivery_events_table=req("DELIVERY_EVENTS_TABLE"),
-        sns_messages_table=req("SNS_MESSAGES_TABLE"),
-        sender_address=req("SENDER_ADDRESS"),
-        ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
-        portal_url=req("PORTAL_URL"),
-        reset_page_url=req("RESET_PAGE_URL"),
-        staff_link_lifetime_seconds=num("STAFF_LINK_LIFETIME_SECONDS"),
-        self_service_link_lifetime_seconds=num("SELF_SERVICE_LINK_LIFETIME_SECONDS"),
-        session_lifetime_seconds=num("SESSION_LIFETIME_SECONDS"),
-        invitation_lifetime_seconds=num("INVITATION_LIFETIME_SECONDS"),
-        password_min_length=num("PASSWORD_MIN_LENGTH"),
-        password_max_length=num("PASSWORD_MAX_LENGTH", 128),
-        argon2_time_cost=num("ARGON2_TIME_COST", 2),
-        argon2_memory_kib=num("ARGON2_MEMORY_KIB", 19456),
-        argon2_parallelism=num("ARGON2_PARALLELISM", 1),
-        reset_retention_seconds=num("RESET_RETENTION_SECONDS", 90 * 24 * 3600),
-        allowed_origins=tuple(o.strip() for o in req("ALLOWED_ORIGINS").split(",") if o.strip()),
-        rate_limits_table=req("RATE_LIMITS_TABLE"),
-        rate_limits=req("RATE_LIMITS"),
-        self_service_queue_url=req("SELF_SERVICE_QUEUE_URL"),
-        idempotency_table=req("IDEMPOTENCY_TABLE"),
-        geoip_database_path=env.get("GEOIP_DATABASE_PATH") or None,
-        ses_events_topic_arn=req("SES_EVENTS_TOPIC_ARN"),
-        sns_accept_signature_v1=_flag(env, missing, "SNS_ACCEPT_SIGNATURE_V1"),
-        origin_verify_secret=env.get("ORIGIN_VERIFY_SECRET") or None,
-        sns_trusted_cert_pem_path=env.get("SNS_TRUSTED_CERT_PEM_PATH") or None,
-        crm_event_bus_name=req("CRM_EVENT_BUS_NAME"),
-        crm_events_dead_letter_queue_url=req("CRM_EVENTS_DEAD_LETTER_QUEUE_URL"),
-    )
+    # Lambda sets AWS_REGION; the local stack and the tests set it or AWS_DEFAULT_REGION.
+    values: dict[str, Any] = {
+        "aws_region": env.get("AWS_REGION") or _required(env, missing, "AWS_DEFAULT_REGION")
+    }
+    kinds = get_type_hints(Settings)
+    for setting in fields(Settings):
+        if setting.name not in values:
+            values[setting.name] = _read(env, missing, setting.name, kinds[setting.name])
+    loaded = Settings(**values)
     if missing:
         raise ConfigurationError(
             "missing or invalid environment variables (template.yaml sets them): " + ", ".join(missing)

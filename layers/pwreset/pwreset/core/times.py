@@ -1,8 +1,8 @@
-"""Locale-aware date, time and duration formatting for e-mails, without Babel.
+"""Locale-aware date, time and duration formatting for e-mails, without Babel at run time.
 
-Only the two locales the product supports are handled: ``de`` and ``en``; any other locale is
-treated as ``en`` (:func:`pwreset.core.i18n.normalise_locale`). Also the one machine format:
-:func:`iso` (ISO-8601 UTC), used in every API answer and every stored timestamp that must sort.
+The words and the format come from the catalogs (:mod:`pwreset.core.i18n`), so a new language brings
+its own. Also the one machine format: :func:`iso` (ISO-8601 UTC), used in every API answer and every
+stored timestamp that must sort.
 
 Formats (the reader's IANA zone name is always printed, so the time cannot be misread):
 
@@ -20,46 +20,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pwreset.core.i18n import normalise_locale
+from pwreset.core.i18n import N_, catalog
 
 __all__ = ["format_datetime", "format_duration", "iso", "resolve_zone"]
 
-_MONTHS = {
-    "de": (
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-
-# (singular, plural) per unit and locale.
-_UNITS = {
-    "de": {"day": ("Tag", "Tage"), "hour": ("Stunde", "Stunden"), "minute": ("Minute", "Minuten")},
-    "en": {"day": ("day", "days"), "hour": ("hour", "hours"), "minute": ("minute", "minutes")},
-}
+_MONTHS = (
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
+)
 
 
 def iso(at: datetime) -> str:
@@ -92,22 +70,30 @@ def format_datetime(at: datetime, timezone: str | None, locale: str | None) -> s
     >>> format_datetime(datetime(2026, 11, 27, 14, 5, tzinfo=UTC), "Europe/Berlin", "en")
     '27 November 2026, 3:05 pm (Europe/Berlin)'
     """
-    lang = normalise_locale(locale)
+    texts = catalog(locale or "")
     zone, zone_name = resolve_zone(timezone)
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     local = at.astimezone(zone)
-    month = _MONTHS[lang][local.month - 1]
-    if lang == "de":
-        return f"{local.day}. {month} {local.year}, {local.hour:02d}:{local.minute:02d} Uhr ({zone_name})"
-    hour12 = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{local.day} {month} {local.year}, {hour12}:{local.minute:02d} {suffix} ({zone_name})"
-
-
-def _unit(count: int, unit: str, lang: str) -> str:
-    singular, plural = _UNITS[lang][unit]
-    return f"{count} {singular if count == 1 else plural}"
+    # Translators: "12" for a 12-hour clock (3:05 pm), "24" for a 24-hour one (15:05): how
+    # %(hour)s is written in the date format below.
+    twelve_hours = texts.pgettext("hour cycle", "12") == "12"
+    # Translators: after the time on a 12-hour clock, before noon.
+    before_noon = texts.pgettext("time of day", "am")
+    # Translators: after the time on a 12-hour clock, from noon on.
+    from_noon = texts.pgettext("time of day", "pm")
+    values = {
+        "day": local.day,
+        "month": texts.gettext(_MONTHS[local.month - 1]),
+        "year": local.year,
+        "hour": str(local.hour % 12 or 12) if twelve_hours else f"{local.hour:02d}",
+        "minute": f"{local.minute:02d}",
+        "am_pm": before_noon if local.hour < 12 else from_noon,
+        "zone": zone_name,
+    }
+    # Translators: a date and time in a mail, e.g. "27 November 2026, 3:05 pm (Europe/Berlin)". Leave
+    # out %(am_pm)s where the "hour cycle" text is 24.
+    return texts.gettext("%(day)s %(month)s %(year)s, %(hour)s:%(minute)s %(am_pm)s (%(zone)s)") % values
 
 
 def format_duration(seconds: int, locale: str | None) -> str:
@@ -119,14 +105,15 @@ def format_duration(seconds: int, locale: str | None) -> str:
     The result carries no preposition, so it fits German accusative phrases such as
     ``24 Stunden lang gültig``.
     """
-    lang = normalise_locale(locale)
+    texts = catalog(locale or "")
     total_minutes = max(0, -(-int(seconds) // 60))
     if total_minutes >= 2 * 24 * 60 and total_minutes % (24 * 60) == 0:
-        return _unit(total_minutes // (24 * 60), "day", lang)
+        days = total_minutes // (24 * 60)
+        return texts.ngettext("%(num)s day", "%(num)s days", days) % {"num": days}
     hours, minutes = divmod(total_minutes, 60)
     parts = []
     if hours:
-        parts.append(_unit(hours, "hour", lang))
+        parts.append(texts.ngettext("%(num)s hour", "%(num)s hours", hours) % {"num": hours})
     if minutes or not hours:
-        parts.append(_unit(minutes, "minute", lang))
+        parts.append(texts.ngettext("%(num)s minute", "%(num)s minutes", minutes) % {"num": minutes})
     return " ".join(parts)

@@ -16,11 +16,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
-
-from pwreset.core import aws, errors
+from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics
 from pwreset.core.request import Principal, RequestMeta
@@ -30,6 +26,7 @@ from pwreset.credentials.sessions import IssuedSession, check_password, new_sess
 from pwreset.storage.accounts import account_and_firm, get_or_none
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, Event, Firm, ResetToken, Session
+from pwreset.storage.transactions import Action, TransactWriteError, transaction
 
 if TYPE_CHECKING:
     from pwreset.credentials.policy import PasswordPolicy
@@ -113,7 +110,7 @@ def commit(
     ]
     if unlock:
         actions += [Account.locked_at.remove(), Account.lock_event_id.remove()]
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+    with transaction() as tx:
         tx.update(
             account,
             actions=actions,

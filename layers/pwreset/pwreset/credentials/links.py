@@ -18,18 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
-
 from pwreset.core import aws, errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
-from pwreset.credentials.tokens import TokenCheck, default_token_generator
-from pwreset.storage.accounts import get_or_none
+from pwreset.credentials.tokens import TokenCheck, default_token_generator, load_token
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, Event, Firm, ResetToken
+from pwreset.storage.transactions import transaction
 
 Purpose = Literal["reset", "invitation"]
 RESET: Purpose = "reset"
@@ -93,7 +90,7 @@ def issue_link(
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+    with transaction() as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
         tx.save(event, condition=Event.event_id.does_not_exist())
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
@@ -174,15 +171,8 @@ def _mark_send_failed(record: ResetToken) -> None:
 
 
 def load_link(raw_token: str) -> tuple[ResetToken | None, Account | None]:
-    """The record and its account, read consistently; ``(None, None)`` for a token that is not
-    well formed (it never costs a read)."""
-    if not default_token_generator.well_formed(raw_token):
-        return None, None
-    try:
-        record = ResetToken.get(default_token_generator.digest(raw_token), consistent_read=True)
-    except DoesNotExist:
-        return None, None
-    return record, get_or_none(Account, record.account_id, consistent_read=True)
+    """The link's record and its account (:func:`pwreset.credentials.tokens.load_token`)."""
+    return load_token(default_token_generator, ResetToken, raw_token)
 
 
 _CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {

@@ -1,7 +1,12 @@
 """ "It wasn't me": the holder locks the account from the lock link of a password-changed mail.
 
-``POST /v1/account-locks`` with the link's token (see :mod:`pwreset.storage.lock_tokens`) makes one
-transaction:
+Every mail that tells a client their password changed carries ``{RESET_PAGE_URL}#lock={token}``
+(:func:`issue_lock_token`). The token (:class:`pwreset.credentials.tokens.LockTokenGenerator`) is
+shown once, in the mail, and stored only as its digest in the lock-tokens table. It is single use,
+lives :data:`LOCK_LINK_LIFETIME`, and is bound to the change it reports (the ``password_changed``
+event and its facts).
+
+``POST /v1/account-locks`` with the link's token makes one transaction:
 
 * the account is locked (``locked_at``, kept from the first lock, and this lock's event id); the
   condition is that it still exists and is active (an archived account has nothing to lock);
@@ -19,34 +24,72 @@ on a locked account locks again (the firm hears of that change too).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from pwreset.core import aws, errors
+from pwreset.core import errors
+from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
 from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.ratelimit import client_network, limiter
-from pwreset.storage.events import audit_event
-from pwreset.storage.lock_tokens import LockCheck, default_lock_token_generator, load_lock_token
+from pwreset.credentials.tokens import TokenCheck, default_lock_token_generator, load_token
+from pwreset.storage.events import PasswordChangedEvent, audit_event
 from pwreset.storage.models import Account, Event, LockToken
+from pwreset.storage.transactions import TransactWriteError, transaction
 
+LOCK_LINK_LIFETIME = timedelta(days=7)
+# Kept a while after expiry, so a late click hears "expired" rather than "not valid".
+RETENTION_AFTER_EXPIRY = timedelta(days=30)
+_FACTS = ("source_ip", "user_agent", "country", "country_name", "region", "city")
 # A transaction that lost to a concurrent writer (not to a condition) is tried again this often.
 MAX_ATTEMPTS = 3
 
-_CHECK_ERRORS: dict[LockCheck, type[errors.DomainError]] = {
-    LockCheck.INVALID: errors.LockTokenInvalid,
-    LockCheck.EXPIRED: errors.LockTokenExpired,
-    LockCheck.USED: errors.LockTokenUsed,
-    LockCheck.ARCHIVED: errors.LockAccountArchived,
+_CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {
+    TokenCheck.INVALID: errors.LockTokenInvalid,
+    TokenCheck.EXPIRED: errors.LockTokenExpired,
+    TokenCheck.USED: errors.LockTokenUsed,
+    TokenCheck.ARCHIVED: errors.LockAccountArchived,
 }
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def lock_link(raw: str) -> str:
+    """The page that asks before it locks; the URL comes from configuration, never a request."""
+    return f"{settings().reset_page_url}#lock={raw}"
+
+
+def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: datetime | None = None) -> str:
+    """Store a lock token for the change ``change`` reports and return the link for the holder's
+    mail. Issued when that mail is sent: a token from an attempt whose mail then failed was never
+    seen by anyone, and expires unused."""
+    issued = default_lock_token_generator.make_token()
+    now = now or _now()
+    expires_at = now + LOCK_LINK_LIFETIME
+    facts = change.detail.model_dump(include=set(_FACTS))
+    LockToken(
+        issued.digest,
+        account_id=holder.account_id,
+        firm_id=holder.firm_id,
+        change_event_id=change.event_id,
+        change=change.detail.change,
+        changed_at=change.at,
+        change_facts={k: v for k, v in facts.items() if v},
+        created_at=now,
+        expires_at=expires_at,
+        access_version=int(holder.access_version),
+        status="issued",
+        ttl=expires_at + RETENTION_AFTER_EXPIRY,
+    ).save(condition=LockToken.token_hash.does_not_exist())
+    return lock_link(issued.raw)
+
+
+def load_lock_token(raw: str) -> tuple[LockToken | None, Account | None]:
+    """The lock link's record and its account (:func:`pwreset.credentials.tokens.load_token`)."""
+    return load_token(default_lock_token_generator, LockToken, raw)
 
 
 def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:
@@ -86,7 +129,7 @@ def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:
 def _require_valid(raw_token: str) -> tuple[LockToken, Account]:
     record, account = load_lock_token(raw_token)
     result = default_lock_token_generator.check(record, account)
-    if result is not LockCheck.VALID or record is None or account is None:
+    if result is not TokenCheck.VALID or record is None or account is None:
         metrics.add_metric(name="LockTokenRejected", unit="Count", value=1)
         raise _CHECK_ERRORS[result](locale=account.locale if account else None)
     return record, account
@@ -108,7 +151,7 @@ def _commit(record: LockToken, account: Account, *, meta: RequestMeta) -> None:
             "already_locked": account.is_locked,
         },
     )
-    with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+    with transaction() as tx:
         tx.update(
             account,
             actions=[

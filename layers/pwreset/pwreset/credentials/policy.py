@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pwreset.core.i18n import normalise_locale
+from pwreset.core.i18n import N_, catalog
 
 __all__ = [
     "RULES",
@@ -133,37 +133,15 @@ _GENERIC_FIRM_WORDS_RAW = (
     "office",
 )
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "too_short": {
-        "en": "Use at least {min_length} characters.",
-        "de": "Verwenden Sie mindestens {min_length} Zeichen.",
-    },
-    "too_long": {
-        "en": "Use at most {max_length} characters.",
-        "de": "Verwenden Sie höchstens {max_length} Zeichen.",
-    },
-    "common_password": {
-        "en": "This password is too common and easy to guess. Please choose a less obvious one.",
-        "de": "Dieses Passwort ist zu verbreitet und leicht zu erraten. "
-        "Bitte wählen Sie ein weniger naheliegendes.",
-    },
-    "contains_email": {
-        "en": "Don't use your e-mail address or parts of it.",
-        "de": "Verwenden Sie nicht Ihre E-Mail-Adresse oder Teile davon.",
-    },
-    "contains_name": {
-        "en": "Don't use your name or parts of it.",
-        "de": "Verwenden Sie nicht Ihren Namen oder Teile davon.",
-    },
-    "contains_firm_name": {
-        "en": "Don't use the name of your firm.",
-        "de": "Verwenden Sie nicht den Namen Ihrer Kanzlei.",
-    },
+_MESSAGES: dict[str, str] = {
+    "too_short": N_("Use at least %(min_length)s characters."),
+    "too_long": N_("Use at most %(max_length)s characters."),
+    "common_password": N_("This password is too common and easy to guess. Please choose a less obvious one."),
+    "contains_email": N_("Don't use your e-mail address or parts of it."),
+    "contains_name": N_("Don't use your name or parts of it."),
+    "contains_firm_name": N_("Don't use the name of your firm."),
 }
-_FALLBACK_MESSAGE = {
-    "en": "Please choose another password.",
-    "de": "Bitte wählen Sie ein anderes Passwort.",
-}
+_FALLBACK_MESSAGE = N_("Please choose another password.")
 
 # Cache for the shipped blocklist: filled by the first check, not at import, so a Lambda cold start
 # that never checks a password does not pay for reading ~40,000 lines.
@@ -279,13 +257,12 @@ class Violation:
     params: Mapping[str, int | str] = field(default_factory=dict, hash=False)
 
     def message(self, locale: str) -> str:
-        """Plain-language text for the user: "de" (Sie form) or anything else -> English. Never raises."""
-        language = normalise_locale(locale)
-        template = _MESSAGES.get(self.rule, _FALLBACK_MESSAGE)[language]
+        """Plain-language text for the user in ``locale``'s language (German: the Sie form). Never raises."""
+        texts = catalog(locale)
         try:
-            return template.format_map(self.params)
+            return texts.gettext(_MESSAGES.get(self.rule, _FALLBACK_MESSAGE)) % dict(self.params)
         except (KeyError, IndexError, ValueError, AttributeError, TypeError):
-            return _FALLBACK_MESSAGE[language]
+            return texts.gettext(_FALLBACK_MESSAGE)
 
 
 class _ContextMatcher:

@@ -22,7 +22,6 @@ from functools import cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from pynamodb.exceptions import TransactWriteError
 
 from pwreset.core import aws, errors
 from pwreset.core.config import settings
@@ -44,6 +43,7 @@ from pwreset.credentials.sessions import IssuedSession
 from pwreset.storage.accounts import account_and_firm, find_account_by_email, get_or_none, mail_block_reason
 from pwreset.storage.idempotency import Guard, guard
 from pwreset.storage.models import Account, Firm
+from pwreset.storage.transactions import TransactWriteError
 
 
 @dataclass(frozen=True)

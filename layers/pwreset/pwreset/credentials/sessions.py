@@ -15,8 +15,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
-
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
@@ -24,7 +22,7 @@ from pwreset.core.request import Principal, RequestMeta
 from pwreset.credentials.hashing import hash_password, needs_rehash, verify_password
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.mail.addresses import InvalidEmail, normalise_email
-from pwreset.storage.accounts import find_account_by_email, get_or_none
+from pwreset.storage.accounts import account_fields, find_account_by_email, get_or_none
 from pwreset.storage.models import Account, Session
 
 _SESSION_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -83,10 +81,9 @@ def resolve_session(raw: str | None) -> tuple[Principal, Account] | None:
     bad input."""
     if not raw or _SESSION_SHAPE.fullmatch(raw) is None:
         return None
-    try:
-        # Strongly consistent, both: a sign-out, a reset or a revocation ends access at once.
-        record = Session.get(session_digest(raw), consistent_read=True)
-    except DoesNotExist:
+    # Strongly consistent, both: a sign-out, a reset or a revocation ends access at once.
+    record = get_or_none(Session, session_digest(raw), consistent_read=True)
+    if record is None:
         return None
     account = get_or_none(Account, record.account_id, consistent_read=True)
     if account is None or not is_live(record, account, now=_now()):
@@ -225,11 +222,4 @@ def sign_out(principal: Principal) -> None:
 
 
 def account_view(account: Account) -> dict[str, str]:
-    return {
-        "account_id": account.account_id,
-        "firm_id": account.firm_id,
-        "role": account.role,
-        "name": account.name,
-        "email": account.email,
-        "locale": account.locale,
-    }
+    return account_fields(account, "account_id", "firm_id", "role", "name", "email", "locale")

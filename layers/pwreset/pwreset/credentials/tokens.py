@@ -1,9 +1,18 @@
-"""Reset-link tokens, in the manner of Django's ``contrib/auth/tokens.py``.
+"""The tokens of the links we mail, in the manner of Django's ``contrib/auth/tokens.py``: reset links
+(and invitations) and "It wasn't me" lock links.
 
 Unlike Django's HMAC tokens these are opaque random values: 256 bits from :mod:`secrets`, shown to
 the client once (in the mail) and stored only as their SHA-256 digest, so a leaked table cannot be
-turned into working links. Because the stored record says which ``password_version`` the link was
-issued for, any later password change kills every older link without touching them.
+turned into working links. One generator makes, shapes and judges both kinds
+(:class:`TokenGenerator`); what a stored record is worth against its account is each kind's own:
+
+* a reset link (:class:`ResetTokenGenerator`) is issued for one ``password_version``, so any
+  later password change kills every older link without touching them;
+* a lock link (:class:`LockTokenGenerator`) does not die when the password changes again: whoever
+  changed the password could otherwise kill the holder's lock link by changing it once more.
+
+The two kinds live in different tables (reset tokens, lock tokens), so one can never pass for the
+other; :func:`load_token` reads a token's record, by its digest, with the account.
 """
 
 from __future__ import annotations
@@ -14,10 +23,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from pwreset.storage.models import Account, ResetToken
+from pwreset.storage.accounts import get_or_none
+from pwreset.storage.models import Account, LockToken, ResetToken
 
 # token_urlsafe(32): 32 random bytes -> 43 URL-safe characters, no padding.
 TOKEN_BYTES = 32
@@ -27,6 +35,9 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class TokenCheck(StrEnum):
+    """What a token is worth; the values are the contract's error codes. A lock link is never
+    ``REVOKED``: one whose holder may have changed is as good as none (``INVALID``)."""
+
     VALID = "valid"
     INVALID = "token_invalid"
     EXPIRED = "token_expired"
@@ -44,8 +55,8 @@ class IssuedToken:
         return f"IssuedToken(digest={self.digest[:8]}...)"
 
 
-class ResetTokenGenerator:
-    """Makes tokens and judges a stored token against its account."""
+class TokenGenerator[R: (ResetToken, LockToken)]:
+    """Makes tokens and judges a stored token of kind ``R`` against its account."""
 
     def make_token(self) -> IssuedToken:
         raw = secrets.token_urlsafe(TOKEN_BYTES)
@@ -60,19 +71,34 @@ class ResetTokenGenerator:
         """Cheap shape check, so garbage never costs a database read."""
         return isinstance(raw, str) and _TOKEN_SHAPE.fullmatch(raw) is not None
 
-    def check(
-        self, record: ResetToken | None, account: Account | None, *, now: datetime | None = None
-    ) -> TokenCheck:
-        """What a token is worth right now. Never raises: unknown or odd input is INVALID.
-
-        A link issued before the latest password change counts as used: the reset it offered has
-        happened, just by another route. A link issued before access was ended without a password
-        change (a new address or role, archiving) is revoked: the person it went to may no longer
-        be the account's holder. While the account is locked ("It wasn't me") only a link a
-        staff member sent works (confirming it unlocks); any other is revoked.
-        """
+    def check(self, record: R | None, account: Account | None, *, now: datetime | None = None) -> TokenCheck:
+        """What a token is worth right now. Never raises: unknown or odd input is INVALID, so a
+        route answers a bad link with the contract's error, never a 500."""
         if record is None or account is None or record.account_id != account.account_id:
             return TokenCheck.INVALID
+        try:
+            return self._judge(record, account, now or self._now())
+        except Exception:  # a record of an unexpected shape is as good as none
+            return TokenCheck.INVALID
+
+    def _judge(self, record: R, account: Account, now: datetime) -> TokenCheck:
+        """What ``record`` (of ``account``) is worth at ``now``: each kind's own rules."""
+        raise NotImplementedError
+
+    def _now(self) -> datetime:
+        """Seam for tests."""
+        return datetime.now(UTC)
+
+
+class ResetTokenGenerator(TokenGenerator[ResetToken]):
+    """Reset and invitation links."""
+
+    def _judge(self, record: ResetToken, account: Account, now: datetime) -> TokenCheck:
+        """A link issued before the latest password change counts as used: the reset it offered
+        has happened, just by another route. A link issued before access was ended without a
+        password change (a new address or role, archiving) is revoked: the person it went to may no
+        longer be the account's holder. While the account is locked ("It wasn't me") only a link
+        a staff member sent works (confirming it unlocks); any other is revoked."""
         if record.status == "used":
             return TokenCheck.USED
         if record.access_version != account.access_version:
@@ -81,7 +107,7 @@ class ResetTokenGenerator:
             return TokenCheck.USED
         if record.status != "issued":
             return TokenCheck.INVALID
-        if (now or self._now()) >= record.expires_at:
+        if now >= record.expires_at:
             return TokenCheck.EXPIRED
         if account.status != "active":
             return TokenCheck.ARCHIVED
@@ -89,9 +115,30 @@ class ResetTokenGenerator:
             return TokenCheck.REVOKED
         return TokenCheck.VALID
 
-    def _now(self) -> datetime:
-        """Seam for tests."""
-        return datetime.now(UTC)
+
+class LockTokenGenerator(TokenGenerator[LockToken]):
+    """ "It wasn't me" links. Single use, bound to the change they report; they die when used, when
+    they expire, or when the account is archived (or given a new address or role, which like
+    archiving bumps ``access_version``) or erased."""
+
+    def _judge(self, record: LockToken, account: Account, now: datetime) -> TokenCheck:
+        """A later password change does not matter (see the module's docstring), nor does a lock
+        already in place: a second link of another change may lock again."""
+        if account.status not in ("active", "archived"):  # being erased: as good as gone
+            return TokenCheck.INVALID
+        if record.status == "used":
+            return TokenCheck.USED
+        if record.status != "issued":
+            return TokenCheck.INVALID
+        if now >= record.expires_at:
+            return TokenCheck.EXPIRED
+        if account.status == "archived":
+            return TokenCheck.ARCHIVED
+        if int(record.access_version) != int(account.access_version):
+            # A new address or role since the mail: the link went to someone who may no longer be
+            # the account's holder.
+            return TokenCheck.INVALID
+        return TokenCheck.VALID
 
 
 def staff_sent(record: ResetToken) -> bool:
@@ -99,4 +146,19 @@ def staff_sent(record: ResetToken) -> bool:
     return record.requested_by is not None and record.requested_by != BY_PROVISIONING
 
 
+def load_token[R: (ResetToken, LockToken)](
+    generator: TokenGenerator[R], model: type[R], raw: str
+) -> tuple[R | None, Account | None]:
+    """The stored record of token ``raw`` (of ``generator``'s kind, in ``model``'s table) and its
+    account, both read consistently, so a use or a revocation a moment ago counts; ``(None, None)``
+    for a token that is not well formed (it never costs a read)."""
+    if not generator.well_formed(raw):
+        return None, None
+    record = get_or_none(model, generator.digest(raw), consistent_read=True)
+    if record is None:
+        return None, None
+    return record, get_or_none(Account, record.account_id, consistent_read=True)
+
+
 default_token_generator = ResetTokenGenerator()
+default_lock_token_generator = LockTokenGenerator()

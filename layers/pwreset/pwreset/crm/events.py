@@ -26,7 +26,7 @@ from pwreset.storage.events import (
     EmailUndeliverableEvent,
     PasswordChangedEvent,
     RequestFacts,
-    StoredEvent,
+    StreamedEvent,
     publishable,
 )
 
@@ -93,7 +93,7 @@ def crm_event(audit: AuditEvent) -> CrmEvent | None:
     return email_changed(audit)
 
 
-def _common(audit: StoredEvent) -> dict[str, Any]:
+def _common(audit: StreamedEvent) -> dict[str, Any]:
     return {
         "event_id": audit.event_id,
         "occurred_at": iso(audit.at),
@@ -139,7 +139,7 @@ def password_changed(change: PasswordChangedEvent) -> CrmEvent:
             "accounts": login_accounts(change.account_id, change.firm_id),
             "via": via(change),
             "requested_by": requested_by,
-            "client": client(RequestFacts.model_validate(detail.model_dump())),
+            "client": client(detail),
         },
     )
 

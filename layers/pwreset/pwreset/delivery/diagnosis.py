@@ -1,4 +1,4 @@
-"""What went wrong with a reset mail, in words a firm's staff member can act on (German/English).
+"""What went wrong with a reset mail, in words a firm's staff member can act on, in their language.
 
 SES reports bounce types, subtypes and the receiving server's diagnostic code; staff need "the
 address has a typo" or "ask the client to whitelist our sender". :func:`classify_bounce` and
@@ -30,6 +30,7 @@ import re
 from typing import Any
 
 from pwreset.core.config import settings
+from pwreset.core.i18n import N_, catalog
 
 # Providers whose misspellings are worth pointing out, and real domains that merely look like a
 # misspelling of one of them (never "corrected").
@@ -167,287 +168,148 @@ def suggest_domain(email: str | None) -> str | None:
 
 # ------------------------------------------------------------------------------------ texts
 
-_TYPO: dict[str, str] = {
-    "en": "Did you mean {suggested}? The domain {domain} looks like a typo of {provider}.",
-    "de": "Meinten Sie {suggested}? Die Domain {domain} sieht nach einem Tippfehler von {provider} aus.",
-}
+# Translators: %(domain)s is what the client typed after the @, %(provider)s the provider it is
+# likely a typo of, %(suggested)s the whole address with the provider's domain.
+_TYPO = N_("Did you mean %(suggested)s? The domain %(domain)s looks like a typo of %(provider)s.")
+_WHITELIST = N_("Ask the client to add %(sender)s to their address book or list of safe senders (whitelist).")
+_NEW_LINK = N_("Then send a new reset link.")
+_CHECK_TYPOS = N_("Check the address with the client for typos.")
+_CORRECT = N_("Correct the address in the client's profile, then send a new reset link.")
+_OPERATOR = N_("This is not caused by the client: please tell your administrator.")
 
-_WHITELIST = {
-    "en": "Ask the client to add {sender} to their address book or list of safe senders (whitelist).",
-    "de": "Bitten Sie den Mandanten, {sender} in sein Adressbuch oder in die Liste sicherer Absender "
-    "(Whitelist) aufzunehmen.",
-}
-_NEW_LINK = {
-    "en": "Then send a new reset link.",
-    "de": "Senden Sie danach einen neuen Link zum Zurücksetzen.",
-}
-_CHECK_TYPOS = {
-    "en": "Check the address with the client for typos.",
-    "de": "Prüfen Sie die Adresse gemeinsam mit dem Mandanten auf Tippfehler.",
-}
-_CORRECT = {
-    "en": "Correct the address in the client's profile, then send a new reset link.",
-    "de": "Korrigieren Sie die Adresse im Profil des Mandanten und senden Sie danach einen neuen Link "
-    "zum Zurücksetzen.",
-}
-_OPERATOR = {
-    "en": "This is not caused by the client: please tell your administrator.",
-    "de": "Das liegt nicht am Mandanten: Bitte informieren Sie Ihren Administrator.",
-}
-
-TEXTS: dict[str, dict[str, tuple[str, list[str]]]] = {
-    "address_not_found": {
-        "en": (
-            "The client's mail provider reports that this address does not exist.",
-            [
-                "Check the address with the client, letter by letter: a typo is the most common cause.",
-                _CORRECT["en"],
-            ],
-        ),
-        "de": (
-            "Der E-Mail-Anbieter des Mandanten meldet, dass es diese Adresse nicht gibt.",
-            [
-                "Prüfen Sie die Adresse gemeinsam mit dem Mandanten Zeichen für Zeichen: "
-                "Meist ist es ein Tippfehler.",
-                _CORRECT["de"],
-            ],
-        ),
-    },
-    "address_rejected": {
-        "en": (
-            "The client's mail provider permanently refused e-mail to this address.",
-            [
-                _CHECK_TYPOS["en"],
+# code -> (summary, advice); %(sender)s is the configured sender address.
+TEXTS: dict[str, tuple[str, list[str]]] = {
+    "address_not_found": (
+        N_("The client's mail provider reports that this address does not exist."),
+        [
+            N_("Check the address with the client, letter by letter: a typo is the most common cause."),
+            _CORRECT,
+        ],
+    ),
+    "address_rejected": (
+        N_("The client's mail provider permanently refused e-mail to this address."),
+        [
+            _CHECK_TYPOS,
+            N_(
                 "If the address is right, ask the client for another address or to contact their "
-                "mail provider.",
-                _CORRECT["en"],
-            ],
-        ),
-        "de": (
-            "Der E-Mail-Anbieter des Mandanten hat die Zustellung an diese Adresse dauerhaft abgelehnt.",
-            [
-                _CHECK_TYPOS["de"],
-                "Ist sie richtig, bitten Sie den Mandanten um eine andere Adresse oder darum, sich an "
-                "seinen E-Mail-Anbieter zu wenden.",
-                _CORRECT["de"],
-            ],
-        ),
-    },
-    "mailbox_full": {
-        "en": (
-            "The client's mailbox is full, so the e-mail could not be delivered.",
-            [
-                "Ask the client to make room in their mailbox, for example by deleting old e-mails.",
-                _NEW_LINK["en"],
-            ],
-        ),
-        "de": (
-            "Das Postfach des Mandanten ist voll, deshalb konnte die E-Mail nicht zugestellt werden.",
-            [
-                "Bitten Sie den Mandanten, in seinem Postfach Platz zu schaffen, zum Beispiel indem er "
-                "alte E-Mails löscht.",
-                _NEW_LINK["de"],
-            ],
-        ),
-    },
-    "rejected_by_provider": {
-        "en": (
-            "The client's mail provider rejected the e-mail, for example as suspected spam.",
-            [
-                _WHITELIST["en"],
-                _NEW_LINK["en"],
+                "mail provider."
+            ),
+            _CORRECT,
+        ],
+    ),
+    "mailbox_full": (
+        N_("The client's mailbox is full, so the e-mail could not be delivered."),
+        [
+            N_("Ask the client to make room in their mailbox, for example by deleting old e-mails."),
+            _NEW_LINK,
+        ],
+    ),
+    "rejected_by_provider": (
+        N_("The client's mail provider rejected the e-mail, for example as suspected spam."),
+        [
+            _WHITELIST,
+            _NEW_LINK,
+            N_(
                 "If it is rejected again, the client's IT or mail provider has to allow e-mail from "
-                "{sender}.",
-            ],
-        ),
-        "de": (
-            "Der E-Mail-Anbieter des Mandanten hat die E-Mail abgelehnt, zum Beispiel als vermeintlichen "
-            "Spam.",
-            [
-                _WHITELIST["de"],
-                _NEW_LINK["de"],
-                "Wird sie erneut abgelehnt, muss die IT oder der E-Mail-Anbieter des Mandanten E-Mails "
-                "von {sender} zulassen.",
-            ],
-        ),
-    },
-    "content_rejected": {
-        "en": (
-            "The client's mail provider rejected the content of the e-mail.",
-            [
-                _WHITELIST["en"],
-                _NEW_LINK["en"],
+                "%(sender)s."
+            ),
+        ],
+    ),
+    "content_rejected": (
+        N_("The client's mail provider rejected the content of the e-mail."),
+        [
+            _WHITELIST,
+            _NEW_LINK,
+            N_(
                 "If it is rejected again, please tell your administrator: the e-mail itself may need "
-                "a change.",
-            ],
-        ),
-        "de": (
-            "Der E-Mail-Anbieter des Mandanten hat den Inhalt der E-Mail abgelehnt.",
-            [
-                _WHITELIST["de"],
-                _NEW_LINK["de"],
-                "Wird sie erneut abgelehnt, informieren Sie bitte Ihren Administrator: Dann muss die "
-                "E-Mail selbst angepasst werden.",
-            ],
-        ),
-    },
-    "temporary_failure": {
-        "en": (
-            "The client's mail server did not accept the e-mail for a long time, so delivery was given up.",
-            [
-                _CHECK_TYPOS["en"],
-                "Ask the client whether their mailbox works and is not full.",
-                _WHITELIST["en"],
-                _NEW_LINK["en"],
-            ],
-        ),
-        "de": (
-            "Der Mailserver des Mandanten hat die E-Mail über längere Zeit nicht angenommen; die "
-            "Zustellung wurde aufgegeben.",
-            [
-                _CHECK_TYPOS["de"],
-                "Fragen Sie den Mandanten, ob sein Postfach funktioniert und nicht voll ist.",
-                _WHITELIST["de"],
-                _NEW_LINK["de"],
-            ],
-        ),
-    },
-    "suppressed": {
-        "en": (
+                "a change."
+            ),
+        ],
+    ),
+    "temporary_failure": (
+        N_("The client's mail server did not accept the e-mail for a long time, so delivery was given up."),
+        [
+            _CHECK_TYPOS,
+            N_("Ask the client whether their mailbox works and is not full."),
+            _WHITELIST,
+            _NEW_LINK,
+        ],
+    ),
+    "suppressed": (
+        N_(
             "The e-mail was not sent: the address is on the suppression list because earlier "
-            "e-mails to it bounced or were marked as spam.",
-            [
-                "Check the address with the client for typos and correct it in the client's profile.",
+            "e-mails to it bounced or were marked as spam."
+        ),
+        [
+            N_("Check the address with the client for typos and correct it in the client's profile."),
+            N_(
                 "If the address is right and works again, ask your administrator to remove it from the "
-                "SES suppression list, then send a new reset link.",
-            ],
-        ),
-        "de": (
-            "Die E-Mail wurde nicht versendet: Die Adresse steht auf der Sperrliste, weil frühere "
-            "E-Mails an sie unzustellbar waren oder als Spam markiert wurden.",
-            [
-                "Prüfen Sie die Adresse gemeinsam mit dem Mandanten auf Tippfehler und korrigieren Sie "
-                "sie im Profil des Mandanten.",
-                "Ist die Adresse richtig und wieder erreichbar, bitten Sie Ihren Administrator, sie von "
-                "der SES-Sperrliste zu nehmen, und senden Sie danach einen neuen Link.",
-            ],
-        ),
-    },
-    "complaint": {
-        "en": (
-            "The client marked the e-mail as spam.",
-            [
-                'Ask the client to mark e-mails from {sender} as "not spam" and to add the address to '
-                "their address book (whitelist).",
+                "SES suppression list, then send a new reset link."
+            ),
+        ],
+    ),
+    "complaint": (
+        N_("The client marked the e-mail as spam."),
+        [
+            N_(
+                'Ask the client to mark e-mails from %(sender)s as "not spam" and to add the address to '
+                "their address book (whitelist)."
+            ),
+            N_(
                 "No further e-mails go to this address until your administrator re-enables it after "
-                "the client has confirmed.",
-            ],
-        ),
-        "de": (
-            "Der Mandant hat die E-Mail als Spam markiert.",
-            [
-                "Bitten Sie den Mandanten, E-Mails von {sender} als „kein Spam“ zu markieren und die "
-                "Adresse in sein Adressbuch aufzunehmen (Whitelist).",
-                "Bis Ihr Administrator die Adresse nach Rücksprache mit dem Mandanten wieder freigibt, "
-                "gehen keine weiteren E-Mails an sie.",
-            ],
-        ),
-    },
-    "delayed": {
-        "en": (
+                "the client has confirmed."
+            ),
+        ],
+    ),
+    "delayed": (
+        N_(
             "Delivery is delayed: the client's mail server has not accepted the e-mail yet; it is "
-            "retried automatically.",
-            [
-                "Wait a while: delivery is retried automatically, usually for several hours.",
+            "retried automatically."
+        ),
+        [
+            N_("Wait a while: delivery is retried automatically, usually for several hours."),
+            N_(
                 "If the e-mail does not arrive, check the address with the client and ask whether "
-                "their mailbox is full.",
-            ],
-        ),
-        "de": (
-            "Die Zustellung verzögert sich: Der Mailserver des Mandanten hat die E-Mail noch nicht "
-            "angenommen; sie wird automatisch erneut zugestellt.",
-            [
-                "Warten Sie etwas ab: Die Zustellung wird automatisch wiederholt, meist über mehrere "
-                "Stunden.",
-                "Kommt die E-Mail nicht an, prüfen Sie die Adresse gemeinsam mit dem Mandanten und "
-                "fragen Sie, ob sein Postfach voll ist.",
-            ],
-        ),
-    },
-    "rejected_by_ses": {
-        "en": (
-            "Amazon SES refused to send the e-mail because it flagged its content.",
-            [_OPERATOR["en"], "A new link will most likely fail the same way until this is fixed."],
-        ),
-        "de": (
-            "Amazon SES hat den Versand abgelehnt, weil es den Inhalt der E-Mail beanstandet hat.",
-            [_OPERATOR["de"], "Ein neuer Link schlägt voraussichtlich genauso fehl, bis das behoben ist."],
-        ),
-    },
-    "rendering_failed": {
-        "en": ("The e-mail could not be generated, so it was not sent.", [_OPERATOR["en"]]),
-        "de": (
-            "Die E-Mail konnte nicht erzeugt werden und wurde deshalb nicht versendet.",
-            [_OPERATOR["de"]],
-        ),
-    },
-    "send_failed": {
-        "en": (
-            "The e-mail could not be handed to the mail service; nothing was sent.",
-            ["Try again in a few minutes.", "If it keeps failing, please tell your administrator."],
-        ),
-        "de": (
-            "Die E-Mail konnte nicht an den Versanddienst übergeben werden; es wurde nichts versendet.",
-            [
-                "Versuchen Sie es in einigen Minuten erneut.",
-                "Schlägt es weiterhin fehl, informieren Sie bitte Ihren Administrator.",
-            ],
-        ),
-    },
-    "delivered_not_used": {
-        "en": (
+                "their mailbox is full."
+            ),
+        ],
+    ),
+    "rejected_by_ses": (
+        N_("Amazon SES refused to send the e-mail because it flagged its content."),
+        [_OPERATOR, N_("A new link will most likely fail the same way until this is fixed.")],
+    ),
+    "rendering_failed": (N_("The e-mail could not be generated, so it was not sent."), [_OPERATOR]),
+    "send_failed": (
+        N_("The e-mail could not be handed to the mail service; nothing was sent."),
+        [N_("Try again in a few minutes."), N_("If it keeps failing, please tell your administrator.")],
+    ),
+    "delivered_not_used": (
+        N_(
             "The e-mail was delivered to the client's mail server, but the link was not used before "
-            "it expired. It may be in the spam folder, which we cannot see.",
-            ["Ask the client to look in their spam or junk folder.", _WHITELIST["en"], _NEW_LINK["en"]],
+            "it expired. It may be in the spam folder, which we cannot see."
         ),
-        "de": (
-            "Die E-Mail wurde dem Mailserver des Mandanten zugestellt, der Link aber nicht genutzt, "
-            "bevor er abgelaufen ist. Vielleicht liegt sie im Spam-Ordner; den können wir nicht sehen.",
-            [
-                "Bitten Sie den Mandanten, in seinem Spam- bzw. Junk-Ordner nachzusehen.",
-                _WHITELIST["de"],
-                _NEW_LINK["de"],
-            ],
-        ),
-    },
-    "undeliverable": {
-        "en": (
-            "Earlier e-mails to this address could not be delivered.",
-            [_CHECK_TYPOS["en"], "Correct the address in the client's profile."],
-        ),
-        "de": (
-            "Frühere E-Mails an diese Adresse konnten nicht zugestellt werden.",
-            [_CHECK_TYPOS["de"], "Korrigieren Sie die Adresse im Profil des Mandanten."],
-        ),
-    },
+        [N_("Ask the client to look in their spam or junk folder."), _WHITELIST, _NEW_LINK],
+    ),
+    "undeliverable": (
+        N_("Earlier e-mails to this address could not be delivered."),
+        [_CHECK_TYPOS, N_("Correct the address in the client's profile.")],
+    ),
 }
 
 
 def describe(code: str, locale: str, *, email: str | None = None) -> dict[str, Any]:
-    """``{"code", "summary", "advice"}`` for ``code`` in ``locale`` (``de``, else English).
+    """``{"code", "summary", "advice"}`` for ``code`` in ``locale``'s language.
 
     ``email`` is the address the mail went to; for address problems a likely provider typo in it
     becomes the first piece of advice.
     """
-    lang = "de" if locale == "de" else "en"
-    texts = TEXTS.get(code) or TEXTS["undeliverable"]
-    summary, advice = texts[lang]
-    sender = settings().sender_address
-    lines = [line.format(sender=sender) for line in advice]
+    texts = catalog(locale)
+    summary, advice = TEXTS.get(code) or TEXTS["undeliverable"]
+    values = {"sender": settings().sender_address}
+    lines = [texts.gettext(line) % values for line in advice]
     provider = suggest_domain(email) if code in _ADDRESS_CODES else None
     if provider and email:
         local, _, domain = email.rpartition("@")
-        lines.insert(
-            0, _TYPO[lang].format(suggested=f"{local}@{provider}", domain=domain.lower(), provider=provider)
-        )
-    return {"code": code, "summary": summary.format(sender=sender), "advice": lines}
+        typo = {"suggested": f"{local}@{provider}", "domain": domain.lower(), "provider": provider}
+        lines.insert(0, texts.gettext(_TYPO) % typo)
+    return {"code": code, "summary": texts.gettext(summary) % values, "advice": lines}

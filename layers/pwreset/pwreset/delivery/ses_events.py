@@ -32,17 +32,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
-
-from pwreset.core import aws, errors
+from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.times import iso
 from pwreset.delivery import sns
 from pwreset.delivery.diagnosis import classify_bounce
+from pwreset.storage.accounts import get_or_none
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, ResetToken, SnsMessage
+from pwreset.storage.transactions import TransactWriteError, transaction
 
 # SES's names -> ours. "Rendering Failure" really has a space in eventType.
 EVENT_TYPES = {
@@ -151,22 +150,30 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _bounce(section: Mapping[str, Any]) -> dict[str, Any]:
-    recipients = []
-    for item in _dicts(section.get("bouncedRecipients")):
+def _recipients(items: Any, *, with_action: bool = False) -> list[dict[str, Any]]:
+    """The recipients of a bounce or a delay: each address, SES's action (a bounce's), status and
+    SMTP diagnostic, with any other address in it masked."""
+    found = []
+    for item in _dicts(items):
         address = _email(item.get("emailAddress"))
-        recipients.append(
+        action = {"action": _text(item.get("action"), 32)} if with_action else {}
+        status = _text(item.get("status"), 16)
+        found.append(
             {
                 "email": address,
-                "action": _text(item.get("action"), 32),
-                "status": _text(item.get("status"), 16),
+                **action,
+                "status": status,
                 "diagnostic_code": smtp_line(item.get("diagnosticCode"), address),
             }
         )
+    return found
+
+
+def _bounce(section: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "bounce_type": _text(section.get("bounceType"), 32),
         "bounce_subtype": _text(section.get("bounceSubType"), 64),
-        "recipients": recipients,
+        "recipients": _recipients(section.get("bouncedRecipients"), with_action=True),
     }
 
 
@@ -192,16 +199,7 @@ def _delivery(section: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _delay(section: Mapping[str, Any]) -> dict[str, Any]:
-    recipients = []
-    for item in _dicts(section.get("delayedRecipients")):
-        address = _email(item.get("emailAddress"))
-        recipients.append(
-            {
-                "email": address,
-                "status": _text(item.get("status"), 16),
-                "diagnostic_code": smtp_line(item.get("diagnosticCode"), address),
-            }
-        )
+    recipients = _recipients(section.get("delayedRecipients"))
     return {
         "delay_type": _text(section.get("delayType"), 64),
         "expiration_time": _when(section.get("expirationTime")),
@@ -358,11 +356,7 @@ class AddressMark:
 
 
 def _seen(message_id: str) -> bool:
-    try:
-        SnsMessage.get(message_id, consistent_read=True)
-    except DoesNotExist:
-        return False
-    return True
+    return get_or_none(SnsMessage, message_id, consistent_read=True) is not None
 
 
 def _store(
@@ -382,7 +376,7 @@ def _store(
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     timeline = event is not None and reset_id is not None
     try:
-        with TransactWrite(connection=aws.dynamodb_connection()) as tx:
+        with transaction() as tx:
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
             if event is not None and reset_id is not None:
                 keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)

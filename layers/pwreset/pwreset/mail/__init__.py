@@ -1,2 +1,2 @@
-"""Mail: address normalisation, rendering and sending through SES, and the notifications sent
-after a password change (with where and on what the change was made)."""
+"""Mail: address normalisation, rendering and sending through SES, and where and on what a request
+was made (location, browser and system) as the mails tell it."""

@@ -1,17 +1,19 @@
-"""Rendering of the German/English e-mails (jinja2) and sending them through SESv2.
+"""Rendering of the e-mails (jinja2) in the reader's language and sending them through SESv2.
 
-Templates live in ``templates/mail/`` as three files per mail and locale::
+Templates live in ``templates/mail/`` as three files per mail, in no particular language::
 
-    {name}.{locale}.subject.txt   one line (surrounding whitespace and inner line breaks are removed)
-    {name}.{locale}.html          autoescaped
-    {name}.{locale}.txt           plain text, not escaped
+    {name}.subject.txt   one line (surrounding whitespace and inner line breaks are removed)
+    {name}.html          autoescaped
+    {name}.txt           plain text, not escaped
 
-Templates get the caller's context plus ``locale`` (``"de"``/``"en"``) and two filters that use it:
-``{{ when | datetime(timezone) }}`` (see :func:`pwreset.core.times.format_datetime`) and
-``{{ seconds | duration }}`` (see :func:`pwreset.core.times.format_duration`), and one function:
-``{{ reset_help_url(locale) }}``, the client help article for a mail that did not arrive (from
-configuration, see :attr:`pwreset.core.config.Settings.reset_help_url`). Undefined variables are
-errors (``StrictUndefined``), so every variable a template uses must be passed, even when ``None``.
+Their texts are English and go through the catalogs (``_("Hello %(name)s,", name=...)``, see
+:func:`pwreset.core.i18n.install_gettext`), in the language of ``locale``. Templates get the caller's
+context plus ``locale`` and two filters that use it: ``{{ when | datetime(timezone) }}`` (see
+:func:`pwreset.core.times.format_datetime`) and ``{{ seconds | duration }}`` (see
+:func:`pwreset.core.times.format_duration`), and one function: ``{{ reset_help_url(locale) }}``, the
+client help article for a mail that did not arrive (from configuration, see
+:attr:`pwreset.core.config.Settings.reset_help_url`). Undefined variables are errors
+(``StrictUndefined``), so every variable a template uses must be passed, even when ``None``.
 
 jinja2 is imported and its ``Environment`` built on the first render only, so handlers that import
 this module without sending mail do not pay for it at cold start.
@@ -28,8 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pwreset.core import i18n
 from pwreset.core.config import settings
-from pwreset.core.i18n import SUPPORTED_LOCALES, normalise_locale
+from pwreset.core.i18n import normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
 
@@ -46,6 +49,7 @@ _NAME_RE = re.compile(r"^[a-z0-9_]+$")
 _TAG_DISALLOWED_RE = re.compile(r"[^A-Za-z0-9_-]")
 _TAG_MAX_LEN = 256
 _CHARSET = "UTF-8"
+_PARTS = ("subject.txt", "html", "txt")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
+    i18n.install_gettext(env)
     env.filters["datetime"] = jinja2.pass_context(_datetime_filter)
     env.filters["duration"] = jinja2.pass_context(_duration_filter)
     env.globals["reset_help_url"] = reset_help_url
@@ -120,7 +125,7 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
 
 
 def render(name: str, locale: str, **context: Any) -> RenderedMail:
-    """Render mail ``name`` in ``locale`` (German tags give ``de``, anything else ``en``).
+    """Render mail ``name`` in ``locale``'s language (see :func:`pwreset.core.i18n.normalise_locale`).
 
     Raises ``ValueError`` for a malformed name, ``jinja2.TemplateNotFound`` for an unknown one and
     ``jinja2.UndefinedError`` when the context lacks a variable the templates use.
@@ -130,21 +135,19 @@ def render(name: str, locale: str, **context: Any) -> RenderedMail:
     lang = normalise_locale(locale)
     env = _environment()
     values = {**context, "locale": lang}
-    base = f"mail/{name}.{lang}"
-    subject = env.get_template(f"{base}.subject.txt").render(values)
-    html = env.get_template(f"{base}.html").render(values)
-    text = env.get_template(f"{base}.txt").render(values)
+    subject, html, text = (env.get_template(f"mail/{name}.{part}").render(values) for part in _PARTS)
     return RenderedMail(subject=" ".join(subject.split()), html=html, text=text)
 
 
 def prepare(*names: str) -> None:
-    """Load mails ``names`` in every locale (compiled modules where the layer ships them), so the
-    first send does not: a SnapStart warm-up (``pwreset.core.snapstart``)."""
+    """Load mails ``names`` (compiled modules where the layer ships them) and every language's
+    catalog, so the first send does not: a SnapStart warm-up (``pwreset.runtime.snapstart``)."""
     env = _environment()
     for name in names:
-        for lang in SUPPORTED_LOCALES:
-            for part in ("subject.txt", "html", "txt"):
-                env.get_template(f"mail/{name}.{lang}.{part}")
+        for part in _PARTS:
+            env.get_template(f"mail/{name}.{part}")
+    for lang in i18n.SUPPORTED_LOCALES:
+        i18n.catalog(lang)
 
 
 def _tag_value(value: str) -> str:

@@ -3,7 +3,8 @@
 * :func:`account_and_firm`: an account and a firm in one ``BatchGetItem`` (both keys are known from
   the request or the stream record), the account read consistently, since its status, address and
   password version decide what happens next;
-* :func:`get_or_none`: one item by key, ``None`` when it is not there;
+* :func:`get_or_none`: one item (of any table) by key, ``None`` when it is not there;
+* :func:`account_fields`: the attributes an API's view of an account shows;
 * :func:`find_account_by_email`: the account an address belongs to;
 * :func:`firm_owners`: the owners a firm's notifications go to;
 * :func:`mail_block_reason`: the one rule for "may we mail this account", with the reason when not;
@@ -12,7 +13,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.models import Model
 
 from pwreset.core import aws
 from pwreset.core.config import settings
@@ -22,14 +26,20 @@ from pwreset.storage.models import Account, Firm
 MAX_ID_LENGTH = 128
 
 
-def get_or_none[M: (Account, Firm)](model: type[M], key: str, *, consistent_read: bool = False) -> M | None:
-    """The item with hash key ``key``, or ``None`` (also for an empty or overlong key)."""
+def get_or_none[M: Model](model: type[M], key: str, *, consistent_read: bool = False) -> M | None:
+    """The item of ``model``'s table with hash key ``key``, or ``None`` (also for an empty or
+    overlong key)."""
     if not key or len(key) > MAX_ID_LENGTH:
         return None
     try:
         return model.get(key, consistent_read=consistent_read)
     except DoesNotExist:
         return None
+
+
+def account_fields(account: Account, *names: str) -> dict[str, Any]:
+    """The account's attributes ``names``, by name, in that order (what an API's view of it shows)."""
+    return {name: getattr(account, name) for name in names}
 
 
 def account_and_firm(account_id: str, firm_id: str) -> tuple[Account | None, Firm | None]:

@@ -47,48 +47,6 @@ def audit_event(
     )
 
 
-class ChangeDetail(BaseModel):
-    """What the confirm path recorded about the request that changed the password
-    (see ``credentials.resets.confirm_reset`` and ``RequestMeta.as_detail``)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    # How it came about: reset (a link), invitation (the first password), portal (signed in).
-    change: Literal["reset", "invitation", "portal"] = "reset"
-    reset_id: str | None = None
-    requested_by: str | None = None  # staff account id; None = the client asked (self-service)
-    requested_by_name: str | None = None
-    requested_at: datetime | None = None
-    source_ip: str = "unknown"
-    user_agent: str = ""
-    request_id: str = ""
-    country: str | None = None
-    country_name: str | None = None
-    region: str | None = None
-    city: str | None = None
-    # A staff-sent link confirmed on a locked account: the change also lifted the lock.
-    unlocked: bool = False
-
-
-class StoredEvent(BaseModel):
-    """What every events-table item has, as a stream record's NEW_IMAGE carries it; each kind
-    below names its ``type`` and its ``detail``."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    event_id: Annotated[str, Field(min_length=1, max_length=128)]
-    account_id: Annotated[str, Field(min_length=1, max_length=128)]
-    firm_id: Annotated[str, Field(min_length=1, max_length=128)]
-    at: datetime
-
-
-class PasswordChangedEvent(StoredEvent):
-    """The NEW_IMAGE of a ``password_changed`` item in the events table."""
-
-    type: Literal["password_changed"]
-    detail: ChangeDetail = ChangeDetail()
-
-
 class RequestFacts(BaseModel):
     """The facts of a request as ``RequestMeta.as_detail`` records them (IP, browser, location)."""
 
@@ -100,6 +58,41 @@ class RequestFacts(BaseModel):
     country_name: str | None = None
     region: str | None = None
     city: str | None = None
+
+
+class ChangeDetail(RequestFacts):
+    """What the confirm path recorded about the request that changed the password: its facts
+    (inherited) and how the change came about (see ``credentials.resets.confirm_reset`` and
+    ``RequestMeta.as_detail``)."""
+
+    # How it came about: reset (a link), invitation (the first password), portal (signed in).
+    change: Literal["reset", "invitation", "portal"] = "reset"
+    reset_id: str | None = None
+    requested_by: str | None = None  # staff account id; None = the client asked (self-service)
+    requested_by_name: str | None = None
+    requested_at: datetime | None = None
+    request_id: str = ""
+    # A staff-sent link confirmed on a locked account: the change also lifted the lock.
+    unlocked: bool = False
+
+
+class StreamedEvent(BaseModel):
+    """What every item of the events table that the stream hands on carries (its NEW_IMAGE): which
+    event, whose account in which firm, and when."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    account_id: Annotated[str, Field(min_length=1, max_length=128)]
+    firm_id: Annotated[str, Field(min_length=1, max_length=128)]
+    at: datetime
+
+
+class PasswordChangedEvent(StreamedEvent):
+    """The NEW_IMAGE of a ``password_changed`` item in the events table."""
+
+    type: Literal["password_changed"]
+    detail: ChangeDetail = ChangeDetail()
 
 
 class LockDetail(RequestFacts):
@@ -114,7 +107,7 @@ class LockDetail(RequestFacts):
     already_locked: bool = False
 
 
-class AccountLockedEvent(StoredEvent):
+class AccountLockedEvent(StreamedEvent):
     """The NEW_IMAGE of an ``account_locked`` item in the events table."""
 
     type: Literal["account_locked"]
@@ -144,7 +137,7 @@ class AddressVerdictDetail(BaseModel):
     reset_id: str | None = None  # the reset whose mail bounced, when it was one
 
 
-class EmailUndeliverableEvent(StoredEvent):
+class EmailUndeliverableEvent(StreamedEvent):
     """The NEW_IMAGE of an ``email_undeliverable`` item in the events table."""
 
     type: Literal["email_undeliverable"]
@@ -163,7 +156,7 @@ class ProvisionedDetail(BaseModel):
     new_hint: str | None = None
 
 
-class AccountProvisionedEvent(StoredEvent):
+class AccountProvisionedEvent(StreamedEvent):
     """The NEW_IMAGE of an ``account_provisioned`` item in the events table."""
 
     type: Literal["account_provisioned"]

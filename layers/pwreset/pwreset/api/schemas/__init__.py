@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from pwreset.api.powertools import Path
+from pwreset.core.i18n import SUPPORTED_LOCALES
 from pwreset.mail.addresses import normalise_email
 
 Email = Annotated[
@@ -28,7 +29,11 @@ Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
 # NUL or a lone surrogate: never part of a legitimate value (checked in every field and path id).
 UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
-Locale = Literal["de", "en"]
+# The languages of the catalogs (pwreset.core.i18n): a language added there is one the API accepts.
+if TYPE_CHECKING:
+    Locale = str
+else:
+    Locale = Literal[SUPPORTED_LOCALES]
 # Ids the CRM gives firms and accounts (path parameters and firm_id in bodies).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 Id = Annotated[StrictStr, Field(pattern=ID_PATTERN)]
@@ -135,6 +140,12 @@ def responses(status: int, model: type[BaseModel] | None, description: str, *err
     error shape."""
     content = {"content": {"application/json": {"model": model}}} if model else {}
     return {status: {"description": description, **content}, **error_responses(*errors)}
+
+
+def created_or_updated(model: type[BaseModel], *errors: int) -> dict[int, Any]:
+    """A PUT's documented responses: 201 when it created the item, 200 when it updated it (or
+    found it unchanged), both with the same body, and the contract's errors."""
+    return {**responses(201, model, "Created", *errors), **responses(200, model, "Updated (or unchanged)")}
 
 
 def error_responses(*codes: int) -> dict[int, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pwreset.api.schemas import Body, Out, Password, SessionOut, Token
+from pwreset.api.schemas import Body, Locale, Out, Password, SessionOut, Token
 
 
 class VerifyBody(Body):
@@ -33,7 +33,7 @@ class Verified(Out):
     purpose: Literal["reset", "invitation"]
     email_hint: str
     expires_at: str
-    locale: Literal["de", "en"]
+    locale: Locale
     policy: PolicyDescription
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pwreset.api.schemas import Body, Email, Out
+from pwreset.api.schemas import Body, Email, Locale, Out
 
 
 class SelfServiceResetBody(Body):
     email: Email
-    locale: Literal["de", "en"] | None = None
+    locale: Locale | None = None
 
 
 class Accepted(Out):

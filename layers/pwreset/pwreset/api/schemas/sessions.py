@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictStr
 
-from pwreset.api.schemas import Body, Out, Password, SessionOut
+from pwreset.api.schemas import Body, Locale, Out, Password, SessionOut
 
 
 class SignInBody(Body):
@@ -27,7 +27,7 @@ class AccountOut(Out):
     role: Literal["owner", "member", "client"]
     name: str
     email: str
-    locale: Literal["de", "en"]
+    locale: Locale
 
 
 class SignedIn(Out):

@@ -1,0 +1,110 @@
+"""Offline answers for warm-ups: calls made before a SnapStart snapshot that never reach AWS.
+
+A warm-up prepares what a first request would pay for (operation models, parameter validation,
+serialisation, endpoint rules, signing, response parsing) by making real calls through real
+clients. :func:`answering` answers each of them inside the process with an empty success (a
+``before-send`` handler), so nothing a warm-up does changes anything anywhere; :func:`rehearse`
+makes one call of each operation the functions use; :func:`active` tells tracing to record none
+of them. Which clients, and when, is the caller's (``pwreset.core.aws``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+__all__ = ["active", "answering", "rehearse"]
+
+_HANDLER_ID = "pwreset-offline"
+_answering = threading.local()
+
+
+@contextlib.contextmanager
+def answering(clients: Sequence[Any]) -> Iterator[None]:
+    """Every call made through ``clients`` meanwhile is answered in the process, never by AWS."""
+    for each in clients:
+        each.meta.events.register_first("before-send", _offline_answer, unique_id=_HANDLER_ID)
+    _answering.active = True
+    try:
+        yield
+    finally:
+        _answering.active = False
+        for each in clients:
+            each.meta.events.unregister("before-send", unique_id=_HANDLER_ID)
+
+
+def active() -> bool:
+    """True while calls are answered offline (tracing records none of them)."""
+    return bool(getattr(_answering, "active", False))
+
+
+def rehearse(client: Any, service: str) -> None:
+    """One call of each operation the functions make with ``service``, through ``client`` (inside
+    :func:`answering`, so none reaches AWS)."""
+    for operation, params in _OFFLINE_CALLS[service].items():
+        getattr(client, _snake(operation))(**params)
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
+
+
+class _Body:
+    def stream(self, **_: Any) -> Any:
+        return iter((b"{}",))
+
+
+def _offline_answer(request: Any, **_: Any) -> Any:
+    # deferred: a function that makes no AWS call never pays for botocore
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse(request.url, 200, {"x-amzn-requestid": "warm-up"}, _Body())
+
+
+_KEY = {"pk": {"S": "warm-up"}}
+_TABLE = "warm-up"  # never reached: the calls are answered in the process
+_OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
+    "dynamodb": {
+        "GetItem": {"TableName": _TABLE, "Key": _KEY, "ConsistentRead": True},
+        "BatchGetItem": {"RequestItems": {_TABLE: {"Keys": [_KEY]}}},
+        "Query": {
+            "TableName": _TABLE,
+            "IndexName": "by_warm_up",
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "warm-up"}},
+            "Limit": 1,
+        },
+        "PutItem": {"TableName": _TABLE, "Item": _KEY, "ConditionExpression": "attribute_not_exists(pk)"},
+        "UpdateItem": {
+            "TableName": _TABLE,
+            "Key": _KEY,
+            "UpdateExpression": "ADD hits :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ReturnValues": "UPDATED_NEW",
+        },
+        "DeleteItem": {"TableName": _TABLE, "Key": _KEY},
+        "TransactWriteItems": {"TransactItems": [{"Put": {"TableName": _TABLE, "Item": _KEY}}]},
+    },
+    "sesv2": {
+        "SendEmail": {
+            "FromEmailAddress": "warm-up@example.invalid",
+            "Destination": {"ToAddresses": ["warm-up@example.invalid"]},
+            "Content": {"Simple": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}},
+        }
+    },
+    "sqs": {
+        "SendMessage": {
+            "QueueUrl": "https://sqs.eu-central-1.amazonaws.com/000000000000/warm-up",
+            "MessageBody": "-",
+        }
+    },
+    "events": {
+        "PutEvents": {
+            "Entries": [
+                {"Source": "warm-up", "DetailType": "warm-up", "Detail": "{}", "EventBusName": "warm-up"}
+            ]
+        }
+    },
+}
