@@ -345,6 +345,7 @@ def provision_and_seed(template: SamTemplate, endpoint: str, work: Path) -> Fixt
         dynamodb=dynamodb,
         sesv2=boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION),
         sqs=boto3.client("sqs", endpoint_url=endpoint, region_name=REGION),
+        events=boto3.client("events", endpoint_url=endpoint, region_name=REGION),
     )
     data = load_demo_data()
     for firm in data["firms"]:

@@ -362,6 +362,8 @@ def render_index(reset_page_url: str) -> str:
         + '<main>\n<section class="card">\n<ul>\n'
         + '<li><a href="/_dev/mail">Postfach: jede gesendete E-Mail / Mailbox: every mail sent</a></li>\n'
         + '<li><a href="/_dev/mail.json">/_dev/mail.json</a></li>\n'
+        + '<li><a href="/_dev/events.json">/_dev/events.json</a>: '
+        + "Ereignisse für das CRM / events for the CRM</li>\n"
         + '<li><a href="/_dev/portal">Referenzportal / Reference portal</a></li>\n'
         + f"<li>Reset-Seite / Reset page: <code>{html.escape(reset_page_url)}#token=…</code></li>\n"
         + "</ul>\n</section>\n</main>\n</body>\n</html>\n"

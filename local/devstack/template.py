@@ -24,6 +24,7 @@ TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 _NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::Events::EventBus": "Name",
 }
 
 # What reads the template locally (the tests, the bench) serves the page at an example address,
@@ -401,6 +402,14 @@ class SamTemplate:
             )
         return subs
 
+    def event_buses(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::Events::EventBus")
+
+    def event_bus_arn(self, logical_id: str) -> str:
+        p = _PSEUDO_PARAMETERS
+        name = self.physical_name(logical_id)
+        return f"arn:{p['AWS::Partition']}:events:{p['AWS::Region']}:{p['AWS::AccountId']}:event-bus/{name}"
+
     def queue_arn(self, logical_id: str) -> str:
         p = _PSEUDO_PARAMETERS
         name = self.physical_name(logical_id)
@@ -485,10 +494,11 @@ def provision(
     sqs: Any | None = None,
     sns: Any | None = None,
     secretsmanager: Any | None = None,
+    events: Any | None = None,
 ) -> None:
-    """Create every table (with its TTL), the mail identity and configuration set, the queues and
-    topics, and the origin secret, as the template describes them. Used by the tests (under moto)
-    and by ``make dev``."""
+    """Create every table (with its TTL), the mail identity and configuration set, the queues,
+    topics, event buses and their archives, and the origin secret, as the template describes them.
+    Used by the tests (under moto) and by ``make dev``."""
     for logical_id in template.tables():
         dynamodb.create_table(**template.create_table_kwargs(logical_id))
         ttl = template.ttl_attribute(logical_id)
@@ -510,6 +520,26 @@ def provision(
     origin_secret = template.function_environment().get("ORIGIN_VERIFY_SECRET_ID")
     if secretsmanager is not None and origin_secret:
         secretsmanager.create_secret(Name=origin_secret, SecretString=local_origin_secret())
+    if events is not None:
+        provision_event_buses(template, events)
+
+
+def provision_event_buses(template: SamTemplate, events: Any) -> None:
+    """The template's event buses and their archives (an archive is a rule on its bus, so what
+    it keeps is what the pattern matches). A bus policy names another AWS account, which the
+    local stack has none of: it is left out."""
+    for logical_id in template.event_buses():
+        events.create_event_bus(Name=template.physical_name(logical_id))
+    for logical_id, archive in template.of_type("AWS::Events::Archive").items():
+        props = archive.get("Properties") or {}
+        source = _referenced_resource(props["SourceArn"])
+        pattern = props.get("EventPattern")
+        events.create_archive(
+            ArchiveName=template.physical_name(logical_id),
+            EventSourceArn=template.event_bus_arn(source),
+            **({"EventPattern": json.dumps(template.resolve(pattern))} if pattern else {}),
+            RetentionDays=int(template.resolve(props.get("RetentionDays", 0))),
+        )
 
 
 def provision_queues(template: SamTemplate, sqs: Any) -> None:

@@ -70,7 +70,8 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws(mocked_aws: None) -> Iterator[None]:
-    """The template's tables, queues and SES identity under moto, and no client of an earlier mock."""
+    """The template's tables, queues, event bus and SES identity under moto, and no client of an
+    earlier mock."""
     serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
     _forget_clients()
     provision(
@@ -79,6 +80,7 @@ def aws(mocked_aws: None) -> Iterator[None]:
         sesv2=boto3.client("sesv2"),
         sqs=boto3.client("sqs"),
         secretsmanager=boto3.client("secretsmanager"),
+        events=boto3.client("events"),
     )
     yield
     _forget_clients()

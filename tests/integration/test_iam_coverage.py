@@ -4,9 +4,9 @@ session, sign-out, the firm's client list, the notifications from the stream, a 
 "It wasn't me" link and its notifications, an SES bounce through the webhook, the deliveries view,
 a 409 with its diagnosis,
 provisioning with invitations, revocation and erasure (a locked account's lock links too), a
-password changed while signed in) must be allowed by that function's own policies in the
-transformed template. moto enforces no IAM, so without this test a tightened policy would only
-fail in AWS."""
+password changed while signed in, the events for the CRM put on its bus) must be allowed by that
+function's own policies in the transformed template. moto enforces no IAM, so without this test a
+tightened policy would only fail in AWS."""
 
 from __future__ import annotations
 
@@ -138,12 +138,16 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     assert api.post("/v1/sessions/current/password", change, token=session).status == 200
     # Erasing the locked account deletes its lock link.
     assert api.signed("DELETE", "/v1/admin/accounts/acc-berger-client-anna").status == 204
+    # The events for the CRM, from everything above (changes, a lock, a bounce, a new address).
+    published = gateway().runner.invoke("CrmEventsFunction", lambda_event(stream_records(events_table)))
+    assert published == {"batchItemFailures": []}
 
 
 def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None, str | None]]:
     """(function, IAM action, table or queue logical id, index) for every call a function made."""
     tables = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.tables()}
     queues = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.of_type("AWS::SQS::Queue")}
+    buses = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.event_buses()}
     needed: set[tuple[str, str, str | None, str | None]] = set()
     for call in calls:
         if call.function is None:
@@ -165,6 +169,9 @@ def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None
                 )
         elif service == "sqs":  # on the queue the URL names
             needed.add((function, f"sqs:{operation}", queues[params["QueueUrl"].rsplit("/", 1)[1]], None))
+        elif service == "events":  # on the bus each entry names
+            for entry in params["Entries"]:
+                needed.add((function, f"events:{operation}", buses[entry["EventBusName"]], None))
         else:
             needed.add((function, f"{'ses' if service == 'sesv2' else service}:{operation}", None, None))
     return needed
@@ -216,3 +223,5 @@ def test_the_check_can_fail() -> None:
     assert allows("AuthorizerFunction", "dynamodb:GetItem", "SessionsTable")
     assert not allows("AuthorizerFunction", "dynamodb:PutItem", "SessionsTable")
     assert not allows("ResetPageFunction", "ses:SendEmail")
+    assert allows("CrmEventsFunction", "events:PutEvents", "CrmEventBus")
+    assert not allows("NotifyPasswordChangedFunction", "events:PutEvents", "CrmEventBus")

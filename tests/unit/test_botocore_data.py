@@ -28,6 +28,7 @@ PROBE = {
     "sqs": "list_queues",
     "secretsmanager": "list_secrets",
     "ssm": "describe_parameters",
+    "events": "list_event_buses",
 }
 EU_CENTRAL = {
     "dynamodb": "https://dynamodb.eu-central-1.amazonaws.com",
@@ -35,6 +36,7 @@ EU_CENTRAL = {
     "sqs": "https://sqs.eu-central-1.amazonaws.com",
     "secretsmanager": "https://secretsmanager.eu-central-1.amazonaws.com",
     "ssm": "https://ssm.eu-central-1.amazonaws.com",
+    "events": "https://events.eu-central-1.amazonaws.com",
 }
 
 

@@ -88,6 +88,10 @@ class Settings:
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
+    # Events for the CRM (pwreset.crm): the EventBridge bus they are put on, and the queue that
+    # keeps an event the bus refused after every retry.
+    crm_event_bus_name: str
+    crm_events_dead_letter_queue_url: str
 
 
 def help_url_beside(reset_page_url: str) -> str:
