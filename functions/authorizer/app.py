@@ -1,4 +1,6 @@
-"""REQUEST authorizer: a bearer token or the portal_session cookie -> account, firm, role.
+"""REQUEST authorizer: a bearer token or the __Host-portal_session cookie -> account, firm, role.
+
+With two or more cookies of that name none is believed (``session_cookie_token``).
 
 Results are not cached by API Gateway (ReauthorizeEvery: 0), so a revoked session stops working at
 once. Anything but a currently valid session is "Unauthorized", which API Gateway turns into the
@@ -11,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pwreset.api import warm_up
 from pwreset.api.powertools import APIGatewayAuthorizerRequestEvent, APIGatewayAuthorizerResponse
-from pwreset.api.resolver import SESSION_COOKIE
+from pwreset.api.resolver import session_cookie_token
 from pwreset.core.observability import metrics, observed_handler
 from pwreset.credentials.sessions import resolve_session
 
@@ -21,11 +23,7 @@ def session_token(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     scheme, _, value = (headers.get("authorization") or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    for part in (headers.get("cookie") or "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == SESSION_COOKIE and value:
-            return value
-    return None
+    return session_cookie_token(event.raw_event)
 
 
 @observed_handler

@@ -41,7 +41,15 @@ def verify(body: VerifyBody) -> Response[dict[str, Any]]:
     summary="Set the new password and sign in",
     tags=["password resets"],
     responses=responses(
-        200, Confirmed, "Changed; signed in (also as the portal_session cookie)", 400, 404, 409, 410, 422, 429
+        200,
+        Confirmed,
+        "Changed; signed in (also as the __Host-portal_session cookie)",
+        400,
+        404,
+        409,
+        410,
+        422,
+        429,
     ),
 )
 def confirm(body: ConfirmBody) -> Response[dict[str, Any]]:

@@ -36,7 +36,9 @@ app = create_app()
     "/v1/sessions",
     summary="Sign in",
     tags=["sessions"],
-    responses=responses(201, SignedIn, "Signed in (also as the portal_session cookie)", 400, 401, 403, 429),
+    responses=responses(
+        201, SignedIn, "Signed in (also as the __Host-portal_session cookie)", 400, 401, 403, 429
+    ),
 )
 def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
     done = sessions.sign_in(body.email, body.password, meta=request_meta(app))
@@ -81,7 +83,7 @@ def sign_out() -> Response[None]:
     responses=responses(
         200,
         SessionReplaced,
-        "Changed; this session is replaced (also as the portal_session cookie)",
+        "Changed; this session is replaced (also as the __Host-portal_session cookie)",
         400,
         401,
         422,

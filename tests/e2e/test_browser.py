@@ -60,7 +60,7 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
 
     # The portal knows her from the cookie the confirm set; the new password signs in.
     cookies = {c["name"]: c for c in context.cookies()}
-    assert cookies["portal_session"]["httpOnly"] and cookies["portal_session"]["secure"]
+    assert cookies["__Host-portal_session"]["httpOnly"] and cookies["__Host-portal_session"]["secure"]
     assert stack.post("/v1/sessions", {"email": ANNA, "password": good}).status == 201
     context.close()
     assert (OUTPUT / "reset-page-rejected.png").stat().st_size > 10_000

@@ -36,7 +36,7 @@ def test_an_unknown_resource_or_method_gets_the_templates_403(stack: Stack, meth
 
 
 def test_a_signed_in_route_without_a_session_gets_the_contract_401(stack: Stack) -> None:
-    response = stack.get("/v1/sessions/current", headers={"Cookie": "portal_session=forged"})
+    response = stack.get("/v1/sessions/current", headers={"Cookie": "__Host-portal_session=forged"})
 
     assert response.status == 401
     assert response.json()["error"]["code"] == "unauthorized"

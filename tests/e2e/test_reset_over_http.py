@@ -63,10 +63,12 @@ def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> 
     assert "HttpOnly" in set_cookie and "Secure" in set_cookie and "SameSite=Lax" in set_cookie
     cookie = SimpleCookie()
     cookie.load(set_cookie)
-    session_cookie = cookie["portal_session"].value
+    session_cookie = cookie["__Host-portal_session"].value
     assert session_cookie == body["session"]["token"]
 
-    by_cookie = stack.get("/v1/sessions/current", headers={"Cookie": f"portal_session={session_cookie}"})
+    by_cookie = stack.get(
+        "/v1/sessions/current", headers={"Cookie": f"__Host-portal_session={session_cookie}"}
+    )
     assert by_cookie.status == 200, by_cookie.body
     assert by_cookie.json()["account"]["email"] == JAMES[0]
     by_bearer = stack.get(

@@ -44,7 +44,11 @@ def test_a_change_replaces_this_session_and_ends_every_other_session_and_link(
     replacement = changed.body["session"]["token"]
     assert replacement not in (this, other)
     cookie = changed.header("Set-Cookie") or ""
-    assert cookie.startswith(f"portal_session={replacement};") and "HttpOnly" in cookie and "Secure" in cookie
+    assert (
+        cookie.startswith(f"__Host-portal_session={replacement};")
+        and "HttpOnly" in cookie
+        and "Secure" in cookie
+    )
     assert api.get("/v1/sessions/current", token=replacement).status == 200
     for ended in (this, other):
         assert api.get("/v1/sessions/current", token=ended).status == 401

@@ -1,4 +1,4 @@
-"""A page on another site can make a browser send the portal_session cookie with a form post
+"""A page on another site can make a browser send the __Host-portal_session cookie with a form post
 (SameSite=Lax admits top-level POSTs from the same site, and older browsers more). Every unsafe
 request authenticated by the cookie must therefore say it comes from script: a JSON content type
 (which a form cannot send) or an X-Requested-With header (which a form cannot set); a bearer token
@@ -20,7 +20,7 @@ STAFF_SEND = f"/v1/accounts/{ANNA}/password-reset"
 
 
 def cookie(api: Api, demo: dict[str, Any], account: str) -> dict[str, str]:
-    return {"Cookie": f"portal_session={api.sign_in_as(demo[account])}"}
+    return {"Cookie": f"__Host-portal_session={api.sign_in_as(demo[account])}"}
 
 
 @pytest.mark.parametrize(

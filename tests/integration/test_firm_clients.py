@@ -80,7 +80,7 @@ def test_clients_are_forbidden_and_strangers_unauthorized(api: Api, demo: dict[s
 def test_the_portal_session_cookie_is_enough(api: Api, demo: dict[str, Any]) -> None:
     owner = api.sign_in_as(demo["acc-berger-owner"])
 
-    listed = api.get("/v1/accounts", headers={"Cookie": f"portal_session={owner}"})
+    listed = api.get("/v1/accounts", headers={"Cookie": f"__Host-portal_session={owner}"})
 
     assert listed.status == 200
     assert len(listed.body["accounts"]) == len(BERGER_CLIENTS)

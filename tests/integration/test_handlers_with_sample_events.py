@@ -102,7 +102,7 @@ def test_verify_and_confirm_events_record_the_gateways_source_ip(demo: dict[str,
     confirm["body"] = json.dumps({"token": raw, "password": "correct horse battery staple"})
     result = invoke("ConfirmResetFunction", confirm)
     assert result["statusCode"] == 200, result["body"]
-    assert any(c.startswith("portal_session=") for c in result["multiValueHeaders"]["Set-Cookie"])
+    assert any(c.startswith("__Host-portal_session=") for c in result["multiValueHeaders"]["Set-Cookie"])
     [changed] = [e for e in Event.scan() if e.type == "password_changed"]
     # The event's X-Forwarded-For starts with a forgeable 203.0.113.7; the identity is what counts.
     assert changed.detail["source_ip"] == confirm["requestContext"]["identity"]["sourceIp"]
@@ -141,14 +141,16 @@ def test_authorizer_event(demo: dict[str, Any], api: Api, header: str) -> None:
     token = api.sign_in("petra.berger@berger-steuer.example", demo["acc-berger-owner"]["password"])
     event = load_event("authorizer.json")
     event["headers"].pop("Authorization", None)
-    event["headers"][header] = f"Bearer {token}" if header == "Authorization" else f"portal_session={token}"
+    event["headers"][header] = (
+        f"Bearer {token}" if header == "Authorization" else f"__Host-portal_session={token}"
+    )
     policy = invoke("AuthorizerFunction", event)
     assert policy["principalId"] == "acc-berger-owner"
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert policy["context"]["role"] == "owner"
     assert token not in json.dumps(policy)
 
-    event["headers"][header] = "Bearer nope" if header == "Authorization" else "portal_session=nope"
+    event["headers"][header] = "Bearer nope" if header == "Authorization" else "__Host-portal_session=nope"
     with pytest.raises(Exception, match="Unauthorized"):
         invoke("AuthorizerFunction", event)
 
@@ -175,7 +177,7 @@ def test_invitation_and_change_password_events(demo: dict[str, Any], api: Api) -
     change = with_principal(load_event("sessions_change_password.json"), demo, "acc-berger-client-anna")
     changed = invoke("SessionsFunction", change)
     assert changed["statusCode"] == 200, changed["body"]
-    assert any(c.startswith("portal_session=") for c in changed["multiValueHeaders"]["Set-Cookie"])
+    assert any(c.startswith("__Host-portal_session=") for c in changed["multiValueHeaders"]["Set-Cookie"])
 
 
 def test_lock_event_answers_in_the_contract_shape(demo: dict[str, Any]) -> None:

@@ -107,7 +107,9 @@ def test_the_session_cookie_works_like_the_bearer_header(api: Api, demo: dict[st
     token = api.sign_in_as(demo[OWNER])
     # From script, as the portal sends it: a JSON body (see test_cross_site_requests.py for why).
     result = api.post(
-        f"/v1/accounts/{ANNA}/password-reset", {}, headers={"Cookie": f"theme=dark; portal_session={token}"}
+        f"/v1/accounts/{ANNA}/password-reset",
+        {},
+        headers={"Cookie": f"theme=dark; __Host-portal_session={token}"},
     )
     assert result.status == 202
 
@@ -216,7 +218,7 @@ def test_good_password_signs_in_and_rotates_credentials(api: Api, demo: dict[str
     assert result.body["redirect_url"] == "https://portal.example.com/"
     new_session = result.body["session"]["token"]
     cookie = result.raw.header_values("Set-Cookie")
-    assert any(c.startswith(f"portal_session={new_session}") for c in cookie)
+    assert any(c.startswith(f"__Host-portal_session={new_session}") for c in cookie)
     assert all(flag in cookie[0] for flag in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/"))
     current = api.get("/v1/sessions/current", token=new_session)
     assert current.status == 200
@@ -430,7 +432,7 @@ def test_sign_in_current_and_sign_out(api: Api, demo: dict[str, Any]) -> None:
     assert api.get("/v1/sessions/current", token=token).status == 200
     out = api.delete("/v1/sessions/current", token=token)
     assert out.status == 204
-    assert any(c.startswith("portal_session=;") for c in out.raw.header_values("Set-Cookie"))
+    assert any(c.startswith("__Host-portal_session=;") for c in out.raw.header_values("Set-Cookie"))
     assert api.get("/v1/sessions/current", token=token).status == 401
 
 
@@ -477,21 +479,21 @@ def test_a_session_lasts_the_templates_lifetime_and_not_a_second_longer(
     [set_cookie] = result.raw.header_values("Set-Cookie")
     cookie = SimpleCookie()
     cookie.load(set_cookie)
-    assert cookie["portal_session"].value == token
-    assert cookie["portal_session"]["max-age"] == str(lifetime)
-    if cookie["portal_session"]["expires"]:  # optional; Max-Age wins where both are sent
-        expires = datetime.strptime(cookie["portal_session"]["expires"], "%a, %d %b %Y %H:%M:%S GMT")
+    assert cookie["__Host-portal_session"].value == token
+    assert cookie["__Host-portal_session"]["max-age"] == str(lifetime)
+    if cookie["__Host-portal_session"]["expires"]:  # optional; Max-Age wins where both are sent
+        expires = datetime.strptime(cookie["__Host-portal_session"]["expires"], "%a, %d %b %Y %H:%M:%S GMT")
         assert expires.replace(tzinfo=UTC) == ends
 
     clock_at(ends - timedelta(seconds=1))
     assert api.get("/v1/sessions/current", token=token).status == 200
-    assert api.get("/v1/sessions/current", headers={"Cookie": f"portal_session={token}"}).status == 200
+    assert api.get("/v1/sessions/current", headers={"Cookie": f"__Host-portal_session={token}"}).status == 200
 
     clock_at(ends)
     before = recorded()
     for expired in (
         api.get("/v1/sessions/current", token=token),
-        api.get("/v1/sessions/current", headers={"Cookie": f"portal_session={token}"}),
+        api.get("/v1/sessions/current", headers={"Cookie": f"__Host-portal_session={token}"}),
     ):
         assert (expired.status, expired.error_code) == (401, "unauthorized")
     assert_nothing_recorded_since(before)

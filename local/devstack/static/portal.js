@@ -1,5 +1,5 @@
 // The reference portal: a client portal's screens on this service's public API, called as a
-// browser calls it (same origin, the portal_session cookie; no token is ever read or stored here).
+// browser calls it (same origin, the __Host-portal_session cookie; no token is ever read or stored here).
 // Plain JS without dependencies; loaded with `defer`. Text only ever goes into the page through
 // textContent, never as HTML. Texts: portal-texts.json (German by default, English on request).
 "use strict";
@@ -675,7 +675,7 @@
     setText(submit, "password_submit");
     if (!answer) return passwordError("error_network");
     if (answer.status === 200) {
-      // The answer set a new portal_session cookie: this session goes on, every other one ended.
+      // The answer set a new __Host-portal_session cookie: this session goes on, every other one ended.
       for (const id of ["current-password", "new-password", "repeat-password"]) $(id).value = "";
       $("password-done").textContent = t("password_changed");
       $("password-done").hidden = false;

@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-SESSION_COOKIE = "portal_session"
+# The __Host- prefix makes browsers accept the cookie only when it is Secure, has Path=/ and no
+# Domain, and was set by this very host over a secure connection: a sibling subdomain or a
+# plain-http page cannot plant one (RFC 6265bis, "Cookie Name Prefixes").
+SESSION_COOKIE = "__Host-portal_session"
 # Nothing this API serves may be cached by a browser or proxy.
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -101,7 +104,7 @@ class PortalResolver(APIGatewayRestResolver):
             return None
         if media_type and not declared_json:
             return "not_json"  # an empty form or text/plain post
-        cookie_only = "authorization" not in headers and "portal_session=" in (headers.get("cookie") or "")
+        cookie_only = "authorization" not in headers and bool(session_cookie_values(event))
         if cookie_only and not declared_json and not headers.get(SCRIPT_HEADER):
             return "cookie_without_script_proof"
         return None
@@ -225,11 +228,40 @@ def request_secrets(app: APIGatewayRestResolver) -> dict[str, str]:
     scheme, _, credential = (headers.get("authorization") or "").partition(" ")
     if scheme.lower() == "bearer" and credential:
         found[credential.strip()] = "[redacted]"
-    for part in (headers.get("cookie") or "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == SESSION_COOKIE and value:
+    for value in session_cookie_values(event.raw_event):
+        if value:
             found[value] = "[redacted]"
     return found
+
+
+def session_cookie_values(event: Mapping[str, Any]) -> list[str]:
+    """Every value of the session cookie an API Gateway event carries, in every ``Cookie`` header
+    (``multiValueHeaders`` keeps each line; ``headers`` only the last), empty values included."""
+    lines: list[str] = []
+    for key, values in (event.get("multiValueHeaders") or {}).items():
+        if key.lower() == "cookie":
+            lines += [str(v) for v in values or ()]
+    if not lines:
+        lines = [str(v) for k, v in (event.get("headers") or {}).items() if k.lower() == "cookie"]
+    found = []
+    for line in lines:
+        for pair in line.split(";"):
+            name, sep, value = pair.partition("=")
+            if sep and name.strip() == SESSION_COOKIE:
+                found.append(value.strip())
+    return found
+
+
+def session_cookie_token(event: Mapping[str, Any]) -> str | None:
+    """The session token of the cookie, believed only when the request carries exactly one cookie
+    of that name: a second one means someone planted a cookie beside the holder's (or the holder's
+    beside theirs), and either could be the one a server picks, so neither is taken."""
+    values = session_cookie_values(event)
+    if len(values) > 1:
+        logger.info("several session cookies, none believed", extra={"cookies": len(values)})
+        metrics.add_metric(name="SessionCookieAmbiguous", unit="Count", value=1)
+        return None
+    return values[0] if values and values[0] else None
 
 
 def error_response(

@@ -155,13 +155,13 @@ class SessionOut(Out):
     expires_at: str
 
 
-# Staff and session routes: a bearer token or the portal_session cookie (see the authorizer).
+# Staff and session routes: a bearer token or the __Host-portal_session cookie (see the authorizer).
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session_cookie": []}]
 # Provisioning routes: API Gateway's AWS_IAM authorization (SigV4 for execute-api).
 SIGV4: list[dict[str, list[str]]] = [{"sigv4": []}]
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "bearer": {"type": "http", "scheme": "bearer"},
-    "session_cookie": {"type": "apiKey", "in": "cookie", "name": "portal_session"},
+    "session_cookie": {"type": "apiKey", "in": "cookie", "name": "__Host-portal_session"},
     # API Gateway's own way to say SigV4 in OpenAPI: generated clients then sign (the header
     # alone is not enough: every request is signed over its method, path, headers and body).
     "sigv4": {

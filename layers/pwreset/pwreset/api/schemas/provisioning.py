@@ -74,4 +74,4 @@ class ProvisionedAccount(Out):
     account: ProvisionedAccountOut
 
 
-# Staff and session routes: a bearer token or the portal_session cookie (see the authorizer).
+# Staff and session routes: a bearer token or the __Host-portal_session cookie (see the authorizer).
