@@ -69,7 +69,7 @@ BENCH_ACCOUNTS = {
         {
             "account_id": "acc-hartmann-client-lock",
             "email": "noah.keller@example.org",
-            "password": "Client-Bench-Noah-2026",
+            "password": "Client-Bench-Larch-2026",
             "role": "client",
             "name": "Noah Keller",
             "locale": "de",

@@ -121,7 +121,7 @@ def test_sign_in_takes_the_same_time_for_unknown_address_and_wrong_password(quie
     bodies = {
         "unknown address": {"email": "nobody-here@example.com", "password": "a wrong password 123"},
         "wrong password": {"email": "james.miller@example.com", "password": "a wrong password 123"},
-        "archived account": {"email": "karl.vogel@example.com", "password": "Mandant-Demo-Karl-2026"},
+        "archived account": {"email": "karl.vogel@example.com", "password": "Mandant-Demo-Birke-2026"},
     }
     samples = sample(quiet_stack, "/v1/sessions", bodies, 401)
     store = store_lookup_difference(quiet_stack, ROUNDS)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 TEMPLATE = SamTemplate()
 TOKEN = re.compile(r"#token=([A-Za-z0-9_-]{20,})")
 PETRA = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
-MARIA = ("maria.lopez@example.org", "Client-Demo-Maria-2026")
+MARIA = ("maria.lopez@example.org", "Client-Demo-Olive-2026")
 JAMES, ANNA, BRUNO, MARIA_ID = (
     "acc-berger-client-james",
     "acc-berger-client-anna",

@@ -15,7 +15,7 @@ from support.local_stack import Stack, mail_ids, sign_in, wait_for_mail
 pytestmark = pytest.mark.e2e
 
 OWNER = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
-JAMES = ("james.miller@example.com", "Client-Demo-James-2026")
+JAMES = ("james.miller@example.com", "Client-Demo-Oak-Tree-2026")
 NEW_PASSWORD = "Ahornblatt im Herbstwind 42"
 # bcrypt would keep only these first 72 bytes (ASCII: characters) of the password below.
 FIRST_72 = "Der Nebel liegt still auf dem Moor, und die Kraniche ziehen nach Sueden "

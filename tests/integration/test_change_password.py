@@ -134,6 +134,38 @@ def test_a_new_password_the_policy_rejects_is_422_with_every_rule(api: Api, demo
     assert password_changed_events() == []
 
 
+def test_a_password_set_under_an_older_shorter_minimum_still_signs_in_and_the_next_change_needs_15(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    """NIST SP 800-63B-4 asks 15 characters of a password that is the only factor (#24.10). A
+    sign-in compares with the stored hash and never applies the policy, so nobody is locked out
+    by the raise; the next change (while signed in, or by a link) must meet it."""
+    from pwreset.credentials.hashing import hash_password
+    from pwreset.storage.models import Account
+
+    old_password = "Zq7#vL2!pW9x"  # 12 characters: what the minimum allowed before
+    Account(ANNA).update(actions=[Account.password_hash.set(hash_password(old_password))])
+
+    session = api.sign_in(demo[ANNA]["email"], old_password)
+    before = recorded()
+    for fourteen in ("Hq4&nT8?cX2mLw", "Birkenwald 2026"[:14]):
+        refused = api.post(ROUTE, {"current_password": old_password, "new_password": fourteen}, token=session)
+        assert (refused.status, refused.error_code) == (422, "password_rejected"), fourteen
+        assert [v["rule"] for v in refused.body["error"]["violations"]] == ["too_short"]
+        assert "15" in refused.body["error"]["violations"][0]["message"]
+    assert_nothing_recorded_since(before)
+
+    owner = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner).status == 202
+    link = token_from(sent_messages()[-1])
+    short = api.post("/v1/password-resets/confirm", {"token": link, "password": "Hq4&nT8?cX2mLw"})
+    assert (short.status, short.error_code) == (422, "password_rejected")
+
+    changed = api.post(ROUTE, {"current_password": old_password, "new_password": NEW_PASSWORD}, token=session)
+    assert changed.status == 200, changed.body
+    assert api.post("/v1/sessions", {"email": demo[ANNA]["email"], "password": NEW_PASSWORD}).status == 201
+
+
 def test_without_a_session_it_is_401(api: Api, demo: dict[str, Any]) -> None:
     before = recorded()
     result = api.post(ROUTE, {"current_password": demo[ANNA]["password"], "new_password": NEW_PASSWORD})

@@ -137,7 +137,7 @@ def test_mail_in_the_clients_language_carries_a_link_that_works(
     assert (
         verified.body["email_hint"] == demo[client]["email"][0] + "***@" + demo[client]["email"].split("@")[1]
     )
-    assert verified.body["policy"]["min_length"] == 12
+    assert verified.body["policy"]["min_length"] == 15
 
     # Only the digest is stored: the raw token appears nowhere in the table.
     [item] = all_items("RESET_TOKENS_TABLE")
@@ -200,7 +200,7 @@ def test_policy_violations_are_reported_one_per_rule_in_the_clients_language(
         assert len(violations) == len(rules)
         assert all(v["message"] for v in violations)
     short = api.post("/v1/password-resets/confirm", {"token": raw, "password": "kurz"})
-    assert "mindestens 12 Zeichen" in short.body["error"]["violations"][0]["message"]
+    assert "mindestens 15 Zeichen" in short.body["error"]["violations"][0]["message"]
     # A rejected password consumes nothing.
     assert_nothing_recorded_since(before)
     assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200

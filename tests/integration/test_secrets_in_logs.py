@@ -85,13 +85,13 @@ def test_a_plain_traceback_line_is_read_and_only_the_banner_may_show_demo_passwo
     log = [
         "",
         "Local stack ready in 1.2 s (template: template.yaml)",
-        "  anna.schmidt@example.com  Mandantin-Demo-Anna-2026",
+        "  anna.schmidt@example.com  Mandantin-Demo-Linde-2026",
         "Ctrl-C stops everything.",
         '{"level":"INFO","message":"account provisioned","email":"a***@example.com"}',
         "Traceback (most recent call last):",
         '  File "app.py", line 3, in handler',
-        "ValueError: bad input_value='Mandantin-Demo-Anna-2026'",
+        "ValueError: bad input_value='Mandantin-Demo-Linde-2026'",
     ]
-    secrets = {"Mandantin-Demo-Anna-2026", "anna.schmidt@example.com"}
+    secrets = {"Mandantin-Demo-Linde-2026", "anna.schmidt@example.com"}
 
     assert leaks_in(log, secrets, where="stderr.log") == ["stderr.log:8: Mand..."]

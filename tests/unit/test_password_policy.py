@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import pytest
 
 from pwreset.credentials.policy import RULES, PasswordPolicy, PolicyContext, Violation, shipped_blocklist
 
-LAYER_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset"
+ROOT = Path(__file__).resolve().parents[2]
+LAYER_DIR = ROOT / "layers" / "pwreset"
 
 ANNA = PolicyContext(
     email="anna.schmidt@example.com",
@@ -26,6 +28,13 @@ GOOD = "Kaffee trinken am Rhein, drei Mal täglich"
 @pytest.fixture(scope="module")
 def policy() -> PasswordPolicy:
     return PasswordPolicy()
+
+
+@pytest.fixture(scope="module")
+def any_length() -> PasswordPolicy:
+    """The shipped policy with the length rule out of the way (it has tests of its own), so that
+    a short example shows one other rule at a time."""
+    return PasswordPolicy(min_length=1)
 
 
 def rules(policy: PasswordPolicy, password: str, context: PolicyContext = ANNA) -> list[str]:
@@ -54,9 +63,11 @@ def test_no_composition_rules(policy: PasswordPolicy) -> None:
 
 
 def test_too_short_is_reported_with_the_minimum(policy: PasswordPolicy) -> None:
-    violations = policy.check("Zq7#vL2!pW9", ANNA)  # 11 characters
-    assert violations == [Violation("too_short", {"min_length": 12})]
-    assert rules(policy, "Zq7#vL2!pW9x") == []  # 12 characters
+    """NIST SP 800-63B-4: 15 characters where the password is the only factor, as it is here."""
+    violations = policy.check("Zq7#vL2!pW9xR4k", ANNA)  # 15 characters
+    assert violations == []
+    assert policy.check("Zq7#vL2!pW9xR4", ANNA) == [Violation("too_short", {"min_length": 15})]
+    assert policy.check("Zq7#vL2!pW9x", ANNA) == [Violation("too_short", {"min_length": 15})]  # 12
 
 
 def test_128_characters_are_allowed_and_129_rejected(policy: PasswordPolicy) -> None:
@@ -65,12 +76,16 @@ def test_128_characters_are_allowed_and_129_rejected(policy: PasswordPolicy) -> 
     assert policy.check(base[:129], ANNA) == [Violation("too_long", {"max_length": 128})]
 
 
+# Random-looking text without repetition, to cut passwords of any length from.
+UNPATTERNED = "Zq7#vL2!pW9xR4kM8@tY3nB6^hJ1sD5&fG0cV-uE2;oI7?aK4=wN9+yT6<bH3>mP8%lC1~jF5|dS0"
+
+
 def test_length_limits_are_configurable() -> None:
-    policy = PasswordPolicy(min_length=15, max_length=64, blocklist=frozenset())
-    assert rules(policy, "x" * 14, NOBODY) == ["too_short"]
-    assert rules(policy, "x" * 15, NOBODY) == []
-    assert rules(policy, "x" * 64, NOBODY) == []
-    assert policy.check("x" * 65, NOBODY) == [Violation("too_long", {"max_length": 64})]
+    policy = PasswordPolicy(min_length=20, max_length=64, blocklist=frozenset())
+    assert rules(policy, UNPATTERNED[:19], NOBODY) == ["too_short"]
+    assert rules(policy, UNPATTERNED[:20], NOBODY) == []
+    assert rules(policy, UNPATTERNED[:64], NOBODY) == []
+    assert policy.check(UNPATTERNED[:65], NOBODY) == [Violation("too_long", {"max_length": 64})]
 
 
 def test_impossible_length_limits_are_refused() -> None:
@@ -80,25 +95,32 @@ def test_impossible_length_limits_are_refused() -> None:
         PasswordPolicy(min_length=0)
 
 
-def test_twelve_emoji_count_as_twelve_characters(policy: PasswordPolicy) -> None:
-    assert rules(policy, "🦊" * 12) == []
-    assert rules(policy, "🦊" * 11) == ["too_short"]
+def test_fifteen_emoji_count_as_fifteen_characters(policy: PasswordPolicy) -> None:
+    emoji = "🦊🌲🏔🚲🍎🐝🌻🎻🧀🚂🌊🦉🍄🎈🪁"
+    assert len(emoji) == 15 and len(emoji.encode("utf-8")) == 60
+    assert rules(policy, emoji) == []
+    assert rules(policy, emoji[:14]) == ["too_short"]
 
 
 def test_length_is_counted_in_code_points_after_nfkc(policy: PasswordPolicy) -> None:
     decomposed_e = "e\u0301"  # "é" typed as e + combining acute: NFKC makes it one code point
     assert unicodedata.normalize("NFKC", decomposed_e) == "é"
-    assert rules(policy, decomposed_e * 12) == []  # 24 code points typed, 12 after NFKC
-    assert rules(policy, decomposed_e * 11) == ["too_short"]  # 22 typed, 11 after NFKC
-    # No precomposed form exists for q + dot above + dot below: every code point counts.
-    assert rules(policy, "q\u0307\u0323" * 4) == []
-    assert rules(policy, "q\u0307\u0323" * 3 + "q\u0307") == ["too_short"]
+    typed = f"Caf{decomposed_e} Andr{decomposed_e} Ren{decomposed_e}"  # 18 code points typed
+    assert len(typed) == 18 and len(PasswordPolicy.normalise(typed)) == 15
+    assert rules(policy, typed) == []
+    assert rules(policy, typed[:-2]) == ["too_short"]  # 16 typed, 14 after NFKC
+    # No precomposed form exists for a letter + dot above + dot below: every code point counts.
+    dotted = "".join(f"{letter}\u0307\u0323" for letter in "qjjqj")
+    assert len(PasswordPolicy.normalise(dotted)) == 15
+    assert rules(policy, dotted) == []
+    assert rules(policy, dotted[:-1]) == ["too_short"]
 
 
 def test_a_ligature_is_counted_after_normalisation(policy: PasswordPolicy) -> None:
     assert PasswordPolicy.normalise("ﬁ") == "fi"
-    # 11 code points as typed, 12 after NFKC: long enough.
-    assert rules(policy, "ﬁ" + "Zq7#vL2!pW") == []
+    # 14 code points as typed, 15 after NFKC: long enough.
+    assert rules(policy, "ﬁ" + "Zq7#vL2!pW9xR") == []
+    assert rules(policy, "Zq7#vL2!pW9xR" + "x") == ["too_short"]
 
 
 # --- nothing is truncated or stripped ----------------------------------------------------------------
@@ -125,8 +147,8 @@ def test_the_end_of_a_long_password_is_checked_too(policy: PasswordPolicy) -> No
 
 def test_normalise_never_strips_whitespace(policy: PasswordPolicy) -> None:
     assert PasswordPolicy.normalise("  spaces  \t") == "  spaces  \t"
-    # 10 visible characters + 2 spaces = 12: the spaces count.
-    assert rules(policy, " Zq7#vL2!pW ") == []
+    # 13 visible characters + 2 spaces = 15: the spaces count.
+    assert rules(policy, " Zq7#vL2!pW9xR ") == []
 
 
 # --- common passwords ----------------------------------------------------------------------------
@@ -142,19 +164,19 @@ def test_the_shipped_blocklist_has_at_least_20000_lower_case_entries() -> None:
 
 
 @pytest.mark.parametrize("password", ["weihnachtsbaum", "WEIHNACHTSBAUM", "WeihnachtsBaum", "PEANUTBUTTER"])
-def test_a_blocklisted_password_is_rejected_in_any_case(policy: PasswordPolicy, password: str) -> None:
-    assert rules(policy, password) == ["common_password"]
+def test_a_blocklisted_password_is_rejected_in_any_case(any_length: PasswordPolicy, password: str) -> None:
+    assert rules(any_length, password) == ["common_password"]
 
 
-def test_fullwidth_letters_count_as_their_ascii_equivalents(policy: PasswordPolicy) -> None:
+def test_fullwidth_letters_count_as_their_ascii_equivalents(any_length: PasswordPolicy) -> None:
     fullwidth = "ｗｅｉｈｎａｃｈｔｓｂａｕｍ"
     assert PasswordPolicy.normalise(fullwidth) == "weihnachtsbaum"
-    assert rules(policy, fullwidth) == ["common_password"]
+    assert rules(any_length, fullwidth) == ["common_password"]
 
 
-def test_a_ligature_does_not_hide_a_common_password(policy: PasswordPolicy) -> None:
+def test_a_ligature_does_not_hide_a_common_password(any_length: PasswordPolicy) -> None:
     assert "fishing" in shipped_blocklist()
-    assert rules(policy, "ﬁshing2024!!") == ["common_password"]
+    assert rules(any_length, "ﬁshing2024!!") == ["common_password"]
 
 
 @pytest.mark.parametrize(
@@ -162,9 +184,9 @@ def test_a_ligature_does_not_hide_a_common_password(policy: PasswordPolicy) -> N
     ["password123!", "Password2024", "Sonnenschein2024!", "weihnachtsbaum#1", "123456!!!!!!", "Qwerty123456"],
 )
 def test_a_common_word_with_digits_or_symbols_appended_is_still_common(
-    policy: PasswordPolicy, password: str
+    any_length: PasswordPolicy, password: str
 ) -> None:
-    assert rules(policy, password) == ["common_password"]
+    assert rules(any_length, password) == ["common_password"]
 
 
 @pytest.mark.parametrize(
@@ -183,18 +205,18 @@ def test_common_words_inside_other_text_do_not_make_a_password_common(
 
 
 def test_the_appended_base_needs_at_least_four_characters() -> None:
-    policy = PasswordPolicy(blocklist=frozenset({"abc", "abcd"}))
+    policy = PasswordPolicy(min_length=1, blocklist=frozenset({"abc", "abcd"}))
     assert rules(policy, "abc123456789", NOBODY) == []
     assert rules(policy, "abcd12345678", NOBODY) == ["common_password"]
 
 
-def test_a_long_number_that_starts_with_a_common_number_is_not_common(policy: PasswordPolicy) -> None:
+def test_a_long_number_that_starts_with_a_common_number_is_not_common(any_length: PasswordPolicy) -> None:
     assert "1987" in shipped_blocklist() and "198712345678" not in shipped_blocklist()
-    assert rules(policy, "198712345678") == []
+    assert rules(any_length, "198712345678") == []
 
 
 def test_a_custom_blocklist_is_compared_case_and_width_insensitively() -> None:
-    policy = PasswordPolicy(blocklist=frozenset({"Mandantenportal"}))
+    policy = PasswordPolicy(min_length=1, blocklist=frozenset({"Mandantenportal"}))
     assert rules(policy, "MANDANTENPORTAL", NOBODY) == ["common_password"]
     assert rules(policy, "ｍａｎｄａｎｔｅｎｐｏｒｔａｌ", NOBODY) == ["common_password"]
     assert rules(policy, "password1234", NOBODY) == []  # the shipped list is not used
@@ -216,24 +238,24 @@ def test_the_e_mail_address_or_its_local_part_is_rejected(policy: PasswordPolicy
     assert "contains_email" in rules(policy, password)
 
 
-def test_a_local_part_shorter_than_three_characters_is_not_searched(policy: PasswordPolicy) -> None:
+def test_a_local_part_shorter_than_three_characters_is_not_searched(any_length: PasswordPolicy) -> None:
     context = PolicyContext(email="jo@kanzlei-example.de", name="", firm_name="")
-    assert rules(policy, "jo-Zq7#vL2!pW9", context) == []
-    assert rules(policy, "JO@Kanzlei-Example.de 7#", context) == ["contains_email"]
+    assert rules(any_length, "jo-Zq7#vL2!pW9", context) == []
+    assert rules(any_length, "JO@Kanzlei-Example.de 7#", context) == ["contains_email"]
 
 
 @pytest.mark.parametrize(
     "password", ["Schmidt-Zq7#vL2!", "zq7#vL2!anna", "ANNASCHMIDT-zq7#", "xx anna schmidt xx"]
 )
-def test_the_name_or_a_part_of_it_is_rejected(policy: PasswordPolicy, password: str) -> None:
+def test_the_name_or_a_part_of_it_is_rejected(any_length: PasswordPolicy, password: str) -> None:
     name_only = PolicyContext(email="", name="Anna Schmidt", firm_name="")
-    assert rules(policy, password, name_only) == ["contains_name"]
+    assert rules(any_length, password, name_only) == ["contains_name"]
 
 
-def test_name_parts_shorter_than_three_characters_are_not_searched(policy: PasswordPolicy) -> None:
+def test_name_parts_shorter_than_three_characters_are_not_searched(any_length: PasswordPolicy) -> None:
     context = PolicyContext(email="", name="Li Xu", firm_name="")
-    assert rules(policy, "li-and-xu-Zq7#vL2", context) == []
-    assert rules(policy, "li xu-Zq7#vL2!", context) == ["contains_name"]  # the full name is searched
+    assert rules(any_length, "li-and-xu-Zq7#vL2", context) == []
+    assert rules(any_length, "li xu-Zq7#vL2!", context) == ["contains_name"]  # the full name is searched
 
 
 @pytest.mark.parametrize(
@@ -255,8 +277,10 @@ def test_sharp_s_matches_double_s(policy: PasswordPolicy) -> None:
 
 
 @pytest.mark.parametrize("password", ["Berger-Zq7#vL2!", "zq7#vL2!BERGER", "steuerkanzlei berger & partner"])
-def test_the_firm_name_or_a_distinctive_word_of_it_is_rejected(policy: PasswordPolicy, password: str) -> None:
-    assert rules(policy, password) == ["contains_firm_name"]
+def test_the_firm_name_or_a_distinctive_word_of_it_is_rejected(
+    any_length: PasswordPolicy, password: str
+) -> None:
+    assert rules(any_length, password) == ["contains_firm_name"]
 
 
 @pytest.mark.parametrize(
@@ -376,19 +400,19 @@ def test_a_message_never_raises_even_with_missing_params() -> None:
 def test_describe_lists_the_rules_in_both_languages(policy: PasswordPolicy) -> None:
     english, german = policy.describe("en"), policy.describe("de")
     for described in (english, german):
-        assert described["min_length"] == 12 and described["max_length"] == 128
+        assert described["min_length"] == 15 and described["max_length"] == 128
         assert [item["rule"] for item in described["rules"]] == list(RULES)
-    assert english["rules"][0]["message"] == "Use at least 12 characters."
-    assert german["rules"][0]["message"] == "Verwenden Sie mindestens 12 Zeichen."
+    assert english["rules"][0]["message"] == "Use at least 15 characters."
+    assert german["rules"][0]["message"] == "Verwenden Sie mindestens 15 Zeichen."
     assert all(
         en["message"] != de["message"] for en, de in zip(english["rules"], german["rules"], strict=True)
     )
 
 
 def test_describe_reflects_the_configured_limits() -> None:
-    described = PasswordPolicy(min_length=15, max_length=64, blocklist=frozenset()).describe("de")
-    assert described["min_length"] == 15 and described["max_length"] == 64
-    assert "15" in described["rules"][0]["message"] and "64" in described["rules"][1]["message"]
+    described = PasswordPolicy(min_length=20, max_length=64, blocklist=frozenset()).describe("de")
+    assert described["min_length"] == 20 and described["max_length"] == 64
+    assert "20" in described["rules"][0]["message"] and "64" in described["rules"][1]["message"]
 
 
 # --- cold start ------------------------------------------------------------------------------------
@@ -438,3 +462,20 @@ def test_a_custom_blocklist_is_folded_and_matches_whole_entries_only() -> None:
     assert rules(policy, "KANZLEI") == ["common_password"]
     assert rules(policy, "kanzle") == []
     assert rules(policy, "anzlei") == []
+
+
+def test_every_demo_password_passes_the_policy_in_its_accounts_context(policy: PasswordPolicy) -> None:
+    """The local stack's and the bench's accounts sign in with these; a demo that shows a
+    password the service itself would refuse teaches the wrong thing (#24.10)."""
+    from bench.stack import BENCH_ACCOUNTS
+
+    demo = json.loads((ROOT / "local" / "demo_data.json").read_text(encoding="utf-8"))
+    checked = {}
+    for firm in demo["firms"]:
+        accounts = [*firm["accounts"], *BENCH_ACCOUNTS.get(firm["firm_id"], ())]
+        for account in accounts:
+            if "password" in account:
+                context = PolicyContext(email=account["email"], name=account["name"], firm_name=firm["name"])
+                checked[account["email"]] = rules(policy, account["password"], context)
+    assert len(checked) >= 10
+    assert {email: broken for email, broken in checked.items() if broken} == {}

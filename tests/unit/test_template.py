@@ -203,3 +203,12 @@ def test_routes_the_authorizer_and_event_sources_invoke_the_published_alias() ->
                 assert "Aliaslive}" in json.dumps(uri), uri
     authorizer = body["securityDefinitions"]["SessionAuthorizer"]["x-amazon-apigateway-authorizer"]
     assert "AuthorizerFunctionAliaslive" in json.dumps(authorizer["authorizerUri"])
+
+
+def test_a_new_password_needs_15_characters_and_no_deployment_may_ask_fewer() -> None:
+    """A password is this service's only factor: NIST SP 800-63B-4 asks at least 15 characters
+    for that (#24.10). Every function reads the parameter (the policy is built from it)."""
+    spec = TEMPLATE.doc["Parameters"]["PasswordMinLength"]
+    assert (spec["Default"], spec["MinValue"]) == (15, 15)
+    environment = TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["PASSWORD_MIN_LENGTH"] == {"Ref": "PasswordMinLength"}
