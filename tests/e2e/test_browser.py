@@ -5,10 +5,12 @@ in test-output/browser/."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 
+from pwreset.credentials.policy import PATTERN_SEQUENCES, PasswordPolicy, PolicyContext
 from support.browser import BROWSER_OUTPUT, type_secret
 from support.local_stack import Stack, firm_of_two, link_in, mail_ids, sign_in, wait_for_mail
 
@@ -66,18 +68,19 @@ def test_client_resets_in_the_browser_and_lands_signed_in(stack: Stack, browser:
     assert (OUTPUT / "reset-page-rejected.png").stat().st_size > 10_000
 
 
-def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stack, browser: Any) -> None:
+def invite(stack: Stack, account_id: str, email: str, name: str) -> dict[str, Any]:
+    """A new client of the Hartmann firm who reads English, invited; the welcome mail."""
     before = mail_ids(stack)
-    body = {
-        "firm_id": "firm-hartmann",
-        "role": "client",
-        "email": "welcome.browser@example.com",
-        "name": "Wendy Welcome",
-        "locale": "en",
-        "send_invitation": True,
-    }
-    assert stack.signed("PUT", "/v1/admin/accounts/acc-browser-welcome", body).status == 201
-    mail = wait_for_mail(stack, "welcome.browser@example.com", before)
+    body = {"firm_id": "firm-hartmann", "role": "client", "email": email, "name": name, "locale": "en"}
+    assert (
+        stack.signed("PUT", f"/v1/admin/accounts/{account_id}", {**body, "send_invitation": True}).status
+        == 201
+    )
+    return wait_for_mail(stack, email, before)
+
+
+def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stack, browser: Any) -> None:
+    mail = invite(stack, "acc-browser-welcome", "welcome.browser@example.com", "Wendy Welcome")
     assert mail["subject"] == "Welcome to the Hartmann Tax Advisors client portal: set your password"
     link = next(link for link in mail["links"] if "#token=" in link)
 
@@ -101,6 +104,96 @@ def test_an_invited_client_sets_a_first_password_on_the_welcome_page(stack: Stac
         stack.post("/v1/sessions", {"email": "welcome.browser@example.com", "password": password}).status
         == 201
     )
+    context.close()
+
+
+def pattern_corpus(seed: int = 24, size: int = 1500) -> list[str]:
+    """Passwords to compare the page's pattern rule with the server's: the contract's examples,
+    passphrases, and random mixtures of pieces repeated, walks along the rule's sequences (both
+    ways, wrapping, in upper case), words and stray characters (ß, ς, Σ and emoji included)."""
+    chance = random.Random(seed)
+    words = ["Kaffee", "Rhein", "Brücke", "Sommer", "abend", "Garten", "Straße", "ΑΣ", "ſchön"]
+    words += ["qwertz", "1234", "asdf", "!!!", "ß", "ς", "🦊"]
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 !-.,äöüßÄÖÜ§$%&/()=@#^*qwertzΣσς🦊🌲"
+    corpus = [
+        "aaaaaaaaaaaaaaa",
+        "123456789012345",
+        "passwordpassword",
+        "abcdefghijklmnop",
+        "qwertyuiopasdfg",
+        "Kaffee trinken am Rhein, drei Mal täglich",
+        "Meine Tastatur ist qwertz, mein Code 1234, aber der Satz ist lang",
+    ]
+    while len(corpus) < size:
+        kind = chance.randrange(4)
+        if kind == 0:
+            corpus.append("".join(chance.choice(alphabet) for _ in range(chance.randrange(1, 30))))
+        elif kind == 1:
+            separator = chance.choice([" ", "", " - ", ", "])
+            corpus.append(separator.join(chance.choice(words) for _ in range(chance.randrange(1, 6))))
+        elif kind == 2:
+            piece = "".join(chance.choice(alphabet) for _ in range(chance.randrange(1, 6)))
+            corpus.append(piece * chance.randrange(1, 5) + piece[: chance.randrange(len(piece) + 1)])
+        else:
+            sequence, _ = chance.choice(PATTERN_SEQUENCES)
+            start, step = chance.randrange(len(sequence)), chance.choice([1, -1])
+            walk = "".join(
+                sequence[(start + step * i) % len(sequence)] for i in range(chance.randrange(2, 30))
+            )
+            tail = "".join(chance.choice(alphabet) for _ in range(chance.randrange(4)))
+            corpus.append((walk.upper() if chance.random() < 0.3 else walk) + tail)
+    return corpus
+
+
+def test_the_page_judges_patterns_as_the_server_does_and_says_so_before_sending(
+    stack: Stack, browser: Any
+) -> None:
+    """The live "pattern" rule of the reset page (#24.11) marks what the server would refuse as
+    it is typed, and a refused password is not sent at all."""
+    mail = invite(stack, "acc-browser-patterns", "patterns.browser@example.com", "Paula Muster")
+    link = next(link for link in mail["links"] if "#token=" in link)
+
+    context = browser.new_context(locale="en-GB", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    confirms: list[str] = []
+    page.on("request", lambda request: confirms.append(request.url) if "/confirm" in request.url else None)
+    page.goto(link)
+    page.locator("#state-valid").wait_for(state="visible")
+    rule = page.locator('#rules li[data-rule="pattern"]')
+    assert "repeated or sequential characters" in rule.inner_text()
+
+    type_secret(page, "#new-password", "passwordpassword")
+    type_secret(page, "#repeat-password", "passwordpassword")
+    assert rule.get_attribute("data-ok") == "false"
+    page.click("#submit")
+    assert "repeated or sequential characters" in page.locator("#form-error").inner_text()
+    assert confirms == []  # refused on the page: nothing was sent
+    type_secret(page, "#new-password", "Wendelstein im Morgennebel 12")
+    assert rule.get_attribute("data-ok") == "true"
+
+    corpus = pattern_corpus()
+    on_the_page = page.evaluate(
+        """(passwords) => {
+            const input = document.getElementById("new-password");
+            const rule = document.querySelector('#rules li[data-rule="pattern"]');
+            return passwords.map((password) => {
+                input.value = password;
+                input.dispatchEvent(new Event("input", { bubbles: true }));
+                return rule.dataset.ok === "false";
+            });
+        }""",
+        corpus,
+    )
+    server = PasswordPolicy(min_length=1, blocklist=frozenset())
+    nobody = PolicyContext(email="", name="", firm_name="")
+    on_the_server = ["pattern" in [v.rule for v in server.check(p, nobody)] for p in corpus]
+    differing = [
+        (p, page_says, server_says)
+        for p, page_says, server_says in zip(corpus, on_the_page, on_the_server, strict=True)
+        if page_says != server_says
+    ]
+    assert differing == []
+    assert 0.2 < sum(on_the_server) / len(corpus) < 0.8  # both kinds, plenty of each
     context.close()
 
 

@@ -101,7 +101,12 @@ def test_password_of_129_code_points_is_a_policy_violation_not_a_crash(
     from support.sent_mail import sent_messages, token_from
 
     raw = token_from(sent_messages()[-1])
-    result = api.post("/v1/password-resets/confirm", {"token": raw, "password": "ä" * 129})
+    umlauts = (
+        "Über den Dächern von Köln läuft die Zeit gemächlich, während Bäcker früh Brötchen schieben "
+        "und Möwen über die Brücke ziehen, ganz ohne Eile."
+    )[:129]
+    assert len(umlauts) == 129 and len(umlauts.encode("utf-8")) > 129
+    result = api.post("/v1/password-resets/confirm", {"token": raw, "password": umlauts})
     assert result.status == 422
     assert [v["rule"] for v in result.body["error"]["violations"]] == ["too_long"]
     # Control characters are allowed characters, not an error, but the policy still applies.

@@ -130,6 +130,11 @@ def test_a_new_password_the_policy_rejects_is_422_with_every_rule(api: Api, demo
     assert (rejected.status, rejected.error_code) == (422, "password_rejected")
     assert_nothing_recorded_since(before)
     assert {v["rule"] for v in rejected.body["error"]["violations"]} >= {"too_short", "contains_name"}
+    repeated = api.post(
+        ROUTE, {"current_password": demo[ANNA]["password"], "new_password": "123456789012345"}, token=session
+    )
+    assert (repeated.status, [v["rule"] for v in repeated.body["error"]["violations"]]) == (422, ["pattern"])
+    assert_nothing_recorded_since(before)
     assert api.get("/v1/sessions/current", token=session).status == 200
     assert password_changed_events() == []
 

@@ -190,6 +190,10 @@ def test_policy_violations_are_reported_one_per_rule_in_the_clients_language(
         "AnnaSchmidt!2026x": {"contains_email", "contains_name"},
         "Berger und Partner seit 1999": {"contains_firm_name"},
         "anna.schmidt is my secret phrase": {"contains_email", "contains_name"},
+        "aaaaaaaaaaaaaaa": {"pattern"},
+        "123456789012345": {"pattern"},
+        "passwordpassword": {"pattern"},
+        "qwertzuiopasdfgh": {"pattern"},
     }
     for password, rules in cases.items():
         result = api.post("/v1/password-resets/confirm", {"token": raw, "password": password})
@@ -201,6 +205,9 @@ def test_policy_violations_are_reported_one_per_rule_in_the_clients_language(
         assert all(v["message"] for v in violations)
     short = api.post("/v1/password-resets/confirm", {"token": raw, "password": "kurz"})
     assert "mindestens 15 Zeichen" in short.body["error"]["violations"][0]["message"]
+    repeated = api.post("/v1/password-resets/confirm", {"token": raw, "password": "Sommer Sommer Sommer"})
+    [pattern] = repeated.body["error"]["violations"]
+    assert pattern["rule"] == "pattern" and "fortlaufenden Zeichen" in pattern["message"]
     # A rejected password consumes nothing.
     assert_nothing_recorded_since(before)
     assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200

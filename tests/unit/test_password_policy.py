@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pwreset.credentials.policy import RULES, PasswordPolicy, PolicyContext, Violation, shipped_blocklist
+from pwreset.credentials.policy import (
+    PATTERN_RUN_LENGTH,
+    PATTERN_SEQUENCES,
+    RULES,
+    PasswordPolicy,
+    PolicyContext,
+    Violation,
+    shipped_blocklist,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "layers" / "pwreset"
@@ -23,6 +34,11 @@ ANNA = PolicyContext(
 )
 NOBODY = PolicyContext(email="", name="", firm_name="")
 GOOD = "Kaffee trinken am Rhein, drei Mal täglich"
+# A long passphrase without personal data or patterns, to cut long passwords from (144 characters).
+LONG = (
+    "Rhabarberkuchen mit Sahne, dazu Kaffee am Nachmittag; danach ein Spaziergang am Neckar bis zur "
+    "alten Brücke, wo Enten schwimmen und Kinder Steine werfen."
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +65,7 @@ def test_a_long_unusual_passphrase_is_accepted(policy: PasswordPolicy) -> None:
 
 
 def test_spaces_and_emoji_passphrase_of_64_characters_is_accepted(policy: PasswordPolicy) -> None:
-    password = "🦊 🌲 🏔 🚲 " * 8
+    password = " ".join("🦊🌲🏔🚲🍎🐝🌻🎻🧀🚂🌊🦉🍄🎈🪁🐢🍋🎺🦔🌵🐳🍇🥨🏰🎲🦜🍉🚀🌙🐞🎸🦩") + " "
     assert len(password) == 64
     assert policy.check(password, ANNA) == []
 
@@ -71,9 +87,8 @@ def test_too_short_is_reported_with_the_minimum(policy: PasswordPolicy) -> None:
 
 
 def test_128_characters_are_allowed_and_129_rejected(policy: PasswordPolicy) -> None:
-    base = "Rhabarber-Zq7#vL2!-" * 7  # 133 characters, not common, no personal data
-    assert rules(policy, base[:128]) == []
-    assert policy.check(base[:129], ANNA) == [Violation("too_long", {"max_length": 128})]
+    assert rules(policy, LONG[:128]) == []
+    assert policy.check(LONG[:129], ANNA) == [Violation("too_long", {"max_length": 128})]
 
 
 # Random-looking text without repetition, to cut passwords of any length from.
@@ -129,8 +144,7 @@ def test_a_ligature_is_counted_after_normalisation(policy: PasswordPolicy) -> No
 def test_passwords_differing_only_after_character_72_are_both_fine_and_kept_whole(
     policy: PasswordPolicy,
 ) -> None:
-    prefix = "Rhabarber-Zq7#vL2!-" * 4  # 76 characters
-    first, second = prefix[:72] + "ALPHA-one", prefix[:72] + "OMEGA-two"
+    first, second = LONG[:72] + "ALPHA-one", LONG[:72] + "OMEGA-two"
     assert first[:72] == second[:72] and first != second
     assert policy.check(first, ANNA) == [] and policy.check(second, ANNA) == []
     assert PasswordPolicy.normalise(first) == first
@@ -139,10 +153,9 @@ def test_passwords_differing_only_after_character_72_are_both_fine_and_kept_whol
 
 def test_the_end_of_a_long_password_is_checked_too(policy: PasswordPolicy) -> None:
     # A bcrypt-style cut at 72 bytes would miss both of these.
-    prefix = "Rhabarber-Zq7#vL2!-" * 7
     email_only = PolicyContext(email="anna.schmidt@example.com", name="", firm_name="")
-    assert rules(policy, prefix[:100] + "anna.schmidt", email_only) == ["contains_email"]
-    assert rules(policy, prefix[:128] + "!") == ["too_long"]
+    assert rules(policy, LONG[:100] + "anna.schmidt", email_only) == ["contains_email"]
+    assert rules(policy, LONG[:128] + "!") == ["too_long"]
 
 
 def test_normalise_never_strips_whitespace(policy: PasswordPolicy) -> None:
@@ -180,13 +193,20 @@ def test_a_ligature_does_not_hide_a_common_password(any_length: PasswordPolicy) 
 
 
 @pytest.mark.parametrize(
-    "password",
-    ["password123!", "Password2024", "Sonnenschein2024!", "weihnachtsbaum#1", "123456!!!!!!", "Qwerty123456"],
+    ("password", "broken"),
+    [
+        ("password123!", ["common_password"]),
+        ("Password2024", ["common_password"]),
+        ("Sonnenschein2024!", ["common_password"]),
+        ("weihnachtsbaum#1", ["common_password"]),
+        ("123456!!!!!!", ["common_password", "pattern"]),  # two runs, too
+        ("Qwerty123456", ["common_password", "pattern"]),
+    ],
 )
 def test_a_common_word_with_digits_or_symbols_appended_is_still_common(
-    any_length: PasswordPolicy, password: str
+    any_length: PasswordPolicy, password: str, broken: list[str]
 ) -> None:
-    assert rules(any_length, password) == ["common_password"]
+    assert rules(any_length, password) == broken
 
 
 @pytest.mark.parametrize(
@@ -206,13 +226,13 @@ def test_common_words_inside_other_text_do_not_make_a_password_common(
 
 def test_the_appended_base_needs_at_least_four_characters() -> None:
     policy = PasswordPolicy(min_length=1, blocklist=frozenset({"abc", "abcd"}))
-    assert rules(policy, "abc123456789", NOBODY) == []
-    assert rules(policy, "abcd12345678", NOBODY) == ["common_password"]
+    assert rules(policy, "abc918273645", NOBODY) == []
+    assert rules(policy, "abcd91827364", NOBODY) == ["common_password"]
 
 
 def test_a_long_number_that_starts_with_a_common_number_is_not_common(any_length: PasswordPolicy) -> None:
-    assert "1987" in shipped_blocklist() and "198712345678" not in shipped_blocklist()
-    assert rules(any_length, "198712345678") == []
+    assert "1987" in shipped_blocklist() and "198736459182" not in shipped_blocklist()
+    assert rules(any_length, "198736459182") == []
 
 
 def test_a_custom_blocklist_is_compared_case_and_width_insensitively() -> None:
@@ -220,6 +240,194 @@ def test_a_custom_blocklist_is_compared_case_and_width_insensitively() -> None:
     assert rules(policy, "MANDANTENPORTAL", NOBODY) == ["common_password"]
     assert rules(policy, "ｍａｎｄａｎｔｅｎｐｏｒｔａｌ", NOBODY) == ["common_password"]
     assert rules(policy, "password1234", NOBODY) == []  # the shipped list is not used
+
+
+# --- repetitive and sequential characters (NIST SP 800-63B-4 3.1.1.2) -------------------------------
+
+# Only the pattern rule speaks: no length, no blocklist, no personal data.
+PATTERNS_ONLY = PasswordPolicy(min_length=1, blocklist=frozenset())
+
+
+def is_refused_as_pattern(password: str) -> bool:
+    return "pattern" in rules(PATTERNS_ONLY, password, NOBODY)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "aaaaaaaaaaaaaaa",  # the contract's examples
+        "123456789012345",
+        "passwordpassword",
+        "abcdefghijklmnop",  # the alphabet
+        "qwertyuiopasdfg",  # a keyboard's letter rows, one after the other
+        "qwertzuiopüasdfghjklöä",  # German keyboard
+        "azertyuiopqsdfghj",  # French keyboard
+        "zyxwvutsrqponmlk",  # backwards
+        "9876543210987654",  # digits wrap, backwards too
+        "!@#$%^&*()!@#$%^",  # the top row shifted
+        "1234abcd5678efgh",  # four runs of four
+        "aaaabbbbccccdddd",
+        "ＡＡＡＡＡＡＡＡＡＡＡＡＡＡＡ",  # full width: NFKC makes it ASCII
+        "AaAaAaAaAaAaAaAa",  # case does not matter
+        "🦊🦊🦊🦊🦊🦊🦊🦊🦊🦊🦊🦊🦊🦊🦊",
+        "Sommer Sommer Sommer Sommer",  # one word repeated, with or without separators
+        "Kaffee, Kaffee, Kaffee!",
+        "passwort-passwort-passwort",
+        "hallo.welt.hallo.welt",
+        "1 2 3 4 5 6 7 8 9 0 1 2",  # separators between the steps change nothing
+        "a-b-c-d-e-f-g-h-i-j-k",
+        "x7Kx7Kx7Kx7Kx7K",  # any piece repeated
+        "xK9#" + "a" * 40,  # mostly one character
+    ],
+)
+def test_repeated_and_sequential_characters_are_refused(password: str) -> None:
+    assert is_refused_as_pattern(password)
+    # Reported once, beside whatever else is wrong, in the documented order.
+    assert rules(PasswordPolicy(), password, NOBODY).count("pattern") == 1
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        GOOD,
+        LONG,
+        "correct horse battery staple",
+        "Lindenbaum am Brunnen vor dem Tore 7",
+        "Kirschblüten über dem Neckar 2026",
+        "pflaumenkuchenmitsahne",
+        "Zq7#vL2!pW9xR4k",
+        "Mississippi River im Jahr 2024",  # doubled letters are no run of four
+        "Meine Tastatur ist qwertz, mein Code 1234, aber der Satz ist lang",  # runs inside a phrase
+        "der Hund und der Hund im Garten",  # a word twice in a sentence is not the sentence repeated
+        "aaaah, das Meer! Wellen bis zum Horizont",
+        "Kanzlei-Demo-Owner-2026",
+        "Wasser-Feuer-Erde-Luft-Wasser",
+    ],
+)
+def test_passphrases_with_a_few_runs_inside_are_no_pattern(password: str) -> None:
+    assert not is_refused_as_pattern(password)
+
+
+# Words of a passphrase: none is itself made of runs of four (a keyboard row, an alphabet run).
+WORDS = st.sampled_from(
+    [
+        "Kaffee",
+        "Rhein",
+        "Brücke",
+        "Sommer",
+        "Abend",
+        "Garten",
+        "Lampe",
+        "Fenster",
+        "Wolke",
+        "Tasse",
+        "Himmel",
+        "Neckar",
+        "Schule",
+        "Straße",
+        "Apfel",
+        "Katze",
+        "Ufer",
+        "Zimmer",
+        "Regen",
+        "Insel",
+        "river",
+        "table",
+        "orange",
+        "window",
+        "garden",
+        "music",
+        "yellow",
+        "morning",
+        "bridge",
+        "candle",
+        "pepper",
+        "silver",
+        "harbour",
+        "meadow",
+        "lantern",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(WORDS, min_size=3, max_size=7, unique=True),
+    separator=st.sampled_from([" ", "-", "", ", "]),
+)
+def test_a_passphrase_of_different_words_is_never_a_pattern(words: list[str], separator: str) -> None:
+    assert not is_refused_as_pattern(separator.join(words))
+
+
+# Characters whose NFKC and case folding never reach across to a neighbour (no combining marks,
+# no jamo), so that a piece repeated stays a piece repeated after folding.
+PIECE_CHARACTERS = st.characters(codec="latin-1", categories=["L", "N", "P", "S", "Zs"]) | st.sampled_from(
+    "🦊🌲ΣσςЖж"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    piece=st.text(PIECE_CHARACTERS, min_size=1, max_size=12),
+    copies=st.integers(min_value=2, max_value=6),
+    cut=st.integers(min_value=0, max_value=11),
+)
+def test_any_piece_written_twice_or_more_is_a_pattern(piece: str, copies: int, cut: int) -> None:
+    """Repeating a word adds almost nothing for a guesser, whatever the word (NIST: a repeated
+    blocklisted word; we refuse every repetition); the last copy may be cut short."""
+    assert is_refused_as_pattern(piece * copies + piece[: cut % len(piece)])
+
+
+def sequence_walk(sequence: str, wraps: bool, start: int, length: int, step: int) -> str:
+    """``length`` characters of ``sequence`` one step apart, from ``start`` on (or back); a
+    sequence that does not wrap gives at most its own length."""
+    if wraps:
+        return "".join(sequence[(start + step * i) % len(sequence)] for i in range(length))
+    length = min(length, len(sequence))
+    start %= len(sequence) - length + 1
+    walk = sequence[start : start + length]
+    return walk if step > 0 else walk[::-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sequence=st.sampled_from(PATTERN_SEQUENCES),
+    start=st.integers(min_value=0, max_value=40),
+    length=st.integers(min_value=PATTERN_RUN_LENGTH, max_value=40),
+    step=st.sampled_from([1, -1]),
+    shout=st.booleans(),
+)
+def test_a_walk_along_a_sequence_is_a_pattern_either_way_in_any_case(
+    sequence: tuple[str, bool], start: int, length: int, step: int, shout: bool
+) -> None:
+    walk = sequence_walk(*sequence, start, length, step)
+    assert len(walk) >= PATTERN_RUN_LENGTH
+    assert is_refused_as_pattern(walk.upper() if shout else walk)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    runs=st.lists(
+        st.tuples(st.sampled_from(PATTERN_SEQUENCES), st.integers(0, 40), st.sampled_from([1, -1])),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_runs_of_four_one_after_another_are_a_pattern(runs: list[tuple[tuple[str, bool], int, int]]) -> None:
+    """NIST's own example, "1234abcd": runs averaging four characters, whatever they are."""
+    password = "".join(
+        sequence_walk(*sequence, start, PATTERN_RUN_LENGTH, step) for sequence, start, step in runs
+    )
+    assert is_refused_as_pattern(password)
+
+
+def test_the_reset_pages_live_rule_walks_the_same_sequences() -> None:
+    """The hosted page checks the rule as the person types (templates/pages/assets/reset.js);
+    tests/e2e/test_browser.py compares its verdicts with the server's."""
+    script = (ROOT / "templates" / "pages" / "assets" / "reset.js").read_text(encoding="utf-8")
+    listed = re.findall(r"\[([\"'])(.+?)\1, (true|false)\],?\n", script)
+    assert [(chars, wraps == "true") for _, chars, wraps in listed] == list(PATTERN_SEQUENCES)
+    assert f"const PATTERN_RUN_LENGTH = {PATTERN_RUN_LENGTH};" in script
 
 
 # --- personal data -----------------------------------------------------------------------------------
@@ -326,6 +534,7 @@ def test_rules_are_reported_in_the_documented_order() -> None:
         "too_short",
         "too_long",
         "common_password",
+        "pattern",
         "contains_email",
         "contains_name",
         "contains_firm_name",
@@ -454,7 +663,7 @@ def test_a_password_spanning_two_listed_lines_is_not_common() -> None:
     entries = shipped_blocklist()
     assert "123456" in entries and "123456789" in entries
     assert "123456\n123456789" not in entries
-    assert rules(PasswordPolicy(min_length=1), "123456\n123456789") == []
+    assert "common_password" not in rules(PasswordPolicy(min_length=1), "123456\n123456789")
 
 
 def test_a_custom_blocklist_is_folded_and_matches_whole_entries_only() -> None:

@@ -64,11 +64,32 @@
     submit: "welcome_submit",
     "done-heading": "welcome_done_heading",
   };
-  // Rules the page can check itself; the others (blocklist, personal data) only the server can.
+  // Rules the page can check itself (length, patterns); the others (blocklist, personal data) only
+  // the server can.
   const CLIENT_RULES = {
-    too_short: (count) => count >= policy.min_length,
-    too_long: (count) => count <= policy.max_length,
+    too_short: (value, count) => count >= policy.min_length,
+    too_long: (value, count) => count <= policy.max_length,
+    pattern: (value) => !isPattern(value),
   };
+
+  // The "pattern" rule as the server decides it (pwreset.credentials.policy.is_pattern, where the
+  // rule is explained): the folded password, or the same without spaces and punctuation, is one
+  // piece repeated, or made of runs averaging PATTERN_RUN_LENGTH characters or more. A run: the
+  // same character again and again, or one step on (or back) in one of these sequences, the same
+  // way throughout. The server decides; this only saves a round trip.
+  const PATTERN_SEQUENCES = [
+    ["0123456789", true],
+    ["abcdefghijklmnopqrstuvwxyz", false],
+    ["qwertyuiopasdfghjklzxcvbnm", false],
+    ["qwertzuiopüasdfghjklöäyxcvbnm", false],
+    ["azertyuiopqsdfghjklmwxcvbn", false],
+    ["!@#$%^&*()", false],
+    ['!"§$%&/()=', false],
+  ];
+  const PATTERN_RUN_LENGTH = 4;
+  const PATTERN_STEPS = patternSteps();
+  const REPEAT = new Set(["repeat"]);
+  const NO_STEP = new Set();
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -223,6 +244,65 @@
     return [...value.normalize("NFKC")].length;
   }
 
+  // The server folds with NFKC and Unicode case folding; lower-casing differs from that only where
+  // folding maps one letter to another lower-case one (ß to ss, final ς to σ, a few rarer ones).
+  function foldForRules(value) {
+    const lower = value.normalize("NFKC").toLowerCase();
+    return lower.replace(/ß/g, "ss").replace(/ς/g, "σ").normalize("NFKC");
+  }
+
+  // "ab" -> every way b follows a in a sequence: "<sequence>+" one on, "<sequence>-" one back.
+  function patternSteps() {
+    const steps = new Map();
+    const add = (a, b, way) => steps.set(a + b, new Set([...(steps.get(a + b) || []), way]));
+    PATTERN_SEQUENCES.forEach(([sequence, wraps], index) => {
+      const chars = [...sequence];
+      const pairs = chars.slice(1).map((char, i) => [chars[i], char]);
+      if (wraps) pairs.push([chars[chars.length - 1], chars[0]]);
+      for (const [a, b] of pairs) {
+        add(a, b, `${index}+`);
+        add(b, a, `${index}-`);
+      }
+    });
+    return steps;
+  }
+
+  function patternRuns(chars) {
+    let runs = 0;
+    let ways = null; // how the run may go on; null: one character yet
+    let previous = "";
+    for (const char of chars) {
+      const step = char === previous ? REPEAT : PATTERN_STEPS.get(previous + char) || NO_STEP;
+      ways = ways === null ? step : new Set([...ways].filter((way) => step.has(way)));
+      if (!ways.size || !previous) {
+        runs += 1;
+        ways = null;
+      }
+      previous = char;
+    }
+    return runs;
+  }
+
+  // One piece written at least twice over: the shortest period (prefix function) is at most half.
+  function isRepetition(chars) {
+    const border = chars.map(() => 0);
+    for (let i = 1; i < chars.length; i += 1) {
+      let k = border[i - 1];
+      while (k && chars[i] !== chars[k]) k = border[k - 1];
+      border[i] = k + (chars[i] === chars[k] ? 1 : 0);
+    }
+    return chars.length > 0 && 2 * (chars.length - border[chars.length - 1]) <= chars.length;
+  }
+
+  function isPattern(value) {
+    const folded = foldForRules(value);
+    return [folded, folded.replace(/[\p{Z}\p{P}]/gu, "")].some((form) => {
+      const chars = [...form];
+      if (!chars.length) return false;
+      return isRepetition(chars) || PATTERN_RUN_LENGTH * patternRuns(chars) <= chars.length;
+    });
+  }
+
   function renderRules() {
     const items = policy.rules.map((rule) => {
       const item = document.createElement("li");
@@ -244,12 +324,13 @@
   }
 
   function updateRules() {
-    const count = passwordLength(el.password.value);
+    const value = el.password.value;
+    const count = passwordLength(value);
     for (const item of el.rules.children) {
       const status = item.querySelector(".rule-status");
       const check = CLIENT_RULES[item.dataset.rule];
       if (check) {
-        const ok = check(count);
+        const ok = check(value, count);
         item.dataset.ok = String(ok);
         setText(status, ok ? "rule_met" : "rule_not_met");
       } else if (item.dataset.ok === "false") {
@@ -330,7 +411,7 @@
     const count = passwordLength(value);
     for (const rule of policy.rules) {
       const check = CLIENT_RULES[rule.rule];
-      if (check && !check(count)) return { field: el.password, message: String(rule.message || "") };
+      if (check && !check(value, count)) return { field: el.password, message: String(rule.message || "") };
     }
     if (el.repeat.value !== value) return { field: el.repeat, key: "error_mismatch" };
     return null;

@@ -10,6 +10,8 @@ The rules follow NIST SP 800-63B-4 (3.1.1.2) and OWASP ASVS 5.0 V6:
   minimum keeps working until its holder changes it.
 * no composition rules (ASVS 6.2.5): spaces, emoji and passphrases are welcome.
 * the password must not be a commonly used one (ASVS 6.2.4 asks for the top 3,000; we ship ~40,000).
+* nor made of "repetitive or sequential characters" (NIST's words) or one piece repeated: see
+  :func:`is_pattern` for the exact rule.
 * it must not contain the user's e-mail address, name or firm name (NIST: "context-specific words").
 
 Like Django's ``contrib.auth.password_validation``, every rule is small and ``check`` *returns* what
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import itertools
 import os
 import re
 import threading
@@ -31,10 +34,12 @@ from typing import Any
 from pwreset.core.i18n import N_, catalog
 
 __all__ = [
+    "PATTERN_SEQUENCES",
     "RULES",
     "PasswordPolicy",
     "PolicyContext",
     "Violation",
+    "is_pattern",
     "shipped_blocklist",
 ]
 
@@ -43,6 +48,7 @@ RULES: tuple[str, ...] = (
     "too_short",
     "too_long",
     "common_password",
+    "pattern",
     "contains_email",
     "contains_name",
     "contains_firm_name",
@@ -139,6 +145,9 @@ _MESSAGES: dict[str, str] = {
     "too_short": N_("Use at least %(min_length)s characters."),
     "too_long": N_("Use at most %(max_length)s characters."),
     "common_password": N_("This password is too common and easy to guess. Please choose a less obvious one."),
+    "pattern": N_(
+        "Don't use repeated or sequential characters such as aaaa, 1234 or qwerty, or just one word repeated."
+    ),
     "contains_email": N_("Don't use your e-mail address or parts of it."),
     "contains_name": N_("Don't use your name or parts of it."),
     "contains_firm_name": N_("Don't use the name of your firm."),
@@ -319,6 +328,95 @@ def _is_number(text: str) -> bool:
     return all(unicodedata.category(char)[0] == "N" for char in text)
 
 
+# ------------------------------------------------------------------------------- the pattern rule
+
+# What a run may step along, one place at a time: (characters in order, whether the end wraps to
+# the start). Written folded (lower case), as the password is compared.
+PATTERN_SEQUENCES: tuple[tuple[str, bool], ...] = (
+    ("0123456789", True),  # 9 then 0, as on a keyboard's top row ("1234567890")
+    ("abcdefghijklmnopqrstuvwxyz", False),
+    ("qwertyuiopasdfghjklzxcvbnm", False),  # QWERTY's letter rows, read row after row
+    ("qwertzuiopüasdfghjklöäyxcvbnm", False),  # QWERTZ (German)
+    ("azertyuiopqsdfghjklmwxcvbn", False),  # AZERTY (French)
+    ("!@#$%^&*()", False),  # the top row shifted, US
+    ('!"§$%&/()=', False),  # the top row shifted, German
+)
+# A password is a pattern when its runs average at least this many characters.
+PATTERN_RUN_LENGTH = 4
+
+
+def _pattern_steps() -> dict[tuple[str, str], frozenset[tuple[int, int]]]:
+    """(a, b) -> every (sequence, +1 or -1) by which b is the neighbour of a."""
+    steps: dict[tuple[str, str], set[tuple[int, int]]] = {}
+    for index, (chars, wraps) in enumerate(PATTERN_SEQUENCES):
+        pairs = [*itertools.pairwise(chars), *([(chars[-1], chars[0])] if wraps else [])]
+        for a, b in pairs:
+            steps.setdefault((a, b), set()).add((index, 1))
+            steps.setdefault((b, a), set()).add((index, -1))
+    return {pair: frozenset(found) for pair, found in steps.items()}
+
+
+_PATTERN_STEPS = _pattern_steps()
+_REPEAT = frozenset({(-1, 0)})  # the same character again, whatever it is
+
+
+def pattern_runs(text: str) -> int:
+    """How many runs ``text`` is made of, read left to right: a run is a stretch in which every
+    character is the one before it again (``aaaa``, ``🦊🦊🦊``) or every character is the next,
+    or every one the previous, in one and the same of :data:`PATTERN_SEQUENCES` (``1234``,
+    ``7890123``, ``zyxw``, ``qwertz``, ``asdfgh``). A run ends at the first character that does
+    not go on in the same way, which starts the next run."""
+    runs = 0
+    ways: frozenset[tuple[int, int]] | None = None  # how the run may go on; None: one character yet
+    previous = ""
+    for char in text:
+        step = _REPEAT if char == previous else _PATTERN_STEPS.get((previous, char), frozenset())
+        ways = step if ways is None else ways & step
+        if not ways or not previous:
+            runs += 1
+            ways = None
+        previous = char
+    return runs
+
+
+def is_repetition(text: str) -> bool:
+    """Is ``text`` one piece written at least twice over (``passwordpassword``, ``abcabcab``: the
+    last copy may be cut short)? Its shortest period, from the prefix function, is at most half."""
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return bool(text) and 2 * (len(text) - border[-1]) <= len(text)
+
+
+def _compact(folded: str) -> str:
+    """Without spaces and punctuation, which people put between the pieces of a pattern."""
+    return "".join(c for c in folded if unicodedata.category(c)[0] not in "ZP")
+
+
+def is_pattern(folded: str) -> bool:
+    """The ``pattern`` rule: NIST SP 800-63B-4 asks to refuse passwords of "repetitive or
+    sequential characters". Exactly: the folded password (NFKC, case-folded), or the same without
+    its spaces and punctuation, is
+
+    * one piece repeated (:func:`is_repetition`): ``passwordpassword``, ``Anna-Anna-Anna``,
+      ``1212121212121212``; repeating a word adds almost nothing to guess, whatever the word; or
+    * made of runs (:func:`pattern_runs`) that average at least ``PATTERN_RUN_LENGTH`` (4)
+      characters: ``aaaaaaaaaaaaaaa`` (1 run), ``123456789012345`` (1), ``abcdefghijklmnop`` (1),
+      ``qwertyuiopasdfg`` (1), ``1234abcd5678efgh`` (4 runs in 16).
+
+    Why so narrow: ordinary words almost never hold more than two letters in alphabet or keyboard
+    order, so a passphrase, however plain, is made of runs of one or two characters and never
+    meets the average; a common word or two repeated with something between them is left to the
+    blocklist. The hosted page checks the same (``templates/pages/assets/reset.js``)."""
+    for form in (folded, _compact(folded)):
+        if form and (is_repetition(form) or PATTERN_RUN_LENGTH * pattern_runs(form) <= len(form)):
+            return True
+    return False
+
+
 class PasswordPolicy:
     """The portal's password rules. Construct once (e.g. at module level in a handler) and reuse.
 
@@ -359,8 +457,11 @@ class PasswordPolicy:
             violations.append(Violation("too_short", {"min_length": self.min_length}))
         if len(normalised) > self.max_length:
             violations.append(Violation("too_long", {"max_length": self.max_length}))
-        if self._is_common(_fold(normalised)):
+        folded = _fold(normalised)
+        if self._is_common(folded):
             violations.append(Violation("common_password", {}))
+        if is_pattern(folded):
+            violations.append(Violation("pattern", {}))
 
         matcher = _ContextMatcher(normalised)
         if matcher.contains_any(_email_needles(_text(getattr(context, "email", "")))):
