@@ -15,6 +15,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bench.stack import GROWING_TABLES
@@ -132,7 +133,12 @@ def _prepare_self_service_link(fx: Fixture) -> dict[str, Any]:
     event = fx.event("self_service_reset.json")
     [record] = event["Records"]
     request = json.loads(record["body"])
-    request.update(request_id=uuid.uuid4().hex, email=fx.account(SELF_SERVICE_ACCOUNT)["email"])
+    # Queued just now: a request older than resets.SELF_SERVICE_MAX_AGE would send nothing.
+    request.update(
+        request_id=uuid.uuid4().hex,
+        email=fx.account(SELF_SERVICE_ACCOUNT)["email"],
+        requested_at=datetime.now(UTC).isoformat(),
+    )
     record["body"] = json.dumps(request)
     return event
 

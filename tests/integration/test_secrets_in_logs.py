@@ -9,18 +9,9 @@ from typing import Any
 import pytest
 
 from support.api import Api
-from support.leaks import Secrets, leaks_in
+from support.leaks import Secrets, captured_so_far, leaks_in
 
 ANNA = "acc-berger-client-anna"
-
-
-def captured_so_far(request: pytest.FixtureRequest) -> str:
-    """What this test printed and logged until now (read from pytest's capture, so the report
-    does not show it again)."""
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    assert capture is not None and capture.is_globally_capturing(), "run with output capture on"
-    out, err = capture.read_global_capture()
-    return str(out) + str(err)
 
 
 def test_an_unexpected_error_is_logged_with_its_trace_and_without_the_requests_secrets(

@@ -6,12 +6,15 @@ function finds the account, issues the link and mails it, at least once per requ
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from support.api import Api, gateway
+from support.leaks import captured_so_far
+from support.recorded import assert_nothing_recorded_since, recorded
 from support.samples import load_event
 from support.sent_mail import sent_messages, token_from
 from support.spies import PASS, ApiCall, ApiCallSpy
@@ -87,12 +90,17 @@ def test_a_queue_that_cannot_take_the_request_is_a_503_for_every_address_alike(
 # --------------------------------------------------------------------------- the queue's function
 
 
-def queued_event(request_id: str = "req-1", email: str = ANNA) -> dict[str, Any]:
-    """The committed sample SQS event, with one request for ``email``."""
+def queued_event(
+    request_id: str = "req-1", email: str = ANNA, requested_at: datetime | None = None
+) -> dict[str, Any]:
+    """The committed sample SQS event, with one request for ``email`` made at ``requested_at``
+    (default: now)."""
     event = load_event("self_service_reset.json")
     [record] = event["Records"]
     body = json.loads(record["body"])
-    body.update(request_id=request_id, email=email)
+    body.update(
+        request_id=request_id, email=email, requested_at=(requested_at or datetime.now(UTC)).isoformat()
+    )
     record["body"] = json.dumps(body)
     return event
 
@@ -131,6 +139,42 @@ def test_a_failed_send_is_retried_by_sqs_and_then_mails_once(
     assert mail.destinations["ToAddresses"] == [ANNA]
     verified = api.post("/v1/password-resets/verify", {"token": token_from(mail)})
     assert verified.status == 200  # the link of the retry works
+
+
+def test_a_request_older_than_fifteen_minutes_sends_nothing(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A redrive from the dead-letter queue days after an outage would mail links nobody asked
+    for any more, perhaps to a mailbox that changed hands (#24.6): a request is good for
+    ``SELF_SERVICE_MAX_AGE`` (15 minutes) after it was made, decided by the handler's clock."""
+    from pwreset.core.observability import metrics
+    from pwreset.credentials import resets
+
+    counted: list[str] = []
+    monkeypatch.setattr(metrics, "add_metric", lambda name, **_: counted.append(name))
+    queued = datetime(2026, 11, 30, 8, 15, tzinfo=UTC)
+    monkeypatch.setattr(resets, "_now", lambda: queued + timedelta(days=3))
+    before = recorded()
+    captured_so_far(request)
+
+    assert consume(queued_event("req-redriven", requested_at=queued)) == {"batchItemFailures": []}
+
+    assert sent_messages() == []
+    assert_nothing_recorded_since(before)  # no link, no audit event, no idempotency record
+    logged = [json.loads(line) for line in captured_so_far(request).splitlines() if line.startswith("{")]
+    [dropped] = [
+        line for line in logged if line.get("message") == "self-service request too old, nothing sent"
+    ]
+    assert dropped["email"] == "a***@example.com" and dropped["age_seconds"] == 3 * 24 * 3600
+    assert counted == ["ResetRequestExpired"]
+
+    monkeypatch.setattr(resets, "_now", lambda: queued + timedelta(minutes=15, seconds=1))
+    assert consume(queued_event("req-late", requested_at=queued)) == {"batchItemFailures": []}
+    assert sent_messages() == []
+    monkeypatch.setattr(resets, "_now", lambda: queued + timedelta(minutes=15))
+    assert consume(queued_event("req-in-time", requested_at=queued)) == {"batchItemFailures": []}
+    [mail] = sent_messages()
+    assert api.post("/v1/password-resets/verify", {"token": token_from(mail)}).status == 200
 
 
 def test_unknown_and_archived_addresses_get_nothing_from_the_queue_either(demo: dict[str, Any]) -> None:

@@ -94,3 +94,13 @@ def leaks_in_files(paths: Iterable[Path], secrets: Iterable[str]) -> list[str]:
     for path in paths:
         found += leaks_in(path.read_text(errors="replace").splitlines(), wanted, where=str(path))
     return found
+
+
+def captured_so_far(request: Any) -> str:
+    """What the running test printed and logged until now, the functions' JSON log lines among it
+    (read from pytest's capture, so the report does not show it again); ``request``: the test's
+    ``pytest.FixtureRequest``."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    assert capture is not None and capture.is_globally_capturing(), "run with output capture on"
+    out, err = capture.read_global_capture()
+    return str(out) + str(err)

@@ -212,3 +212,10 @@ def test_a_new_password_needs_15_characters_and_no_deployment_may_ask_fewer() ->
     assert (spec["Default"], spec["MinValue"]) == (15, 15)
     environment = TEMPLATE.doc["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["PASSWORD_MIN_LENGTH"] == {"Ref": "PasswordMinLength"}
+
+
+def test_a_self_service_request_waits_at_most_a_day_in_its_queue() -> None:
+    """SQS drops an older request by itself; the function drops one older than
+    ``SELF_SERVICE_MAX_AGE`` (tests/integration/test_self_service_queue.py)."""
+    queue = TEMPLATE.doc["Resources"]["SelfServiceQueue"]["Properties"]
+    assert queue["MessageRetentionPeriod"] == 24 * 3600

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
 
@@ -122,13 +122,34 @@ def request_self_service_reset(email: str, *, locale: str | None, meta: RequestM
 # In-place attempts of a queued request before SQS's own retry (see send_self_service_link).
 SELF_SERVICE_ATTEMPTS = 3
 SELF_SERVICE_RETRY_PAUSE_S = 0.1
+# A queued request older than this sends nothing. The person asked for a link to use now; SQS's own
+# retries end within it (five receives, three minutes apart), so only a redrive from the dead-letter
+# queue, hours or days later, brings an older one, when the mailbox may have changed hands and the
+# person long since asked again or given up.
+SELF_SERVICE_MAX_AGE = timedelta(minutes=15)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def send_self_service_link(request: SelfServiceRequest) -> str:
     """The queue's side: mail a link when the address belongs to an active account (an account
     without a password gets the invitation again); otherwise nothing. Once per request, however
     often SQS delivers it; a failure to send raises, so the message is retried and, after its last
-    try, kept in the dead-letter queue. Returns what happened (for the log)."""
+    try, kept in the dead-letter queue. A request older than ``SELF_SERVICE_MAX_AGE`` sends nothing.
+    Returns what happened (for the log)."""
+    requested_at = request.requested_at
+    if requested_at.tzinfo is None:
+        requested_at = requested_at.replace(tzinfo=UTC)
+    age = _now() - requested_at
+    if age > SELF_SERVICE_MAX_AGE:
+        logger.warning(
+            "self-service request too old, nothing sent",
+            extra={"email": mask_email(request.email), "age_seconds": int(age.total_seconds())},
+        )
+        metrics.add_metric(name="ResetRequestExpired", unit="Count", value=1)
+        return "expired"
     for attempt in range(1, SELF_SERVICE_ATTEMPTS + 1):
         try:
             outcome: str = _self_service_guard().run(request=request)
