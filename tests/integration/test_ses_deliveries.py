@@ -208,6 +208,74 @@ def test_an_event_that_overtakes_the_message_id_write_still_lands(api: Api, demo
     assert only_delivery(api, demo)["status"] == "bounced"
 
 
+def tables_holding(text: str) -> list[str]:
+    """Every table (rate-limit counters too) with an item that holds ``text``, in any case."""
+    everything = recorded(counters=True).items
+    return sorted(table for table, items in everything.items() if text.lower() in repr(items).lower())
+
+
+@pytest.mark.parametrize(
+    ("fixture", "tagged"),
+    [
+        ("event-bounce-permanent-general.json", True),
+        ("notification-bounce.json", False),
+        ("event-complaint.json", True),
+        ("event-delivery-delay.json", True),
+    ],
+)
+def test_an_ses_event_after_the_erasure_writes_the_address_nowhere(
+    api: Api, demo: dict[str, Any], fixture: str, tagged: bool
+) -> None:
+    """#24.6: erasure deletes the account's links and their delivery timelines; SES reports days
+    late (a bounce, a complaint), and the timeline that event would have made again held the
+    address. Events land only on a timeline that exists, or while the link exists."""
+    from pwreset.storage.models import DeliveryTimeline
+
+    record = staff_send(api, demo)
+    report(api, record, "event-delivery.json")
+    assert DeliveryTimeline.get(record.reset_id).events
+    assert api.signed("DELETE", f"/v1/admin/accounts/{ANNA}").status == 204
+    assert tables_holding(record.email) == []
+
+    late = ses_event(
+        fixture,
+        ses_message_id=record.ses_message_id,
+        reset_id=record.reset_id if tagged else None,
+        recipient=record.email,
+    )
+    result = publish(api, late)
+
+    assert tables_holding(record.email) == []
+    assert DeliveryTimeline.count() == 0
+    assert (result.status, result.body) == (200, {"status": "unmatched"})
+
+
+def test_a_link_issued_without_a_timeline_gets_one_from_its_first_event_while_it_exists(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    """Links issued before their timeline started with them (the empty timeline is written in the
+    link's transaction now) still get their events: the first one checks that the link exists."""
+    from pwreset.storage.models import DeliveryTimeline
+
+    record = staff_send(api, demo)
+    DeliveryTimeline(record.reset_id).delete()  # as a link issued before the change has none
+
+    report(api, record, "event-bounce-permanent-general.json")
+
+    assert only_delivery(api, demo)["status"] == "bounced"
+    assert len(DeliveryTimeline.get(record.reset_id).events) == 1
+
+
+def test_an_event_for_a_reset_nobody_issued_starts_no_timeline(api: Api, demo: dict[str, Any]) -> None:
+    from pwreset.storage.models import DeliveryTimeline
+
+    result = publish(api, ses_event("event-bounce-permanent-general.json", reset_id="f" * 32))
+
+    assert (result.status, result.body) == (200, {"status": "unmatched"})
+    assert DeliveryTimeline.count() == 0
+    assert deliveries(api, demo)["email_status"] == "undeliverable"  # the address is still judged
+
+
 def test_mails_of_another_kind_are_not_a_resets_but_still_mark_the_address(
     api: Api, demo: dict[str, Any]
 ) -> None:

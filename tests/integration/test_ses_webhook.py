@@ -39,10 +39,19 @@ def resign(message: dict[str, Any], version: int | None = None, **changes: Any) 
     return signed
 
 
+def issued_link_timeline(reset_id: str = "0" * 32) -> None:
+    """The empty delivery timeline a link starts with (the fixtures' mails are tagged with
+    ``reset_id``); SES's events are recorded only on a timeline that exists."""
+    from pwreset.storage.models import DeliveryTimeline
+
+    DeliveryTimeline(reset_id, events=[]).save()
+
+
 # --------------------------------------------------------------------------- valid messages
 
 
 def test_a_valid_v2_notification_is_accepted(api: Api, fake_sns: FakeSns) -> None:
+    issued_link_timeline()
     result = post(api, notification(2))
 
     assert result.status == 200, result.body
@@ -83,6 +92,7 @@ def test_an_ses_event_of_200_kib_fits_the_webhook(api: Api, fake_sns: FakeSns) -
     ]
     message = signer().notification(topic_arn(), event, version=2)
     assert 150_000 < len(SnsSigner.http_body(message)) < 256 * 1024
+    issued_link_timeline()
     result = post(api, message)
     assert (result.status, result.body) == (200, {"status": "recorded"})
 
@@ -355,6 +365,7 @@ def test_a_redelivered_message_is_recorded_once(api: Api, fake_sns: FakeSns) -> 
     from pwreset.storage.models import DeliveryTimeline
 
     message = signer().notification(topic_arn(), ses_event("event-delivery.json", reset_id="r" * 32))
+    issued_link_timeline("r" * 32)
 
     first, again = post(api, message), post(api, copy.deepcopy(message))
 

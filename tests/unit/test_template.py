@@ -22,7 +22,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "RateLimitsTable",
-        "DeliveryEventsTable",  # read: the diagnosis in a 409 email_undeliverable
+        "DeliveryEventsTable",  # the diagnosis in a 409 email_undeliverable; a link's empty timeline
     },
     "ConfirmResetFunction": {
         "AccountsTable",
@@ -72,6 +72,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "NotifyIdempotencyTable",
+        "DeliveryEventsTable",  # the link's empty delivery timeline, in the link's transaction
     },
 }
 # Counters and idempotency records only matter for minutes to days: no point-in-time recovery.

@@ -25,7 +25,7 @@ from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
 from pwreset.credentials.tokens import TokenCheck, default_token_generator, load_token
 from pwreset.storage.events import audit_event
-from pwreset.storage.models import Account, Event, Firm, ResetToken
+from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, ResetToken
 from pwreset.storage.transactions import transaction
 
 Purpose = Literal["reset", "invitation"]
@@ -90,9 +90,14 @@ def issue_link(
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
+    # The mail's delivery timeline starts empty with the link: SES's events are appended only to
+    # a timeline that exists, so none written after an erasure brings the address back
+    # (pwreset.delivery.ses_events).
+    timeline = DeliveryTimeline(record.reset_id, events=[], ttl=record.ttl)
     with transaction() as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
         tx.save(event, condition=Event.event_id.does_not_exist())
+        tx.save(timeline, condition=DeliveryTimeline.reset_id.does_not_exist())
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
 
     mail = render(

@@ -11,7 +11,10 @@ Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe f
 * matched to its reset: by the ``reset_id`` tag our sends set (so an event that overtakes the
   write of the SES message id onto the token still lands), else by SES message id through the
   reset tokens' ``by_ses_message_id`` index;
-* appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`) and, for a
+* appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`), only
+  while the timeline exists (a link's starts empty in the link's own transaction) or, for a link
+  issued before timelines started so, while the link exists: an event arriving after the account
+  was erased (its links and timelines deleted) must not write its address back; and, for a
   permanent bounce or a complaint, applied to every account whose current address it is
   (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce; an address
   already so marked is left as it is) with an ``email_undeliverable`` audit event per account
@@ -365,20 +368,31 @@ def _store(
     reset_id: str | None,
     marks: list[AddressMark],
     now: datetime,
+    *,
+    timeline: str = "existing",
 ) -> str:
     """The MessageId marker, the timeline entry, the address marks and their audit events,
     together or not at all.
+
+    ``timeline``: ``"existing"`` appends to the reset's timeline only if it exists; a token
+    digest appends (creating the timeline) only if that link still exists; ``""`` writes none.
+    When the timeline is missing, the link is looked up once (by the SES message id) and the
+    transaction tried again with it, or without a timeline entry when the link is gone too: an
+    erased account's reset gets nothing back that would hold its address.
 
     A mark whose condition fails (the account has another address by now, the address has this
     verdict already, or a complaint already outranks a bounce) is dropped with its event and the
     rest written again; a failed marker is a duplicate."""
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
-    timeline = event is not None and reset_id is not None
+    writes_timeline = event is not None and reset_id is not None and bool(timeline)
+    link = timeline if writes_timeline and timeline != "existing" else None
     try:
         with transaction() as tx:
+            if link:
+                tx.condition_check(ResetToken, link, condition=ResetToken.reset_id == reset_id)
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
-            if event is not None and reset_id is not None:
+            if writes_timeline and event is not None and reset_id is not None:
                 keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)
                 tx.update(
                     DeliveryTimeline(reset_id),
@@ -387,6 +401,7 @@ def _store(
                         DeliveryTimeline.message_id.set(event.ses_message_id),
                         DeliveryTimeline.ttl.set(now + keep),
                     ],
+                    condition=None if link else DeliveryTimeline.reset_id.exists(),
                 )
             for mark in marks:
                 tx.update(
@@ -399,17 +414,29 @@ def _store(
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons
         failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
-        if 0 in failed or (not failed and _seen(message_id)):
+        # pynamodb sends the condition check first, then the puts, then the updates: the link's
+        # check, the marker, the marks' events, the timeline entry, the marks.
+        marker_at = 1 if link else 0
+        timeline_at = marker_at + 1 + len(marks) if writes_timeline else -1
+        first_mark = marker_at + 1 + len(marks) + (1 if writes_timeline else 0)
+        if marker_at in failed or (not failed and _seen(message_id)):
             # The marker exists: recorded before, or by a twin delivered at the same moment.
             metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
             return "duplicate"
-        # pynamodb sends the puts before the updates: the marker, the marks' events, then the
-        # timeline entry and the marks.
-        first_mark = 1 + len(marks) + (1 if timeline else 0)
         stale = {marks[i - first_mark] for i in failed if first_mark <= i < first_mark + len(marks)}
-        if not stale or len(stale) != len(failed):
+        next_timeline = timeline
+        if link and 0 in failed:
+            next_timeline = ""  # the link is gone as well
+        elif timeline_at in failed:
+            next_timeline = _link_of(event, reset_id) or ""
+        explained = len(stale) + (1 if next_timeline != timeline else 0)
+        if not failed or explained != len(failed):
             raise
-        return _store(message_id, event, reset_id, [m for m in marks if m not in stale], now)
+        if next_timeline != timeline and not next_timeline:
+            logger.info("ses event for a reset without timeline or link", extra={"reset_id": reset_id})
+            metrics.add_metric(name="SesEventWithoutTimeline", unit="Count", value=1)
+        remaining = [m for m in marks if m not in stale]
+        return _store(message_id, event, reset_id, remaining, now, timeline=next_timeline)
     for mark in marks:
         logger.info(
             "address marked",
@@ -422,7 +449,18 @@ def _store(
         metrics.add_metric(name="AddressMarked", unit="Count", value=1)
     if event is None:
         return "ignored"
-    return "recorded" if reset_id else "unmatched"
+    return "recorded" if writes_timeline else "unmatched"
+
+
+def _link_of(event: DeliveryEvent | None, reset_id: str | None) -> str:
+    """The digest (key) of the reset's link, found by the event's SES message id; ``""`` when the
+    link is gone (the account was erased, or the link's retention ended)."""
+    if event is None or reset_id is None:
+        return ""
+    for hit in ResetToken.by_ses_message_id.query(event.ses_message_id):
+        if hit.reset_id == reset_id:
+            return str(hit.token_hash)
+    return ""
 
 
 def _undeliverable_event(mark: AddressMark, reset_id: str | None, now: datetime) -> Event:
