@@ -277,6 +277,36 @@ def _commit_password(
     return raw
 
 
+def _delivery_record(
+    account: dict[str, Any], kind: str, now: datetime, *, requested_by: str | None = None, link: bool = False
+) -> dict[str, Any]:
+    """The update that writes a mail's delivery record (the staff's deliveries view), keeping any
+    SES event already on it."""
+    values: dict[str, Any] = {
+        ":account_id": account["account_id"],
+        ":requested_at": {"S": _iso(now)},
+        ":kind": {"S": kind},
+        ":email": account["email"],
+        ":status": {"S": "sending"},
+        ":ttl": {"N": str(int((now + timedelta(days=91)).timestamp()))},
+    }
+    sets = (
+        "account_id = :account_id, requested_at = :requested_at, kind = :kind, email = :email, "
+        "#status = :status, #ttl = :ttl"
+    )
+    if requested_by:
+        values[":requested_by"] = {"S": requested_by}
+        sets += ", requested_by = :requested_by"
+    if link:
+        values[":password_version"] = account.get("password_version", {"N": "0"})
+        sets += ", password_version = :password_version"
+    return {
+        "UpdateExpression": f"SET {sets}",
+        "ExpressionAttributeNames": {"#status": "status", "#ttl": "ttl"},
+        "ExpressionAttributeValues": values,
+    }
+
+
 def _issue_and_send(
     account: dict[str, Any], firm_name: str, *, lifetime: int, requested_by: str | None, ip: str
 ) -> str:
@@ -301,10 +331,18 @@ def _issue_and_send(
     if requested_by:
         token["requested_by"] = {"S": requested_by}
     event = _audit_event("reset_requested", account, now, reset_id={"S": reset_id}, source_ip=ip)
+    record = _delivery_record(account, "reset", now, requested_by=requested_by, link=True)
     _db().transact_write_items(
         TransactItems=[
             _put_new("RESET_TOKENS_TABLE", token, "token_hash"),
             _put_new("EVENTS_TABLE", event, "event_id"),
+            {
+                "Update": {
+                    "TableName": _table("DELIVERY_EVENTS_TABLE"),
+                    "Key": {"reset_id": {"S": reset_id}},
+                    **record,
+                }
+            },
         ]
     )
     link = f"{_ENV['RESET_PAGE_URL']}#token={raw}"
@@ -454,6 +492,16 @@ def verify(event: dict[str, Any]) -> dict[str, Any]:
     if loaded is None:
         return _response(400, {"error": {"code": "token_invalid"}})
     token, account = loaded
+    try:  # the link's mail marked opened, on its first verify only
+        _db().update_item(
+            TableName=_table("DELIVERY_EVENTS_TABLE"),
+            Key={"reset_id": token["reset_id"]},
+            UpdateExpression="SET opened_at = :now",
+            ConditionExpression="attribute_exists(kind) AND attribute_not_exists(opened_at)",
+            ExpressionAttributeValues={":now": {"S": _ts(datetime.now(UTC))}},
+        )
+    except _db().exceptions.ConditionalCheckFailedException:
+        pass
     return _response(
         200, {"valid": True, "expires_at": _s(token, "expires_at"), "locale": _s(account, "locale")}
     )
@@ -658,11 +706,20 @@ def _notify_record(record: dict[str, Any]) -> None:
         if not _claim(key):
             continue
         lock_link = _put_lock_token(client, image) if reader is client else None
+        tags = [{"Name": "kind", "Value": kind}, {"Name": "event_id", "Value": event_id}]
+        if reader is client:  # a mail to the client: its delivery record, under an id its retries share
+            reset_id = hashlib.sha256(f"{event_id}\x1f{_s(client, 'account_id')}".encode()).hexdigest()[:32]
+            _db().update_item(
+                TableName=_table("DELIVERY_EVENTS_TABLE"),
+                Key={"reset_id": {"S": reset_id}},
+                **_delivery_record(client, "password_changed", datetime.now(UTC)),
+            )
+            tags.append({"Name": "reset_id", "Value": reset_id})
         request: dict[str, Any] = {
             "FromEmailAddress": _ENV["SENDER_ADDRESS"],
             "Destination": {"ToAddresses": [_s(reader, "email")]},
             "Content": _changed_mail(reader, client, firm_name, image, lock_link),
-            "EmailTags": [{"Name": "kind", "Value": kind}, {"Name": "event_id", "Value": event_id}],
+            "EmailTags": tags,
         }
         if _ENV.get("SES_CONFIGURATION_SET"):
             request["ConfigurationSetName"] = _ENV["SES_CONFIGURATION_SET"]

@@ -250,8 +250,10 @@ _ACCOUNT_READ = Call(
 )
 _ISSUE = Call(
     "dynamodb.TransactWriteItems",
-    "ResetTokens+Events",
-    "the token record and the reset_requested audit event in one transaction (design: both or none)",
+    "ResetTokens+Events+DeliveryEvents",
+    "the token record, the reset_requested audit event and the mail's delivery record (the staff's "
+    "deliveries view, issue #25) in one transaction (design: all or none; the record is one more "
+    "item, not one more call)",
 )
 _SEND = Call("sesv2.SendEmail", "SES", "the mail with the link")
 _STORE_MESSAGE_ID = Call(
@@ -309,6 +311,15 @@ _REFUND_ATTEMPT = (
         "RateLimits (account)",
         "the same for `sign_in_account`: the holder's own sign-ins never slow the account down",
     ),
+)
+
+_MARK_OPENED = Call(
+    "dynamodb.UpdateItem",
+    "DeliveryEvents",
+    "the link's mail marked opened (issue #25: a mail delivered a day ago whose link was never opened "
+    "was probably filtered, which SES cannot see; no tracking pixel). Conditional: it writes only on "
+    "a link's first verify, so a reload changes nothing; its key is the token record's reset id, so "
+    "it cannot join the reads",
 )
 
 FLOWS: tuple[Flow, ...] = (
@@ -399,11 +410,12 @@ FLOWS: tuple[Flow, ...] = (
         function="ConfirmResetFunction",
         prepare=_prepare_verify,
         check=status(200),
-        path="a valid link is checked (nothing consumed)",
+        path="a valid link is checked for the first time (nothing consumed; its mail is marked opened)",
         minimum=(
             _TOKEN_ROUTE_LIMIT,
             _TOKEN_READ,
             _ACCOUNT_READ,
+            _MARK_OPENED,
         ),
     ),
     Flow(
@@ -452,7 +464,7 @@ FLOWS: tuple[Flow, ...] = (
         verify=_verify_notify,
         path="one stream batch with one password_changed record: a client of a firm with one owner "
         "changed the password; the owner and the client are mailed",
-        fresh_tables=("NotifyIdempotencyTable", "LockTokensTable"),
+        fresh_tables=("NotifyIdempotencyTable", "LockTokensTable", "DeliveryEventsTable"),
         method="each request is a DynamoDB-stream batch with one INSERT record of a new "
         "`password_changed` event (NEW_IMAGE as the events table's stream delivers it, "
         "`events/notify_password_changed.json` with a new event id), so no idempotency record "
@@ -479,6 +491,14 @@ FLOWS: tuple[Flow, ...] = (
                 "LockTokens",
                 "the client's mail carries an \"It wasn't me\" lock link: its digest is stored (in "
                 "its own table) once the mail's claim is won, so a redelivery stores none",
+            ),
+            Call(
+                "dynamodb.UpdateItem",
+                "DeliveryEvents",
+                "the client's mail's delivery record (issue #25: every mail to a client is on the "
+                "staff's deliveries view), written before it is sent so its first SES event finds it; "
+                "an update, so a retry of the same mail keeps what SES already reported. The owner's "
+                "mail goes to staff and has none",
             ),
             *(
                 call

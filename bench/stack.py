@@ -373,12 +373,13 @@ def _signed_in_process(template: SamTemplate, data: dict[str, Any]) -> Provision
     return provision
 
 
-# Tables that the request flows add to (links, audit events, sessions): made anew before every
+# Tables that the request flows add to (links, audit events, sessions, mails' delivery records):
+# made anew before every
 # request. moto copies each table a transaction touches (``copy.deepcopy``, for its rollback),
 # stream records included, so a growing table would make every later TransactWriteItems slower, on
 # both sides, and push the ratios towards 1. (Deleting the items is not enough: the Events table's
 # stream keeps a record of each delete.) A flow that adds to other tables names them itself.
-GROWING_TABLES = ("ResetTokensTable", "EventsTable", "SessionsTable")
+GROWING_TABLES = ("ResetTokensTable", "EventsTable", "SessionsTable", "DeliveryEventsTable")
 SNS_SIGNER_KEY_BITS = 2048  # what SNS signs with
 SNS_CERTIFICATE = "sns-signing-cert.pem"
 
@@ -454,10 +455,12 @@ class Fixture:
     def _store_reset_token(
         self, account_id: str, *, lifetime_s: int = 3600, ses_message_id: str | None = None
     ) -> tuple[str, str]:
-        """(raw token, reset id) of a new link, stored as ``pwreset.credentials.resets`` stores one."""
+        """(raw token, reset id) of a new link, stored as ``pwreset.credentials.links`` stores one:
+        the token and its mail's delivery record."""
         from pwreset.core.times import iso
         from pwreset.credentials.tokens import default_token_generator
-        from pwreset.storage.models import Account, Firm, ResetToken
+        from pwreset.delivery.outbox import ClientMail
+        from pwreset.storage.models import Account, DeliveryTimeline, Firm, ResetToken
 
         account = Account.get(account_id, consistent_read=True)
         firm = Firm.get(account.firm_id)
@@ -481,6 +484,14 @@ class Fixture:
             ses_message_id=ses_message_id,
             ttl=expires_at + timedelta(days=1),
         ).save()
+        mail = ClientMail(
+            kind="reset",
+            account_id=account.account_id,
+            email=account.email,
+            reset_id=reset_id,
+            password_version=int(account.password_version),
+        )
+        DeliveryTimeline(reset_id).update(actions=mail.record_actions(now))
         return issued.raw, reset_id
 
     # ------------------------------------------------------------------ lock

@@ -51,17 +51,19 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
 
     report = out.read_text(encoding="utf-8")
     assert re.search(
-        r"^\| verify \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| 3 / 3 ",
+        r"^\| verify \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| \d+\.\d\d× (PASS|FAIL) \| 4 / 4 ",
         report,
         re.M,
     )
-    # Both sides really made the verify calls, counted by the botocore hook.
+    # Both sides really made the verify calls, counted by the botocore hook: the limit, the link,
+    # the account, and the first verify's mark on the link's mail (issue #25).
     assert (
-        "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`" in report
+        "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`, "
+        "`dynamodb.GetItem Accounts`, `dynamodb.UpdateItem DeliveryEvents`" in report
     )
     # The event flows make exactly their minimal calls: two mails (one owner, the client, whose
-    # mail stores its lock link), one bounce.
-    assert re.search(r"^\| notification \| .* \| 9 / 9 PASS \|$", report, re.M), report
+    # mail stores its lock link and its delivery record), one bounce.
+    assert re.search(r"^\| notification \| .* \| 10 / 10 PASS \|$", report, re.M), report
     assert re.search(r"^\| SES event \| .* \| 2 / 2 PASS \|$", report, re.M), report
     # Sign-in counts the attempt on its three counters, finds the account, takes the three counts
     # back (the password is right) and opens the session: the minimum bench/flows.py states.

@@ -22,7 +22,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "RateLimitsTable",
-        "DeliveryEventsTable",  # read: the diagnosis in a 409 email_undeliverable
+        "DeliveryEventsTable",  # the link mail's delivery record; the diagnosis in a 409
     },
     "ConfirmResetFunction": {
         "AccountsTable",
@@ -31,6 +31,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "SessionsTable",
         "EventsTable",
         "RateLimitsTable",
+        "DeliveryEventsTable",  # a link's first verify marks its mail opened
     },
     # Sign in, and change the password (the firm's name for the policy, the event, the new session).
     "SessionsFunction": {"AccountsTable", "FirmsTable", "SessionsTable", "EventsTable", "RateLimitsTable"},
@@ -51,6 +52,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "FirmsTable",
         "NotifyIdempotencyTable",
         "LockTokensTable",
+        "DeliveryEventsTable",  # the holder's mail's delivery record
     },
     "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
@@ -62,6 +64,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "NotifyIdempotencyTable",
+        "DeliveryEventsTable",  # the link mail's delivery record
     },
 }
 # Counters and idempotency records only matter for minutes to days: no point-in-time recovery.
