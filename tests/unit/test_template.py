@@ -54,7 +54,17 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "LockTokensTable",
         "DeliveryEventsTable",  # the holder's mail's delivery record
     },
-    "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
+    # The email_undeliverable audit event goes into the events table in the mark's transaction.
+    "SesEventsFunction": {
+        "ResetTokensTable",
+        "DeliveryEventsTable",
+        "SnsMessagesTable",
+        "AccountsTable",
+        "EventsTable",
+    },
+    # Reads the events table's stream (SAM's managed policy) and touches no table: the events for the
+    # CRM are made from the stream's images alone.
+    "CrmEventsFunction": set(),
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
     # Self-service links from the queue: the account by address, the firm's name, the link, its
     # event, and one idempotency record per request.
@@ -196,3 +206,14 @@ def test_routes_the_authorizer_and_event_sources_invoke_the_published_alias() ->
                 assert "Aliaslive}" in json.dumps(uri), uri
     authorizer = body["securityDefinitions"]["SessionAuthorizer"]["x-amazon-apigateway-authorizer"]
     assert "AuthorizerFunctionAliaslive" in json.dumps(authorizer["authorizerUri"])
+
+
+@pytest.mark.parametrize(
+    "function_id",
+    # Links in mails; and the deliveries view's advice names the client help article beside the
+    # page (a link delivered but never opened), from the same published address.
+    ["RequestResetFunction", "SelfServiceResetFunction", "ProvisioningFunction", "SesEventsFunction"],
+)
+def test_what_names_the_hosted_page_may_read_its_published_address(function_id: str) -> None:
+    grants = [s for s in statements(function_id) if s.get("Action") == "ssm:GetParameter"]
+    assert grants, function_id

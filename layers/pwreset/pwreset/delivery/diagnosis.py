@@ -554,9 +554,11 @@ def describe(
     """
     texts = catalog(locale)
     summary, advice = TEXTS.get(code) or TEXTS["undeliverable"]
-    values = {"sender": settings().sender_address, "help_url": reset_help_url(client_locale or locale)}
     again = _send_again(kind)
     chosen = [again if line == _SEND_AGAIN else line for line in advice]
+    values = {"sender": settings().sender_address}
+    if _HELP in chosen:  # its address may take a read (pwreset.core.public_urls): only when named
+        values["help_url"] = reset_help_url(client_locale or locale)
     lines = [texts.gettext(line) % values for line in chosen if line is not None]
     provider = suggest_domain(email) if code in _ADDRESS_CODES else None
     if provider and email:
