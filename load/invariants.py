@@ -605,9 +605,13 @@ def check_ses_events(snap: Snapshot, result: CheckResult) -> None:
     """every SES event of every mail to an account holder (links, invitations, notices) is on its
     delivery timeline exactly once (SNS retries included), and bounces and complaints marked the
     address"""
+    events = {str(e["event_id"]) for e in snap.events}
     for reset_id, mails in snap.mails_tagged("reset_id").items():
         mail = mails[0]
         address = mail["to"][0]
+        event_id = mail["tags"].get("event_id")
+        if event_id is not None and str(event_id) not in events:
+            continue  # a notice of an event the table no longer holds (a test's plant, undone)
         if address not in snap.account_by_email():
             continue  # erased: its timeline went with it
         result.checked += 1
