@@ -87,12 +87,15 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Branch coverage of pwreset in this process (the e2e tests' local stack is a subprocess, not measured).
-# The browser tests get the Chromium found or installed above, and fail (never skip) without one.
+# Branch coverage of pwreset in the test processes (the e2e tests' local stack is a subprocess, not
+# measured). The browser tests get the Chromium found or installed above, and fail (never skip)
+# without one. TEST_WORKERS processes share the tests a module at a time (pytest-xdist; 0 runs them
+# in this one); the 15 slowest are listed at the end.
+TEST_WORKERS ?= 2
 test: venv sam-venv chromium $(VENV)/.load-installed
 	$(MAKE) --no-print-directory lint typecheck template-lint
 	PWRESET_CHROMIUM="$$(command -v chromium || command -v chromium-browser || true)" PWRESET_REQUIRE_BROWSER=1 \
-	  $(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15 --cov=pwreset --cov-branch --cov-report=
 	@echo "Branch coverage of pwreset: $$($(PY) -m coverage report --format=total)% (by module: $(PY) -m coverage report)"
 
 build: sam-venv
