@@ -91,9 +91,11 @@ chromium:
 # measured). The browser tests get the Chromium found or installed above, and fail (never skip)
 # without one. TEST_WORKERS processes share the tests a module at a time (pytest-xdist; 0 runs them
 # in this one); the 15 slowest are listed at the end.
+# The two virtualenvs and Chromium are set up side by side, and so are the checks.
 TEST_WORKERS ?= 2
-test: venv sam-venv chromium $(VENV)/.load-installed
-	$(MAKE) --no-print-directory lint typecheck template-lint
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target venv sam-venv chromium $(VENV)/.load-installed
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck template-lint
 	PWRESET_CHROMIUM="$$(command -v chromium || command -v chromium-browser || true)" PWRESET_REQUIRE_BROWSER=1 \
 	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15 --cov=pwreset --cov-branch --cov-report=
 	@echo "Branch coverage of pwreset: $$($(PY) -m coverage report --format=total)% (by module: $(PY) -m coverage report)"
