@@ -29,7 +29,12 @@ _NAME_PROPERTY = {
 # CloudFormation's Secrets Manager dynamic reference, resolved locally from the dev-only secrets.
 _DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:([^:}]+):SecretString\}\}")
 LOCAL_ORIGIN_SECRET_NAME = "local/origin-verify"  # noqa: S105 - a secret's name, not a secret
-LOCAL_PARAMETERS = {"OriginVerifySecretName": LOCAL_ORIGIN_SECRET_NAME}
+LOCAL_PARAMETERS = {
+    "OriginVerifySecretName": LOCAL_ORIGIN_SECRET_NAME,
+    # Nothing local asks the public range API: make dev points the check at its own fake
+    # (devstack.pwned), the tests and the bench at theirs; everything else runs without it.
+    "BreachedPasswordRangeUrl": "",
+}
 DEMO_DATA = REPO_ROOT / "local" / "demo_data.json"
 
 
