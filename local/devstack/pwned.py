@@ -121,7 +121,7 @@ class FakeRangeApi:
     ``/_dev/pwned/``). The knobs apply to every request from when they are set."""
 
     corpus: Corpus
-    delay: float = 0.0  # seconds before answering
+    delay: float = 0.0  # seconds from receiving a request to answering it (making the answer included)
     status: int = 200  # anything else answers with this status and a short text
     body: bytes | None = None  # answered instead of the range (a garbage answer)
     trickle: float = 0.0  # seconds between 1 kB pieces of the body (RangeServer only)
@@ -139,8 +139,12 @@ class FakeRangeApi:
         received = dict(headers)
         with self._lock:
             self._requests.append(RangeRequest(path, received, client_port, time.time()))
-        if self.delay:
-            time.sleep(self.delay)
+        answered_at = time.monotonic() + self.delay
+        status, headers, body = self._answer(path, received)
+        time.sleep(max(0.0, answered_at - time.monotonic()))  # a fixed latency, however long the padding took
+        return status, headers, body
+
+    def _answer(self, path: str, received: Mapping[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
         plain = [("Content-Type", "text/plain")]
         if self.status != 200:
             return self.status, plain, b"fake range API: failing on purpose\n"
@@ -182,6 +186,9 @@ class RangeServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: RangeServer
+    # The headers and the body leave in two writes: with Nagle's algorithm the second would wait
+    # for the client's delayed ACK (about 40 ms on Linux), a latency no real API has.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         status, headers, body = self.server.api.answer(
