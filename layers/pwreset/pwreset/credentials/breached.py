@@ -120,18 +120,21 @@ class RangeCheck:
         skipped (counted and logged here). Never raises."""
         digest = _sha1(password)
         started = time.monotonic()
+        # Only the reason and the error's class are logged: urllib3's messages name the URL, and
+        # so the prefix.
+        error: str | None = None
         try:
             return times_in_range(self._fetch(digest[:PREFIX_LENGTH]), digest[PREFIX_LENGTH:])
         except CheckSkipped as skipped:
             reason = skipped.reason
-        except Exception:  # a check that cannot run must never cost the person their new password
-            reason = FAILED
+        except Exception as exc:  # a check that cannot run must never cost the person their new password
+            reason, error = FAILED, type(exc).__name__
         duration_ms = round((time.monotonic() - started) * 1000, 1)
         metrics.add_metric(name="BreachedCheckSkipped", unit="Count", value=1)
         metrics.add_metadata(key="breached_check_skipped", value=reason)
         logger.warning(
             "breached-password check skipped; the password was judged by the other rules",
-            extra={"reason": reason, "duration_ms": duration_ms},
+            extra={"reason": reason, "duration_ms": duration_ms, **({"error": error} if error else {})},
         )
         return None
 
