@@ -231,6 +231,22 @@ def _ask_the_fake_range_api(fx: Fixture) -> dict[str, str]:
     return {"BREACHED_PASSWORD_RANGE_URL": fx.range_api_url()}
 
 
+def _prepare_confirm_breached(fx: Fixture) -> dict[str, Any]:
+    fx.mark_range_requests()
+    return _prepare_confirm(fx)
+
+
+def _verify_range_asked(fx: Fixture, event: dict[str, Any]) -> str | None:
+    """The check ran (a skipped one would let the confirm through all the same): the fake was
+    asked once since the event was made, for the password's prefix."""
+    password = json.loads(event["body"])["password"]
+    prefix = hashlib.sha1(password.encode(), usedforsecurity=False).hexdigest().upper()[:5]
+    asked = fx.new_range_requests()
+    return (
+        None if asked == [f"/range/{prefix}"] else f"the range API was asked {asked}, not once for {prefix}"
+    )
+
+
 def _trust_bench_signer(fx: Fixture) -> dict[str, str]:
     return {"SNS_TRUSTED_CERT_PEM_PATH": str(fx.sns_certificate_path())}
 
@@ -437,6 +453,8 @@ FLOWS: tuple[Flow, ...] = (
         _CONFIRM_FLOW,
         name="confirm_breached",
         title="confirm, breached check on",
+        prepare=_prepare_confirm_breached,
+        verify=_verify_range_asked,
         path="as confirm, with the breached-password check on: the password is in no breach, so the "
         f"range API is asked and the password set; the API is a local fake answering after "
         f"{BREACHED_CHECK_DELAY_S * 1000:.0f} ms",

@@ -405,6 +405,7 @@ class Fixture:
     _events: dict[str, str] = field(default_factory=dict)
     _signer: Any = None  # devstack.sns_signer.SnsSigner, made on first use (RSA key generation)
     _range_server: Any = None  # devstack.pwned.RangeServer, started on first use
+    _range_mark: int = 0  # how many requests it had at mark_range_requests
 
     def reset_state(self, tables: tuple[str, ...] = GROWING_TABLES) -> None:
         """Every request starts from the seeded data (accounts, firms, rate-limit counters) and
@@ -428,6 +429,17 @@ class Fixture:
             server = RangeServer(FakeRangeApi(Corpus.build(), delay=BREACHED_CHECK_DELAY_S))
             self._range_server = server.__enter__()
         return str(self._range_server.url)
+
+    def mark_range_requests(self) -> None:
+        """From now on :meth:`new_range_requests` lists only what the fake range API is asked next."""
+        self._range_mark = len(self._range_paths())
+
+    def new_range_requests(self) -> list[str]:
+        """The paths the fake range API was asked for since :meth:`mark_range_requests`."""
+        return self._range_paths()[self._range_mark :]
+
+    def _range_paths(self) -> list[str]:
+        return [] if self._range_server is None else [r.path for r in self._range_server.api.requests()]
 
     def close(self) -> None:
         """Stops what the fixture started (the fake range API)."""
