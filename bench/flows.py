@@ -14,11 +14,11 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bench.stack import GROWING_TABLES
+from bench.stack import BREACHED_CHECK_DELAY_S, GROWING_TABLES
 
 if TYPE_CHECKING:
     from bench.stack import Fixture
@@ -233,6 +233,26 @@ def _verify_ses_event(fx: Fixture, event: dict[str, Any]) -> str | None:
     return fx.bounce_recorded(BOUNCE_ACCOUNT, event)
 
 
+def _ask_the_fake_range_api(fx: Fixture) -> dict[str, str]:
+    return {"BREACHED_PASSWORD_RANGE_URL": fx.range_api_url()}
+
+
+def _prepare_confirm_breached(fx: Fixture) -> dict[str, Any]:
+    fx.mark_range_requests()
+    return _prepare_confirm(fx)
+
+
+def _verify_range_asked(fx: Fixture, event: dict[str, Any]) -> str | None:
+    """The check ran (a skipped one would let the confirm through all the same): the fake was
+    asked once since the event was made, for the password's prefix."""
+    password = json.loads(event["body"])["password"]
+    prefix = hashlib.sha1(password.encode(), usedforsecurity=False).hexdigest().upper()[:5]
+    asked = fx.new_range_requests()
+    return (
+        None if asked == [f"/range/{prefix}"] else f"the range API was asked {asked}, not once for {prefix}"
+    )
+
+
 def _trust_bench_signer(fx: Fixture) -> dict[str, str]:
     return {"SNS_TRUSTED_CERT_PEM_PATH": str(fx.sns_certificate_path())}
 
@@ -256,8 +276,10 @@ _ACCOUNT_READ = Call(
 )
 _ISSUE = Call(
     "dynamodb.TransactWriteItems",
-    "ResetTokens+Events",
-    "the token record and the reset_requested audit event in one transaction (design: both or none)",
+    "ResetTokens+Events+DeliveryEvents",
+    "the token record, the reset_requested audit event and the mail's delivery record (the staff's "
+    "deliveries view, issue #25) in one transaction (design: all or none; the record is one more "
+    "item, not one more call)",
 )
 _SEND = Call("sesv2.SendEmail", "SES", "the mail with the link")
 _STORE_MESSAGE_ID = Call(
@@ -314,6 +336,37 @@ _REFUND_ATTEMPT = (
         "dynamodb.UpdateItem",
         "RateLimits (account)",
         "the same for `sign_in_account`: the holder's own sign-ins never slow the account down",
+    ),
+)
+
+_MARK_OPENED = Call(
+    "dynamodb.UpdateItem",
+    "DeliveryEvents",
+    "the link's mail marked opened (issue #25: a mail delivered a day ago whose link was never opened "
+    "was probably filtered, which SES cannot see; no tracking pixel). Conditional: it writes only on "
+    "a link's first verify, so a reload changes nothing; its key is the token record's reset id, so "
+    "it cannot join the reads",
+)
+
+_CONFIRM_FLOW = Flow(
+    name="confirm",
+    title="confirm",
+    function="ConfirmResetFunction",
+    prepare=_prepare_confirm,
+    check=status(200),
+    path="a valid link and an allowed password; the client has no other session",
+    stub_hash=True,
+    minimum=(
+        _TOKEN_ROUTE_LIMIT,
+        _TOKEN_READ,
+        _ACCOUNT_READ,
+        Call(
+            "dynamodb.TransactWriteItems",
+            "Accounts+ResetTokens+Events+Sessions",
+            "new hash and version bump (conditional), token used (conditional), the "
+            "password_changed event and the new session, all or nothing. Deleting the other "
+            "sessions is not needed here: the version bump already ends them",
+        ),
     ),
 )
 
@@ -405,33 +458,32 @@ FLOWS: tuple[Flow, ...] = (
         function="ConfirmResetFunction",
         prepare=_prepare_verify,
         check=status(200),
-        path="a valid link is checked (nothing consumed)",
+        path="a valid link is checked for the first time (nothing consumed; its mail is marked opened)",
         minimum=(
             _TOKEN_ROUTE_LIMIT,
             _TOKEN_READ,
             _ACCOUNT_READ,
+            _MARK_OPENED,
         ),
     ),
-    Flow(
-        name="confirm",
-        title="confirm",
-        function="ConfirmResetFunction",
-        prepare=_prepare_confirm,
-        check=status(200),
-        path="a valid link and an allowed password; the client has no other session",
-        stub_hash=True,
-        minimum=(
-            _TOKEN_ROUTE_LIMIT,
-            _TOKEN_READ,
-            _ACCOUNT_READ,
-            Call(
-                "dynamodb.TransactWriteItems",
-                "Accounts+ResetTokens+Events+Sessions",
-                "new hash and version bump (conditional), token used (conditional), the "
-                "password_changed event and the new session, all or nothing. Deleting the other "
-                "sessions is not needed here: the version bump already ends them",
-            ),
-        ),
+    _CONFIRM_FLOW,
+    replace(
+        _CONFIRM_FLOW,
+        name="confirm_breached",
+        title="confirm, breached check on",
+        prepare=_prepare_confirm_breached,
+        verify=_verify_range_asked,
+        path="as confirm, with the breached-password check on: the password is in no breach, so the "
+        f"range API is asked and the password set; the API is a local fake answering after "
+        f"{BREACHED_CHECK_DELAY_S * 1000:.0f} ms",
+        environment=_ask_the_fake_range_api,
+        method="as confirm, plus `BREACHED_PASSWORD_RANGE_URL` on both sides: a fake range API in "
+        f"the harness (`devstack.pwned`, the corpus `make dev` serves) that answers every request "
+        f"after {BREACHED_CHECK_DELAY_S * 1000:.0f} ms, standing in for a distant API. The baseline "
+        "asks it too (the SHA-1's prefix with padding, every line compared in constant time, over "
+        "one pooled urllib3 connection) before its write. The difference to confirm is the check's "
+        "cost (*The breached-password check* below). The range API is not an AWS call: the "
+        "minimum is confirm's.",
     ),
     Flow(
         name="sign_in",
@@ -458,7 +510,7 @@ FLOWS: tuple[Flow, ...] = (
         verify=_verify_notify,
         path="one stream batch with one password_changed record: a client of a firm with one owner "
         "changed the password; the owner and the client are mailed",
-        fresh_tables=("NotifyIdempotencyTable", "LockTokensTable"),
+        fresh_tables=("NotifyIdempotencyTable", "LockTokensTable", "DeliveryEventsTable"),
         method="each request is a DynamoDB-stream batch with one INSERT record of a new "
         "`password_changed` event (NEW_IMAGE as the events table's stream delivers it, "
         "`events/notify_password_changed.json` with a new event id), so no idempotency record "
@@ -485,6 +537,14 @@ FLOWS: tuple[Flow, ...] = (
                 "LockTokens",
                 "the client's mail carries an \"It wasn't me\" lock link: its digest is stored (in "
                 "its own table) once the mail's claim is won, so a redelivery stores none",
+            ),
+            Call(
+                "dynamodb.UpdateItem",
+                "DeliveryEvents",
+                "the client's mail's delivery record (issue #25: every mail to a client is on the "
+                "staff's deliveries view), written before it is sent so its first SES event finds it; "
+                "an update, so a retry of the same mail keeps what SES already reported. The owner's "
+                "mail goes to staff and has none",
             ),
             *(
                 call

@@ -8,6 +8,14 @@ in an SNS Notification signed with a locally generated key, and hands it to ``de
 stack posts it to ``POST /v1/webhooks/ses``). Mail to any other address is reported as sent and
 delivered, as a healthy mailbox would be.
 
+SES's own scenarios (``success``, ``bounce``, ``ooto``, ``complaint``, ``suppressionlist``) take a
+``+label`` as SES does (``bounce+anna@``). So that every event type the webhook diagnoses can be
+seen locally, a label naming a variant selects it, and four scenarios exist only here (real SES
+does not know them): ``bounce+<subtype>`` (:data:`BOUNCES`), ``complaint+<feedback type>``
+(:data:`FEEDBACK_TYPES`, ``none`` for none), ``delay[+<delay type>]`` (:data:`DELAY_TYPES`),
+``reject``, ``renderingfailure``, ``subscription``. Labels compare without case, ``-`` or ``_``
+(``delay+mailbox-full@`` is ``MailboxFull``); any other label is only a label.
+
 The webhook believes these signatures only because the local stack sets
 ``SNS_TRUSTED_CERT_PEM_PATH`` to this signer's certificate; the deployed template never does.
 """
@@ -15,6 +23,7 @@ The webhook believes these signatures only because the local stack sets
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -26,12 +35,89 @@ from devstack.sns_signer import SnsSigner, sns_timestamp
 
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
 Deliver = Callable[[dict[str, str], bytes], Any]
+# bounce+<label>: (bounceType, bounceSubType, SMTP status, diagnostic code); the first is bounce@'s.
+BOUNCES: dict[str, tuple[str, str, str | None, str | None]] = {
+    "general": ("Permanent", "General", "5.1.1", "smtp; 550 5.1.1 user unknown"),
+    "noemail": ("Permanent", "NoEmail", "5.1.1", "smtp; 550 5.1.1 user unknown"),
+    "suppressed": (
+        "Permanent",
+        "Suppressed",
+        "5.1.1",
+        "Amazon SES has suppressed sending to this address because it has a recent history of "
+        "bouncing as an invalid address.",
+    ),
+    "onaccountsuppressionlist": (
+        "Permanent",
+        "OnAccountSuppressionList",
+        "5.1.1",
+        "Amazon SES did not send the message to this address because it is on the suppression list "
+        "for your account.",
+    ),
+    "spam": ("Permanent", "General", "5.7.1", "smtp; 554 5.7.1 Message rejected as spam"),
+    "transient": (
+        "Transient",
+        "General",
+        "4.4.7",
+        "smtp; 451 4.4.7 Message expired, delivery attempts timed out",
+    ),
+    "mailboxfull": ("Transient", "MailboxFull", "5.2.2", "smtp; 552 5.2.2 Mailbox full"),
+    "messagetoolarge": (
+        "Transient",
+        "MessageTooLarge",
+        "5.3.4",
+        "smtp; 552 5.3.4 Message size exceeds the limit",
+    ),
+    "contentrejected": ("Transient", "ContentRejected", "5.6.0", "smtp; 554 5.6.0 Message content rejected"),
+    "attachmentrejected": (
+        "Transient",
+        "AttachmentRejected",
+        "5.7.1",
+        "smtp; 554 5.7.1 Attachment not allowed",
+    ),
+    "undetermined": ("Undetermined", "Undetermined", None, None),
+}
+# complaint+<label>: complaintFeedbackType (None: the provider sent none); the first is complaint@'s.
+FEEDBACK_TYPES: dict[str, str | None] = {
+    "abuse": "abuse",
+    "authfailure": "auth-failure",
+    "fraud": "fraud",
+    "notspam": "not-spam",
+    "other": "other",
+    "virus": "virus",
+    "none": None,
+}
+# delay+<label>: SES's delay types; the first is delay@'s.
+DELAY_TYPES = {
+    name.lower(): name
+    for name in (
+        "General",
+        "InternalFailure",
+        "MailboxFull",
+        "SpamDetected",
+        "RecipientServerError",
+        "IPFailure",
+        "TransientCommunicationFailure",
+        "BYOIPHostNameLookupUnavailable",
+        "Undetermined",
+        "SendingDeferral",
+    )
+}
 
 log = logging.getLogger("devstack.ses")
 
 
 def _ses_time(at: datetime) -> str:
     return sns_timestamp(at)
+
+
+def scenario_of(address: str) -> tuple[str, str]:
+    """(scenario, label) of an address: ``("success", "")`` for any address but the simulator's;
+    the label without case, ``-`` or ``_``."""
+    local, _, domain = address.lower().partition("@")
+    if domain != SIMULATOR_DOMAIN:
+        return "success", ""
+    scenario, _, label = local.partition("+")
+    return scenario, re.sub(r"[^a-z0-9]", "", label)
 
 
 class SesSimulator:
@@ -132,46 +218,86 @@ class SesSimulator:
         return events
 
     def _outcome(self, recipient: str, mail: dict[str, Any], sent_at: datetime) -> list[dict[str, Any]]:
-        local, _, domain = recipient.lower().partition("@")
-        scenario = local.split("+", 1)[0] if domain == SIMULATOR_DOMAIN else "success"
+        scenario, label = scenario_of(recipient)
         at = _ses_time(sent_at + timedelta(seconds=2))
+        later = _ses_time(sent_at + timedelta(seconds=30))
         if scenario == "bounce":
-            return [
-                self._bounce(
-                    mail, recipient, at, "Permanent", "General", "5.1.1", "smtp; 550 5.1.1 user unknown"
-                )
-            ]
+            return [self._bounce(mail, recipient, at, *BOUNCES.get(label, BOUNCES["general"]))]
         if scenario == "suppressionlist":
-            return [
-                self._bounce(
-                    mail,
-                    recipient,
-                    at,
-                    "Permanent",
-                    "OnAccountSuppressionList",
-                    "5.1.1",
-                    "Amazon SES did not send the message to this address because it is on "
-                    "the suppression list for your account.",
-                )
-            ]
+            return [self._bounce(mail, recipient, at, *BOUNCES["onaccountsuppressionlist"])]
         if scenario == "complaint":
+            feedback = FEEDBACK_TYPES.get(label, "abuse")
             return [
                 self._delivery(mail, recipient, at),
-                {
-                    "eventType": "Complaint",
-                    "mail": mail,
-                    "complaint": {
-                        "complainedRecipients": [{"emailAddress": recipient}],
-                        "timestamp": _ses_time(sent_at + timedelta(seconds=30)),
-                        "feedbackId": f"{uuid.uuid4()}-000000",
-                        "userAgent": "Amazon SES Mailbox Simulator",
-                        "complaintFeedbackType": "abuse",
-                        "arrivalDate": at,
-                    },
-                },
+                self._complaint(mail, recipient, at, later, feedback),
             ]
+        if scenario == "delay":
+            return [self._delay(mail, recipient, at, DELAY_TYPES.get(label, "General"), sent_at)]
+        if scenario == "reject":
+            return [{"eventType": "Reject", "mail": mail, "reject": {"reason": "Bad content"}}]
+        if scenario == "renderingfailure":
+            failure = {
+                "templateName": "simulated",
+                "errorMessage": "Attribute 'name' is not present in the data.",
+            }
+            return [{"eventType": "Rendering Failure", "mail": mail, "failure": failure}]
+        if scenario == "subscription":
+            return [self._delivery(mail, recipient, at), self._subscription(mail, later)]
         # success@, ooto@ (delivered, then an auto-reply SES does not report) and real addresses.
         return [self._delivery(mail, recipient, at)]
+
+    @staticmethod
+    def _complaint(
+        mail: dict[str, Any], recipient: str, arrived: str, at: str, feedback: str | None
+    ) -> dict[str, Any]:
+        complaint: dict[str, Any] = {
+            "complainedRecipients": [{"emailAddress": recipient}],
+            "timestamp": at,
+            "feedbackId": f"{uuid.uuid4()}-000000",
+            "userAgent": "Amazon SES Mailbox Simulator",
+            "arrivalDate": arrived,
+        }
+        if feedback:
+            complaint["complaintFeedbackType"] = feedback
+        return {"eventType": "Complaint", "mail": mail, "complaint": complaint}
+
+    @staticmethod
+    def _delay(
+        mail: dict[str, Any], recipient: str, at: str, delay_type: str, sent_at: datetime
+    ) -> dict[str, Any]:
+        return {
+            "eventType": "DeliveryDelay",
+            "mail": mail,
+            "deliveryDelay": {
+                "timestamp": at,
+                "delayType": delay_type,
+                "expirationTime": _ses_time(sent_at + timedelta(hours=12)),
+                "delayedRecipients": [
+                    {
+                        "emailAddress": recipient,
+                        "status": "4.4.1",
+                        "diagnosticCode": "smtp; 421 4.4.1 Unable to connect to remote host",
+                    }
+                ],
+                "reportingMTA": "a8-70.smtp-out.amazonses.com",
+            },
+        }
+
+    @staticmethod
+    def _subscription(mail: dict[str, Any], at: str) -> dict[str, Any]:
+        def preferences(unsubscribed: bool) -> dict[str, Any]:
+            status = "OptOut" if unsubscribed else "OptIn"
+            topics = [{"topicName": "portal-access", "subscriptionStatus": status}]
+            return {"unsubscribeAll": unsubscribed, "topicSubscriptionStatus": topics}
+
+        subscription = {
+            "contactList": "portal-mail",
+            "timestamp": at,
+            "source": "UnsubscribeHeader",
+            "newTopicPreferences": preferences(True),
+            "oldTopicPreferences": preferences(False),
+        }
+        return {"eventType": "Subscription", "mail": mail, "subscription": subscription}
 
     @staticmethod
     def _delivery(mail: dict[str, Any], recipient: str, at: str) -> dict[str, Any]:
@@ -189,22 +315,24 @@ class SesSimulator:
 
     @staticmethod
     def _bounce(
-        mail: dict[str, Any], recipient: str, at: str, kind: str, subtype: str, status: str, diagnostic: str
+        mail: dict[str, Any],
+        recipient: str,
+        at: str,
+        kind: str,
+        subtype: str,
+        status: str | None,
+        diagnostic: str | None,
     ) -> dict[str, Any]:
+        bounced: dict[str, Any] = {"emailAddress": recipient}
+        if status and diagnostic:  # an Undetermined bounce names neither
+            bounced.update(action="failed", status=status, diagnosticCode=diagnostic)
         return {
             "eventType": "Bounce",
             "mail": mail,
             "bounce": {
                 "bounceType": kind,
                 "bounceSubType": subtype,
-                "bouncedRecipients": [
-                    {
-                        "emailAddress": recipient,
-                        "action": "failed",
-                        "status": status,
-                        "diagnosticCode": diagnostic,
-                    }
-                ],
+                "bouncedRecipients": [bounced],
                 "timestamp": at,
                 "feedbackId": f"{uuid.uuid4()}-000000",
                 "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,6 +166,47 @@ def test_after_a_bounce_staff_read_the_diagnosis_in_words(stack: Stack, page: An
     assert summary and advice and all(line.strip() for line in advice)
     assert dialog.get_by_role("button", name="Senden").is_hidden()  # sending again would change nothing
     page.screenshot(path=str(BROWSER_OUTPUT / "portal-bounce-diagnosis.png"), full_page=True)
+
+
+def test_staff_open_an_invitation_that_bounced(stack: Stack, page: Any) -> None:
+    """A new client's first mail is the invitation; when it bounces, staff see it on the client's
+    profile as an invitation, bounced, with the diagnosis in words (issue #25)."""
+    label = uuid.uuid4().hex[:8]
+    name = f"Ilse Irrläufer {label}"
+    # SES's bounce simulator (a +label, as SES allows): a client without a password, invited by
+    # the CRM through the provisioning API.
+    body = {
+        "firm_id": "firm-berger",
+        "role": "client",
+        "email": f"bounce+{label}@simulator.amazonses.com",
+        "name": name,
+        "send_invitation": True,
+    }
+    created = stack.signed("PUT", f"/v1/admin/accounts/acc-bounced-invite-{label}", body)
+    assert created.status == 201, created.body
+    assert created.json()["invitation"]["status"] == "sent"
+
+    open_portal(page, stack)
+    sign_in(page, *PETRA)
+    open_profile(page, name)
+
+    invitation = page.locator('#deliveries > li[data-kind="invitation"]').first
+    invitation.locator(".diagnosis").wait_for(timeout=15_000)
+    assert invitation.get_attribute("data-status") == "bounced"
+    assert invitation.locator(".delivery-kind").inner_text() == "Einladung"
+    assert invitation.locator(".delivery-status").inner_text() == "unzustellbar"
+    assert "von Steuerkanzlei Berger & Partner" in invitation.inner_text()  # the CRM sent it
+    assert invitation.locator(".diagnosis").get_attribute("data-code") == "address_not_found"
+    assert invitation.locator(".diagnosis-summary").inner_text() == (
+        "Der E-Mail-Anbieter des Mandanten meldet, dass es diese Adresse nicht gibt."
+    )
+    advice = invitation.locator(".diagnosis li").all_inner_texts()
+    assert advice[-1] == "Senden Sie danach die Einladung erneut."  # what to do for this kind of mail
+    assert page.locator("#deliveries-heading").inner_text() == "Zuletzt gesendete E-Mails"
+    steps = [step.get_attribute("data-type") for step in invitation.locator(".timeline li").all()]
+    assert steps == ["send", "bounce"]
+    page.locator("#undeliverable-notice").wait_for()
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-invitation-bounced.png"), full_page=True)
 
 
 def test_staff_invite_a_client_without_a_password(stack: Stack, page: Any) -> None:

@@ -396,10 +396,12 @@ def throttled_batch_read(call: ApiCall) -> dict[str, Any]:
 
 
 GUARDED_MAIL = ["dynamodb.PutItem", "sesv2.SendEmail", "dynamodb.UpdateItem"]
-# The client's mail stores its lock link's digest once its claim is won, before it is sent.
+# The client's mail stores its lock link's digest once its claim is won, and its delivery record
+# (the deliveries timeline), before it is sent.
 GUARDED_MAIL_WITH_LOCK_LINK = [
     "dynamodb.PutItem",
     "dynamodb.PutItem",
+    "dynamodb.UpdateItem",
     "sesv2.SendEmail",
     "dynamodb.UpdateItem",
 ]
@@ -416,7 +418,7 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
 
     # The client and the firm in one batch, the owners in one query, then per mail (two owners
     # and the client) an idempotency claim, the send and the mark: no record per event on top. The
-    # client's mail also writes its lock link.
+    # client's mail also writes its lock link and its delivery record.
     names = aws_calls.names()
     assert names == [
         "dynamodb.BatchGetItem",
@@ -428,6 +430,10 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
         c for c in aws_calls.calls if c.operation == "PutItem" and "token_hash" in c.params["Item"]
     ]
     assert lock_link.params["TableName"] == os.environ["LOCK_TOKENS_TABLE"]
+    [record_write] = [
+        c for c in aws_calls.calls if c.params.get("TableName") == os.environ["DELIVERY_EVENTS_TABLE"]
+    ]
+    assert record_write.params["Key"] == {"reset_id": {"S": tags(ses.to(firm[ANNA]["email"])[0])["reset_id"]}}
     assert len(ses.mails()) == 3
 
     aws_calls.calls.clear()

@@ -1,5 +1,7 @@
-"""SES events drive each reset's timeline, its status and the diagnosis staff read at
-GET /v1/accounts/{account_id}/password-reset/deliveries; bad addresses block staff sends (409)."""
+"""SES events drive each mail's timeline, its status and the diagnosis staff read at
+GET /v1/accounts/{account_id}/password-reset/deliveries; bad addresses block staff sends (409).
+The fixtures' events happened on 2 March 2026; the view's clock reads an hour later (a link is not
+yet "delivered, but never opened")."""
 
 from __future__ import annotations
 
@@ -28,6 +30,14 @@ MARIA = "acc-hartmann-client-maria"
 SENDER = "no-reply@portal.example.com"
 
 pytestmark = pytest.mark.usefixtures("fake_sns")  # every SES event here is signed and verified
+FIXTURES_DAY = datetime(2026, 3, 2, 10, 15, tzinfo=UTC)  # an hour after the fixtures' events
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pwreset.delivery import deliveries
+
+    monkeypatch.setattr(deliveries, "_now", lambda: FIXTURES_DAY)
 
 
 def staff_send(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = OWNER) -> Any:
@@ -78,10 +88,11 @@ def test_send_and_delivery_make_a_delivered_timeline(api: Api, demo: dict[str, A
     assert body["email_status"] == "ok"
     [delivery] = body["deliveries"]
     assert delivery["reset_id"] == record.reset_id
+    assert delivery["kind"] == "reset"
     assert delivery["requested_at"] == record.requested_at
     assert delivery["requested_by"] == {"account_id": OWNER, "name": "Petra Berger"}
     assert delivery["status"] == "delivered"
-    assert delivery["diagnosis"] is None
+    assert delivery["diagnosis"]["code"] == "delivered"  # if the client cannot find it: the spam folder
     assert [(e["type"], e["at"]) for e in delivery["events"]] == [
         ("send", "2026-03-02T09:15:00.120000Z"),
         ("delivery", "2026-03-02T09:15:02.311000Z"),
@@ -92,26 +103,31 @@ def test_send_and_delivery_make_a_delivered_timeline(api: Api, demo: dict[str, A
 
 # Every fixture, through the whole path: status, diagnosis code, what it does to the address.
 FIXTURE_OUTCOMES = [
-    ("event-send.json", "sent", None, "ok"),
-    ("event-delivery.json", "delivered", None, "ok"),
+    ("event-send.json", "sent", "sent", "ok"),
+    ("event-delivery.json", "delivered", "delivered", "ok"),
     ("event-bounce-permanent-general.json", "bounced", "address_not_found", "undeliverable"),
     ("event-bounce-permanent-noemail.json", "bounced", "address_not_found", "undeliverable"),
     ("event-bounce-permanent-spam-block.json", "bounced", "rejected_by_provider", "undeliverable"),
-    ("event-bounce-suppressed.json", "suppressed", "suppressed", "undeliverable"),
+    ("event-bounce-suppressed.json", "suppressed", "suppressed_by_ses", "undeliverable"),
     ("event-bounce-on-account-suppression-list.json", "suppressed", "suppressed", "undeliverable"),
+    ("event-bounce-transient-general.json", "bounced", "temporary_failure", "ok"),
     ("event-bounce-transient-mailbox-full.json", "bounced", "mailbox_full", "ok"),
+    ("event-bounce-transient-message-too-large.json", "bounced", "message_too_large", "ok"),
     ("event-bounce-transient-content-rejected.json", "bounced", "content_rejected", "ok"),
-    ("event-bounce-undetermined.json", "bounced", "address_rejected", "ok"),
+    ("event-bounce-transient-attachment-rejected.json", "bounced", "attachment_rejected", "ok"),
+    ("event-bounce-undetermined.json", "bounced", "undetermined_bounce", "ok"),
     ("event-complaint.json", "complained", "complaint", "complained"),
+    ("event-complaint-not-spam.json", "delivered", "marked_not_spam", "ok"),
     ("event-reject.json", "failed", "rejected_by_ses", "ok"),
-    ("event-delivery-delay.json", "delayed", "delayed", "ok"),
-    ("event-delivery-delay-mailbox-full.json", "delayed", "mailbox_full", "ok"),
+    ("event-delivery-delay.json", "delayed", "delayed_recipient_server", "ok"),
+    ("event-delivery-delay-mailbox-full.json", "delayed", "delayed_mailbox_full", "ok"),
     ("event-rendering-failure.json", "failed", "rendering_failed", "ok"),
-    ("event-open.json", "sent", None, "ok"),
+    ("event-subscription.json", "delivered", "unsubscribed", "ok"),
+    ("event-open.json", "sent", "sent", "ok"),  # not published (no tracking); kept, says nothing
     ("notification-bounce.json", "bounced", "address_not_found", "undeliverable"),
     ("notification-complaint.json", "complained", "complaint", "complained"),
-    ("notification-delivery.json", "delivered", None, "ok"),
-    ("notification-subscription-succeeded.json", "sent", None, "ok"),
+    ("notification-delivery.json", "delivered", "delivered", "ok"),
+    ("notification-subscription-succeeded.json", "sent", "sent", "ok"),
 ]
 
 
@@ -123,7 +139,7 @@ def test_every_fixture_has_an_expected_outcome() -> None:
 
 @pytest.mark.parametrize(("fixture", "status", "code", "email_status"), FIXTURE_OUTCOMES)
 def test_each_ses_event_gives_its_status_diagnosis_and_address_verdict(
-    api: Api, demo: dict[str, Any], fixture: str, status: str, code: str | None, email_status: str
+    api: Api, demo: dict[str, Any], fixture: str, status: str, code: str, email_status: str
 ) -> None:
     record = staff_send(api, demo)
     # Identity notifications carry no tags: they are matched by the SES message id.
@@ -133,12 +149,11 @@ def test_each_ses_event_gives_its_status_diagnosis_and_address_verdict(
 
     [delivery] = body["deliveries"]
     assert delivery["status"] == status
-    assert (delivery["diagnosis"] or {}).get("code") == code
+    assert delivery["diagnosis"]["code"] == code
     assert body["email_status"] == email_status
-    if delivery["diagnosis"]:
-        assert delivery["diagnosis"]["summary"]
-        assert delivery["diagnosis"]["advice"]
-        assert set(delivery["diagnosis"]) == {"code", "summary", "advice"}
+    assert delivery["diagnosis"]["summary"]
+    assert delivery["diagnosis"]["advice"]
+    assert set(delivery["diagnosis"]) == {"code", "summary", "advice"}
     if fixture == "notification-subscription-succeeded.json":
         assert delivery["events"] == []
     else:
@@ -276,15 +291,19 @@ def test_an_event_for_a_reset_nobody_issued_starts_no_timeline(api: Api, demo: d
     assert deliveries(api, demo)["email_status"] == "undeliverable"  # the address is still judged
 
 
-def test_mails_of_another_kind_are_not_a_resets_but_still_mark_the_address(
+def test_a_mail_to_staff_has_no_timeline_but_its_bounce_still_marks_the_address(
     api: Api, demo: dict[str, Any]
 ) -> None:
+    """The owners' notices carry no reset_id: nothing of the client's timeline changes, but an
+    address that bounces is undeliverable whoever's mail found out."""
     record = staff_send(api, demo)
     event = ses_event(
-        "event-bounce-permanent-general.json", ses_message_id="another-mail", recipient=record.email
+        "event-bounce-permanent-general.json",
+        ses_message_id="another-mail",
+        reset_id=None,
+        recipient=record.email,
     )
-    event["mail"]["tags"]["kind"] = ["password_changed"]
-    event["mail"]["tags"]["reset_id"] = [record.reset_id]
+    event["mail"]["tags"]["kind"] = ["password_changed_owner"]
 
     assert publish(api, event).body == {"status": "unmatched"}
 
@@ -413,20 +432,43 @@ def test_rejections_and_complaints_name_the_sender_to_whitelist(
     assert any(SENDER in line for line in diagnosis["advice"])
 
 
-def test_delivered_but_unused_and_expired_points_to_the_spam_folder(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.storage.models import ResetToken
+def test_delivered_but_never_opened_for_a_day_points_to_the_spam_folder(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.delivery import deliveries as view
 
     record = staff_send(api, demo)
-    report(api, record, "event-delivery.json")
-    assert only_delivery(api, demo)["diagnosis"] is None  # still valid: nothing to say yet
+    report(api, record, "event-delivery.json")  # delivered at 2026-03-02T09:15:02.311Z
+    delivered_at = datetime(2026, 3, 2, 9, 15, 2, 311000, tzinfo=UTC)
+    monkeypatch.setattr(view, "_now", lambda: delivered_at + timedelta(hours=23, minutes=59))
+    assert only_delivery(api, demo)["diagnosis"]["code"] == "delivered"  # not a day yet
 
-    record.update(actions=[ResetToken.expires_at.set(datetime.now(UTC) - timedelta(minutes=1))])
+    monkeypatch.setattr(view, "_now", lambda: delivered_at + timedelta(hours=24))
     delivery = only_delivery(api, demo)
 
     assert delivery["status"] == "delivered"
     assert delivery["diagnosis"]["code"] == "delivered_not_used"
-    assert "Spam-Ordner" in delivery["diagnosis"]["summary"]
+    assert "Spam-" in delivery["diagnosis"]["summary"] and "Quarantäne" in delivery["diagnosis"]["summary"]
     assert any(SENDER in line and "Whitelist" in line for line in delivery["diagnosis"]["advice"])
+    # The help article for the client, in the client's language (Anna reads German).
+    assert any(line.endswith("/help/reset-email?lang=de") for line in delivery["diagnosis"]["advice"])
+
+
+def test_a_link_opened_on_the_page_is_not_called_filtered(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.delivery import deliveries as view
+    from support.sent_mail import token_from
+
+    record = staff_send(api, demo)
+    report(api, record, "event-delivery.json")
+    verified = api.post("/v1/password-resets/verify", {"token": token_from(sent_messages()[-1])})
+    assert verified.status == 200
+    monkeypatch.setattr(view, "_now", lambda: FIXTURES_DAY + timedelta(days=3))
+
+    delivery = only_delivery(api, demo)
+
+    assert (delivery["status"], delivery["diagnosis"]) == ("delivered", None)
 
 
 def test_a_used_link_needs_no_diagnosis(api: Api, demo: dict[str, Any]) -> None:
@@ -554,6 +596,7 @@ def test_the_sample_deliveries_event_answers_in_the_contract_shape(api: Api, dem
     assert body["account_status"] == "active"
     assert set(body["deliveries"][0]) == {
         "reset_id",
+        "kind",
         "requested_at",
         "requested_by",
         "status",

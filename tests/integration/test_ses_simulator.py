@@ -3,6 +3,7 @@ person trying ``bounce@simulator.amazonses.com`` in ``make dev`` will see."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ OWNER = "acc-berger-owner"
 
 
 def add_client(address: str) -> str:
-    account_id = "acc-sim-" + address.split("@")[0]
+    account_id = "acc-sim-" + re.sub(r"[^a-z0-9]+", "-", address.split("@")[0])
     add_account(
         account_id,
         role="client",
@@ -92,3 +93,61 @@ def test_other_addresses_are_delivered(
     seen = send_and_simulate(api, demo, simulator, address)
     assert seen["view"]["deliveries"][0]["status"] == "delivered"
     assert seen["view"]["email_status"] == "ok"
+
+
+# Every outcome the webhook diagnoses, from an address (SES's mailbox simulator, its +labels, and the
+# local-only switches docs/local-stack.md lists): what staff then read.
+SWITCHES = [
+    ("bounce+noemail", "bounced", "address_not_found", ["send", "bounce"]),
+    ("bounce+suppressed", "suppressed", "suppressed_by_ses", ["send", "bounce"]),
+    ("bounce+on-account-suppression-list", "suppressed", "suppressed", ["send", "bounce"]),
+    ("bounce+spam", "bounced", "rejected_by_provider", ["send", "bounce"]),
+    ("bounce+transient", "bounced", "temporary_failure", ["send", "bounce"]),
+    ("bounce+mailbox-full", "bounced", "mailbox_full", ["send", "bounce"]),
+    ("bounce+message-too-large", "bounced", "message_too_large", ["send", "bounce"]),
+    ("bounce+content-rejected", "bounced", "content_rejected", ["send", "bounce"]),
+    ("bounce+attachment-rejected", "bounced", "attachment_rejected", ["send", "bounce"]),
+    ("bounce+undetermined", "bounced", "undetermined_bounce", ["send", "bounce"]),
+    ("bounce+anna", "bounced", "address_not_found", ["send", "bounce"]),  # only a label, as in SES
+    ("complaint+auth-failure", "complained", "complaint_auth_failure", ["send", "delivery", "complaint"]),
+    ("complaint+fraud", "complained", "complaint_fraud", ["send", "delivery", "complaint"]),
+    ("complaint+not-spam", "delivered", "marked_not_spam", ["send", "delivery", "complaint"]),
+    ("complaint+other", "complained", "complaint", ["send", "delivery", "complaint"]),
+    ("complaint+virus", "complained", "complaint_virus", ["send", "delivery", "complaint"]),
+    ("complaint+none", "complained", "complaint", ["send", "delivery", "complaint"]),
+    ("delay", "delayed", "delayed", ["send", "delivery_delay"]),
+    ("delay+internal-failure", "delayed", "delayed_at_ses", ["send", "delivery_delay"]),
+    ("delay+mailbox-full", "delayed", "delayed_mailbox_full", ["send", "delivery_delay"]),
+    ("delay+spam-detected", "delayed", "delayed_spam_suspected", ["send", "delivery_delay"]),
+    ("delay+recipient-server-error", "delayed", "delayed_recipient_server", ["send", "delivery_delay"]),
+    ("delay+ip-failure", "delayed", "delayed_sender_blocked", ["send", "delivery_delay"]),
+    (
+        "delay+transient-communication-failure",
+        "delayed",
+        "delayed_recipient_server",
+        ["send", "delivery_delay"],
+    ),
+    ("delay+byoip-host-name-lookup-unavailable", "delayed", "delayed_at_ses", ["send", "delivery_delay"]),
+    ("delay+undetermined", "delayed", "delayed", ["send", "delivery_delay"]),
+    ("delay+sending-deferral", "delayed", "delayed_at_ses", ["send", "delivery_delay"]),
+    ("reject", "failed", "rejected_by_ses", ["send", "reject"]),
+    ("renderingfailure", "failed", "rendering_failed", ["send", "rendering_failure"]),
+    ("subscription", "delivered", "unsubscribed", ["send", "delivery", "subscription"]),
+]
+
+
+@pytest.mark.parametrize(("local", "status", "code", "types"), SWITCHES, ids=[s[0] for s in SWITCHES])
+def test_the_simulator_produces_every_outcome_the_webhook_diagnoses(
+    api: Api,
+    demo: dict[str, Any],
+    simulator: SesSimulator,
+    local: str,
+    status: str,
+    code: str,
+    types: list[str],
+) -> None:
+    seen = send_and_simulate(api, demo, simulator, f"{local}@simulator.amazonses.com")
+
+    [delivery] = seen["view"]["deliveries"]
+    assert (delivery["status"], delivery["diagnosis"]["code"]) == (status, code)
+    assert [e["type"] for e in delivery["events"]] == types

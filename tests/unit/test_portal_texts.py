@@ -1,6 +1,6 @@
 """The reference portal's texts (local/devstack/static/portal-texts.json): German and English for
 every key, and a text for every key the page and its script use, including the ones the script
-builds from the API's values (statuses, roles, SES event types)."""
+builds from the API's values (statuses, roles, kinds of mail, SES event types)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def test_every_value_the_api_can_answer_has_a_text() -> None:
         "status_": _literal_values(FirmClient.model_fields["status"].annotation),
         "email_status_": _literal_values(FirmClient.model_fields["email_status"].annotation),
         "delivery_status_": _literal_values(Delivery.model_fields["status"].annotation),
+        "kind_": _literal_values(Delivery.model_fields["kind"].annotation),
         "role_": {"owner", "member", "client"},
         "event_": set(EVENT_TYPES.values()) | {"other"},
     }

@@ -35,6 +35,7 @@ def test_every_fixture_parses_to_an_event_about_the_recipient(name: str) -> None
         ("event-reject.json", "reject"),
         ("event-delivery-delay.json", "delivery_delay"),
         ("event-rendering-failure.json", "rendering_failure"),
+        ("event-subscription.json", "subscription"),
         ("event-open.json", "open"),
     ],
 )

@@ -22,7 +22,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "RateLimitsTable",
-        "DeliveryEventsTable",  # the diagnosis in a 409 email_undeliverable; a link's empty timeline
+        "DeliveryEventsTable",  # the link mail's delivery record; the diagnosis in a 409
     },
     "ConfirmResetFunction": {
         "AccountsTable",
@@ -31,6 +31,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "SessionsTable",
         "EventsTable",
         "RateLimitsTable",
+        "DeliveryEventsTable",  # a link's first verify marks its mail opened
     },
     # Sign in, and change the password (the firm's name for the policy, the event, the new session).
     "SessionsFunction": {"AccountsTable", "FirmsTable", "SessionsTable", "EventsTable", "RateLimitsTable"},
@@ -51,6 +52,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "FirmsTable",
         "NotifyIdempotencyTable",
         "LockTokensTable",
+        "DeliveryEventsTable",  # the holder's mail's delivery record
     },
     # The email_undeliverable audit event goes into the events table in the mark's transaction.
     "SesEventsFunction": {
@@ -72,7 +74,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "ResetTokensTable",
         "EventsTable",
         "NotifyIdempotencyTable",
-        "DeliveryEventsTable",  # the link's empty delivery timeline, in the link's transaction
+        "DeliveryEventsTable",  # the link mail's delivery record
     },
 }
 # Counters and idempotency records only matter for minutes to days: no point-in-time recovery.
@@ -220,3 +222,14 @@ def test_a_self_service_request_waits_at_most_a_day_in_its_queue() -> None:
     ``SELF_SERVICE_MAX_AGE`` (tests/integration/test_self_service_queue.py)."""
     queue = TEMPLATE.doc["Resources"]["SelfServiceQueue"]["Properties"]
     assert queue["MessageRetentionPeriod"] == 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "function_id",
+    # Links in mails; and the deliveries view's advice names the client help article beside the
+    # page (a link delivered but never opened), from the same published address.
+    ["RequestResetFunction", "SelfServiceResetFunction", "ProvisioningFunction", "SesEventsFunction"],
+)
+def test_what_names_the_hosted_page_may_read_its_published_address(function_id: str) -> None:
+    grants = [s for s in statements(function_id) if s.get("Action") == "ssm:GetParameter"]
+    assert grants, function_id

@@ -11,6 +11,8 @@
   const POLL_EVERY_MS = 1500;
   const POLL_WINDOW_MS = 15 * 60 * 1000;
   const ON_ITS_WAY = new Set(["sent", "delayed"]);
+  // Mails with a link the client asked for or staff sent; the others (notices) go out by themselves.
+  const LINK_KINDS = new Set(["reset", "invitation", "unlock"]);
   const VIEWS = ["loading", "sign-in", "forgot", "clients", "profile", "client-home", "password"];
 
   const $ = (id) => document.getElementById(id);
@@ -559,6 +561,7 @@
       const item = document.createElement("li");
       item.className = "delivery";
       item.dataset.resetId = delivery.reset_id;
+      item.dataset.kind = delivery.kind;
       item.dataset.status = delivery.status;
 
       const head = document.createElement("p");
@@ -566,13 +569,16 @@
       const when = document.createElement("time");
       when.dateTime = delivery.requested_at;
       when.textContent = formatTime(delivery.requested_at);
+      const kind = document.createElement("span");
+      kind.className = "delivery-kind";
+      kind.textContent = t(`kind_${delivery.kind}`) || delivery.kind;
       const who = document.createElement("span");
       who.textContent = delivery.requested_by
         ? t("requested_by", { name: delivery.requested_by.name })
-        : t("requested_self");
+        : t(LINK_KINDS.has(delivery.kind) ? "requested_self" : "requested_automatically");
       const status = badge(t(`delivery_status_${delivery.status}`), delivery.status);
       status.classList.add("delivery-status");
-      head.append(when, " ", who, " ", status);
+      head.append(when, " · ", kind, " ", who, " ", status);
 
       const timeline = document.createElement("ol");
       timeline.className = "timeline";

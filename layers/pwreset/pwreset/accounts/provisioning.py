@@ -355,7 +355,7 @@ def erase_account(account_id: str, *, caller: str) -> None:
         _tombstone(account)
     reset_ids = _delete_links(account_id)
     _delete_lock_links(account_id)
-    _delete_timelines(reset_ids)
+    _delete_timelines(reset_ids, account_id)
     _delete_sessions(account_id)
     _strip_events(account_id)
     Account(account_id).delete()
@@ -396,9 +396,12 @@ def _delete_lock_links(account_id: str) -> None:
             batch.delete(LockToken(key))
 
 
-def _delete_timelines(reset_ids: list[str]) -> None:
+def _delete_timelines(reset_ids: list[str], account_id: str) -> None:
+    """The delivery records of every mail to the account (the address, SES's words about it) and
+    the timelines of its links sent before mails were recorded."""
+    mails = [record.reset_id for record in DeliveryTimeline.by_account.query(account_id)]
     with DeliveryTimeline.batch_write() as batch:
-        for reset_id in dict.fromkeys(reset_ids):
+        for reset_id in dict.fromkeys([*reset_ids, *mails]):
             batch.delete(DeliveryTimeline(reset_id))
 
 

@@ -9,6 +9,10 @@ change makes it "used", a later revocation (new address or role, archiving) make
 
 Purposes: ``reset`` (a new password for an account that has one) and ``invitation`` (the first
 password, with the welcome wording in the mail and on the page).
+
+The mail is a client mail of :mod:`pwreset.delivery.outbox`: its delivery record (kind ``reset``,
+``invitation``, or ``unlock`` for a staff link to a locked login) is written in the transaction
+that issues the link, under the link's ``reset_id``.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pwreset.core import aws, errors, public_urls
+from pwreset.core import errors, public_urls
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
-from pwreset.credentials.tokens import TokenCheck, default_token_generator, load_token
+from pwreset.credentials.tokens import BY_PROVISIONING, TokenCheck, default_token_generator, load_token
+from pwreset.delivery import outbox
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, ResetToken
 from pwreset.storage.transactions import transaction
@@ -54,6 +59,13 @@ def purpose_for(account: Account) -> Purpose:
     return RESET if account.has_password else INVITATION
 
 
+def mail_kind(account: Account, purpose: Purpose, requested_by: Requester | None) -> str:
+    """What the deliveries view calls the link's mail: ``unlock`` for a link a firm's staff member
+    sends to a locked login (only such a link lifts a lock), else its purpose."""
+    staff = requested_by is not None and requested_by.account_id != BY_PROVISIONING
+    return "unlock" if staff and account.is_locked else purpose
+
+
 def issue_link(
     account: Account,
     firm: Firm,
@@ -66,7 +78,7 @@ def issue_link(
     """Record a link for ``account`` and mail it; raises :class:`errors.EmailSendFailed` when SES
     does not take the mail (the record is then ``send_failed``)."""
     # deferred: the confirm function never mails
-    from pwreset.mail.mailer import render, send_email
+    from pwreset.mail.mailer import render
 
     cfg = settings()
     issued = default_token_generator.make_token()
@@ -90,14 +102,19 @@ def issue_link(
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
-    # The mail's delivery timeline starts empty with the link: SES's events are appended only to
-    # a timeline that exists, so none written after an erasure brings the address back
-    # (pwreset.delivery.ses_events).
-    timeline = DeliveryTimeline(record.reset_id, events=[], ttl=record.ttl)
+    client_mail = outbox.ClientMail(
+        kind=mail_kind(account, purpose, requested_by),
+        account_id=account.account_id,
+        email=account.email,
+        reset_id=record.reset_id,
+        requested_by=record.requested_by,
+        requested_by_name=record.requested_by_name,
+        password_version=int(account.password_version),
+    )
     with transaction() as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
         tx.save(event, condition=Event.event_id.does_not_exist())
-        tx.save(timeline, condition=DeliveryTimeline.reset_id.does_not_exist())
+        tx.update(DeliveryTimeline(record.reset_id), actions=client_mail.record_actions(now))
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
 
     mail = render(
@@ -112,13 +129,12 @@ def issue_link(
         requested_by_name=record.requested_by_name,
     )
     try:
-        message_id = send_email(
-            aws.client("sesv2"),
-            sender=cfg.sender_address,
+        message_id = outbox.send(
+            mail,
             to=account.email,
-            mail=mail,
-            configuration_set=cfg.ses_configuration_set,
-            tags={"reset_id": record.reset_id, "kind": MAIL_TEMPLATES[purpose]},
+            tags={"kind": MAIL_TEMPLATES[purpose]},
+            client_mail=client_mail,
+            recorded=True,
         )
     except Exception as exc:  # botocore errors, throttling, network: all mean "not sent"
         logger.warning(

@@ -32,11 +32,11 @@ from functools import cache
 from typing import Any
 
 from pwreset.core import aws
-from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.credentials.locks import issue_lock_token
+from pwreset.delivery.outbox import ClientMail, mail_id, send
 from pwreset.mail import geo, useragent
-from pwreset.mail.mailer import RenderedMail, render, send_email
+from pwreset.mail.mailer import RenderedMail, render
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
 from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
 from pwreset.storage.idempotency import Guard, guard
@@ -55,6 +55,9 @@ OWNER_MAIL = "password_changed_owner"
 HOLDER_MAIL = "password_changed_holder"
 LOCKED_OWNER_MAIL = "account_locked_owner"
 LOCKED_HOLDER_MAIL = "account_locked_holder"
+# The holder's mails are client mails on the deliveries timeline (pwreset.delivery.outbox.KINDS);
+# the owners' are mails to staff.
+TIMELINE_KINDS = {HOLDER_MAIL: "password_changed", LOCKED_HOLDER_MAIL: "lock_notice"}
 # A stream keeps a record 24 hours, so a key kept 48 hours outlives every redelivery.
 IDEMPOTENCY_SECONDS = 48 * 3600
 
@@ -71,9 +74,13 @@ class Delivery:
     recipient_id: str
     kind: str
 
-
-def _ses() -> Any:
-    return aws.client("sesv2")
+    def client_mail(self, to: str) -> ClientMail | None:
+        """The delivery record of a holder's mail, under an id its retries share."""
+        kind = TIMELINE_KINDS.get(self.kind)
+        if kind is None:
+            return None
+        reset_id = mail_id(self.event_id, self.recipient_id)
+        return ClientMail(kind=kind, account_id=self.recipient_id, email=to, reset_id=reset_id)
 
 
 @cache
@@ -219,16 +226,9 @@ def _deliver(
 def _send(*, delivery: Delivery, to: str, compose: Callable[[], RenderedMail]) -> dict[str, str]:
     """The guarded step: only ``delivery`` makes the key; the mail is rendered here, so whatever
     rendering writes (a lock token) happens only for a mail that is really being sent."""
-    cfg = settings()
     mail = compose()
-    message_id = send_email(
-        _ses(),
-        sender=cfg.sender_address,
-        to=to,
-        mail=mail,
-        configuration_set=cfg.ses_configuration_set,
-        tags={"kind": delivery.kind, "event_id": delivery.event_id},
-    )
+    tags = {"kind": delivery.kind, "event_id": delivery.event_id}
+    message_id = send(mail, to=to, tags=tags, client_mail=delivery.client_mail(to))
     metrics.add_metric(name="NotificationEmailSent", unit="Count", value=1)
     logger.info(
         "notification sent",

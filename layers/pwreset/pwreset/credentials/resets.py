@@ -6,7 +6,8 @@ The flows, in the order a client meets them:
   (digest stored, with the ``reset_requested`` event, in one transaction) and mailed through SES
   (:mod:`pwreset.credentials.links`); an account without a password gets an invitation, one with a
   password a reset link;
-* the hosted page verifies the token (nothing is consumed: mail scanners open links too);
+* the hosted page verifies the token (nothing is consumed: mail scanners open links too); the first
+  verify of a link marks its mail opened, the deliveries view's proof that the mail was found;
 * the client sets a password: :func:`pwreset.credentials.changes.commit` changes the hash, bumps
   ``password_version``, consumes the token, records the event and opens the new session in one
   transaction. Every other link and session of the account dies with the version bump.
@@ -41,9 +42,14 @@ from pwreset.credentials.links import (
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.credentials.sessions import IssuedSession
 from pwreset.storage.accounts import account_and_firm, find_account_by_email, get_or_none, mail_block_reason
+from pwreset.storage.deliveries import mark_link_opened
 from pwreset.storage.idempotency import Guard, guard
-from pwreset.storage.models import Account, Firm
+from pwreset.storage.models import Account, Firm, ResetToken
 from pwreset.storage.transactions import TransactWriteError
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -127,10 +133,6 @@ SELF_SERVICE_RETRY_PAUSE_S = 0.1
 # queue, hours or days later, brings an older one, when the mailbox may have changed hands and the
 # person long since asked again or given up.
 SELF_SERVICE_MAX_AGE = timedelta(minutes=15)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def send_self_service_link(request: SelfServiceRequest) -> str:
@@ -295,6 +297,7 @@ def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
     """Say whether a link still works, and what for, without consuming it."""
     _limit("verify_ip", meta)
     record, account = require_valid(*load_link(raw_token))
+    _note_opened(record)
     return VerifiedReset(
         purpose=record.purpose,
         email_hint=mask_email(account.email),
@@ -302,6 +305,19 @@ def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
         locale=account.locale,
         policy=changes.policy().describe(account.locale),
     )
+
+
+def _note_opened(record: ResetToken) -> None:
+    """The hosted page opened the link: its mail reached the client, which SES cannot tell (a mail
+    filtered into a spam folder or a quarantine is "delivered" too). One conditional write, which
+    changes something only the first time; it never costs the client the page."""
+    try:
+        if mark_link_opened(record.reset_id, _now()):
+            metrics.add_metric(name="LinkOpened", unit="Count", value=1)
+    except Exception as exc:  # throttled or unreachable: the page works without it
+        logger.warning(
+            "link opening not recorded", extra={"reset_id": record.reset_id, "error": type(exc).__name__}
+        )
 
 
 # ---------------------------------------------------------------------------------------- confirm

@@ -1,27 +1,45 @@
-"""What went wrong with a reset mail, in words a firm's staff member can act on, in their language.
+"""What happened to a mail, in words a firm's staff member can act on, in their language.
 
-SES reports bounce types, subtypes and the receiving server's diagnostic code; staff need "the
-address has a typo" or "ask the client to whitelist our sender". :func:`classify_bounce` and
-:func:`classify_delay` turn SES facts into a diagnosis code; :func:`describe` turns a code into
+SES reports event types, bounce types and subtypes, delay types, complaint feedback types and the
+receiving server's diagnostic code; staff need "the address has a typo" or "ask the client to
+allow-list our sender". :func:`classify_bounce`, :func:`classify_delay` and
+:func:`classify_complaint` turn SES facts into a diagnosis code; :func:`describe` turns a code into
 ``{"code", "summary", "advice": [...]}`` in the reader's language. Codes are stable API; texts are
-not.
+not. Every SES event type has a code (the table in ``docs/features.md`` lists which event gives
+which):
 
-| code                 | when                                                                  |
-|----------------------|-----------------------------------------------------------------------|
-| address_not_found    | permanent bounce: NoEmail, 5.1.x, "user unknown", "does not exist"... |
-| address_rejected     | other permanent/undetermined bounce with no clearer reason             |
-| mailbox_full         | MailboxFull bounce or delay, 5.2.2, "quota"                             |
-| rejected_by_provider | 5.7.x, spam/policy/blocked wording: the provider refused our mail       |
-| content_rejected     | ContentRejected, AttachmentRejected, MessageTooLarge                    |
-| temporary_failure    | transient bounce with no clearer reason (SES gave up retrying)          |
-| suppressed           | SES did not send: address on the (account or global) suppression list   |
-| complaint            | the client marked the mail as spam                                      |
-| delayed              | DeliveryDelay without a later outcome                                   |
-| rejected_by_ses      | Reject: SES refused the content (operator issue)                        |
-| rendering_failed     | Rendering Failure (operator issue)                                      |
-| send_failed          | the SES API call failed; nothing was sent                               |
-| delivered_not_used   | delivered, not used, expired: spam folder? (SES cannot see it)          |
-| undeliverable        | the address is marked undeliverable and no reset mail says why          |
+| code                     | when                                                              |
+|--------------------------|-------------------------------------------------------------------|
+| sent                     | Send: handed to SES, nothing more reported yet                     |
+| delivered                | Delivery: the client's server took it (a link: not opened yet)     |
+| delivered_not_used       | a link delivered over a day ago and never opened: filtered?        |
+| address_not_found        | permanent bounce: NoEmail, 5.1.x, "user unknown", "does not exist" |
+| address_rejected         | other permanent bounce with no clearer reason                      |
+| undetermined_bounce      | bounce of type Undetermined with no clearer reason                 |
+| mailbox_full             | MailboxFull bounce, 5.2.2, "quota"                                 |
+| rejected_by_provider     | 5.7.x, spam/policy/blocked wording: the provider refused our mail  |
+| content_rejected         | ContentRejected bounce                                             |
+| message_too_large        | MessageTooLarge bounce                                             |
+| attachment_rejected      | AttachmentRejected bounce                                          |
+| temporary_failure        | transient bounce with no clearer reason (SES gave up retrying)     |
+| suppressed               | not sent: the address is on the account's suppression list         |
+| suppressed_by_ses        | not sent: the address is on SES's global suppression list          |
+| complaint                | Complaint (abuse, other, no type): the client marked it as spam    |
+| complaint_auth_failure   | Complaint auth-failure: the provider doubts it came from us        |
+| complaint_fraud          | Complaint fraud: reported as phishing                              |
+| complaint_virus          | Complaint virus: the provider found a virus in it                  |
+| marked_not_spam          | Complaint not-spam: the client took it out of the spam folder      |
+| unsubscribed             | Subscription: the client unsubscribed (SES list management)        |
+| delayed                  | DeliveryDelay General, Undetermined or no type                     |
+| delayed_mailbox_full     | DeliveryDelay MailboxFull                                          |
+| delayed_recipient_server | DeliveryDelay RecipientServerError, TransientCommunicationFailure  |
+| delayed_spam_suspected   | DeliveryDelay SpamDetected                                         |
+| delayed_sender_blocked   | DeliveryDelay IPFailure                                            |
+| delayed_at_ses           | DeliveryDelay InternalFailure, SendingDeferral, BYOIP look-up      |
+| rejected_by_ses          | Reject: SES found a virus in it (operator issue)                   |
+| rendering_failed         | Rendering Failure (operator issue)                                 |
+| send_failed              | the SES API call failed; nothing was sent                          |
+| undeliverable            | the address is marked undeliverable and no mail says why           |
 """
 
 from __future__ import annotations
@@ -31,6 +49,8 @@ from typing import Any
 
 from pwreset.core.config import settings
 from pwreset.core.i18n import N_, catalog
+from pwreset.delivery.outbox import KINDS
+from pwreset.mail.mailer import reset_help_url
 
 # Providers whose misspellings are worth pointing out, and real domains that merely look like a
 # misspelling of one of them (never "corrected").
@@ -73,7 +93,15 @@ _REAL_LOOKALIKES = frozenset(
 )
 
 _ADDRESS_CODES = frozenset(
-    {"address_not_found", "address_rejected", "suppressed", "temporary_failure", "undeliverable"}
+    {
+        "address_not_found",
+        "address_rejected",
+        "undetermined_bounce",
+        "suppressed",
+        "suppressed_by_ses",
+        "temporary_failure",
+        "undeliverable",
+    }
 )
 
 _NOT_FOUND = re.compile(
@@ -97,17 +125,50 @@ _REJECTED = re.compile(
 
 # ------------------------------------------------------------------------------------ classify
 
+# Subtypes that say it all, whatever the diagnostic code.
+_BOUNCE_SUBTYPES = {
+    "NoEmail": "address_not_found",
+    "Suppressed": "suppressed_by_ses",
+    "OnAccountSuppressionList": "suppressed",
+    "MailboxFull": "mailbox_full",
+    "MessageTooLarge": "message_too_large",
+    "ContentRejected": "content_rejected",
+    "AttachmentRejected": "attachment_rejected",
+}
+# Bounce types with no clearer reason, by type.
+_BOUNCE_FALLBACK = {"Transient": "temporary_failure", "Undetermined": "undetermined_bounce"}
+SUPPRESSION_SUBTYPE = "OnAccountSuppressionList"  # also a complaint's subtype
+_DELAY_TYPES = {
+    "MailboxFull": "delayed_mailbox_full",
+    "SpamDetected": "delayed_spam_suspected",
+    "IPFailure": "delayed_sender_blocked",
+    "RecipientServerError": "delayed_recipient_server",
+    "TransientCommunicationFailure": "delayed_recipient_server",
+    "InternalFailure": "delayed_at_ses",
+    "SendingDeferral": "delayed_at_ses",
+    "BYOIPHostNameLookupUnavailable": "delayed_at_ses",
+}
+_COMPLAINT_TYPES = {
+    "auth-failure": "complaint_auth_failure",
+    "fraud": "complaint_fraud",
+    "virus": "complaint_virus",
+    "not-spam": "marked_not_spam",
+}
+NOT_SPAM = "not-spam"
+
+
+def suppressed_subtype(subtype: str | None) -> bool:
+    """Whether a bounce subtype means SES did not send at all (a suppression list: SES's own, the
+    account's, or a newer one such as a tenant's)."""
+    return subtype == "Suppressed" or bool(subtype and subtype.endswith("SuppressionList"))
+
 
 def classify_bounce(bounce_type: str | None, subtype: str | None, diagnostic_code: str | None) -> str:
     """The diagnosis code of an SES bounce (see the module's table)."""
-    if subtype in ("Suppressed", "OnAccountSuppressionList"):
+    if subtype in _BOUNCE_SUBTYPES:
+        return _BOUNCE_SUBTYPES[subtype]
+    if suppressed_subtype(subtype):
         return "suppressed"
-    if subtype in ("ContentRejected", "AttachmentRejected", "MessageTooLarge"):
-        return "content_rejected"
-    if subtype == "MailboxFull":
-        return "mailbox_full"
-    if subtype == "NoEmail":
-        return "address_not_found"
     text = diagnostic_code or ""
     if _MAILBOX_FULL.search(text):
         return "mailbox_full"
@@ -115,15 +176,27 @@ def classify_bounce(bounce_type: str | None, subtype: str | None, diagnostic_cod
         return "address_not_found"
     if _REJECTED.search(text):
         return "rejected_by_provider"
-    if bounce_type == "Transient":
-        return "temporary_failure"
-    return "address_rejected"
+    return _BOUNCE_FALLBACK.get(bounce_type or "", "address_rejected")
 
 
 def classify_delay(delay_type: str | None, diagnostic_code: str | None) -> str:
-    if delay_type == "MailboxFull" or _MAILBOX_FULL.search(diagnostic_code or ""):
-        return "mailbox_full"
+    """The diagnosis code of an SES delivery delay, by its delay type, else by the server's words."""
+    if delay_type in _DELAY_TYPES:
+        return _DELAY_TYPES[delay_type]
+    text = diagnostic_code or ""
+    if _MAILBOX_FULL.search(text):
+        return "delayed_mailbox_full"
+    if _REJECTED.search(text):
+        return "delayed_spam_suspected"
     return "delayed"
+
+
+def classify_complaint(feedback_type: str | None, complaint_subtype: str | None) -> str:
+    """The diagnosis code of an SES complaint: by its feedback type (RFC 5965's, as SES passes it
+    on; none at all is common), or ``suppressed`` when SES did not send for an earlier complaint."""
+    if complaint_subtype == SUPPRESSION_SUBTYPE:
+        return "suppressed"
+    return _COMPLAINT_TYPES.get(feedback_type or "", "complaint")
 
 
 # ------------------------------------------------------------------------------------ typos
@@ -173,17 +246,64 @@ def suggest_domain(email: str | None) -> str | None:
 _TYPO = N_("Did you mean %(suggested)s? The domain %(domain)s looks like a typo of %(provider)s.")
 _WHITELIST = N_("Ask the client to add %(sender)s to their address book or list of safe senders (whitelist).")
 _NEW_LINK = N_("Then send a new reset link.")
+_INVITE_AGAIN = N_("Then send the invitation again.")
+# In an advice list: what to send again, by the mail's kind (a reset or unlock link, the invitation;
+# nothing for a notice, which goes out by itself). Replaced by describe(), never translated.
+_SEND_AGAIN = "\x00send again"
 _CHECK_TYPOS = N_("Check the address with the client for typos.")
-_CORRECT = N_("Correct the address in the client's profile, then send a new reset link.")
+_CORRECT = N_("Correct the address in the client's profile.")
 _OPERATOR = N_("This is not caused by the client: please tell your administrator.")
+_WAIT = N_("Wait a while: delivery is retried automatically, usually for several hours.")
+_SEARCH = N_(
+    "If the client cannot find it, ask them to search their inbox and their spam or junk folder for "
+    "%(sender)s."
+)
+# Translators: %(help_url)s is the help article for clients whose mail did not arrive.
+_HELP = N_("You can send the client our help article: %(help_url)s")
+_REMOVE_FROM_LIST = N_(
+    "If the address is right and works again, ask your administrator to remove it from the "
+    "SES suppression list."
+)
 
-# code -> (summary, advice); %(sender)s is the configured sender address.
+# code -> (summary, advice); %(sender)s is the configured sender address, %(help_url)s the help
+# article in the client's language.
 TEXTS: dict[str, tuple[str, list[str]]] = {
+    "sent": (
+        N_("The e-mail was handed to Amazon SES; the client's mail server has not confirmed it yet."),
+        [
+            N_("Wait a few minutes: the status changes as soon as SES reports more."),
+            N_(
+                "If nothing changes within an hour, please tell your administrator: the reports from "
+                "SES may not be arriving."
+            ),
+        ],
+    ),
+    "delivered": (
+        N_("The client's mail server accepted the e-mail."),
+        [_SEARCH, _HELP],
+    ),
+    "delivered_not_used": (
+        N_(
+            "The e-mail was delivered to the client's mail server more than a day ago, but its link "
+            "was never opened. It was probably filtered into a spam or junk folder or a quarantine, "
+            "which we cannot see."
+        ),
+        [
+            N_(
+                "Ask the client to look in their spam or junk folder and, for a company mailbox, to ask "
+                "their IT whether the e-mail is held in quarantine."
+            ),
+            _WHITELIST,
+            _HELP,
+            _SEND_AGAIN,
+        ],
+    ),
     "address_not_found": (
         N_("The client's mail provider reports that this address does not exist."),
         [
             N_("Check the address with the client, letter by letter: a typo is the most common cause."),
             _CORRECT,
+            _SEND_AGAIN,
         ],
     ),
     "address_rejected": (
@@ -195,20 +315,29 @@ TEXTS: dict[str, tuple[str, list[str]]] = {
                 "mail provider."
             ),
             _CORRECT,
+            _SEND_AGAIN,
+        ],
+    ),
+    "undetermined_bounce": (
+        N_("The client's mail provider returned the e-mail without saying why."),
+        [
+            _CHECK_TYPOS,
+            N_("Ask the client whether their mailbox works and is not full."),
+            _SEND_AGAIN,
         ],
     ),
     "mailbox_full": (
         N_("The client's mailbox is full, so the e-mail could not be delivered."),
         [
             N_("Ask the client to make room in their mailbox, for example by deleting old e-mails."),
-            _NEW_LINK,
+            _SEND_AGAIN,
         ],
     ),
     "rejected_by_provider": (
         N_("The client's mail provider rejected the e-mail, for example as suspected spam."),
         [
             _WHITELIST,
-            _NEW_LINK,
+            _SEND_AGAIN,
             N_(
                 "If it is rejected again, the client's IT or mail provider has to allow e-mail from "
                 "%(sender)s."
@@ -219,12 +348,23 @@ TEXTS: dict[str, tuple[str, list[str]]] = {
         N_("The client's mail provider rejected the content of the e-mail."),
         [
             _WHITELIST,
-            _NEW_LINK,
+            _SEND_AGAIN,
             N_(
                 "If it is rejected again, please tell your administrator: the e-mail itself may need "
                 "a change."
             ),
         ],
+    ),
+    "message_too_large": (
+        N_("The client's mail provider refused the e-mail as too large."),
+        [
+            _OPERATOR,
+            N_("Meanwhile, ask the client whether their mailbox has an unusually low size limit."),
+        ],
+    ),
+    "attachment_rejected": (
+        N_("The client's mail provider refused the e-mail because of an attachment or embedded image."),
+        [_OPERATOR, _WHITELIST],
     ),
     "temporary_failure": (
         N_("The client's mail server did not accept the e-mail for a long time, so delivery was given up."),
@@ -232,7 +372,7 @@ TEXTS: dict[str, tuple[str, list[str]]] = {
             _CHECK_TYPOS,
             N_("Ask the client whether their mailbox works and is not full."),
             _WHITELIST,
-            _NEW_LINK,
+            _SEND_AGAIN,
         ],
     ),
     "suppressed": (
@@ -242,9 +382,20 @@ TEXTS: dict[str, tuple[str, list[str]]] = {
         ),
         [
             N_("Check the address with the client for typos and correct it in the client's profile."),
+            _REMOVE_FROM_LIST,
+            _SEND_AGAIN,
+        ],
+    ),
+    "suppressed_by_ses": (
+        N_(
+            "The e-mail was not sent: Amazon SES blocks this address for every sender because "
+            "e-mails to it recently bounced as non-existent."
+        ),
+        [
+            N_("Check the address with the client for typos and correct it in the client's profile."),
             N_(
-                "If the address is right and works again, ask your administrator to remove it from the "
-                "SES suppression list, then send a new reset link."
+                "If the address is right, Amazon SES lifts the block by itself after a while; until "
+                "then, ask the client for another address."
             ),
         ],
     ),
@@ -261,18 +412,106 @@ TEXTS: dict[str, tuple[str, list[str]]] = {
             ),
         ],
     ),
+    "complaint_auth_failure": (
+        N_(
+            "The client's mail provider reported the e-mail because it could not confirm that it "
+            "really came from us (a failed SPF, DKIM or DMARC check)."
+        ),
+        [
+            _OPERATOR,
+            N_(
+                "No further e-mails go to this address until your administrator re-enables it after "
+                "the cause is fixed."
+            ),
+        ],
+    ),
+    "complaint_fraud": (
+        N_("The e-mail was reported as fraud or phishing."),
+        [
+            N_(
+                "Call the client and confirm that the e-mail was really from your firm; never ask for "
+                "their password."
+            ),
+            N_(
+                "No further e-mails go to this address until your administrator re-enables it after "
+                "the client has confirmed."
+            ),
+        ],
+    ),
+    "complaint_virus": (
+        N_("The client's mail provider reported a virus in the e-mail."),
+        [
+            _OPERATOR,
+            N_(
+                "No further e-mails go to this address until your administrator re-enables it after "
+                "the cause is fixed."
+            ),
+        ],
+    ),
+    "marked_not_spam": (
+        N_("The client found the e-mail in their spam folder and marked it as not spam."),
+        [
+            N_("Nothing to do: later e-mails should reach the inbox."),
+            _WHITELIST,
+        ],
+    ),
+    "unsubscribed": (
+        N_("The client unsubscribed from these e-mails (with the unsubscribe link or button)."),
+        [
+            N_(
+                "Ask the client whether they still want e-mails about their portal access: without "
+                "them, reset links cannot reach them."
+            ),
+            N_("If they do, ask your administrator to subscribe the address again."),
+        ],
+    ),
     "delayed": (
         N_(
             "Delivery is delayed: the client's mail server has not accepted the e-mail yet; it is "
             "retried automatically."
         ),
         [
-            N_("Wait a while: delivery is retried automatically, usually for several hours."),
+            _WAIT,
             N_(
                 "If the e-mail does not arrive, check the address with the client and ask whether "
                 "their mailbox is full."
             ),
         ],
+    ),
+    "delayed_mailbox_full": (
+        N_("Delivery is delayed: the client's mailbox is full. It is retried automatically."),
+        [
+            N_("Ask the client to make room in their mailbox, for example by deleting old e-mails."),
+            _WAIT,
+        ],
+    ),
+    "delayed_recipient_server": (
+        N_(
+            "Delivery is delayed: the client's mail server cannot be reached or has a temporary "
+            "problem. It is retried automatically."
+        ),
+        [
+            _WAIT,
+            N_("If it does not arrive, check the address with the client, especially the part after the @."),
+        ],
+    ),
+    "delayed_spam_suspected": (
+        N_(
+            "Delivery is delayed: the client's mail provider suspects spam and does not accept the "
+            "e-mail for now. It is retried automatically."
+        ),
+        [_WHITELIST, _WAIT],
+    ),
+    "delayed_sender_blocked": (
+        N_(
+            "Delivery is delayed: the client's mail provider is blocking or slowing down e-mail from "
+            "our mail service. It is retried automatically."
+        ),
+        [_WAIT, _OPERATOR],
+    ),
+    "delayed_at_ses": (
+        N_("Delivery is delayed on the side of Amazon SES. It is retried automatically."),
+        [_WAIT, N_("If it keeps failing, please tell your administrator.")],
     ),
     "rejected_by_ses": (
         N_("Amazon SES refused to send the e-mail because it flagged its content."),
@@ -283,30 +522,44 @@ TEXTS: dict[str, tuple[str, list[str]]] = {
         N_("The e-mail could not be handed to the mail service; nothing was sent."),
         [N_("Try again in a few minutes."), N_("If it keeps failing, please tell your administrator.")],
     ),
-    "delivered_not_used": (
-        N_(
-            "The e-mail was delivered to the client's mail server, but the link was not used before "
-            "it expired. It may be in the spam folder, which we cannot see."
-        ),
-        [N_("Ask the client to look in their spam or junk folder."), _WHITELIST, _NEW_LINK],
-    ),
     "undeliverable": (
         N_("Earlier e-mails to this address could not be delivered."),
-        [_CHECK_TYPOS, N_("Correct the address in the client's profile.")],
+        [_CHECK_TYPOS, _CORRECT],
     ),
 }
 
 
-def describe(code: str, locale: str, *, email: str | None = None) -> dict[str, Any]:
+def _send_again(kind: str | None) -> str | None:
+    """What staff send again after fixing the cause, for a mail of ``kind`` (None: a reset link)."""
+    if kind == "invitation":
+        return _INVITE_AGAIN
+    mail_kind = KINDS.get(kind or "reset")
+    return _NEW_LINK if mail_kind is None or mail_kind.carries_link else None
+
+
+def describe(
+    code: str,
+    locale: str,
+    *,
+    email: str | None = None,
+    client_locale: str | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
     """``{"code", "summary", "advice"}`` for ``code`` in ``locale``'s language.
 
     ``email`` is the address the mail went to; for address problems a likely provider typo in it
-    becomes the first piece of advice.
+    becomes the first piece of advice. The help article named in the advice is the one in the
+    client's language (``client_locale``), since staff pass it on. ``kind`` is the mail's
+    (:data:`pwreset.delivery.outbox.KINDS`): it decides what the advice says to send again.
     """
     texts = catalog(locale)
     summary, advice = TEXTS.get(code) or TEXTS["undeliverable"]
+    again = _send_again(kind)
+    chosen = [again if line == _SEND_AGAIN else line for line in advice]
     values = {"sender": settings().sender_address}
-    lines = [texts.gettext(line) % values for line in advice]
+    if _HELP in chosen:  # its address may take a read (pwreset.core.public_urls): only when named
+        values["help_url"] = reset_help_url(client_locale or locale)
+    lines = [texts.gettext(line) % values for line in chosen if line is not None]
     provider = suggest_domain(email) if code in _ADDRESS_CODES else None
     if provider and email:
         local, _, domain = email.rpartition("@")

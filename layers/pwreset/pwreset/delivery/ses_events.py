@@ -2,19 +2,20 @@
 
 A verified SNS notification carries one SES event, in either format SES uses: configuration-set
 event publishing (``eventType``: Send, Delivery, Bounce, Complaint, Reject, DeliveryDelay,
-"Rendering Failure", and others we do not subscribe to) or identity notifications
-(``notificationType``: Bounce, Complaint, Delivery; no tags). Unknown types and fields are kept or
-ignored, never an error.
+"Rendering Failure", Subscription; the configuration set publishes all of them, but not Open and
+Click: no tracking) or identity notifications (``notificationType``: Bounce, Complaint, Delivery;
+no tags). Unknown types and fields are kept or ignored, never an error.
 
 Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe facts) and
 
-* matched to its reset: by the ``reset_id`` tag our sends set (so an event that overtakes the
-  write of the SES message id onto the token still lands), else by SES message id through the
-  reset tokens' ``by_ses_message_id`` index;
-* appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`), only
-  while the timeline exists (a link's starts empty in the link's own transaction) or, for a link
-  issued before timelines started so, while the link exists: an event arriving after the account
-  was erased (its links and timelines deleted) must not write its address back; and, for a
+* matched to its mail: by the ``reset_id`` tag every client mail carries (its id on the deliveries
+  timeline, :mod:`pwreset.delivery.outbox`), else, for a link mail, by SES message id through the
+  reset tokens' ``by_ses_message_id`` index (identity notifications carry no tags); a mail to staff
+  belongs to no timeline;
+* appended to that mail's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`), only while
+  the timeline exists (every client mail's record is written before it leaves) or, for a link mail
+  sent before mails were recorded, while the link exists: an event arriving after the account was
+  erased (its records and links deleted) must not write its address back; and, for a
   permanent bounce or a complaint, applied to every account whose current address it is
   (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce; an address
   already so marked is left as it is) with an ``email_undeliverable`` audit event per account
@@ -36,11 +37,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pwreset.core import errors
-from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.times import iso
 from pwreset.delivery import sns
-from pwreset.delivery.diagnosis import classify_bounce
+from pwreset.delivery.diagnosis import classify_bounce, classify_complaint
+from pwreset.delivery.outbox import record_retention
 from pwreset.storage.accounts import get_or_none
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, ResetToken, SnsMessage
@@ -56,6 +57,7 @@ EVENT_TYPES = {
     "DeliveryDelay": "delivery_delay",
     "Rendering Failure": "rendering_failure",
     "RenderingFailure": "rendering_failure",
+    "Subscription": "subscription",
 }
 # Where each type keeps its facts in the SES record.
 _SECTIONS = {
@@ -66,8 +68,8 @@ _SECTIONS = {
     "reject": "reject",
     "delivery_delay": "deliveryDelay",
     "rendering_failure": "failure",
+    "subscription": "subscription",
 }
-RESET_MAIL_KIND = "reset_link"  # the ``kind`` tag of reset mails (see resets._issue_and_send)
 SNS_MESSAGE_RETENTION = timedelta(days=14)
 # Older messages are acknowledged and dropped: their MessageId marker may be gone, and SNS's own
 # retries end within hours, so anything this old is a replay.
@@ -92,8 +94,8 @@ class DeliveryEvent:
     type: str  # send | delivery | bounce | complaint | reject | delivery_delay | rendering_failure | other
     at: str  # ISO-8601 UTC, when SES says it happened
     ses_message_id: str
-    reset_id: str | None = None  # our tag
-    kind: str | None = None  # our tag
+    reset_id: str | None = None  # our tag: the mail's id on the deliveries timeline
+    kind: str | None = None  # our tag: which mail (its template)
     recipients: tuple[str, ...] = ()  # lower-cased addresses the event is about
     detail: dict[str, Any] = field(default_factory=dict)
     feedback_id: str | None = None
@@ -221,6 +223,18 @@ def _rendering_failure(section: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _subscription(section: Mapping[str, Any]) -> dict[str, Any]:
+    """The recipient changed their subscription (SES list management: the List-Unsubscribe header
+    or an unsubscribe link): how, and whether from everything."""
+    preferences = section.get("newTopicPreferences")
+    unsubscribe_all = preferences.get("unsubscribeAll") if isinstance(preferences, dict) else None
+    return {
+        "contact_list": _text(section.get("contactList"), 128),
+        "source": _text(section.get("source"), 64),
+        "unsubscribe_all": unsubscribe_all if isinstance(unsubscribe_all, bool) else None,
+    }
+
+
 _DETAILS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "bounce": _bounce,
     "complaint": _complaint,
@@ -228,6 +242,7 @@ _DETAILS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "delivery_delay": _delay,
     "reject": _reject,
     "rendering_failure": _rendering_failure,
+    "subscription": _subscription,
 }
 
 
@@ -331,7 +346,7 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
     if event is None:
         logger.info("sns message without an ses mail event", extra={"message_id": message.message_id})
         return _store(message.message_id, None, None, [], now)
-    reset_id = find_reset_id(event)
+    reset_id = find_timeline(event)
     outcome = _store(message.message_id, event, reset_id, address_marks(event), now)
     logger.info(
         "ses event",
@@ -374,7 +389,7 @@ def _store(
     """The MessageId marker, the timeline entry, the address marks and their audit events,
     together or not at all.
 
-    ``timeline``: ``"existing"`` appends to the reset's timeline only if it exists; a token
+    ``timeline``: ``"existing"`` appends to the mail's timeline only if it exists; a token
     digest appends (creating the timeline) only if that link still exists; ``""`` writes none.
     When the timeline is missing, the link is looked up once (by the SES message id) and the
     transaction tried again with it, or without a timeline entry when the link is gone too: an
@@ -383,7 +398,6 @@ def _store(
     A mark whose condition fails (the account has another address by now, the address has this
     verdict already, or a complaint already outranks a bounce) is dropped with its event and the
     rest written again; a failed marker is a duplicate."""
-    cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     writes_timeline = event is not None and reset_id is not None and bool(timeline)
     link = timeline if writes_timeline and timeline != "existing" else None
@@ -393,7 +407,7 @@ def _store(
                 tx.condition_check(ResetToken, link, condition=ResetToken.reset_id == reset_id)
             tx.save(marker, condition=SnsMessage.message_id.does_not_exist())
             if writes_timeline and event is not None and reset_id is not None:
-                keep = timedelta(seconds=cfg.reset_retention_seconds + cfg.staff_link_lifetime_seconds)
+                keep = record_retention()
                 tx.update(
                     DeliveryTimeline(reset_id),
                     actions=[
@@ -479,11 +493,10 @@ def _undeliverable_event(mark: AddressMark, reset_id: str | None, now: datetime)
     )
 
 
-def find_reset_id(event: DeliveryEvent) -> str | None:
-    """The reset a mail belongs to: our tag first, the SES message id as the fallback. Mails of
-    another kind (e.g. notifications) belong to no reset."""
-    if event.kind not in (None, RESET_MAIL_KIND):
-        return None
+def find_timeline(event: DeliveryEvent) -> str | None:
+    """The timeline (``reset_id``) of the event's mail: our tag first, which every client mail
+    carries; the SES message id as the fallback, which finds link mails (untagged identity
+    notifications). A mail to staff has neither."""
     if event.reset_id:
         return event.reset_id
     for hit in ResetToken.by_ses_message_id.query(event.ses_message_id, limit=1):
@@ -521,7 +534,7 @@ def address_diagnosis(event: DeliveryEvent, address: str) -> str:
     """The diagnosis code (``pwreset.delivery.diagnosis``) of what a bounce or a complaint says
     about ``address``: the code staff read in the deliveries view, and the CRM in its event."""
     if event.type == "complaint":
-        return "complaint"
+        return classify_complaint(event.detail.get("feedback_type"), event.detail.get("complaint_subtype"))
     recipient: dict[str, Any] = next(
         (r for r in event.detail.get("recipients", []) if r.get("email") == address), {}
     )

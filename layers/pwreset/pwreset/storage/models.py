@@ -264,21 +264,53 @@ class Event(_SharedConnectionModel):
     by_account = EventByAccount()
 
 
-class DeliveryTimeline(_SharedConnectionModel):
-    """What SES reported about one reset mail, in arrival order (the reader sorts by event time).
+class DeliveryByAccount(GlobalSecondaryIndex["DeliveryTimeline"]):
+    """An account holder's mails, newest first: the deliveries view is one query of it. Timelines
+    of link mails sent before mails were recorded have no ``account_id`` and are not in it."""
 
-    Keyed by ``reset_id`` (our sends tag every mail with it), so an event can be recorded even when
-    it arrives before the send's message id is written to the token. Each entry is one normalised
-    event as a JSON string (see :mod:`pwreset.delivery.ses_events`).
+    class Meta:
+        index_name = "by_account"
+        projection = AllProjection()
+
+    account_id = UnicodeAttribute(hash_key=True)
+    requested_at = UnicodeAttribute(range_key=True)
+
+
+class DeliveryTimeline(_SharedConnectionModel):
+    """One mail to an account holder: its delivery record, written before the mail leaves
+    (:mod:`pwreset.delivery.outbox`), and what SES reported about it, in arrival order (the reader
+    sorts by event time).
+
+    Keyed by the mail's id on the deliveries timeline, ``reset_id`` (the HTTP contract's name; for a
+    link mail its reset id, for any other mail an id of its own). Every mail is tagged with it, so
+    an event can be recorded even when it arrives before anything else is known of the send. Each
+    entry of ``events`` is one normalised event as a JSON string (see
+    :mod:`pwreset.delivery.ses_events`). Timelines of link mails sent before mails were recorded
+    hold only ``events``, ``message_id`` and ``ttl``; the view reads their link from the token.
     """
 
     class Meta(_Meta):
         table_name = settings().delivery_events_table
 
     reset_id = UnicodeAttribute(hash_key=True)
+    # The delivery record.
+    account_id = UnicodeAttribute(null=True)
+    requested_at = UnicodeAttribute(null=True)  # ISO-8601 UTC, sortable
+    kind = UnicodeAttribute(null=True)  # pwreset.delivery.outbox.KINDS
+    email = UnicodeAttribute(null=True)  # the address the mail went to
+    requested_by = UnicodeAttribute(null=True)  # staff account id, "provisioning", or None
+    requested_by_name = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # sending | send_failed
+    # A link mail: the account's password_version when it was sent (a later change means the link
+    # or another way to a password was used), and when the hosted page first opened the link.
+    password_version = NumberAttribute(null=True)
+    opened_at = UTCDateTimeAttribute(null=True)
+    # What SES reported.
     message_id = UnicodeAttribute(null=True)
     events = ListAttribute(of=UnicodeAttribute, default=list)
     ttl = TTLAttribute(null=True)
+
+    by_account = DeliveryByAccount()
 
 
 class SnsMessage(_SharedConnectionModel):

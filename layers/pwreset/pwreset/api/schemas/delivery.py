@@ -3,11 +3,18 @@ Apart per function, so a cold start builds only its own models."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pwreset.api.schemas import Out
+from pwreset.delivery.outbox import KINDS
+
+# The kinds of client mail (pwreset.delivery.outbox.KINDS): a kind added there is one the API names.
+if TYPE_CHECKING:
+    MailKind = str
+else:
+    MailKind = Literal[tuple(KINDS)]
 
 
 class WebhookOutcome(Out):
@@ -66,6 +73,7 @@ class Requester(Out):
 
 class Delivery(Out):
     reset_id: str
+    kind: MailKind
     requested_at: str
     requested_by: Requester | None
     status: Literal["sent", "delivered", "bounced", "complained", "suppressed", "delayed", "failed"]
