@@ -28,6 +28,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "AccountsTable",
         "ResetTokensTable",
         "LockTokensTable",  # "It wasn't me": read the lock link, mark it used in the lock's transaction
+        "FirmsTable",  # the link's firm: its brand for the page, its portal after a confirm
         "SessionsTable",
         "EventsTable",
         "RateLimitsTable",
@@ -53,7 +54,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "LockTokensTable",
     },
     "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
-    "ResetPageFunction": set(),  # serves the page and its assets; reads no data
+    "ResetPageFunction": {"FirmsTable"},  # the page and its assets; a firm's contact for the help article
     # Self-service links from the queue: the account by address, the firm's name, the link, its
     # event, and one idempotency record per request.
     "SelfServiceResetFunction": {

@@ -8,7 +8,7 @@ table names at import, and the resolver its origins), where a missing variable i
 Each setting is read from the variable of its name in capitals, as its type says: ``str`` is
 required, ``str | None`` optional, ``int`` a required whole number (or the documented default of a
 knob the template does not set: :data:`KNOB_DEFAULTS`), ``bool`` ``true``/``false``, ``tuple[str, ...]`` a
-comma-separated list.
+comma-separated list. A ``bool`` the template does not set has its default in :data:`KNOB_DEFAULTS` too.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ KNOB_DEFAULTS = {
     "argon2_memory_kib": 19456,
     "argon2_parallelism": 1,
     "reset_retention_seconds": 90 * 24 * 3600,
+    # LOCAL ONLY: firms' portal and logo addresses may be http://127.0.0.1 or http://localhost.
+    # The local stack sets it; the template never does, so a deployed stack takes https:// only.
+    "allow_loopback_http_urls": False,
 }
 
 
@@ -85,6 +88,8 @@ class Settings:
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
+    # LOCAL ONLY (see KNOB_DEFAULTS): a firm's portal_url and logo_url may be loopback http.
+    allow_loopback_http_urls: bool
 
     @property
     def reset_help_url(self) -> str:
@@ -128,8 +133,10 @@ def _number(env: Mapping[str, str], missing: list[str], name: str, default: int 
         return 0
 
 
-def _flag(env: Mapping[str, str], missing: list[str], name: str) -> bool:
+def _flag(env: Mapping[str, str], missing: list[str], name: str, default: bool | None = None) -> bool:
     raw = env.get(name, "").strip().lower()
+    if not raw and default is not None:
+        return default
     if raw not in ("true", "false"):
         missing.append(f"{name} (true or false)")
     return raw == "true"
@@ -139,7 +146,8 @@ def _read(env: Mapping[str, str], missing: list[str], setting: str, kind: Any) -
     """The variable of ``setting`` read as a value of type ``kind`` (see the module's docstring)."""
     name = setting.upper()
     if kind is bool:
-        return _flag(env, missing, name)
+        default = KNOB_DEFAULTS.get(setting)
+        return _flag(env, missing, name, None if default is None else bool(default))
     if kind is int:
         return _number(env, missing, name, KNOB_DEFAULTS.get(setting))
     if kind == str | None:
