@@ -53,7 +53,17 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "NotifyIdempotencyTable",
         "LockTokensTable",
     },
-    "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
+    # The email_undeliverable audit event goes into the events table in the mark's transaction.
+    "SesEventsFunction": {
+        "ResetTokensTable",
+        "DeliveryEventsTable",
+        "SnsMessagesTable",
+        "AccountsTable",
+        "EventsTable",
+    },
+    # Reads the events table's stream (SAM's managed policy) and touches no table: the events for the
+    # CRM are made from the stream's images alone.
+    "CrmEventsFunction": set(),
     "ResetPageFunction": {"FirmsTable"},  # the page and its assets; a firm's contact for the help article
     # Self-service links from the queue: the account by address, the firm's name, the link, its
     # event, and one idempotency record per request.

@@ -18,81 +18,109 @@ on where a value comes from. Mails check again where a header is built
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from pwreset.core.config import settings
 from pwreset.mail.brand import has_control_characters
 
 MAX_URL_LENGTH = 2048
 MAX_SENDER_NAME_LENGTH = 100
-# Loopback hosts a local stack serves on; only with ALLOW_LOOPBACK_HTTP_URLS (never deployed).
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
-COLOR = re.compile(r"#[0-9a-fA-F]{6}")
-# Digits, spaces and the usual separators; at least three digits.
-PHONE = re.compile(r"\+?[0-9 ()./-]{3,40}")
-# Characters RFC 3986 never allows in a URL (and that would end an HTML attribute or a header).
-_NOT_IN_URLS = frozenset('"<>\\^`{|}')
+
+# Each rule is one regular expression, and the OpenAPI document states it as the field's pattern
+# (pwreset.api.schemas.provisioning): what the document calls valid is accepted, and only that.
+
+# Characters no name may hold: ASCII and C1 controls (CR and LF among them), the invisible ones
+# that make a name read otherwise than it is (soft hyphen, zero-width characters, bidirectional
+# controls, the byte-order mark), and Unicode's line and paragraph separators. (Where a header is
+# built, every control or format character is blanked again: pwreset.mail.brand.display_name.)
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+# A firm's name (the default From display name): no such character, and more than spaces.
+FIRM_NAME_PATTERN = rf"^[^{_CONTROLS}]*[^ {_CONTROLS}][^{_CONTROLS}]*$"
+# A From display name: neither, nor quotes or backslashes (they would change what the header
+# means), and no space at either end.
+_NAME_CHAR = rf'"\\{_CONTROLS}'
+_INNER = MAX_SENDER_NAME_LENGTH - 2
+SENDER_NAME_PATTERN = rf"^[^ {_NAME_CHAR}](?:[^{_NAME_CHAR}]{{0,{_INNER}}}[^ {_NAME_CHAR}])?$"
+# An absolute https:// URL: a host name (or IPv4 address), a port that is one, a path and a query
+# of the characters RFC 3986 allows (non-ASCII percent-encoded); no user name or password (no "@"
+# before the path), no fragment (no "#"), no spaces or quotes.
+_PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+_PATH_AND_QUERY = r"(?:[/?][A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%]*)?"
+WEB_ADDRESS_PATTERN = rf"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?{_PORT}{_PATH_AND_QUERY}$"
+# Only where the local stack allows it (ALLOW_LOOPBACK_HTTP_URLS, never in the template).
+LOOPBACK_ADDRESS_PATTERN = rf"^http://(?:127\.0\.0\.1|localhost){_PORT}{_PATH_AND_QUERY}$"
+COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"
+# Digits, spaces and the usual separators, at least three digits.
+_SEPARATORS = r"[ ()./-]*"
+PHONE_PATTERN = rf"^\+?{_SEPARATORS}[0-9]{_SEPARATORS}[0-9]{_SEPARATORS}[0-9][0-9 ()./-]*$"
+MAX_PHONE_LENGTH = 40
+
+_WEB_ADDRESS = re.compile(WEB_ADDRESS_PATTERN)
+_LOOPBACK_ADDRESS = re.compile(LOOPBACK_ADDRESS_PATTERN)
+_SENDER_NAME = re.compile(SENDER_NAME_PATTERN)
+_FIRM_NAME = re.compile(FIRM_NAME_PATTERN)
+_COLOR = re.compile(COLOR_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def web_address(raw: str) -> str:
-    """``raw`` when it is an absolute ``https://`` URL with a host and without credentials, a
-    fragment, spaces or control characters (``http://127.0.0.1`` and ``http://localhost`` only where
-    the local stack allows them); else ``ValueError`` saying what is wrong."""
-    value = raw.strip()
-    if not value or len(value) > MAX_URL_LENGTH:
-        raise ValueError(f"an https:// address of at most {MAX_URL_LENGTH} characters")
-    if has_control_characters(value) or any(char.isspace() or char in _NOT_IN_URLS for char in value):
-        raise ValueError("no spaces, quotes, angle brackets or control characters in an address")
-    parts = urlsplit(value)
-    if "#" in value:
-        raise ValueError("no fragment (#...) in an address")
-    if "@" in parts.netloc:
-        raise ValueError("no user name or password in an address")
-    try:
-        host, _port = parts.hostname, parts.port
-    except ValueError as exc:  # a port that is not a number, or out of range
-        raise ValueError("not a valid host and port") from exc
+    """``raw`` when it is an absolute ``https://`` URL (:data:`WEB_ADDRESS_PATTERN`;
+    ``http://127.0.0.1`` and ``http://localhost`` too where the local stack allows them); else
+    ``ValueError`` saying what is wrong."""
+    if _WEB_ADDRESS.fullmatch(raw) and len(raw) <= MAX_URL_LENGTH:
+        return raw
     loopback = settings().allow_loopback_http_urls
-    allowed = parts.scheme.lower() == "https" or (
-        loopback and parts.scheme.lower() == "http" and host in LOOPBACK_HOSTS
-    )
-    if not allowed or not host:
-        local = " (or http://127.0.0.1 or http://localhost on this local stack)" if loopback else ""
-        raise ValueError(f"an absolute https:// address{local}")
-    return value
+    if loopback and _LOOPBACK_ADDRESS.fullmatch(raw) and len(raw) <= MAX_URL_LENGTH:
+        return raw
+    raise ValueError(_what_is_wrong_with(raw, loopback))
+
+
+def _what_is_wrong_with(url: str, loopback: bool) -> str:
+    parts = url.split("#", 1)[0].split("/", 3)
+    authority = parts[2] if len(parts) > 2 else ""
+    if len(url) > MAX_URL_LENGTH:
+        return f"an https:// address of at most {MAX_URL_LENGTH} characters"
+    if "#" in url:
+        return "no fragment (#...) in an address"
+    if "@" in authority:
+        return "no user name or password in an address"
+    if has_control_characters(url) or any(char.isspace() or char in "\"'<>\\^`{|}" for char in url):
+        return "no spaces, quotes, angle brackets or control characters in an address"
+    if url.startswith("https://") and ":" in authority:
+        return "not a valid host and port"
+    local = " (or http://127.0.0.1 or http://localhost on this local stack)" if loopback else ""
+    return f"an absolute https:// address with a host{local}"
 
 
 def sender_name(raw: str) -> str:
-    """A ``From`` display name: no quotes or backslashes (they would change what the header
-    means), no control characters (CR and LF would start another header)."""
-    value = raw.strip()
-    if not value or len(value) > MAX_SENDER_NAME_LENGTH:
-        raise ValueError(f"between 1 and {MAX_SENDER_NAME_LENGTH} characters")
-    if '"' in value or "\\" in value:
+    """A ``From`` display name (:data:`SENDER_NAME_PATTERN`)."""
+    if _SENDER_NAME.fullmatch(raw):
+        return raw
+    if not raw.strip() or len(raw) > MAX_SENDER_NAME_LENGTH:
+        raise ValueError(f"between 1 and {MAX_SENDER_NAME_LENGTH} characters, no space at either end")
+    if '"' in raw or "\\" in raw:
         raise ValueError("no quotes or backslashes")
-    if has_control_characters(value):
-        raise ValueError("no line breaks or control characters")
-    return value
+    if raw != raw.strip(" "):
+        raise ValueError("no space at either end")
+    raise ValueError("no line breaks or control characters")
 
 
 def firm_name(raw: str) -> str:
-    """A firm's name is the default ``From`` display name too: no line breaks or control characters
-    (quotes are allowed here; the header escapes them)."""
-    value = raw.strip()
-    if has_control_characters(value):
-        raise ValueError("no line breaks or control characters")
-    return value
+    """A firm's name (:data:`FIRM_NAME_PATTERN`) is the default ``From`` display name too: no line
+    breaks or control characters (quotes are allowed here; the header escapes them)."""
+    if not _FIRM_NAME.fullmatch(raw):
+        raise ValueError("no line breaks or control characters, and more than spaces")
+    return raw.strip()
 
 
 def brand_color(raw: str) -> str:
     """``#rrggbb`` (hexadecimal), lower-cased."""
-    if not COLOR.fullmatch(raw):
+    if not _COLOR.fullmatch(raw):
         raise ValueError("a colour as #rrggbb, e.g. #1d4f91")
     return raw.lower()
 
 
 def phone_number(raw: str) -> str:
-    value = raw.strip()
-    if not PHONE.fullmatch(value) or sum(char.isdigit() for char in value) < 3:
+    """Digits, spaces and ``+ ( ) - / .`` (:data:`PHONE_PATTERN`), at least three digits."""
+    if not _PHONE.fullmatch(raw) or len(raw) > MAX_PHONE_LENGTH:
         raise ValueError("a phone number: digits, spaces and + ( ) - / .")
-    return value
+    return raw

@@ -69,6 +69,11 @@ KEPT_AFTER_ERASURE = frozenset(
         "reported_change",
         "reported_at",
         "already_locked",
+        # email_undeliverable: the verdict and its diagnosis code (codes, not the address).
+        "email_status",
+        "diagnosis_code",
+        # Not previous_hint/new_hint of an address change: a masked address keeps its domain,
+        # and a person's own domain names them.
     }
 )
 
@@ -285,6 +290,14 @@ def _write(
     account_id: str, existing: Account | None, plan: _Plan, *, caller: str, meta: RequestMeta
 ) -> Account:
     now = _now()
+    new_email = plan.changes.get("email")
+    # An address change carries both addresses masked: the CRM's EmailChanged event (pwreset.crm)
+    # is made of them, and they go with an erasure (not in KEPT_AFTER_ERASURE).
+    hints = (
+        {"previous_hint": mask_email(existing.email), "new_hint": mask_email(new_email)}
+        if existing is not None and new_email
+        else {}
+    )
     event = audit_event(
         "account_provisioned",
         account_id=account_id,
@@ -296,9 +309,9 @@ def _write(
             "revoked": plan.revoke,
             "created": existing is None,
             "caller": caller,
+            **hints,
         },
     )
-    new_email = plan.changes.get("email")
     try:
         with transaction() as tx:
             if new_email:

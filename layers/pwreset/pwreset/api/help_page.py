@@ -4,7 +4,7 @@ It follows the help-desk article the product comes from: check the address for t
 spam folder, add the sender (the configured ``SENDER_ADDRESS``, shown verbatim) to the safe
 senders, then ask for a new link with the form on the page. Reset mails, the hosted reset page and
 the portal's "forgot password" confirmation link here (the URL from configuration:
-:attr:`pwreset.core.config.Settings.reset_help_url`).
+:func:`pwreset.core.public_urls.reset_help_url`).
 
 With ``?firm={firm_id}`` (the link in a mail to a firm's client, and the hosted page's once verify
 named the firm) the article names how to reach that firm; an unknown firm gets the neutral article,

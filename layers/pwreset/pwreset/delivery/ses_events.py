@@ -13,9 +13,11 @@ Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe f
   reset tokens' ``by_ses_message_id`` index;
 * appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`) and, for a
   permanent bounce or a complaint, applied to every account whose current address it is
-  (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce), in one
-  transaction with the SNS ``MessageId`` marker: a redelivered message fails on the marker and
-  changes nothing, so it needs no read first, and an event is never half recorded.
+  (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce; an address
+  already so marked is left as it is) with an ``email_undeliverable`` audit event per account
+  marked (its stream tells the CRM, see ``pwreset.crm``), in one transaction with the SNS
+  ``MessageId`` marker: a redelivered message fails on the marker and changes nothing, so it needs
+  no read first, and an event is never half recorded.
 
 The timeline stores facts, not verdicts: the delivery status and the diagnosis are computed when
 read (:mod:`pwreset.delivery.deliveries`), from the whole timeline, so arrival order does not matter.
@@ -35,8 +37,10 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.times import iso
 from pwreset.delivery import sns
+from pwreset.delivery.diagnosis import classify_bounce
 from pwreset.storage.accounts import get_or_none
-from pwreset.storage.models import Account, DeliveryTimeline, ResetToken, SnsMessage
+from pwreset.storage.events import audit_event
+from pwreset.storage.models import Account, DeliveryTimeline, Event, ResetToken, SnsMessage
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 # SES's names -> ours. "Rendering Failure" really has a space in eventType.
@@ -347,6 +351,8 @@ class AddressMark:
     account_id: str
     address: str
     verdict: str  # undeliverable | complained
+    firm_id: str = ""
+    diagnosis_code: str = "undeliverable"  # pwreset.delivery.diagnosis's code for the CRM's event
 
 
 def _seen(message_id: str) -> bool:
@@ -360,10 +366,12 @@ def _store(
     marks: list[AddressMark],
     now: datetime,
 ) -> str:
-    """The MessageId marker, the timeline entry and the address marks, together or not at all.
+    """The MessageId marker, the timeline entry, the address marks and their audit events,
+    together or not at all.
 
-    A mark whose condition fails (the account has another address by now, or a complaint already
-    outranks a bounce) is dropped and the rest written again; a failed marker is a duplicate."""
+    A mark whose condition fails (the account has another address by now, the address has this
+    verdict already, or a complaint already outranks a bounce) is dropped with its event and the
+    rest written again; a failed marker is a duplicate."""
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     timeline = event is not None and reset_id is not None
@@ -386,6 +394,8 @@ def _store(
                     actions=[Account.email_status.set(mark.verdict)],
                     condition=_mark_condition(mark),
                 )
+            for mark in marks:
+                tx.save(_undeliverable_event(mark, reset_id, now), condition=Event.event_id.does_not_exist())
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons
         failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
@@ -393,8 +403,10 @@ def _store(
             # The marker exists: recorded before, or by a twin delivered at the same moment.
             metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
             return "duplicate"
-        first_mark = 2 if timeline else 1
-        stale = {marks[i - first_mark] for i in failed if i >= first_mark}
+        # pynamodb sends the puts before the updates: the marker, the marks' events, then the
+        # timeline entry and the marks.
+        first_mark = 1 + len(marks) + (1 if timeline else 0)
+        stale = {marks[i - first_mark] for i in failed if first_mark <= i < first_mark + len(marks)}
         if not stale or len(stale) != len(failed):
             raise
         return _store(message_id, event, reset_id, [m for m in marks if m not in stale], now)
@@ -411,6 +423,22 @@ def _store(
     if event is None:
         return "ignored"
     return "recorded" if reset_id else "unmatched"
+
+
+def _undeliverable_event(mark: AddressMark, reset_id: str | None, now: datetime) -> Event:
+    """The audit event of one mark: the verdict and its diagnosis code, never the address."""
+    return audit_event(
+        "email_undeliverable",
+        account_id=mark.account_id,
+        firm_id=mark.firm_id,
+        meta=None,
+        at=now,
+        detail={
+            "email_status": mark.verdict,
+            "diagnosis_code": mark.diagnosis_code,
+            **({"reset_id": reset_id} if reset_id else {}),
+        },
+    )
 
 
 def find_reset_id(event: DeliveryEvent) -> str | None:
@@ -442,14 +470,32 @@ def address_marks(event: DeliveryEvent) -> list[AddressMark]:
         return []
     marks: dict[str, AddressMark] = {}
     for address in event.recipients:
+        code = address_diagnosis(event, address)
         for account in Account.by_email.query(address):
-            marks.setdefault(account.account_id, AddressMark(account.account_id, address, verdict))
+            mark = AddressMark(
+                account.account_id, address, verdict, firm_id=account.firm_id, diagnosis_code=code
+            )
+            marks.setdefault(account.account_id, mark)
     return list(marks.values())
 
 
+def address_diagnosis(event: DeliveryEvent, address: str) -> str:
+    """The diagnosis code (``pwreset.delivery.diagnosis``) of what a bounce or a complaint says
+    about ``address``: the code staff read in the deliveries view, and the CRM in its event."""
+    if event.type == "complaint":
+        return "complaint"
+    recipient: dict[str, Any] = next(
+        (r for r in event.detail.get("recipients", []) if r.get("email") == address), {}
+    )
+    return classify_bounce(
+        event.detail.get("bounce_type"), event.detail.get("bounce_subtype"), recipient.get("diagnostic_code")
+    )
+
+
 def _mark_condition(mark: AddressMark) -> Any:
-    # Only while the account still has this address; a complaint is never downgraded to a bounce.
-    condition = Account.email == mark.address
+    # Only while the account still has this address and not this verdict already (one event per
+    # change of the verdict); a complaint is never downgraded to a bounce.
+    condition = (Account.email == mark.address) & (Account.email_status != mark.verdict)
     if mark.verdict == "undeliverable":
         condition &= Account.email_status != "complained"
     return condition

@@ -13,7 +13,7 @@ it is and how it looks) and ``firm_name`` (the letterhead's), two filters that u
 ``{{ when | datetime(timezone) }}`` (see :func:`pwreset.core.times.format_datetime`) and
 ``{{ seconds | duration }}`` (see :func:`pwreset.core.times.format_duration`), and one function:
 ``{{ reset_help_url(locale, brand.firm_id) }}``, the client help article for a mail that did not
-arrive (from configuration, see :attr:`pwreset.core.config.Settings.reset_help_url`). Undefined
+arrive (from configuration, see :func:`pwreset.core.public_urls.reset_help_url`). Undefined
 variables are errors (``StrictUndefined``), so every variable a template uses must be passed, even
 when ``None``.
 
@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pwreset.core import i18n
-from pwreset.core.config import settings
+from pwreset.core import i18n, public_urls
 from pwreset.core.i18n import normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
@@ -95,7 +94,7 @@ def _duration_filter(context: Mapping[str, Any], seconds: int) -> str:
 def reset_help_url(locale: str | None, firm_id: str | None = None) -> str:
     """The client help article in ``locale`` (naming the contact of ``firm_id`` when given): the
     configured URL, never one from a request."""
-    url = f"{settings().reset_help_url}?lang={normalise_locale(locale)}"
+    url = f"{public_urls.reset_help_url()}?lang={normalise_locale(locale)}"
     return f"{url}&firm={quote(firm_id, safe='')}" if firm_id else url
 
 

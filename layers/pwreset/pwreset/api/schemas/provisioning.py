@@ -10,19 +10,43 @@ from pydantic import AfterValidator, Field, StrictBool, StrictStr
 from pwreset.accounts import firms
 from pwreset.api.schemas import Body, Email, FirmContactOut, Id, Locale, Name, Out, TimeZone
 
-# The white-label fields' rules live in pwreset.accounts.firms; a value that breaks one is a 400
-# naming its field (e.g. "brand.color").
+# The white-label fields' rules live in pwreset.accounts.firms, each one pattern that the document
+# states: a value that breaks one is a 400 naming its field (e.g. "brand.color").
 WebAddress = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=firms.MAX_URL_LENGTH, json_schema_extra={"format": "uri"}),
+    Field(
+        min_length=1,
+        max_length=firms.MAX_URL_LENGTH,
+        json_schema_extra={"format": "uri", "pattern": firms.WEB_ADDRESS_PATTERN},
+    ),
     AfterValidator(firms.web_address),
 ]
 SenderName = Annotated[
-    StrictStr, Field(min_length=1, max_length=firms.MAX_SENDER_NAME_LENGTH), AfterValidator(firms.sender_name)
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=firms.MAX_SENDER_NAME_LENGTH,
+        json_schema_extra={"pattern": firms.SENDER_NAME_PATTERN},
+    ),
+    AfterValidator(firms.sender_name),
 ]
-BrandColor = Annotated[StrictStr, Field(pattern=r"^#[0-9a-fA-F]{6}$"), AfterValidator(firms.brand_color)]
-Phone = Annotated[StrictStr, Field(min_length=3, max_length=40), AfterValidator(firms.phone_number)]
-FirmName = Annotated[Name, AfterValidator(firms.firm_name)]
+BrandColor = Annotated[
+    StrictStr, Field(json_schema_extra={"pattern": firms.COLOR_PATTERN}), AfterValidator(firms.brand_color)
+]
+Phone = Annotated[
+    StrictStr,
+    Field(
+        min_length=3,
+        max_length=firms.MAX_PHONE_LENGTH,
+        json_schema_extra={"pattern": firms.PHONE_PATTERN},
+    ),
+    AfterValidator(firms.phone_number),
+]
+FirmName = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=200, json_schema_extra={"pattern": firms.FIRM_NAME_PATTERN}),
+    AfterValidator(firms.firm_name),
+]
 
 
 class FirmContact(Body):
