@@ -13,11 +13,10 @@ from __future__ import annotations
 import email.utils
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.header import decode_header, make_header
 from typing import Any
 
-import boto3
 import pytest
 
 from devstack.gateway import FunctionRunner
@@ -26,7 +25,7 @@ from support.environment import TEMPLATE
 from support.html_parsing import ParsedHtml
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, tags, text_of, token_from
-from support.streams import run_mapping
+from support.streams import notifications
 
 SENDER = os.environ["SENDER_ADDRESS"]
 BERGER = "firm-berger"
@@ -68,12 +67,7 @@ def runner() -> FunctionRunner:
 @pytest.fixture
 def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
     """The notification function over the events stream, as the template's mapping runs it."""
-    boto3.client("sqs").create_queue(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))
-
-    def run() -> None:
-        run_mapping(TEMPLATE, "NotifyPasswordChangedFunction", runner)
-
-    return run
+    return notifications(TEMPLATE, runner)
 
 
 @pytest.fixture
@@ -199,19 +193,7 @@ def test_a_bad_field_is_a_400_naming_it_and_changes_nothing(
     assert api.signed("GET", f"/v1/admin/firms/{BERGER}").body == before_firm
 
 
-@pytest.fixture
-def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The setting only the local stack sets (devstack.stack)."""
-    from pwreset.core.config import settings
-
-    monkeypatch.setenv("ALLOW_LOOPBACK_HTTP_URLS", "true")
-    settings.cache_clear()
-    yield
-    monkeypatch.delenv("ALLOW_LOOPBACK_HTTP_URLS")
-    settings.cache_clear()
-
-
-@pytest.mark.usefixtures("loopback_allowed")
+@pytest.mark.usefixtures("loopback_http_allowed")
 def test_the_local_stack_allows_loopback_http_addresses(api: Api, aws: None) -> None:
     local = {
         "portal_url": "http://127.0.0.1:3000/_dev/portal",

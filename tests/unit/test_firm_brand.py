@@ -8,7 +8,6 @@ import email.policy
 import email.utils
 import itertools
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.parser import HeaderParser
@@ -53,16 +52,6 @@ def parsed_from(value: str) -> tuple[str, str, list[str]]:
 # ---------------------------------------------------------------------------------------- the fields
 
 
-@pytest.fixture
-def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The local stack's setting: loopback http addresses are allowed."""
-    monkeypatch.setenv("ALLOW_LOOPBACK_HTTP_URLS", "true")
-    settings.cache_clear()
-    yield
-    monkeypatch.delenv("ALLOW_LOOPBACK_HTTP_URLS")
-    settings.cache_clear()
-
-
 @pytest.mark.parametrize(
     "url",
     [
@@ -100,7 +89,7 @@ def test_anything_else_is_refused_saying_what_is_wrong(url: str, says: str) -> N
         firms.web_address(url)
 
 
-@pytest.mark.usefixtures("loopback")
+@pytest.mark.usefixtures("loopback_http_allowed")
 @pytest.mark.parametrize(
     "url", ["http://127.0.0.1:3000/_dev/portal?firm=x", "http://localhost:8000/logo.png"]
 )
@@ -108,7 +97,7 @@ def test_loopback_http_is_a_web_address_where_the_local_stack_allows_it(url: str
     assert firms.web_address(url) == url
 
 
-@pytest.mark.usefixtures("loopback")
+@pytest.mark.usefixtures("loopback_http_allowed")
 @pytest.mark.parametrize("url", ["http://10.0.0.5/", "http://127.0.0.1.example.com/", "http://[::1]/"])
 def test_other_http_hosts_stay_refused_on_the_local_stack(url: str) -> None:
     with pytest.raises(ValueError, match=re.escape("127.0.0.1 or http://localhost")):
