@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import jsonschema_rs
 import pytest
 from botocore.stub import Stubber
 from hypothesis import given
@@ -158,10 +159,15 @@ def test_a_sender_name_is_accepted_exactly_when_it_matches_the_documented_patter
         assert not any(char in name for char in '"\\\r\n\u2028\u202e')
 
 
+URI_FORMAT = jsonschema_rs.validator_for({"type": "string", "format": "uri"}, validate_formats=True)
+
+
 @given(st.from_regex(firms.WEB_ADDRESS_PATTERN, fullmatch=True))
-def test_every_address_the_document_calls_valid_is_a_web_address(url: str) -> None:
+def test_every_address_the_document_calls_valid_is_a_web_address_and_a_uri(url: str) -> None:
+    """The document also says "format": "uri" (what the fuzzer checks with jsonschema-rs)."""
     if len(url) <= firms.MAX_URL_LENGTH:
         assert firms.web_address(url) == url
+        assert URI_FORMAT.is_valid(url)
 
 
 @pytest.mark.parametrize(("raw", "color"), [("#0F4C3A", "#0f4c3a"), ("#f2c14e", "#f2c14e")])
@@ -472,3 +478,12 @@ def test_the_help_link_of_a_clients_mail_names_the_firm() -> None:
         in ParsedHtml(branded.html).hrefs
     )
     assert "https://portal.example.com/help/reset-email?lang=de\n" in plain.text + "\n"
+
+
+@pytest.mark.parametrize(
+    "url", ["https://cdn.example/logo?v=[1]", "https://cdn.example/100%", "https://cdn.example/%zz"]
+)
+def test_a_path_or_query_holds_only_what_rfc_3986_allows_there(url: str) -> None:
+    with pytest.raises(ValueError):
+        firms.web_address(url)
+    assert firms.web_address("https://cdn.example/m%C3%BCller%20logo.png?v=2&s=a:b@c") is not None

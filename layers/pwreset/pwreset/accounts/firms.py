@@ -41,10 +41,10 @@ _NAME_CHAR = rf'"\\{_CONTROLS}'
 _INNER = MAX_SENDER_NAME_LENGTH - 2
 SENDER_NAME_PATTERN = rf"^[^ {_NAME_CHAR}](?:[^{_NAME_CHAR}]{{0,{_INNER}}}[^ {_NAME_CHAR}])?$"
 # An absolute https:// URL: a host name (or IPv4 address), a port that is one, a path and a query
-# of the characters RFC 3986 allows (non-ASCII percent-encoded); no user name or password (no "@"
-# before the path), no fragment (no "#"), no spaces or quotes.
+# of the characters RFC 3986 allows there (anything else percent-encoded, as %hh); no user name or
+# password (no "@" before the path), no fragment (no "#"), no spaces or quotes.
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
-_PATH_AND_QUERY = r"(?:[/?][A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%]*)?"
+_PATH_AND_QUERY = r"(?:[/?](?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?"
 WEB_ADDRESS_PATTERN = rf"^https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?{_PORT}{_PATH_AND_QUERY}$"
 # Only where the local stack allows it (ALLOW_LOOPBACK_HTTP_URLS, never in the template).
 LOOPBACK_ADDRESS_PATTERN = rf"^http://(?:127\.0\.0\.1|localhost){_PORT}{_PATH_AND_QUERY}$"
