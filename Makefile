@@ -101,12 +101,19 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Branch coverage of pwreset in this process (the e2e tests' local stack is a subprocess, not measured).
-# The browser tests get the Chromium found or installed above, and fail (never skip) without one.
-test: venv sam-venv checkov-venv chromium $(VENV)/.load-installed
-	$(MAKE) --no-print-directory lint typecheck template-lint checkov
+# Branch coverage of pwreset in the test processes (the e2e tests' local stack is a subprocess, not
+# measured). The browser tests get the Chromium found or installed above, and fail (never skip)
+# without one. TEST_WORKERS processes share the tests a module at a time, the tests on the shared
+# local stack as one (pytest-xdist, groups from tests/conftest.py; 0 runs them in this process), in
+# file order: the e2e modules, the longest, first rather than last; the 15 slowest are listed at
+# the end.
+# The two virtualenvs and Chromium are set up side by side, and so are the checks.
+TEST_WORKERS ?= 2
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target venv sam-venv checkov-venv chromium $(VENV)/.load-installed
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck template-lint checkov
 	PWRESET_CHROMIUM="$$(command -v chromium || command -v chromium-browser || true)" PWRESET_REQUIRE_BROWSER=1 \
-	  $(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15 --cov=pwreset --cov-branch --cov-report=
 	@echo "Branch coverage of pwreset: $$($(PY) -m coverage report --format=total)% (by module: $(PY) -m coverage report)"
 
 build: sam-venv

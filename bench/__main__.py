@@ -122,12 +122,15 @@ def main(argv: list[str] | None = None) -> int:
             work=work,
             settings=settings,
         )
-        for flow in flows:
-            run.results.append(runner.run(flow))
-            run.load.append(os.getloadavg()[0])
-        run.argon2 = _argon2(runner, flows[0], args.argon2_rounds)
-        if settings.profile:
-            _profiles(run, runner, paths, work)
+        try:
+            for flow in flows:
+                run.results.append(runner.run(flow))
+                run.load.append(os.getloadavg()[0])
+            run.argon2 = _argon2(runner, flows[0], args.argon2_rounds)
+            if settings.profile:
+                _profiles(run, runner, paths, work)
+        finally:
+            fixture.close()
         time.sleep(0.3)  # the last UDP segments
         run.xray_segments = xray.segments
     run.load.append(os.getloadavg()[0])

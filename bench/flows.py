@@ -14,10 +14,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from bench.stack import GROWING_TABLES
+from bench.stack import BREACHED_CHECK_DELAY_S, GROWING_TABLES
 
 if TYPE_CHECKING:
     from bench.stack import Fixture
@@ -227,6 +227,26 @@ def _verify_ses_event(fx: Fixture, event: dict[str, Any]) -> str | None:
     return fx.bounce_recorded(BOUNCE_ACCOUNT, event)
 
 
+def _ask_the_fake_range_api(fx: Fixture) -> dict[str, str]:
+    return {"BREACHED_PASSWORD_RANGE_URL": fx.range_api_url()}
+
+
+def _prepare_confirm_breached(fx: Fixture) -> dict[str, Any]:
+    fx.mark_range_requests()
+    return _prepare_confirm(fx)
+
+
+def _verify_range_asked(fx: Fixture, event: dict[str, Any]) -> str | None:
+    """The check ran (a skipped one would let the confirm through all the same): the fake was
+    asked once since the event was made, for the password's prefix."""
+    password = json.loads(event["body"])["password"]
+    prefix = hashlib.sha1(password.encode(), usedforsecurity=False).hexdigest().upper()[:5]
+    asked = fx.new_range_requests()
+    return (
+        None if asked == [f"/range/{prefix}"] else f"the range API was asked {asked}, not once for {prefix}"
+    )
+
+
 def _trust_bench_signer(fx: Fixture) -> dict[str, str]:
     return {"SNS_TRUSTED_CERT_PEM_PATH": str(fx.sns_certificate_path())}
 
@@ -308,6 +328,28 @@ _REFUND_ATTEMPT = (
         "dynamodb.UpdateItem",
         "RateLimits (account)",
         "the same for `sign_in_account`: the holder's own sign-ins never slow the account down",
+    ),
+)
+
+_CONFIRM_FLOW = Flow(
+    name="confirm",
+    title="confirm",
+    function="ConfirmResetFunction",
+    prepare=_prepare_confirm,
+    check=status(200),
+    path="a valid link and an allowed password; the client has no other session",
+    stub_hash=True,
+    minimum=(
+        _TOKEN_ROUTE_LIMIT,
+        _TOKEN_READ,
+        _ACCOUNT_READ,
+        Call(
+            "dynamodb.TransactWriteItems",
+            "Accounts+ResetTokens+Events+Sessions",
+            "new hash and version bump (conditional), token used (conditional), the "
+            "password_changed event and the new session, all or nothing. Deleting the other "
+            "sessions is not needed here: the version bump already ends them",
+        ),
     ),
 )
 
@@ -406,26 +448,24 @@ FLOWS: tuple[Flow, ...] = (
             _ACCOUNT_READ,
         ),
     ),
-    Flow(
-        name="confirm",
-        title="confirm",
-        function="ConfirmResetFunction",
-        prepare=_prepare_confirm,
-        check=status(200),
-        path="a valid link and an allowed password; the client has no other session",
-        stub_hash=True,
-        minimum=(
-            _TOKEN_ROUTE_LIMIT,
-            _TOKEN_READ,
-            _ACCOUNT_READ,
-            Call(
-                "dynamodb.TransactWriteItems",
-                "Accounts+ResetTokens+Events+Sessions",
-                "new hash and version bump (conditional), token used (conditional), the "
-                "password_changed event and the new session, all or nothing. Deleting the other "
-                "sessions is not needed here: the version bump already ends them",
-            ),
-        ),
+    _CONFIRM_FLOW,
+    replace(
+        _CONFIRM_FLOW,
+        name="confirm_breached",
+        title="confirm, breached check on",
+        prepare=_prepare_confirm_breached,
+        verify=_verify_range_asked,
+        path="as confirm, with the breached-password check on: the password is in no breach, so the "
+        f"range API is asked and the password set; the API is a local fake answering after "
+        f"{BREACHED_CHECK_DELAY_S * 1000:.0f} ms",
+        environment=_ask_the_fake_range_api,
+        method="as confirm, plus `BREACHED_PASSWORD_RANGE_URL` on both sides: a fake range API in "
+        f"the harness (`devstack.pwned`, the corpus `make dev` serves) that answers every request "
+        f"after {BREACHED_CHECK_DELAY_S * 1000:.0f} ms, standing in for a distant API. The baseline "
+        "asks it too (the SHA-1's prefix with padding, every line compared in constant time, over "
+        "one pooled urllib3 connection) before its write. The difference to confirm is the check's "
+        "cost (*The breached-password check* below). The range API is not an AWS call: the "
+        "minimum is confirm's.",
     ),
     Flow(
         name="sign_in",

@@ -52,6 +52,11 @@ BENCH_RATE_LIMITS = ",".join(
     )
 )
 
+# The breached-password check's flow asks a local fake of the range API (devstack.pwned) that
+# answers after this long, standing in for a distant API; every other flow runs with the check off
+# (devstack.template.LOCAL_PARAMETERS), as nothing local asks the public API.
+BREACHED_CHECK_DELAY_S = 0.05
+
 BENCH_OVERRIDES = {
     "RATE_LIMITS": BENCH_RATE_LIMITS,
     # No origin secret: the sample events' CloudFront headers are then not believed, as the
@@ -399,6 +404,8 @@ class Fixture:
     work: Path  # the run's scratch directory
     _events: dict[str, str] = field(default_factory=dict)
     _signer: Any = None  # devstack.sns_signer.SnsSigner, made on first use (RSA key generation)
+    _range_server: Any = None  # devstack.pwned.RangeServer, started on first use
+    _range_mark: int = 0  # how many requests it had at mark_range_requests
 
     def reset_state(self, tables: tuple[str, ...] = GROWING_TABLES) -> None:
         """Every request starts from the seeded data (accounts, firms, rate-limit counters) and
@@ -412,6 +419,33 @@ class Fixture:
                     TableName=self.template.physical_name(logical_id),
                     TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
                 )
+
+    def range_api_url(self) -> str:
+        """A fake range API (``devstack.pwned``, the corpus ``make dev`` serves) that answers after
+        :data:`BREACHED_CHECK_DELAY_S`; started on first use, in the harness, for the rest of the run."""
+        if self._range_server is None:
+            from devstack.pwned import Corpus, FakeRangeApi, RangeServer
+
+            server = RangeServer(FakeRangeApi(Corpus.build(), delay=BREACHED_CHECK_DELAY_S))
+            self._range_server = server.__enter__()
+        return str(self._range_server.url)
+
+    def mark_range_requests(self) -> None:
+        """From now on :meth:`new_range_requests` lists only what the fake range API is asked next."""
+        self._range_mark = len(self._range_paths())
+
+    def new_range_requests(self) -> list[str]:
+        """The paths the fake range API was asked for since :meth:`mark_range_requests`."""
+        return self._range_paths()[self._range_mark :]
+
+    def _range_paths(self) -> list[str]:
+        return [] if self._range_server is None else [r.path for r in self._range_server.api.requests()]
+
+    def close(self) -> None:
+        """Stops what the fixture started (the fake range API)."""
+        if self._range_server is not None:
+            self._range_server.__exit__(None, None, None)
+            self._range_server = None
 
     def item(self, table: str, key: dict[str, str]) -> dict[str, Any] | None:
         """One item (low-level attribute values) of a table by logical id, read consistently."""

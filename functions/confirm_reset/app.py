@@ -8,11 +8,14 @@ from pwreset.api.powertools import Response
 from pwreset.api.resolver import api_handler, create_app, json_response, request_meta, session_cookie
 from pwreset.api.schemas import responses
 from pwreset.api.schemas.confirm import ConfirmBody, Confirmed, LockBody, Locked, Verified, VerifyBody
-from pwreset.core.config import settings
+from pwreset.core.config import password_settings, settings
 from pwreset.core.times import iso
 from pwreset.credentials import locks, resets
 
 app = create_app()
+# This function sets passwords: its own settings (the breached-password check) are read at cold
+# start, where a missing variable fails the start, not the first new password.
+password_settings()
 
 
 @app.post(

@@ -25,11 +25,14 @@ from pwreset.api.schemas.sessions import (
     SignedIn,
     SignInBody,
 )
-from pwreset.core.config import settings
+from pwreset.core.config import password_settings, settings
 from pwreset.core.times import iso
 from pwreset.credentials import changes, sessions
 
 app = create_app()
+# This function sets passwords: its own settings (the breached-password check) are read at cold
+# start, where a missing variable fails the start, not the first new password.
+password_settings()
 
 
 @app.post(

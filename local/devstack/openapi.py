@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     template = SamTemplate()
     # The handlers read their configuration at import, as at a cold start: give them the template's.
-    for key, value in template.function_environment().items():
-        os.environ.setdefault(key, value)
+    for function in template.functions():
+        for key, value in template.function_environment(function).items():
+            os.environ.setdefault(key, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
     text = render(build_document(template))
     if args.check:

@@ -123,8 +123,12 @@ class QueuePoller(EventSourceMapping[QueueSubscription]):
             raise ValueError(f"{self.name}: ScalingConfig.MaximumConcurrency must be between 2 and 1000")
 
     # ------------------------------------------------------------------ receiving
-    def receive_batch(self, *, wait_s: int = IDLE_WAIT_S) -> list[dict[str, Any]]:
-        """One batch as the mapping forms it; empty when the queue stayed empty for ``wait_s``."""
+    def receive_batch(
+        self, *, wait_s: int = IDLE_WAIT_S, wait_out_window: bool = True
+    ) -> list[dict[str, Any]]:
+        """One batch as the mapping forms it; empty when the queue stayed empty for ``wait_s``.
+        Without ``wait_out_window`` an open batching window closes as soon as a receive finds the
+        queue empty (what :meth:`drain` wants: nothing more is coming, so waiting adds nothing)."""
         messages: list[dict[str, Any]] = []
         window_ends: float | None = None
         while len(messages) < self.sub.batch_size and not self._stop.is_set():
@@ -141,6 +145,8 @@ class QueuePoller(EventSourceMapping[QueueSubscription]):
             if remaining <= 0:
                 break
             if not got:
+                if not wait_out_window:
+                    break
                 self._stop.wait(min(WINDOW_POLL_S, remaining))
         return messages
 
@@ -233,12 +239,13 @@ class QueuePoller(EventSourceMapping[QueueSubscription]):
         requeue_failures_at_once: bool = False,
     ) -> list[BatchOutcome]:
         """Receive and process batches, one at a time, until a receive finds the queue empty (tests
-        use this instead of the thread). With ``requeue_failures_at_once`` failed messages are made
-        visible again at once instead of after the visibility timeout; their receive count, and so
-        the redrive to the dead-letter queue, is SQS's as ever."""
+        use this instead of the thread). A batching window gathers what is in the queue but is not
+        waited out: nobody is sending meanwhile. With ``requeue_failures_at_once`` failed messages
+        are made visible again at once instead of after the visibility timeout; their receive
+        count, and so the redrive to the dead-letter queue, is SQS's as ever."""
         outcomes: list[BatchOutcome] = []
         for _ in range(max_batches):
-            messages = self.receive_batch(wait_s=0)
+            messages = self.receive_batch(wait_s=0, wait_out_window=False)
             if not messages:
                 break
             outcome = self.process(messages)

@@ -108,6 +108,7 @@ class DevServer(ThreadingHTTPServer):
         self.gateway = gateway
         self.pages = pages
         self.dev_routes: dict[tuple[str, str], DevRoute] = {}
+        self.dev_prefix_routes: dict[tuple[str, str], DevRoute] = {}
         # Not ready until the stack says so (its demo data is in); see the module's docstring.
         self.ready = threading.Event()
         self.seed_key = secrets.token_urlsafe(32)
@@ -141,6 +142,12 @@ class DevServer(ThreadingHTTPServer):
         if not path.startswith(DEV_PREFIX):
             raise ValueError("dev-only routes live under /_dev/ so they can never shadow the template's")
         self.dev_routes[(method.upper(), path)] = handler
+
+    def add_prefix_route(self, method: str, prefix: str, handler: DevRoute) -> None:
+        """Serve ``method`` on every path under ``prefix`` (which ends in ``/``) with ``handler``."""
+        if not prefix.startswith(DEV_PREFIX) or not prefix.endswith("/"):
+            raise ValueError("a dev-only prefix lives under /_dev/ and ends in /")
+        self.dev_prefix_routes[(method.upper(), prefix)] = handler
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
@@ -268,6 +275,15 @@ class _Handler(BaseHTTPRequestHandler):
         pages = self.server.pages
         method, path = request.method.upper(), request.path
         custom = self.server.dev_routes.get((method, path))
+        if custom is None:
+            custom = next(
+                (
+                    handler
+                    for (route_method, prefix), handler in self.server.dev_prefix_routes.items()
+                    if route_method == method and path.startswith(prefix)
+                ),
+                None,
+            )
         if custom is not None:
             return custom(request)
         if method not in ("GET", "HEAD"):

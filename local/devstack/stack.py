@@ -32,6 +32,7 @@ from devstack.gateway import Gateway, HttpRequest, HttpResponse
 from devstack.mailbox import Mailbox
 from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
 from devstack.ports import HOST, StackPorts
+from devstack.pwned import Corpus, FakeRangeApi
 from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
 from devstack.server import SEED_HEADER, DevPages, DevServer, ensure_port_free
@@ -46,6 +47,8 @@ log = logging.getLogger("devstack")
 REGION = "eu-central-1"
 STATE_DIR = REPO_ROOT / "local" / ".state"
 SES_WEBHOOK_PATH = "/v1/webhooks/ses"
+# The fake breached-password range API (devstack.pwned), where the functions' check asks.
+PWNED_PATH = "/_dev/pwned"
 
 
 class StackError(RuntimeError):
@@ -82,6 +85,7 @@ class LocalStack:
     pollers: list[StreamPoller] = field(default_factory=list)
     queue_pollers: list[QueuePoller] = field(default_factory=list)
     ses_simulator: SesSimulator | None = None
+    pwned: FakeRangeApi | None = None
     crm_listener: CrmListener | None = None
     demo: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.monotonic)
@@ -91,9 +95,13 @@ class LocalStack:
     def start(self) -> None:
         cfg = self.config
         ensure_port_free(HOST, cfg.moto_port)
+        self.pwned = FakeRangeApi(Corpus.build())
         self.template = SamTemplate(
             cfg.template,
             parameter_overrides={
+                # The check asks the fake (made above, served below); an override may still name
+                # another API or turn the check off with "".
+                "BreachedPasswordRangeUrl": f"{cfg.base_url}{PWNED_PATH}",
                 **cfg.parameter_overrides,
                 "ResetPageUrl": self.reset_page_url,
                 "PortalUrl": self.portal_url,
@@ -139,6 +147,8 @@ class LocalStack:
         for queue_poller in self.queue_pollers:
             queue_poller.start()
         self.server.add_route("POST", "/_dev/drain", self._drain)
+        self.server.add_prefix_route("GET", f"{PWNED_PATH}/range/", self._pwned_range)
+        self.server.add_route("GET", f"{PWNED_PATH}/requests.json", self._pwned_requests)
         self.server.add_route("GET", "/_dev/faults", lambda _request: self._faults_page())
         self.server.add_route("PUT", "/_dev/faults", self._put_faults)
         self.server.start()
@@ -183,6 +193,16 @@ class LocalStack:
             configuration_set=environment.get("SES_CONFIGURATION_SET"),
         )
         self.mailbox.subscribe(simulator.on_message)
+
+    def _pwned_range(self, request: HttpRequest) -> HttpResponse:
+        assert self.pwned is not None
+        status, headers, body = self.pwned.answer(request.path.removeprefix(PWNED_PATH), request.headers)
+        return HttpResponse(status, [*headers, ("Cache-Control", "no-store")], body)
+
+    def _pwned_requests(self, _request: HttpRequest) -> HttpResponse:
+        """The fake range API's access log: what each check sent (path and headers), oldest first."""
+        assert self.pwned is not None
+        return _json_response(200, {"requests": [r.as_json() for r in self.pwned.requests()]})
 
     def _listen_as_the_crm(self, clients: dict[str, Any], environment: dict[str, str]) -> None:
         """When the template has the CRM's event bus: a listener on it, as a CRM would listen
@@ -395,8 +415,18 @@ class LocalStack:
         if self.demo:
             key = self.demo["provisioning"]["access_key_id"]
             lines.append(f"  Provisioning SigV4 key {key} (local/demo_data.json -> provisioning; dev only)")
+        breach_api = (self.template.parameter("BreachedPasswordRangeUrl") if self.template else "") or "off"
+        lines.append(
+            f"  Breach API   {breach_api}   (the fake's requests: {cfg.base_url}{PWNED_PATH}/requests.json)"
+        )
         if self.demo and cfg.seed:
             lines += ["", "Demo accounts:", "", *_accounts_table(self.demo)]
+            example = self.demo.get("breached_password_example")
+            if example:
+                lines += [
+                    "",
+                    f"A breached password that passes every other rule (refused as `breached`): {example}",
+                ]
         lines += ["", "Ctrl-C stops everything.", ""]
         return "\n".join(lines)
 

@@ -31,7 +31,12 @@ _NAME_PROPERTY = {
 # as a deployment with ResetPageUrl set does; ``make dev`` passes its own. Without it the
 # functions would look the address up where the stack publishes it (SSM), which only a deployed
 # stack does (tests/integration/test_published_reset_page.py plays that).
-LOCAL_PARAMETERS = {"ResetPageUrl": "https://portal.example.com/reset"}
+LOCAL_PARAMETERS = {
+    "ResetPageUrl": "https://portal.example.com/reset",
+    # Nothing local asks the public range API: make dev points the check at its own fake
+    # (devstack.pwned), the tests and the bench at theirs; everything else runs without it.
+    "BreachedPasswordRangeUrl": "",
+}
 DEMO_DATA = REPO_ROOT / "local" / "demo_data.json"
 
 

@@ -94,8 +94,10 @@ class Exploration:
 
     operation: str = ""
     signed: bool = False
+    signed_in: bool = False
     calls: int = 0
     past_the_signature: int = 0  # signed calls answered by the function, past API Gateway's check
+    past_the_session: int = 0  # calls with the owner's session that it did not refuse (401 unauthorized)
 
 
 @pytest.fixture
@@ -109,6 +111,17 @@ def exploration() -> Iterator[Exploration]:
     if seen.signed:
         # Most examples must reach the function: a broken signer would only ever meet the gateway's 403.
         assert seen.past_the_signature >= EXAMPLES // 2, (seen.operation, seen.past_the_signature)
+    if seen.signed_in:
+        # Likewise past the session check: a session that ended would only ever meet the 401.
+        wanted = seen.calls if seen.operation in NO_INPUT else EXAMPLES // 2
+        assert seen.past_the_session >= wanted, (seen.operation, seen.past_the_session)
+
+
+@pytest.fixture(scope="module")
+def owner_session(fuzz_stack: Stack) -> str:
+    """One owner session for every signed-in operation but the one that ends it: a sign-in per
+    example doubled the fuzzer's requests."""
+    return sign_in(fuzz_stack, *OWNER)
 
 
 def gateway_error(response: Any) -> str | None:
@@ -140,7 +153,7 @@ def documented_deviation(failure: Failure, response: Any, signed: bool) -> bool:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_operation_conforms_and_never_fails(
-    case: Any, fuzz_stack: Stack, exploration: Exploration
+    case: Any, fuzz_stack: Stack, owner_session: str, exploration: Exploration
 ) -> None:
     headers = {}
     auth: SigV4 | None = None
@@ -150,8 +163,9 @@ def test_every_operation_conforms_and_never_fails(
         # The provisioning routes: signed as the CRM signs, with the local stack's key pair.
         auth = SigV4(key_pair(load_demo_data()))
     elif security:
-        # A fresh owner session each time: DELETE /v1/sessions/current ends the one it is given.
-        headers["Authorization"] = f"Bearer {sign_in(fuzz_stack, *OWNER)}"
+        # DELETE /v1/sessions/current ends the session it is given: a fresh one for it each time.
+        ends_it = (case.method, case.path) == ("DELETE", "/v1/sessions/current")
+        headers["Authorization"] = f"Bearer {sign_in(fuzz_stack, *OWNER) if ends_it else owner_session}"
     response = case.call(base_url=fuzz_stack.base_url, headers=headers, auth=auth)
     if response.status_code == 204:
         # No content, as documented; API Gateway still labels an empty proxy response JSON, which
@@ -176,9 +190,21 @@ def test_every_operation_conforms_and_never_fails(
         assert unsigned.status_code == 403 and gateway_error(unsigned) in GATEWAY_REFUSALS, unsigned.text
     exploration.operation = f"{case.method} {case.path}"
     exploration.signed = signed
+    exploration.signed_in = "Authorization" in headers
     exploration.calls += 1
     if signed and gateway_error(response) is None:
         exploration.past_the_signature += 1
+    if "Authorization" in headers and not _refused_session(response):
+        exploration.past_the_session += 1
+
+
+def _refused_session(response: Any) -> bool:
+    if response.status_code != 401:
+        return False
+    try:
+        return bool(response.json()["error"]["code"] == "unauthorized")
+    except (ValueError, KeyError, TypeError):
+        return True  # a 401 without the contract's shape fails the checks above anyway
 
 
 def test_the_provisioning_operations_are_the_signed_ones() -> None:

@@ -3,12 +3,16 @@ fake SNS certificate host and the local stack's SES simulator for the webhook's 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -18,10 +22,23 @@ from devstack.seed import accounts_by_id, load_demo_data, seed
 from devstack.ses_simulator import SesSimulator
 from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner
 from devstack.template import provision
-from support.api import Api, gateway
+from support.api import Api, forget_queues, gateway
 from support.environment import TEMPLATE
 from support.leaks import THIS_TEST, Secrets, leaks_in
+from support.moto_state import MotoState
 from support.sns import FakeSns, install_fake_sns, signer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_data_parsed_once() -> Iterator[None]:
+    """Every test gets new botocore sessions (the handlers' cached clients are forgotten between
+    tests); they share one loader per data path, so that botocore's service models and endpoint
+    rules are read and parsed once per test process, not once per test."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(
+            botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader)
+        )
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -57,31 +74,60 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = "secrets in the captured output:\n" + "\n".join(leaks[:20])
 
 
-@pytest.fixture
-def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto's ``mock_aws`` with fake credentials, nothing in it yet."""
+def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's ``mock_aws`` with fake credentials, nothing in it yet."""
+    _fake_credentials(monkeypatch)
     with mock_aws():
         yield
 
 
+@dataclass(frozen=True)
+class Built:
+    provisioned: MotoState  # the template's tables, queues and SES identity
+    seeded: MotoState  # and the demo firms and accounts in them
+
+
+@pytest.fixture(scope="session")
+def built_once() -> Built:
+    """The template's resources built from ``template.yaml``, then the demo data provisioned
+    through the signed provisioning API, once per test process; each test restores a copy into its
+    own fresh mock (``support.moto_state``)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_credentials(monkeypatch)
+        with mock_aws():
+            serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
+            _forget_clients()
+            provision(
+                TEMPLATE,
+                dynamodb=boto3.client("dynamodb"),
+                sesv2=boto3.client("sesv2"),
+                sqs=boto3.client("sqs"),
+                secretsmanager=boto3.client("secretsmanager"),
+                events=boto3.client("events"),
+            )
+            provisioned = MotoState.save()
+            seed(load_demo_data(), Api().provision)
+            seeded = MotoState.save()
+            _forget_clients()
+    return Built(provisioned=provisioned, seeded=seeded)
+
+
 @pytest.fixture
-def aws(mocked_aws: None) -> Iterator[None]:
-    """The template's tables, queues, event bus and SES identity under moto, and no client of an
-    earlier mock."""
-    serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
+def aws(built_once: Built, mocked_aws: None, request: pytest.FixtureRequest) -> Iterator[None]:
+    """The template's tables, queues, event bus, origin secret and SES identity under moto (with
+    the demo data already in them when the test asks for ``demo``), and no client of an earlier
+    mock."""
+    serialize_dynamodb()
     _forget_clients()
-    provision(
-        TEMPLATE,
-        dynamodb=boto3.client("dynamodb"),
-        sesv2=boto3.client("sesv2"),
-        sqs=boto3.client("sqs"),
-        secretsmanager=boto3.client("secretsmanager"),
-        events=boto3.client("events"),
-    )
+    (built_once.seeded if "demo" in request.fixturenames else built_once.provisioned).restore()
     yield
     _forget_clients()
 
@@ -102,6 +148,7 @@ def _forget_clients() -> None:
     resets.reset_guards()
     notifications.reset_clients()
     forget_clients()
+    forget_queues()
     for model in vars(models).values():
         if isinstance(model, type) and issubclass(model, models.Model) and model is not models.Model:
             model._connection = None
@@ -109,10 +156,9 @@ def _forget_clients() -> None:
 
 @pytest.fixture
 def demo(aws: None) -> dict[str, dict[str, Any]]:
-    """The demo firms and accounts, provisioned through the signed provisioning API."""
-    data = load_demo_data()
-    seed(data, Api().provision)
-    return accounts_by_id(data)
+    """The demo firms and accounts, provisioned through the signed provisioning API (``aws`` has
+    restored them)."""
+    return accounts_by_id(load_demo_data())
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""`make bench` is not part of `make test`, so this runs its harness once, small, on three HTTP flows
-(verify, sign-in with its counters and refunds, and the lock with the bench's own account) and on
-the two event flows (stream batch, signed SNS message): it cannot rot unnoticed (a changed handler,
+"""`make bench` is not part of `make test`, so this runs its harness once, small, on five HTTP flows
+(verify, sign-in with its counters and refunds, the lock with the bench's own account, and the
+confirm with and without the breached-password check) and on the two event flows (stream batch,
+signed SNS message): it cannot rot unnoticed (a changed handler,
 event or template that breaks the benchmark, or calls that drift from the stated minimum, fail
 here)."""
 
@@ -19,7 +20,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
         [
             "-m",
             "bench",
-            "--flows=verify,sign_in,notify,ses_event,lock",
+            "--flows=verify,sign_in,notify,ses_event,lock,confirm,confirm_breached",
             "--cold-runs=1",
             "--warm-iterations=2",
             "--warm-up=1",
@@ -41,7 +42,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # Exit 0: every request of every flow, on both sides, did what the flow means (the event
     # flows' state checks included: both mails recorded as sent; the bounce recorded and applied).
     assert done.returncode == 0, done.stderr[-3000:]
-    for flow in ("verify", "sign_in", "notify", "ses_event", "lock"):
+    for flow in ("verify", "sign_in", "notify", "ses_event", "lock", "confirm", "confirm_breached"):
         assert re.search(
             rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+restore \d+\.\d\d× (PASS|FAIL)"
             rf"\s+warm \d+\.\d\d× (PASS|FAIL)",
@@ -79,11 +80,26 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # The machine-readable results, and the restore model said to be one.
     results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert results["restore_is_a_model"] is True
-    assert set(results["flows"]) == {"verify", "sign_in", "notify", "ses_event", "lock"}
+    assert set(results["flows"]) == {
+        "verify",
+        "sign_in",
+        "notify",
+        "ses_event",
+        "lock",
+        "confirm",
+        "confirm_breached",
+    }
     for flow in results["flows"].values():
         assert flow["calls"] == flow["min_calls"]
         assert all(flow[k] > 0 for k in ("cold_ratio", "restore_ratio", "warm_ratio"))
     assert "it is not a measurement of it" in report
+    # The breached-password check's cost: the confirm with the check on (each request of both sides
+    # asked the fake range API, or the flow's state check would have failed) against it off.
+    check = report.split("## The breached-password check", 1)[1].split("\n## ", 1)[0]
+    off_on, more = r"\d+\.\d → \d+\.\d", r"[+-]\d+\.\d"
+    for measure in ("plain cold", "SnapStart restore model", "warm"):
+        row = rf"^\| {measure} \| {off_on} \| {more} \| {off_on} \| {more} \| {more} \|$"
+        assert re.search(row, check, re.M), check
 
     started = re.search(r"moto server on \S+ \(pid (\d+)\)", done.stderr)
     assert started, done.stderr

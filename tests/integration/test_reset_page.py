@@ -43,6 +43,7 @@ DOM_CONTRACT_IDS = {
     "form-errors",
     "form-error",
     "violations",
+    "breached-hint",
     "submit",
     "retry",
     "sign-in",

@@ -16,7 +16,7 @@ from support.environment import TEMPLATE
 from support.leaks import THIS_TEST
 from support.queues import QueueMapping
 
-_GATEWAY: Gateway | None = None
+_GATEWAY: QueueDrainingGateway | None = None
 # The key pair the gateway accepts on AWS_IAM routes, as make dev does.
 PROVISIONING_KEY = key_pair(load_demo_data())
 API_HOST = "api.local"
@@ -28,14 +28,30 @@ class QueueDrainingGateway(Gateway):
     outcome (the self-service link's mail) right after the request, as a person would a little
     later."""
 
+    _mappings: list[QueueMapping] | None = None  # made in each test's mock, see forget_queues
+
     def handle(self, request: HttpRequest) -> HttpResponse:
         response = super().handle(request)
-        for subscription in self.template.queue_subscriptions():
-            QueueMapping(self.template, subscription.function, self._invoker(subscription.function)).run()
+        if self._mappings is None:
+            self._mappings = [
+                QueueMapping(self.template, subscription.function, self._invoker(subscription.function))
+                for subscription in self.template.queue_subscriptions()
+            ]
+        for mapping in self._mappings:
+            mapping.run()
         return response
+
+    def forget_queues(self) -> None:
+        """Tests switch mocks between cases; the queue mappings' client belongs to the previous one."""
+        self._mappings = None
 
     def _invoker(self, function: str) -> Callable[[dict[str, Any]], Any]:
         return lambda event: self.runner.invoke(function, event)
+
+
+def forget_queues() -> None:
+    if _GATEWAY is not None:
+        _GATEWAY.forget_queues()
 
 
 def gateway() -> Gateway:

@@ -21,8 +21,11 @@ API_FUNCTIONS = (
     "SesEventsFunction",
 )
 
-for _key, _value in TEMPLATE.function_environment().items():
-    os.environ.setdefault(_key, _value)
+# Every function's, as the local stack's one process has them (Globals, and what only the functions
+# that set passwords get: the breached-password check, off here unless a test starts a fake).
+for _function in TEMPLATE.functions():
+    for _key, _value in TEMPLATE.function_environment(_function).items():
+        os.environ.setdefault(_key, _value)
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ.setdefault("AWS_REGION", "eu-central-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")

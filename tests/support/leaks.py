@@ -58,6 +58,7 @@ class Secrets:
         demo = load_demo_data()
         self.add(demo["provisioning"]["secret_access_key"])
         self.add(demo["origin_verify_secret"])
+        self.add(demo["breached_password_example"])  # a password, if a made-up breached one
         for firm in demo["firms"]:
             for account in firm["accounts"]:
                 self.add(account["email"])

@@ -81,6 +81,7 @@
     match: $("match"),
     formError: $("form-error"),
     violations: $("violations"),
+    breachedHint: $("breached-hint"),
     submit: $("submit"),
     emailHint: $("email-hint"),
     expiresAt: $("expires-at"),
@@ -376,6 +377,7 @@
     el.formError.textContent = "";
     el.violations.hidden = true;
     el.violations.replaceChildren();
+    el.breachedHint.hidden = true;
     el.password.removeAttribute("aria-invalid");
     el.repeat.removeAttribute("aria-invalid");
   }
@@ -409,6 +411,8 @@
     }
     el.violations.replaceChildren(...items);
     el.violations.hidden = false;
+    // A password from a data breach is likely in use elsewhere too: say so, in the page's language.
+    el.breachedHint.hidden = !list.some((violation) => violation && violation.rule === "breached");
     el.password.setAttribute("aria-invalid", "true");
     updateRules();
   }

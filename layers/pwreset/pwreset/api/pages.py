@@ -132,6 +132,10 @@ RESET_PAGE_TEXTS: dict[str, str] = {
     "error_required": N_("Please enter a new password."),
     "error_mismatch": N_("Please enter the same password in both fields."),
     "violations_heading": N_("Please choose another password:"),
+    "breached_hint": N_(
+        "If you use this password for any other account, change it there too: attackers try "
+        "passwords from data breaches everywhere."
+    ),
     "error_rate_limited": N_("Too many attempts. Please wait a moment and try again."),
     "error_network": N_(
         "We could not reach the server. Please check your internet connection and try again."

@@ -6,9 +6,13 @@ table names at import, and the resolver its origins), where a missing variable i
 (``settings.cache_clear()``) after changing the environment.
 
 Each setting is read from the variable of its name in capitals, as its type says: ``str`` is
-required, ``str | None`` optional, ``int`` a required whole number (or the documented default of a
-knob the template does not set: :data:`KNOB_DEFAULTS`), ``bool`` ``true``/``false``, ``tuple[str, ...]`` a
-comma-separated list. A ``bool`` the template does not set has its default in :data:`KNOB_DEFAULTS` too.
+required, ``str | None`` optional, :data:`OffWhenEmpty` required but empty for "off" (read as
+None), ``int`` a required whole number (or the documented default of a knob the template does not
+set: :data:`KNOB_DEFAULTS`), ``bool`` ``true``/``false`` (or, likewise, its default there),
+``tuple[str, ...]`` a comma-separated list.
+
+:class:`Settings` is what every function gets; :class:`PasswordSettings` only the functions that
+set passwords (the template passes its variables to them alone).
 """
 
 from __future__ import annotations
@@ -17,12 +21,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The client help article for a reset mail that did not arrive, beside the hosted reset page.
 HELP_ARTICLE_PATH = "help/reset-email"
 
+
+# A variable the template always sets, where an empty value turns a feature off (read as None): a
+# missing one is still an error, since it means a template that forgot it, not a choice.
+OffWhenEmpty = Annotated[str | None, "off when empty"]
 
 # The numbers the template does not set, with their documented defaults.
 KNOB_DEFAULTS = {
@@ -113,6 +124,16 @@ def help_url_beside(reset_page_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{folder}/{HELP_ARTICLE_PATH}", "", ""))
 
 
+@dataclass(frozen=True)
+class PasswordSettings:
+    """What only the functions that set a password read (ConfirmResetFunction, SessionsFunction):
+    their handlers read it at import, so a missing variable fails their cold start."""
+
+    # The k-anonymity range API that knows passwords from breaches (pwreset.credentials.breached);
+    # None (set but empty): no such check.
+    breached_password_range_url: OffWhenEmpty
+
+
 class ConfigurationError(RuntimeError):
     """The function's environment is incomplete: raised at cold start, before any request."""
 
@@ -159,6 +180,10 @@ def _read(env: Mapping[str, str], missing: list[str], setting: str, kind: Any) -
         return _number(env, missing, name, KNOB_DEFAULTS.get(setting))
     if kind == str | None:
         return env.get(name) or None
+    if kind == OffWhenEmpty:
+        if name not in env:
+            missing.append(f"{name} (empty to turn it off)")
+        return env.get(name, "").strip() or None
     if kind == tuple[str, ...]:
         return tuple(part.strip() for part in _required(env, missing, name).split(",") if part.strip())
     return _required(env, missing, name)
@@ -173,13 +198,32 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     values: dict[str, Any] = {
         "aws_region": env.get("AWS_REGION") or _required(env, missing, "AWS_DEFAULT_REGION")
     }
-    kinds = get_type_hints(Settings)
-    for setting in fields(Settings):
-        if setting.name not in values:
-            values[setting.name] = _read(env, missing, setting.name, kinds[setting.name])
-    loaded = Settings(**values)
+    loaded = _read_fields(Settings, env, missing, values)
     if not loaded.reset_page_url and not loaded.reset_page_url_parameter:
         missing.append("RESET_PAGE_URL (or RESET_PAGE_URL_PARAMETER, where the stack publishes it)")
+    return _complete(loaded, missing)
+
+
+def load_password_settings(env: Mapping[str, str]) -> PasswordSettings:
+    """:class:`PasswordSettings` from ``env``, as strict as :func:`load_settings`."""
+    missing: list[str] = []
+    return _complete(_read_fields(PasswordSettings, env, missing, {}), missing)
+
+
+def _read_fields[S: DataclassInstance](
+    kind: type[S], env: Mapping[str, str], missing: list[str], values: dict[str, Any]
+) -> S:
+    """The dataclass ``kind`` with every field not in ``values`` read from ``env``; what is
+    missing or invalid goes into ``missing``."""
+    kinds = get_type_hints(kind, include_extras=True)
+    for setting in fields(kind):
+        if setting.name not in values:
+            values[setting.name] = _read(env, missing, setting.name, kinds[setting.name])
+    return kind(**values)
+
+
+def _complete[S](loaded: S, missing: list[str]) -> S:
+    """``loaded``, or a :class:`ConfigurationError` naming every variable in ``missing``."""
     if missing:
         raise ConfigurationError(
             "missing or invalid environment variables (template.yaml sets them): " + ", ".join(missing)
@@ -191,3 +235,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 def settings() -> Settings:
     """The process's settings, read once (the first call is at import, i.e. at cold start)."""
     return load_settings(os.environ)
+
+
+@cache
+def password_settings() -> PasswordSettings:
+    """The password-setting functions' own settings, read once (their handlers call this at import)."""
+    return load_password_settings(os.environ)

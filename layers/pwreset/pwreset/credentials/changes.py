@@ -52,14 +52,16 @@ def policy() -> PasswordPolicy:
 
 def acceptable_password(password: str, account: Account, *, firm_name: str) -> str:
     """``password`` normalised as it will be hashed, or ``422 password_rejected`` with every broken
-    rule, in the account's language."""
+    rule, in the account's language. Only a password the local rules accept is looked up in known
+    breaches (a network call: ``pwreset.credentials.breached``)."""
     # deferred: the request function never checks a password
+    from pwreset.credentials import breached  # deferred: only a new password is looked up
     from pwreset.credentials.policy import PolicyContext
 
     checker = policy()
     violations = checker.check(
         password, PolicyContext(email=account.email, name=account.name, firm_name=firm_name)
-    )
+    ) or breached.violations(checker.normalise(password))
     if violations:
         metrics.add_metric(name="PasswordRejected", unit="Count", value=1)
         raise errors.PasswordRejected(

@@ -140,6 +140,11 @@ _MESSAGES: dict[str, str] = {
     "contains_email": N_("Don't use your e-mail address or parts of it."),
     "contains_name": N_("Don't use your name or parts of it."),
     "contains_firm_name": N_("Don't use the name of your firm."),
+    # Not a rule of ``check``: judged after it by pwreset.credentials.breached (a network call).
+    "breached": N_(
+        "This password has appeared in a data breach, so attackers try it first. "
+        "Please choose one you have never used anywhere else."
+    ),
 }
 _FALLBACK_MESSAGE = N_("Please choose another password.")
 
