@@ -1,7 +1,10 @@
-"""Before any test imports pwreset: the environment every function gets from the template. And
-how ``make test``'s worker processes share the tests (pytest-xdist, ``--dist loadgroup``)."""
+"""Before any test imports pwreset: the environment every function gets from the template. How
+``make test``'s worker processes share the tests (pytest-xdist, ``--dist loadgroup``). And the one
+setting only the local stack changes, for the tests that need it."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,3 +23,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         shared = "stack" in getattr(item, "fixturenames", ())
         group = SHARED_STACK_GROUP if shared else item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture
+def loopback_http_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """ALLOW_LOOPBACK_HTTP_URLS as the local stack sets it (the template never does): a firm's
+    addresses may be http://127.0.0.1 or http://localhost."""
+    from pwreset.core.config import settings
+
+    monkeypatch.setenv("ALLOW_LOOPBACK_HTTP_URLS", "true")
+    settings.cache_clear()
+    yield
+    monkeypatch.delenv("ALLOW_LOOPBACK_HTTP_URLS")
+    settings.cache_clear()

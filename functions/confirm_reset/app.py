@@ -35,6 +35,7 @@ def verify(body: VerifyBody) -> Response[dict[str, Any]]:
             "expires_at": iso(found.expires_at),
             "locale": found.locale,
             "policy": found.policy,
+            "firm": found.firm,
         },
     )
 

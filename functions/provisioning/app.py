@@ -1,5 +1,5 @@
 """The CRM's provisioning routes (API Gateway ``AWS_IAM`` authorization, SigV4):
-PUT /v1/admin/firms/{firm_id}, PUT|GET|DELETE /v1/admin/accounts/{account_id}."""
+PUT|GET /v1/admin/firms/{firm_id}, PUT|GET|DELETE /v1/admin/accounts/{account_id}."""
 
 from typing import Annotated, Any
 
@@ -30,9 +30,22 @@ AccountId = AccountIdPath
     security=SIGV4,
 )
 def put_firm(firm_id: FirmId, body: FirmBody) -> Response[dict[str, Any]]:
-    spec = provisioning.FirmSpec(name=body.name, locale=body.locale, time_zone=body.time_zone)
+    spec = provisioning.FirmSpec(
+        name=body.name, locale=body.locale, time_zone=body.time_zone, white_label=body.white_label()
+    )
     firm, created = provisioning.put_firm(firm_id, spec)
     return json_response(201 if created else 200, {"firm": provisioning.firm_view(firm)})
+
+
+@app.get(
+    "/v1/admin/firms/<firm_id>",
+    summary="Read a firm (CRM)",
+    tags=["provisioning"],
+    responses=responses(200, FirmProvisioned, "The firm", 403, 404),
+    security=SIGV4,
+)
+def get_firm(firm_id: FirmId) -> Response[dict[str, Any]]:
+    return json_response(200, {"firm": provisioning.firm_view(provisioning.get_firm(firm_id))})
 
 
 @app.put(

@@ -1,6 +1,7 @@
 """GET /reset (the hosted reset page), GET /reset/assets/{name} (its and the help article's scripts
 and stylesheets), GET /help/reset-email (the client help article for a reset mail that did not
-arrive) and GET /v1/openapi.json: the service's public, static documents.
+arrive; ``?firm=`` names that firm's contact) and GET /v1/openapi.json: the service's public
+documents.
 
 The page never sees the token: it travels in the URL fragment, which browsers do not send. So
 opening the page reads and changes nothing; the script calls verify (read-only) and confirm.
@@ -46,10 +47,15 @@ def help_article(
         str | None,
         Query(description="de or en; anything else, or none, takes Accept-Language"),
     ] = None,
+    firm: Annotated[
+        str | None,
+        Query(description="The firm whose contact the article names; an unknown one: the neutral article"),
+    ] = None,
 ) -> Response[str]:
     event = app.current_event
     locale = help_page.page_locale(lang, event.headers.get("accept-language"))
-    return _page(help_page.render_help_page(locale, help_page.help_root(event.path)), locale)
+    root = help_page.help_root(event.path)
+    return _page(help_page.render_help_page(locale, root, help_page.firm_contact(firm)), locale)
 
 
 def _page(html: str, locale: str) -> Response[str]:
@@ -115,4 +121,4 @@ lambda_handler = api_handler(app, with_metrics=False)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(app)
+warm_up.before_snapshot(app, services=("dynamodb",), modules=("pwreset.storage.models",))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import email.policy
+import email.utils
 import html
 import logging
 import re
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.parser import BytesParser
 from typing import Any
 
@@ -37,7 +39,7 @@ _HREF_RE = re.compile(r"""href\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 @dataclass(frozen=True)
 class MailMessage:
     id: str  # the MessageId SES answered with
-    sender: str
+    sender: str  # the whole From value as sent (a display name, RFC 2047-encoded if need be, and <address>)
     to: list[str]
     subject: str
     html: str
@@ -48,6 +50,23 @@ class MailMessage:
     configuration_set: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     service: str = "sesv2"
+    reply_to: list[str] = field(default_factory=list)
+
+    @property
+    def sender_address(self) -> str:
+        """The address of ``From`` (what SES checks against the verified identity)."""
+        return email.utils.parseaddr(self.sender)[1]
+
+    @property
+    def sender_name(self) -> str:
+        """The display name of ``From``, decoded ("Kanzlei Müller"); empty without one."""
+        name = email.utils.parseaddr(self.sender)[0]
+        return str(make_header(decode_header(name))) if name else ""
+
+    @property
+    def from_display(self) -> str:
+        """``From`` as a person reads it: ``Kanzlei Müller <no-reply@...>``."""
+        return f"{self.sender_name} <{self.sender_address}>" if self.sender_name else self.sender
 
     @property
     def recipients(self) -> list[str]:
@@ -66,6 +85,8 @@ class MailMessage:
             "cc": list(self.cc),
             "bcc": list(self.bcc),
             "from": self.sender,
+            "from_name": self.sender_name,
+            "reply_to": list(self.reply_to),
             "subject": self.subject,
             "html": self.html,
             "text": self.text,
@@ -196,6 +217,7 @@ def _message_from(service: str, operation: str, params: dict[str, Any], message_
             "tags": {t["Name"]: t["Value"] for t in params.get("EmailTags") or []},
             "sent_at": now,
             "service": service,
+            "reply_to": list(params.get("ReplyToAddresses") or []),
         }
         if "Simple" in content:
             simple = content["Simple"]
@@ -220,6 +242,7 @@ def _message_from(service: str, operation: str, params: dict[str, Any], message_
     # SES v1
     common_v1: dict[str, Any] = {
         "id": message_id,
+        "reply_to": list(params.get("ReplyToAddresses") or []),
         "configuration_set": params.get("ConfigurationSetName"),
         "tags": {t["Name"]: t["Value"] for t in params.get("Tags") or []},
         "sent_at": now,
@@ -251,6 +274,9 @@ def _from_raw(data: bytes | str, sender: str | None, common: dict[str, Any]) -> 
     html_part = parsed.get_body(preferencelist=("html",))
     text_part = parsed.get_body(preferencelist=("plain",))
     to = common.pop("to", None) or [a.strip() for a in str(parsed.get("To", "")).split(",") if a.strip()]
+    common["reply_to"] = common.get("reply_to") or [
+        address for _, address in email.utils.getaddresses([str(v) for v in parsed.get_all("Reply-To", [])])
+    ]
     return MailMessage(
         sender=str(sender or parsed.get("From", "")),
         to=to,

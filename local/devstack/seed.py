@@ -2,18 +2,25 @@
 
 Firms and accounts are created as the CRM would create them: signed ``PUT`` requests to
 ``/v1/admin/firms/{id}`` and ``/v1/admin/accounts/{id}``, so every start of ``make dev`` (and every
-integration test's data) proves that path. The demo passwords are then written straight into the
-accounts table: no route sets a password for someone else (ASVS 6.4.6), on purpose, and the demo
-needs accounts that can sign in. That step exists only here, in dev-only code.
+integration test's data) proves that path. A firm's white-label addresses (``portal_url``,
+``brand.logo_url``) are written in the data as paths (``/_dev/brand/berger.png``) and provisioned
+as URLs on the site that serves the reset page (the local stack's, which also serves the logos;
+the tests' configured one), so the demo firms' portals and logos live on whichever stack runs.
+
+The demo passwords are then written straight into the accounts table: no route sets a password
+for someone else (ASVS 6.4.6), on purpose, and the demo needs accounts that can sign in. That
+step exists only here, in dev-only code.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -54,14 +61,39 @@ def signed_headers(
     return dict(request.headers.items())
 
 
-def provisioning_requests(data: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def stack_site() -> str:
+    """The origin of the configured reset page (``RESET_PAGE_URL``): where the demo firms' portals
+    and logos are."""
+    parts = urlsplit(os.environ.get("RESET_PAGE_URL", "https://portal.example.com/reset"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def firm_body(firm: dict[str, Any], site: str) -> dict[str, Any]:
+    """The ``PUT /v1/admin/firms/{id}`` body of a firm of the data (its paths as URLs on ``site``)."""
+    body: dict[str, Any] = {
+        "name": firm["name"],
+        "locale": firm.get("locale", "de"),
+        "time_zone": firm.get("timezone"),
+    }
+    if firm.get("portal_url"):
+        body["portal_url"] = urljoin(site, firm["portal_url"])
+    for key in ("sender_name", "contact"):
+        if key in firm:
+            body[key] = firm[key]
+    if "brand" in firm:
+        brand = dict(firm["brand"])
+        if brand.get("logo_url"):
+            brand["logo_url"] = urljoin(site, brand["logo_url"])
+        body["brand"] = brand
+    return body
+
+
+def provisioning_requests(
+    data: dict[str, Any], site: str | None = None
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """The PUTs that create the data's firms and then their accounts."""
     for firm in data["firms"]:
-        yield (
-            "PUT",
-            f"/v1/admin/firms/{firm['firm_id']}",
-            {"name": firm["name"], "locale": firm.get("locale", "de"), "time_zone": firm.get("timezone")},
-        )
+        yield "PUT", f"/v1/admin/firms/{firm['firm_id']}", firm_body(firm, site or stack_site())
     for firm in data["firms"]:
         for acc in firm["accounts"]:
             body = {

@@ -2,7 +2,8 @@
 
 Every path is the template's (through the gateway) except ``/_dev/...``, which exists only here:
 the mailbox (``/_dev/mail``, ``/_dev/mail.json``), the reference portal (``/_dev/portal``: staff
-and client screens on the public API, ``static/portal.*``) and a readiness probe (``/_dev/health``).
+and client screens on the public API, ``static/portal.*``), the demo firms' logos
+(``/_dev/brand/<name>.png``, ``static/brand/``) and a readiness probe (``/_dev/health``).
 Nothing under ``/_dev/`` may ever appear in ``template.yaml``.
 
 The stack seeds its demo data through the API, so the server serves before the stack is ready;
@@ -46,15 +47,19 @@ _STATIC = {
     "/_dev/mail.js": ("mail.js", "text/javascript; charset=utf-8"),
 }
 _MAIL_DOC = re.compile(r"^/_dev/mail/([A-Za-z0-9._@+=-]{1,200})\.html$")
+# The demo firms' logos (local/demo_data.json names them): looked up in the folder, never joined.
+_BRAND_FILE = re.compile(r"^/_dev/brand/([a-z0-9-]{1,40}\.png)$")
 
 # The dev pages run no inline script or style and load nothing from elsewhere.
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# A mail is someone else's HTML: no script, no network, only its own inline styles and data: images.
+# A mail is someone else's HTML: no script, only its own inline styles and images (a firm's logo:
+# on the web, or the demo firms' on this stack).
 _MAIL_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: https: http://127.0.0.1:* "
+    "http://localhost:*; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
 )
 _COMMON_HEADERS = [
@@ -299,6 +304,12 @@ class _Handler(BaseHTTPRequestHandler):
             return HttpResponse(
                 200, [("Content-Type", content_type), *_COMMON_HEADERS], (STATIC_DIR / name).read_bytes()
             )
+        logo = _BRAND_FILE.match(path)
+        if logo:
+            file = STATIC_DIR / "brand" / logo.group(1)  # the pattern allows no "/" and no ".."
+            if not file.is_file():
+                return _text(404, "No such logo / Dieses Logo gibt es nicht")
+            return HttpResponse(200, [("Content-Type", "image/png"), *_COMMON_HEADERS], file.read_bytes())
         found = _MAIL_DOC.match(path)
         if found:
             message = pages.mailbox.get(found.group(1))
@@ -421,7 +432,8 @@ def _render_message(message: MailMessage, reset_page_url: str) -> str:
             links.append(f'<a href="{esc(link)}" rel="noopener noreferrer">{esc(link)}</a>')
     meta = [
         ("An / To", ", ".join(message.to)),
-        ("Von / From", message.sender),
+        ("Von / From", message.from_display),
+        ("Antwort an / Reply-To", ", ".join(message.reply_to) or "—"),
         ("Gesendet / Sent", message.sent_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
         ("Message-ID", message.id),
     ]

@@ -22,6 +22,7 @@ The webhook believes these signatures only because the local stack sets
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import re
 import threading
@@ -165,10 +166,12 @@ class SesSimulator:
         configuration_set = configuration_set or self.configuration_set
         if configuration_set:
             ses_tags["ses:configuration-set"] = [configuration_set]
-        ses_tags.setdefault("ses:from-domain", [sender.partition("@")[2]])
+        # As SES reports it: "source" is the address, the From header (with a display name) in full.
+        address = email.utils.parseaddr(sender)[1] or sender
+        ses_tags.setdefault("ses:from-domain", [address.partition("@")[2]])
         mail = {
             "timestamp": _ses_time(sent_at),
-            "source": sender,
+            "source": address,
             "sendingAccountId": "123456789012",
             "messageId": message_id,
             "destination": recipients,

@@ -237,6 +237,8 @@ class LocalStack:
         env.update(
             RESET_PAGE_URL=self.reset_page_url,
             PORTAL_URL=self.portal_url,
+            # The demo firms' portals and logos are on this stack: http://127.0.0.1 (local only).
+            ALLOW_LOOPBACK_HTTP_URLS="true",
             AWS_ENDPOINT_URL=self.config.moto_url,
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto's fake credentials

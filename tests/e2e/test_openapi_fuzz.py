@@ -217,6 +217,7 @@ def test_the_provisioning_operations_are_the_signed_ones() -> None:
     }
     assert signed == {
         "PUT /v1/admin/firms/{firm_id}",
+        "GET /v1/admin/firms/{firm_id}",
         "PUT /v1/admin/accounts/{account_id}",
         "GET /v1/admin/accounts/{account_id}",
         "DELETE /v1/admin/accounts/{account_id}",

@@ -35,7 +35,12 @@ def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> 
     assert sent.json()["sent_to"] == "j***@example.com"
 
     mail = wait_for_mail(stack, JAMES[0], before)
-    assert mail["from"] == "no-reply@portal.example.com"
+    # James is a client of Berger, a white-label firm: From carries its sender name (RFC 2047, the
+    # dash is not ASCII), Reply-To its contact.
+    sender_name = "=?utf-8?q?Kanzlei_Berger_=E2=80=93_Mandantenservice?="
+    assert mail["from"] == f"{sender_name} <no-reply@portal.example.com>"
+    assert mail["from_name"] == "Kanzlei Berger – Mandantenservice"
+    assert mail["reply_to"] == ["mandanten@berger-steuer.example"]
     assert mail["subject"]
     assert mail["html"] and mail["text"]  # both parts, which moto alone would not keep
     reset_base = f"{stack.base_url}/reset#token="
@@ -44,7 +49,7 @@ def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> 
     link = links[0]
     assert link in mail["html"]
     # The reset link, then the help article beside the configured reset page (never the Host's).
-    assert mail["links"] == [link, f"{stack.base_url}/help/reset-email?lang=en"]
+    assert mail["links"] == [link, f"{stack.base_url}/help/reset-email?lang=en&firm=firm-berger"]
     token = link.removeprefix(reset_base)
 
     # The mailbox page shows it, newest first, with the clickable link.
@@ -58,7 +63,7 @@ def test_owner_sends_a_link_and_the_client_sets_a_new_password(stack: Stack) -> 
     confirmed = stack.post("/v1/password-resets/confirm", {"token": token, "password": NEW_PASSWORD})
     assert confirmed.status == 200, confirmed.body
     body = confirmed.json()
-    assert body["redirect_url"] == f"{stack.base_url}/_dev/portal"
+    assert body["redirect_url"] == f"{stack.base_url}/_dev/portal?firm=firm-berger"  # Berger's portal
     [set_cookie] = confirmed.header_values("Set-Cookie")
     assert "HttpOnly" in set_cookie and "Secure" in set_cookie and "SameSite=Lax" in set_cookie
     cookie = SimpleCookie()

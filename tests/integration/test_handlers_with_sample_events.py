@@ -34,6 +34,7 @@ ROUTE_EVENTS = {
     ("POST", "/v1/sessions/current/password"): "sessions_change_password.json",
     ("GET", "/v1/accounts"): "sessions_firm_clients.json",
     ("PUT", "/v1/admin/firms/{firm_id}"): "provisioning_put_firm.json",
+    ("GET", "/v1/admin/firms/{firm_id}"): "provisioning_get_firm.json",
     ("PUT", "/v1/admin/accounts/{account_id}"): "provisioning_put_account.json",
     ("GET", "/v1/admin/accounts/{account_id}"): "provisioning_get_account.json",
     ("DELETE", "/v1/admin/accounts/{account_id}"): "provisioning_delete_account.json",
@@ -163,7 +164,13 @@ def test_authorizer_event(demo: dict[str, Any], api: Api, header: str) -> None:
 
 def test_provisioning_events_as_api_gateway_passes_them_after_its_sigv4_check(demo: dict[str, Any]) -> None:
     firm = invoke("ProvisioningFunction", load_event("provisioning_put_firm.json"))
-    assert firm["statusCode"] == 200, firm["body"]  # the demo firm, unchanged
+    assert firm["statusCode"] == 200, firm["body"]  # the demo firm, with the sample's white-label
+    read_firm = json.loads(invoke("ProvisioningFunction", load_event("provisioning_get_firm.json"))["body"])
+    assert read_firm["firm"]["portal_url"] == "https://mandanten.berger-steuer.example/portal"
+    assert read_firm["firm"]["brand"] == {
+        "logo_url": "https://mandanten.berger-steuer.example/logo.png",
+        "color": "#0f4c3a",
+    }
     created = invoke("ProvisioningFunction", load_event("provisioning_put_account.json"))
     assert created["statusCode"] == 201, created["body"]
     assert json.loads(created["body"])["invitation"]["status"] == "sent"

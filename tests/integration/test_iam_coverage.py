@@ -1,15 +1,16 @@
 """Least privilege that still works: every AWS call each function makes in a full run of the
 service (staff and self-service links, verify, confirm, sign-in with a hash upgrade, the current
 session, sign-out, the firm's client list, the notifications from the stream, a lock from an
-"It wasn't me" link and its notifications, an SES bounce through the webhook, the deliveries view,
-a 409 with its diagnosis,
-provisioning with invitations, revocation and erasure (a locked account's lock links too), a
-password changed while signed in, the events for the CRM put on its bus) must be allowed by that
-function's own policies in the transformed template. moto enforces no IAM, so without this test a
-tightened policy would only fail in AWS."""
+"It wasn't me" link and its notifications, the help article naming a firm's contact, an SES bounce
+through the webhook, the deliveries view, a 409 with its diagnosis, provisioning with a firm read
+back, invitations, revocation and erasure (a locked account's lock links too), a password changed
+while signed in, the events for the CRM put on its bus) must be allowed by that function's own
+policies in the transformed template. moto enforces no IAM, so without this test a tightened
+policy would only fail in AWS."""
 
 from __future__ import annotations
 
+import email.utils
 import os
 import re
 from collections.abc import Iterator
@@ -120,10 +121,13 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     again = api.post("/v1/accounts/acc-berger-client-james/password-reset", token=owner)
     assert (again.status, again.error_code) == (409, "email_undeliverable")
     assert api.get("/reset").status == 200
+    # The help article naming a firm's contact reads the firm.
+    assert "mandanten@berger-steuer.example" in str(api.get("/help/reset-email?firm=firm-berger").body)
     # Provisioning: a firm renamed; a new client invited on creation and by staff; an address change
     # that revokes (and counts); a read; an erasure.
     firm = {"name": "Steuerkanzlei Berger & Partner mbB"}
     assert api.signed("PUT", "/v1/admin/firms/firm-berger", firm).status == 200
+    assert api.signed("GET", "/v1/admin/firms/firm-berger").status == 200
     nora = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
     invited = api.signed(
         "PUT", "/v1/admin/accounts/acc-nora", {**nora, "send_invitation": True}, headers=edge()
@@ -195,12 +199,15 @@ def test_every_call_of_every_function_is_allowed_by_its_own_policy(
         "ProvisioningFunction",
     }
     functions = {function for function, *_ in needed}
-    assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
+    assert functions >= set(TEMPLATE.functions()), functions
     missing = sorted(str(p) for p in needed if not allows(*p))
     assert not missing, "calls the template does not allow:\n" + "\n".join(missing)
     # The grants' conditions hold for the calls too (moto checks neither).
     sends = [c for c in calls.calls if c.function and c.operation == "SendEmail"]
-    assert sends and {c.params["FromEmailAddress"] for c in sends} == {os.environ["SENDER_ADDRESS"]}
+    # ses:FromAddress is the address of From; a firm's display name is ses:FromDisplayName.
+    senders = {email.utils.parseaddr(c.params["FromEmailAddress"])[1] for c in sends}
+    assert sends and senders == {os.environ["SENDER_ADDRESS"]}
+    assert any(c.params["FromEmailAddress"] != os.environ["SENDER_ADDRESS"] for c in sends)  # a firm's
     account_updates = list(webhook_account_updates(calls.calls))
     assert account_updates, "the run marked no address"
     for names in account_updates:

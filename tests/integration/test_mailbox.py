@@ -41,7 +41,14 @@ def test_a_reset_mail_keeps_its_html_and_text_parts(
     [moto_copy] = sent_messages()
     assert message.id == moto_copy.id
     assert message.to == ["james.miller@example.com"]
-    assert message.sender == SENDER
+    # James is a client of Berger, a white-label firm: From is the whole header value, the name
+    # RFC 2047-encoded ("–" is not ASCII); the mailbox reads it back, and the Reply-To.
+    assert message.sender == f"=?utf-8?q?Kanzlei_Berger_=E2=80=93_Mandantenservice?= <{SENDER}>"
+    assert (message.sender_name, message.sender_address) == ("Kanzlei Berger – Mandantenservice", SENDER)
+    assert message.from_display == f"Kanzlei Berger – Mandantenservice <{SENDER}>"
+    assert message.reply_to == ["mandanten@berger-steuer.example"]
+    assert message.as_json()["from"] == message.sender
+    assert message.as_json()["reply_to"] == ["mandanten@berger-steuer.example"]
     assert message.subject
     assert "<html" in message.html
     assert "Hello James Miller" in message.text  # the part moto drops
@@ -50,7 +57,7 @@ def test_a_reset_mail_keeps_its_html_and_text_parts(
     [link, help_article] = message.links  # the reset link first, then the help article's
     assert link.startswith("https://portal.example.com/reset#token=")
     assert link in message.text
-    assert help_article == "https://portal.example.com/help/reset-email?lang=en"
+    assert help_article == "https://portal.example.com/help/reset-email?lang=en&firm=firm-berger"
 
 
 def test_subscribers_hear_of_each_mail_and_a_failing_one_breaks_nothing(mailbox: Mailbox) -> None:

@@ -81,6 +81,11 @@ def test_a_firm_is_created_then_updated_and_the_same_body_twice_changes_nothing(
                 "name": "Kanzlei Neu",
                 "locale": "en",
                 "time_zone": "Europe/Vienna",
+                # White-label (tests/integration/test_white_label.py): absent fields read as null.
+                "portal_url": None,
+                "sender_name": None,
+                "contact": None,
+                "brand": None,
             }
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
@@ -51,7 +52,8 @@ def test_owner_and_member_send_a_link_to_their_firms_client(
     assert timedelta(hours=23, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=24)
     [mail] = sent_messages()
     assert mail.destinations["ToAddresses"] == ["anna.schmidt@example.com"]
-    assert mail.source == "no-reply@portal.example.com"
+    # From the firm (tests/integration/test_white_label.py), at the configured sender address.
+    assert email.utils.parseaddr(mail.source)[1] == "no-reply@portal.example.com"
     assert demo[staff]["name"] in message_body(mail)
 
 
@@ -222,7 +224,8 @@ def test_good_password_signs_in_and_rotates_credentials(api: Api, demo: dict[str
     result = api.post("/v1/password-resets/confirm", {"token": raw, "password": GOOD_PASSWORD})
 
     assert result.status == 200, result.body
-    assert result.body["redirect_url"] == "https://portal.example.com/"
+    # Anna's firm's portal (the demo data's, on the configured site): white-label.
+    assert result.body["redirect_url"] == "https://portal.example.com/_dev/portal?firm=firm-berger"
     new_session = result.body["session"]["token"]
     cookie = result.raw.header_values("Set-Cookie")
     assert any(c.startswith(f"__Host-portal_session={new_session}") for c in cookie)

@@ -151,3 +151,27 @@ def test_the_simulator_produces_every_outcome_the_webhook_diagnoses(
     [delivery] = seen["view"]["deliveries"]
     assert (delivery["status"], delivery["diagnosis"]["code"]) == (status, code)
     assert [e["type"] for e in delivery["events"]] == types
+
+
+def test_a_from_with_a_firms_display_name_is_reported_as_ses_reports_it() -> None:
+    """``source`` is the address (what a white-label firm's display name never changes), the From
+    header in full."""
+    import json
+
+    from devstack.sns_signer import SnsSigner
+
+    posted: list[dict[str, Any]] = []
+    simulator = SesSimulator(
+        topic_arn="arn:aws:sns:eu-central-1:123456789012:ses-events",
+        signer=SnsSigner(),
+        deliver=lambda _headers, body: posted.append(json.loads(json.loads(body)["Message"])),
+        delay_seconds=0,
+    )
+    sender = "=?utf-8?q?Kanzlei_Berger_=E2=80=93_Mandantenservice?= <no-reply@portal.example.com>"
+    simulator.on_mail_sent("0100-abc", sender=sender, recipients=["anna@example.com"], subject="x", tags={})
+    simulator.wait()
+
+    mail = posted[0]["mail"]
+    assert mail["source"] == "no-reply@portal.example.com"
+    assert mail["commonHeaders"]["from"] == [sender]
+    assert mail["tags"]["ses:from-domain"] == ["portal.example.com"]

@@ -37,6 +37,11 @@ class ParsedHtml(HTMLParser):
     def ids(self) -> set[str]:
         return {attrs["id"] for _, attrs in self.elements if "id" in attrs}
 
+    @property
+    def images(self) -> list[dict[str, str]]:
+        """The attributes of each ``<img>``."""
+        return [attrs for tag, attrs in self.elements if tag == "img"]
+
     def script_json(self, element_id: str) -> dict[str, Any]:
         """The JSON in the ``<script>`` with this id (a data block)."""
         [body] = [text for attrs, text in self.scripts if attrs.get("id") == element_id]

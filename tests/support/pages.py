@@ -8,7 +8,7 @@ from support.html_parsing import ParsedHtml
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "img-src 'self' data: https:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
 

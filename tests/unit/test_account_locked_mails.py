@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pwreset.mail.brand import Letterhead
 from pwreset.mail.mailer import render
 from support.html_parsing import ParsedHtml
 
@@ -43,6 +44,9 @@ def context(**overrides: Any) -> dict[str, Any]:
         },
     }
     values.update(overrides)
+    # The platform's look unless a test gives a letterhead: a staff mail's, as before firms had brands.
+    firm_name = values.pop("firm_name")
+    values.setdefault("letterhead", Letterhead(firm_name))
     return values
 
 

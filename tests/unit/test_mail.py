@@ -20,6 +20,7 @@ from moto.ses.models import ses_backends
 
 from pwreset.core.times import format_datetime, format_duration
 from pwreset.mail import mailer
+from pwreset.mail.brand import Letterhead
 from pwreset.mail.mailer import RenderedMail, render, send_email
 from support.html_parsing import ParsedHtml
 
@@ -41,6 +42,9 @@ def reset_context(**overrides: Any) -> dict[str, Any]:
         "requested_by_name": None,
     }
     context.update(overrides)
+    # The platform's look unless a test gives a letterhead: a staff mail's, as before firms had brands.
+    firm_name = context.pop("firm_name")
+    context.setdefault("letterhead", Letterhead(firm_name))
     return context
 
 
@@ -509,7 +513,7 @@ def test_the_invitation_welcomes_and_carries_the_link(
     locale: str, staff_words: str, self_words: str, button: str
 ) -> None:
     link = "https://portal.example.com/reset#token=" + "A" * 43
-    values = {**reset_context(), "firm_name": "Kanzlei Berger", "link": link, "lifetime_seconds": 7 * 86400}
+    values = {**reset_context(firm_name="Kanzlei Berger"), "link": link, "lifetime_seconds": 7 * 86400}
     invited = render("invitation", locale, **{**values, "requested_by_name": "Eva Berger"})
     asked = render("invitation", locale, **{**values, "requested_by_name": None})
     assert staff_words in invited.text and self_words in asked.text

@@ -28,6 +28,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "AccountsTable",
         "ResetTokensTable",
         "LockTokensTable",  # "It wasn't me": read the lock link, mark it used in the lock's transaction
+        "FirmsTable",  # the link's firm: its brand for the page, its portal after a confirm
         "SessionsTable",
         "EventsTable",
         "RateLimitsTable",
@@ -65,7 +66,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
     # Reads the events table's stream (SAM's managed policy) and touches no table: the events for the
     # CRM are made from the stream's images alone.
     "CrmEventsFunction": set(),
-    "ResetPageFunction": set(),  # serves the page and its assets; reads no data
+    "ResetPageFunction": {"FirmsTable"},  # the page and its assets; a firm's contact for the help article
     # Self-service links from the queue: the account by address, the firm's name, the link, its
     # event, and one idempotency record per request.
     "SelfServiceResetFunction": {

@@ -8,7 +8,8 @@ Areas, one subpackage each, in the order they may depend on each other:
 * ``core``: configuration, errors, observability, locales and times, request facts, AWS clients;
 * ``storage``: the pynamodb models, the one data-access module for accounts and firms, and the
   transactions the flows write with (no other area imports pynamodb);
-* ``mail``: addresses, rendering and sending mail, where and on what a request was made;
+* ``mail``: addresses, rendering and sending mail, where and on what a request was made, and how
+  a firm shows itself to its clients (white-label: the mails' letterhead, the page's brand, the portal);
 * ``delivery``: SES events through SNS and the delivery diagnosis staff read;
 * ``credentials``: reset and lock tokens, sessions, rate limits, password hashing and policy, the
   flows that tie them together, and the notifications after a change or a lock;

@@ -20,6 +20,8 @@
   let submitting = false;
   let requesting = false;
   let locking = false;
+  // The link's firm as verify names it (logo, name, colour, contact); null: the neutral look.
+  let firm = null;
 
   const STATES = [
     "loading",
@@ -112,6 +114,7 @@
     continueLink: $("continue"),
     lockSubmit: $("lock-submit"),
     lockError: $("lock-error"),
+    helpLink: $("help-link"),
   };
   let expiresAt = null;
 
@@ -144,7 +147,8 @@
     locale = next;
     document.documentElement.lang = next;
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
-    $("help-link").search = `?lang=${next}`; // the help article in the same language
+    renderHelpLink();
+    renderContact();
     renderExpiry();
     updateRules();
     updateMatch();
@@ -157,7 +161,7 @@
     el.requestNew.hidden = !OFFER_NEW_LINK.has(name);
     const heading = $(`${name}-heading`);
     if (heading) {
-      document.title = `${heading.textContent} – ${t("brand")}`;
+      document.title = `${heading.textContent} – ${firm ? firm.name : t("brand")}`;
       // Move focus to the new content so keyboard and screen-reader users land where it changed.
       if (focus) heading.focus();
     }
@@ -206,6 +210,98 @@
     showState(ERROR_STATES[errorOf(result.body).code] || "error");
   }
 
+  // ------------------------------------------------------------------ the firm (white-label)
+
+  const COLOR = /^#[0-9a-f]{6}$/i;
+
+  // WCAG 2.2 relative luminance and contrast ratio, as pwreset.mail.brand computes them for mails.
+  function luminance(hex) {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  }
+
+  function contrast(first, second) {
+    const [lighter, darker] = [luminance(first), luminance(second)].sort((a, b) => b - a);
+    return (lighter + 0.05) / (darker + 0.05);
+  }
+
+  // Black or white, whichever contrasts more with the colour (one of them always reaches 4.5:1).
+  function textOn(color) {
+    return contrast(color, "#000000") >= contrast(color, "#ffffff") ? "#000000" : "#ffffff";
+  }
+
+  function webAddress(value) {
+    try {
+      const url = new URL(String(value));
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function telUri(number) {
+    return `tel:${number.trim().startsWith("+") ? "+" : ""}${number.replace(/\D/g, "")}`;
+  }
+
+  // The firm's look: its logo (alt: its name) or else its name, on its colour with black or white
+  // text; and how to reach it. Without a firm (or with a malformed one) the page stays neutral.
+  function showFirm(info) {
+    if (!info || typeof info !== "object" || typeof info.name !== "string" || !info.name) return;
+    firm = info;
+    const header = $("brand");
+    const name = $("brand-name");
+    const logo = $("brand-logo");
+    header.dataset.branded = "true";
+    $("brand-mark").hidden = true;
+    name.removeAttribute("data-i18n");
+    name.textContent = info.name;
+    const logoUrl = info.logo_url ? webAddress(info.logo_url) : null;
+    if (logoUrl) {
+      logo.alt = info.name;
+      logo.addEventListener(
+        "error",
+        () => {
+          logo.hidden = true;
+          name.hidden = false;
+        },
+        { once: true },
+      );
+      logo.src = logoUrl;
+      logo.hidden = false;
+      name.hidden = true;
+    }
+    if (typeof info.color === "string" && COLOR.test(info.color)) {
+      document.documentElement.style.setProperty("--brand", info.color);
+      document.documentElement.style.setProperty("--on-brand", textOn(info.color));
+      header.dataset.colored = "true";
+    }
+  }
+
+  function renderContact() {
+    const contact = firm && firm.contact && typeof firm.contact === "object" ? firm.contact : {};
+    const email = typeof contact.email === "string" ? contact.email : "";
+    const phone = typeof contact.phone === "string" ? contact.phone : "";
+    $("firm-contact").hidden = !(email || phone);
+    if (!(email || phone)) return;
+    $("firm-contact-heading").textContent = t("contact_heading").replace("%(firm)s", () => firm.name);
+    $("firm-contact-email").hidden = !email;
+    $("firm-contact-email-link").href = `mailto:${email}`;
+    $("firm-contact-email-link").textContent = email;
+    $("firm-contact-phone").hidden = !phone;
+    $("firm-contact-phone-link").href = telUri(phone);
+    $("firm-contact-phone-link").textContent = phone;
+  }
+
+  // The help article in the page's language, naming the firm's contact once the link named it.
+  function renderHelpLink() {
+    const query = new URLSearchParams({ lang: locale });
+    if (firm && typeof firm.firm_id === "string") query.set("firm", firm.firm_id);
+    el.helpLink.search = `?${query}`;
+  }
+
   // ------------------------------------------------------------------ the form
 
   function showForm(info) {
@@ -221,6 +317,7 @@
     }
     el.emailHint.textContent = String(info.email_hint || "");
     expiresAt = info.expires_at ? new Date(info.expires_at) : null;
+    showFirm(info.firm);
     renderRules();
     applyLocale(info.locale); // the account's language from now on; also renders expiry and rules
     showState("valid", { focus: false });

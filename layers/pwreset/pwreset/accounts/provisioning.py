@@ -32,6 +32,7 @@ from pwreset.core.times import iso
 from pwreset.credentials.links import INVITATION, Requester, issue_link, open_links
 from pwreset.credentials.sessions import live_sessions
 from pwreset.credentials.tokens import BY_PROVISIONING
+from pwreset.mail.brand import contact_of
 from pwreset.storage.accounts import account_fields, account_status, get_or_none, mail_block_reason
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import (
@@ -89,25 +90,74 @@ class FirmSpec:
     name: str
     locale: str | None = None
     time_zone: str | None = None
+    # The white-label attributes the PUT named (pwreset.accounts.firms), by Firm attribute: one
+    # left out keeps what is stored, None clears it.
+    white_label: dict[str, str | None] = field(default_factory=dict)
 
 
-def firm_view(firm: Firm) -> dict[str, str]:
-    return {"firm_id": firm.firm_id, "name": firm.name, "locale": firm.locale, "time_zone": firm.timezone}
+# Firm attributes a PUT may set besides name, locale and time zone (all optional, see firms).
+WHITE_LABEL_ATTRIBUTES = (
+    "portal_url",
+    "sender_name",
+    "contact_email",
+    "contact_phone",
+    "logo_url",
+    "brand_color",
+)
+
+
+def firm_view(firm: Firm) -> dict[str, Any]:
+    """What the provisioning API says about a firm: every field, absent ones as null."""
+    brand = (
+        {"logo_url": firm.logo_url, "color": firm.brand_color} if firm.logo_url or firm.brand_color else None
+    )
+    return {
+        "firm_id": firm.firm_id,
+        "name": firm.name,
+        "locale": firm.locale,
+        "time_zone": firm.timezone,
+        "portal_url": firm.portal_url,
+        "sender_name": firm.sender_name,
+        "contact": contact_of(firm),
+        "brand": brand,
+    }
+
+
+def get_firm(firm_id: str) -> Firm:
+    firm = get_or_none(Firm, firm_id, consistent_read=True)
+    if firm is None:
+        raise errors.FirmNotFound()
+    return firm
 
 
 def put_firm(firm_id: str, spec: FirmSpec) -> tuple[Firm, bool]:
     """Create or update a firm; returns it and whether it was created. Idempotent."""
     existing = get_or_none(Firm, firm_id, consistent_read=True)
+    white_label = {
+        attribute: spec.white_label[attribute]
+        if attribute in spec.white_label
+        else (getattr(existing, attribute) if existing else None)
+        for attribute in WHITE_LABEL_ATTRIBUTES
+    }
     wanted = Firm(
         firm_id,
         name=spec.name,
         locale=spec.locale or (existing.locale if existing else "de"),
         timezone=spec.time_zone or (existing.timezone if existing else "Europe/Berlin"),
     )
+    for attribute, value in white_label.items():
+        setattr(wanted, attribute, value)
     if existing is not None and firm_view(existing) == firm_view(wanted):
         return existing, False
     wanted.save()
-    logger.info("firm provisioned", extra={"firm_id": firm_id, "new_firm": existing is None})
+    logger.info(
+        "firm provisioned",
+        extra={
+            "firm_id": firm_id,
+            "new_firm": existing is None,
+            "white_label": sorted(key for key, value in white_label.items() if value is not None),
+        },
+    )
     return wanted, existing is None
 
 

@@ -4,7 +4,11 @@ It follows the help-desk article the product comes from: check the address for t
 spam folder, add the sender (the configured ``SENDER_ADDRESS``, shown verbatim) to the safe
 senders, then ask for a new link with the form on the page. Reset mails, the hosted reset page and
 the portal's "forgot password" confirmation link here (the URL from configuration:
-:attr:`pwreset.core.config.Settings.reset_help_url`).
+:func:`pwreset.core.public_urls.reset_help_url`).
+
+With ``?firm={firm_id}`` (the link in a mail to a firm's client, and the hosted page's once verify
+named the firm) the article names how to reach that firm; an unknown firm gets the neutral article,
+with the same status.
 
 One jinja2 template (``templates/pages/help_reset_email.html``), one language per render (by
 ``?lang=`` or Accept-Language), with a link to the article in each other language. The article
@@ -15,15 +19,29 @@ page's asset route, content-hashed like the page's own (:mod:`pwreset.api.pages`
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 # The hosted pages share one jinja2 environment (built on the first render) and one asset table.
-from pwreset.api.pages import REQUEST_FORM_TEXTS, _environment, asset_url, page_texts
+from pwreset.api.pages import CONTACT_TEXTS, REQUEST_FORM_TEXTS, _environment, asset_url, page_texts
+from pwreset.api.schemas import ID_PATTERN
 from pwreset.core import i18n
 from pwreset.core.config import settings
 from pwreset.core.i18n import N_, negotiate_locale, normalise_locale
+from pwreset.mail.brand import phone_uri
 
-__all__ = ["HELP_PAGE_TEXTS", "LANGUAGE_NAME", "SCRIPT_TEXTS", "help_root", "page_locale", "render_help_page"]
+__all__ = [
+    "HELP_PAGE_TEXTS",
+    "LANGUAGE_NAME",
+    "SCRIPT_TEXTS",
+    "FirmContact",
+    "firm_contact",
+    "help_root",
+    "page_locale",
+    "render_help_page",
+]
 
 # Every text a person can read on the article, by the key the template uses (in English; the
 # catalogs translate them).
@@ -57,6 +75,7 @@ HELP_PAGE_TEXTS: dict[str, str] = {
         "the newest one is the one to use."
     ),
     **REQUEST_FORM_TEXTS,
+    **CONTACT_TEXTS,
     "noscript": N_(
         "The form for a new link needs JavaScript. Without it, use “Forgot password?” on the "
         "portal's sign-in page, or ask your firm to send you a link."
@@ -68,6 +87,40 @@ HELP_PAGE_TEXTS: dict[str, str] = {
     ),
     "footer": N_("Your firm will never ask you for your password."),
 }
+
+# The firm ids the CRM gives; anything else names no firm.
+_FIRM_ID = re.compile(ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class FirmContact:
+    """How the article's reader reaches their firm (``?firm=``)."""
+
+    firm_id: str
+    name: str
+    email: str | None
+    phone: str | None
+
+    @property
+    def phone_uri(self) -> str:
+        return phone_uri(self.phone)
+
+
+def firm_contact(firm_id: str | None) -> FirmContact | None:
+    """The contact of firm ``firm_id``, or None (no such firm, or one without a contact): the
+    neutral article."""
+    if not firm_id or not _FIRM_ID.fullmatch(firm_id):
+        return None
+    # deferred: the page, asset and OpenAPI routes of the same function never read a table
+    from pwreset.storage.accounts import get_or_none
+
+    # deferred: as above (pynamodb comes with the models)
+    from pwreset.storage.models import Firm
+
+    firm = get_or_none(Firm, firm_id)
+    if firm is None or not (firm.contact_email or firm.contact_phone):
+        return None
+    return FirmContact(firm.firm_id, firm.name, firm.contact_email, firm.contact_phone)
 
 
 # Translators: the name of your language, written in it ("Deutsch" in German): the link to the article
@@ -98,12 +151,15 @@ def help_root(request_path: str) -> str:
     return "../" * (1 + trailing)
 
 
-@functools.lru_cache(maxsize=32)
-def render_help_page(locale: str, root: str = "../") -> str:
-    """The article in ``locale`` with URLs relative to ``root``. Cached: the output depends only on
-    the arguments and the deployed files and configuration."""
+@functools.lru_cache(maxsize=64)
+def render_help_page(locale: str, root: str = "../", contact: FirmContact | None = None) -> str:
+    """The article in ``locale`` with URLs relative to ``root``, naming ``contact`` when given.
+    Cached: the output depends only on the arguments (a changed contact is another argument) and the
+    deployed files and configuration."""
     lang = normalise_locale(locale)
     texts = page_texts(HELP_PAGE_TEXTS, lang)
+    if contact is not None:
+        texts["contact_heading"] = texts["contact_heading"] % {"firm": contact.name}
     others = [
         {"locale": code, "name": i18n.catalog(code).gettext(LANGUAGE_NAME)}
         for code in i18n.SUPPORTED_LOCALES
@@ -120,6 +176,9 @@ def render_help_page(locale: str, root: str = "../") -> str:
         .render(
             locale=lang,
             other_languages=others,
+            # The language links keep the firm: the article in another language names it too.
+            firm_query=f"&firm={quote(contact.firm_id, safe='')}" if contact else "",
+            contact=contact,
             t=texts,
             sender=settings().sender_address,
             data=data,

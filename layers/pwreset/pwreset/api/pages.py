@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASSET_FILES",
+    "CONTACT_TEXTS",
     "PAGE_HEADERS",
     "REQUEST_FORM_TEXTS",
     "RESET_PAGE_TEXTS",
@@ -50,7 +51,8 @@ PAGE_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        # https: the firm's logo (verify names it; the page cannot know its host in advance).
+        "img-src 'self' data: https:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -80,6 +82,14 @@ REQUEST_FORM_TEXTS: dict[str, str] = {
     ),
     "request_invalid_email": N_("Please enter a valid e-mail address."),
     "request_failed": N_("The request could not be sent. Please try again in a moment."),
+}
+
+# How to reach the firm whose link it is (verify's `firm`), on the reset page and the help article
+# alike; the same words as the mails' contact line (templates/mail/_contact.txt).
+CONTACT_TEXTS: dict[str, str] = {
+    "contact_heading": N_("Questions? Contact %(firm)s:"),
+    "contact_email_label": N_("E-mail"),
+    "contact_phone_label": N_("Phone"),
 }
 
 # Every text a person can read on the page, by the key the template and the script use (in English;
@@ -174,6 +184,7 @@ RESET_PAGE_TEXTS: dict[str, str] = {
         "Enter the e-mail address you use for the client portal. We will send you a new link."
     ),
     **REQUEST_FORM_TEXTS,
+    **CONTACT_TEXTS,
     "help_link": N_("No e-mail arriving? What you can do"),
     "footer": N_("Never pass this link on. Your firm will never ask you for your password."),
     "lock_heading": N_("Was this not you? Lock your account"),

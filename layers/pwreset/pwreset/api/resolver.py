@@ -141,9 +141,11 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        fields = sorted({str(err["loc"][-1]) for err in exc.errors() if err.get("loc")} - {"body"})
-        logger.info("invalid request", extra={"fields": fields})
-        extra = {"fields": fields} if fields else {}
+        # Each invalid field by its path in the body ("brand.color"); "field" names the first.
+        named = [field_path(err.get("loc") or ()) for err in exc.errors()]
+        named = [name for name in dict.fromkeys(named) if name]
+        logger.info("invalid request", extra={"fields": sorted(named)})
+        extra: dict[str, Any] = {"field": named[0], "fields": sorted(named)} if named else {}
         return error_response(400, "invalid_request", request_locale(app), extra)
 
     @app.not_found
@@ -170,6 +172,18 @@ def create_app(*, json_only: bool = True, max_body_bytes: int = MAX_BODY_BYTES) 
         return error_response(500, "internal_error", request_locale(app))
 
     return app
+
+
+# Where pydantic says an invalid value sits: the request part comes first.
+_REQUEST_PARTS = frozenset({"body", "path", "query", "header", "cookie"})
+
+
+def field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "brand", "color")`` -> ``"brand.color"``: the field as the request names it."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] in _REQUEST_PARTS:
+        parts = parts[1:]
+    return ".".join(parts)
 
 
 def api_handler(

@@ -8,7 +8,8 @@ table names at import, and the resolver its origins), where a missing variable i
 Each setting is read from the variable of its name in capitals, as its type says: ``str`` is
 required, ``str | None`` optional, :data:`OffWhenEmpty` required but empty for "off" (read as
 None), ``int`` a required whole number (or the documented default of a knob the template does not
-set: :data:`KNOB_DEFAULTS`), ``bool`` ``true``/``false``, ``tuple[str, ...]`` a comma-separated list.
+set: :data:`KNOB_DEFAULTS`), ``bool`` ``true``/``false`` (or, likewise, its default there),
+``tuple[str, ...]`` a comma-separated list.
 
 :class:`Settings` is what every function gets; :class:`PasswordSettings` only the functions that
 set passwords (the template passes its variables to them alone).
@@ -41,6 +42,9 @@ KNOB_DEFAULTS = {
     "argon2_memory_kib": 19456,
     "argon2_parallelism": 1,
     "reset_retention_seconds": 90 * 24 * 3600,
+    # LOCAL ONLY: firms' portal and logo addresses may be http://127.0.0.1 or http://localhost.
+    # The local stack sets it; the template never does, so a deployed stack takes https:// only.
+    "allow_loopback_http_urls": False,
 }
 
 
@@ -102,6 +106,8 @@ class Settings:
     # keeps an event the bus refused after every retry.
     crm_event_bus_name: str
     crm_events_dead_letter_queue_url: str
+    # LOCAL ONLY (see KNOB_DEFAULTS): a firm's portal_url and logo_url may be loopback http.
+    allow_loopback_http_urls: bool
 
 
 def help_url_beside(reset_page_url: str) -> str:
@@ -155,8 +161,10 @@ def _number(env: Mapping[str, str], missing: list[str], name: str, default: int 
         return 0
 
 
-def _flag(env: Mapping[str, str], missing: list[str], name: str) -> bool:
+def _flag(env: Mapping[str, str], missing: list[str], name: str, default: bool | None = None) -> bool:
     raw = env.get(name, "").strip().lower()
+    if not raw and default is not None:
+        return default
     if raw not in ("true", "false"):
         missing.append(f"{name} (true or false)")
     return raw == "true"
@@ -166,7 +174,8 @@ def _read(env: Mapping[str, str], missing: list[str], setting: str, kind: Any) -
     """The variable of ``setting`` read as a value of type ``kind`` (see the module's docstring)."""
     name = setting.upper()
     if kind is bool:
-        return _flag(env, missing, name)
+        default = KNOB_DEFAULTS.get(setting)
+        return _flag(env, missing, name, None if default is None else bool(default))
     if kind is int:
         return _number(env, missing, name, KNOB_DEFAULTS.get(setting))
     if kind == str | None:

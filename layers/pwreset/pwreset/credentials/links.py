@@ -78,6 +78,9 @@ def issue_link(
     """Record a link for ``account`` and mail it; raises :class:`errors.EmailSendFailed` when SES
     does not take the mail (the record is then ``send_failed``)."""
     # deferred: the confirm function never mails
+    from pwreset.mail.brand import letterhead
+
+    # deferred: as above (jinja2's loader and the templates come with it)
     from pwreset.mail.mailer import render
 
     cfg = settings()
@@ -120,7 +123,7 @@ def issue_link(
     mail = render(
         MAIL_TEMPLATES[purpose],
         account.locale,
-        firm_name=firm.name,
+        letterhead=letterhead(firm, account),
         recipient_name=account.name,
         link=f"{public_urls.reset_page_url()}#token={issued.raw}",
         expires_at=expires_at,

@@ -36,6 +36,7 @@ from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.credentials.locks import issue_lock_token
 from pwreset.delivery.outbox import ClientMail, mail_id, send
 from pwreset.mail import geo, useragent
+from pwreset.mail.brand import letterhead
 from pwreset.mail.mailer import RenderedMail, render
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
 from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
@@ -123,7 +124,6 @@ def notify_password_changed(change: PasswordChangedEvent) -> None:
     owner's; an owner whose own password changed gets the holder's mail only. A client's mail
     carries a lock link; staff get none, since only a link from the firm to a client lifts a lock."""
     holder, firm = _holder_and_firm(change.account_id, change.firm_id)
-    firm_name = firm.name if firm is not None else ""
     software = useragent.describe(change.detail.user_agent)
 
     def compose(kind: str, reader: Account) -> Callable[[], RenderedMail]:
@@ -138,7 +138,7 @@ def notify_password_changed(change: PasswordChangedEvent) -> None:
                 reader,
                 change=change,
                 holder=holder,
-                firm_name=firm_name,
+                firm=firm,
                 software=software,
                 lock_link=lock_link,
             )
@@ -152,10 +152,9 @@ def notify_account_locked(lock: AccountLockedEvent) -> None:
     """Every owner of the firm learns that the holder locked the account (the lock request's facts
     and the change it disowned); the holder gets a confirmation of what happens next."""
     holder, firm = _holder_and_firm(lock.account_id, lock.firm_id)
-    firm_name = firm.name if firm is not None else ""
 
     def compose(kind: str, reader: Account) -> Callable[[], RenderedMail]:
-        return lambda: _render_locked(kind, reader, lock=lock, holder=holder, firm_name=firm_name)
+        return lambda: _render_locked(kind, reader, lock=lock, holder=holder, firm=firm)
 
     _deliver(lock.event_id, holder, LOCKED_OWNER_MAIL, LOCKED_HOLDER_MAIL, compose)
 
@@ -243,7 +242,7 @@ def _render_changed(
     *,
     change: PasswordChangedEvent,
     holder: Account,
-    firm_name: str,
+    firm: Firm | None,
     software: useragent.Software,
     lock_link: str | None,
 ) -> RenderedMail:
@@ -253,7 +252,7 @@ def _render_changed(
         kind,
         reader,
         holder,
-        firm_name,
+        firm,
         change=detail.change,
         lock_link=lock_link,
         changed_at=change.at,
@@ -268,14 +267,14 @@ def _render_changed(
 
 
 def _render_locked(
-    kind: str, reader: Account, *, lock: AccountLockedEvent, holder: Account, firm_name: str
+    kind: str, reader: Account, *, lock: AccountLockedEvent, holder: Account, firm: Firm | None
 ) -> RenderedMail:
     detail = lock.detail
     return _render(
         kind,
         reader,
         holder,
-        firm_name,
+        firm,
         locked_at=lock.at,
         already_locked=detail.already_locked,
         lock=_facts(detail, reader.locale),
@@ -285,13 +284,14 @@ def _render_locked(
     )
 
 
-def _render(kind: str, reader: Account, holder: Account, firm_name: str, **context: Any) -> RenderedMail:
+def _render(kind: str, reader: Account, holder: Account, firm: Firm | None, **context: Any) -> RenderedMail:
     """A mail of ``kind`` to ``reader`` about ``holder``'s account, in the reader's language and
-    time zone, with ``context`` for its template."""
+    time zone, on the reader's letterhead (the firm's for a client, the platform's for staff), with
+    ``context`` for its template."""
     return render(
         kind,
         reader.locale,
-        firm_name=firm_name,
+        letterhead=letterhead(firm, reader),
         recipient_name=reader.name,
         holder_name=holder.name,
         holder_email=holder.email,

@@ -41,6 +41,7 @@ from pwreset.credentials.links import (
 )
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.credentials.sessions import IssuedSession
+from pwreset.mail.brand import page_firm, portal_url_for
 from pwreset.storage.accounts import account_and_firm, find_account_by_email, get_or_none, mail_block_reason
 from pwreset.storage.deliveries import mark_link_opened
 from pwreset.storage.idempotency import Guard, guard
@@ -66,6 +67,8 @@ class VerifiedReset:
     expires_at: datetime
     locale: str
     policy: dict[str, Any]
+    # Whose brand the page shows (pwreset.accounts.firms.page_firm); None: the neutral look.
+    firm: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,7 @@ def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
         expires_at=record.expires_at,
         locale=account.locale,
         policy=changes.policy().describe(account.locale),
+        firm=page_firm(get_or_none(Firm, record.firm_id)),
     )
 
 
@@ -349,4 +353,6 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
         require_valid(*load_link(raw_token))
         raise errors.TokenUsed(locale=account.locale) from exc
     logger.info("link used", extra={"reset_id": record.reset_id, "account_id": account.account_id})
-    return ConfirmedReset(account=account, session=done.session, redirect_url=settings().portal_url)
+    # The firm the link was sent for decides where the client lands (never the request).
+    landing = portal_url_for(get_or_none(Firm, record.firm_id))
+    return ConfirmedReset(account=account, session=done.session, redirect_url=landing)

@@ -8,12 +8,18 @@ Templates live in ``templates/mail/`` as three files per mail, in no particular 
 
 Their texts are English and go through the catalogs (``_("Hello %(name)s,", name=...)``, see
 :func:`pwreset.core.i18n.install_gettext`), in the language of ``locale``. Templates get the caller's
-context plus ``locale`` and two filters that use it: ``{{ when | datetime(timezone) }}`` (see
-:func:`pwreset.core.times.format_datetime`) and ``{{ seconds | duration }}`` (see
-:func:`pwreset.core.times.format_duration`), and one function: ``{{ reset_help_url(locale) }}``, the
-client help article for a mail that did not arrive (from configuration, see
-:func:`pwreset.core.public_urls.reset_help_url`). Undefined variables are errors
-(``StrictUndefined``), so every variable a template uses must be passed, even when ``None``.
+context plus ``locale``, ``brand`` (the mail's :class:`~pwreset.mail.brand.Letterhead`: whose mail
+it is and how it looks) and ``firm_name`` (the letterhead's), two filters that use it:
+``{{ when | datetime(timezone) }}`` (see :func:`pwreset.core.times.format_datetime`) and
+``{{ seconds | duration }}`` (see :func:`pwreset.core.times.format_duration`), and one function:
+``{{ reset_help_url(locale, brand.firm_id) }}``, the client help article for a mail that did not
+arrive (from configuration, see :func:`pwreset.core.public_urls.reset_help_url`). Undefined
+variables are errors (``StrictUndefined``), so every variable a template uses must be passed, even
+when ``None``.
+
+Every mail goes through :func:`render` (which requires its letterhead) and :func:`send_email`
+(which builds ``From`` and ``Reply-To`` from what the letterhead put into the rendered mail): the
+one path that gives every mail to a firm's client the firm's name, contact and look.
 
 jinja2 is imported and its ``Environment`` built on the first render only, so handlers that import
 this module without sending mail do not pay for it at cold start.
@@ -29,11 +35,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from pwreset.core import i18n, public_urls
 from pwreset.core.i18n import normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
+from pwreset.mail.brand import Letterhead, from_header, reply_to
 
 if TYPE_CHECKING:
     # deferred: handlers that import this module but send nothing never load jinja2
@@ -56,6 +64,10 @@ class RenderedMail:
     subject: str
     html: str
     text: str
+    # The envelope the letterhead chose: the From display name (None: the bare sender address) and
+    # the Reply-To addresses (none: replies go to the sender).
+    sender_name: str | None = None
+    reply_to: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -79,9 +91,11 @@ def _duration_filter(context: Mapping[str, Any], seconds: int) -> str:
     return format_duration(seconds, context.get("locale"))
 
 
-def reset_help_url(locale: str | None) -> str:
-    """The client help article in ``locale``: the configured URL, never one from a request."""
-    return f"{public_urls.reset_help_url()}?lang={normalise_locale(locale)}"
+def reset_help_url(locale: str | None, firm_id: str | None = None) -> str:
+    """The client help article in ``locale`` (naming the contact of ``firm_id`` when given): the
+    configured URL, never one from a request."""
+    url = f"{public_urls.reset_help_url()}?lang={normalise_locale(locale)}"
+    return f"{url}&firm={quote(firm_id, safe='')}" if firm_id else url
 
 
 @functools.cache
@@ -123,8 +137,9 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     return env
 
 
-def render(name: str, locale: str, **context: Any) -> RenderedMail:
-    """Render mail ``name`` in ``locale``'s language (see :func:`pwreset.core.i18n.normalise_locale`).
+def render(name: str, locale: str, *, letterhead: Letterhead, **context: Any) -> RenderedMail:
+    """Render mail ``name`` in ``locale``'s language (see :func:`pwreset.core.i18n.normalise_locale`)
+    on ``letterhead`` (see :func:`pwreset.mail.brand.letterhead`), which also chooses the envelope.
 
     Raises ``ValueError`` for a malformed name, ``jinja2.TemplateNotFound`` for an unknown one and
     ``jinja2.UndefinedError`` when the context lacks a variable the templates use.
@@ -133,9 +148,15 @@ def render(name: str, locale: str, **context: Any) -> RenderedMail:
         raise ValueError(f"invalid mail template name: {name!r}")
     lang = normalise_locale(locale)
     env = _environment()
-    values = {**context, "locale": lang}
+    values = {**context, "locale": lang, "brand": letterhead, "firm_name": letterhead.firm_name}
     subject, html, text = (env.get_template(f"mail/{name}.{part}").render(values) for part in _PARTS)
-    return RenderedMail(subject=" ".join(subject.split()), html=html, text=text)
+    return RenderedMail(
+        subject=" ".join(subject.split()),
+        html=html,
+        text=text,
+        sender_name=letterhead.sender_name,
+        reply_to=letterhead.reply_to,
+    )
 
 
 def prepare(*names: str) -> None:
@@ -166,11 +187,13 @@ def send_email(
 ) -> str:
     """Send ``mail`` to one recipient with SESv2 ``SendEmail`` (simple content) and return the MessageId.
 
+    ``From`` is ``sender`` with the mail's display name, ``Reply-To`` the mail's addresses; both are
+    built by :mod:`pwreset.mail.brand`, which keeps control characters out of every header.
     Tag names and values are sanitised to SES's allowed characters (others become ``_``) and cut to
     256 characters. Errors from the client propagate unchanged; the caller maps them.
     """
     request: dict[str, Any] = {
-        "FromEmailAddress": sender,
+        "FromEmailAddress": from_header(mail.sender_name, sender),
         "Destination": {"ToAddresses": [to]},
         "Content": {
             "Simple": {
@@ -182,6 +205,9 @@ def send_email(
             }
         },
     }
+    replies = reply_to(mail.reply_to)
+    if replies:
+        request["ReplyToAddresses"] = replies
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
     if tags:

@@ -119,6 +119,9 @@ class EmailClaim(_SharedConnectionModel):
 
 
 class Firm(_SharedConnectionModel):
+    """A firm, and how its clients see it (white-label: every such field is optional, and without
+    it the firm looks like the platform; see :mod:`pwreset.accounts.firms`)."""
+
     class Meta(_Meta):
         table_name = settings().firms_table
 
@@ -126,6 +129,12 @@ class Firm(_SharedConnectionModel):
     name = UnicodeAttribute()
     locale = UnicodeAttribute(default="de")  # the default for the firm's new accounts
     timezone = UnicodeAttribute(default="Europe/Berlin")
+    portal_url = UnicodeAttribute(null=True)  # where its clients land after a confirm
+    sender_name = UnicodeAttribute(null=True)  # the From display name of its clients' mails
+    contact_email = UnicodeAttribute(null=True)  # Reply-To, and the "contact your firm" line
+    contact_phone = UnicodeAttribute(null=True)
+    logo_url = UnicodeAttribute(null=True)
+    brand_color = UnicodeAttribute(null=True)  # "#rrggbb", lower-case
 
 
 class ResetTokenByAccount(GlobalSecondaryIndex["ResetToken"]):

@@ -155,6 +155,13 @@ class SessionOut(Out):
     expires_at: str
 
 
+class FirmContactOut(Out):
+    """How a firm's clients reach it (the provisioning view and verify's ``firm`` alike)."""
+
+    email: str | None
+    phone: str | None
+
+
 # Staff and session routes: a bearer token or the __Host-portal_session cookie (see the authorizer).
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session_cookie": []}]
 # Provisioning routes: API Gateway's AWS_IAM authorization (SigV4 for execute-api).

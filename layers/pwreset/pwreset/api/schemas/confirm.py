@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pwreset.api.schemas import Body, Locale, Out, Password, SessionOut, Token
+from pwreset.api.schemas import Body, FirmContactOut, Locale, Out, Password, SessionOut, Token
 
 
 class VerifyBody(Body):
@@ -28,6 +28,16 @@ class PolicyDescription(Out):
     rules: list[PolicyRule]
 
 
+class PageFirm(Out):
+    """Whose brand the hosted page shows."""
+
+    firm_id: str
+    name: str
+    logo_url: str | None
+    color: str | None
+    contact: FirmContactOut | None
+
+
 class Verified(Out):
     valid: Literal[True]
     purpose: Literal["reset", "invitation"]
@@ -35,6 +45,7 @@ class Verified(Out):
     expires_at: str
     locale: Locale
     policy: PolicyDescription
+    firm: PageFirm | None
 
 
 class Confirmed(Out):
