@@ -1,4 +1,5 @@
-"""REQUEST authorizer: a bearer token or the portal_session cookie -> account, firm, role.
+"""REQUEST authorizer: a bearer token or the portal_session cookie -> the account the session acts
+as (its firm and role are the caller's rights) and the session's login.
 
 Results are not cached by API Gateway (ReauthorizeEvery: 0), so a revoked session stops working at
 once. Anything but a currently valid session is "Unauthorized", which API Gateway turns into the
@@ -46,6 +47,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "name": who.name,
             "locale": who.locale,
             "session_hash": who.session_hash,
+            "email": who.email,
         },
         region=arn.region,
         aws_account_id=arn.aws_account_id,

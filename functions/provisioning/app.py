@@ -50,7 +50,7 @@ def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, 
         meta=request_meta(app),
     )
     answer: dict[str, Any] = {
-        "account": provisioning.account_view(done.account),
+        "account": provisioning.account_view(done.account, done.login),
         "revoked": {"links": done.revoked_links, "sessions": done.revoked_sessions},
     }
     if done.invitation is not None:
@@ -66,7 +66,8 @@ def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, 
     security=SIGV4,
 )
 def get_account(account_id: AccountId) -> Response[dict[str, Any]]:
-    return json_response(200, {"account": provisioning.account_view(provisioning.get_account(account_id))})
+    account, login = provisioning.get_account(account_id)
+    return json_response(200, {"account": provisioning.account_view(account, login)})
 
 
 @app.delete(
@@ -85,4 +86,4 @@ lambda_handler = api_handler(app)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(app, services=("dynamodb", "sesv2"), mails=("invitation",))
+warm_up.before_snapshot(app, services=("dynamodb", "sesv2"), mails=("invitation", "access_granted"))

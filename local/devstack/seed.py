@@ -2,9 +2,11 @@
 
 Firms and accounts are created as the CRM would create them: signed ``PUT`` requests to
 ``/v1/admin/firms/{id}`` and ``/v1/admin/accounts/{id}``, so every start of ``make dev`` (and every
-integration test's data) proves that path. The demo passwords are then written straight into the
-accounts table: no route sets a password for someone else (ASVS 6.4.6), on purpose, and the demo
-needs accounts that can sign in. That step exists only here, in dev-only code.
+integration test's data) proves that path; an address that has accounts at several firms is one
+login. The demo passwords are then written straight onto the logins: no route sets a password for
+someone else (ASVS 6.4.6), on purpose, and the demo needs accounts that can sign in. That step
+exists only here, in dev-only code. Accounts of one address must give the same password (it is
+their login's).
 """
 
 from __future__ import annotations
@@ -85,15 +87,28 @@ def seed(data: dict[str, Any], provision: Provision) -> None:
     set_demo_passwords(data)
 
 
-def set_demo_passwords(data: dict[str, Any]) -> None:
-    """Dev only: write each demo account's password hash directly (see the module's docstring)."""
-    # deferred: the layer is on the path only once the stack has set it up
-    from pwreset.storage.models import Account
-
+def demo_passwords(data: dict[str, Any]) -> dict[str, str]:
+    """Each demo login's password, by address; refuses two passwords for one address (one login)."""
+    passwords: dict[str, str] = {}
     for firm in data["firms"]:
         for acc in firm["accounts"]:
-            if acc.get("password"):
-                Account(acc["account_id"]).update(actions=[Account.password_hash.set(_hash(acc["password"]))])
+            if not acc.get("password"):
+                continue
+            address = acc["email"].strip().lower()
+            if passwords.setdefault(address, acc["password"]) != acc["password"]:
+                raise SeedError(f"{acc['account_id']}: another password for {address}, which is one login")
+    return passwords
+
+
+def set_demo_passwords(data: dict[str, Any]) -> None:
+    """Dev only: write each demo login's password hash directly (see the module's docstring)."""
+    # deferred: the layer is on the path only once the stack has set it up
+    from pwreset.storage.models import LOGIN_ITEM, Login
+
+    for address, password in demo_passwords(data).items():
+        Login(address, LOGIN_ITEM).update(
+            actions=[Login.password_hash.set(_hash(password))], condition=Login.email.exists()
+        )
 
 
 @cache

@@ -24,7 +24,7 @@ from support.api import Api
 from support.environment import TEMPLATE
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
-from support.streams import run_mapping
+from support.streams import notifier
 from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
@@ -55,14 +55,8 @@ def runner() -> FunctionRunner:
 
 @pytest.fixture
 def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
-    """Runs the notification function over the events stream, as the template's mapping does
-    (from the start each time: every redelivered event must send nothing new)."""
-    boto3.client("sqs").create_queue(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))
-
-    def run() -> None:
-        run_mapping(TEMPLATE, FUNCTION, runner)
-
-    return run
+    """Runs the notification function over the events stream, as the template's mapping does."""
+    return notifier(TEMPLATE, runner)
 
 
 def staff_link(api: Api, demo: dict[str, Any], client: str, staff: str = OWNER) -> str:

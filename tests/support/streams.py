@@ -6,6 +6,7 @@ whose own tests hold it to Lambda's documented behaviour).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,3 +92,15 @@ def run_mapping(template: SamTemplate, function_id: str, runner: FunctionRunner)
     [poller] = [p for p in pollers if p.sub.function == function_id]
     poller.drain()
     return MappingRun(poller.invocations, recording.delivered)
+
+
+def notifier(template: SamTemplate, runner: FunctionRunner) -> Callable[[], None]:
+    """A call that runs the notification function over the events stream, as the template's mapping
+    does (from the start each time: every redelivered event must send nothing new); the mapping's
+    dead-letter queue is made first."""
+    boto3.client("sqs").create_queue(QueueName=template.physical_name("NotifyDeadLetterQueue"))
+
+    def run() -> None:
+        run_mapping(template, "NotifyPasswordChangedFunction", runner)
+
+    return run

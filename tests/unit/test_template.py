@@ -15,9 +15,10 @@ from support.environment import API_FUNCTIONS, TEMPLATE
 # What each function may touch. A new table access needs a line here, on purpose: least privilege
 # is reviewed, not inherited.
 TABLE_ACCESS: dict[str, set[str]] = {
-    "AuthorizerFunction": {"SessionsTable", "AccountsTable"},
+    "AuthorizerFunction": {"SessionsTable", "AccountsTable", "LoginsTable"},
     "RequestResetFunction": {
         "AccountsTable",
+        "LoginsTable",  # the client's login: has a password, locked, what SES said of the address
         "FirmsTable",
         "ResetTokensTable",
         "EventsTable",
@@ -26,17 +27,26 @@ TABLE_ACCESS: dict[str, set[str]] = {
     },
     "ConfirmResetFunction": {
         "AccountsTable",
+        "LoginsTable",  # the link's login; the change or the lock writes it
         "ResetTokensTable",
         "LockTokensTable",  # "It wasn't me": read the lock link, mark it used in the lock's transaction
         "SessionsTable",
         "EventsTable",
         "RateLimitsTable",
     },
-    # Sign in, and change the password (the firm's name for the policy, the event, the new session).
-    "SessionsFunction": {"AccountsTable", "FirmsTable", "SessionsTable", "EventsTable", "RateLimitsTable"},
+    # Sign in (the login and its memberships), switch, and change the password (the firm's name for
+    # the policy, the event, the new session).
+    "SessionsFunction": {
+        "AccountsTable",
+        "LoginsTable",
+        "FirmsTable",
+        "SessionsTable",
+        "EventsTable",
+        "RateLimitsTable",
+    },
     "ProvisioningFunction": {
         "AccountsTable",
-        "EmailClaimsTable",
+        "LoginsTable",  # memberships and logins, written with the account
         "FirmsTable",
         "ResetTokensTable",  # invitations; erasure
         "SessionsTable",  # counted when revoked; erasure
@@ -48,16 +58,24 @@ TABLE_ACCESS: dict[str, set[str]] = {
     # lock link a client's password-changed mail carries.
     "NotifyPasswordChangedFunction": {
         "AccountsTable",
+        "LoginsTable",  # the holder's login and its firms; the owners' logins (may they be mailed)
         "FirmsTable",
         "NotifyIdempotencyTable",
         "LockTokensTable",
     },
-    "SesEventsFunction": {"ResetTokensTable", "DeliveryEventsTable", "SnsMessagesTable", "AccountsTable"},
+    "SesEventsFunction": {
+        "ResetTokensTable",
+        "DeliveryEventsTable",
+        "SnsMessagesTable",
+        "AccountsTable",  # the deliveries view's client
+        "LoginsTable",  # the address's verdict; the view reads it
+    },
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
-    # Self-service links from the queue: the account by address, the firm's name, the link, its
-    # event, and one idempotency record per request.
+    # Self-service links from the queue: the login by address, the account and the firm's name, the
+    # link, its event, and one idempotency record per request.
     "SelfServiceResetFunction": {
         "AccountsTable",
+        "LoginsTable",
         "FirmsTable",
         "ResetTokensTable",
         "EventsTable",

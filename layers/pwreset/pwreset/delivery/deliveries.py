@@ -29,8 +29,8 @@ from typing import Any
 from pwreset.core import errors
 from pwreset.core.request import Principal
 from pwreset.delivery.diagnosis import classify_bounce, classify_delay, describe
-from pwreset.storage.accounts import account_status, get_or_none
-from pwreset.storage.models import Account, DeliveryTimeline, ResetToken
+from pwreset.storage.accounts import account_status, get_login, get_or_none
+from pwreset.storage.models import Account, DeliveryTimeline, Login, ResetToken
 
 PAGE_SIZE = 20
 STATUS_PRECEDENCE = ("complained", "suppressed", "bounced", "failed", "delivered", "delayed", "sent")
@@ -113,8 +113,8 @@ def public_detail(event: TimelineEvent, email: str) -> dict[str, Any]:
     return detail
 
 
-def _expired_unused(record: ResetToken, account: Account | None, now: datetime) -> bool:
-    same_password = account is None or record.password_version == account.password_version
+def _expired_unused(record: ResetToken, login: Login | None, now: datetime) -> bool:
+    same_password = login is None or record.password_version == login.password_version
     return record.status == "issued" and now >= record.expires_at and same_password
 
 
@@ -122,7 +122,7 @@ def diagnose(
     status: str,
     events: list[TimelineEvent],
     record: ResetToken,
-    account: Account | None,
+    login: Login | None,
     *,
     locale: str,
     now: datetime,
@@ -145,7 +145,7 @@ def diagnose(
         code = by_type.get(decisive.type, "send_failed") if decisive else "send_failed"
     elif status == "delayed" and decisive is not None:
         code = classify_delay(decisive.detail.get("delay_type"), facts.get("diagnostic_code"))
-    elif status == "delivered" and _expired_unused(record, account, now):
+    elif status == "delivered" and _expired_unused(record, login, now):
         code = "delivered_not_used"
     return describe(code, locale, email=record.email) if code else None
 
@@ -153,7 +153,7 @@ def diagnose(
 def delivery_view(
     record: ResetToken,
     timeline: DeliveryTimeline | None,
-    account: Account | None,
+    login: Login | None,
     *,
     locale: str,
     now: datetime,
@@ -170,7 +170,7 @@ def delivery_view(
         ),
         "status": status,
         "events": [{"type": e.type, "at": e.at, "detail": public_detail(e, record.email)} for e in events],
-        "diagnosis": diagnose(status, events, record, account, locale=locale, now=now),
+        "diagnosis": diagnose(status, events, record, login, locale=locale, now=now),
     }
 
 
@@ -193,23 +193,24 @@ def _firm_client(principal: Principal, account_id: str) -> Account:
 
 def list_deliveries(principal: Principal, account_id: str) -> dict[str, Any]:
     """``GET /v1/accounts/{account_id}/password-reset/deliveries``: newest first, at most
-    :data:`PAGE_SIZE`."""
+    :data:`PAGE_SIZE`. What SES said of the address and the lock are the login's."""
     account = _firm_client(principal, account_id)
+    login = get_login(account.email)
     records, timelines = _recent_resets(account.account_id)
     now = _now()
     return {
         "email": account.email,
-        "email_status": account.email_status,
+        "email_status": login.email_status if login is not None else "ok",
         # Whether a new link would help: "locked" (it unlocks), "archived" (refused) or "active".
-        "account_status": account_status(account),
+        "account_status": account_status(account, login),
         "deliveries": [
-            delivery_view(r, timelines.get(r.reset_id), account, locale=principal.locale, now=now)
+            delivery_view(r, timelines.get(r.reset_id), login, locale=principal.locale, now=now)
             for r in records
         ],
     }
 
 
-def undeliverable_diagnosis(account: Account, *, locale: str) -> dict[str, Any]:
+def undeliverable_diagnosis(account: Account, login: Login, *, locale: str) -> dict[str, Any]:
     """Why the address is blocked: the diagnosis of the newest reset mail that bounced, was
     suppressed or drew a complaint; a general one when no reset mail explains it (e.g. another
     mail to the address bounced)."""
@@ -219,8 +220,8 @@ def undeliverable_diagnosis(account: Account, *, locale: str) -> dict[str, Any]:
         events = timeline_events(timelines.get(record.reset_id))
         status = delivery_status(events, record)
         if status in ADDRESS_PROBLEMS:
-            found = diagnose(status, events, record, account, locale=locale, now=now)
+            found = diagnose(status, events, record, login, locale=locale, now=now)
             if found:
                 return found
-    code = "complaint" if account.email_status == "complained" else "undeliverable"
+    code = "complaint" if login.email_status == "complained" else "undeliverable"
     return describe(code, locale, email=account.email)

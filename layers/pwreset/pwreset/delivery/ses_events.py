@@ -12,10 +12,12 @@ Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe f
   write of the SES message id onto the token still lands), else by SES message id through the
   reset tokens' ``by_ses_message_id`` index;
 * appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`) and, for a
-  permanent bounce or a complaint, applied to every account whose current address it is
-  (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce), in one
-  transaction with the SNS ``MessageId`` marker: a redelivered message fails on the marker and
-  changes nothing, so it needs no read first, and an event is never half recorded.
+  permanent bounce or a complaint, applied to the address's login (``email_status``
+  ``undeliverable`` / ``complained``; a complaint outranks a bounce): what SES says is a fact of the
+  address, so every account with it (in any firm) sees it. The login's key is the address, so no
+  read finds it; all of it goes in one transaction with the SNS ``MessageId`` marker: a redelivered
+  message fails on the marker and changes nothing, so it needs no read first, and an event is never
+  half recorded.
 
 The timeline stores facts, not verdicts: the delivery status and the diagnosis are computed when
 read (:mod:`pwreset.delivery.deliveries`), from the whole timeline, so arrival order does not matter.
@@ -36,7 +38,7 @@ from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.times import iso
 from pwreset.delivery import sns
 from pwreset.storage.accounts import get_or_none
-from pwreset.storage.models import Account, DeliveryTimeline, ResetToken, SnsMessage
+from pwreset.storage.models import LOGIN_ITEM, DeliveryTimeline, Login, ResetToken, SnsMessage
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 # SES's names -> ours. "Rendering Failure" really has a space in eventType.
@@ -342,9 +344,8 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
 
 @dataclass(frozen=True)
 class AddressMark:
-    """An account whose current address an event is about, and what the event says of it."""
+    """An address an event is about (its login's key), and what the event says of it."""
 
-    account_id: str
     address: str
     verdict: str  # undeliverable | complained
 
@@ -362,7 +363,7 @@ def _store(
 ) -> str:
     """The MessageId marker, the timeline entry and the address marks, together or not at all.
 
-    A mark whose condition fails (the account has another address by now, or a complaint already
+    A mark whose condition fails (the address has no login (any more), or a complaint already
     outranks a bounce) is dropped and the rest written again; a failed marker is a duplicate."""
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
@@ -382,8 +383,8 @@ def _store(
                 )
             for mark in marks:
                 tx.update(
-                    Account(mark.account_id),
-                    actions=[Account.email_status.set(mark.verdict)],
+                    Login(mark.address, LOGIN_ITEM),
+                    actions=[Login.email_status.set(mark.verdict)],
                     condition=_mark_condition(mark),
                 )
     except TransactWriteError as exc:
@@ -399,14 +400,7 @@ def _store(
             raise
         return _store(message_id, event, reset_id, [m for m in marks if m not in stale], now)
     for mark in marks:
-        logger.info(
-            "address marked",
-            extra={
-                "account_id": mark.account_id,
-                "email": mask_email(mark.address),
-                "email_status": mark.verdict,
-            },
-        )
+        logger.info("address marked", extra={"email": mask_email(mark.address), "email_status": mark.verdict})
         metrics.add_metric(name="AddressMarked", unit="Count", value=1)
     if event is None:
         return "ignored"
@@ -436,20 +430,17 @@ def address_verdict(event: DeliveryEvent) -> str | None:
 
 
 def address_marks(event: DeliveryEvent) -> list[AddressMark]:
-    """Every account whose current address the event condemns (one index query per address)."""
+    """Every address the event condemns (no read: the address is its login's key; an address
+    without a login fails its condition and is dropped)."""
     verdict = address_verdict(event)
     if verdict is None:
         return []
-    marks: dict[str, AddressMark] = {}
-    for address in event.recipients:
-        for account in Account.by_email.query(address):
-            marks.setdefault(account.account_id, AddressMark(account.account_id, address, verdict))
-    return list(marks.values())
+    return [AddressMark(address, verdict) for address in dict.fromkeys(event.recipients)]
 
 
 def _mark_condition(mark: AddressMark) -> Any:
-    # Only while the account still has this address; a complaint is never downgraded to a bounce.
-    condition = Account.email == mark.address
+    # Only an existing login (an update would make one); a complaint is never downgraded to a bounce.
+    condition = Login.email.exists()
     if mark.verdict == "undeliverable":
-        condition &= Account.email_status != "complained"
+        condition &= Login.email_status != "complained"
     return condition
