@@ -417,6 +417,10 @@ class Fixture:
         )
         return found.get("Item")
 
+    def login(self, account_id: str) -> dict[str, Any]:
+        """The login item (low-level attribute values) of a demo account's address."""
+        return self.item("LoginsTable", {"email": self.account(account_id)["email"], "item": "login"}) or {}
+
     def event(self, name: str) -> dict[str, Any]:
         if name not in self._events:
             self._events[name] = (EVENTS_DIR / name).read_text(encoding="utf-8")
@@ -437,6 +441,7 @@ class Fixture:
                 "role": who["role"],
                 "name": who["name"],
                 "locale": who.get("locale", "de"),
+                "email": who["email"],
             }
         )
         if target is not None:
@@ -457,9 +462,10 @@ class Fixture:
         """(raw token, reset id) of a new link, stored as ``pwreset.credentials.resets`` stores one."""
         from pwreset.core.times import iso
         from pwreset.credentials.tokens import default_token_generator
-        from pwreset.storage.models import Account, Firm, ResetToken
+        from pwreset.storage.models import LOGIN_ITEM, Account, Firm, Login, ResetToken
 
         account = Account.get(account_id, consistent_read=True)
+        login = Login.get(account.email, LOGIN_ITEM, consistent_read=True)
         firm = Firm.get(account.firm_id)
         issued = default_token_generator.make_token()
         now = datetime.now(UTC)
@@ -476,7 +482,8 @@ class Fixture:
             requested_by=None,
             requested_by_name=None,
             expires_at=expires_at,
-            password_version=account.password_version,
+            password_version=login.password_version,
+            access_version=account.access_version,
             status="issued",
             ses_message_id=ses_message_id,
             ttl=expires_at + timedelta(days=1),
@@ -512,10 +519,11 @@ class Fixture:
         return issue_lock_token(holder, change).split("#lock=", 1)[1]
 
     def unlock(self, account_id: str) -> None:
-        """Lifts the account's lock (as a confirmed staff link would, without a new password)."""
+        """Lifts the lock of the account's login (as a confirmed staff link would, without a new
+        password)."""
         self.dynamodb.update_item(
-            TableName=self.template.physical_name("AccountsTable"),
-            Key={"account_id": {"S": account_id}},
+            TableName=self.template.physical_name("LoginsTable"),
+            Key={"email": {"S": self.account(account_id)["email"]}, "item": {"S": "login"}},
             UpdateExpression="REMOVE locked_at, lock_event_id",
         )
 
@@ -587,8 +595,8 @@ class Fixture:
         ses_message_id = f"0102019c{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
         _raw, reset_id = self._store_reset_token(account_id, ses_message_id=ses_message_id)
         self.dynamodb.update_item(
-            TableName=self.template.physical_name("AccountsTable"),
-            Key={"account_id": {"S": account_id}},
+            TableName=self.template.physical_name("LoginsTable"),
+            Key={"email": {"S": account["email"]}, "item": {"S": "login"}},
             UpdateExpression="SET email_status = :ok",
             ExpressionAttributeValues={":ok": {"S": "ok"}},
         )
@@ -614,7 +622,7 @@ class Fixture:
 
     def bounce_recorded(self, account_id: str, event: dict[str, Any]) -> str | None:
         """None when the bounce in ``event`` left its marks: the MessageId marker, one entry on
-        the reset's timeline and the account's address marked undeliverable."""
+        the reset's timeline and the address's login marked undeliverable."""
         message = json.loads(event["body"])
         message_id = message["MessageId"]
         [reset_id] = json.loads(message["Message"])["mail"]["tags"]["reset_id"]
@@ -623,9 +631,9 @@ class Fixture:
         timeline = self.item("DeliveryEventsTable", {"reset_id": reset_id}) or {}
         if len(timeline.get("events", {}).get("L", [])) != 1:
             return f"expected one timeline entry for reset {reset_id}, found {timeline}"
-        account = self.item("AccountsTable", {"account_id": account_id}) or {}
-        if account.get("email_status", {}).get("S") != "undeliverable":
-            return f"the account's address was not marked undeliverable: {account.get('email_status')}"
+        login = self.login(account_id)
+        if login.get("email_status", {}).get("S") != "undeliverable":
+            return f"the address's login was not marked undeliverable: {login.get('email_status')}"
         return None
 
     def drop_sessions(self, account_id: str) -> None:
