@@ -156,7 +156,7 @@ def change_password(principal: Principal, current: str, new: str, *, meta: Reque
     if account is None or login is None:
         raise errors.Unauthorized(locale=principal.locale)
     firm = found.firms.get(account.firm_id) or get_or_none(Firm, account.firm_id)
-    check_current_password(login, current, meta=meta)
+    check_current_password(login, current, meta=meta, locale=account.locale)
     normalised = acceptable_password(new, account, firm_name=firm.name if firm else "")
     try:
         return commit(account, login, normalised, meta=meta, change=CHANGED_IN_PORTAL, detail={})

@@ -228,17 +228,31 @@ def check_password(
         chosen.append((accounts, acting))
         return accounts.login
 
-    attempt(address, password, meta=meta, read=read)
+    def acting_locale() -> str | None:
+        # Only for the right password on a locked login: the answer in the account's language.
+        account = get_or_none(Account, chosen[0][1].account_id) if chosen else None
+        return account.locale if account is not None else None
+
+    attempt(address, password, meta=meta, read=read, locale=acting_locale)
     return chosen[0]
 
 
-def check_current_password(login: Login, password: str, *, meta: RequestMeta) -> None:
+def check_current_password(login: Login, password: str, *, meta: RequestMeta, locale: str) -> None:
     """A change while signed in proves the current password as a sign-in does (:func:`attempt`)."""
-    attempt(login.email, password, meta=meta, read=lambda: login)
+    attempt(login.email, password, meta=meta, read=lambda: login, locale=lambda: locale)
 
 
-def attempt(address: str, password: str, *, meta: RequestMeta, read: Callable[[], Login | None]) -> Login:
-    """One password attempt on the login ``read()`` returns (``None``: nothing that may sign in).
+def attempt(
+    address: str,
+    password: str,
+    *,
+    meta: RequestMeta,
+    read: Callable[[], Login | None],
+    locale: Callable[[], str | None],
+) -> Login:
+    """One password attempt on the login ``read()`` returns (``None``: nothing that may sign in);
+    ``locale()``: the language of the ``403 account_locked`` a right password on a locked login
+    gets (the account's).
 
     The limits count failures only (NIST 800-63B 5.2.2), and they count before the password is
     checked, atomically: each attempt adds itself to its counters first, so guesses arriving
@@ -277,7 +291,7 @@ def attempt(address: str, password: str, *, meta: RequestMeta, read: Callable[[]
         # same work): it is the holder, or whoever changed the password, who must ask a firm.
         metrics.add_metric(name="SignInLocked", unit="Count", value=1)
         logger.info("sign-in refused: login locked", extra={"email": mask_email(address)})
-        raise errors.AccountLocked(locale=meta.locale)
+        raise errors.AccountLocked(locale=locale())
     if login.password_hash and needs_rehash(login.password_hash):
         _upgrade_hash(login, hash_password(candidate))
     return login
