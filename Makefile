@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 VENV      := .venv
 SAM_VENV  := .venv-sam
+CHECKOV_VENV := .venv-checkov
 PY        := $(VENV)/bin/python
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-central-1
@@ -19,7 +20,7 @@ FAULTS      ?=
 FAULT_SEED  ?=
 DEV_ARGS    ?=
 
-.PHONY: catalogs chromium openapi fmt help venv sam-venv lint typecheck template-lint unit integration e2e test dev build bench load clean
+.PHONY: catalogs chromium openapi fmt help venv sam-venv checkov-venv lint typecheck template-lint checkov unit integration e2e test dev build bench load smoke clean
 
 help:
 	@echo "make dev    run the whole service locally (no AWS account, no Docker)"
@@ -27,6 +28,7 @@ help:
 	@echo "make build  sam build (no Docker needed)"
 	@echo "make catalogs  extract the texts into messages.pot and merge it into each language's catalog"
 	@echo "make bench  cold/warm ratios to raw boto3, AWS calls, package size -> bench/results.md"
+	@echo "make smoke URL=https://...  a black-box check of a deployed stack that changes no account"
 	@echo "make load   20 users (locust) on the local stack, without and with 5% AWS faults, then"
 	@echo "            invariant checks -> load/results.md; exits non-zero when an invariant fails"
 	@echo "            (LOAD_ARGS=\"--help\" lists the options, e.g. --duration, --fault-seed, --strict)"
@@ -44,6 +46,12 @@ $(SAM_VENV)/.installed: requirements-sam.txt scripts/find-python.sh
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements-sam.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  [ -x $(CHECKOV_VENV)/bin/python ] || "$$python" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
 $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r bench/requirements.txt
 	touch $@
@@ -54,17 +62,22 @@ $(VENV)/.load-installed: load/requirements.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed
 sam-venv: $(SAM_VENV)/.installed
+checkov-venv: $(CHECKOV_VENV)/.installed
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/pwreset/pwreset layers/pwreset/buildsteps functions local/devstack tests bench load
+	$(VENV)/bin/mypy layers/pwreset/pwreset layers/pwreset/buildsteps functions local/devstack tests bench load scripts
 
 template-lint: sam-venv
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
+
+# Every check passes or is skipped in template.yaml with its reason; prints the counts.
+checkov: checkov-venv
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 unit: venv
 	$(PY) -m pytest tests/unit -q
@@ -90,8 +103,8 @@ chromium:
 
 # Branch coverage of pwreset in this process (the e2e tests' local stack is a subprocess, not measured).
 # The browser tests get the Chromium found or installed above, and fail (never skip) without one.
-test: venv sam-venv chromium $(VENV)/.load-installed
-	$(MAKE) --no-print-directory lint typecheck template-lint
+test: venv sam-venv checkov-venv chromium $(VENV)/.load-installed
+	$(MAKE) --no-print-directory lint typecheck template-lint checkov
 	PWRESET_CHROMIUM="$$(command -v chromium || command -v chromium-browser || true)" PWRESET_REQUIRE_BROWSER=1 \
 	  $(PY) -m pytest -q --cov=pwreset --cov-branch --cov-report=
 	@echo "Branch coverage of pwreset: $$($(PY) -m coverage report --format=total)% (by module: $(PY) -m coverage report)"
@@ -117,6 +130,12 @@ bench: $(VENV)/.bench-installed build
 # Exits 1 when an invariant fails (2 when a run could not be carried out); see load/results.md.
 load: $(VENV)/.load-installed
 	PYTHONPATH=local:. $(PY) -m load $(LOAD_ARGS)
+
+# A deployed stack, from outside (changes no account): make smoke URL=<the PublicUrl output>
+# [TOPIC=<the SesEventsTopicArn output>]. `make test` runs it on the local stack (tests/e2e/test_smoke.py).
+smoke: venv
+	@[ -n "$(URL)" ] || { echo "usage: make smoke URL=https://<PublicUrl output> [TOPIC=<SesEventsTopicArn>]"; exit 2; }
+	$(PY) scripts/smoke.py $(URL) $(if $(TOPIC),--topic-arn $(TOPIC))
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache test-output bench/.work load/.work .coverage

@@ -913,15 +913,28 @@ def ses_event(event: dict[str, Any]) -> dict[str, Any]:
         },
     ]
     if bounce.get("bounceType") == "Permanent":
-        # The verdict is the address's: its login's key is the address, no read finds it.
+        # The verdict is the address's login's; each active account of it gets an audit event.
         for recipient in recipients:
+            _login, memberships = _login_and_memberships(recipient["email"])
+            for membership in (m for m in memberships if _active(m)):
+                verdict = {
+                    "event_id": {"S": uuid.uuid4().hex},
+                    "type": {"S": "email_undeliverable"},
+                    "account_id": membership["account_id"],
+                    "firm_id": membership["firm_id"],
+                    "at": {"S": _ts(now)},
+                    "detail": {"M": {"email_status": {"S": "undeliverable"}}},
+                    "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
+                }
+                items.append(_put_new("EVENTS_TABLE", verdict, "event_id"))
             items.append(
                 {
                     "Update": {
                         "TableName": _table("LOGINS_TABLE"),
                         "Key": _login_key(recipient["email"]),
                         "UpdateExpression": "SET email_status = :undeliverable",
-                        "ConditionExpression": "attribute_exists(email) AND email_status <> :complained",
+                        "ConditionExpression": "attribute_exists(email) AND email_status <> :undeliverable "
+                        "AND email_status <> :complained",
                         "ExpressionAttributeValues": {
                             ":undeliverable": {"S": "undeliverable"},
                             ":complained": {"S": "complained"},

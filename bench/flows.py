@@ -581,17 +581,23 @@ FLOWS: tuple[Flow, ...] = (
         "baseline's path like the layer's packages). Unlike argon2id it is not stubbed: it is the "
         "same library work on both sides, a fraction of a millisecond warm, and stubbing it would "
         "measure a service that does not exist. After each request the harness checks the "
-        "MessageId marker, the timeline entry and the account's `email_status`.",
+        "MessageId marker, the timeline entry and the `email_status` of the address's login.",
         minimum=(
             Call(
+                "dynamodb.Query",
+                "Logins",
+                "the bounced address's login and its memberships (one Query by the table's key): "
+                "each active account of the login gets an email_undeliverable audit event, which the "
+                "CRM hears of. Before logins (issue #22) a Query of the accounts' by_email index",
+            ),
+            Call(
                 "dynamodb.TransactWriteItems",
-                "SnsMessages+DeliveryEvents+Logins",
+                "SnsMessages+Events+DeliveryEvents+Logins",
                 "the MessageId marker (condition: new; SNS delivers at least once, so this is the "
-                "duplicate check too), the bounce appended to the reset's timeline (the reset id is "
-                "our tag on the mail, no lookup) and the address's login marked undeliverable "
-                "(condition: the login exists and is not marked 'complained'), all or nothing. The "
-                "login's key is the bounced address itself, so no read finds it: before logins (issue "
-                "#22) a Query of the accounts' by_email index came first",
+                "duplicate check too), the email_undeliverable audit event of each account, the bounce "
+                "appended to the reset's timeline (the reset id is our tag on the mail, no lookup) and "
+                "the address's login marked undeliverable (condition: the login exists, has not this "
+                "verdict already and is not marked 'complained'), all or nothing",
             ),
         ),
     ),

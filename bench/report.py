@@ -312,7 +312,10 @@ def _environment(run: Run) -> list[str]:
         "the deployed rules and windows but limits of 10⁹ (every counter is still written, no run "
         "is turned away); argon2id stubbed out in the service (`pwreset.credentials.hashing.hash_password`, "
         "`verify_password`, `needs_rehash` replaced in the child before the handler is imported) "
-        "and absent from the baseline: it is measured apart below, with the import of argon2-cffi"
+        "and absent from the baseline: it is measured apart below, with the import of argon2-cffi; "
+        "`ORIGIN_VERIFY_SECRET_ID` empty, so the service, like the baseline, never believes the "
+        "sample events' CloudFront headers (deployed, a new environment's first request through "
+        "CloudFront reads the origin secret: one Secrets Manager call, cached five minutes)"
         f"{changed}.",
         f"- **Cold**: a new process per request, service and baseline alternating (A B A B …), "
         f"{s.cold_runs} per side. The primary number is measured inside the process: "

@@ -1,6 +1,6 @@
 """``make load`` (``python -m load``): a headless locust run against the local stack, once without
-faults and once with 5% faults on every DynamoDB and SESv2 operation, then the invariant checks over
-what each run did, written to ``load/results.md``.
+faults and once with 5% faults on every DynamoDB and SESv2 operation and on EventBridge's PutEvents,
+then the invariant checks over what each run did, written to ``load/results.md``.
 
 Exit status: 0 when every invariant held in every run; 1 when one failed (or a run did not settle);
 2 when a run could not be carried out at all. Contract violations (5xx, wrong shapes, missing
@@ -20,7 +20,7 @@ from load.population import Shape
 from load.report import RunReport, run_section
 from load.run import Options, RunSpec, run
 
-DEFAULT_FAULTS = "dynamodb.*=0.05,sesv2.*=0.05"
+DEFAULT_FAULTS = "dynamodb.*=0.05,sesv2.*=0.05,events.PutEvents=0.05"
 # botocore's retries absorb nearly every 5% fault; this one outlasts them for SES sends (three
 # attempts in botocore's standard mode, 0.6^3: about one send in five fails for good) to walk the
 # paths where a mail cannot go out.

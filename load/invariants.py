@@ -11,7 +11,9 @@ their addresses share (a login's password version, lock and address verdict; its
 which firms it has active accounts at), a token per link (status
 ``issued``/``used``/``send_failed``, a ``reset_id``), a ``reset_requested`` and a
 ``password_changed`` event per link and per change, mails tagged ``kind`` and ``reset_id`` or
-``event_id``, one delivery timeline per ``reset_id``. Whether links are issued in the HTTP handler
+``event_id``, one delivery timeline per ``reset_id``, and on the CRM's event bus (as
+``GET /_dev/events.json`` lists it) one event per change, its ``detail.event_id`` the audit
+event's id. Whether links are issued in the HTTP handler
 or by a queue-triggered function later makes no difference to them; :func:`settle` waits until the
 stack has finished what it started (no invocation running, no queue holding a message, no
 simulated SES event in flight, no new mail) before anything is read.
@@ -40,6 +42,14 @@ SIMULATOR = "simulator.amazonses.com"
 # The tokens these checks are about; any other purpose (say, an "it wasn't me" lock link) is not.
 LINK_PURPOSES = ("reset", "invitation")
 QUIET_S = 3.0  # the stream poller looks every 0.25 s: this many quiet seconds mean it found nothing
+# The CRM's event for each audit event it hears of (pwreset.crm.events); an account_provisioned
+# only when it changed the address of an account that existed.
+CRM_DETAIL_TYPES = {
+    "password_changed": "PasswordChanged",
+    "account_locked": "AccountLocked",
+    "email_undeliverable": "EmailUndeliverable",
+    "account_provisioned": "EmailChanged",
+}
 
 
 # ---------------------------------------------------------------------------------------- snapshot
@@ -51,7 +61,9 @@ class DeadLetter:
     # For a stream's on-failure record: the records of the batch, read back from the stream
     # (None when they could not be read).
     stream_records: list[dict[str, Any]] | None = None
-    source: str = ""  # "stream" or "queue"
+    # "stream" (a stream batch's position), "queue" (an event-source queue's message) or "event"
+    # (an event for the CRM the bus kept refusing, parked as its PutEvents entry)
+    source: str = ""
 
 
 @dataclass
@@ -69,6 +81,8 @@ class Snapshot:
     # The logins table: the credential items by address, and each address's memberships.
     logins: dict[str, dict[str, Any]] = field(default_factory=dict)
     memberships: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # What reached the CRM's event bus (``GET /_dev/events.json``), oldest first.
+    crm_events: list[dict[str, Any]] = field(default_factory=list)
 
     # -------------------------------------------------------------- derived views
     def events_of(self, kind: str) -> list[dict[str, Any]]:
@@ -107,6 +121,29 @@ class Snapshot:
                 event_id = (image.get("event_id") or {}).get("S")
                 if event_id:
                     found.add(str(event_id))
+        return found
+
+    def parked_crm_events(self) -> set[str]:
+        """Event ids of the events for the CRM parked as their entries (``source == "event"``)."""
+        return {
+            str(letter.body.get("event_id"))
+            for letter in self.dead_letters
+            if letter.source == "event" and isinstance(letter.body, dict)
+        }
+
+    def crm_changes(self) -> dict[str, dict[str, Any]]:
+        """The audit events the CRM must hear of, by event id (see :data:`CRM_DETAIL_TYPES`)."""
+        found: dict[str, dict[str, Any]] = {}
+        for event in self.events:
+            kind = str(event.get("type"))
+            if kind not in CRM_DETAIL_TYPES:
+                continue
+            detail = event.get("detail") or {}
+            if kind == "account_provisioned" and (
+                "email" not in (detail.get("fields") or []) or detail.get("created")
+            ):
+                continue
+            found[str(event["event_id"])] = event
         return found
 
 
@@ -265,6 +302,7 @@ def collect(
             except ValueError:
                 body = message["Body"]
             info = body.get("DDBStreamBatchInfo") if isinstance(body, dict) else None
+            parked_entry = isinstance(body, dict) and "entry" in body and not info
             letters.append(
                 DeadLetter(
                     queue=logical_id,
@@ -273,7 +311,7 @@ def collect(
                     stream_records=_delivered(template, logical_id, stream_batch(streams, info))
                     if info
                     else None,
-                    source=source,
+                    source="event" if parked_entry else source,
                 )
             )
     queues_left = {
@@ -296,6 +334,7 @@ def collect(
         faults=faults,
         logins=logins,
         memberships=dict(memberships),
+        crm_events=list(reversed(stack.request("GET", "/_dev/events.json").json()["events"])),
     )
 
 
@@ -648,6 +687,18 @@ def check_dead_letters(snap: Snapshot, result: CheckResult) -> None:
         where = f"{letter.queue} message {_short(letter.message_id)}"
         if not snap.faults:
             result.failures.append(f"{where}: a dead letter in a run without faults")
+        if letter.source == "event":
+            body = letter.body if isinstance(letter.body, dict) else {}
+            event_id = str(body.get("event_id"))
+            if event_id not in snap.crm_changes():
+                result.failures.append(f"{where}: an event for the CRM ({_short(event_id)}) of no change")
+            else:
+                result.notes.append(
+                    f"{where}: {body.get('detail_type')} {_short(event_id)} refused "
+                    f"{body.get('attempts')} times ({body.get('error_code')}); redrive: put its entry "
+                    "on the bus again (aws events put-events)"
+                )
+            continue
         if letter.source == "stream":
             if letter.stream_records is None:
                 result.failures.append(f"{where}: its stream records can no longer be read (not redrivable)")
@@ -657,6 +708,12 @@ def check_dead_letters(snap: Snapshot, result: CheckResult) -> None:
                 event_id = str((image.get("event_id") or {}).get("S"))
                 if event_id not in events:
                     result.failures.append(f"{where}: event {_short(event_id)} is not in the events table")
+                    continue
+                if events[event_id].get("type") not in ("password_changed", "account_locked"):
+                    result.notes.append(
+                        f"{where}: event {_short(event_id)} ({events[event_id].get('type')}): "
+                        "redrivable: its records are still in the stream and the event in the table"
+                    )
                     continue
                 sent = {(to, str(m["tags"].get("kind"))) for m in mails.get(event_id, []) for to in m["to"]}
                 expected, _ = _expected_notifications(snap, events[event_id])
@@ -749,6 +806,46 @@ def check_self_service(snap: Snapshot, result: CheckResult) -> None:
         )
 
 
+@invariant("crm_events_once")
+def check_crm_events(snap: Snapshot, result: CheckResult) -> None:
+    """every change the CRM hears of (password changed, account locked, address condemned, address
+    changed) reached its event bus once after deduplication on event_id, or is parked in the
+    dead-letter queue; no event without its change"""
+    changes = snap.crm_changes()
+    parked = snap.parked_crm_events() | snap.dead_lettered_events()
+    put: Counter[str] = Counter()
+    for event in snap.crm_events:
+        detail = event.get("detail") or {}
+        event_id = str(detail.get("event_id"))
+        put[event_id] += 1
+        change = changes.get(event_id)
+        if change is None:
+            result.failures.append(
+                f"{event.get('detail_type')} {_short(event_id)}: no change of the run made it"
+            )
+        elif (event.get("detail_type"), detail.get("account_id")) != (
+            CRM_DETAIL_TYPES[str(change["type"])],
+            change["account_id"],
+        ):
+            result.failures.append(
+                f"event {_short(event_id)}: {event.get('detail_type')} for the wrong change"
+            )
+    for event_id in changes:
+        result.checked += 1
+        if not put[event_id] and event_id not in parked:
+            result.failures.append(
+                f"{changes[event_id]['type']} {_short(event_id)}: never reached the bus, and is not parked"
+            )
+    by_type = Counter(CRM_DETAIL_TYPES[str(c["type"])] for c in changes.values())
+    once = sum(1 for event_id in changes if put[event_id])
+    waiting = sum(1 for event_id in changes if not put[event_id] and event_id in parked)
+    result.notes.append(
+        f"{len(changes)} changes ({', '.join(f'{k} {v}' for k, v in sorted(by_type.items())) or 'none'}): "
+        f"{once} published once after deduplication on event_id, {waiting} parked in the dead-letter "
+        f"queue; {sum(put.values())} events on the bus, {sum(put.values()) - len(put)} of them duplicates"
+    )
+
+
 CHECKS: tuple[Callable[[Snapshot], CheckResult], ...] = (
     check_links_used_once,
     check_notifications,
@@ -758,6 +855,7 @@ CHECKS: tuple[Callable[[Snapshot], CheckResult], ...] = (
     check_dead_letters,
     check_queues_drained,
     check_self_service,
+    check_crm_events,
 )
 
 

@@ -650,8 +650,10 @@ class CrmUser(ApiUser):
     @task(1)
     def erase_throwaway(self) -> None:
         account_id = f"acc-gone-{secrets.token_hex(5)}"
-        _, status = self.new_account(account_id, "Wird Geloescht")
+        body, status = self.new_account(account_id, "Wird Geloescht")
         if status == 201:
+            # A new address first: the CRM hears of it (EmailChanged), then of nothing more.
+            self.account("PUT", account_id, {**body, "email": f"{account_id}@moved.load.example.com"})
             self.account("DELETE", account_id)
             self.account("GET", account_id)
 

@@ -9,6 +9,10 @@
 * A queue's dead letter is the original message: SQS moves it back to its source queue
   (``StartMessageMoveTask`` with the dead-letter queue as source); the queue's function then
   handles it as any other message. Not exercised here while the template has no such queue.
+* An event for the CRM the bus kept refusing is parked as its ``PutEvents`` entry (in the queue
+  that is also the publisher's on-failure destination): the redrive puts the entry on the bus as
+  it is (``aws events put-events``), with its ``event_id``, so the CRM deduplicates it should it
+  have arrived after all.
 """
 
 from __future__ import annotations
@@ -54,6 +58,13 @@ def redrive_streams(stack: Stack, template: SamTemplate) -> RedriveOutcome:
         ):
             for message in batch:
                 letter = Redriven(queue=logical_id, message_id=message["MessageId"])
+                parked = _parked_entry(message["Body"])
+                if parked is not None:
+                    _put_again(stack, parked, letter)
+                    if letter.ok:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    outcome.letters.append(letter)
+                    continue
                 answer = stack.request("POST", "/_dev/load/redrive", raw=message["Body"].encode("utf-8"))
                 document: dict[str, Any] = answer.json() if answer.status == 200 else {}
                 result = document.get("result")
@@ -66,3 +77,25 @@ def redrive_streams(stack: Stack, template: SamTemplate) -> RedriveOutcome:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 outcome.letters.append(letter)
     return outcome
+
+
+def _parked_entry(body: str) -> dict[str, Any] | None:
+    """The PutEvents entry of a parked event for the CRM, or None for any other message."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    entry = document.get("entry") if isinstance(document, dict) else None
+    return entry if isinstance(entry, dict) and "DDBStreamBatchInfo" not in document else None
+
+
+def _put_again(stack: Stack, entry: dict[str, Any], letter: Redriven) -> None:
+    from datetime import datetime
+
+    letter.function = "PutEvents"
+    letter.records = 1
+    answer = stack.aws("events").put_events(
+        Entries=[{**entry, "Time": datetime.fromisoformat(entry["Time"])}]
+    )
+    letter.ok = not answer.get("FailedEntryCount")
+    letter.detail = "" if letter.ok else json.dumps(answer.get("Entries"))[:200]

@@ -333,8 +333,8 @@ def run_section(report: RunReport) -> list[str]:
         injected = fault_report.get("injected") or {}
         calls = fault_report.get("calls") or {}
         lines += [
-            f"{fault_report.get('injected_total', 0)} faults in {sum(calls.values())} DynamoDB and SESv2 "
-            f"calls (rules `{fault_report.get('faults')}`, seed {fault_report.get('seed')}; "
+            f"{fault_report.get('injected_total', 0)} faults in {sum(calls.values())} DynamoDB, SESv2 and "
+            f"EventBridge calls (rules `{fault_report.get('faults')}`, seed {fault_report.get('seed')}; "
             "from `/_dev/faults` after "
             "the run had settled):",
             "",

@@ -153,7 +153,7 @@ def run(spec: RunSpec, options: Options, *, say: Callable[[str], None] = print) 
         snapshot = invariants.collect(stack, template, journal=journal, faults=bool(spec.faults))
         checks = invariants.check(snapshot)
         after: Redrive | None = None
-        if any(letter.source == "stream" for letter in snapshot.dead_letters):
+        if any(letter.source in ("stream", "event") for letter in snapshot.dead_letters):
             say(f"[{spec.name}] redriving {len(snapshot.dead_letters)} dead letters (faults off)")
             outcome = redrive.redrive_streams(stack, template)
             resettled = invariants.settle(stack, template, timeout=options.settle_timeout_s)

@@ -73,4 +73,10 @@ lambda_handler = api_handler(app)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(app, services=("dynamodb",), modules=("argon2", "argon2.exceptions"), passwords=True)
+warm_up.before_snapshot(
+    app,
+    services=("dynamodb",),
+    # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
+    modules=("argon2", "argon2.exceptions", "pwreset.api.origin_verify"),
+    passwords=True,
+)

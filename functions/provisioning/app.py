@@ -62,7 +62,7 @@ def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, 
     "/v1/admin/accounts/<account_id>",
     summary="Read an account (CRM)",
     tags=["provisioning"],
-    responses=responses(200, ProvisionedAccount, "The account", 403, 404),
+    responses=responses(200, ProvisionedAccount, "The account", 400, 403, 404),
     security=SIGV4,
 )
 def get_account(account_id: AccountId) -> Response[dict[str, Any]]:
@@ -74,7 +74,7 @@ def get_account(account_id: AccountId) -> Response[dict[str, Any]]:
     "/v1/admin/accounts/<account_id>",
     summary="Erase an account and its personal data (CRM)",
     tags=["provisioning"],
-    responses=responses(204, None, "Erased", 403, 404),
+    responses=responses(204, None, "Erased", 400, 403, 404),
     security=SIGV4,
 )
 def delete_account(account_id: AccountId) -> Response[None]:
@@ -86,4 +86,10 @@ lambda_handler = api_handler(app)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(app, services=("dynamodb", "sesv2"), mails=("invitation", "access_granted"))
+warm_up.before_snapshot(
+    app,
+    services=("dynamodb", "sesv2"),
+    # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
+    modules=("pwreset.api.origin_verify",),
+    mails=("invitation", "access_granted"),
+)

@@ -62,4 +62,10 @@ lambda_handler = api_handler(app)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(app, services=("dynamodb", "sesv2", "sqs"), mails=("reset_link", "invitation"))
+warm_up.before_snapshot(
+    app,
+    services=("dynamodb", "sesv2", "sqs"),
+    # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
+    modules=("pwreset.api.origin_verify",),
+    mails=("reset_link", "invitation"),
+)

@@ -20,7 +20,14 @@ app = create_app(json_only=False, max_body_bytes=ses_events.MAX_WEBHOOK_BYTES)
     summary="SES events from SNS (signed)",
     tags=["delivery"],
     # The resolver does not parse this body (SNS labels its JSON text/plain); say what it is.
-    openapi_extensions={"x-text-body": "An SNS HTTP(S) message: JSON, sent as text/plain"},
+    openapi_extensions={
+        "x-text-body": {
+            "description": "An SNS HTTP(S) message: a JSON object, sent as text/plain. An empty body, "
+            "or anything but such an object, is 400 invalid_request.",
+            # Built by the document's generator (devstack.openapi), not at a cold start.
+            "schema_model": "pwreset.api.schemas.delivery.SnsMessage",
+        }
+    },
     responses={
         **responses(200, WebhookOutcome, "Handled (or a duplicate, acknowledged)", 400, 403),
         **error_responses(503),

@@ -17,6 +17,11 @@ add up (at most 1). Without an error code, each injected fault picks one of the 
   (400) with one ``CancellationReasons`` entry per item, one of them ``TransactionConflict``.
 * SESv2 (REST-JSON protocol: the code in ``x-amzn-ErrorType``, a ``message`` body):
   ``TooManyRequestsException`` (429), ``InternalFailure`` (500).
+* EventBridge (``events``, JSON protocol): ``ThrottlingException`` (400), ``InternalException``
+  (500); for ``PutEvents`` also ``FailedEntries``, its partial failure: a ``200`` whose
+  ``FailedEntryCount`` counts the entries refused (each with probability one half, at least one;
+  ``ErrorCode`` ``ThrottlingException`` or ``InternalFailure``, no ``EventId``), while the others
+  go on to moto and reach the bus.
 
 The middleware answers before the request reaches moto, so a faulted call changes nothing. Calls
 go on to botocore's own retries in the handlers (as deployed): throttling errors and 5xx are
@@ -80,11 +85,23 @@ _ERRORS: dict[str, tuple[AwsError, ...]] = {
         AwsError("TooManyRequestsException", 429, "Too Many Requests"),
         AwsError("InternalFailure", 500, "The request processing has failed because of an unknown error."),
     ),
+    "events": (
+        AwsError("ThrottlingException", 400, "Rate exceeded"),
+        AwsError("InternalException", 500, "An internal error occurred."),
+    ),
 }
 _TRANSACTION_CONFLICT = AwsError(TRANSACTION_CONFLICT, 400, "Transaction is ongoing for the item", _DYNAMODB)
+# PutEvents' partial failure: not an error of the call (it answers 200), one per refused entry.
+FAILED_ENTRIES = "FailedEntries"
+_FAILED_ENTRIES = AwsError(FAILED_ENTRIES, 200, "")
+_ENTRY_ERRORS = (
+    ("ThrottlingException", "Rate exceeded"),
+    ("InternalFailure", "An internal error occurred."),
+)
 _OPERATION_ERRORS: dict[tuple[str, str], tuple[AwsError, ...]] = {
     ("dynamodb", "TransactWriteItems"): (*_ERRORS["dynamodb"], _TRANSACTION_CONFLICT),
     ("dynamodb", "TransactGetItems"): (*_ERRORS["dynamodb"], _TRANSACTION_CONFLICT),
+    ("events", "PutEvents"): (*_ERRORS["events"], _FAILED_ENTRIES),
 }
 SERVICES = tuple(_ERRORS)
 
@@ -252,7 +269,14 @@ class FaultInjector:
     ) -> Iterable[bytes]:
         service, _ = called
         error = injection.error
+        if error.code == FAILED_ENTRIES:
+            return self._refuse_some_entries(injection, environ, start_response)
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
+        if service == "events":
+            headers["Content-Type"] = "application/x-amz-json-1.1"
+            return _respond(
+                start_response, error.status, headers, {"__type": error.code, "message": error.message}
+            )
         if service == "dynamodb":
             headers["Content-Type"] = "application/x-amz-json-1.0"
             body: dict[str, Any] = {"__type": f"{error.type_prefix}{error.code}", "message": error.message}
@@ -264,6 +288,50 @@ class FaultInjector:
         headers["Content-Type"] = "application/json"
         headers["x-amzn-ErrorType"] = error.code
         return _respond(start_response, error.status, headers, {"message": error.message})
+
+    def _refuse_some_entries(
+        self, injection: Injection, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """PutEvents' partial failure: some entries refused, the rest put on the bus by moto, one
+        answer with every entry in the order sent (see the module's docstring)."""
+        try:
+            entries = list(json.loads(_read_body(environ) or b"{}").get("Entries") or [])
+        except ValueError:
+            return self.app(environ, start_response)
+        draw = random.Random(injection.pick)  # noqa: S311 - not security; seeded by the plan
+        refused = {i for i in range(len(entries)) if draw.random() < 0.5}
+        refused = refused or {draw.randrange(len(entries) or 1)}
+        kept = [entry for i, entry in enumerate(entries) if i not in refused]
+        answers: list[dict[str, Any]] = []
+        if kept:
+            answers = list(self._forward(environ, {"Entries": kept}).get("Entries") or [])
+        merged: list[dict[str, Any]] = []
+        for index in range(len(entries)):
+            if index in refused:
+                code, message = _ENTRY_ERRORS[draw.randrange(len(_ENTRY_ERRORS))]
+                merged.append({"ErrorCode": code, "ErrorMessage": message})
+            else:
+                merged.append(answers.pop(0) if answers else {"ErrorCode": "InternalFailure"})
+        failed = sum(1 for entry in merged if "ErrorCode" in entry)
+        headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/x-amz-json-1.1"}
+        return _respond(start_response, 200, headers, {"FailedEntryCount": failed, "Entries": merged})
+
+    def _forward(self, environ: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Pass the request on to moto with another JSON body; its parsed JSON answer."""
+        raw = json.dumps(body).encode("utf-8")
+        forwarded = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+        chunks = self.app(forwarded, lambda *_args, **_kw: None)
+        try:
+            answer = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        try:
+            parsed = json.loads(answer or b"{}")
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
 
 
 def _transaction_canceled(environ: dict[str, Any], pick: float) -> dict[str, Any]:
@@ -290,11 +358,13 @@ def _transaction_canceled(environ: dict[str, Any], pick: float) -> dict[str, Any
 
 
 def identify(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(service, operation) of a DynamoDB or SESv2 call, else None."""
+    """(service, operation) of a DynamoDB, SESv2 or EventBridge call, else None."""
     target = environ.get("HTTP_X_AMZ_TARGET") or ""
     prefix, _, operation = target.partition(".")
     if prefix == "DynamoDB_20120810":
         return ("dynamodb", operation)
+    if prefix == "AWSEvents":
+        return ("events", operation)
     if _signing_name(environ) == "ses":
         found = _sesv2_operation(environ.get("REQUEST_METHOD") or "", environ.get("PATH_INFO") or "")
         if found:

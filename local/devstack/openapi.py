@@ -8,6 +8,7 @@ into one document (``docs/openapi.json``, committed, served at ``GET /v1/openapi
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -35,6 +36,8 @@ def build_document(template: SamTemplate | None = None) -> dict[str, Any]:
         else APIKey(
             **{"in": APIKeyIn(spec["in"]), "name": spec["name"]},
             description=spec.get("description"),
+            # OpenAPI extensions (API Gateway's x-amazon-apigateway-authtype for SigV4)
+            **{k: v for k, v in spec.items() if k.startswith("x-")},
         )
         for name, spec in SECURITY_SCHEMES.items()
     }
@@ -65,9 +68,9 @@ def build_document(template: SamTemplate | None = None) -> dict[str, Any]:
             described = operation.pop("x-text-body", None)
             if described and "requestBody" not in operation:
                 operation["requestBody"] = {
-                    "description": described,
+                    "description": described["description"],
                     "required": True,
-                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                    "content": {"text/plain": {"schema": _schema_of(described["schema_model"], document)}},
                 }
             # powertools documents its own 422 validation body; this API answers bad input with 400
             # in the one error shape instead, so that entry would be a lie.
@@ -75,12 +78,50 @@ def build_document(template: SamTemplate | None = None) -> dict[str, Any]:
             if "422" in responses and "HTTPValidationError" in json.dumps(responses["422"]):
                 del responses["422"]
     schemas = document["components"]["schemas"]
+    _share_time_zones(schemas)
     used = json.dumps(document["paths"])
     for name in ("HTTPValidationError", "ValidationError"):
         if name in schemas and f"/{name}" not in used:
             del schemas[name]
     document["components"]["schemas"] = dict(sorted(schemas.items()))
     return document
+
+
+def _share_time_zones(schemas: dict[str, Any]) -> None:
+    """Every time zone field lists the same 598 names: once, as ``#/components/schemas/TimeZone``."""
+    from pwreset.api.schemas import documented_time_zones
+
+    zones = documented_time_zones()
+
+    def shared(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node.get("enum") == zones:
+                kept = {k: v for k, v in node.items() if k in ("title", "description")}
+                return {"$ref": "#/components/schemas/TimeZone", **kept}
+            return {k: shared(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [shared(v) for v in node]
+        return node
+
+    for name in list(schemas):
+        schemas[name] = shared(schemas[name])
+    schemas["TimeZone"] = {
+        "type": "string",
+        "description": "An IANA time zone name, e.g. Europe/Berlin",
+        "enum": zones,
+    }
+
+
+def _schema_of(dotted: str, document: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of the pydantic type ``module.Name`` (a body the resolver does not parse),
+    its parts among the document's component schemas."""
+    from pydantic import TypeAdapter
+
+    module, _, name = dotted.rpartition(".")
+    found = getattr(importlib.import_module(module), name)
+    schema: dict[str, Any] = TypeAdapter(found).json_schema(ref_template="#/components/schemas/{model}")
+    document["components"]["schemas"].update(schema.pop("$defs", {}))
+    return schema
 
 
 def render(document: dict[str, Any]) -> str:

@@ -4,15 +4,23 @@ Every path is the template's (through the gateway) except ``/_dev/...``, which e
 the mailbox (``/_dev/mail``, ``/_dev/mail.json``), the reference portal (``/_dev/portal``: staff
 and client screens on the public API, ``static/portal.*``) and a readiness probe (``/_dev/health``).
 Nothing under ``/_dev/`` may ever appear in ``template.yaml``.
+
+The stack seeds its demo data through the API, so the server serves before the stack is ready;
+until it is (:meth:`DevServer.mark_ready`), every API route answers ``503`` with ``Retry-After: 1``
+in the contract's error shape, and only the stack's own seeding requests (carrying
+:attr:`DevServer.seed_key`, a secret of this process) get through. A sign-in in the first second
+after the port opened would otherwise be refused for a demo account not written yet.
 """
 
 from __future__ import annotations
 
 import errno
+import hmac
 import html
 import json
 import logging
 import re
+import secrets
 import socket
 import threading
 import time
@@ -57,6 +65,18 @@ _COMMON_HEADERS = [
 
 DevRoute = Callable[[HttpRequest], HttpResponse]
 
+# The header the stack's own seeding requests carry while the server is not ready yet.
+SEED_HEADER = "X-Devstack-Seed"
+# How long a client waits before trying again while the stack starts.
+NOT_READY_RETRY_AFTER_S = 1
+NOT_READY_BODY = {
+    "error": {
+        "code": "internal_error",
+        "message": "The service is starting; please try again in a moment. / "
+        "Der Dienst startet gerade; bitte versuchen Sie es gleich noch einmal.",
+    }
+}
+
 
 class PortInUseError(OSError):
     def __init__(self, host: str, port: int) -> None:
@@ -83,6 +103,9 @@ class DevServer(ThreadingHTTPServer):
         self.gateway = gateway
         self.pages = pages
         self.dev_routes: dict[tuple[str, str], DevRoute] = {}
+        # Not ready until the stack says so (its demo data is in); see the module's docstring.
+        self.ready = threading.Event()
+        self.seed_key = secrets.token_urlsafe(32)
         try:
             super().__init__((host, port), _Handler)
         except OSError as exc:
@@ -94,6 +117,19 @@ class DevServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def mark_ready(self) -> None:
+        """From now on every API route is served (the stack's demo data is in)."""
+        self.ready.set()
+
+    def admits(self, request: HttpRequest) -> bool:
+        """Whether an API request is served now: always once ready, before that only the stack's
+        own seeding requests (whose key header is removed before the gateway sees them)."""
+        if self.ready.is_set():
+            return True
+        presented = [v for k, v in request.headers if k.lower() == SEED_HEADER.lower()]
+        request.headers = [(k, v) for k, v in request.headers if k.lower() != SEED_HEADER.lower()]
+        return len(presented) == 1 and hmac.compare_digest(presented[0].encode(), self.seed_key.encode())
 
     def add_route(self, method: str, path: str, handler: DevRoute) -> None:
         """Serve ``method path`` (which must start with ``/_dev/``) with ``handler``."""
@@ -205,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, request: HttpRequest) -> HttpResponse:
         if request.path == "/_dev" or request.path.startswith(DEV_PREFIX):
             return self._dev(request)
+        if not self.server.admits(request):
+            return not_ready()
         return self.server.gateway.handle(request)
 
     def _send(self, response: HttpResponse) -> None:
@@ -263,6 +301,14 @@ class _Handler(BaseHTTPRequestHandler):
         return _text(404, "No such dev page / Diese Entwicklerseite gibt es nicht")
 
 
+def not_ready() -> HttpResponse:
+    """What every API route answers while the stack starts: the contract's error shape, a 503
+    and when to try again."""
+    response = _json(503, NOT_READY_BODY)
+    response.headers.append(("Retry-After", str(NOT_READY_RETRY_AFTER_S)))
+    return response
+
+
 def _page(body: str) -> HttpResponse:
     return HttpResponse(
         200,
@@ -316,6 +362,8 @@ def render_index(reset_page_url: str) -> str:
         + '<main>\n<section class="card">\n<ul>\n'
         + '<li><a href="/_dev/mail">Postfach: jede gesendete E-Mail / Mailbox: every mail sent</a></li>\n'
         + '<li><a href="/_dev/mail.json">/_dev/mail.json</a></li>\n'
+        + '<li><a href="/_dev/events.json">/_dev/events.json</a>: '
+        + "Ereignisse für das CRM / events for the CRM</li>\n"
         + '<li><a href="/_dev/portal">Referenzportal / Reference portal</a></li>\n'
         + f"<li>Reset-Seite / Reset page: <code>{html.escape(reset_page_url)}#token=…</code></li>\n"
         + "</ul>\n</section>\n</main>\n</body>\n</html>\n"

@@ -4,13 +4,17 @@ The local stack accepts exactly one key pair (``local/demo_data.json`` → ``pro
 checks a request as API Gateway does: an ``Authorization: AWS4-HMAC-SHA256 ...`` header whose
 credential scope names that key, the configured region and ``execute-api``; an ``X-Amz-Date``
 within five minutes of now; and a signature that botocore's own SigV4 signer computes again from
-the method, path, query, the signed headers and the body. Anything else is refused with the
+the method, path, query, the signed headers and the SHA-256 of the body as received. Like API
+Gateway for ``execute-api``, the payload hash is always computed here: an ``X-Amz-Content-SHA256``
+header (``UNSIGNED-PAYLOAD``, or a hash of some other body) is never taken for it, and one that does
+not name this body's hash is refused. Anything else is refused with the
 gateway response API Gateway would pick (``MISSING_AUTHENTICATION_TOKEN`` when nothing is signed,
 ``INVALID_SIGNATURE`` otherwise), which the template shapes into a ``403``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -21,6 +25,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 SERVICE = "execute-api"
+# What a signer may claim as the payload's hash (botocore signs that claim instead of the body).
+PAYLOAD_HASH_HEADER = "x-amz-content-sha256"
 MAX_SKEW = timedelta(minutes=5)
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256\s+Credential=(?P<key>[A-Z0-9]{16,128})/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/"
@@ -80,6 +86,12 @@ def verify(
     signed = found["headers"].split(";")
     if "host" not in signed or any(name not in by_name for name in signed):
         return Refusal("INVALID_SIGNATURE", "a signed header is missing")
+    # botocore's canonical request takes this header's value as the payload's hash when present:
+    # only the body's own hash may stand there (execute-api has no unsigned payloads).
+    claimed = by_name.get(PAYLOAD_HASH_HEADER)
+    actual = hashlib.sha256(body).hexdigest().encode("ascii")
+    if claimed is not None and not hmac.compare_digest(claimed.strip().encode("utf-8", "replace"), actual):
+        return Refusal("INVALID_SIGNATURE", "X-Amz-Content-SHA256 is not the hash of the body received")
     expected = _signature(key, method, host, path, query, {n: by_name[n] for n in signed}, body, signed_at)
     if not hmac.compare_digest(expected, found["signature"]):
         return Refusal("INVALID_SIGNATURE", "signature does not match")

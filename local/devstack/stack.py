@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack import motoserver
+from devstack.crm_events import CrmListener
 from devstack.faults import CONTROL_PATH as FAULTS_PATH
 from devstack.faults import FaultSpecError
 from devstack.gateway import Gateway, HttpRequest, HttpResponse
@@ -33,7 +34,7 @@ from devstack.pool import DEFAULT_CONCURRENCY, PooledRunner
 from devstack.ports import HOST, StackPorts
 from devstack.queues import QueuePoller, queue_pollers_for
 from devstack.seed import DEMO_DATA_PATH, SeedError, key_pair, load_demo_data, seed, signed_headers
-from devstack.server import DevPages, DevServer, ensure_port_free
+from devstack.server import SEED_HEADER, DevPages, DevServer, ensure_port_free
 from devstack.streams import StreamPoller, pollers_for
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class LocalStack:
     pollers: list[StreamPoller] = field(default_factory=list)
     queue_pollers: list[QueuePoller] = field(default_factory=list)
     ses_simulator: SesSimulator | None = None
+    crm_listener: CrmListener | None = None
     demo: dict[str, Any] | None = None
     started_at: float = field(default_factory=time.monotonic)
     ready_after_s: float | None = None
@@ -113,6 +115,7 @@ class LocalStack:
         self._simulate_ses_events(environment)
         clients = self._clients()
         provision(self.template, **clients)
+        self._listen_as_the_crm(clients, environment)
         for function_id in self.template.functions():
             try:
                 runner.warm_up(function_id)  # the first cold start happens now, not on the first request
@@ -148,6 +151,7 @@ class LocalStack:
         # Armed last: provisioning and seeding are the stack's calls, not the service's.
         self.set_faults(cfg.faults, cfg.fault_seed)
         self.ready_after_s = time.monotonic() - self.started_at
+        self.server.mark_ready()  # API routes answered 503 until now
 
     def _simulate_ses_events(self, environment: dict[str, str]) -> None:
         """When the template has the SES webhook, every sent mail gets the events SES would publish
@@ -179,6 +183,19 @@ class LocalStack:
             configuration_set=environment.get("SES_CONFIGURATION_SET"),
         )
         self.mailbox.subscribe(simulator.on_message)
+
+    def _listen_as_the_crm(self, clients: dict[str, Any], environment: dict[str, str]) -> None:
+        """When the template has the CRM's event bus: a listener on it, as a CRM would listen
+        (``devstack.crm_events``), shown at ``GET /_dev/events.json``."""
+        assert self.server is not None
+        bus = environment.get("CRM_EVENT_BUS_NAME")
+        if not bus:
+            return
+        listener = self.crm_listener = CrmListener(clients["events"], clients["sqs"], bus)
+        listener.start()
+        self.server.add_route(
+            "GET", "/_dev/events.json", lambda _request: _json_response(200, {"events": listener.events()})
+        )
 
     @property
     def reset_page_url(self) -> str:
@@ -245,15 +262,19 @@ class LocalStack:
         """Wait until everything already written has been handled: each stream poller has
         completed two rounds since the call (the second began after it, so it saw every record
         written before), each queue is empty with no batch in progress, and the simulated SES
-        events of every mail sent so far have been posted. (drained, seconds waited)"""
+        events of every mail sent so far have been posted, and then the streams again (a posted
+        bounce writes an audit event the stream carries on). (drained, seconds waited)"""
         started = time.monotonic()
         rounds = {id(p): p.rounds for p in self.pollers}
+        simulated = False
         while True:
             streams = all(p.rounds >= rounds[id(p)] + 2 for p in self.pollers)
             if streams and all(q.drained() for q in self.queue_pollers):
-                if self.ses_simulator is not None:
-                    self.ses_simulator.wait(max(0.0, timeout - (time.monotonic() - started)))
-                return True, time.monotonic() - started
+                if simulated or self.ses_simulator is None:
+                    return True, time.monotonic() - started
+                self.ses_simulator.wait(max(0.0, timeout - (time.monotonic() - started)))
+                simulated = True
+                rounds = {id(p): p.rounds for p in self.pollers}
             if time.monotonic() - started > timeout:
                 return False, time.monotonic() - started
             time.sleep(0.02)
@@ -292,6 +313,8 @@ class LocalStack:
             "sesv2": self._client("sesv2"),
             "sqs": self._client("sqs"),
             "sns": self._client("sns"),
+            "secretsmanager": self._client("secretsmanager"),
+            "events": self._client("events"),
         }
 
     def _provision_over_http(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -299,6 +322,8 @@ class LocalStack:
         raw = json.dumps(body).encode("utf-8")
         url = f"{self.config.base_url}{path}"
         headers = signed_headers(key_pair(self.demo), method, url, raw, {"Content-Type": "application/json"})
+        assert self.server is not None
+        headers[SEED_HEADER] = self.server.seed_key  # served before the stack is ready (not signed)
         connection = http.client.HTTPConnection(HOST, self.config.port, timeout=30)
         try:
             connection.request(method, path, raw, headers)
@@ -353,6 +378,7 @@ class LocalStack:
             f"  API          {cfg.base_url}/v1/...",
             f"  Reset page   {self.reset_page_url}#token=...",
             f"  Mailbox      {cfg.base_url}/_dev/mail   (JSON: {cfg.base_url}/_dev/mail.json)",
+            *([f"  CRM events   {cfg.base_url}/_dev/events.json"] if self.crm_listener else []),
             f"  Portal       {self.portal_url}",
             f"  moto         {cfg.moto_url}   (log: {cfg.moto_log})",
         ]

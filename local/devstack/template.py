@@ -24,24 +24,21 @@ TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 _NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::Events::EventBus": "Name",
 }
 
-# CloudFormation's Secrets Manager dynamic reference, resolved locally from the dev-only secrets.
-_DYNAMIC_SECRET = re.compile(r"\{\{resolve:secretsmanager:([^:}]+):SecretString\}\}")
-LOCAL_ORIGIN_SECRET_NAME = "local/origin-verify"  # noqa: S105 - a secret's name, not a secret
-LOCAL_PARAMETERS = {"OriginVerifySecretName": LOCAL_ORIGIN_SECRET_NAME}
+# What reads the template locally (the tests, the bench) serves the page at an example address,
+# as a deployment with ResetPageUrl set does; ``make dev`` passes its own. Without it the
+# functions would look the address up where the stack publishes it (SSM), which only a deployed
+# stack does (tests/integration/test_published_reset_page.py plays that).
+LOCAL_PARAMETERS = {"ResetPageUrl": "https://portal.example.com/reset"}
 DEMO_DATA = REPO_ROOT / "local" / "demo_data.json"
 
 
-def local_secret(name: str) -> str:
-    """What Secrets Manager would hold under ``name`` for the local stack (dev-only values from
-    ``local/demo_data.json``)."""
-    secrets = {
-        LOCAL_ORIGIN_SECRET_NAME: json.loads(DEMO_DATA.read_text(encoding="utf-8"))["origin_verify_secret"]
-    }
-    if name not in secrets:
-        raise KeyError(f"no local secret called {name!r} (the local stack knows {sorted(secrets)})")
-    return secrets[name]
+def local_origin_secret() -> str:
+    """The dev-only value of the origin-verification secret (``local/demo_data.json``), which
+    the local stack and the tests keep in their Secrets Manager under the id the functions get."""
+    return str(json.loads(DEMO_DATA.read_text(encoding="utf-8"))["origin_verify_secret"])
 
 
 _PSEUDO_PARAMETERS = {
@@ -58,7 +55,8 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    # ``!Ref`` and ``!Condition`` are the two short forms whose long form has no ``Fn::``.
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     value: Any
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -137,7 +135,6 @@ class SamTemplate:
         self.path = path
         self.doc = load_yaml(path)
         self.name_prefix = name_prefix
-        # Locally the stack has an origin secret, as a deployment behind its CloudFront does.
         self.parameter_overrides = {**LOCAL_PARAMETERS, **(parameter_overrides or {})}
 
     # ------------------------------------------------------------------ resolution
@@ -181,10 +178,12 @@ class SamTemplate:
                     return self.ref_value(arg)
                 return _PSEUDO_PARAMETERS.get(arg, arg)
             if key == "Fn::Sub" and isinstance(arg, str):
-                substituted = re.sub(
+                return re.sub(
                     r"\$\{([A-Za-z0-9:.]+)\}", lambda m: str(self.resolve({"Ref": m.group(1)})), arg
                 )
-                return _DYNAMIC_SECRET.sub(lambda m: local_secret(m.group(1)), substituted)
+            if key == "Fn::FindInMap":
+                mapping, top, second = (self.resolve(a) for a in arg)
+                return self.doc["Mappings"][mapping][top][second]
             if key == "Fn::GetAtt":
                 return self.physical_name(arg[0])
             if key == "Fn::If":
@@ -382,7 +381,7 @@ class SamTemplate:
     def queue_subscriptions(self) -> list[QueueSubscription]:
         subs: list[QueueSubscription] = []
         for function_id, event_name, props in self.function_events("SQS"):
-            maximum_concurrency = (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+            maximum_concurrency = (self.resolve(props.get("ScalingConfig")) or {}).get("MaximumConcurrency")
             subs.append(
                 QueueSubscription(
                     function=function_id,
@@ -402,6 +401,14 @@ class SamTemplate:
                 )
             )
         return subs
+
+    def event_buses(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::Events::EventBus")
+
+    def event_bus_arn(self, logical_id: str) -> str:
+        p = _PSEUDO_PARAMETERS
+        name = self.physical_name(logical_id)
+        return f"arn:{p['AWS::Partition']}:events:{p['AWS::Region']}:{p['AWS::AccountId']}:event-bus/{name}"
 
     def queue_arn(self, logical_id: str) -> str:
         p = _PSEUDO_PARAMETERS
@@ -486,9 +493,12 @@ def provision(
     sesv2: Any | None = None,
     sqs: Any | None = None,
     sns: Any | None = None,
+    secretsmanager: Any | None = None,
+    events: Any | None = None,
 ) -> None:
-    """Create every table (with its TTL), the mail identity and configuration set, and the queues
-    and topics, as the template describes them. Used by the tests (under moto) and by ``make dev``."""
+    """Create every table (with its TTL), the mail identity and configuration set, the queues,
+    topics, event buses and their archives, and the origin secret, as the template describes them.
+    Used by the tests (under moto) and by ``make dev``."""
     for logical_id in template.tables():
         dynamodb.create_table(**template.create_table_kwargs(logical_id))
         ttl = template.ttl_attribute(logical_id)
@@ -507,6 +517,29 @@ def provision(
     if sns is not None:
         for logical_id in template.topics():
             sns.create_topic(Name=template.physical_name(logical_id))
+    origin_secret = template.function_environment().get("ORIGIN_VERIFY_SECRET_ID")
+    if secretsmanager is not None and origin_secret:
+        secretsmanager.create_secret(Name=origin_secret, SecretString=local_origin_secret())
+    if events is not None:
+        provision_event_buses(template, events)
+
+
+def provision_event_buses(template: SamTemplate, events: Any) -> None:
+    """The template's event buses and their archives (an archive is a rule on its bus, so what
+    it keeps is what the pattern matches). A bus policy names another AWS account, which the
+    local stack has none of: it is left out."""
+    for logical_id in template.event_buses():
+        events.create_event_bus(Name=template.physical_name(logical_id))
+    for logical_id, archive in template.of_type("AWS::Events::Archive").items():
+        props = archive.get("Properties") or {}
+        source = _referenced_resource(props["SourceArn"])
+        pattern = props.get("EventPattern")
+        events.create_archive(
+            ArchiveName=template.physical_name(logical_id),
+            EventSourceArn=template.event_bus_arn(source),
+            **({"EventPattern": json.dumps(template.resolve(pattern))} if pattern else {}),
+            RetentionDays=int(template.resolve(props.get("RetentionDays", 0))),
+        )
 
 
 def provision_queues(template: SamTemplate, sqs: Any) -> None:

@@ -46,7 +46,13 @@ class Run:
     snapshot: Snapshot
 
     def collect(self, *, faults: bool = False) -> Snapshot:
-        return invariants.collect(self.stack, TEMPLATE, journal=self.flows, faults=faults)
+        snapshot = invariants.collect(self.stack, TEMPLATE, journal=self.flows, faults=faults)
+        # A planted events-table item reaches the CRM's bus through the stream like any other, and
+        # stays there after its undo: those events are the tests', not the run's.
+        snapshot.crm_events = [
+            e for e in snapshot.crm_events if not str(e["detail"]["event_id"]).startswith("planted-")
+        ]
+        return snapshot
 
     def table(self, logical_id: str) -> str:
         return TEMPLATE.physical_name(logical_id)
@@ -136,6 +142,8 @@ def test_the_real_run_holds_every_invariant(run: Run) -> None:
     assert looked_at["notifications_once"] == 2
     assert looked_at["ses_events_recorded"] >= 2
     assert looked_at["self_service_accounted"] == 1
+    # The CRM heard of both password changes and of the bounce.
+    assert looked_at["crm_events_once"] == 3
 
 
 # ------------------------------------------------------------------ planted in the tables and queues
@@ -396,3 +404,62 @@ def test_the_stack_journal_names_no_secret(run: Run) -> None:
     journal = Path(run.stack.journal)
     text = journal.read_text() if journal.exists() else ""
     assert not [secret for secret in SEEN.values if secret in text]
+
+
+# ------------------------------------------------------------------ the events for the CRM
+def test_an_event_lost_on_the_way_to_the_bus_is_caught_and_a_duplicate_is_not_one(run: Run) -> None:
+    snapshot = copy.deepcopy(run.snapshot)
+    [event] = [e for e in snapshot.crm_events if e["detail"]["account_id"] == MARIA_ID]
+    snapshot.crm_events.append(copy.deepcopy(event))  # delivered twice: the CRM deduplicates
+    assert failing(snapshot) == set()
+
+    snapshot.crm_events = [e for e in snapshot.crm_events if e["detail"]["account_id"] != MARIA_ID]
+    assert failing(snapshot) == {"crm_events_once"}
+
+
+def test_an_event_without_its_change_is_caught(run: Run) -> None:
+    snapshot = copy.deepcopy(run.snapshot)
+    [event] = [e for e in snapshot.crm_events if e["detail"]["account_id"] == MARIA_ID]
+    snapshot.crm_events.append({**event, "detail": {**event["detail"], "event_id": "planted-no-change"}})
+    assert failing(snapshot) == {"crm_events_once"}
+
+    snapshot = copy.deepcopy(run.snapshot)
+    [event] = [e for e in snapshot.crm_events if e["detail"]["account_id"] == MARIA_ID]
+    event["detail_type"] = "AccountLocked"  # Maria changed her password; nobody locked anything
+    assert failing(snapshot) == {"crm_events_once"}
+
+
+def test_a_parked_event_is_accounted_for_with_faults_and_put_on_the_bus_by_the_redrive(run: Run) -> None:
+    [change] = _events(run, "password_changed", MARIA_ID)
+    [event] = [e for e in run.snapshot.crm_events if e["detail"]["event_id"] == change["event_id"]]
+    entry = {
+        "Source": "pwreset",
+        "DetailType": "PasswordChanged",
+        "Detail": json.dumps(event["detail"]),
+        "EventBusName": TEMPLATE.physical_name("CrmEventBus"),
+        "Time": change["at"],
+    }
+    letter = {
+        "event_id": change["event_id"],
+        "detail_type": "PasswordChanged",
+        "error_code": "InternalFailure",
+    }
+    letter |= {"attempts": 4, "entry": entry}
+    sqs = run.stack.aws("sqs")
+    url = sqs.get_queue_url(QueueName=run.table("CrmEventsDeadLetterQueue"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(letter))
+    snapshot = run.collect(faults=True)
+    [parked] = snapshot.dead_letters
+    assert parked.source == "event"
+    lost = copy.deepcopy(snapshot)
+    lost.crm_events = [e for e in lost.crm_events if e["detail"]["event_id"] != change["event_id"]]
+    assert failing(lost) == set()  # not on the bus, but parked: nothing lost
+    assert failing(run.collect(faults=False)) == {"dead_letters_accounted"}
+
+    outcome = redrive.redrive_streams(run.stack, TEMPLATE)
+
+    assert [(letter.function, letter.ok) for letter in outcome.letters] == [("PutEvents", True)]
+    after = run.collect()
+    assert after.dead_letters == [] and failing(after) == set()
+    ids = [e["detail"]["event_id"] for e in after.crm_events]
+    assert ids.count(change["event_id"]) == 2  # once more on the bus, the same event_id

@@ -1,5 +1,6 @@
 """``make load`` is not part of ``make test`` (it takes minutes), so this runs it once, small: a
-few users for a few seconds on a fresh stack with injected transaction conflicts, then the
+few users for a few seconds on a fresh stack with injected transaction conflicts and refused
+events for the CRM, then the
 invariant checks and the report. A change to a route, a mail, a table or the template that breaks
 the harness fails here, not on the next ``make load``."""
 
@@ -32,7 +33,7 @@ def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_p
             "--firms=1",
             "--clients=4",
             "--stop-timeout=15",
-            "--faults=dynamodb.TransactWriteItems:TransactionConflict=0.1",
+            "--faults=dynamodb.TransactWriteItems:TransactionConflict=0.1,events.PutEvents=0.3",
             "--fault-seed=7",
             "--link-wait=10",
             "--settle-timeout=60",
@@ -54,6 +55,7 @@ def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_p
     assert "| `dynamodb.TransactWriteItems` |" in report  # the faults table, from /_dev/faults
     assert "| `notifications_once` | held |" in report
     assert "| `records_whole` | held |" in report
+    assert "| `crm_events_once` | held |" in report  # every change on the CRM's bus once, faults or not
     # Every violation the run found names the request and what it met.
     for line in (run_dir / "violations.jsonl").read_text().splitlines():
         violation = json.loads(line)

@@ -70,11 +70,17 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws(mocked_aws: None) -> Iterator[None]:
-    """The template's tables, queues and SES identity under moto, and no client of an earlier mock."""
+    """The template's tables, queues, event bus and SES identity under moto, and no client of an
+    earlier mock."""
     serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
     _forget_clients()
     provision(
-        TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"), sqs=boto3.client("sqs")
+        TEMPLATE,
+        dynamodb=boto3.client("dynamodb"),
+        sesv2=boto3.client("sesv2"),
+        sqs=boto3.client("sqs"),
+        secretsmanager=boto3.client("secretsmanager"),
+        events=boto3.client("events"),
     )
     yield
     _forget_clients()
@@ -82,11 +88,15 @@ def aws(mocked_aws: None) -> Iterator[None]:
 
 def _forget_clients() -> None:
     """Cached clients and connections belong to one mock; drop them between tests."""
+    from pwreset.api import origin_verify
+    from pwreset.core import public_urls
     from pwreset.core.aws import forget_clients
     from pwreset.credentials import notifications, ratelimit, resets
     from pwreset.delivery import sns
     from pwreset.storage import models
 
+    origin_verify.origin_secret.cache_clear()
+    public_urls.forget()
     sns.default_verifier.cache_clear()
     ratelimit.limiter.cache_clear()
     resets.reset_guards()

@@ -15,6 +15,7 @@ from devstack.seed import load_demo_data
 from support.api import Api
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
+from support.spies import ApiCall, ApiCallSpy
 
 ANNA = "acc-berger-client-anna"
 OWNER = "acc-berger-owner"
@@ -30,6 +31,9 @@ VIEWER = {
 }
 
 
+SEEN_CHANGES: set[str] = set()  # event ids of the changes read so far (ids are unique across tests)
+
+
 def change_detail(api: Api, demo: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
     """Anna's password changed through a staff link, with ``headers`` on the confirm request."""
     owner = api.sign_in_as(demo[OWNER])
@@ -43,7 +47,9 @@ def change_detail(api: Api, demo: dict[str, Any], headers: dict[str, str]) -> di
     )
     assert done.status == 200, done.body
     items = boto3.client("dynamodb").scan(TableName=os.environ["EVENTS_TABLE"], ConsistentRead=True)["Items"]
-    [changed] = [i for i in items if i["type"]["S"] == "password_changed"]
+    changes = [i for i in items if i["type"]["S"] == "password_changed"]
+    [changed] = [i for i in changes if i["event_id"]["S"] not in SEEN_CHANGES]
+    SEEN_CHANGES.add(changed["event_id"]["S"])
     return {k: v["S"] for k, v in changed["detail"]["M"].items() if "S" in v}
 
 
@@ -92,3 +98,79 @@ def test_behind_cloudfront_every_per_ip_limit_counts_the_viewer_not_the_edge(
     assert [verify("198.51.100.1") for _ in range(4)] == [404, 404, 404, 429]
     assert verify("198.51.100.2") == 404
     assert_nothing_recorded_since(before)
+
+
+# ------------------------------------------------------------------ the secret, read at run time
+
+
+def rotate(value: str) -> None:
+    """What an operator's rotation does (docs/deploy.md): a new current version; the old one
+    becomes the previous. The functions' cache is dropped, as after its MAX_AGE_S."""
+    from pwreset.api import origin_verify
+
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=os.environ["ORIGIN_VERIFY_SECRET_ID"], SecretString=value
+    )
+    origin_verify.origin_secret.cache_clear()
+
+
+def believed(api: Api, demo: dict[str, Any], secret: str) -> bool:
+    detail = change_detail(api, demo, {**VIEWER, "X-Origin-Verify": secret})
+    return bool(detail["source_ip"] == "198.51.100.77" and detail.get("city") == "Berlin")
+
+
+def test_after_a_rotation_the_new_and_the_previous_value_are_believed_and_no_older_one(
+    api: Api, demo: dict[str, Any]
+) -> None:
+    """CloudFront sends the old value until the stack is deployed with the new version's id, the
+    new one after that: neither moment may lose the viewer, and no function is redeployed."""
+    rotate("second-value-of-the-origin-secret-000000000002")
+    assert believed(api, demo, "second-value-of-the-origin-secret-000000000002")
+    assert believed(api, demo, SECRET)  # what CloudFront still sends until its update
+
+    rotate("third-value-of-the-origin-secret-0000000000003")
+    assert believed(api, demo, "third-value-of-the-origin-secret-0000000000003")
+    assert believed(api, demo, "second-value-of-the-origin-secret-000000000002")
+    assert not believed(api, demo, SECRET)
+
+
+def test_the_secret_is_read_once_and_only_for_requests_that_carry_the_header(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pwreset.api import origin_verify
+
+    origin_verify.origin_secret.cache_clear()
+    calls = ApiCallSpy(monkeypatch)
+    token = {"token": "A" * 43}
+    for _ in range(3):
+        assert api.post("/v1/password-resets/verify", token).status == 404
+    assert calls.of("GetSecretValue") == []
+
+    for _ in range(3):
+        api.post("/v1/password-resets/verify", token, headers={**VIEWER, "X-Origin-Verify": SECRET})
+    assert [c.params["VersionStage"] for c in calls.of("GetSecretValue")] == ["AWSCURRENT"]
+
+    # Forged values: the previous version is asked for once; a new secret has none, and its
+    # absence is remembered, so a flood of forgeries costs no further calls.
+    for _ in range(5):
+        api.post("/v1/password-resets/verify", token, headers={**VIEWER, "X-Origin-Verify": "forged"})
+    assert [c.params["VersionStage"] for c in calls.of("GetSecretValue")] == ["AWSCURRENT", "AWSPREVIOUS"]
+
+
+def test_a_secret_that_cannot_be_read_believes_nobody_and_answers_as_ever(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from pwreset.api import origin_verify
+
+    origin_verify.origin_secret.cache_clear()
+    calls = ApiCallSpy(monkeypatch)
+    denied = {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}
+
+    def refuse(call: ApiCall) -> Any:
+        raise ClientError(denied, "GetSecretValue")
+
+    calls.answer("GetSecretValue", refuse)
+    detail = change_detail(api, demo, {**VIEWER, "X-Origin-Verify": SECRET})
+    assert detail["source_ip"] == EDGE_IP and "city" not in detail

@@ -245,3 +245,64 @@ def test_a_spec_the_server_cannot_honour_is_refused_and_changes_nothing(moto: Mo
     assert status == 400
     assert "from 0 to 1" in answer["error"]
     assert moto.faults()[1]["faults"] == "dynamodb.GetItem=0.5"
+
+
+# --------------------------------------------------------------------------- EventBridge
+
+
+def listening_bus(moto: Moto, name: str) -> str:
+    """A bus with a rule that sends every event of source "probe" to a queue; the queue's URL."""
+    events, sqs = moto.client("events"), moto.client("sqs")
+    events.create_event_bus(Name=name)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventBusName=name, EventPattern=json.dumps({"source": ["probe"]}))
+    events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": arn}])
+    return str(url)
+
+
+def received(moto: Moto, url: str) -> list[int]:
+    """The ``n`` of every event the bus delivered to the queue."""
+    found: list[int] = []
+    while batch := moto.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        found += [json.loads(m["Body"])["detail"]["n"] for m in batch]
+    return sorted(found)
+
+
+def entries(bus: str, count: int) -> list[dict[str, Any]]:
+    return [
+        {"Source": "probe", "DetailType": "Probe", "Detail": json.dumps({"n": n}), "EventBusName": bus}
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("error", "status"), [("ThrottlingException", 400), ("InternalException", 500)])
+def test_put_events_fails_whole_as_eventbridge_fails_it(moto: Moto, error: str, status: int) -> None:
+    bus = f"whole-{error.lower()}"
+    queue = listening_bus(moto, bus)
+    moto.arm(f"events.PutEvents:{error}=1")
+
+    with pytest.raises(ClientError) as raised:
+        moto.client("events").put_events(Entries=entries(bus, 3))
+
+    assert raised.value.response["Error"]["Code"] == error
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    moto.arm("")
+    assert received(moto, queue) == []  # nothing reached the bus
+
+
+def test_a_partial_failure_refuses_some_entries_and_puts_the_others_on_the_bus(moto: Moto) -> None:
+    bus = "partial"
+    queue = listening_bus(moto, bus)
+    moto.arm("events.PutEvents:FailedEntries=1", seed=7)
+
+    answer = moto.client("events").put_events(Entries=entries(bus, 10))
+
+    results = answer["Entries"]
+    refused = [n for n, result in enumerate(results) if "ErrorCode" in result]
+    assert len(results) == 10 and 0 < answer["FailedEntryCount"] == len(refused) < 10
+    assert {results[n]["ErrorCode"] for n in refused} <= {"ThrottlingException", "InternalFailure"}
+    assert all("EventId" in result for n, result in enumerate(results) if n not in refused)
+    assert moto.faults()[1]["injected"] == {"events.PutEvents": {"FailedEntries": 1}}
+    moto.arm("")
+    assert received(moto, queue) == [n for n in range(10) if n not in refused]

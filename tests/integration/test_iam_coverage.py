@@ -4,9 +4,9 @@ session, sign-out, the firm's client list, the notifications from the stream, a 
 "It wasn't me" link and its notifications, an SES bounce through the webhook, the deliveries view,
 a 409 with its diagnosis,
 provisioning with invitations, revocation and erasure (a locked account's lock links too), a
-password changed while signed in) must be allowed by that function's own policies in the
-transformed template. moto enforces no IAM, so without this test a tightened policy would only
-fail in AWS."""
+password changed while signed in, the events for the CRM put on its bus) must be allowed by that
+function's own policies in the transformed template. moto enforces no IAM, so without this test a
+tightened policy would only fail in AWS."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from devstack.ses_simulator import SesSimulator
+from devstack.template import local_origin_secret
 from support.accounts import set_login
 from support.api import Api, gateway
 from support.cloudformation import allows
@@ -41,22 +42,34 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> ApiCallSpy:
     return ApiCallSpy(monkeypatch)
 
 
+def edge() -> dict[str, str]:
+    """A request through the stack's CloudFront: the function reads the origin secret to believe
+    it. The functions share this process's cache of it; each Lambda function has its own."""
+    from pwreset.api import origin_verify
+
+    origin_verify.origin_secret.cache_clear()
+    return {"X-Origin-Verify": local_origin_secret(), "CloudFront-Viewer-Address": "198.51.100.7:443"}
+
+
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
     from argon2 import PasswordHasher
 
     owner = api.sign_in_as(demo["acc-berger-owner"])
     anna = demo["acc-berger-client-anna"]
-    anna_session = api.sign_in(anna["email"], anna["password"])
-    assert api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner).status == 202
-    assert api.post("/v1/password-resets", {"email": demo["acc-berger-client-james"]["email"]}).status == 202
+    signed_in = api.post(
+        "/v1/sessions", {"email": anna["email"], "password": anna["password"]}, headers=edge()
+    )
+    anna_session = signed_in.body["session"]["token"]
+    assert (
+        api.post("/v1/accounts/acc-berger-client-anna/password-reset", token=owner, headers=edge()).status
+        == 202
+    )
+    james_email = demo["acc-berger-client-james"]["email"]
+    assert api.post("/v1/password-resets", {"email": james_email}, headers=edge()).status == 202
     raw = token_from(sent_messages()[0])
     assert api.post("/v1/password-resets/verify", {"token": raw}).status == 200
-    assert (
-        api.post(
-            "/v1/password-resets/confirm", {"token": raw, "password": "Mondlicht über Heidelberg 77"}
-        ).status
-        == 200
-    )
+    new_password = {"token": raw, "password": "Mondlicht über Heidelberg 77"}
+    assert api.post("/v1/password-resets/confirm", new_password, headers=edge()).status == 200
     assert api.get("/v1/sessions/current", token=anna_session).status == 401
     # The notifier, fed the events table's stream as Lambda would.
     events_table = TEMPLATE.physical_name("EventsTable")
@@ -105,7 +118,10 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     firm = {"name": "Steuerkanzlei Berger & Partner mbB"}
     assert api.signed("PUT", "/v1/admin/firms/firm-berger", firm).status == 200
     nora = {"firm_id": "firm-berger", "role": "client", "email": "nora.neu@example.com", "name": "Nora Neu"}
-    assert api.signed("PUT", "/v1/admin/accounts/acc-nora", {**nora, "send_invitation": True}).status == 201
+    invited = api.signed(
+        "PUT", "/v1/admin/accounts/acc-nora", {**nora, "send_invitation": True}, headers=edge()
+    )
+    assert invited.status == 201
     assert api.post("/v1/accounts/acc-nora/invitation", token=owner).status == 202
     assert (
         api.signed("PUT", "/v1/admin/accounts/acc-nora", {**nora, "email": "nora@example.org"}).status == 200
@@ -126,12 +142,16 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     assert api.post("/v1/sessions/current/password", change, token=session).status == 200
     # Erasing the locked account deletes its lock link.
     assert api.signed("DELETE", "/v1/admin/accounts/acc-berger-client-anna").status == 204
+    # The events for the CRM, from everything above (changes, a lock, a bounce, a new address).
+    published = gateway().runner.invoke("CrmEventsFunction", lambda_event(stream_records(events_table)))
+    assert published == {"batchItemFailures": []}
 
 
 def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None, str | None]]:
     """(function, IAM action, table or queue logical id, index) for every call a function made."""
     tables = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.tables()}
     queues = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.of_type("AWS::SQS::Queue")}
+    buses = {TEMPLATE.physical_name(logical): logical for logical in TEMPLATE.event_buses()}
     needed: set[tuple[str, str, str | None, str | None]] = set()
     for call in calls:
         if call.function is None:
@@ -153,6 +173,9 @@ def required_permissions(calls: list[ApiCall]) -> set[tuple[str, str, str | None
                 )
         elif service == "sqs":  # on the queue the URL names
             needed.add((function, f"sqs:{operation}", queues[params["QueueUrl"].rsplit("/", 1)[1]], None))
+        elif service == "events":  # on the bus each entry names
+            for entry in params["Entries"]:
+                needed.add((function, f"events:{operation}", buses[entry["EventBusName"]], None))
         else:
             needed.add((function, f"{'ses' if service == 'sesv2' else service}:{operation}", None, None))
     return needed
@@ -164,6 +187,13 @@ def test_every_call_of_every_function_is_allowed_by_its_own_policy(
     run_everything(api, demo, simulator)
 
     needed = required_permissions(calls.calls)
+    readers = {function for function, action, *_ in needed if action == "secretsmanager:GetSecretValue"}
+    assert readers == {
+        "SessionsFunction",
+        "RequestResetFunction",
+        "ConfirmResetFunction",
+        "ProvisioningFunction",
+    }
     functions = {function for function, *_ in needed}
     assert functions >= set(TEMPLATE.functions()) - {"ResetPageFunction"}, functions
     missing = sorted(str(p) for p in needed if not allows(*p))
@@ -197,3 +227,5 @@ def test_the_check_can_fail() -> None:
     assert allows("AuthorizerFunction", "dynamodb:GetItem", "SessionsTable")
     assert not allows("AuthorizerFunction", "dynamodb:PutItem", "SessionsTable")
     assert not allows("ResetPageFunction", "ses:SendEmail")
+    assert allows("CrmEventsFunction", "events:PutEvents", "CrmEventBus")
+    assert not allows("NotifyPasswordChangedFunction", "events:PutEvents", "CrmEventBus")

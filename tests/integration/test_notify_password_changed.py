@@ -18,11 +18,12 @@ import boto3
 import pytest
 
 from devstack.gateway import FunctionRunner
+from devstack.template import local_origin_secret
 from pwreset.core.times import format_datetime
 from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner, set_login
 from support.api import Api
 from support.environment import TEMPLATE
-from support.samples import load_event
+from support.samples import load_event, shape_of
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
 from support.spies import ApiCall, ApiCallSpy
 from support.streams import MappingRun, lambda_event, run_mapping, stream_records
@@ -37,7 +38,7 @@ NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 BERLIN = {
     # Through the stack's own CloudFront: only then are its viewer headers believed.
-    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
+    "X-Origin-Verify": local_origin_secret(),
     "CloudFront-Viewer-Country": "DE",
     "CloudFront-Viewer-Country-Name": "Germany",
     "CloudFront-Viewer-Country-Region-Name": "Berlin",
@@ -473,20 +474,12 @@ def test_the_sample_event_is_a_real_stream_record_that_the_function_handles(
     assert "Chrome 131.0.0.0" in text_of(ses.to(firm[ANNA]["email"])[0])
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shape(v) for v in value]
-    return type(value).__name__
-
-
 def test_the_sample_event_has_the_shape_of_a_fresh_record(firm: dict[str, Any]) -> None:
     """The committed sample was made by tests/support/notify_sample.py; if the confirm path records
     something new, this fails until the sample is made again."""
     from support.notify_sample import record_from_a_real_reset
 
-    assert _shape(record_from_a_real_reset()) == _shape(
+    assert shape_of(record_from_a_real_reset()) == shape_of(
         load_event("notify_password_changed.json")["Records"][0]
     )
 

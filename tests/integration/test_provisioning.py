@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -309,6 +310,12 @@ def test_an_unknown_account_reads_404(api: Api, demo: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- signatures
 
 
+def put_signed_for(path: str, body: bytes, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of a PUT of ``body`` to ``path``, signed as the CRM signs (``extra`` signed too)."""
+    headers = {"Host": API_HOST, "Content-Type": "application/json", **(extra or {})}
+    return signed_headers(PROVISIONING_KEY, "PUT", f"https://{API_HOST}{path}", body, headers)
+
+
 def test_unsigned_wrongly_signed_and_skewed_requests_are_403(api: Api, demo: dict[str, Any]) -> None:
     path = f"/v1/admin/accounts/{ANNA}"
     before = recorded()
@@ -323,18 +330,38 @@ def test_unsigned_wrongly_signed_and_skewed_requests_are_403(api: Api, demo: dic
     assert api.signed("GET", path, key=elsewhere).status == 403
 
     # A body other than the one signed: the signature covers the payload's hash.
-    signed_for = json.dumps(anna_body(name="Mallory")).encode()
-    headers = signed_headers(
-        PROVISIONING_KEY,
-        "PUT",
-        f"https://{API_HOST}{path}",
-        signed_for,
-        {"Host": API_HOST, "Content-Type": "application/json"},
-    )
+    headers = put_signed_for(path, json.dumps(anna_body(name="Mallory")).encode())
     tampered = api.request("PUT", path, raw_body=json.dumps(anna_body(name="Eve")).encode(), headers=headers)
     assert tampered.status == 403
     assert_nothing_recorded_since(before)
     assert api.signed("GET", path).body["account"]["name"] == "Anna Schmidt"
+
+
+@pytest.mark.parametrize("claim", ["UNSIGNED-PAYLOAD", "hash of the signed body"])
+def test_a_body_swapped_under_a_payload_hash_claim_is_403(api: Api, demo: dict[str, Any], claim: str) -> None:
+    """Security review #24, item 4: botocore's signer signs ``X-Amz-Content-SHA256`` instead of the
+    body when the header is there. API Gateway hashes an ``execute-api`` body itself, so a
+    signature over ``UNSIGNED-PAYLOAD`` or over another body's hash must not carry a new body."""
+    path = f"/v1/admin/accounts/{ANNA}"
+    signed_for = json.dumps(anna_body()).encode()
+    value = "UNSIGNED-PAYLOAD" if claim == "UNSIGNED-PAYLOAD" else hashlib.sha256(signed_for).hexdigest()
+    headers = put_signed_for(path, signed_for, {"X-Amz-Content-SHA256": value})
+    before = recorded()
+    swapped = json.dumps(anna_body(email="mallory@example.net", name="Mallory")).encode()
+    refused = api.request("PUT", path, raw_body=swapped, headers=headers)
+
+    assert (refused.status, refused.error_code) == (403, "forbidden")
+    assert_nothing_recorded_since(before)
+    assert api.signed("GET", path).body["account"]["email"] == "anna.schmidt@example.com"
+
+
+def test_a_signer_that_sends_the_bodys_own_hash_is_served(api: Api, demo: dict[str, Any]) -> None:
+    """The header itself is fine when it tells the truth (S3-style signers always send it)."""
+    path = f"/v1/admin/accounts/{ANNA}"
+    body = json.dumps(anna_body(name="Anna Schmidt-Berg")).encode()
+    headers = put_signed_for(path, body, {"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()})
+    assert api.request("PUT", path, raw_body=body, headers=headers).status == 200
+    assert api.signed("GET", path).body["account"]["name"] == "Anna Schmidt-Berg"
 
 
 def test_a_signature_more_than_five_minutes_old_is_403(

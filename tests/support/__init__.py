@@ -22,4 +22,6 @@
 - ``processes``: a fresh Python process (a cold start, a snapshot, ``python -m bench``/``load``).
 - ``local_stack``: for the end-to-end tests, the local stack as a subprocess, spoken to over HTTP.
 - ``notify_sample``: the script that makes ``events/notify_password_changed.json``.
+- ``crm_bus``: the CRM's event bus under moto: what reached it, and a bus that refuses chosen entries.
+- ``crm_sample``: the script that makes ``events/crm_events.json``.
 """

@@ -20,6 +20,17 @@ class _NoManagedPolicies:
 
 @cache
 def cloudformation() -> dict[str, Any]:
+    return _transformed(())
+
+
+def cloudformation_with(parameters: dict[str, str]) -> dict[str, Any]:
+    """The template transformed as a deployment with ``parameters`` would have it (SAM resolves
+    some parameters itself, e.g. in an API's resource policy)."""
+    return _transformed(tuple(sorted(parameters.items())))
+
+
+@cache
+def _transformed(parameters: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     from samtranslator.translator.transform import transform
 
     doc = copy.deepcopy(TEMPLATE.doc)
@@ -28,9 +39,8 @@ def cloudformation() -> dict[str, Any]:
         for key in ("CodeUri", "ContentUri"):
             if isinstance(props.get(key), str):
                 props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
-    return transform(
-        doc, {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012"}, _NoManagedPolicies()
-    )
+    values = {"AWS::Region": "eu-central-1", "AWS::AccountId": "123456789012", **dict(parameters)}
+    return transform(doc, values, _NoManagedPolicies())
 
 
 def refs(node: Any) -> set[str]:
@@ -53,9 +63,18 @@ def refs(node: Any) -> set[str]:
 
 
 def statements(function_id: str) -> list[dict[str, Any]]:
+    """The function's role's statements: its inline policies, and the template's own managed
+    policies it attaches (one attached under a condition counts, as where the condition holds)."""
     resources = cloudformation()["Resources"]
     role = resources[f"{function_id}Role"]["Properties"]
-    return [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    found = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    for arn in role.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and "Fn::If" in arn:
+            arn = arn["Fn::If"][1]
+        name = arn.get("Ref") if isinstance(arn, dict) else None
+        if name in resources and resources[name]["Type"] == "AWS::IAM::ManagedPolicy":
+            found += resources[name]["Properties"]["PolicyDocument"]["Statement"]
+    return found
 
 
 def allows(function_id: str, action: str, table: str | None = None, index: str | None = None) -> bool:

@@ -12,6 +12,7 @@ import json
 import os
 from typing import Any
 
+from devstack.template import local_origin_secret
 from support.environment import TEMPLATE  # sets the template's environment before pwreset is imported
 
 SAMPLE_USER_AGENT = (
@@ -20,7 +21,7 @@ SAMPLE_USER_AGENT = (
 )
 SAMPLE_HEADERS = {
     # Through the stack's own CloudFront: only then are its viewer headers believed.
-    "X-Origin-Verify": os.environ["ORIGIN_VERIFY_SECRET"],
+    "X-Origin-Verify": local_origin_secret(),
     "User-Agent": SAMPLE_USER_AGENT,
     "CloudFront-Viewer-Country": "DE",
     "CloudFront-Viewer-Country-Name": "Germany",
@@ -65,7 +66,12 @@ def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        provision(TEMPLATE, dynamodb=boto3.client("dynamodb"), sesv2=boto3.client("sesv2"))
+        provision(
+            TEMPLATE,
+            dynamodb=boto3.client("dynamodb"),
+            sesv2=boto3.client("sesv2"),
+            secretsmanager=boto3.client("secretsmanager"),
+        )
         seed(load_demo_data(), Api().provision)
         record = record_from_a_real_reset()
     path = EVENTS_DIR / "notify_password_changed.json"

@@ -22,11 +22,21 @@ from pwreset.core.aws import SERVICES
 
 INSTALLED = Path(botocore.__file__).parent
 # One cheap read call per service: what goes on the wire (URL, signing scope) is compared.
-PROBE = {"dynamodb": "describe_limits", "sesv2": "get_account", "sqs": "list_queues"}
+PROBE = {
+    "dynamodb": "describe_limits",
+    "sesv2": "get_account",
+    "sqs": "list_queues",
+    "secretsmanager": "list_secrets",
+    "ssm": "describe_parameters",
+    "events": "list_event_buses",
+}
 EU_CENTRAL = {
     "dynamodb": "https://dynamodb.eu-central-1.amazonaws.com",
     "sesv2": "https://email.eu-central-1.amazonaws.com",
     "sqs": "https://sqs.eu-central-1.amazonaws.com",
+    "secretsmanager": "https://secretsmanager.eu-central-1.amazonaws.com",
+    "ssm": "https://ssm.eu-central-1.amazonaws.com",
+    "events": "https://events.eu-central-1.amazonaws.com",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pwreset.core.config import ConfigurationError, load_settings
+from pwreset.core.config import ConfigurationError, help_url_beside, load_settings
 from support.environment import TEMPLATE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +23,7 @@ def template_environment() -> dict[str, str]:
 def test_the_templates_environment_is_complete() -> None:
     loaded = load_settings(template_environment())
     assert loaded.accounts_table.startswith("test-")
+    assert loaded.reset_page_url is not None
     assert loaded.reset_page_url.startswith("https://")
 
 
@@ -84,5 +85,15 @@ def test_a_handler_without_its_table_fails_at_import_with_the_name() -> None:
     ],
 )
 def test_the_help_article_lives_beside_the_configured_reset_page(reset_page_url: str, help_url: str) -> None:
-    loaded = load_settings({**template_environment(), "RESET_PAGE_URL": reset_page_url})
-    assert loaded.reset_help_url == help_url
+    assert help_url_beside(reset_page_url) == help_url
+
+
+def test_a_page_the_stack_publishes_needs_no_url_in_the_environment() -> None:
+    """Without ResetPageUrl or a custom domain the functions read the page's address from SSM."""
+    env = {
+        **template_environment(),
+        "RESET_PAGE_URL": "",
+        "RESET_PAGE_URL_PARAMETER": "/stack/reset-page-url",
+    }
+    loaded = load_settings(env)
+    assert (loaded.reset_page_url, loaded.reset_page_url_parameter) == (None, "/stack/reset-page-url")

@@ -30,7 +30,7 @@ def test_a_spec_names_operations_of_either_service_with_or_without_one_error() -
 @pytest.mark.parametrize(
     ("spec", "complaint"),
     [
-        ("sqs.SendMessage=0.1", "dynamodb, sesv2 only"),
+        ("sqs.SendMessage=0.1", "dynamodb, sesv2, events only"),
         ("dynamodb.PutItems=0.1", "no operation 'PutItems'"),
         ("dynamodb.PutItem=1.5", "from 0 to 1"),
         ("dynamodb.PutItem=often", "from 0 to 1"),
@@ -38,6 +38,8 @@ def test_a_spec_names_operations_of_either_service_with_or_without_one_error() -
         ("dynamodb.PutItem:TransactionConflict=0.1", "fails with one of"),
         ("dynamodb.*:TransactionConflict=0.1", "fails with one of"),
         ("sesv2.SendEmail:ThrottlingException=0.1", "fails with one of"),
+        ("events.PutRule:FailedEntries=0.1", "fails with one of"),  # only PutEvents fails in part
+        ("events.*:FailedEntries=0.1", "fails with one of"),
         ("dynamodb.GetItem=0.6,dynamodb.GetItem:InternalServerError=0.6", "add up to 1.2"),
     ],
 )
@@ -57,6 +59,17 @@ def test_a_transaction_conflict_is_one_of_the_transactions_errors() -> None:
         "InternalServerError",
         "TransactionConflict",
     }
+
+
+def test_put_events_fails_whole_or_in_part() -> None:
+    plan = FaultPlan(parse_faults("events.PutEvents=1"), seed=1)
+
+    codes = {code(plan, "events", "PutEvents") for _ in range(200)}
+
+    assert codes == {"ThrottlingException", "InternalException", "FailedEntries"}
+    assert parse_faults("events.PutEvents:FailedEntries=0.05") == [
+        FaultRule("events", "PutEvents", "FailedEntries", 0.05)
+    ]
 
 
 def test_an_operations_own_rule_replaces_the_services_star_rule() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from devstack.openapi import DOCUMENT_PATH, build_document, render
+from pwreset.api.schemas import PRINTABLE_PATTERN
 from support.environment import TEMPLATE
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -110,3 +111,77 @@ def test_only_the_holder_of_an_account_can_set_its_password() -> None:
     staff = {key for key in operations if "{account_id}" in key[1] and key not in provisioning}
     assert len(provisioning) >= 4 and len(staff) >= 3
     assert not (provisioning | staff) & taking_a_password
+
+
+# ------------------------------------------------------------------ what is accepted (issue #28)
+
+
+def _document() -> dict[str, Any]:
+    return dict(json.loads(DOCUMENT_PATH.read_text(encoding="utf-8")))
+
+
+def test_a_token_field_says_the_one_shape_a_token_has() -> None:
+    """A generated client (or the fuzzer) learns what a link's token looks like; the tokens the
+    service issues have that shape."""
+    from pwreset.credentials.tokens import default_token_generator
+
+    schemas = _document()["components"]["schemas"]
+    tokens = {
+        name: s["properties"]["token"] for name, s in schemas.items() if "token" in s.get("properties", {})
+    }
+    requests = {name: spec for name, spec in tokens.items() if name.endswith("Body")}
+    assert set(requests) >= {"VerifyBody", "ConfirmBody", "LockBody"}
+    for name, spec in requests.items():
+        assert (spec["pattern"], spec["minLength"], spec["maxLength"]) == ("^[A-Za-z0-9_-]{43}$", 43, 43), (
+            name
+        )
+    issued = default_token_generator.make_token()
+    assert re.fullmatch(requests["VerifyBody"]["pattern"], issued.raw)
+
+
+def test_the_webhook_says_it_takes_an_sns_message_and_refuses_an_empty_body() -> None:
+    document = _document()
+    body = document["paths"]["/v1/webhooks/ses"]["post"]["requestBody"]
+    assert body["required"] is True and "empty body" in body["description"]
+    schema = body["content"]["text/plain"]["schema"]
+    assert schema["discriminator"]["propertyName"] == "Type"
+    schemas = document["components"]["schemas"]
+    notification = schemas["SnsNotification"]
+    confirmation = schemas["SnsConfirmation"]
+    envelope = {
+        "MessageId",
+        "TopicArn",
+        "Message",
+        "Timestamp",
+        "SignatureVersion",
+        "Signature",
+        "SigningCertURL",
+    }
+    assert set(notification["required"]) == envelope | {"Type"}
+    assert set(confirmation["required"]) == envelope | {"Type", "SubscribeURL", "Token"}
+    assert notification["properties"]["MessageId"]["minLength"] == 1
+
+
+def test_the_provisioning_routes_are_described_as_sigv4_for_generated_clients() -> None:
+    scheme = _document()["components"]["securitySchemes"]["sigv4"]
+    assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+
+
+def test_every_free_text_field_of_a_request_refuses_nul_in_the_document_too() -> None:
+    schemas = _document()["components"]["schemas"]
+    free = [
+        (name, field)
+        for name, schema in schemas.items()
+        if name.endswith("Body")
+        for field, spec in schema.get("properties", {}).items()
+        for option in [spec, *spec.get("anyOf", [])]
+        if option.get("type") == "string" and not {"enum", "const"} & set(option)
+    ]
+    assert free
+    for name, field in free:
+        spec = schemas[name]["properties"][field]
+        pattern = next(o["pattern"] for o in [spec, *spec.get("anyOf", [])] if "pattern" in o)
+        assert not re.search(pattern, "with a \x00 inside"), (name, field)
+        if pattern == PRINTABLE_PATTERN:
+            assert re.search(pattern, "Grüße aus Köln 🌞 \t"), (name, field)

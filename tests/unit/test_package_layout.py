@@ -17,7 +17,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "layers" / "pwreset" / "pwre
 # The order in pwreset/__init__.py's docstring: an area may import only itself and those before it.
 # ``runtime`` comes first: Lambda plumbing that knows nothing of the service, on which ``core``'s
 # observability and AWS clients build.
-AREAS = ("runtime", "core", "storage", "mail", "delivery", "credentials", "accounts", "api")
+AREAS = ("runtime", "core", "storage", "mail", "delivery", "credentials", "accounts", "crm", "api")
 DEFERRED_LABEL = "# deferred:"
 
 

@@ -63,13 +63,18 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "NotifyIdempotencyTable",
         "LockTokensTable",
     },
+    # The email_undeliverable audit events go into the events table in the mark's transaction.
     "SesEventsFunction": {
         "ResetTokensTable",
         "DeliveryEventsTable",
         "SnsMessagesTable",
         "AccountsTable",  # the deliveries view's client
-        "LoginsTable",  # the address's verdict; the view reads it
+        "LoginsTable",  # the address's verdict and its accounts; the view reads it
+        "EventsTable",
     },
+    # Reads the events table's stream (SAM's managed policy); the event's account (its address) and
+    # that address's login, for the accounts a change of the login affected.
+    "CrmEventsFunction": {"AccountsTable", "LoginsTable"},
     "ResetPageFunction": set(),  # serves the page and its assets; reads no data
     # Self-service links from the queue: the login by address, the account and the firm's name, the
     # link, its event, and one idempotency record per request.

@@ -13,6 +13,8 @@ Areas, one subpackage each, in the order they may depend on each other:
 * ``credentials``: reset and lock tokens, sessions, rate limits, password hashing and policy, the
   flows that tie them together, and the notifications after a change or a lock;
 * ``accounts``: accounts as the CRM provisions them (create, update, erase);
+* ``crm``: the events for the CRM on its EventBridge bus (made from the audit events, put in
+  batches, retried, parked);
 * ``api``: the HTTP adapter (powertools resolver, one error mapping), request and response schemas,
   the hosted pages. Handlers use it; nothing in the domain does.
 

@@ -93,6 +93,11 @@ KEPT_AFTER_ERASURE = frozenset(
         "reported_change",
         "reported_at",
         "already_locked",
+        # email_undeliverable: the verdict and its diagnosis code (codes, not the address).
+        "email_status",
+        "diagnosis_code",
+        # Not previous_hint/new_hint of an address change: a masked address keeps its domain,
+        # and a person's own domain names them.
     }
 )
 
@@ -299,19 +304,27 @@ def _write(
     first, so a failed condition on it is known to mean ``email_taken``."""
     now = _now()
     new_email = plan.changes.get("email")
+    # An address change carries both addresses masked: the CRM's EmailChanged event (pwreset.crm)
+    # is made of them, and they go with an erasure (not in KEPT_AFTER_ERASURE).
+    hints = (
+        {"previous_hint": mask_email(existing.email), "new_hint": mask_email(new_email)}
+        if existing is not None and new_email
+        else {}
+    )
     firm_id = str(plan.changes.get("firm_id") or (existing.firm_id if existing else ""))
-    detail: dict[str, object] = {
-        "fields": sorted(plan.changes),
-        "revoked": plan.revoke,
-        "created": existing is None,
-        "caller": caller,
-    }
-    if existing is not None and new_email:
-        # Issue #24 mails the previous address; the audit event keeps it until the account is
-        # erased (erasure strips it with every other personal detail).
-        detail["previous_address"] = existing.email
     event = audit_event(
-        "account_provisioned", account_id=account_id, firm_id=firm_id, meta=meta, at=now, detail=detail
+        "account_provisioned",
+        account_id=account_id,
+        firm_id=firm_id,
+        meta=meta,
+        at=now,
+        detail={
+            "fields": sorted(plan.changes),
+            "revoked": plan.revoke,
+            "created": existing is None,
+            "caller": caller,
+            **hints,
+        },
     )
     # What the membership copies of the account: as it was, with the PUT's changes.
     copies = {**({"role": existing.role, "status": existing.status} if existing else {}), **plan.changes}

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from botocore.credentials import Credentials
     from pynamodb.connection import Connection
 
-Service = Literal["dynamodb", "sesv2", "sqs"]
+# secretsmanager: the origin-verification secret (pwreset.api.origin_verify); ssm: the hosted
+# page's address where the stack publishes it (pwreset.core.public_urls); events: the CRM's bus.
+Service = Literal["dynamodb", "sesv2", "sqs", "secretsmanager", "ssm", "events"]
 # The services the functions call: the layer ships botocore's data for these alone (see
 # buildsteps.botocore_data), so a client for any other fails until it is added here.
 SERVICES: tuple[str, ...] = get_args(Service)

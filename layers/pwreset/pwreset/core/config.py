@@ -52,7 +52,10 @@ class Settings:
     sender_address: str
     ses_configuration_set: str | None
     portal_url: str
-    reset_page_url: str
+    # The hosted reset page, when configuration names it (None when the stack publishes it in SSM
+    # under reset_page_url_parameter instead); read it through pwreset.core.public_urls.
+    reset_page_url: str | None
+    reset_page_url_parameter: str | None
     staff_link_lifetime_seconds: int
     self_service_link_lifetime_seconds: int
     session_lifetime_seconds: int
@@ -80,26 +83,30 @@ class Settings:
     # Whether the webhook also accepts SHA-1 SNS signatures (SignatureVersion 1); the stack's topic
     # signs with SHA-256.
     sns_accept_signature_v1: bool
-    # What the stack's own CloudFront sends as X-Origin-Verify; None: no CloudFront header is
-    # ever believed (see pwreset.api.resolver.request_meta).
-    origin_verify_secret: str | None
+    # The Secrets Manager secret whose value the stack's own CloudFront sends as X-Origin-Verify
+    # (read at run time, pwreset.api.origin_verify); None: no CloudFront header is ever believed.
+    origin_verify_secret_id: str | None
     # LOCAL ONLY: a PEM certificate the webhook trusts instead of fetching SNS's signing
     # certificate, so the local stack can sign SNS messages itself. The template never sets it.
     sns_trusted_cert_pem_path: str | None
+    # Events for the CRM (pwreset.crm): the EventBridge bus they are put on, and the queue that
+    # keeps an event the bus refused after every retry.
+    crm_event_bus_name: str
+    crm_events_dead_letter_queue_url: str
 
-    @property
-    def reset_help_url(self) -> str:
-        """The client help article (``GET /help/reset-email``) as mails and pages link to it.
 
-        The API serves it beside the hosted reset page, so it is ``RESET_PAGE_URL`` with the page's
-        own last path segment replaced: ``https://portal.example.com/reset`` gives
-        ``https://portal.example.com/help/reset-email``, a stage URL ``https://<api>/prod/reset``
-        gives ``https://<api>/prod/help/reset-email``. Like the reset link, it comes from
-        configuration only, never from a request's Host header. Callers add ``?lang=de|en``.
-        """
-        parts = urlsplit(self.reset_page_url)
-        folder = parts.path.rstrip("/").rpartition("/")[0]
-        return urlunsplit((parts.scheme, parts.netloc, f"{folder}/{HELP_ARTICLE_PATH}", "", ""))
+def help_url_beside(reset_page_url: str) -> str:
+    """The client help article (``GET /help/reset-email``) as mails and pages link to it.
+
+    The API serves it beside the hosted reset page, so it is the page's URL with its own last
+    path segment replaced: ``https://portal.example.com/reset`` gives
+    ``https://portal.example.com/help/reset-email``, a stage URL ``https://<api>/prod/reset``
+    gives ``https://<api>/prod/help/reset-email``. Like the reset link, it comes from
+    configuration only, never from a request's Host header. Callers add ``?lang=de|en``.
+    """
+    parts = urlsplit(reset_page_url)
+    folder = parts.path.rstrip("/").rpartition("/")[0]
+    return urlunsplit((parts.scheme, parts.netloc, f"{folder}/{HELP_ARTICLE_PATH}", "", ""))
 
 
 class ConfigurationError(RuntimeError):
@@ -164,6 +171,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if setting.name not in values:
             values[setting.name] = _read(env, missing, setting.name, kinds[setting.name])
     loaded = Settings(**values)
+    if not loaded.reset_page_url and not loaded.reset_page_url_parameter:
+        missing.append("RESET_PAGE_URL (or RESET_PAGE_URL_PARAMETER, where the stack publishes it)")
     if missing:
         raise ConfigurationError(
             "missing or invalid environment variables (template.yaml sets them): " + ", ".join(missing)

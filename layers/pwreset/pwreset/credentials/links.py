@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pwreset.core import aws, errors
+from pwreset.core import aws, errors, public_urls
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
@@ -115,7 +115,7 @@ def issue_link(
         account.locale,
         firm_name=firm.name,
         recipient_name=account.name,
-        link=f"{cfg.reset_page_url}#token={issued.raw}",
+        link=f"{public_urls.reset_page_url()}#token={issued.raw}",
         expires_at=expires_at,
         timezone=account.timezone,
         lifetime_seconds=lifetime,

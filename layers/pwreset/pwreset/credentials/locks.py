@@ -30,8 +30,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pwreset.core import errors
-from pwreset.core.config import settings
+from pwreset.core import errors, public_urls
 from pwreset.core.observability import logger, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
@@ -63,7 +62,7 @@ def _now() -> datetime:
 
 def lock_link(raw: str) -> str:
     """The page that asks before it locks; the URL comes from configuration, never a request."""
-    return f"{settings().reset_page_url}#lock={raw}"
+    return f"{public_urls.reset_page_url()}#lock={raw}"
 
 
 def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: datetime | None = None) -> str:

@@ -13,11 +13,13 @@ Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe f
   reset tokens' ``by_ses_message_id`` index;
 * appended to that reset's timeline (:class:`~pwreset.storage.models.DeliveryTimeline`) and, for a
   permanent bounce or a complaint, applied to the address's login (``email_status``
-  ``undeliverable`` / ``complained``; a complaint outranks a bounce): what SES says is a fact of the
-  address, so every account with it (in any firm) sees it. The login's key is the address, so no
-  read finds it; all of it goes in one transaction with the SNS ``MessageId`` marker: a redelivered
-  message fails on the marker and changes nothing, so it needs no read first, and an event is never
-  half recorded.
+  ``undeliverable`` / ``complained``; a complaint outranks a bounce; an address already so marked
+  is left as it is): what SES says is a fact of the address, so every account with it (in any
+  firm) sees it, and each of the login's active accounts gets an ``email_undeliverable`` audit
+  event (its stream tells the CRM, see ``pwreset.crm``). One ``Query`` by the address finds the
+  login's accounts; everything else goes in one transaction with the SNS ``MessageId`` marker: a
+  redelivered message fails on the marker and changes nothing, and an event is never half
+  recorded.
 
 The timeline stores facts, not verdicts: the delivery status and the diagnosis are computed when
 read (:mod:`pwreset.delivery.deliveries`), from the whole timeline, so arrival order does not matter.
@@ -37,8 +39,11 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.times import iso
 from pwreset.delivery import sns
+from pwreset.delivery.diagnosis import classify_bounce
 from pwreset.storage.accounts import get_or_none
-from pwreset.storage.models import LOGIN_ITEM, DeliveryTimeline, Login, ResetToken, SnsMessage
+from pwreset.storage.events import audit_event
+from pwreset.storage.logins import accounts_of_login
+from pwreset.storage.models import LOGIN_ITEM, DeliveryTimeline, Event, Login, ResetToken, SnsMessage
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 # SES's names -> ours. "Rendering Failure" really has a space in eventType.
@@ -344,10 +349,13 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
 
 @dataclass(frozen=True)
 class AddressMark:
-    """An address an event is about (its login's key), and what the event says of it."""
+    """An address an event is about (its login's key), what the event says of it, and the login's
+    active accounts (``(account_id, firm_id)``: an ``email_undeliverable`` audit event each)."""
 
     address: str
     verdict: str  # undeliverable | complained
+    accounts: tuple[tuple[str, str], ...] = ()
+    diagnosis_code: str = "undeliverable"  # pwreset.delivery.diagnosis's code for the CRM's event
 
 
 def _seen(message_id: str) -> bool:
@@ -361,10 +369,12 @@ def _store(
     marks: list[AddressMark],
     now: datetime,
 ) -> str:
-    """The MessageId marker, the timeline entry and the address marks, together or not at all.
+    """The MessageId marker, the timeline entry, the address marks and their audit events,
+    together or not at all.
 
-    A mark whose condition fails (the address has no login (any more), or a complaint already
-    outranks a bounce) is dropped and the rest written again; a failed marker is a duplicate."""
+    A mark whose condition fails (the address has no login (any more), the address has this verdict
+    already, or a complaint already outranks a bounce) is dropped with its events and the rest
+    written again; a failed marker is a duplicate."""
     cfg = settings()
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     timeline = event is not None and reset_id is not None
@@ -387,6 +397,13 @@ def _store(
                     actions=[Login.email_status.set(mark.verdict)],
                     condition=_mark_condition(mark),
                 )
+            events = [
+                _undeliverable_event(mark, account, reset_id, now)
+                for mark in marks
+                for account in mark.accounts
+            ]
+            for audit in events:
+                tx.save(audit, condition=Event.event_id.does_not_exist())
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons
         failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
@@ -394,8 +411,10 @@ def _store(
             # The marker exists: recorded before, or by a twin delivered at the same moment.
             metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
             return "duplicate"
-        first_mark = 2 if timeline else 1
-        stale = {marks[i - first_mark] for i in failed if i >= first_mark}
+        # pynamodb sends the puts before the updates: the marker, the marks' events, then the
+        # timeline entry and the marks.
+        first_mark = 1 + sum(len(mark.accounts) for mark in marks) + (1 if timeline else 0)
+        stale = {marks[i - first_mark] for i in failed if first_mark <= i < first_mark + len(marks)}
         if not stale or len(stale) != len(failed):
             raise
         return _store(message_id, event, reset_id, [m for m in marks if m not in stale], now)
@@ -405,6 +424,26 @@ def _store(
     if event is None:
         return "ignored"
     return "recorded" if reset_id else "unmatched"
+
+
+def _undeliverable_event(
+    mark: AddressMark, account: tuple[str, str], reset_id: str | None, now: datetime
+) -> Event:
+    """The audit event of one mark for one account of the login: the verdict and its diagnosis
+    code, never the address."""
+    account_id, firm_id = account
+    return audit_event(
+        "email_undeliverable",
+        account_id=account_id,
+        firm_id=firm_id,
+        meta=None,
+        at=now,
+        detail={
+            "email_status": mark.verdict,
+            "diagnosis_code": mark.diagnosis_code,
+            **({"reset_id": reset_id} if reset_id else {}),
+        },
+    )
 
 
 def find_reset_id(event: DeliveryEvent) -> str | None:
@@ -430,17 +469,38 @@ def address_verdict(event: DeliveryEvent) -> str | None:
 
 
 def address_marks(event: DeliveryEvent) -> list[AddressMark]:
-    """Every address the event condemns (no read: the address is its login's key; an address
-    without a login fails its condition and is dropped)."""
+    """Every address the event condemns, with its login's active accounts (one ``Query`` per
+    address by the logins table's key; an address without a login fails its condition and is
+    dropped)."""
     verdict = address_verdict(event)
     if verdict is None:
         return []
-    return [AddressMark(address, verdict) for address in dict.fromkeys(event.recipients)]
+    marks: list[AddressMark] = []
+    for address in dict.fromkeys(event.recipients):
+        accounts = tuple((m.account_id, m.firm_id) for m in accounts_of_login(address).active)
+        marks.append(
+            AddressMark(address, verdict, accounts, diagnosis_code=address_diagnosis(event, address))
+        )
+    return marks
+
+
+def address_diagnosis(event: DeliveryEvent, address: str) -> str:
+    """The diagnosis code (``pwreset.delivery.diagnosis``) of what a bounce or a complaint says
+    about ``address``: the code staff read in the deliveries view, and the CRM in its event."""
+    if event.type == "complaint":
+        return "complaint"
+    recipient: dict[str, Any] = next(
+        (r for r in event.detail.get("recipients", []) if r.get("email") == address), {}
+    )
+    return classify_bounce(
+        event.detail.get("bounce_type"), event.detail.get("bounce_subtype"), recipient.get("diagnostic_code")
+    )
 
 
 def _mark_condition(mark: AddressMark) -> Any:
-    # Only an existing login (an update would make one); a complaint is never downgraded to a bounce.
-    condition = Login.email.exists()
+    # Only an existing login (an update would make one) without this verdict already (one event per
+    # change of the verdict); a complaint is never downgraded to a bounce.
+    condition = Login.email.exists() & (Login.email_status != mark.verdict)
     if mark.verdict == "undeliverable":
         condition &= Login.email_status != "complained"
     return condition

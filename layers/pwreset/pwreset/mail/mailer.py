@@ -12,7 +12,7 @@ context plus ``locale`` and two filters that use it: ``{{ when | datetime(timezo
 :func:`pwreset.core.times.format_datetime`) and ``{{ seconds | duration }}`` (see
 :func:`pwreset.core.times.format_duration`), and one function: ``{{ reset_help_url(locale) }}``, the
 client help article for a mail that did not arrive (from configuration, see
-:attr:`pwreset.core.config.Settings.reset_help_url`). Undefined variables are errors
+:func:`pwreset.core.public_urls.reset_help_url`). Undefined variables are errors
 (``StrictUndefined``), so every variable a template uses must be passed, even when ``None``.
 
 jinja2 is imported and its ``Environment`` built on the first render only, so handlers that import
@@ -30,8 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pwreset.core import i18n
-from pwreset.core.config import settings
+from pwreset.core import i18n, public_urls
 from pwreset.core.i18n import normalise_locale
 from pwreset.core.shipped import shipped_path
 from pwreset.core.times import format_datetime, format_duration
@@ -82,7 +81,7 @@ def _duration_filter(context: Mapping[str, Any], seconds: int) -> str:
 
 def reset_help_url(locale: str | None) -> str:
     """The client help article in ``locale``: the configured URL, never one from a request."""
-    return f"{settings().reset_help_url}?lang={normalise_locale(locale)}"
+    return f"{public_urls.reset_help_url()}?lang={normalise_locale(locale)}"
 
 
 @functools.cache

@@ -100,4 +100,11 @@ _OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
             "MessageBody": "-",
         }
     },
+    "events": {
+        "PutEvents": {
+            "Entries": [
+                {"Source": "warm-up", "DetailType": "warm-up", "Detail": "{}", "EventBusName": "warm-up"}
+            ]
+        }
+    },
 }

@@ -2,7 +2,9 @@
 
 :func:`audit_event` builds an item (written inside the transaction that makes the change, so an
 event exists exactly when the change does); the table's stream feeds the notifications, which read
-an inserted item back as a :class:`PasswordChangedEvent`.
+an inserted item back as a :class:`PasswordChangedEvent` or an :class:`AccountLockedEvent`, and the
+events for the CRM (``pwreset.crm``), which read those two, :class:`EmailUndeliverableEvent` and
+:class:`AccountProvisionedEvent` too.
 """
 
 from __future__ import annotations
@@ -27,19 +29,20 @@ def audit_event(
     *,
     account_id: str,
     firm_id: str,
-    meta: RequestMeta,
+    meta: RequestMeta | None,
     at: datetime,
     detail: Mapping[str, object],
 ) -> Event:
     """An events-table item of ``kind`` for the account, with ``detail`` and the request's facts
-    (IP, user agent, location headers)."""
+    (IP, user agent, location headers); ``meta`` is None for what no person's request caused (an
+    SES event through SNS)."""
     return Event(
         uuid.uuid4().hex,
         type=kind,
         account_id=account_id,
         firm_id=firm_id,
         at=at,
-        detail={**detail, **meta.as_detail()},
+        detail={**detail, **(meta.as_detail() if meta is not None else {})},
         ttl=at + EVENT_RETENTION,
     )
 
@@ -121,3 +124,56 @@ def notifiable() -> TypeAdapter[PasswordChangedEvent | AccountLockedEvent]:
     """The stream image's parser; built on first use, since every function imports this module and
     only the notification function reads events back."""
     return TypeAdapter(NotifiableEvent)
+
+
+class AddressVerdictDetail(BaseModel):
+    """What the SES webhook recorded when an event condemned an account's address (see
+    ``delivery.ses_events``): the verdict and the diagnosis code, never the address."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    email_status: Literal["undeliverable", "complained"]
+    diagnosis_code: str
+    reset_id: str | None = None  # the reset whose mail bounced, when it was one
+
+
+class EmailUndeliverableEvent(StreamedEvent):
+    """The NEW_IMAGE of an ``email_undeliverable`` item in the events table."""
+
+    type: Literal["email_undeliverable"]
+    detail: AddressVerdictDetail
+
+
+class ProvisionedDetail(BaseModel):
+    """What a provisioning ``PUT`` recorded (see ``accounts.provisioning``): which fields it changed
+    and, when the address was one of them, the previous and the new address masked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    fields: tuple[str, ...] = ()
+    created: bool = False
+    previous_hint: str | None = None
+    new_hint: str | None = None
+
+
+class AccountProvisionedEvent(StreamedEvent):
+    """The NEW_IMAGE of an ``account_provisioned`` item in the events table."""
+
+    type: Literal["account_provisioned"]
+    detail: ProvisionedDetail = ProvisionedDetail()
+
+
+# What the events for the CRM are made of, told apart by their ``type``.
+PublishableEvent = Annotated[
+    PasswordChangedEvent | AccountLockedEvent | EmailUndeliverableEvent | AccountProvisionedEvent,
+    Field(discriminator="type"),
+]
+PUBLISHABLE_TYPES = ("password_changed", "account_locked", "email_undeliverable", "account_provisioned")
+
+
+@cache
+def publishable() -> TypeAdapter[
+    PasswordChangedEvent | AccountLockedEvent | EmailUndeliverableEvent | AccountProvisionedEvent
+]:
+    """The stream image's parser for the events for the CRM; built on first use (as above)."""
+    return TypeAdapter(PublishableEvent)

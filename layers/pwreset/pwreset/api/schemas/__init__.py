@@ -20,12 +20,31 @@ from pwreset.api.powertools import Path
 from pwreset.core.i18n import SUPPORTED_LOCALES
 from pwreset.mail.addresses import normalise_email
 
+# The document says what is accepted (issue #28): an address whose domain is no special-use name
+# (email-validator's refusal, pwreset.mail.addresses.SPECIAL_USE_TLDS).
+_DELIVERABLE_ADDRESS = (
+    r"^[^@\s\x00]+@[^@\s\x00]+\.(?!(?:arpa|invalid|local|localhost|onion|test)$)[^@\s.\x00]+$"
+)
 Email = Annotated[
     StrictStr,
-    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
+    Field(
+        min_length=3,
+        max_length=320,
+        json_schema_extra={"format": "email", "pattern": _DELIVERABLE_ADDRESS},
+    ),
     AfterValidator(normalise_email),
 ]
-Token = Annotated[StrictStr, Field(min_length=1, max_length=512)]
+# A link's token: 32 random bytes, URL-safe base64 (pwreset.credentials.tokens). Any other string
+# of up to 512 characters is taken and answered 404 token_invalid, as an unknown token is (a link
+# a mail program broke is the same mistake to the page), so the document names the one shape
+# that can ever be valid.
+TOKEN_DOCUMENTED = {
+    "pattern": "^[A-Za-z0-9_-]{43}$",
+    "minLength": 43,
+    "maxLength": 43,
+    "description": "The token from the link (43 URL-safe characters); any other string is 404 token_invalid",
+}
+Token = Annotated[StrictStr, Field(min_length=1, max_length=512, json_schema_extra=TOKEN_DOCUMENTED)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=1024)]
 # NUL or a lone surrogate: never part of a legitimate value (checked in every field and path id).
 UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
@@ -57,14 +76,47 @@ def _time_zone(name: str) -> str:
     return name
 
 
-TimeZone = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+@cache
+def documented_time_zones() -> list[str]:
+    """The IANA names the layer's tzdata ships: every one is accepted (the document lists them)."""
+    # deferred: only the OpenAPI document needs the list, never a request
+    from importlib.resources import files
+
+    return sorted(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+
+
+TimeZone = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=64,
+        json_schema_extra=lambda schema: schema.update(enum=documented_time_zones()),
+    ),
+    AfterValidator(_time_zone),
+]
+
+
+# What the document says of every free-text field of a request: no NUL (the validator of Body
+# below refuses it, and lone surrogates, which valid JSON text cannot carry anyway).
+PRINTABLE_PATTERN = r"^[^\x00]*$"
+
+
+def _document_printable(schema: dict[str, Any]) -> None:
+    """Give every free-text string field (no pattern, enum or constant of its own) the pattern."""
+    for field in schema.get("properties", {}).values():
+        for option in [field, *field.get("anyOf", [])]:
+            free = not {"pattern", "enum", "const"} & set(option)
+            if option.get("type") == "string" and free:
+                option["pattern"] = PRINTABLE_PATTERN
 
 
 # ``defer_build``: a model's validator is built when first used, not when its module is imported
 # (the response models only feed the OpenAPI document; SnapStart builds the request models' before
 # the snapshot, see pwreset.api.warm_up).
 class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, defer_build=True, json_schema_extra=_document_printable
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -110,12 +162,17 @@ SIGV4: list[dict[str, list[str]]] = [{"sigv4": []}]
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "bearer": {"type": "http", "scheme": "bearer"},
     "session_cookie": {"type": "apiKey", "in": "cookie", "name": "portal_session"},
+    # API Gateway's own way to say SigV4 in OpenAPI: generated clients then sign (the header
+    # alone is not enough: every request is signed over its method, path, headers and body).
     "sigv4": {
         "type": "apiKey",
         "in": "header",
         "name": "Authorization",
-        "description": "AWS Signature Version 4 for the service execute-api (API Gateway AWS_IAM "
-        "authorization); the caller needs execute-api:Invoke, see ProvisioningInvokePolicy",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+        "description": "AWS Signature Version 4 for the service execute-api, signed for the API "
+        "stage's own host (API Gateway AWS_IAM authorization): the CRM's role (see the stack's "
+        "ProvisioningCallerRole, ProvisioningCallerRoleArn and ProvisioningInvokePolicy). An "
+        "unsigned or wrongly signed call is API Gateway's own 403.",
     },
 }
 
