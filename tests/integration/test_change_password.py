@@ -58,12 +58,12 @@ def test_a_change_replaces_this_session_and_ends_every_other_session_and_link(
     assert event["account_id"]["S"] == ANNA
 
 
-def test_a_change_reads_the_account_and_its_firm_in_one_call(
+def test_a_change_reads_the_account_its_login_and_its_firm_in_one_call(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both keys come with the session: the account and its firm (the policy refuses the firm's
-    name) in one BatchGetItem, and one transaction writes the change (bench/flows.py counts the
-    sign-in counters between them)."""
+    """Every key comes with the session: the account, its login (the password is the login's) and
+    its firm (the policy refuses the firm's name) in one BatchGetItem, and one transaction writes
+    the change (bench/flows.py counts the sign-in counters between them)."""
     session = anna(api, demo)
     spy = ApiCallSpy(monkeypatch)
     changed = api.post(
@@ -72,7 +72,8 @@ def test_a_change_reads_the_account_and_its_firm_in_one_call(
     assert changed.status == 200, changed.body
     made = [call for call in spy.calls if call.function == "SessionsFunction"]
     assert made[0].name == "dynamodb.BatchGetItem"
-    assert set(made[0].params["RequestItems"]) == {os.environ["ACCOUNTS_TABLE"], os.environ["FIRMS_TABLE"]}
+    read = set(made[0].params["RequestItems"])
+    assert read == {os.environ["ACCOUNTS_TABLE"], os.environ["LOGINS_TABLE"], os.environ["FIRMS_TABLE"]}
     assert [call.name for call in made if call.name != "dynamodb.UpdateItem"] == [
         "dynamodb.BatchGetItem",
         "dynamodb.TransactWriteItems",
