@@ -160,6 +160,8 @@ def test_check_gives_each_outcome_of_a_reset_link() -> None:
     # The account moved to another address (and login) since: revoked, whatever the versions say.
     moved = account(email="b@example.com")
     assert generator.check(reset_record(), moved, login()) is TokenCheck.REVOKED
+    # ... also when the old address's login went with its last account.
+    assert generator.check(reset_record(), moved, None) is TokenCheck.REVOKED
     assert generator.check(reset_record(expires_at=NOW), account(), login()) is TokenCheck.EXPIRED
 
 

@@ -49,11 +49,9 @@ from pwreset.storage.accounts import (
 )
 from pwreset.storage.events import audit_event
 from pwreset.storage.logins import (
-    claim_access_granted,
     copy_to_membership,
     join,
     leave,
-    release_access_granted,
 )
 from pwreset.storage.models import (
     Account,
@@ -247,7 +245,10 @@ def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: Reques
         if plan.empty and existing is not None:
             kept = login or Login(spec.email)
             return Provisioned(
-                existing, kept, created=False, invitation=_invite(existing, kept, firm, spec, meta)
+                existing,
+                kept,
+                created=False,
+                invitation=_invite(existing, kept, firm, spec, meta, joined=False),
             )
         moving = existing is not None and "email" in plan.changes
         # The login the account has now (another one when it moves), for what a revocation ends.
@@ -280,7 +281,7 @@ def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: Reques
             created=existing is None,
             revoked_links=len(links),
             revoked_sessions=len(sessions),
-            invitation=_invite(account, after, firm, spec, meta),
+            invitation=_invite(account, after, firm, spec, meta, joined=existing is None or moving),
         )
     # Writers kept racing: the CRM retries, nothing is half done.
     raise errors.UpstreamUnavailable(headers={"Retry-After": "2"})
@@ -369,18 +370,19 @@ def _write(
 
 
 def _invite(
-    account: Account, login: Login, firm: Firm, spec: AccountSpec, meta: RequestMeta
+    account: Account, login: Login, firm: Firm, spec: AccountSpec, meta: RequestMeta, *, joined: bool
 ) -> dict[str, Any] | None:
     """``send_invitation``: make sure a welcome mail with a working link is out, once.
 
     Another ``PUT`` with the same body finds the link open and sends nothing (``pending``). A login
-    that already has a password needs no link: the person is told, once per account, that this
-    firm's portal is now open with the password they have (``password_already_set``)."""
+    that already has a password needs no link (``password_already_set``); when this ``PUT`` made
+    the account part of it (``joined``: created, or moved to the address), the person is told that
+    this firm's portal is open with the password they have, once: a repeated ``PUT`` joins nothing."""
     if not spec.send_invitation:
         return None
     blocked = mail_block_reason(account, login)
     if login.has_password:
-        if not blocked:
+        if joined and not blocked:
             _tell_access_granted(account, firm)
         return {"status": "password_already_set"}
     if blocked:
@@ -407,13 +409,11 @@ def _invite(
 
 def _tell_access_granted(account: Account, firm: Firm) -> None:
     """The ``access_granted`` mail: this firm's portal is open to the person, with the password they
-    already use (no link that sets one; a link to the portal). Claimed on the membership first, so
-    it goes out once per account however often the CRM asks; a failed send takes the claim back."""
+    already use (no link that sets one; a link to the portal). Not sending it changes nothing else:
+    the answer is ``password_already_set`` either way, and the person can sign in."""
     # deferred: only an invitation for a login with a password renders this mail
     from pwreset.mail.mailer import render, send_email
 
-    if not claim_access_granted(account.email, account.firm_id, account.account_id, now=_now()):
-        return
     cfg = settings()
     mail = render(
         ACCESS_GRANTED_MAIL,
@@ -432,8 +432,8 @@ def _tell_access_granted(account: Account, firm: Firm) -> None:
             configuration_set=cfg.ses_configuration_set,
             tags={"kind": ACCESS_GRANTED_MAIL},
         )
-    except Exception as exc:  # botocore errors, throttling: not sent, so the next PUT may try again
-        release_access_granted(account.email, account.firm_id, account.account_id)
+    except Exception as exc:  # botocore errors, throttling: logged and counted, the PUT stands
+        metrics.add_metric(name="AccessGrantedMailFailed", unit="Count", value=1)
         logger.warning(
             "access granted mail not sent",
             extra={"account_id": account.account_id, "error": type(exc).__name__},

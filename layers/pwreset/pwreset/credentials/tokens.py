@@ -77,15 +77,15 @@ class TokenGenerator[R: (ResetToken, LockToken)]:
     ) -> TokenCheck:
         """What a token is worth right now. Never raises: unknown or odd input is INVALID, so a
         route answers a bad link with the contract's error, never a 500. ``login``: the login of
-        the address the link went to (``None``: gone, so the link is as good as none)."""
-        if record is None or account is None or login is None or record.account_id != account.account_id:
+        the address the link went to (``None``: gone with its last account)."""
+        if record is None or account is None or record.account_id != account.account_id:
             return TokenCheck.INVALID
         try:
             return self._judge(record, account, login, now or self._now())
         except Exception:  # a record of an unexpected shape is as good as none
             return TokenCheck.INVALID
 
-    def _judge(self, record: R, account: Account, login: Login, now: datetime) -> TokenCheck:
+    def _judge(self, record: R, account: Account, login: Login | None, now: datetime) -> TokenCheck:
         """What ``record`` (of ``account`` and ``login``) is worth at ``now``: each kind's own rules."""
         raise NotImplementedError
 
@@ -97,7 +97,7 @@ class TokenGenerator[R: (ResetToken, LockToken)]:
 class ResetTokenGenerator(TokenGenerator[ResetToken]):
     """Reset and invitation links."""
 
-    def _judge(self, record: ResetToken, account: Account, login: Login, now: datetime) -> TokenCheck:
+    def _judge(self, record: ResetToken, account: Account, login: Login | None, now: datetime) -> TokenCheck:
         """A link issued before the login's latest password change counts as used: the reset it
         offered has happened, just by another route (maybe through another firm). A link issued
         before the account's access was ended without a password change (a new address or role,
@@ -107,7 +107,9 @@ class ResetTokenGenerator(TokenGenerator[ResetToken]):
         if record.status == "used":
             return TokenCheck.USED
         if record.access_version != account.access_version or record.email != account.email:
-            return TokenCheck.REVOKED
+            return TokenCheck.REVOKED  # also when the address's login went with it
+        if login is None:
+            return TokenCheck.INVALID
         if record.password_version != login.password_version:
             return TokenCheck.USED
         if record.status != "issued":
@@ -126,10 +128,10 @@ class LockTokenGenerator(TokenGenerator[LockToken]):
     they expire, or when the account is archived (or given a new address or role, which like
     archiving bumps ``access_version``) or erased."""
 
-    def _judge(self, record: LockToken, account: Account, login: Login, now: datetime) -> TokenCheck:
+    def _judge(self, record: LockToken, account: Account, login: Login | None, now: datetime) -> TokenCheck:
         """A later password change does not matter (see the module's docstring), nor does a lock
         already in place: a second link of another change may lock again."""
-        if account.status not in ("active", "archived"):  # being erased: as good as gone
+        if account.status not in ("active", "archived") or login is None:  # being erased: as good as gone
             return TokenCheck.INVALID
         if record.status == "used":
             return TokenCheck.USED

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.transactions import TransactWrite
 
 from pwreset.core import aws
@@ -136,26 +135,3 @@ def copy_to_membership(tx: TransactWrite, account_id: str, email: str, firm_id: 
         actions=[getattr(Membership, name).set(value) for name, value in changes.items()],
         condition=Membership.account_id == account_id,
     )
-
-
-def claim_access_granted(email: str, firm_id: str, account_id: str, *, now: datetime) -> bool:
-    """Mark that the person was told this firm's portal is open to them (the access_granted mail),
-    unless they were: True when this call claimed it, so the mail goes out once per account."""
-    try:
-        Membership(email, membership_item(firm_id)).update(
-            actions=[Membership.access_granted_at.set(now)],
-            condition=(Membership.account_id == account_id) & Membership.access_granted_at.does_not_exist(),
-        )
-    except UpdateError:
-        return False
-    return True
-
-
-def release_access_granted(email: str, firm_id: str, account_id: str) -> None:
-    """Take a claim back after its mail failed, so a later PUT tries again."""
-    try:
-        Membership(email, membership_item(firm_id)).update(
-            actions=[Membership.access_granted_at.remove()], condition=Membership.account_id == account_id
-        )
-    except UpdateError:  # the account moved or went meanwhile: nothing to take back
-        return

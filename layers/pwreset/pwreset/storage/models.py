@@ -149,9 +149,6 @@ class Membership(_SharedConnectionModel):
     firm_id = UnicodeAttribute()
     role = UnicodeAttribute()
     status = UnicodeAttribute(default="active")  # the account's: active | archived
-    # When the person was told that this firm's portal is open with the password they already have
-    # (the access_granted mail): at most once per account and login.
-    access_granted_at = UTCDateTimeAttribute(null=True)
 
     @property
     def is_active(self) -> bool:
