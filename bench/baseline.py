@@ -154,34 +154,61 @@ class _Refused(Exception):
 
 
 def _password_attempt(
-    event: dict[str, Any], email: str, password: object, read_account: Callable[[], dict[str, Any] | None]
+    event: dict[str, Any], email: str, password: object, read_login: Callable[[], dict[str, Any] | None]
 ) -> dict[str, Any]:
     """A password attempt as sign-in and a change while signed in check it: counted before the
-    account is read (429 over a limit), wrong or on an inactive account 401, right: its counts
-    taken back (only failures count), then 403 for a locked account (:class:`_Refused`). Returns
-    the account."""
+    login is read (429 over a limit), wrong or nothing that may sign in (``read_login`` gives None)
+    401, right: its counts taken back (only failures count), then 403 for a locked login
+    (:class:`_Refused`). Returns the login."""
     allowed, counted = _count_attempt(event, email)
     if not allowed:
         raise _Refused(429, "rate_limited")
-    account = read_account()
-    if account is None or not _active(account) or "password_hash" not in account or not password:
+    login = read_login()
+    if login is None or "password_hash" not in login or not password:
         raise _Refused(401, "invalid_credentials")
     for key in counted:
         _refund(key)
-    if "locked_at" in account:
+    if "locked_at" in login:
         raise _Refused(403, "account_locked")
-    return account
+    return login
 
 
-def _by_email(email: str) -> dict[str, Any] | None:
+def _login_key(email: str) -> dict[str, Any]:
+    return {"email": {"S": email}, "item": {"S": "login"}}
+
+
+def _login_and_memberships(email: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The address's login and its memberships: one consistent Query by the logins table's key."""
     items = _db().query(
-        TableName=_table("ACCOUNTS_TABLE"),
-        IndexName="by_email",
+        TableName=_table("LOGINS_TABLE"),
         KeyConditionExpression="email = :email",
         ExpressionAttributeValues={":email": {"S": email}},
-        Limit=1,
+        ConsistentRead=True,
     )["Items"]
+    login = next((i for i in items if _s(i, "item") == "login"), None)
+    return login, [i for i in items if _s(i, "item").startswith("firm#")]
+
+
+def _acting(login: dict[str, Any] | None, memberships: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The active membership a request without a firm acts as: the one used last, else the first."""
+    active = [m for m in memberships if _active(m)]
+    last = _s(login, "last_account_id") if login else ""
+    return next((m for m in active if _s(m, "account_id") == last), active[0] if active else None)
+
+
+def _first(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return items[0] if items else None
+
+
+def _batch(keys: dict[str, list[dict[str, Any]]], consistent: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem over tables (their variables) -> items found, per table variable."""
+    request = {
+        _table(name): {"Keys": wanted, "ConsistentRead": name in consistent}
+        for name, wanted in keys.items()
+        if wanted
+    }
+    found = _db().batch_get_item(RequestItems=request)["Responses"]
+    return {name: found.get(_table(name), []) for name in keys}
 
 
 def _s(item: dict[str, Any], name: str, default: str = "") -> str:
@@ -234,8 +261,25 @@ def _mark_used(table: str, token: dict[str, Any], now: datetime) -> dict[str, An
     }
 
 
+def _still_active(account: dict[str, Any]) -> dict[str, Any]:
+    """A transaction's check that the account is still active with the access version read."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table("ACCOUNTS_TABLE"),
+            "Key": {"account_id": account["account_id"]},
+            "ConditionExpression": "access_version = :access AND #status = :active",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":access": account.get("access_version", {"N": "0"}),
+                ":active": {"S": "active"},
+            },
+        }
+    }
+
+
 def _commit_password(
     account: dict[str, Any],
+    login: dict[str, Any],
     now: datetime,
     event_source_ip: str,
     *,
@@ -243,34 +287,32 @@ def _commit_password(
     link: dict[str, Any] | None,
 ) -> str:
     """A new password in one transaction, as both a confirmed link and a change while signed in
-    write it: the new hash and version (condition: the versions read, still active), the link used
-    (when there is one), the password_changed event and the new session. Returns its raw token."""
-    version = account.get("password_version", {"N": "0"})["N"]
+    write it: the login's new hash and version (condition: the version read), the account still
+    active, the link used (when there is one), the password_changed event and the new session.
+    Returns its raw token."""
+    version = login.get("password_version", {"N": "0"})["N"]
     new_version = str(int(version) + 1)
     raw, session = _session_item(account, new_version, now)
     changed = _audit_event("password_changed", account, now, reset_id=reset_id, source_ip=event_source_ip)
     new_password = {
         "Update": {
-            "TableName": _table("ACCOUNTS_TABLE"),
-            "Key": {"account_id": account["account_id"]},
+            "TableName": _table("LOGINS_TABLE"),
+            "Key": _login_key(_s(login, "email")),
             "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
             "password_changed_at = :now",
-            "ConditionExpression": "password_version = :old AND access_version = :access "
-            "AND #status = :active",
-            "ExpressionAttributeNames": {"#status": "status"},
+            "ConditionExpression": "password_version = :old AND attribute_not_exists(locked_at)",
             "ExpressionAttributeValues": {
                 ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
                 ":new": {"N": new_version},
                 ":now": {"S": _ts(now)},
                 ":old": {"N": version},
-                ":access": account.get("access_version", {"N": "0"}),
-                ":active": {"S": "active"},
             },
         }
     }
     _db().transact_write_items(
         TransactItems=[
             new_password,
+            _still_active(account),
             *([_mark_used("RESET_TOKENS_TABLE", link, now)] if link is not None else []),
             _put_new("EVENTS_TABLE", changed, "event_id"),
             _put_new("SESSIONS_TABLE", session, "session_hash"),
@@ -310,7 +352,13 @@ def _delivery_record(
 
 
 def _issue_and_send(
-    account: dict[str, Any], firm_name: str, *, lifetime: int, requested_by: str | None, ip: str
+    account: dict[str, Any],
+    login: dict[str, Any],
+    firm_name: str,
+    *,
+    lifetime: int,
+    requested_by: str | None,
+    ip: str,
 ) -> str:
     raw = secrets.token_urlsafe(32)
     digest = hashlib.sha256(raw.encode()).hexdigest()
@@ -326,7 +374,8 @@ def _issue_and_send(
         "email": account["email"],
         "requested_at": {"S": _iso(now)},
         "expires_at": {"S": _ts(expires_at)},
-        "password_version": account.get("password_version", {"N": "0"}),
+        "password_version": login.get("password_version", {"N": "0"}),
+        "access_version": account.get("access_version", {"N": "0"}),
         "status": {"S": "issued"},
         "ttl": {"N": str(int((expires_at + timedelta(days=90)).timestamp()))},
     }
@@ -405,17 +454,26 @@ def _self_service_link(request: dict[str, Any]) -> None:
     key = _idempotency_key("self_service_request", request["request_id"])
     if not _claim(key):
         return
-    account = _by_email(str(request["email"]))
-    # A locked account gets nothing: only a link from the firm may lift the lock.
+    login, memberships = _login_and_memberships(str(request["email"]))
+    acting = _acting(login, memberships)
+    # A locked login gets nothing: only a link from a firm may lift the lock.
     if (
-        account is not None
-        and _active(account)
-        and "locked_at" not in account
-        and _s(account, "email_status", "ok") == "ok"
+        login is not None
+        and acting is not None
+        and "locked_at" not in login
+        and _s(login, "email_status", "ok") == "ok"
     ):
-        firm = _db().get_item(TableName=_table("FIRMS_TABLE"), Key={"firm_id": account["firm_id"]})["Item"]
+        found = _batch(
+            {
+                "ACCOUNTS_TABLE": [{"account_id": acting["account_id"]}],
+                "FIRMS_TABLE": [{"firm_id": acting["firm_id"]}],
+            },
+            {"ACCOUNTS_TABLE"},
+        )
+        account, firm = found["ACCOUNTS_TABLE"][0], found["FIRMS_TABLE"][0]
         reset_id = _issue_and_send(
             account,
+            login,
             _s(firm, "name"),
             lifetime=int(_ENV["SELF_SERVICE_LINK_LIFETIME_SECONDS"]),
             requested_by=None,
@@ -453,10 +511,18 @@ def staff(event: dict[str, Any]) -> dict[str, Any]:
         return _response(404, {"error": {"code": "account_not_found"}})
     if _s(account, "role") != "client" or not _active(account):
         return _response(409, {"error": {"code": "account_archived"}})
+    login = (
+        _db()
+        .get_item(TableName=_table("LOGINS_TABLE"), Key=_login_key(_s(account, "email")), ConsistentRead=True)
+        .get("Item")
+    )
+    if login is None:
+        return _response(404, {"error": {"code": "account_not_found"}})
     if not _hit("staff_send_account", account_id):
         return _response(429, {"error": {"code": "rate_limited"}})
     reset_id = _issue_and_send(
         account,
+        login,
         _s(firm, "name"),
         lifetime=int(_ENV["STAFF_LINK_LIFETIME_SECONDS"]),
         requested_by=caller["account_id"],
@@ -465,26 +531,40 @@ def staff(event: dict[str, Any]) -> dict[str, Any]:
     return _response(202, {"reset_id": reset_id})
 
 
-def _load_reset(raw: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    db = _db()
+def _holder(
+    account_id: dict[str, Any], email: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A token's account and the login of its address, consistently, in one batch."""
+    found = _batch(
+        {"ACCOUNTS_TABLE": [{"account_id": account_id}], "LOGINS_TABLE": [_login_key(email["S"])]},
+        {"ACCOUNTS_TABLE", "LOGINS_TABLE"},
+    )
+    return _first(found["ACCOUNTS_TABLE"]), _first(found["LOGINS_TABLE"])
+
+
+def _load_reset(raw: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
     digest = hashlib.sha256(raw.encode()).hexdigest()
-    token = db.get_item(
-        TableName=_table("RESET_TOKENS_TABLE"), Key={"token_hash": {"S": digest}}, ConsistentRead=True
-    ).get("Item")
+    token = (
+        _db()
+        .get_item(
+            TableName=_table("RESET_TOKENS_TABLE"), Key={"token_hash": {"S": digest}}, ConsistentRead=True
+        )
+        .get("Item")
+    )
     if token is None:
         return None
-    account = db.get_item(
-        TableName=_table("ACCOUNTS_TABLE"), Key={"account_id": token["account_id"]}, ConsistentRead=True
-    ).get("Item")
+    account, login = _holder(token["account_id"], token["email"])
     if (
         account is None
+        or login is None
         or _s(token, "status") != "issued"
-        or token["password_version"] != account.get("password_version", {"N": "0"})
+        or token.get("access_version", {"N": "0"}) != account.get("access_version", {"N": "0"})
+        or token["password_version"] != login.get("password_version", {"N": "0"})
         or _s(token, "expires_at") <= _ts(datetime.now(UTC))
         or not _active(account)
     ):
         return None
-    return token, account
+    return token, account, login
 
 
 def verify(event: dict[str, Any]) -> dict[str, Any]:
@@ -493,7 +573,7 @@ def verify(event: dict[str, Any]) -> dict[str, Any]:
     loaded = _load_reset(str(json.loads(event["body"])["token"]))
     if loaded is None:
         return _response(400, {"error": {"code": "token_invalid"}})
-    token, account = loaded
+    token, account, _login = loaded
     try:  # the link's mail marked opened, on its first verify only
         _db().update_item(
             TableName=_table("DELIVERY_EVENTS_TABLE"),
@@ -514,6 +594,7 @@ def _session_item(account: dict[str, Any], version: str, now: datetime) -> tuple
     expires_at = now + timedelta(seconds=int(_ENV["SESSION_LIFETIME_SECONDS"]))
     return raw, {
         "session_hash": {"S": hashlib.sha256(raw.encode()).hexdigest()},
+        "email": account["email"],
         "account_id": account["account_id"],
         "firm_id": account["firm_id"],
         "role": account["role"],
@@ -537,8 +618,8 @@ def confirm(event: dict[str, Any], *, breached: Callable[[str], bool] | None = N
         return _response(400, {"error": {"code": "token_invalid"}})
     if breached is not None and breached(str(body["password"])):
         return _response(422, {"error": {"code": "password_rejected"}})
-    token, account = loaded
-    raw = _commit_password(account, datetime.now(UTC), ip, reset_id=token["reset_id"], link=token)
+    token, account, login = loaded
+    raw = _commit_password(account, login, datetime.now(UTC), ip, reset_id=token["reset_id"], link=token)
     return _response(200, {"redirect_url": _ENV["PORTAL_URL"], "session": {"token": raw}})
 
 
@@ -574,17 +655,47 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
     """The password is not verified against its hash: both sides leave argon2id out."""
     body = json.loads(event["body"])
     email = str(body["email"]).strip().lower()
+    chosen: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+
+    def read_login() -> dict[str, Any] | None:
+        login, memberships = _login_and_memberships(email)
+        acting = _acting(login, memberships)
+        if login is None or acting is None:
+            return None
+        chosen.append((acting, [m for m in memberships if _active(m)]))
+        return login
+
     try:
-        account = _password_attempt(event, email, body.get("password"), lambda: _by_email(email))
+        login = _password_attempt(event, email, body.get("password"), read_login)
     except _Refused as refused:
         return refused.response
-    raw, session = _session_item(account, account.get("password_version", {"N": "0"})["N"], datetime.now(UTC))
+    acting, active = chosen[0]
+    found = _batch(
+        {
+            "ACCOUNTS_TABLE": [{"account_id": acting["account_id"]}],
+            "FIRMS_TABLE": [{"firm_id": m["firm_id"]} for m in active],
+        },
+        {"ACCOUNTS_TABLE"},
+    )
+    account = found["ACCOUNTS_TABLE"][0]
+    raw, session = _session_item(account, login.get("password_version", {"N": "0"})["N"], datetime.now(UTC))
     _db().put_item(
         TableName=_table("SESSIONS_TABLE"),
         Item=session,
         ConditionExpression="attribute_not_exists(session_hash)",
     )
-    return _response(201, {"session": {"token": raw}, "account": {"account_id": _s(account, "account_id")}})
+    firm_names = {_s(f, "firm_id"): _s(f, "name") for f in found["FIRMS_TABLE"]}
+    return _response(
+        201,
+        {
+            "session": {"token": raw},
+            "account": {"account_id": _s(account, "account_id")},
+            "accounts": [
+                {"account_id": _s(m, "account_id"), "firm_name": firm_names.get(_s(m, "firm_id"), "")}
+                for m in active
+            ],
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------- notification
@@ -693,6 +804,7 @@ def _put_lock_token(client: dict[str, Any], image: dict[str, Any]) -> str:
             "token_hash": {"S": hashlib.sha256(raw.encode()).hexdigest()},
             "account_id": client["account_id"],
             "firm_id": image["firm_id"],
+            "email": client["email"],
             "change_event_id": image["event_id"],
             "change": detail.get("change", {"S": "reset"}),
             "changed_at": image["at"],
@@ -713,27 +825,42 @@ def _notify_record(record: dict[str, Any]) -> None:
     if record.get("eventName") != "INSERT" or _s(image, "type") != "password_changed":
         return
     event_id = _s(image, "event_id")
-    accounts, firms = _table("ACCOUNTS_TABLE"), _table("FIRMS_TABLE")
-    found = _db().batch_get_item(
-        RequestItems={
-            accounts: {"Keys": [{"account_id": image["account_id"]}], "ConsistentRead": True},
-            firms: {"Keys": [{"firm_id": image["firm_id"]}]},
-        }
-    )["Responses"]
-    client = (found.get(accounts) or [None])[0]
+    found = _batch(
+        {
+            "ACCOUNTS_TABLE": [{"account_id": image["account_id"]}],
+            "FIRMS_TABLE": [{"firm_id": image["firm_id"]}],
+        },
+        {"ACCOUNTS_TABLE"},
+    )
+    client = _first(found["ACCOUNTS_TABLE"])
     if client is None:
         raise LookupError("account not found")
-    firm_name = _s((found.get(firms) or [{}])[0], "name")
-    owners = _db().query(
-        TableName=accounts,
-        IndexName="by_firm_role",
-        KeyConditionExpression="firm_id = :firm AND #role = :owner",
-        ExpressionAttributeNames={"#role": "role"},
-        ExpressionAttributeValues={":firm": image["firm_id"], ":owner": {"S": "owner"}},
-    )["Items"]
+    firm_name = _s((found["FIRMS_TABLE"] or [{}])[0], "name")
+    # The client's login (its address's verdict) and its memberships: every firm where it has an
+    # active account tells its owners (one firm here).
+    client_login, memberships = _login_and_memberships(_s(client, "email"))
+    firm_ids = list(
+        dict.fromkeys([_s(image, "firm_id")] + [_s(m, "firm_id") for m in memberships if _active(m)])
+    )
+    owners = [
+        owner
+        for firm_id in firm_ids
+        for owner in _db().query(
+            TableName=_table("ACCOUNTS_TABLE"),
+            IndexName="by_firm_role",
+            KeyConditionExpression="firm_id = :firm AND #role = :owner",
+            ExpressionAttributeNames={"#role": "role"},
+            ExpressionAttributeValues={":firm": {"S": firm_id}, ":owner": {"S": "owner"}},
+        )["Items"]
+        if _s(owner, "email") != _s(client, "email")
+    ]
+    owner_logins = _batch({"LOGINS_TABLE": [_login_key(_s(o, "email")) for o in owners]}, {"LOGINS_TABLE"})
+    verdicts = {_s(login, "email"): _s(login, "email_status", "ok") for login in owner_logins["LOGINS_TABLE"]}
+    if client_login is not None:
+        verdicts[_s(client, "email")] = _s(client_login, "email_status", "ok")
     readers = [*((owner, "password_changed_owner") for owner in owners), (client, "password_changed_client")]
     for reader, kind in readers:
-        if not _active(reader) or _s(reader, "email_status", "ok") != "ok":
+        if not _active(reader) or verdicts.get(_s(reader, "email")) != "ok":
             continue
         key = _idempotency_key("password_changed_mail", [event_id, _s(reader, "account_id")])
         if not _claim(key):
@@ -876,37 +1003,37 @@ def ses_event(event: dict[str, Any]) -> dict[str, Any]:
         },
     ]
     if bounce.get("bounceType") == "Permanent":
+        # The verdict is the address's login's; each active account of it gets an audit event.
         for recipient in recipients:
-            for account in _by_email_all(recipient["email"]):
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": _table("ACCOUNTS_TABLE"),
-                            "Key": {"account_id": account["account_id"]},
-                            "UpdateExpression": "SET email_status = :undeliverable",
-                            "ConditionExpression": "email = :address AND email_status <> :complained",
-                            "ExpressionAttributeValues": {
-                                ":undeliverable": {"S": "undeliverable"},
-                                ":address": {"S": recipient["email"]},
-                                ":complained": {"S": "complained"},
-                            },
-                        }
+            _login, memberships = _login_and_memberships(recipient["email"])
+            for membership in (m for m in memberships if _active(m)):
+                verdict = {
+                    "event_id": {"S": uuid.uuid4().hex},
+                    "type": {"S": "email_undeliverable"},
+                    "account_id": membership["account_id"],
+                    "firm_id": membership["firm_id"],
+                    "at": {"S": _ts(now)},
+                    "detail": {"M": {"email_status": {"S": "undeliverable"}}},
+                    "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
+                }
+                items.append(_put_new("EVENTS_TABLE", verdict, "event_id"))
+            items.append(
+                {
+                    "Update": {
+                        "TableName": _table("LOGINS_TABLE"),
+                        "Key": _login_key(recipient["email"]),
+                        "UpdateExpression": "SET email_status = :undeliverable",
+                        "ConditionExpression": "attribute_exists(email) AND email_status <> :undeliverable "
+                        "AND email_status <> :complained",
+                        "ExpressionAttributeValues": {
+                            ":undeliverable": {"S": "undeliverable"},
+                            ":complained": {"S": "complained"},
+                        },
                     }
-                )
+                }
+            )
     _db().transact_write_items(TransactItems=items)
     return _response(200, {"status": "recorded"})
-
-
-def _by_email_all(email: str) -> list[dict[str, Any]]:
-    return list(
-        _db().query(
-            TableName=_table("ACCOUNTS_TABLE"),
-            IndexName="by_email",
-            KeyConditionExpression="email = :email",
-            ExpressionAttributeValues={":email": {"S": email}},
-            ProjectionExpression="account_id",
-        )["Items"]
-    )
 
 
 # ---------------------------------------------------------------------------------------- provisioning
@@ -917,16 +1044,28 @@ def provisioning_put(event: dict[str, Any]) -> dict[str, Any]:
     account_id = event["pathParameters"]["account_id"]
     body = json.loads(event["body"])
     db = _db()
-    firm = db.get_item(
-        TableName=_table("FIRMS_TABLE"), Key={"firm_id": {"S": body["firm_id"]}}, ConsistentRead=True
-    ).get("Item")
-    if firm is None:
+    email = str(body["email"]).strip().lower()
+    # Every key is in the request: the firm, the account, the address's login and its membership
+    # in the firm, in one batch.
+    found = _batch(
+        {
+            "FIRMS_TABLE": [{"firm_id": {"S": body["firm_id"]}}],
+            "ACCOUNTS_TABLE": [{"account_id": {"S": account_id}}],
+            "LOGINS_TABLE": [
+                _login_key(email),
+                {"email": {"S": email}, "item": {"S": f"firm#{body['firm_id']}"}},
+            ],
+        },
+        {"FIRMS_TABLE", "ACCOUNTS_TABLE", "LOGINS_TABLE"},
+    )
+    if not found["FIRMS_TABLE"]:
         return _response(404, {"error": {"code": "firm_not_found"}})
-    account = db.get_item(
-        TableName=_table("ACCOUNTS_TABLE"), Key={"account_id": {"S": account_id}}, ConsistentRead=True
-    ).get("Item")
+    account = _first(found["ACCOUNTS_TABLE"])
     if account is None or _s(account, "firm_id") != body["firm_id"]:
         return _response(409, {"error": {"code": "firm_mismatch"}})
+    membership = next((i for i in found["LOGINS_TABLE"] if _s(i, "item").startswith("firm#")), None)
+    if membership is not None and _s(membership, "account_id") != account_id:
+        return _response(409, {"error": {"code": "email_taken"}})
     fields = {k: body[k] for k in ("name", "locale", "time_zone", "role", "email") if k in body}
     changed = {k: v for k, v in fields.items() if _s(account, "timezone" if k == "time_zone" else k) != v}
     if not changed:
@@ -976,23 +1115,27 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
     apart); the policy check is the service's own work and counts against it."""
     caller = event["requestContext"]["authorizer"]
     body = json.loads(event["body"])
-    accounts, firms = _table("ACCOUNTS_TABLE"), _table("FIRMS_TABLE")
-    found = _db().batch_get_item(
-        RequestItems={
-            accounts: {"Keys": [{"account_id": {"S": caller["account_id"]}}], "ConsistentRead": True},
-            firms: {"Keys": [{"firm_id": {"S": caller["firm_id"]}}]},
-        }
-    )["Responses"]
-    account = (found.get(accounts) or [None])[0]
-    if account is None:
+    found = _batch(
+        {
+            "ACCOUNTS_TABLE": [{"account_id": {"S": caller["account_id"]}}],
+            "FIRMS_TABLE": [{"firm_id": {"S": caller["firm_id"]}}],
+            "LOGINS_TABLE": [_login_key(caller["email"])],
+        },
+        {"ACCOUNTS_TABLE", "LOGINS_TABLE"},
+    )
+    account = _first(found["ACCOUNTS_TABLE"])
+    login = _first(found["LOGINS_TABLE"])
+    if account is None or login is None:
         return _response(401, {"error": {"code": "unauthorized"}})
     try:
-        _password_attempt(event, _s(account, "email"), body.get("current_password"), lambda: account)
+        _password_attempt(event, _s(login, "email"), body.get("current_password"), lambda: login)
     except _Refused as refused:
         return refused.response
     if len(body["new_password"]) < int(_ENV["PASSWORD_MIN_LENGTH"]):
         return _response(422, {"error": {"code": "password_rejected"}})
-    raw = _commit_password(account, datetime.now(UTC), _source_ip(event), reset_id={"NULL": True}, link=None)
+    raw = _commit_password(
+        account, login, datetime.now(UTC), _source_ip(event), reset_id={"NULL": True}, link=None
+    )
     return _response(200, {"session": {"token": raw}})
 
 
@@ -1013,12 +1156,11 @@ def lock(event: dict[str, Any]) -> dict[str, Any]:
     ).get("Item")
     if token is None:
         return _response(404, {"error": {"code": "token_invalid"}})
-    account = db.get_item(
-        TableName=_table("ACCOUNTS_TABLE"), Key={"account_id": token["account_id"]}, ConsistentRead=True
-    ).get("Item")
+    account, login = _holder(token["account_id"], token["email"])
     now = datetime.now(UTC)
     if (
         account is None
+        or login is None
         or _s(token, "status") != "issued"
         or _s(token, "expires_at") <= _ts(now)
         or not _active(account)
@@ -1037,7 +1179,7 @@ def lock(event: dict[str, Any]) -> dict[str, Any]:
                 "reported_change": token["change"],
                 "reported_at": token["changed_at"],
                 "reported": token.get("change_facts", {"M": {}}),
-                "already_locked": {"BOOL": "locked_at" in account},
+                "already_locked": {"BOOL": "locked_at" in login},
                 "source_ip": {"S": ip},
             }
         },
@@ -1047,21 +1189,21 @@ def lock(event: dict[str, Any]) -> dict[str, Any]:
         TransactItems=[
             {
                 "Update": {
-                    "TableName": _table("ACCOUNTS_TABLE"),
-                    "Key": {"account_id": account["account_id"]},
-                    # The version bump ends every session and open link: no write of their own.
+                    "TableName": _table("LOGINS_TABLE"),
+                    "Key": _login_key(_s(login, "email")),
+                    # The version bump ends every session and open link of every account of the
+                    # login: no write of their own.
                     "UpdateExpression": "SET locked_at = if_not_exists(locked_at, :now), "
                     "lock_event_id = :event ADD password_version :one",
-                    "ConditionExpression": "attribute_exists(account_id) AND #status = :active",
-                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ConditionExpression": "attribute_exists(email)",
                     "ExpressionAttributeValues": {
                         ":now": {"S": _ts(now)},
                         ":event": locked["event_id"],
                         ":one": {"N": "1"},
-                        ":active": {"S": "active"},
                     },
                 }
             },
+            _still_active(account),
             _mark_used("LOCK_TOKENS_TABLE", token, now),
             _put_new("EVENTS_TABLE", locked, "event_id"),
         ]

@@ -207,12 +207,12 @@ def _verify_lock(fx: Fixture, event: dict[str, Any]) -> str | None:
     record = fx.item("LockTokensTable", {"token_hash": digest}) or {}
     if record.get("status", {}).get("S") != "used":
         return f"the lock token was not marked used: {record.get('status')}"
-    account = fx.item("AccountsTable", {"account_id": LOCK_ACCOUNT}) or {}
-    if "locked_at" not in account or "lock_event_id" not in account:
-        return f"the account was not locked: {account.get('locked_at')}, {account.get('lock_event_id')}"
-    locked = fx.item("EventsTable", {"event_id": account["lock_event_id"]["S"]}) or {}
+    login = fx.login(LOCK_ACCOUNT)
+    if "locked_at" not in login or "lock_event_id" not in login:
+        return f"the login was not locked: {login.get('locked_at')}, {login.get('lock_event_id')}"
+    locked = fx.item("EventsTable", {"event_id": login["lock_event_id"]["S"]}) or {}
     if locked.get("type", {}).get("S") != "account_locked":
-        return f"no account_locked event {account['lock_event_id']['S']}: {locked}"
+        return f"no account_locked event {login['lock_event_id']['S']}: {locked}"
     return None
 
 
@@ -268,11 +268,14 @@ _TOKEN_READ = Call(
     "ResetTokens",
     "the link's record by the SHA-256 digest of the token (consistent read: it may be minutes old)",
 )
-_ACCOUNT_READ = Call(
-    "dynamodb.GetItem",
-    "Accounts",
-    "the account's current password_version and status decide whether the link still works; "
-    "its key is only known from the token record, so it cannot join the first read",
+_LINK_READ = Call(
+    "dynamodb.BatchGetItem",
+    "Accounts+Logins+Firms",
+    "the account (status, access_version) and its login (password_version, lock), both consistent, "
+    "in one batch: they decide whether the link still works; the link's firm in the same batch (its "
+    "brand for the page, its portal for the confirm's redirect, issue #23). Their keys (account id, "
+    "address, firm id) are only known from the token record, so they cannot join the first read. "
+    "Before logins (issue #22) this was one GetItem of the account, which held the password version",
 )
 _ISSUE = Call(
     "dynamodb.TransactWriteItems",
@@ -290,8 +293,11 @@ _STORE_MESSAGE_ID = Call(
 )
 _BY_EMAIL = Call(
     "dynamodb.Query",
-    "Accounts.by_email",
-    "the account behind the address, the only thing the request names (GSI query, limit 1)",
+    "Logins",
+    "the login of the address, the only thing the request names, and its memberships (which "
+    "accounts, in which firms, active or not): one strongly consistent Query by the table's key, no "
+    "index. Before logins (issue #22) a Query of the accounts' by_email index, which could not be "
+    "consistent",
 )
 
 # The password check of sign-in and of a change while signed in (docs/security.md, 6.3.1): every
@@ -359,13 +365,15 @@ _CONFIRM_FLOW = Flow(
     minimum=(
         _TOKEN_ROUTE_LIMIT,
         _TOKEN_READ,
-        _ACCOUNT_READ,
+        _LINK_READ,
         Call(
             "dynamodb.TransactWriteItems",
-            "Accounts+ResetTokens+Events+Sessions",
-            "new hash and version bump (conditional), token used (conditional), the "
-            "password_changed event and the new session, all or nothing. Deleting the other "
-            "sessions is not needed here: the version bump already ends them",
+            "Logins+Accounts+ResetTokens+Events+Sessions",
+            "the login's new hash and version bump (condition: the version and lock state read), "
+            "the account still active with its access version (a condition check), token used "
+            "(conditional), the password_changed event and the new session, all or nothing. "
+            "Deleting the other sessions is not needed here: the version bump already ends every "
+            "session and link of every account of the login",
         ),
     ),
 )
@@ -416,10 +424,11 @@ FLOWS: tuple[Flow, ...] = (
             ),
             _BY_EMAIL,
             Call(
-                "dynamodb.GetItem",
-                "Firms",
-                "the firm's name for the mail; its key is only known from the account "
-                "(denormalising the name onto the account would drop this call)",
+                "dynamodb.BatchGetItem",
+                "Accounts+Firms",
+                "the account the link is for (name, language, time zone for the mail) and its firm's "
+                "name, in one batch; both keys come from the membership the Query found (before "
+                "logins the Query returned the account and this was a GetItem of the firm)",
             ),
             _ISSUE,
             _SEND,
@@ -446,6 +455,13 @@ FLOWS: tuple[Flow, ...] = (
                 "the target account and the firm's name in one batch: the firm is the caller's "
                 "(another firm's account is a 404), so both keys are known from the request",
             ),
+            Call(
+                "dynamodb.GetItem",
+                "Logins",
+                "the client's login: whether it has a password (a reset or an invitation), is locked "
+                "and can be mailed, and the password version the link carries. Its key is the "
+                "account's address, known only from the first read (issue #22 added this call)",
+            ),
             Call("dynamodb.UpdateItem", "RateLimits", "per-account send limit (atomic counter)"),
             _ISSUE,
             _SEND,
@@ -462,7 +478,7 @@ FLOWS: tuple[Flow, ...] = (
         minimum=(
             _TOKEN_ROUTE_LIMIT,
             _TOKEN_READ,
-            _ACCOUNT_READ,
+            _LINK_READ,
             _MARK_OPENED,
         ),
     ),
@@ -491,14 +507,29 @@ FLOWS: tuple[Flow, ...] = (
         function="SessionsFunction",
         prepare=_prepare_sign_in,
         check=status(201),
-        path="right password, active account, within its limits: the attempt is counted on its three "
-        "counters and, being right, takes its counts back",
+        path="right password, a login with one active account (the one it used last), no firm named, "
+        "within its limits: the attempt is counted on its three counters and, being right, takes its "
+        "counts back. Sign-in made 8 calls before logins (issue #22) and makes 9: the BatchGetItem is "
+        "new",
         stub_hash=True,
         minimum=(
             *_COUNT_ATTEMPT,
             _BY_EMAIL,
             *_REFUND_ATTEMPT,
-            Call("dynamodb.PutItem", "Sessions", "the new session (condition: the digest is new)"),
+            Call(
+                "dynamodb.BatchGetItem",
+                "Accounts+Firms",
+                "only after the right password: the account the session acts as (its role, name, "
+                "language for the answer) and the firms of every active account of the login (the "
+                "answer's accounts[].firm_name), in one batch. A wrong password never costs it, so a "
+                "failure costs what it did before logins and the enumeration timing stays flat",
+            ),
+            Call(
+                "dynamodb.PutItem",
+                "Sessions",
+                "the new session (condition: the digest is new). Only when it acts as another account "
+                "than the one the login used last is it a transaction with the login's last_account_id",
+            ),
         ),
     ),
     Flow(
@@ -528,9 +559,25 @@ FLOWS: tuple[Flow, ...] = (
             ),
             Call(
                 "dynamodb.Query",
+                "Logins",
+                "the client's login (may the holder be mailed: its address's verdict) and its "
+                "memberships: the owners of every firm where it has an active account are told. Its "
+                "key is the account's address, known only from the first read (the event holds no "
+                "address). Added by issue #22",
+            ),
+            Call(
+                "dynamodb.Query",
                 "Accounts.by_firm_role",
                 "the firm's owners, each of whom is mailed (their ids are not in the record; the "
-                "firm's key plus role is the index's key). One owner here, so one owner mail",
+                "firm's key plus role is the index's key). One firm and one owner here, so one query "
+                "and one owner mail",
+            ),
+            Call(
+                "dynamodb.BatchGetItem",
+                "Logins",
+                "the owners' logins: what SES said of each owner's address (an undeliverable one is "
+                "not mailed) is the login's since issue #22; with the holder's other firms and their "
+                "accounts in the same batch when the login has several",
             ),
             Call(
                 "dynamodb.PutItem",
@@ -601,21 +648,23 @@ FLOWS: tuple[Flow, ...] = (
         "baseline's path like the layer's packages). Unlike argon2id it is not stubbed: it is the "
         "same library work on both sides, a fraction of a millisecond warm, and stubbing it would "
         "measure a service that does not exist. After each request the harness checks the "
-        "MessageId marker, the timeline entry and the account's `email_status`.",
+        "MessageId marker, the timeline entry and the `email_status` of the address's login.",
         minimum=(
             Call(
                 "dynamodb.Query",
-                "Accounts.by_email",
-                "the accounts behind the bounced address (the bounce names only the address; every "
-                "account with that address is marked)",
+                "Logins",
+                "the bounced address's login and its memberships (one Query by the table's key): "
+                "each active account of the login gets an email_undeliverable audit event, which the "
+                "CRM hears of. Before logins (issue #22) a Query of the accounts' by_email index",
             ),
             Call(
                 "dynamodb.TransactWriteItems",
-                "SnsMessages+DeliveryEvents+Accounts",
+                "SnsMessages+Events+DeliveryEvents+Logins",
                 "the MessageId marker (condition: new; SNS delivers at least once, so this is the "
-                "duplicate check too), the bounce appended to the reset's timeline (the reset id is "
-                "our tag on the mail, no lookup) and the address marked undeliverable (condition: "
-                "still the account's address and not marked 'complained'), all or nothing",
+                "duplicate check too), the email_undeliverable audit event of each account, the bounce "
+                "appended to the reset's timeline (the reset id is our tag on the mail, no lookup) and "
+                "the address's login marked undeliverable (condition: the login exists, has not this "
+                "verdict already and is not marked 'complained'), all or nothing",
             ),
         ),
     ),
@@ -628,17 +677,15 @@ FLOWS: tuple[Flow, ...] = (
         path="the CRM renames an existing client (an update that ends no access), no invitation",
         minimum=(
             Call(
-                "dynamodb.GetItem",
-                "Firms",
-                "the firm must exist (404 firm_not_found) and gives the defaults (language, time "
-                "zone) for what the PUT leaves out (consistent read: the CRM may have just created it)",
-            ),
-            Call(
-                "dynamodb.GetItem",
-                "Accounts",
-                "the account as it is: the PUT writes only what differs (the same PUT twice writes "
-                "nothing), a new address, role or archiving ends access, and another firm's account "
-                "is a 409; its key is known, but a transaction cannot return the old item",
+                "dynamodb.BatchGetItem",
+                "Firms+Accounts+Logins",
+                "every key is in the request, so one batch: the firm (it must exist, 404 "
+                "firm_not_found, and gives the defaults for what the PUT leaves out; consistent: the "
+                "CRM may have just created it), the account as it is (the PUT writes only what "
+                "differs, a new address, role or archiving ends access, another firm's account is a "
+                "409; a transaction cannot return the old item), and the login of the address and its "
+                "membership in the firm (has a password, another account of the firm has the address: "
+                "409). Before logins (issue #22) two GetItems, of the firm and of the account",
             ),
             Call(
                 "dynamodb.TransactWriteItems",
@@ -662,9 +709,10 @@ FLOWS: tuple[Flow, ...] = (
         minimum=(
             Call(
                 "dynamodb.BatchGetItem",
-                "Accounts+Firms",
-                "the account (consistent read: hash, password version, status) and the firm's name "
-                "(the policy refuses it in a password): both keys come with the session (authorizer)",
+                "Accounts+Firms+Logins",
+                "the account (consistent read: status, access version), its login (hash, password "
+                "version, lock) and the firm's name (the policy refuses it in a password): every key "
+                "comes with the session (authorizer), the login's too",
             ),
             # The current password is checked as a sign-in is (the same counters and refunds); the
             # account's counters are keyed by its address, known only from the first read.
@@ -672,12 +720,13 @@ FLOWS: tuple[Flow, ...] = (
             *_REFUND_ATTEMPT,
             Call(
                 "dynamodb.TransactWriteItems",
-                "Accounts+Events+Sessions",
-                "new hash and version bump (condition: the password and access versions read, still "
-                "active), the password_changed event (its stream mails the owners and the holder) and "
-                "the session that replaces this one; the version bump ends every other session and "
-                "open link. The refunds stay out of it: a new password the policy rejects (422) still "
-                "takes the right current password's counts back",
+                "Logins+Accounts+Events+Sessions",
+                "the login's new hash and version bump (condition: the version and lock state read), "
+                "the account still active with its access version (a condition check), the "
+                "password_changed event (its stream mails the owners and the holder) and the session "
+                "that replaces this one; the version bump ends every other session and open link of "
+                "every account of the login. The refunds stay out of it: a new password the policy "
+                "rejects (422) still takes the right current password's counts back",
             ),
         ),
     ),
@@ -712,20 +761,22 @@ FLOWS: tuple[Flow, ...] = (
                 "be seconds old): status, expiry, the account and the change it reports",
             ),
             Call(
-                "dynamodb.GetItem",
-                "Accounts",
+                "dynamodb.BatchGetItem",
+                "Accounts+Logins",
                 "the account's status and access_version decide whether the link still works, and "
-                "whether it is locked already goes into the account_locked event (the owners' mail "
-                "says so), which no transaction condition can tell; its key is only known from the "
-                "token record, so it cannot join the first read",
+                "whether its login is locked already goes into the account_locked event (the owners' "
+                "mail says so), which no transaction condition can tell; both keys (account id, "
+                "address) are only known from the token record, so they cannot join the first read "
+                "(before logins, issue #22, one GetItem of the account)",
             ),
             Call(
                 "dynamodb.TransactWriteItems",
-                "Accounts+LockTokens+Events",
-                "account locked and password_version bumped (condition: still active), token used "
-                "(condition: still issued) and the account_locked event (its stream mails the owners "
-                "and the holder), all or nothing. Ending sessions and open reset links needs no "
-                "write of its own: the version bump ends them",
+                "Logins+Accounts+LockTokens+Events",
+                "login locked and its password_version bumped, the account still active (a condition "
+                "check), token used (condition: still issued) and the account_locked event (its "
+                "stream mails the owners and the holder), all or nothing. Ending sessions and open "
+                "reset links of every account of the login needs no write of its own: the version "
+                "bump ends them",
             ),
         ),
     ),

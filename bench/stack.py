@@ -457,6 +457,10 @@ class Fixture:
         )
         return found.get("Item")
 
+    def login(self, account_id: str) -> dict[str, Any]:
+        """The login item (low-level attribute values) of a demo account's address."""
+        return self.item("LoginsTable", {"email": self.account(account_id)["email"], "item": "login"}) or {}
+
     def event(self, name: str) -> dict[str, Any]:
         if name not in self._events:
             self._events[name] = (EVENTS_DIR / name).read_text(encoding="utf-8")
@@ -477,6 +481,7 @@ class Fixture:
                 "role": who["role"],
                 "name": who["name"],
                 "locale": who.get("locale", "de"),
+                "email": who["email"],
             }
         )
         if target is not None:
@@ -499,9 +504,10 @@ class Fixture:
         from pwreset.core.times import iso
         from pwreset.credentials.tokens import default_token_generator
         from pwreset.delivery.outbox import ClientMail
-        from pwreset.storage.models import Account, DeliveryTimeline, Firm, ResetToken
+        from pwreset.storage.models import LOGIN_ITEM, Account, DeliveryTimeline, Firm, Login, ResetToken
 
         account = Account.get(account_id, consistent_read=True)
+        login = Login.get(account.email, LOGIN_ITEM, consistent_read=True)
         firm = Firm.get(account.firm_id)
         issued = default_token_generator.make_token()
         now = datetime.now(UTC)
@@ -518,7 +524,8 @@ class Fixture:
             requested_by=None,
             requested_by_name=None,
             expires_at=expires_at,
-            password_version=account.password_version,
+            password_version=login.password_version,
+            access_version=account.access_version,
             status="issued",
             ses_message_id=ses_message_id,
             ttl=expires_at + timedelta(days=1),
@@ -528,7 +535,7 @@ class Fixture:
             account_id=account.account_id,
             email=account.email,
             reset_id=reset_id,
-            password_version=int(account.password_version),
+            password_version=int(login.password_version),
         )
         DeliveryTimeline(reset_id).update(actions=mail.record_actions(now))
         return issued.raw, reset_id
@@ -562,10 +569,11 @@ class Fixture:
         return issue_lock_token(holder, change).split("#lock=", 1)[1]
 
     def unlock(self, account_id: str) -> None:
-        """Lifts the account's lock (as a confirmed staff link would, without a new password)."""
+        """Lifts the lock of the account's login (as a confirmed staff link would, without a new
+        password)."""
         self.dynamodb.update_item(
-            TableName=self.template.physical_name("AccountsTable"),
-            Key={"account_id": {"S": account_id}},
+            TableName=self.template.physical_name("LoginsTable"),
+            Key={"email": {"S": self.account(account_id)["email"]}, "item": {"S": "login"}},
             UpdateExpression="REMOVE locked_at, lock_event_id",
         )
 
@@ -637,8 +645,8 @@ class Fixture:
         ses_message_id = f"0102019c{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
         _raw, reset_id = self._store_reset_token(account_id, ses_message_id=ses_message_id)
         self.dynamodb.update_item(
-            TableName=self.template.physical_name("AccountsTable"),
-            Key={"account_id": {"S": account_id}},
+            TableName=self.template.physical_name("LoginsTable"),
+            Key={"email": {"S": account["email"]}, "item": {"S": "login"}},
             UpdateExpression="SET email_status = :ok",
             ExpressionAttributeValues={":ok": {"S": "ok"}},
         )
@@ -664,7 +672,7 @@ class Fixture:
 
     def bounce_recorded(self, account_id: str, event: dict[str, Any]) -> str | None:
         """None when the bounce in ``event`` left its marks: the MessageId marker, one entry on
-        the reset's timeline and the account's address marked undeliverable."""
+        the reset's timeline and the address's login marked undeliverable."""
         message = json.loads(event["body"])
         message_id = message["MessageId"]
         [reset_id] = json.loads(message["Message"])["mail"]["tags"]["reset_id"]
@@ -673,9 +681,9 @@ class Fixture:
         timeline = self.item("DeliveryEventsTable", {"reset_id": reset_id}) or {}
         if len(timeline.get("events", {}).get("L", [])) != 1:
             return f"expected one timeline entry for reset {reset_id}, found {timeline}"
-        account = self.item("AccountsTable", {"account_id": account_id}) or {}
-        if account.get("email_status", {}).get("S") != "undeliverable":
-            return f"the account's address was not marked undeliverable: {account.get('email_status')}"
+        login = self.login(account_id)
+        if login.get("email_status", {}).get("S") != "undeliverable":
+            return f"the address's login was not marked undeliverable: {login.get('email_status')}"
         return None
 
     def drop_sessions(self, account_id: str) -> None:

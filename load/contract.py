@@ -37,6 +37,7 @@ CONTRACT: dict[str, frozenset[int]] = {
     "POST /v1/sessions": frozenset({201, 400, 401, 403, 429}),
     "GET /v1/sessions/current": frozenset({200, 401}),
     "DELETE /v1/sessions/current": frozenset({204, 401}),
+    "PUT /v1/sessions/current/account": frozenset({200, 400, 401, 404}),
     "POST /v1/sessions/current/password": frozenset({200, 400, 401, 422, 429}),
     "POST /v1/accounts/{account_id}/password-reset": _STAFF_SEND,
     "POST /v1/accounts/{account_id}/invitation": _STAFF_SEND,

@@ -6,7 +6,9 @@
 :class:`CheckResult` each. The checks are pure functions of the snapshot, so a test can plant a
 violation in a real snapshot (or in the tables it is read from) and see the check catch it.
 
-The checks rely on what the service writes, not on how it gets there: a token per link (status
+The checks rely on what the service writes, not on how it gets there: the accounts and the logins
+their addresses share (a login's password version, lock and address verdict; its memberships say
+which firms it has active accounts at), a token per link (status
 ``issued``/``used``/``send_failed``, a ``reset_id``), a ``reset_requested`` and a
 ``password_changed`` event per link and per change, mails tagged ``kind`` and ``reset_id`` (every
 mail to an account holder: links, and the holder's notices) and ``event_id`` (notices), one
@@ -76,6 +78,9 @@ class Snapshot:
     flows: list[dict[str, Any]] = field(default_factory=list)  # what the users wrote down
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: bool = False  # whether the run injected faults
+    # The logins table: the credential items by address, and each address's memberships.
+    logins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    memberships: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # What reached the CRM's event bus (``GET /_dev/events.json``), oldest first.
     crm_events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -96,7 +101,20 @@ class Snapshot:
         return found
 
     def account_by_email(self) -> dict[str, dict[str, Any]]:
+        """One account per address (any, where a login has several)."""
         return {str(a.get("email")): a for a in self.accounts.values()}
+
+    def email_status(self, address: str) -> str:
+        """What SES said of an address: its login's verdict (``ok`` without a login)."""
+        return str((self.logins.get(address) or {}).get("email_status", "ok"))
+
+    def firms_of(self, address: str) -> set[str]:
+        """The firms where the address's login has an active account."""
+        return {
+            str(m.get("firm_id"))
+            for m in self.memberships.get(address, [])
+            if m.get("status", "active") == "active"
+        }
 
     def dead_lettered_events(self) -> set[str]:
         """Event ids whose stream records a dead-letter queue holds."""
@@ -267,6 +285,13 @@ def collect(
     dynamodb, sqs, streams = stack.aws("dynamodb"), stack.aws("sqs"), stack.aws("dynamodbstreams")
     name = template.physical_name
     accounts = {a["account_id"]: a for a in scan(dynamodb, name("AccountsTable"))}
+    logins: dict[str, dict[str, Any]] = {}
+    memberships: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in scan(dynamodb, name("LoginsTable")):
+        if item.get("item") == "login":
+            logins[str(item["email"])] = item
+        else:
+            memberships[str(item["email"])].append(item)
     timelines = {t["reset_id"]: t for t in scan(dynamodb, name("DeliveryEventsTable"))}
     mails = [
         {"id": m["id"], "to": m["to"], "tags": m.get("tags") or {}, "sent_at": m.get("sent_at")}
@@ -311,6 +336,8 @@ def collect(
         flows=[e for e in entries if e.get("type") == "flow"],
         requests=[e for e in entries if e.get("type") == "req"],
         faults=faults,
+        logins=logins,
+        memberships=dict(memberships),
         crm_events=list(reversed(stack.request("GET", "/_dev/events.json").json()["events"])),
     )
 
@@ -458,36 +485,39 @@ def check_links_used_once(snap: Snapshot, result: CheckResult) -> None:
 
 
 def _expected_notifications(snap: Snapshot, event: dict[str, Any]) -> tuple[dict[str, str], set[str]]:
-    """(address -> the mail kind it must get, addresses that may get none): the firm's active
-    owners other than the holder get the owner mail, the holder the holder mail; an address SES
-    condemned (or an account no longer active) is skipped by the service, so for those one mail or
-    none is right (the verdict may have come after the mail)."""
+    """(address -> the mail kind it must get, addresses that may get none): the active owners of
+    the event's firm and of every other firm where the holder's login has an active account, other
+    than the holder's own login, get the owner mail; the holder gets the holder mail, once; an
+    address SES condemned (or an account no longer active) is skipped by the service, so for those
+    one mail or none is right (the verdict may have come after the mail)."""
     holder = snap.accounts.get(str(event["account_id"]))
     expected: dict[str, str] = {}
     excused: set[str] = set()
     if holder is None:
         return expected, excused
+    address = str(holder["email"])
+    firms = {str(event.get("firm_id"))} | snap.firms_of(address)
     for account in snap.accounts.values():
         if (
-            account.get("firm_id") == event.get("firm_id")
+            account.get("firm_id") in firms
             and account.get("role") == "owner"
-            and account["account_id"] != holder["account_id"]
+            and account.get("email") != address
             and account.get("status") == "active"
         ):
             expected[str(account["email"])] = OWNER_MAIL
-    expected[str(holder["email"])] = HOLDER_MAIL
-    for address in expected:
-        reader = snap.account_by_email().get(address) or {}
-        if reader.get("email_status", "ok") != "ok" or reader.get("status") != "active":
-            excused.add(address)
+    expected[address] = HOLDER_MAIL
+    for reader_address in expected:
+        reader = snap.account_by_email().get(reader_address) or {}
+        if snap.email_status(reader_address) != "ok" or reader.get("status") != "active":
+            excused.add(reader_address)
     return expected, excused
 
 
 @invariant("notifications_once")
 def check_notifications(snap: Snapshot, result: CheckResult) -> None:
-    """every password change mailed each owner of the firm (other than the holder) once and the holder
-    once: none lost, none twice (events whose stream records are in a dead-letter queue are counted
-    under dead_letters_accounted)"""
+    """every password change mailed each owner of every firm of the holder's login (other than the
+    holder) once and the holder once: none lost, none twice (events whose stream records are in a
+    dead-letter queue are counted under dead_letters_accounted)"""
     mails = snap.mails_tagged("event_id")
     parked = snap.dead_lettered_events()
     for event in snap.events_of("password_changed"):
@@ -517,12 +547,17 @@ def check_notifications(snap: Snapshot, result: CheckResult) -> None:
 
 @invariant("records_whole")
 def check_records_whole(snap: Snapshot, result: CheckResult) -> None:
-    """no record half-written: each password change bumped its account's version once and used its link
+    """no record half-written: each password change bumped its login's version once and used its link
     in the same write; each link has its reset_requested event and each such event its link; each sent
     link mail's message id is on its link"""
     tokens_by_reset = {str(t["reset_id"]): t for t in snap.tokens}
     changes = snap.events_of("password_changed")
-    per_account: Counter[str] = Counter(str(e["account_id"]) for e in changes)
+    # A change through any account of a login is the login's: counted by the account's address.
+    per_login: Counter[str] = Counter(
+        str(snap.accounts[str(e["account_id"])]["email"])
+        for e in changes
+        if str(e["account_id"]) in snap.accounts
+    )
     for event in changes:
         result.checked += 1
         detail = event.get("detail") or {}
@@ -536,12 +571,15 @@ def check_records_whole(snap: Snapshot, result: CheckResult) -> None:
                     f"event {_short(event['event_id'])}: its link {_short(token['reset_id'])} is "
                     f"{token.get('status')}, used_at {token.get('used_at')} (event at {event.get('at')})"
                 )
-    for account_id, account in snap.accounts.items():
+    addresses = {str(a.get("email")) for a in snap.accounts.values()}
+    for address, login in snap.logins.items():
+        if address not in addresses:
+            continue  # its accounts erased since: the login goes with the last
         result.checked += 1
-        version = int(account.get("password_version") or 0)
-        if version != per_account.get(account_id, 0):
+        version = int(login.get("password_version") or 0)
+        if version != per_login.get(address, 0):
             result.failures.append(
-                f"account {account_id}: password_version {version}, but {per_account.get(account_id, 0)} "
+                f"login {_short(address)}: password_version {version}, but {per_login.get(address, 0)} "
                 "password_changed events"
             )
     requested: Counter[str] = Counter(
@@ -636,9 +674,10 @@ def check_ses_events(snap: Snapshot, result: CheckResult) -> None:
         scenario = address.split("@")[0].split("+")[0]
         mailed = any(address in m["to"] for m in snap.mails)
         want = {"bounce": "undeliverable", "complaint": "complained"}.get(scenario)
-        if mailed and want and account.get("email_status") != want:
+        if mailed and want and snap.email_status(address) != want:
             result.failures.append(
-                f"account {account['account_id']}: email_status {account.get('email_status')}, not {want}"
+                f"account {account['account_id']}: its login's email_status {snap.email_status(address)}, "
+                f"not {want}"
             )
 
 

@@ -9,7 +9,8 @@ A realistic mix of every route of the API, from the population ``load.population
   used by the client), invitations to clients without a password (the client sets the first one),
   sends to SES mailbox-simulator addresses (bounce, complaint, success: SES events reach the
   webhook), reads delivery timelines and its own session.
-* ``PortalUser``: a client signs in, reads the session, changes the password while signed in (the
+* ``PortalUser``: a client signs in (at the firm of the account it acts as), reads the session,
+  switches to its login's other firm when it has one, changes the password while signed in (the
   old session must end), signs out; sign-in with a wrong password.
 * ``CrmUser``: the CRM's backend, SigV4-signed: firm updates, new clients (some invited), the same
   PUT again, reads, erasure of a throwaway account.
@@ -208,34 +209,59 @@ MAILBOX = Mailbox()
 # ---------------------------------------------------------------------------------------- people
 class Pools:
     """Accounts are used by one user at a time, so that one flow's link or session is never ended
-    by another's password change (a real client has one browser, not twenty)."""
+    by another's password change (a real client has one browser, not twenty). A person with
+    accounts at several firms is one login: while one of their accounts is in use none of the others
+    is handed out, and a password set through one is the password of all."""
 
     def __init__(self, population: dict[str, Any]) -> None:
         self.firms = population.get("firms", [])
         self.clients: dict[str, deque[dict[str, Any]]] = {}
         self.without_password: dict[str, deque[dict[str, Any]]] = {}
         self.simulator: dict[str, list[dict[str, Any]]] = {}
+        self.busy: set[str] = set()  # addresses (logins) a user holds
+        self.passwords: dict[str, str] = {}  # each login's password as the run last set it
+        self.accounts_of: dict[str, int] = {}  # how many accounts each address has
         for firm in self.firms:
             self.clients[firm["firm_id"]] = deque(random.sample(firm["clients"], len(firm["clients"])))
             self.without_password[firm["firm_id"]] = deque(firm["without_password"])
             self.simulator[firm["firm_id"]] = list(firm["simulator"])
+            for client in firm["clients"]:
+                self.passwords.setdefault(client["email"], client["password"])
+                self.accounts_of[client["email"]] = self.accounts_of.get(client["email"], 0) + 1
         self._staff_turn = 0
+
+    def shared(self, client: dict[str, Any]) -> bool:
+        """Whether the client's login has accounts at several firms."""
+        return self.accounts_of.get(client["email"], 1) > 1
 
     def take_client(self, firm_id: str | None = None) -> dict[str, Any] | None:
         firm_ids = [firm_id] if firm_id else random.sample(list(self.clients), len(self.clients))
         for fid in firm_ids:
-            if self.clients.get(fid):
-                client = self.clients[fid].popleft()
-                return {**client, "firm_id": fid}
+            queue = self.clients.get(fid) or deque()
+            for _ in range(len(queue)):
+                client = queue.popleft()
+                if client["email"] in self.busy:  # the same person, at another firm, is in use
+                    queue.append(client)
+                    continue
+                self.busy.add(client["email"])
+                password = self.passwords.get(client["email"], client.get("password"))
+                return {**client, "firm_id": fid, "password": password}
         return None
 
     def give_back(self, client: dict[str, Any]) -> None:
+        self.busy.discard(client["email"])
+        if client.get("password"):
+            self.passwords[client["email"]] = client["password"]
         target = self.clients if client.get("password") else self.without_password
         target.setdefault(client["firm_id"], deque()).append(client)
 
     def take_without_password(self, firm_id: str) -> dict[str, Any] | None:
         found = self.without_password.get(firm_id)
-        return {**found.popleft(), "firm_id": firm_id} if found else None
+        if not found:
+            return None
+        client = found.popleft()
+        self.busy.add(client["email"])
+        return {**client, "firm_id": firm_id}
 
     def next_staff(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(firm, staff member), round robin over the firms and their staff."""
@@ -384,11 +410,12 @@ class SelfServiceUser(ApiUser):
     @with_a_client
     def known_address(self, client: dict[str, Any]) -> None:
         mark = MAILBOX.mark()
-        status, _, rid = self.call(
-            "POST",
-            "/v1/password-resets",
-            {"email": client["email"], "locale": random.choice(("de", "en"))},
-        )
+        body = {"email": client["email"], "locale": random.choice(("de", "en"))}
+        # A firm's own portal names its firm; a person with accounts at several firms is always
+        # asked through one, so the link is for the account this user holds.
+        if POOLS.shared(client) or random.random() < 0.5:
+            body["firm_id"] = client["firm_id"]
+        status, _, rid = self.call("POST", "/v1/password-resets", body)
         JOURNAL.flow("self_service", account_id=client["account_id"], status=status, rid=rid)
         if status != 202:
             return
@@ -519,13 +546,18 @@ class PortalUser(ApiUser):
     @task(4)
     @with_a_client
     def sign_in_change_sign_out(self, client: dict[str, Any]) -> None:
-        status, document, _ = self.call(
-            "POST", "/v1/sessions", {"email": client["email"], "password": client["password"]}
-        )
+        body = {"email": client["email"], "password": client["password"], "firm_id": client["firm_id"]}
+        status, document, _ = self.call("POST", "/v1/sessions", body)
         if status != 201:
             return
         session = document["session"]["token"]
         self.call("GET", CURRENT_SESSION, token=session)
+        others = [a for a in document.get("accounts", []) if a.get("account_id") != client["account_id"]]
+        if others:
+            # The login's other firm, and back: the change below then acts as this user's account.
+            switch = "/v1/sessions/current/account"
+            self.call("PUT", switch, {"account_id": random.choice(others)["account_id"]}, token=session)
+            self.call("PUT", switch, {"account_id": client["account_id"]}, token=session)
         if random.random() < 0.5:
             session = self.change_password(client, session)
         self.call("DELETE", CURRENT_SESSION, token=session)

@@ -6,7 +6,9 @@ Staff and most clients of the provisioned firms are invited (``"send_invitation"
 their first password through the link in the welcome mail, over the API; a few clients stay
 without a password (for the staff invitation flow), and each firm has one client at each of SES's
 mailbox-simulator addresses (``bounce+…``, ``complaint+…``, ``success+…@simulator.amazonses.com``),
-whose mail produces SES events.
+whose mail produces SES events. Some clients of each firm are clients of the next firm too, with
+the same address (one login, one password, two accounts: issue #22); their second firm invites them
+once they have a password, which mails them that its portal is open (``access_granted``).
 
 The population file holds the passwords the run set: it stays in the run's work directory.
 """
@@ -36,6 +38,7 @@ class Shape:
     members: int = 1
     clients: int = 8  # with a password (invited, then set up)
     without_password: int = 3
+    shared: int = 2  # clients of one firm who are clients of the next firm too (one login)
 
 
 def new_password() -> str:
@@ -143,7 +146,33 @@ def build(stack: Stack, shape: Shape, *, run: str) -> dict[str, Any]:
         (firm["staff"] if account["role"] != "client" else firm["clients"]).append(
             {**entry, "role": account["role"]}
         )
+    share_clients(stack, firms, shape.shared, run=run)
     return {"firms": [*demo_firms(), *firms]}
+
+
+def share_clients(stack: Stack, firms: list[dict[str, Any]], count: int, *, run: str) -> None:
+    """The first ``count`` clients of each firm become clients of the next firm too (the last's of
+    the first), with their address: one login, two accounts. Invited once they have a password, so
+    the answer is ``password_already_set`` and the mail says the portal is open."""
+    for index, firm in enumerate(firms):
+        following = firms[(index + 1) % len(firms)]
+        if following is firm:
+            return
+        for n, client in enumerate(list(firm["clients"][:count])):
+            account_id = f"acc-{run}-shared-{index}-{n}"
+            body = {
+                "firm_id": following["firm_id"],
+                "role": "client",
+                "email": client["email"],
+                "name": f"Geteilt {n} Firma {index}",
+                "locale": "de",
+                "send_invitation": True,
+            }
+            answer = stack.signed("PUT", f"/v1/admin/accounts/{account_id}", body)
+            invitation = (answer.json() or {}).get("invitation") if answer.status == 201 else None
+            if invitation != {"status": "password_already_set"}:
+                raise StackFailed(f"sharing a client's login: {answer.status} {answer.text}")
+            following["clients"].append({**client, "account_id": account_id})
 
 
 def demo_firms() -> list[dict[str, Any]]:

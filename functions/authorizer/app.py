@@ -1,4 +1,5 @@
-"""REQUEST authorizer: a bearer token or the __Host-portal_session cookie -> account, firm, role.
+"""REQUEST authorizer: a bearer token or the __Host-portal_session cookie -> the account the session
+acts as (its firm and role are the caller's rights) and the session's login.
 
 With two or more cookies of that name none is believed (``session_cookie_token``).
 
@@ -44,6 +45,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "name": who.name,
             "locale": who.locale,
             "session_hash": who.session_hash,
+            "email": who.email,
         },
         region=arn.region,
         aws_account_id=arn.aws_account_id,

@@ -63,7 +63,7 @@ def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, 
         meta=request_meta(app),
     )
     answer: dict[str, Any] = {
-        "account": provisioning.account_view(done.account),
+        "account": provisioning.account_view(done.account, done.login),
         "revoked": {"links": done.revoked_links, "sessions": done.revoked_sessions},
     }
     if done.invitation is not None:
@@ -79,7 +79,8 @@ def put_account(account_id: AccountId, body: AccountBody) -> Response[dict[str, 
     security=SIGV4,
 )
 def get_account(account_id: AccountId) -> Response[dict[str, Any]]:
-    return json_response(200, {"account": provisioning.account_view(provisioning.get_account(account_id))})
+    account, login = provisioning.get_account(account_id)
+    return json_response(200, {"account": provisioning.account_view(account, login)})
 
 
 @app.delete(
@@ -103,5 +104,5 @@ warm_up.before_snapshot(
     services=("dynamodb", "sesv2"),
     # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
     modules=("pwreset.api.origin_verify",),
-    mails=("invitation",),
+    mails=("invitation", "access_granted"),
 )

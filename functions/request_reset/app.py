@@ -21,7 +21,9 @@ app = create_app()
     responses=responses(202, Accepted, "Accepted, whether or not the address is known", 400, 503),
 )
 def self_service(body: SelfServiceResetBody) -> Response[dict[str, Any]]:
-    resets.request_self_service_reset(body.email, locale=body.locale, meta=request_meta(app))
+    resets.request_self_service_reset(
+        body.email, locale=body.locale, firm_id=body.firm_id, meta=request_meta(app)
+    )
     # The same bytes whether or not the address exists, is archived or undeliverable.
     return json_response(202, {"status": "accepted"})
 

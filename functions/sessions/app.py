@@ -1,6 +1,7 @@
-"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current,
-POST /v1/sessions/current/password (change the password while signed in), and GET /v1/accounts
-(the clients of a staff member's firm, for a portal's client list)."""
+"""POST /v1/sessions (sign in), GET and DELETE /v1/sessions/current, PUT /v1/sessions/current/account
+(act as another account of the login), POST /v1/sessions/current/password (change the password
+while signed in), and GET /v1/accounts (the clients of a staff member's firm, for a portal's client
+list)."""
 
 from typing import Any
 
@@ -24,6 +25,7 @@ from pwreset.api.schemas.sessions import (
     SessionReplaced,
     SignedIn,
     SignInBody,
+    SwitchAccountBody,
 )
 from pwreset.core.config import password_settings, settings
 from pwreset.core.times import iso
@@ -44,13 +46,14 @@ password_settings()
     ),
 )
 def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
-    done = sessions.sign_in(body.email, body.password, meta=request_meta(app))
+    done = sessions.sign_in(body.email, body.password, meta=request_meta(app), firm_id=body.firm_id)
     session = done.session
     return json_response(
         201,
         {
             "session": {"token": session.raw, "expires_at": iso(session.expires_at)},
             "account": sessions.account_view(done.account),
+            "accounts": done.accounts,
         },
         cookies=[session_cookie(session.raw, max_age=settings().session_lifetime_seconds)],
     )
@@ -58,13 +61,28 @@ def sign_in(body: SignInBody) -> Response[dict[str, Any]]:
 
 @app.get(
     "/v1/sessions/current",
-    summary="Who is signed in",
+    summary="Who is signed in: the account the session acts as, and every active account of its login",
     tags=["sessions"],
-    responses=responses(200, CurrentAccount, "The signed-in account", 401),
+    responses=responses(200, CurrentAccount, "The signed-in account and the login's accounts", 401),
     security=SIGNED_IN,
 )
 def current() -> Response[dict[str, Any]]:
-    return json_response(200, {"account": sessions.account_view(sessions.current_account(principal(app)))})
+    return _acting_as(sessions.acting_as(principal(app)))
+
+
+@app.put(
+    "/v1/sessions/current/account",
+    summary="Act as another account of the login (another firm); staff rights follow it",
+    tags=["sessions"],
+    responses=responses(200, CurrentAccount, "The session now acts as that account", 400, 401, 404),
+    security=SIGNED_IN,
+)
+def switch_account(body: SwitchAccountBody) -> Response[dict[str, Any]]:
+    return _acting_as(sessions.switch_account(principal(app), body.account_id))
+
+
+def _acting_as(found: sessions.ActingAs) -> Response[dict[str, Any]]:
+    return json_response(200, {"account": sessions.account_view(found.account), "accounts": found.accounts})
 
 
 @app.delete(

@@ -2,14 +2,16 @@
 
 Firms and accounts are created as the CRM would create them: signed ``PUT`` requests to
 ``/v1/admin/firms/{id}`` and ``/v1/admin/accounts/{id}``, so every start of ``make dev`` (and every
-integration test's data) proves that path. A firm's white-label addresses (``portal_url``,
-``brand.logo_url``) are written in the data as paths (``/_dev/brand/berger.png``) and provisioned
-as URLs on the site that serves the reset page (the local stack's, which also serves the logos;
-the tests' configured one), so the demo firms' portals and logos live on whichever stack runs.
+integration test's data) proves that path; an address that has accounts at several firms is one
+login. A firm's white-label addresses (``portal_url``, ``brand.logo_url``) are written in the data
+as paths (``/_dev/brand/berger.png``) and provisioned as URLs on the site that serves the reset
+page (the local stack's, which also serves the logos; the tests' configured one), so the demo
+firms' portals and logos live on whichever stack runs.
 
-The demo passwords are then written straight into the accounts table: no route sets a password
-for someone else (ASVS 6.4.6), on purpose, and the demo needs accounts that can sign in. That
-step exists only here, in dev-only code.
+The demo passwords are then written straight onto the logins: no route sets a password for
+someone else (ASVS 6.4.6), on purpose, and the demo needs accounts that can sign in. That step
+exists only here, in dev-only code. Accounts of one address must give the same password (it is
+their login's).
 """
 
 from __future__ import annotations
@@ -117,15 +119,28 @@ def seed(data: dict[str, Any], provision: Provision) -> None:
     set_demo_passwords(data)
 
 
-def set_demo_passwords(data: dict[str, Any]) -> None:
-    """Dev only: write each demo account's password hash directly (see the module's docstring)."""
-    # deferred: the layer is on the path only once the stack has set it up
-    from pwreset.storage.models import Account
-
+def demo_passwords(data: dict[str, Any]) -> dict[str, str]:
+    """Each demo login's password, by address; refuses two passwords for one address (one login)."""
+    passwords: dict[str, str] = {}
     for firm in data["firms"]:
         for acc in firm["accounts"]:
-            if acc.get("password"):
-                Account(acc["account_id"]).update(actions=[Account.password_hash.set(_hash(acc["password"]))])
+            if not acc.get("password"):
+                continue
+            address = acc["email"].strip().lower()
+            if passwords.setdefault(address, acc["password"]) != acc["password"]:
+                raise SeedError(f"{acc['account_id']}: another password for {address}, which is one login")
+    return passwords
+
+
+def set_demo_passwords(data: dict[str, Any]) -> None:
+    """Dev only: write each demo login's password hash directly (see the module's docstring)."""
+    # deferred: the layer is on the path only once the stack has set it up
+    from pwreset.storage.models import LOGIN_ITEM, Login
+
+    for address, password in demo_passwords(data).items():
+        Login(address, LOGIN_ITEM).update(
+            actions=[Login.password_hash.set(_hash(password))], condition=Login.email.exists()
+        )
 
 
 @cache

@@ -1,14 +1,15 @@
 """Enumeration by timing, measured over HTTP against the local stack (OWASP Forgot Password Cheat
 Sheet; ASVS 6.3.8): self-service and sign-in take the same time whether the address exists, is
-unknown or is archived. Rate limits are switched off for this stack so that every request for the
-known address really takes the known path; the defences under test are the queue (self-service
-answers before anyone looks the address up) and the dummy hash (sign-in), not the limiter.
+unknown or is archived, and whether the firm named has an account of it. Rate limits are switched
+off for this stack so that every request for the known address really takes the known path; the
+defences under test are the queue (self-service answers before anyone looks the address up) and the
+dummy hash (sign-in), not the limiter.
 
 Each kind is compared with each other by ``support.timing.compare``: interleaved rounds in a
 shuffled order, a sign test on the paired differences and a bound on the p90 relative to the spread.
 
-Sign-in must look the address up, and the local DynamoDB (moto) answers a query that finds an item
-about 2 ms slower than one that finds none (the item's parsing and serialisation in Python; in
+Sign-in must look the address's login up, and the local DynamoDB (moto) answers a query that finds
+items about 2 ms slower than one that finds none (the item's parsing and serialisation in Python; in
 DynamoDB it is the item's few hundred bytes). That is the store's difference, not the service's:
 as many rounds of the bare query for a known and an unknown address are timed against the same
 moto right after, and each round's difference is added to an unknown address's sign-in before the
@@ -22,7 +23,6 @@ import random
 import time
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from support.local_stack import Stack, start_stack, stop_stack
@@ -86,29 +86,24 @@ def assert_indistinguishable(title: str, samples: dict[str, list[float]]) -> Non
 
 def test_self_service_takes_the_same_time_for_existing_unknown_and_archived(quiet_stack: Stack) -> None:
     bodies = {name: {"email": address} for name, address in ADDRESSES.items()}
+    # A firm's own portal names its firm: one where the address has no account looks the same.
+    bodies["existing, another firm"] = {"email": ADDRESSES["existing"], "firm_id": "firm-hartmann"}
     assert_indistinguishable("self-service", sample(quiet_stack, "/v1/password-resets", bodies, 202))
 
 
 def store_lookup_difference(stack: Stack, rounds: int) -> list[float]:
-    """Per round, how much longer the local DynamoDB takes to answer the sign-in's address query
-    when it finds the account than when it finds none (bare queries, no service code)."""
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{stack.moto_port}",
-        region_name="eu-central-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    table = next(name for name in dynamodb.list_tables()["TableNames"] if name.endswith("-AccountsTable"))
+    """Per round, how much longer the local DynamoDB takes to answer the sign-in's query of the
+    address's login when it finds the login and its membership than when it finds none (bare
+    queries, no service code)."""
+    dynamodb, table = stack.aws("dynamodb"), stack.table("LoginsTable")
 
     def query(address: str) -> float:
         started = time.perf_counter()
         dynamodb.query(
             TableName=table,
-            IndexName="by_email",
             KeyConditionExpression="email = :email",
             ExpressionAttributeValues={":email": {"S": address}},
-            Limit=1,
+            ConsistentRead=True,
         )
         return (time.perf_counter() - started) * 1000
 
@@ -122,6 +117,12 @@ def test_sign_in_takes_the_same_time_for_unknown_address_and_wrong_password(quie
         "unknown address": {"email": "nobody-here@example.com", "password": "a wrong password 123"},
         "wrong password": {"email": "james.miller@example.com", "password": "a wrong password 123"},
         "archived account": {"email": "karl.vogel@example.com", "password": "Mandant-Demo-Birke-2026"},
+        # The right password, but a firm where the login has no account: the dummy hash, too.
+        "no account in that firm": {
+            "email": "james.miller@example.com",
+            "password": "Client-Demo-Oak-Tree-2026",
+            "firm_id": "firm-hartmann",
+        },
     }
     samples = sample(quiet_stack, "/v1/sessions", bodies, 401)
     store = store_lookup_difference(quiet_stack, ROUNDS)

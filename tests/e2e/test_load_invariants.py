@@ -203,8 +203,9 @@ def _overwrite(
 
 
 def test_a_password_change_without_its_version_bump_is_caught(run: Run) -> None:
-    key = {"account_id": {"S": JAMES}}
-    plant = _overwrite(run, "AccountsTable", key, "password_version", {"N": "0"}, {"N": "1"})
+    # The version is the login's (issue #22): James's address's.
+    key = {"email": {"S": run.snapshot.accounts[JAMES]["email"]}, "item": {"S": "login"}}
+    plant = _overwrite(run, "LoginsTable", key, "password_version", {"N": "0"}, {"N": "1"})
     assert planted(run, plant) == {"records_whole"}
 
 

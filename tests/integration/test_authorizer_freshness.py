@@ -1,7 +1,8 @@
-"""The authorizer reads the session and the account with strongly consistent reads, so a reset, a
-sign-out, an archiving or a revocation ends access on the very next request, not after
-DynamoDB's eventual consistency has caught up (security review #14, item 7). moto is always
-consistent, so the test looks at what the authorizer asks DynamoDB for."""
+"""The authorizer reads the session, then the account and its login (one batch), with strongly
+consistent reads, so a reset, a lock, a sign-out, an archiving or a revocation ends access on the
+very next request, not after DynamoDB's eventual consistency has caught up (security review #14,
+item 7); two round trips per request, as before logins (issue #22). moto is always consistent, so
+the test looks at what the authorizer asks DynamoDB for."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def test_every_read_the_authorizer_makes_is_strongly_consistent(
     assert api.get("/v1/sessions/current", token=session).status == 200
 
     reads = [c for c in spy.calls if c.function == "AuthorizerFunction"]
-    tables = {c.params.get("TableName") for c in reads}
-    assert tables == {os.environ["SESSIONS_TABLE"], os.environ["ACCOUNTS_TABLE"]}
-    assert [c.operation for c in reads] == ["GetItem", "GetItem"]
-    assert all(c.params.get("ConsistentRead") is True for c in reads), [c.params for c in reads]
+    assert [c.operation for c in reads] == ["GetItem", "BatchGetItem"]
+    session_read, batch = reads
+    assert session_read.params["TableName"] == os.environ["SESSIONS_TABLE"]
+    assert session_read.params.get("ConsistentRead") is True
+    requested = batch.params["RequestItems"]
+    assert set(requested) == {os.environ["ACCOUNTS_TABLE"], os.environ["LOGINS_TABLE"]}
+    assert all(table["ConsistentRead"] is True for table in requested.values()), requested

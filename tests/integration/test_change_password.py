@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from support.accounts import password_hash, set_login
 from support.api import Api
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
@@ -62,12 +63,12 @@ def test_a_change_replaces_this_session_and_ends_every_other_session_and_link(
     assert event["account_id"]["S"] == ANNA
 
 
-def test_a_change_reads_the_account_and_its_firm_in_one_call(
+def test_a_change_reads_the_account_its_login_and_its_firm_in_one_call(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both keys come with the session: the account and its firm (the policy refuses the firm's
-    name) in one BatchGetItem, and one transaction writes the change (bench/flows.py counts the
-    sign-in counters between them)."""
+    """Every key comes with the session: the account, its login (the password is the login's) and
+    its firm (the policy refuses the firm's name) in one BatchGetItem, and one transaction writes
+    the change (bench/flows.py counts the sign-in counters between them)."""
     session = anna(api, demo)
     spy = ApiCallSpy(monkeypatch)
     changed = api.post(
@@ -76,7 +77,8 @@ def test_a_change_reads_the_account_and_its_firm_in_one_call(
     assert changed.status == 200, changed.body
     made = [call for call in spy.calls if call.function == "SessionsFunction"]
     assert made[0].name == "dynamodb.BatchGetItem"
-    assert set(made[0].params["RequestItems"]) == {os.environ["ACCOUNTS_TABLE"], os.environ["FIRMS_TABLE"]}
+    read = set(made[0].params["RequestItems"])
+    assert read == {os.environ["ACCOUNTS_TABLE"], os.environ["LOGINS_TABLE"], os.environ["FIRMS_TABLE"]}
     assert [call.name for call in made if call.name != "dynamodb.UpdateItem"] == [
         "dynamodb.BatchGetItem",
         "dynamodb.TransactWriteItems",
@@ -145,11 +147,8 @@ def test_a_password_set_under_an_older_shorter_minimum_still_signs_in_and_the_ne
     """NIST SP 800-63B-4 asks 15 characters of a password that is the only factor (#24.10). A
     sign-in compares with the stored hash and never applies the policy, so nobody is locked out
     by the raise; the next change (while signed in, or by a link) must meet it."""
-    from pwreset.credentials.hashing import hash_password
-    from pwreset.storage.models import Account
-
     old_password = "Zq7#vL2!pW9x"  # 12 characters: what the minimum allowed before
-    Account(ANNA).update(actions=[Account.password_hash.set(hash_password(old_password))])
+    set_login(demo[ANNA]["email"], password_hash=password_hash(old_password))
 
     session = api.sign_in(demo[ANNA]["email"], old_password)
     before = recorded()

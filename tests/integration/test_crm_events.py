@@ -189,6 +189,26 @@ def test_a_staff_reset_reaches_the_bus_as_password_changed_with_the_clients_fact
     assert event["time"] == change["at"].strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def test_a_change_of_a_login_with_accounts_at_two_firms_names_both(
+    api: Api, demo: dict[str, Any], crm: Any, runner: FunctionRunner
+) -> None:
+    """Sophie of the demo data is a client of both firms with one login: a reset through Hartmann's
+    staff changes the password of both accounts, and the CRM hears of both (issue #22)."""
+    staff_reset_confirmed(api, demo, client="acc-hartmann-client-sophie", staff="acc-hartmann-owner")
+
+    publish_stream(runner)
+
+    [event] = published(crm)
+    assert (event["detail"]["account_id"], event["detail"]["firm_id"]) == (
+        "acc-hartmann-client-sophie",
+        "firm-hartmann",
+    )
+    assert event["detail"]["accounts"] == [
+        {"account_id": "acc-hartmann-client-sophie", "firm_id": "firm-hartmann"},
+        {"account_id": "acc-berger-client-sophie", "firm_id": "firm-berger"},
+    ]
+
+
 def test_each_way_a_password_changes_says_how_and_who_asked(
     api: Api, demo: dict[str, Any], crm: Any, runner: FunctionRunner
 ) -> None:
@@ -477,11 +497,11 @@ def test_the_sample_event_has_the_shape_of_fresh_records(demo: dict[str, Any]) -
 
 def stored_secrets() -> set[str]:
     """Every token digest, session digest and password hash in the tables."""
-    from pwreset.storage.models import Account, LockToken, ResetToken, Session
+    from pwreset.storage.models import LOGIN_ITEM, LockToken, Login, ResetToken, Session
 
     found = {r.token_hash for r in ResetToken.scan()} | {r.token_hash for r in LockToken.scan()}
     found |= {s.session_hash for s in Session.scan()}
-    found |= {a.password_hash for a in Account.scan() if a.password_hash}
+    found |= {login.password_hash for login in Login.scan(Login.item == LOGIN_ITEM) if login.password_hash}
     return found
 
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.accounts import set_login
 from support.api import Api
 from support.recorded import assert_nothing_recorded_since, recorded
 
-BERGER_CLIENTS = ["Anna Schmidt", "Bruno Bounce", "Clara Complaint", "James Miller", "Karl Vogel"]
+BERGER_CLIENTS = [
+    "Anna Schmidt",
+    "Bruno Bounce",
+    "Clara Complaint",
+    "James Miller",
+    "Karl Vogel",
+    "Sophie Wagner",
+]
 
 
 def test_staff_see_their_own_firms_clients_sorted_by_name(api: Api, demo: dict[str, Any]) -> None:
@@ -32,17 +40,18 @@ def test_staff_see_their_own_firms_clients_sorted_by_name(api: Api, demo: dict[s
     member = api.sign_in_as(demo["acc-berger-member"])
     assert api.get("/v1/accounts", token=member).body == listed.body
     hartmann = api.sign_in_as(demo["acc-hartmann-owner"])
-    assert [a["name"] for a in api.get("/v1/accounts", token=hartmann).body["accounts"]] == ["Maria Lopez"]
+    hartmann_clients = api.get("/v1/accounts", token=hartmann).body["accounts"]
+    assert [a["name"] for a in hartmann_clients] == ["Maria Lopez", "Sophie Wagner"]
+    # Sophie is a client of both firms: each firm sees its own account of her, not the other's.
+    assert {a["account_id"] for a in accounts} & {a["account_id"] for a in hartmann_clients} == set()
 
 
 def test_a_new_client_without_a_password_and_a_condemned_address_show_as_such(
     api: Api, demo: dict[str, Any]
 ) -> None:
-    from pwreset.storage.models import Account
-
     body = {"firm_id": "firm-berger", "role": "client", "email": "aaron.neu@example.com", "name": "aaron Neu"}
     assert api.signed("PUT", "/v1/admin/accounts/acc-aaron", body).status == 201
-    Account.get("acc-berger-client-bounce").update(actions=[Account.email_status.set("undeliverable")])
+    set_login(demo["acc-berger-client-bounce"]["email"], email_status="undeliverable")
     owner = api.sign_in_as(demo["acc-berger-owner"])
 
     accounts = api.get("/v1/accounts", token=owner).body["accounts"]

@@ -24,6 +24,7 @@ ROUTE_EVENTS = {
     ("POST", "/v1/sessions"): "sessions_sign_in.json",
     ("GET", "/v1/sessions/current"): "sessions_current.json",
     ("DELETE", "/v1/sessions/current"): "sessions_sign_out.json",
+    ("PUT", "/v1/sessions/current/account"): "sessions_switch_account.json",
     ("GET", "/reset"): "reset_page_get.json",
     ("GET", "/help/reset-email"): "reset_page_help.json",
     ("GET", "/reset/assets/{name}"): "reset_page_asset.json",
@@ -55,6 +56,7 @@ def with_principal(event: dict[str, Any], demo: dict[str, Any], account_id: str)
             "role": acc["role"],
             "name": acc["name"],
             "locale": acc["locale"],
+            "email": acc["email"],
         }
     )
     return event
@@ -136,6 +138,31 @@ def test_sign_in_current_and_sign_out_events(demo: dict[str, Any]) -> None:
     assert invoke("SessionsFunction", sign_out)["statusCode"] == 204
 
 
+def test_switch_account_event(demo: dict[str, Any], api: Api) -> None:
+    """Sophie, a client of both demo firms, acting at Berger's, switches to her Hartmann account."""
+    sophie = demo["acc-berger-client-sophie"]
+    token = api.sign_in(sophie["email"], sophie["password"], firm_id="firm-berger")
+    event = load_event("sessions_switch_account.json")
+    event["requestContext"]["authorizer"]["session_hash"] = (
+        __import__("hashlib").sha256(token.encode()).hexdigest()
+    )
+    result = invoke("SessionsFunction", event)
+    assert result["statusCode"] == 200, result["body"]
+    body = json.loads(result["body"])
+    assert (body["account"]["account_id"], body["account"]["firm_id"]) == (
+        "acc-hartmann-client-sophie",
+        "firm-hartmann",
+    )
+    assert {a["firm_name"] for a in body["accounts"]} == {
+        "Steuerkanzlei Berger & Partner",
+        "Hartmann Tax Advisors",
+    }
+    assert (
+        api.get("/v1/sessions/current", token=token).body["account"]["account_id"]
+        == "acc-hartmann-client-sophie"
+    )
+
+
 def test_firm_clients_event(demo: dict[str, Any]) -> None:
     listed = invoke("SessionsFunction", load_event("sessions_firm_clients.json"))  # Petra, an owner
     assert listed["statusCode"] == 200, listed["body"]
@@ -197,6 +224,7 @@ def test_lock_event_answers_in_the_contract_shape(demo: dict[str, Any]) -> None:
     from datetime import UTC, datetime
 
     from pwreset.credentials.locks import issue_lock_token
+    from pwreset.storage.accounts import get_login
     from pwreset.storage.events import PasswordChangedEvent
     from pwreset.storage.models import Account
 
@@ -218,4 +246,4 @@ def test_lock_event_answers_in_the_contract_shape(demo: dict[str, Any]) -> None:
     event["body"] = json.dumps({"token": issue_lock_token(anna, change).split("#lock=", 1)[1]})
     locked = invoke("ConfirmResetFunction", event)
     assert (locked["statusCode"], json.loads(locked["body"])) == (200, {"status": "locked"})
-    assert Account.get("acc-berger-client-anna", consistent_read=True).is_locked
+    assert get_login("anna.schmidt@example.com").is_locked  # type: ignore[union-attr]

@@ -20,6 +20,7 @@ import pytest
 
 from devstack.ses_simulator import SesSimulator
 from devstack.template import local_origin_secret
+from support.accounts import set_login
 from support.api import Api, gateway
 from support.cloudformation import allows
 from support.environment import TEMPLATE
@@ -54,7 +55,7 @@ def edge() -> dict[str, str]:
 def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> None:
     from argon2 import PasswordHasher
 
-    from pwreset.storage.models import Account, DeliveryTimeline, ResetToken
+    from pwreset.storage.models import DeliveryTimeline, ResetToken
 
     owner = api.sign_in_as(demo["acc-berger-owner"])
     anna = demo["acc-berger-client-anna"]
@@ -91,17 +92,15 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     # Sign-in upgrades a weak hash; current session; sign-out.
     james = demo["acc-berger-client-james"]
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(james["password"])
-    Account.get("acc-berger-client-james").update(actions=[Account.password_hash.set(weak)])
+    set_login(james["email"], password_hash=weak)
     assert api.post("/v1/sessions", {"email": james["email"], "password": "not the password!"}).status == 401
     james_session = api.sign_in(james["email"], james["password"])
     assert api.get("/v1/sessions/current", token=james_session).status == 200
     assert api.delete("/v1/sessions/current", token=james_session).status == 204
     assert api.get("/v1/accounts", token=owner).status == 200
-    # A bounce through the webhook, the deliveries view, and the 409 with its diagnosis.
-    Account.get("acc-berger-client-james").update(
-        actions=[Account.email.set("bounce@simulator.amazonses.com")]
-    )
-    assert api.post("/v1/accounts/acc-berger-client-james/password-reset", token=owner).status == 202
+    # A bounce through the webhook (it marks the address's login), the deliveries view, and the 409
+    # with its diagnosis.
+    assert api.post("/v1/accounts/acc-berger-client-bounce/password-reset", token=owner).status == 202
     mail = sent_messages()[-1]
     # As for a link issued before its delivery timeline started with it: the webhook checks that
     # the link exists before it starts one.
@@ -116,9 +115,9 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     )
     simulator.wait()
     assert (
-        api.get("/v1/accounts/acc-berger-client-james/password-reset/deliveries", token=owner).status == 200
+        api.get("/v1/accounts/acc-berger-client-bounce/password-reset/deliveries", token=owner).status == 200
     )
-    again = api.post("/v1/accounts/acc-berger-client-james/password-reset", token=owner)
+    again = api.post("/v1/accounts/acc-berger-client-bounce/password-reset", token=owner)
     assert (again.status, again.error_code) == (409, "email_undeliverable")
     assert api.get("/reset").status == 200
     # The help article naming a firm's contact reads the firm.
@@ -139,6 +138,13 @@ def run_everything(api: Api, demo: dict[str, Any], simulator: SesSimulator) -> N
     )
     assert api.signed("GET", "/v1/admin/accounts/acc-nora").status == 200
     assert api.signed("DELETE", "/v1/admin/accounts/acc-nora").status == 204
+    # Sophie, a client of both firms: her session switches from Berger's account to Hartmann's.
+    sophie = demo["acc-berger-client-sophie"]
+    both = api.sign_in_as(sophie)
+    switched = api.put(
+        "/v1/sessions/current/account", {"account_id": "acc-hartmann-client-sophie"}, token=both
+    )
+    assert switched.status == 200
     # A password changed while signed in.
     maria = demo["acc-hartmann-client-maria"]
     session = api.sign_in(maria["email"], maria["password"])
@@ -208,15 +214,15 @@ def test_every_call_of_every_function_is_allowed_by_its_own_policy(
     senders = {email.utils.parseaddr(c.params["FromEmailAddress"])[1] for c in sends}
     assert sends and senders == {os.environ["SENDER_ADDRESS"]}
     assert any(c.params["FromEmailAddress"] != os.environ["SENDER_ADDRESS"] for c in sends)  # a firm's
-    account_updates = list(webhook_account_updates(calls.calls))
-    assert account_updates, "the run marked no address"
-    for names in account_updates:
-        assert names <= {"account_id", "email", "email_status"}, names
+    login_updates = list(webhook_login_updates(calls.calls))
+    assert login_updates, "the run marked no address"
+    for names in login_updates:
+        assert names <= {"email", "item", "email_status"}, names
 
 
-def webhook_account_updates(calls: list[ApiCall]) -> Iterator[set[str]]:
-    """The attribute names each of the webhook's account updates touches (dynamodb:Attributes)."""
-    accounts = os.environ["ACCOUNTS_TABLE"]
+def webhook_login_updates(calls: list[ApiCall]) -> Iterator[set[str]]:
+    """The attribute names each of the webhook's login updates touches (dynamodb:Attributes)."""
+    logins = os.environ["LOGINS_TABLE"]
     for call in calls:
         if call.function != "SesEventsFunction":
             continue
@@ -226,7 +232,7 @@ def webhook_account_updates(calls: list[ApiCall]) -> Iterator[set[str]]:
         elif call.operation == "TransactWriteItems":
             updates += [item["Update"] for item in call.params["TransactItems"] if "Update" in item]
         for update in updates:
-            if update["TableName"] == accounts:
+            if update["TableName"] == logins:
                 yield set(update.get("ExpressionAttributeNames", {}).values()) | set(update["Key"])
 
 

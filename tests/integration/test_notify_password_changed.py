@@ -20,7 +20,7 @@ import pytest
 from devstack.gateway import FunctionRunner
 from devstack.template import local_origin_secret
 from pwreset.core.times import format_datetime
-from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner
+from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner, set_login
 from support.api import Api
 from support.environment import TEMPLATE
 from support.samples import load_event, shape_of
@@ -340,9 +340,7 @@ def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_
 def test_owners_who_cannot_receive_mail_are_skipped_not_retried(
     api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
 ) -> None:
-    from pwreset.storage.models import Account
-
-    Account.get(SECOND_OWNER).update(actions=[Account.email_status.set("undeliverable")])
+    set_login(firm[SECOND_OWNER]["email"], email_status="undeliverable")
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS)
 
     run = run_stream(runner)
@@ -416,13 +414,16 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
 
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
-    # The client and the firm in one batch, the owners in one query, then per mail (two owners
-    # and the client) an idempotency claim, the send and the mark: no record per event on top. The
-    # client's mail also writes its lock link and its delivery record.
+    # The client and the firm in one batch, the client's login and its firms in one query, the
+    # owners in one query and their logins (may they be mailed) in one batch, then per mail (two
+    # owners and the client) an idempotency claim, the send and the mark: no record per event on
+    # top. The client's mail also writes its lock link and its delivery record.
     names = aws_calls.names()
     assert names == [
         "dynamodb.BatchGetItem",
         "dynamodb.Query",
+        "dynamodb.Query",
+        "dynamodb.BatchGetItem",
         *GUARDED_MAIL * 2,
         *GUARDED_MAIL_WITH_LOCK_LINK,
     ]
@@ -455,7 +456,8 @@ def test_a_throttled_batch_read_falls_back_to_single_reads_and_still_mails(
 
     assert notify(runner, [record]) == {"batchItemFailures": []}
 
-    assert aws_calls.names().count("dynamodb.GetItem") == 2
+    # The client and the firm, then the two owners' logins, each read singly.
+    assert aws_calls.names().count("dynamodb.GetItem") == 4
     anna = ses.to(firm[ANNA]["email"])
     assert len(anna) == 1
     assert "Steuerkanzlei Berger & Partner" in subject_of(anna[0])  # the firm's name, read singly

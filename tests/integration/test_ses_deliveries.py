@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from support.accounts import login_of, password_hash, set_login
 from support.api import Api
 from support.recorded import assert_nothing_recorded_since, assert_only_recorded_since, recorded
 from support.samples import load_event
@@ -312,36 +313,39 @@ def test_a_mail_to_staff_has_no_timeline_but_its_bounce_still_marks_the_address(
     assert body["email_status"] == "undeliverable"
 
 
-def test_a_bounce_for_an_old_address_does_not_mark_the_new_one(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.storage.models import Account
+def readdress_anna(api: Api, email: str) -> None:
+    """The CRM gives Anna a new address: her account moves to that address's login."""
+    body = {"firm_id": "firm-berger", "role": "client", "email": email, "name": "Anna Schmidt"}
+    assert api.signed("PUT", f"/v1/admin/accounts/{ANNA}", body).status == 200
 
+
+def test_a_bounce_for_an_old_address_does_not_mark_the_new_one(api: Api, demo: dict[str, Any]) -> None:
     record = staff_send(api, demo)
-    Account.get(ANNA).update(actions=[Account.email.set("anna.neu@example.com")])
+    readdress_anna(api, "anna.neu@example.com")
 
     report(api, record, "event-bounce-permanent-general.json")
 
-    assert Account.get(ANNA).email_status == "ok"
+    assert login_of("anna.neu@example.com").email_status == "ok"
+    assert login_of(demo[ANNA]["email"]) is None  # the old address's login went with its account
 
 
 def test_a_complaint_is_not_downgraded_by_a_later_bounce(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.storage.models import Account
-
     record = staff_send(api, demo)
     report(api, record, "event-complaint.json")
     report(api, record, "event-bounce-permanent-general.json")
 
-    assert Account.get(ANNA).email_status == "complained"
+    assert login_of(demo[ANNA]["email"]).email_status == "complained"
 
 
 def test_a_bounce_refused_for_the_address_still_lands_on_the_timeline(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.storage.models import Account, DeliveryTimeline
+    from pwreset.storage.models import DeliveryTimeline
 
     record = staff_send(api, demo)
     report(api, record, "event-complaint.json")
 
     assert report(api, record, "event-bounce-permanent-general.json").body == {"status": "recorded"}
 
-    assert Account.get(ANNA).email_status == "complained"
+    assert login_of(demo[ANNA]["email"]).email_status == "complained"
     events = [json.loads(str(e))["type"] for e in DeliveryTimeline.get(record.reset_id).events]
     assert sorted(events) == ["bounce", "complaint"]
 
@@ -349,7 +353,7 @@ def test_a_bounce_refused_for_the_address_still_lands_on_the_timeline(api: Api, 
 def test_a_redelivered_bounce_changes_nothing_even_after_the_address_was_cleared(
     api: Api, demo: dict[str, Any]
 ) -> None:
-    from pwreset.storage.models import Account, DeliveryTimeline
+    from pwreset.storage.models import DeliveryTimeline
 
     record = staff_send(api, demo)
     bounce = ses_event(
@@ -360,29 +364,28 @@ def test_a_redelivered_bounce_changes_nothing_even_after_the_address_was_cleared
     )
     message = signer().notification(topic_arn(), bounce)
     assert post(api, message).body == {"status": "recorded"}
-    assert Account.get(ANNA).email_status == "undeliverable"
-    Account.get(ANNA).update(actions=[Account.email_status.set("ok")])  # the mailbox was fixed
+    assert login_of(record.email).email_status == "undeliverable"
+    set_login(record.email, email_status="ok")  # the mailbox was fixed
 
     assert post(api, message).body == {"status": "duplicate"}  # SNS delivers at least once
 
-    assert Account.get(ANNA).email_status == "ok"
+    assert login_of(record.email).email_status == "ok"
     assert len(DeliveryTimeline.get(record.reset_id).events) == 1
 
 
-def test_a_bounce_costs_one_index_query_and_one_transaction(
+def test_a_bounce_costs_one_query_and_one_transaction(
     api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pwreset.storage.models import Account
-
     record = staff_send(api, demo)
     calls = ApiCallSpy(monkeypatch)
 
     report(api, record, "event-bounce-permanent-general.json")
 
-    # The accounts behind the address; then marker, timeline entry and address mark together.
+    # The address's login with its accounts (one Query by its key: each active account gets the
+    # CRM's event), then the marker, the timeline entry, the mark and the events together.
     webhook = [c.name for c in calls.calls if c.function == "SesEventsFunction"]
     assert webhook == ["dynamodb.Query", "dynamodb.TransactWriteItems"]
-    assert Account.get(ANNA).email_status == "undeliverable"
+    assert login_of(demo[ANNA]["email"]).email_status == "undeliverable"
 
 
 # --------------------------------------------------------------------------- what staff read
@@ -405,9 +408,8 @@ def test_the_diagnosis_is_in_the_staff_members_language(api: Api, demo: dict[str
 
 
 def test_a_misspelt_provider_gets_a_did_you_mean(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.storage.models import Account
-
-    Account.get(ANNA).update(actions=[Account.email.set("anna.schmidt@gmial.com")])
+    readdress_anna(api, "anna.schmidt@gmial.com")
+    set_login("anna.schmidt@gmial.com", password_hash=password_hash(demo[ANNA]["password"]))
     record = staff_send(api, demo)
     report(api, record, "event-bounce-permanent-noemail.json")
 
@@ -643,9 +645,7 @@ def test_a_complained_address_blocks_staff_resets_in_english_too(api: Api, demo:
 
 
 def test_an_address_marked_by_another_mail_gets_a_general_diagnosis(api: Api, demo: dict[str, Any]) -> None:
-    from pwreset.storage.models import Account
-
-    Account.get(ANNA).update(actions=[Account.email_status.set("undeliverable")])
+    set_login(demo[ANNA]["email"], email_status="undeliverable")
     owner = api.sign_in_as(demo[OWNER])
     before = recorded()
 

@@ -135,6 +135,9 @@ class Api:
     def delete(self, path: str, **kw: Any) -> Result:
         return self.request("DELETE", path, **kw)
 
+    def put(self, path: str, body: Any = None, **kw: Any) -> Result:
+        return self.request("PUT", path, json_body=body, **kw)
+
     def signed(
         self, method: str, path: str, body: Any = None, *, key: KeyPair = PROVISIONING_KEY, **kw: Any
     ) -> Result:
@@ -151,11 +154,13 @@ class Api:
         return result.status, result.body
 
     # -- flows used by many tests
-    def sign_in(self, email: str, password: str) -> str:
-        result = self.post("/v1/sessions", {"email": email, "password": password})
+    def sign_in(self, email: str, password: str, *, firm_id: str | None = None) -> str:
+        body = {"email": email, "password": password, **({"firm_id": firm_id} if firm_id else {})}
+        result = self.post("/v1/sessions", body)
         assert result.status == 201, result.body
         return str(result.body["session"]["token"])
 
     def sign_in_as(self, account: dict[str, Any]) -> str:
-        """Sign in with a demo account (its ``email`` and ``password``, as the demo data has them)."""
-        return self.sign_in(account["email"], account["password"])
+        """Sign in as a demo account (its ``email`` and ``password``, as the demo data has them, in
+        its firm: a login with accounts at several firms acts as the one named)."""
+        return self.sign_in(account["email"], account["password"], firm_id=account.get("firm_id"))

@@ -105,6 +105,24 @@ class Stack:
         answer = self.post("/_dev/drain", {"timeout": timeout})
         assert answer.status == 200, f"not drained within {timeout} s: {answer.text}"
 
+    def aws(self, service: str) -> Any:
+        """A boto3 client on the stack's moto (its tables, queues and streams)."""
+        # deferred: most e2e tests speak HTTP only
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=f"http://127.0.0.1:{self.moto_port}",
+            region_name="eu-central-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def table(self, logical_id: str) -> str:
+        """The physical name the stack gave a table of the template."""
+        names = self.aws("dynamodb").list_tables()["TableNames"]
+        return next(name for name in names if name.endswith(f"-{logical_id}"))
+
     def mail(self) -> list[dict[str, Any]]:
         """Every mail in the dev mailbox (``GET /_dev/mail.json``)."""
         return list(self.get("/_dev/mail.json").json()["messages"])

@@ -21,6 +21,9 @@ CHANGED = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
 def context(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "firm_name": "Kanzlei Müller & Partner",
+        # The firm the change or lock came through, and the holder's login's other firms.
+        "via_firm_name": "Kanzlei Müller & Partner",
+        "other_firm_names": [],
         "recipient_name": "Jürgen Schäfer",
         "holder_name": "Anna Schmidt",
         "holder_email": "anna.schmidt@example.com",
@@ -174,3 +177,16 @@ def test_names_are_escaped_in_html_and_plain_in_text(kind: str) -> None:
     assert "<script>" not in mail.html
     assert "&lt;script&gt;" in mail.html
     assert evil in mail.text
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_a_lock_through_another_firm_names_it_and_the_holder_hears_it_applies_everywhere(locale: str) -> None:
+    owner = render("account_locked_owner", locale, **context(via_firm_name="Hartmann Tax Advisors"))
+    holder = render("account_locked_holder", locale, **context(other_firm_names=["Hartmann Tax Advisors"]))
+    owner_words = {
+        "en": "The account was locked from a mail of the Hartmann Tax Advisors client portal.",
+        "de": "Das Konto wurde über eine E-Mail des Mandantenportals von Hartmann Tax Advisors gesperrt.",
+    }[locale]
+    holder_words = {"en": "the lock applies to them too", "de": "Die Sperre gilt auch dort."}[locale]
+    assert owner_words in owner.text and owner_words in ParsedHtml(owner.html).text
+    assert holder_words in holder.text and holder_words in ParsedHtml(holder.html).text

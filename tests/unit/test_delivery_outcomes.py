@@ -12,7 +12,7 @@ import pytest
 
 from pwreset.delivery.deliveries import Mail, delivery_status, diagnose, timeline_events
 from pwreset.delivery.ses_events import parse_event
-from pwreset.storage.models import Account, DeliveryTimeline
+from pwreset.storage.models import LOGIN_ITEM, Account, DeliveryTimeline, Login
 from support.ses_events import ses_event
 
 RECIPIENT = "anna.schmidt@example.com"
@@ -214,12 +214,13 @@ def judged(
     *,
     locale: str = "en",
     now: datetime = SENT_AT + timedelta(hours=1),
-    account: Account | None = None,
+    login: Login | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
     events = timeline_events(subject.timeline)
     status = delivery_status(events, subject)
-    reader = account or Account("acc", password_version=0, locale="de")
-    return status, diagnose(status, events, subject, reader, locale=locale, now=now)
+    reader = Account("acc", locale="de")
+    login = login or Login(RECIPIENT, LOGIN_ITEM, password_version=0)
+    return status, diagnose(status, events, subject, reader, login, locale=locale, now=now)
 
 
 def test_the_table_names_every_type_the_configuration_set_publishes() -> None:
@@ -308,9 +309,9 @@ def test_an_opened_link_needs_no_diagnosis(kind: str) -> None:
 def test_a_link_whose_password_changed_since_needs_no_diagnosis() -> None:
     """Used without the page's verify (the API directly), or another link was used: either way the
     client got in."""
-    moved_on = Account("acc", password_version=1, locale="de")
+    moved_on = Login(RECIPIENT, LOGIN_ITEM, password_version=1)
 
-    assert judged(mail(DELIVERY), now=DELIVERED_AT + timedelta(days=3), account=moved_on) == (
+    assert judged(mail(DELIVERY), now=DELIVERED_AT + timedelta(days=3), login=moved_on) == (
         "delivered",
         None,
     )

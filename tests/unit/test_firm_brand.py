@@ -393,6 +393,7 @@ def link_context(**overrides: Any) -> dict[str, Any]:
 def mail_contexts() -> dict[str, dict[str, Any]]:
     """A context for every mail there is (the other mail tests' own), so a mail added later fails
     here until it has one: and then shows it is on the letterhead too."""
+    from test_access_granted_mail import context as access_context
     from test_account_locked_mails import context as locked_context
     from test_password_changed_mails import context as changed_context
 
@@ -404,6 +405,7 @@ def mail_contexts() -> dict[str, dict[str, Any]]:
         "password_changed_owner": changed,
         "account_locked_holder": locked_context(),
         "account_locked_owner": locked_context(),
+        "access_granted": access_context(),
     }
     for context in contexts.values():
         context.pop("letterhead", None)

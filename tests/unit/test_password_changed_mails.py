@@ -22,6 +22,9 @@ LOCK_LINK = "https://portal.example.com/reset#lock=" + "L" * 43
 def context(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "firm_name": "Kanzlei Müller & Partner",
+        # The firm the change or lock came through, and the holder's login's other firms.
+        "via_firm_name": "Kanzlei Müller & Partner",
+        "other_firm_names": [],
         "recipient_name": "Jürgen Schäfer",
         "holder_name": "Anna Schmidt",
         "holder_email": "anna.schmidt@example.com",
@@ -248,3 +251,35 @@ def test_the_owner_mail_words_the_holder_by_role(role: str, locale: str, intro: 
     if role != "client":
         # Staff are not clients: no "your client", no pointer to the client's profile.
         assert "your client" not in mail.text and "Ihrem Mandanten" not in mail.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "owner_words", "holder_words"),
+    [
+        (
+            "en",
+            "The change was made through the Hartmann Tax Advisors client portal. Anna Schmidt signs in "
+            "to your client portal with the same e-mail address and password",
+            "You sign in to the client portals of Hartmann Tax Advisors with the same e-mail address and "
+            "password: the new password opens them too.",
+        ),
+        (
+            "de",
+            "Die Änderung wurde über das Mandantenportal von Hartmann Tax Advisors vorgenommen.",
+            "In den Mandantenportalen von Hartmann Tax Advisors melden Sie sich mit derselben "
+            "E-Mail-Adresse und demselben Passwort an",
+        ),
+    ],
+)
+def test_a_change_through_another_firm_names_that_firm_and_the_holder_hears_of_every_firm(
+    locale: str, owner_words: str, holder_words: str
+) -> None:
+    """One login, two firms: the owner of the firm the change did not come through reads which
+    firm's portal it came through; the holder reads that the password opens the other firms too."""
+    owner = render("password_changed_owner", locale, **context(via_firm_name="Hartmann Tax Advisors"))
+    holder = render("password_changed_holder", locale, **context(other_firm_names=["Hartmann Tax Advisors"]))
+    assert owner_words in owner.text and owner_words in ParsedHtml(owner.html).text
+    assert holder_words in holder.text and holder_words in ParsedHtml(holder.html).text
+    # Through its own firm, for a login with one firm: neither note.
+    alone = [render(kind, locale, **context()) for kind in KINDS]
+    assert all("Hartmann" not in mail.text for mail in alone)

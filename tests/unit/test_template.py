@@ -15,9 +15,10 @@ from support.environment import API_FUNCTIONS, TEMPLATE
 # What each function may touch. A new table access needs a line here, on purpose: least privilege
 # is reviewed, not inherited.
 TABLE_ACCESS: dict[str, set[str]] = {
-    "AuthorizerFunction": {"SessionsTable", "AccountsTable"},
+    "AuthorizerFunction": {"SessionsTable", "AccountsTable", "LoginsTable"},
     "RequestResetFunction": {
         "AccountsTable",
+        "LoginsTable",  # the client's login: has a password, locked, what SES said of the address
         "FirmsTable",
         "ResetTokensTable",
         "EventsTable",
@@ -26,6 +27,7 @@ TABLE_ACCESS: dict[str, set[str]] = {
     },
     "ConfirmResetFunction": {
         "AccountsTable",
+        "LoginsTable",  # the link's login; the change or the lock writes it
         "ResetTokensTable",
         "LockTokensTable",  # "It wasn't me": read the lock link, mark it used in the lock's transaction
         "FirmsTable",  # the link's firm: its brand for the page, its portal after a confirm
@@ -34,11 +36,19 @@ TABLE_ACCESS: dict[str, set[str]] = {
         "RateLimitsTable",
         "DeliveryEventsTable",  # a link's first verify marks its mail opened
     },
-    # Sign in, and change the password (the firm's name for the policy, the event, the new session).
-    "SessionsFunction": {"AccountsTable", "FirmsTable", "SessionsTable", "EventsTable", "RateLimitsTable"},
+    # Sign in (the login and its memberships), switch, and change the password (the firm's name for
+    # the policy, the event, the new session).
+    "SessionsFunction": {
+        "AccountsTable",
+        "LoginsTable",
+        "FirmsTable",
+        "SessionsTable",
+        "EventsTable",
+        "RateLimitsTable",
+    },
     "ProvisioningFunction": {
         "AccountsTable",
-        "EmailClaimsTable",
+        "LoginsTable",  # memberships and logins, written with the account
         "FirmsTable",
         "ResetTokensTable",  # invitations; erasure
         "SessionsTable",  # counted when revoked; erasure
@@ -50,27 +60,30 @@ TABLE_ACCESS: dict[str, set[str]] = {
     # lock link a client's password-changed mail carries.
     "NotifyPasswordChangedFunction": {
         "AccountsTable",
+        "LoginsTable",  # the holder's login and its firms; the owners' logins (may they be mailed)
         "FirmsTable",
         "NotifyIdempotencyTable",
         "LockTokensTable",
         "DeliveryEventsTable",  # the holder's mail's delivery record
     },
-    # The email_undeliverable audit event goes into the events table in the mark's transaction.
+    # The email_undeliverable audit events go into the events table in the mark's transaction.
     "SesEventsFunction": {
         "ResetTokensTable",
         "DeliveryEventsTable",
         "SnsMessagesTable",
-        "AccountsTable",
+        "AccountsTable",  # the deliveries view's client
+        "LoginsTable",  # the address's verdict and its accounts; the view reads it
         "EventsTable",
     },
-    # Reads the events table's stream (SAM's managed policy) and touches no table: the events for the
-    # CRM are made from the stream's images alone.
-    "CrmEventsFunction": set(),
+    # Reads the events table's stream (SAM's managed policy); the event's account (its address) and
+    # that address's login, for the accounts a change of the login affected.
+    "CrmEventsFunction": {"AccountsTable", "LoginsTable"},
     "ResetPageFunction": {"FirmsTable"},  # the page and its assets; a firm's contact for the help article
-    # Self-service links from the queue: the account by address, the firm's name, the link, its
-    # event, and one idempotency record per request.
+    # Self-service links from the queue: the login by address, the account and the firm's name, the
+    # link, its event, and one idempotency record per request.
     "SelfServiceResetFunction": {
         "AccountsTable",
+        "LoginsTable",
         "FirmsTable",
         "ResetTokensTable",
         "EventsTable",

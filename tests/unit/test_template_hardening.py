@@ -10,10 +10,10 @@ from support.cloudformation import cloudformation, statements
 from support.environment import TEMPLATE
 
 # Tables whose loss would lose accounts, password hashes or the audit trail.
-PRECIOUS_TABLES = ("AccountsTable", "EmailClaimsTable", "FirmsTable", "EventsTable")
-# What the webhook may write on an account: the address's verdict (and read the address for the
-# condition that it is still the account's).
-WEBHOOK_ACCOUNT_ATTRIBUTES = {"account_id", "email", "email_status"}
+PRECIOUS_TABLES = ("AccountsTable", "LoginsTable", "FirmsTable", "EventsTable")
+# What the webhook may write on a login: the address's verdict (the key names the address and the
+# item; the condition that the login exists reads the address).
+WEBHOOK_LOGIN_ATTRIBUTES = {"email", "item", "email_status"}
 
 
 def listed(value: Any) -> list[Any]:
@@ -31,20 +31,22 @@ def test_mail_may_only_be_sent_from_the_configured_sender() -> None:
     assert len(senders) >= 3, senders
 
 
-def test_the_webhook_may_update_only_the_address_verdict_on_accounts() -> None:
+def test_the_webhook_may_update_only_the_address_verdict_on_logins() -> None:
     [grant] = [
         s
         for s in statements("SesEventsFunction")
-        if "dynamodb:UpdateItem" in listed(s["Action"]) and "AccountsTable" in json.dumps(s["Resource"])
+        if "dynamodb:UpdateItem" in listed(s["Action"]) and "LoginsTable" in json.dumps(s["Resource"])
     ]
     allowed = grant["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
-    assert set(allowed) == WEBHOOK_ACCOUNT_ATTRIBUTES
-    assert "dynamodb:UpdateItem" not in [
+    assert set(allowed) == WEBHOOK_LOGIN_ATTRIBUTES
+    # No other write on logins, and none at all on accounts: reads only.
+    assert not [
         a
         for s in statements("SesEventsFunction")
         if s is not grant
         for a in listed(s["Action"])
-        if "AccountsTable" in json.dumps(s["Resource"])
+        if a not in ("dynamodb:GetItem", "dynamodb:Query")
+        and ("LoginsTable" in json.dumps(s["Resource"]) or "AccountsTable" in json.dumps(s["Resource"]))
     ]
 
 

@@ -1,5 +1,6 @@
 """The token generator of both link kinds, reset links and "It wasn't me" lock links, as the confirm
-and lock routes rely on it; and what a lock does to reset links and sessions."""
+and lock routes rely on it, judged against an account and its login; what a lock of the login does
+to reset links and sessions; and which account of a login a sign-in acts as."""
 
 from __future__ import annotations
 
@@ -19,7 +20,17 @@ from pwreset.credentials.tokens import (
     TokenCheck,
     TokenGenerator,
 )
-from pwreset.storage.models import Account, LockToken, ResetToken, Session
+from pwreset.storage.logins import LoginAccounts
+from pwreset.storage.models import (
+    LOGIN_ITEM,
+    Account,
+    LockToken,
+    Login,
+    Membership,
+    ResetToken,
+    Session,
+    membership_item,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ISSUED = NOW - timedelta(days=1)
@@ -48,11 +59,17 @@ def account(**overrides: object) -> Account:
         "email": "a@example.com",
         "name": "A",
         "status": "active",
-        "password_version": 3,
         "access_version": 1,
     }
     fields.update(overrides)
     return Account("acc-1", **fields)
+
+
+def login(**overrides: object) -> Login:
+    """The login of account(): the password (its version) and the lock are the login's."""
+    fields: dict[str, Any] = {"password_hash": "h", "password_version": 3}
+    fields.update(overrides)
+    return Login("a@example.com", LOGIN_ITEM, **fields)
 
 
 def reset_record(**overrides: object) -> ResetToken:
@@ -75,6 +92,7 @@ def lock_record(**overrides: object) -> LockToken:
     fields: dict[str, Any] = {
         "account_id": "acc-1",
         "firm_id": "f",
+        "email": "a@example.com",
         "change_event_id": "evt-1",
         "change": "reset",
         "changed_at": ISSUED,
@@ -121,28 +139,38 @@ def test_check_gives_the_outcomes_both_kinds_share(
     generator_class: Callable[[], TokenGenerator[Any]], record: Record
 ) -> None:
     generator = generator_class()
-    assert generator.check(record(), account()) is TokenCheck.VALID
-    assert generator.check(None, account()) is TokenCheck.INVALID
-    assert generator.check(record(), None) is TokenCheck.INVALID
-    assert generator.check(record(account_id="acc-2"), account()) is TokenCheck.INVALID
-    assert generator.check(record(status="used"), account()) is TokenCheck.USED
-    assert generator.check(record(status="send_failed"), account()) is TokenCheck.INVALID
-    assert generator.check(record(status="odd"), account()) is TokenCheck.INVALID
-    assert generator.check(record(), account(status="archived")) is TokenCheck.ARCHIVED
+    assert generator.check(record(), account(), login()) is TokenCheck.VALID
+    assert generator.check(None, account(), login()) is TokenCheck.INVALID
+    assert generator.check(record(), None, login()) is TokenCheck.INVALID
+    assert generator.check(record(), account(), None) is TokenCheck.INVALID  # the login is gone
+    assert generator.check(record(account_id="acc-2"), account(), login()) is TokenCheck.INVALID
+    assert generator.check(record(status="used"), account(), login()) is TokenCheck.USED
+    assert generator.check(record(status="send_failed"), account(), login()) is TokenCheck.INVALID
+    assert generator.check(record(status="odd"), account(), login()) is TokenCheck.INVALID
+    assert generator.check(record(), account(status="archived"), login()) is TokenCheck.ARCHIVED
 
 
 def test_check_gives_each_outcome_of_a_reset_link() -> None:
     generator = FrozenResetGenerator()
-    assert generator.check(reset_record(password_version=2), account()) is TokenCheck.USED  # superseded
-    assert generator.check(reset_record(expires_at=NOW), account()) is TokenCheck.EXPIRED
+    assert (
+        generator.check(reset_record(password_version=2), account(), login()) is TokenCheck.USED
+    )  # superseded
+    # The login's password changed, through whichever firm: the link is used up too.
+    assert generator.check(reset_record(), account(), login(password_version=4)) is TokenCheck.USED
+    # The account moved to another address (and login) since: revoked, whatever the versions say.
+    moved = account(email="b@example.com")
+    assert generator.check(reset_record(), moved, login()) is TokenCheck.REVOKED
+    # ... also when the old address's login went with its last account.
+    assert generator.check(reset_record(), moved, None) is TokenCheck.REVOKED
+    assert generator.check(reset_record(expires_at=NOW), account(), login()) is TokenCheck.EXPIRED
 
 
 def test_check_gives_each_outcome_of_a_lock_link() -> None:
     generator = FrozenLockGenerator()
     # Being erased: as good as gone.
-    assert generator.check(lock_record(), account(status="erasing")) is TokenCheck.INVALID
+    assert generator.check(lock_record(), account(status="erasing"), login()) is TokenCheck.INVALID
     # A new address or role since the mail: the link's reader may no longer be the holder.
-    assert generator.check(lock_record(), account(access_version=2)) is TokenCheck.INVALID
+    assert generator.check(lock_record(), account(access_version=2), login()) is TokenCheck.INVALID
 
 
 @pytest.mark.parametrize(("generator_class", "record"), KINDS)
@@ -150,16 +178,21 @@ def test_expiry_is_decided_in_code_not_by_ttl(
     generator_class: Callable[[datetime], TokenGenerator[Any]], record: Record
 ) -> None:
     generator = generator_class(NOW)
-    assert generator.check(record(expires_at=NOW + timedelta(seconds=1)), account()) is TokenCheck.VALID
-    assert generator.check(record(expires_at=NOW - timedelta(seconds=1)), account()) is TokenCheck.EXPIRED
-    assert generator.check(record(expires_at=NOW), account()) is TokenCheck.EXPIRED
+    assert (
+        generator.check(record(expires_at=NOW + timedelta(seconds=1)), account(), login()) is TokenCheck.VALID
+    )
+    assert (
+        generator.check(record(expires_at=NOW - timedelta(seconds=1)), account(), login())
+        is TokenCheck.EXPIRED
+    )
+    assert generator.check(record(expires_at=NOW), account(), login()) is TokenCheck.EXPIRED
 
 
 def test_a_later_password_change_or_a_lock_already_in_place_leaves_the_link_working() -> None:
     """Whoever changed the password must not be able to kill the lock link by changing it again."""
     generator = FrozenLockGenerator()
-    assert generator.check(lock_record(), account(password_version=9)) is TokenCheck.VALID
-    assert generator.check(lock_record(), account(locked_at=ISSUED)) is TokenCheck.VALID
+    assert generator.check(lock_record(), account(), login(password_version=9)) is TokenCheck.VALID
+    assert generator.check(lock_record(), account(), login(locked_at=ISSUED)) is TokenCheck.VALID
 
 
 def test_seven_days_decided_in_code_not_by_ttl() -> None:
@@ -167,12 +200,12 @@ def test_seven_days_decided_in_code_not_by_ttl() -> None:
     assert expires - ISSUED == timedelta(days=7)
     just_before = FrozenLockGenerator(expires - timedelta(seconds=1))
     at_expiry = FrozenLockGenerator(expires)
-    assert just_before.check(lock_record(), account()) is TokenCheck.VALID
-    assert at_expiry.check(lock_record(), account()) is TokenCheck.EXPIRED
+    assert just_before.check(lock_record(), account(), login()) is TokenCheck.VALID
+    assert at_expiry.check(lock_record(), account(), login()) is TokenCheck.EXPIRED
     # A used link stays "used" after it would have expired; an expired one on an archived account
     # says "expired" (nothing to lock either way, but the link's own state comes first).
-    assert at_expiry.check(lock_record(status="used"), account()) is TokenCheck.USED
-    assert at_expiry.check(lock_record(), account(status="archived")) is TokenCheck.EXPIRED
+    assert at_expiry.check(lock_record(status="used"), account(), login()) is TokenCheck.USED
+    assert at_expiry.check(lock_record(), account(status="archived"), login()) is TokenCheck.EXPIRED
 
 
 @pytest.mark.parametrize(("generator_class", "record"), KINDS)
@@ -186,7 +219,7 @@ def test_check_never_raises_on_a_record_of_an_odd_shape(
     # A version that is no number differs from the account's, and a reset link issued for other
     # versions is revoked; anything else odd is as good as no record.
     revoked = record is reset_record and "access_version" in odd
-    assert generator_class().check(stored, account()) is (
+    assert generator_class().check(stored, account(), login()) is (
         TokenCheck.REVOKED if revoked else TokenCheck.INVALID
     )
 
@@ -205,16 +238,21 @@ def test_check_never_raises_on_a_record_of_an_odd_shape(
 def test_on_a_locked_account_only_a_staff_sent_link_works(
     requested_by: str | None, expected: TokenCheck
 ) -> None:
-    locked = account(locked_at=ISSUED)
-    assert FrozenResetGenerator().check(reset_record(requested_by=requested_by), locked) is expected
+    locked = login(locked_at=ISSUED)
     assert (
-        FrozenResetGenerator().check(reset_record(requested_by=requested_by), account()) is TokenCheck.VALID
+        FrozenResetGenerator().check(reset_record(requested_by=requested_by), account(), locked) is expected
+    )
+    assert (
+        FrozenResetGenerator().check(reset_record(requested_by=requested_by), account(), login())
+        is TokenCheck.VALID
     )
 
 
-def test_a_session_of_a_locked_account_is_refused_whatever_its_versions() -> None:
-    session = Session(
+def session() -> Session:
+    """A session of login() acting as account(), opened on their current versions."""
+    return Session(
         "h",
+        email="a@example.com",
         account_id="acc-1",
         firm_id="f",
         role="client",
@@ -223,5 +261,58 @@ def test_a_session_of_a_locked_account_is_refused_whatever_its_versions() -> Non
         created_at=NOW,
         expires_at=NOW + timedelta(hours=1),
     )
-    assert is_live(session, account(), now=NOW)
-    assert not is_live(session, account(locked_at=ISSUED), now=NOW)
+
+
+def test_a_session_of_a_locked_account_is_refused_whatever_its_versions() -> None:
+    assert is_live(session(), account(), login(), now=NOW)
+    assert not is_live(session(), account(), login(locked_at=ISSUED), now=NOW)
+
+
+def test_a_session_lives_on_the_logins_password_and_its_accounts_access() -> None:
+    """One login, several accounts: a change of the login's password ends the sessions of every
+    account; a revocation of one account (a new role, archiving) ends only those acting as it."""
+    assert is_live(session(), account(), login(), now=NOW)
+    assert not is_live(session(), account(), login(password_version=4), now=NOW)
+    assert not is_live(session(), account(access_version=2), login(), now=NOW)
+    assert not is_live(session(), account(status="archived"), login(), now=NOW)
+    assert not is_live(session(), account(), login(), now=NOW + timedelta(hours=1))
+
+
+# --------------------------------------------------------------------------- which account a login acts as
+
+
+def membership(firm_id: str, account_id: str, status: str = "active", role: str = "client") -> Membership:
+    return Membership(
+        "a@example.com",
+        membership_item(firm_id),
+        account_id=account_id,
+        firm_id=firm_id,
+        role=role,
+        status=status,
+    )
+
+
+def two_firms(last: str | None = None, *, archived: str | None = None) -> LoginAccounts:
+    members = (
+        membership("firm-a", "acc-a", "archived" if archived == "acc-a" else "active"),
+        membership("firm-b", "acc-b", "archived" if archived == "acc-b" else "active", role="owner"),
+    )
+    return LoginAccounts(email="a@example.com", login=login(last_account_id=last), memberships=members)
+
+
+def test_a_named_firm_picks_the_logins_active_account_there_and_nothing_elsewhere() -> None:
+    accounts = two_firms(last="acc-a")
+    assert accounts.acting("firm-b").account_id == "acc-b"  # type: ignore[union-attr]
+    assert accounts.acting("firm-unknown") is None
+    assert two_firms(archived="acc-b").acting("firm-b") is None
+
+
+def test_without_a_firm_the_last_used_active_account_else_the_first_active_one() -> None:
+    assert two_firms(last="acc-b").acting().account_id == "acc-b"  # type: ignore[union-attr]
+    assert two_firms(last=None).acting().account_id == "acc-a"  # type: ignore[union-attr]
+    assert two_firms(last="acc-b", archived="acc-b").acting().account_id == "acc-a"  # type: ignore[union-attr]
+    assert two_firms(last="acc-gone").acting().account_id == "acc-a"  # type: ignore[union-attr]
+    everything_archived = LoginAccounts(
+        email="a@example.com", login=login(), memberships=(membership("firm-a", "acc-a", "archived"),)
+    )
+    assert everything_archived.acting() is None and everything_archived.active == []

@@ -2,24 +2,31 @@
 
 Guarantees:
 
-* **One address, one account**, enforced by DynamoDB: every account write that sets an address
-  also claims it in the email-claims table in the same transaction (``attribute_not_exists`` or
-  already this account's), and releases the old one. Two concurrent writes claiming one address:
-  exactly one wins, the other is ``409 email_taken``.
+* **An address is one login; within a firm it is one account**, enforced by DynamoDB: every
+  account write that sets an address also writes the account's membership of that address's
+  login (``firm#<firm_id>``) in the same transaction, conditionally (``attribute_not_exists``), and
+  counts the login up (making it, without a password, when the address is new); a new address
+  leaves the old login (which goes with its last account). Two concurrent writes of one address
+  into one firm: exactly one wins, the other is ``409 email_taken``. Into different firms: one
+  login, one account per firm (the writes meet on the login item and are computed again).
 * **Idempotent**: a ``PUT`` whose body matches the stored account writes nothing and revokes
   nothing. A changed account is written on the revision it was computed from; a concurrent writer
   makes the condition fail and the ``PUT`` is computed again on the fresh state.
 * **A new address, a new role or archiving ends access at once**: the same write bumps the
-  account's ``access_version``, so every open link answers ``410 token_revoked`` and every session
-  ends, with no write per link or session. The answer counts what ended.
+  account's ``access_version``, so every open link of the account answers ``410 token_revoked`` and
+  every session acting as it ends, with no write per link or session. The answer counts what
+  ended. The login and the person's other accounts are untouched.
 * **Erasure loses nothing half way**: ``DELETE`` first strips the account of its personal data and
-  releases the address (one transaction; nothing works for it any more), then deletes its sessions,
-  links (lock links too) and delivery records and strips its audit events, and deletes the account
-  item last. A failure part-way leaves the account ``erasing``; the next ``DELETE`` finishes the job.
+  its membership (and the login, when this was its last account: its hash goes with it), in one
+  transaction (nothing works for it any more), then deletes its sessions, links (lock links too)
+  and delivery records and strips its audit events, and deletes the account item last. A failure
+  part-way leaves the account ``erasing``; the next ``DELETE`` finishes the job.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,24 +39,40 @@ from pwreset.core.times import iso
 from pwreset.credentials.links import INVITATION, Requester, issue_link, open_links
 from pwreset.credentials.sessions import live_sessions
 from pwreset.credentials.tokens import BY_PROVISIONING
-from pwreset.mail.brand import contact_of
-from pwreset.storage.accounts import account_fields, account_status, get_or_none, mail_block_reason
+from pwreset.mail.brand import contact_of, portal_url_for
+from pwreset.storage.accounts import (
+    account_fields,
+    account_status,
+    get_login,
+    get_or_none,
+    mail_block_reason,
+    read_together,
+)
 from pwreset.storage.events import audit_event
+from pwreset.storage.logins import (
+    copy_to_membership,
+    join,
+    leave,
+)
 from pwreset.storage.models import (
     Account,
     DeliveryTimeline,
-    EmailClaim,
     Event,
     Firm,
     LockToken,
+    Login,
     ResetToken,
     Session,
 )
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 ERASING = "erasing"
-# Optimistic retries of one PUT against concurrent writers of the same account.
-MAX_ATTEMPTS = 4
+# Optimistic retries of one write against concurrent writers of the same account or login (PUTs of
+# one address into several firms all count the login up), with a jittered pause between them.
+MAX_ATTEMPTS = 8
+RETRY_PAUSE_S = 0.02
+# The mail that tells a person with a password that another firm's portal is now open to them.
+ACCESS_GRANTED_MAIL = "access_granted"
 # Detail keys an audit event keeps after its account is erased: ids, kinds and times, no person.
 KEPT_AFTER_ERASURE = frozenset(
     {
@@ -80,6 +103,11 @@ KEPT_AFTER_ERASURE = frozenset(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _pause(attempt: int) -> None:
+    """A jittered, growing pause before writing again, so writers that met do not meet again."""
+    time.sleep(random.uniform(0, RETRY_PAUSE_S * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
 # ---------------------------------------------------------------------------------------- firms
@@ -181,29 +209,32 @@ class AccountSpec:
 @dataclass(frozen=True)
 class Provisioned:
     account: Account
+    login: Login  # the account's login after the write (a new address's: no password yet)
     created: bool
     revoked_links: int = 0
     revoked_sessions: int = 0
     invitation: dict[str, Any] | None = None
 
 
-def account_view(account: Account) -> dict[str, Any]:
-    """What the provisioning API says about an account."""
+def account_view(account: Account, login: Login | None) -> dict[str, Any]:
+    """What the provisioning API says about an account: its own fields, and from its login whether
+    it has a password, whether it is locked and what SES said of the address."""
     return {
         **account_fields(account, "account_id", "firm_id", "role", "email", "name", "locale"),
         "time_zone": account.timezone,
         # The stored status is the CRM's (active | archived); a lock shows as "locked" here, but a
         # PUT of "active" neither lifts it nor counts as a change.
-        "status": account_status(account),
-        **account_fields(account, "has_password", "email_status"),
+        "status": account_status(account, login),
+        "has_password": bool(login is not None and login.has_password),
+        "email_status": login.email_status if login is not None else "ok",
     }
 
 
-def get_account(account_id: str) -> Account:
+def get_account(account_id: str) -> tuple[Account, Login | None]:
     account = get_or_none(Account, account_id, consistent_read=True)
     if account is None or account.status == ERASING:
         raise errors.AccountNotFound()
-    return account
+    return account, get_login(account.email)
 
 
 @dataclass
@@ -238,24 +269,51 @@ def _plan(existing: Account | None, spec: AccountSpec, firm: Firm) -> _Plan:
 
 def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: RequestMeta) -> Provisioned:
     """Create or update an account as the CRM describes it (see the module's docstring)."""
-    firm = get_or_none(Firm, spec.firm_id, consistent_read=True)
-    if firm is None:
-        raise errors.FirmNotFound()
-    for _attempt in range(MAX_ATTEMPTS):
-        existing = get_or_none(Account, account_id, consistent_read=True)
+    for attempt in range(MAX_ATTEMPTS):
+        # The firm, the account, the login it will have and its membership there: every key is in
+        # the request, so one batch.
+        found = read_together(
+            accounts=[account_id],
+            firms=[spec.firm_id],
+            logins=[spec.email],
+            memberships=[(spec.email, spec.firm_id)],
+            consistent_firms=True,  # the CRM may have just created it
+        )
+        firm = found.firms.get(spec.firm_id)
+        if firm is None:
+            raise errors.FirmNotFound()
+        existing = found.accounts.get(account_id)
         if existing is not None and existing.status == ERASING:
             raise errors.AccountNotFound()
         if existing is not None and existing.firm_id != spec.firm_id:
             raise errors.FirmMismatch()
+        taken = found.memberships.get((spec.email, spec.firm_id))
+        if taken is not None and taken.account_id != account_id:
+            raise errors.EmailTaken()  # another account of the firm has the address
+        login = found.logins.get(spec.email)
         plan = _plan(existing, spec, firm)
         if plan.empty and existing is not None:
-            return Provisioned(existing, created=False, invitation=_invite(existing, firm, spec, meta))
-        links = open_links(existing) if existing is not None and plan.revoke else []
-        sessions = live_sessions(existing) if existing is not None and plan.revoke else []
+            kept = login or Login(spec.email)
+            return Provisioned(
+                existing,
+                kept,
+                created=False,
+                invitation=_invite(existing, kept, firm, spec, meta, joined=False),
+            )
+        moving = existing is not None and "email" in plan.changes
+        # The login the account has now (another one when it moves), for what a revocation ends.
+        current = get_login(existing.email) if existing is not None and moving else login
+        links = open_links(existing, current) if existing is not None and plan.revoke else []
+        sessions = live_sessions(existing, current) if existing is not None and plan.revoke else []
         try:
-            account = _write(account_id, existing, plan, caller=caller, meta=meta)
+            account = _write(account_id, existing, plan, old_login=current, caller=caller, meta=meta)
         except _Conflict:
-            continue  # another writer got there first: compute the PUT again on what it wrote
+            # Another writer of the account or of a login got there first: compute the PUT again.
+            _pause(attempt)
+            continue
+        after = login or Login(spec.email)  # a new address: a login without a password
+        if existing is None or moving:
+            after.account_count = int(after.account_count) + 1  # as read, and the account joined
         metrics.add_metric(name="AccountProvisioned", unit="Count", value=1)
         logger.info(
             "account provisioned",
@@ -269,26 +327,32 @@ def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: Reques
         )
         return Provisioned(
             account,
+            after,
             created=existing is None,
             revoked_links=len(links),
             revoked_sessions=len(sessions),
-            invitation=_invite(account, firm, spec, meta),
+            invitation=_invite(account, after, firm, spec, meta, joined=existing is None or moving),
         )
     # Writers kept racing: the CRM retries, nothing is half done.
     raise errors.UpstreamUnavailable(headers={"Retry-After": "2"})
 
 
-def _claim_is_free_or_mine(account_id: str) -> Any:
-    return EmailClaim.email.does_not_exist() | (EmailClaim.account_id == account_id)
-
-
 class _Conflict(Exception):
-    """The account changed between the read and the write."""
+    """The account or a login changed between the read and the write."""
 
 
 def _write(
-    account_id: str, existing: Account | None, plan: _Plan, *, caller: str, meta: RequestMeta
+    account_id: str,
+    existing: Account | None,
+    plan: _Plan,
+    *,
+    old_login: Login | None,
+    caller: str,
+    meta: RequestMeta,
 ) -> Account:
+    """One transaction: the account, its membership and its login (the new address's login and,
+    on a move, the old one's), and the audit event. The membership put of a new address comes
+    first, so a failed condition on it is known to mean ``email_taken``."""
     now = _now()
     new_email = plan.changes.get("email")
     # An address change carries both addresses masked: the CRM's EmailChanged event (pwreset.crm)
@@ -298,10 +362,11 @@ def _write(
         if existing is not None and new_email
         else {}
     )
+    firm_id = str(plan.changes.get("firm_id") or (existing.firm_id if existing else ""))
     event = audit_event(
         "account_provisioned",
         account_id=account_id,
-        firm_id=str(plan.changes.get("firm_id") or (existing.firm_id if existing else "")),
+        firm_id=firm_id,
         meta=meta,
         at=now,
         detail={
@@ -312,23 +377,25 @@ def _write(
             **hints,
         },
     )
+    # What the membership copies of the account: as it was, with the PUT's changes.
+    copies = {**({"role": existing.role, "status": existing.status} if existing else {}), **plan.changes}
     try:
         with transaction() as tx:
             if new_email:
-                tx.save(
-                    EmailClaim(new_email, account_id=account_id),
-                    condition=_claim_is_free_or_mine(account_id),
+                join(
+                    tx, account_id, new_email, firm_id, role=copies["role"], status=copies["status"], now=now
                 )
             if existing is None:
                 account = Account(account_id, revision=1, **plan.changes)
                 tx.save(account, condition=Account.account_id.does_not_exist())
             else:
                 if new_email:
-                    tx.delete(EmailClaim(existing.email), condition=_claim_is_free_or_mine(account_id))
+                    leave(tx, account_id, existing.email, existing.firm_id, old_login)
+                elif {"role", "status"} & set(plan.changes):
+                    copied = {k: plan.changes[k] for k in ("role", "status") if k in plan.changes}
+                    copy_to_membership(tx, account_id, existing.email, existing.firm_id, **copied)
                 actions = [getattr(Account, key).set(value) for key, value in plan.changes.items()]
                 actions.append(Account.revision.set(int(existing.revision) + 1))
-                if new_email:
-                    actions.append(Account.email_status.set("ok"))  # nothing is known of the new address
                 if plan.revoke:
                     actions.append(Account.access_version.set(int(existing.access_version) + 1))
                 tx.update(existing, actions=actions, condition=Account.revision == existing.revision)
@@ -347,25 +414,30 @@ def _write(
         for key, value in plan.changes.items():
             setattr(account, key, value)
         account.revision = int(existing.revision) + 1
-        if new_email:
-            account.email_status = "ok"
         if plan.revoke:
             account.access_version = int(existing.access_version) + 1
     return account
 
 
-def _invite(account: Account, firm: Firm, spec: AccountSpec, meta: RequestMeta) -> dict[str, Any] | None:
+def _invite(
+    account: Account, login: Login, firm: Firm, spec: AccountSpec, meta: RequestMeta, *, joined: bool
+) -> dict[str, Any] | None:
     """``send_invitation``: make sure a welcome mail with a working link is out, once.
 
-    Another ``PUT`` with the same body finds the link open and sends nothing (``pending``)."""
+    Another ``PUT`` with the same body finds the link open and sends nothing (``pending``). A login
+    that already has a password needs no link (``password_already_set``); when this ``PUT`` made
+    the account part of it (``joined``: created, or moved to the address), the person is told that
+    this firm's portal is open with the password they have, once: a repeated ``PUT`` joins nothing."""
     if not spec.send_invitation:
         return None
-    if account.has_password:
+    blocked = mail_block_reason(account, login)
+    if login.has_password:
+        if joined and not blocked:
+            _tell_access_granted(account, firm)
         return {"status": "password_already_set"}
-    blocked = mail_block_reason(account)
     if blocked:
         return {"status": "not_sent", "reason": blocked}
-    pending = [r for r in open_links(account) if r.purpose == INVITATION]
+    pending = [r for r in open_links(account, login) if r.purpose == INVITATION]
     if pending:
         newest = max(pending, key=lambda r: r.requested_at)
         return {**_invitation_view(newest, account), "status": "pending"}
@@ -373,6 +445,7 @@ def _invite(account: Account, firm: Firm, spec: AccountSpec, meta: RequestMeta) 
     try:
         record = issue_link(
             account,
+            login,
             firm,
             purpose=INVITATION,
             lifetime=settings().invitation_lifetime_seconds,
@@ -382,6 +455,51 @@ def _invite(account: Account, firm: Firm, spec: AccountSpec, meta: RequestMeta) 
     except errors.EmailSendFailed:
         return {"status": "send_failed"}
     return {**_invitation_view(record, account), "status": "sent"}
+
+
+def _tell_access_granted(account: Account, firm: Firm) -> None:
+    """The ``access_granted`` mail: this firm's portal is open to the person, with the password they
+    already use (no link that sets one; a link to the portal). Not sending it changes nothing else:
+    the answer is ``password_already_set`` either way, and the person can sign in."""
+    # deferred: only an invitation for a login with a password renders this mail
+    from pwreset.delivery.outbox import ClientMail, send
+
+    # deferred: as above (jinja2 and the templates come with them)
+    from pwreset.mail.brand import letterhead
+
+    # deferred: as above
+    from pwreset.mail.mailer import render
+
+    mail = render(
+        ACCESS_GRANTED_MAIL,
+        account.locale,
+        letterhead=letterhead(firm, account),
+        firm_name=firm.name,
+        recipient_name=account.name,
+        email=account.email,
+        portal_url=portal_url_for(firm),
+    )
+    # A client mail like the others: on the deliveries timeline, so a bounce is seen by staff.
+    client_mail = ClientMail(
+        kind="access_granted",
+        account_id=account.account_id,
+        email=account.email,
+        requested_by=BY_PROVISIONING,
+    )
+    try:
+        send(mail, to=account.email, tags={"kind": ACCESS_GRANTED_MAIL}, client_mail=client_mail)
+    except Exception as exc:  # botocore errors, throttling: logged and counted, the PUT stands
+        metrics.add_metric(name="AccessGrantedMailFailed", unit="Count", value=1)
+        logger.warning(
+            "access granted mail not sent",
+            extra={"account_id": account.account_id, "error": type(exc).__name__},
+        )
+        return
+    metrics.add_metric(name="AccessGrantedMailSent", unit="Count", value=1)
+    logger.info(
+        "access granted mail sent",
+        extra={"account_id": account.account_id, "email": mask_email(account.email)},
+    )
 
 
 def _invitation_view(record: ResetToken, account: Account) -> dict[str, Any]:
@@ -396,8 +514,9 @@ def _invitation_view(record: ResetToken, account: Account) -> dict[str, Any]:
 
 
 def erase_account(account_id: str, *, caller: str) -> None:
-    """``DELETE``: personal data, hash, links, sessions and delivery records go; audit events stay
-    without personal data (see the module's docstring for the order and why)."""
+    """``DELETE``: personal data, hash (with the login's last account), links, sessions and delivery
+    records go; audit events stay without personal data (see the module's docstring for the order
+    and why). The person's other accounts and their login stay."""
     account = get_or_none(Account, account_id, consistent_read=True)
     if account is None:
         raise errors.AccountNotFound()
@@ -414,21 +533,36 @@ def erase_account(account_id: str, *, caller: str) -> None:
 
 
 def _tombstone(account: Account) -> None:
-    """No personal data, no address, no password, nothing that signs in, in one transaction."""
-    with transaction() as tx:
-        tx.delete(EmailClaim(account.email), condition=_claim_is_free_or_mine(account.account_id))
-        tx.update(
-            account,
-            actions=[
-                Account.status.set(ERASING),
-                # An address that can never be one (RFC 2606 .invalid), so the index stays valid.
-                Account.email.set(f"erased-{account.account_id}@erased.invalid"),
-                Account.name.set(""),
-                Account.password_hash.remove(),
-                Account.access_version.set(int(account.access_version) + 1),
-            ],
-            condition=Account.revision == account.revision,
-        )
+    """No personal data, no address, no membership, nothing that signs in, in one transaction; the
+    login goes too when this was its last account (with its hash)."""
+    for attempt in range(MAX_ATTEMPTS):
+        login = get_login(account.email)
+        try:
+            with transaction() as tx:
+                leave(tx, account.account_id, account.email, account.firm_id, login)
+                tx.update(
+                    account,
+                    actions=[
+                        Account.status.set(ERASING),
+                        # An address that can never be one (RFC 2606 .invalid): no login has it.
+                        Account.email.set(f"erased-{account.account_id}@erased.invalid"),
+                        Account.name.set(""),
+                        Account.access_version.set(int(account.access_version) + 1),
+                    ],
+                    condition=Account.revision == account.revision,
+                )
+            return
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" not in reasons and "TransactionConflict" not in reasons:
+                raise
+            # The login gained or lost an account meanwhile (or the account changed): again.
+            _pause(attempt)
+            fresh = get_or_none(Account, account.account_id, consistent_read=True)
+            if fresh is None or fresh.status == ERASING:
+                return
+            account = fresh
+    raise errors.UpstreamUnavailable(headers={"Retry-After": "2"})
 
 
 def _delete_links(account_id: str) -> list[str]:

@@ -394,6 +394,7 @@ def principal(app: APIGatewayRestResolver) -> Principal:
         name=str(context.get("name", "")),
         locale=str(context.get("locale") or request_locale(app)),
         session_hash=str(context.get("session_hash", "")),
+        email=str(context.get("email", "")),
     )
 
 

@@ -53,7 +53,8 @@ class Settings:
     # Lambda sets AWS_REGION; the local stack and the tests set it (or AWS_DEFAULT_REGION) too.
     aws_region: str
     accounts_table: str
-    email_claims_table: str
+    # Logins (one per address: the credential) and their memberships (one per account).
+    logins_table: str
     firms_table: str
     reset_tokens_table: str
     # "It wasn't me" links of the password-changed mails (their own table: never a reset token).

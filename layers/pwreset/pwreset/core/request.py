@@ -36,7 +36,8 @@ class RequestMeta:
 
 @dataclass(frozen=True)
 class Principal:
-    """The signed-in caller, as the authorizer resolved it."""
+    """The signed-in caller, as the authorizer resolved it: the account the session acts as (its
+    firm and role are the caller's rights), and the login (address) the session belongs to."""
 
     account_id: str
     firm_id: str
@@ -44,6 +45,7 @@ class Principal:
     name: str = ""
     locale: str = "en"
     session_hash: str = ""
+    email: str = ""
 
     @property
     def is_staff(self) -> bool:

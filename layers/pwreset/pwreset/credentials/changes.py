@@ -1,11 +1,13 @@
 """Changing a password, by whatever route: a reset or invitation link, or the holder signed in.
 
-Every route ends in :func:`commit`, one transaction that writes the new hash, bumps
-``password_version`` (every older session and link ends with it), records the ``password_changed``
-event (its stream sends the notifications) and opens the replacement session, and, for a link,
-consumes it (a staff-sent link on a locked account also lifts the lock). The conditions make
-concurrent changes safe: the account must still be active and carry the versions the change was
-computed on (a lock bumps ``password_version``, so a change computed before it fails).
+The password is the login's, so a change acts on every account that shares it. Every route ends in
+:func:`commit`, one transaction that writes the new hash on the login, bumps its
+``password_version`` (every older session and link of every account of the login ends with it),
+records the ``password_changed`` event of the account the change came through (its stream sends the
+notifications) and opens the replacement session, and, for a link, consumes it (a staff-sent link
+on a locked login also lifts the lock). The conditions make concurrent changes safe: the login must
+carry the version and lock state the change was computed on (a lock bumps ``password_version``, so a
+change computed before it fails), and the account must still be active with its access version.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from pwreset.core.observability import logger, metrics
 from pwreset.core.request import Principal, RequestMeta
 from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.hashing import hash_password
-from pwreset.credentials.sessions import IssuedSession, check_password, new_session
-from pwreset.storage.accounts import account_and_firm, get_or_none
+from pwreset.credentials.sessions import IssuedSession, check_current_password, new_session
+from pwreset.storage.accounts import get_or_none, read_together
 from pwreset.storage.events import audit_event
-from pwreset.storage.models import Account, Event, Firm, ResetToken, Session
+from pwreset.storage.models import Account, Event, Firm, Login, ResetToken, Session
 from pwreset.storage.transactions import Action, TransactWriteError, transaction
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ class Changed:
 
 def commit(
     account: Account,
+    login: Login,
     password: str,
     *,
     meta: RequestMeta,
@@ -89,14 +92,15 @@ def commit(
     link: ResetToken | None = None,
 ) -> Changed:
     """Write the change in one transaction (see the module's docstring). Raises
-    ``TransactWriteError`` when the account or the link changed meanwhile; the caller says why."""
+    ``TransactWriteError`` when the login, the account or the link changed meanwhile; the caller
+    says why."""
     new_hash = hash_password(password)
     now = _now()
-    new_version = int(account.password_version) + 1
-    session = new_session(account, password_version=new_version, now=now)
-    # A locked account only gets here with a staff-sent link (credentials.tokens says so): the firm
+    new_version = int(login.password_version) + 1
+    session = new_session(account, login, password_version=new_version, now=now)
+    # A locked login only gets here with a staff-sent link (credentials.tokens says so): a firm
     # vouched for the holder, so the new password lifts the lock in the same write.
-    unlock = link is not None and account.is_locked
+    unlock = link is not None and login.is_locked
     event = audit_event(
         "password_changed",
         account_id=account.account_id,
@@ -106,19 +110,25 @@ def commit(
         detail={"change": change, **detail, **({"unlocked": True} if unlock else {})},
     )
     actions: list[Action] = [
-        Account.password_hash.set(new_hash),
-        Account.password_version.set(new_version),
-        Account.password_changed_at.set(now),
+        Login.password_hash.set(new_hash),
+        Login.password_version.set(new_version),
+        Login.password_changed_at.set(now),
     ]
     if unlock:
-        actions += [Account.locked_at.remove(), Account.lock_event_id.remove()]
+        actions += [Login.locked_at.remove(), Login.lock_event_id.remove()]
+    lock_as_read = Login.locked_at.exists() if login.is_locked else Login.locked_at.does_not_exist()
     with transaction() as tx:
         tx.update(
-            account,
+            login,
             actions=actions,
-            condition=(Account.password_version == account.password_version)
-            & (Account.access_version == account.access_version)
-            & (Account.status == "active"),
+            condition=(Login.password_version == login.password_version) & lock_as_read,
+        )
+        tx.condition_check(
+            Account,
+            account.account_id,
+            condition=(Account.access_version == account.access_version)
+            & (Account.status == "active")
+            & (Account.email == login.email),
         )
         if link is not None:
             tx.update(
@@ -137,18 +147,21 @@ def commit(
 
 def change_password(principal: Principal, current: str, new: str, *, meta: RequestMeta) -> Changed:
     """``POST /v1/sessions/current/password``: the current password is checked like a sign-in (same
-    limits, same work), the new one against the policy; then :func:`commit`. The caller's session
-    ends with every other one; the one returned replaces it."""
-    # Both keys come with the session: one read for the account and the firm's name (the policy).
-    account, firm = account_and_firm(principal.account_id, principal.firm_id)
-    if account is None:
+    limits, same work), the new one against the policy; then :func:`commit`. Every session of the
+    login ends, the caller's too; the one returned replaces it."""
+    # Every key comes with the session: one read for the account, its login and the firm's name
+    # (the policy).
+    found = read_together(
+        accounts=[principal.account_id], firms=[principal.firm_id], logins=[principal.email]
+    )
+    account, login = found.accounts.get(principal.account_id), found.logins.get(principal.email)
+    if account is None or login is None:
         raise errors.Unauthorized(locale=principal.locale)
-    if firm is not None and firm.firm_id != account.firm_id:
-        firm = get_or_none(Firm, account.firm_id)  # moved since the session began
-    check_password(account.email, current, meta=meta, account=account)
+    firm = found.firms.get(account.firm_id) or get_or_none(Firm, account.firm_id)
+    check_current_password(login, current, meta=meta, locale=account.locale)
     normalised = acceptable_password(new, account, firm_name=firm.name if firm else "")
     try:
-        return commit(account, normalised, meta=meta, change=CHANGED_IN_PORTAL, detail={})
+        return commit(account, login, normalised, meta=meta, change=CHANGED_IN_PORTAL, detail={})
     except TransactWriteError as exc:
         if is_transient(exc):
             raise  # another writer or throttling, not our condition: the session still stands

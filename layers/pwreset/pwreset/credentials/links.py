@@ -4,15 +4,19 @@ A link is a :class:`~pwreset.storage.models.ResetToken` (only the token's digest
 mail. Issuing writes the record and its ``reset_requested`` audit event in one transaction, then
 sends the mail: a link exists exactly when its event does, and a mail that SES refuses marks the
 record ``send_failed`` (nobody has its token, so it can never be used) before the caller hears of
-it. A link carries the account's ``password_version`` and ``access_version``: a later password
-change makes it "used", a later revocation (new address or role, archiving) makes it "revoked".
+it. A link carries its login's ``password_version`` and its account's ``access_version``: a later
+password change of the login (through any firm) makes it "used", a later revocation of the account
+(new address or role, archiving) makes it "revoked".
 
-Purposes: ``reset`` (a new password for an account that has one) and ``invitation`` (the first
+Purposes: ``reset`` (a new password for a login that has one) and ``invitation`` (the first
 password, with the welcome wording in the mail and on the page).
 
 The mail is a client mail of :mod:`pwreset.delivery.outbox`: its delivery record (kind ``reset``,
 ``invitation``, or ``unlock`` for a staff link to a locked login) is written in the transaction
 that issues the link, under the link's ``reset_id``.
+
+Where a person lands after a link signed them in is decided in one place,
+:func:`pwreset.mail.brand.portal_url_for`.
 """
 
 from __future__ import annotations
@@ -27,10 +31,16 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
-from pwreset.credentials.tokens import BY_PROVISIONING, TokenCheck, default_token_generator, load_token
+from pwreset.credentials.tokens import (
+    BY_PROVISIONING,
+    TokenCheck,
+    default_token_generator,
+    load_token,
+    load_token_and_firm,
+)
 from pwreset.delivery import outbox
 from pwreset.storage.events import audit_event
-from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, ResetToken
+from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, Login, ResetToken
 from pwreset.storage.transactions import transaction
 
 Purpose = Literal["reset", "invitation"]
@@ -54,29 +64,32 @@ class Requester:
     locale: str
 
 
-def purpose_for(account: Account) -> Purpose:
-    """An account without a password gets the welcome wording, whoever asked."""
-    return RESET if account.has_password else INVITATION
+def purpose_for(login: Login) -> Purpose:
+    """A login without a password gets the welcome wording, whoever asked."""
+    return RESET if login.has_password else INVITATION
 
 
-def mail_kind(account: Account, purpose: Purpose, requested_by: Requester | None) -> str:
+def mail_kind(login: Login, purpose: Purpose, requested_by: Requester | None) -> str:
     """What the deliveries view calls the link's mail: ``unlock`` for a link a firm's staff member
     sends to a locked login (only such a link lifts a lock), else its purpose."""
     staff = requested_by is not None and requested_by.account_id != BY_PROVISIONING
-    return "unlock" if staff and account.is_locked else purpose
+    return "unlock" if staff and login.is_locked else purpose
 
 
 def issue_link(
     account: Account,
+    login: Login,
     firm: Firm,
     *,
     purpose: Purpose,
     lifetime: int,
     requested_by: Requester | None,
     meta: RequestMeta,
+    firm_bound: bool = True,
 ) -> ResetToken:
-    """Record a link for ``account`` and mail it; raises :class:`errors.EmailSendFailed` when SES
-    does not take the mail (the record is then ``send_failed``)."""
+    """Record a link for ``account`` (of ``login``) and mail it; raises
+    :class:`errors.EmailSendFailed` when SES does not take the mail (the record is then
+    ``send_failed``). ``firm_bound``: false for a self-service link asked for without a firm."""
     # deferred: the confirm function never mails
     from pwreset.mail.brand import letterhead
 
@@ -98,21 +111,22 @@ def issue_link(
         requested_by=requested_by.account_id if requested_by else None,
         requested_by_name=requested_by.name if requested_by else None,
         expires_at=expires_at,
-        password_version=account.password_version,
+        password_version=login.password_version,
         access_version=account.access_version,
         purpose=purpose,
+        firm_bound=firm_bound,
         status="issued",
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))
     client_mail = outbox.ClientMail(
-        kind=mail_kind(account, purpose, requested_by),
+        kind=mail_kind(login, purpose, requested_by),
         account_id=account.account_id,
         email=account.email,
         reset_id=record.reset_id,
         requested_by=record.requested_by,
         requested_by_name=record.requested_by_name,
-        password_version=int(account.password_version),
+        password_version=int(login.password_version),
     )
     with transaction() as tx:
         tx.save(record, condition=ResetToken.token_hash.does_not_exist())
@@ -194,9 +208,14 @@ def _mark_send_failed(record: ResetToken) -> None:
         logger.exception("could not mark link", extra={"reset_id": record.reset_id})
 
 
-def load_link(raw_token: str) -> tuple[ResetToken | None, Account | None]:
-    """The link's record and its account (:func:`pwreset.credentials.tokens.load_token`)."""
+def load_link(raw_token: str) -> tuple[ResetToken | None, Account | None, Login | None]:
+    """The link's record, its account and its login (:func:`pwreset.credentials.tokens.load_token`)."""
     return load_token(default_token_generator, ResetToken, raw_token)
+
+
+def load_link_and_firm(raw_token: str) -> tuple[ResetToken | None, Account | None, Login | None, Firm | None]:
+    """:func:`load_link` with the link's firm, in the same batch."""
+    return load_token_and_firm(default_token_generator, ResetToken, raw_token)
 
 
 _CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {
@@ -208,20 +227,23 @@ _CHECK_ERRORS: dict[TokenCheck, type[errors.DomainError]] = {
 }
 
 
-def require_valid(record: ResetToken | None, account: Account | None) -> tuple[ResetToken, Account]:
-    """The link and its account when the link works now; else the contract's error for why not."""
-    result = default_token_generator.check(record, account)
-    if result is not TokenCheck.VALID or record is None or account is None:
+def require_valid(
+    record: ResetToken | None, account: Account | None, login: Login | None
+) -> tuple[ResetToken, Account, Login]:
+    """The link, its account and its login when the link works now; else the contract's error for
+    why not."""
+    result = default_token_generator.check(record, account, login)
+    if result is not TokenCheck.VALID or record is None or account is None or login is None:
         metrics.add_metric(name="ResetTokenRejected", unit="Count", value=1)
         raise _CHECK_ERRORS[result](locale=account.locale if account else None)
-    return record, account
+    return record, account, login
 
 
-def open_links(account: Account, *, now: datetime | None = None) -> list[ResetToken]:
+def open_links(account: Account, login: Login | None, *, now: datetime | None = None) -> list[ResetToken]:
     """The account's links that would work right now (for counting what a revocation ends)."""
     now = now or _now()
     return [
         record
         for record in ResetToken.by_account.query(account.account_id)
-        if default_token_generator.check(record, account, now=now) is TokenCheck.VALID
+        if default_token_generator.check(record, account, login, now=now) is TokenCheck.VALID
     ]

@@ -1,4 +1,4 @@
-""" "It wasn't me": the holder locks the account from the lock link of a password-changed mail.
+""" "It wasn't me": the holder locks their login from the lock link of a password-changed mail.
 
 Every mail that tells a client their password changed carries ``{RESET_PAGE_URL}#lock={token}``
 (:func:`issue_lock_token`). The token (:class:`pwreset.credentials.tokens.LockTokenGenerator`) is
@@ -8,18 +8,22 @@ event and its facts).
 
 ``POST /v1/account-locks`` with the link's token makes one transaction:
 
-* the account is locked (``locked_at``, kept from the first lock, and this lock's event id); the
-  condition is that it still exists and is active (an archived account has nothing to lock);
-* ``password_version`` is bumped: every session and every open reset or invitation link carries the
-  version, so all of them end in this very write, whoever holds them;
+* the login is locked (``locked_at``, kept from the first lock, and this lock's event id): the
+  password is the login's, so whoever changed it could use it at every firm where the login has an
+  account, and the lock ends that everywhere; the condition is that the link's account is still
+  active (an archived account has nothing to lock);
+* the login's ``password_version`` is bumped: every session and every open reset or invitation link
+  of every account of the login carries the version, so all of them end in this very write,
+  whoever holds them;
 * the token is marked used (condition: still ``issued``: one lock per token, however many clicks);
 * an ``account_locked`` event records the lock request's IP, browser and location and the change
-  the link reported; its stream mails the firm's owners and confirms to the holder.
+  the link reported; its stream mails the owners of every firm where the login has an active
+  account and confirms to the holder.
 
-A locked account refuses sign-in with the right password (``403 account_locked``), its sessions,
-self-service links and every link but one a staff member sends; confirming such a link sets a new
-password and lifts the lock (:func:`pwreset.credentials.changes.commit`). A second valid lock link
-on a locked account locks again (the firm hears of that change too).
+A locked login refuses sign-in with the right password (``403 account_locked``), its sessions,
+self-service links and every link but one a staff member sends (of any of its firms); confirming
+such a link sets a new password and lifts the lock (:func:`pwreset.credentials.changes.commit`). A
+second valid lock link on a locked login locks again (the firms hear of that change too).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.credentials.tokens import TokenCheck, default_lock_token_generator, load_token
 from pwreset.storage.events import PasswordChangedEvent, audit_event
-from pwreset.storage.models import Account, Event, LockToken
+from pwreset.storage.models import Account, Event, LockToken, Login
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 LOCK_LINK_LIFETIME = timedelta(days=7)
@@ -73,6 +77,7 @@ def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: date
         issued.digest,
         account_id=holder.account_id,
         firm_id=holder.firm_id,
+        email=holder.email,
         change_event_id=change.event_id,
         change=change.detail.change,
         changed_at=change.at,
@@ -86,22 +91,22 @@ def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: date
     return lock_link(issued.raw)
 
 
-def load_lock_token(raw: str) -> tuple[LockToken | None, Account | None]:
-    """The lock link's record and its account (:func:`pwreset.credentials.tokens.load_token`)."""
+def load_lock_token(raw: str) -> tuple[LockToken | None, Account | None, Login | None]:
+    """The lock link's record, its account and its login (:func:`pwreset.credentials.tokens.load_token`)."""
     return load_token(default_lock_token_generator, LockToken, raw)
 
 
 def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:
-    """Lock the account a lock link belongs to (see the module's docstring); returns it as read
-    before the lock. Every refusal is one of the contract's errors, never a 5xx."""
+    """Lock the login a lock link belongs to (see the module's docstring); returns the link's account
+    as read before the lock. Every refusal is one of the contract's errors, never a 5xx."""
     decision = limiter().hit("lock_ip", client_network(meta.source_ip))
     if not decision.allowed:
         raise errors.RateLimited(retry_after=decision.retry_after, locale=meta.locale)
     lost: TransactWriteError | None = None
     for _attempt in range(MAX_ATTEMPTS):
-        record, account = _require_valid(raw_token)
+        record, account, login = _require_valid(raw_token)
         try:
-            _commit(record, account, meta=meta)
+            _commit(record, account, login, meta=meta)
         except TransactWriteError as exc:
             # A condition failed (used meanwhile, archived, erased) or a concurrent write won:
             # read again and say why, or try once more.
@@ -114,7 +119,7 @@ def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:
             extra={
                 "account_id": account.account_id,
                 "change_event_id": record.change_event_id,
-                "already_locked": account.is_locked,
+                "already_locked": login.is_locked,
             },
         )
         return account
@@ -125,16 +130,16 @@ def lock_account(raw_token: str, *, meta: RequestMeta) -> Account:
     raise errors.LockTokenUsed(locale=meta.locale)
 
 
-def _require_valid(raw_token: str) -> tuple[LockToken, Account]:
-    record, account = load_lock_token(raw_token)
-    result = default_lock_token_generator.check(record, account)
-    if result is not TokenCheck.VALID or record is None or account is None:
+def _require_valid(raw_token: str) -> tuple[LockToken, Account, Login]:
+    record, account, login = load_lock_token(raw_token)
+    result = default_lock_token_generator.check(record, account, login)
+    if result is not TokenCheck.VALID or record is None or account is None or login is None:
         metrics.add_metric(name="LockTokenRejected", unit="Count", value=1)
         raise _CHECK_ERRORS[result](locale=account.locale if account else None)
-    return record, account
+    return record, account, login
 
 
-def _commit(record: LockToken, account: Account, *, meta: RequestMeta) -> None:
+def _commit(record: LockToken, account: Account, login: Login, *, meta: RequestMeta) -> None:
     now = _now()
     event = audit_event(
         "account_locked",
@@ -147,18 +152,23 @@ def _commit(record: LockToken, account: Account, *, meta: RequestMeta) -> None:
             "reported_change": record.change,
             "reported_at": iso(record.changed_at),
             "reported": dict(record.change_facts.as_dict() if record.change_facts else {}),
-            "already_locked": account.is_locked,
+            "already_locked": login.is_locked,
         },
     )
     with transaction() as tx:
         tx.update(
-            account,
+            login,
             actions=[
-                Account.locked_at.set(Account.locked_at | now),  # the first lock's time stays
-                Account.lock_event_id.set(event.event_id),
-                Account.password_version.add(1),
+                Login.locked_at.set(Login.locked_at | now),  # the first lock's time stays
+                Login.lock_event_id.set(event.event_id),
+                Login.password_version.add(1),
             ],
-            condition=Account.account_id.exists() & (Account.status == "active"),
+            condition=Login.email.exists(),
+        )
+        tx.condition_check(
+            Account,
+            account.account_id,
+            condition=(Account.status == "active") & (Account.email == login.email),
         )
         tx.update(
             record,

@@ -1,9 +1,13 @@
-"""After a password change: a mail to every owner of the account's firm and one to the holder
-(OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the reader's language and time zone. A
-client's mail carries an "It wasn't me" lock link (:mod:`pwreset.credentials.locks`).
+"""After a password change: a mail to every owner of every firm where the holder's login has an
+active account, and one to the holder (OWASP Forgot Password Cheat Sheet; ASVS 6.3.7), each in the
+reader's language and time zone. The password is the login's, so every such firm's portal opens
+with the new one: each firm's owners hear of it, about their own client (account) and naming the
+firm whose portal or staff the change came through. The holder gets one mail, not one per firm, in
+the language of the account the change came through. A client's mail carries an "It wasn't me"
+lock link (:mod:`pwreset.credentials.locks`).
 
-After a lock ("It wasn't me"): a mail to every owner (who, when and from where the account was
-locked, and the change the holder disowned) and a confirmation to the holder saying what happens
+After a lock ("It wasn't me") of the login: a mail to the same owners (who, when and from where it
+was locked, and the change the holder disowned) and a confirmation to the holder saying what happens
 next.
 
 Nothing lost, nothing sent twice. The stream delivers a record at least once and retries a failed
@@ -38,10 +42,11 @@ from pwreset.delivery.outbox import ClientMail, mail_id, send
 from pwreset.mail import geo, useragent
 from pwreset.mail.brand import letterhead
 from pwreset.mail.mailer import RenderedMail, render
-from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
+from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason, read_together
 from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
 from pwreset.storage.idempotency import Guard, guard
-from pwreset.storage.models import Account, Firm
+from pwreset.storage.logins import LoginAccounts, accounts_of_login
+from pwreset.storage.models import Account, Firm, Login
 
 __all__ = [
     "MailsNotSent",
@@ -65,6 +70,36 @@ IDEMPOTENCY_SECONDS = 48 * 3600
 
 class MailsNotSent(Exception):
     """Some of an event's mails could not be sent; the stream record is retried."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whom an event is about: the account the change or lock came through, its firm, its login
+    and the login's accounts (every firm to tell)."""
+
+    account: Account
+    firm: Firm | None
+    accounts: LoginAccounts
+
+    @property
+    def login(self) -> Login | None:
+        return self.accounts.login
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One mail's reader: an owner (or the holder), the reader's login (may it be mailed), the
+    holder's account as the reader's firm knows it, and the reader's firm's name; for the holder,
+    the names of the login's other firms (the same password opens them)."""
+
+    account: Account
+    login: Login | None
+    kind: str
+    holder: Account
+    firm_name: str
+    other_firms: tuple[str, ...] = ()
+    # Whose letterhead the mail is on (the firm's look for a client, see pwreset.mail.brand).
+    firm: Firm | None = None
 
 
 @dataclass(frozen=True)
@@ -120,90 +155,113 @@ def notify(event: PasswordChangedEvent | AccountLockedEvent) -> None:
 def notify_password_changed(change: PasswordChangedEvent) -> None:
     """Send the owner and holder mails for one event, each at most once across retries.
 
-    Every owner of the firm hears of it, also when the account is a team member's or another
-    owner's; an owner whose own password changed gets the holder's mail only. A client's mail
-    carries a lock link; staff get none, since only a link from the firm to a client lifts a lock."""
-    holder, firm = _holder_and_firm(change.account_id, change.firm_id)
+    Every owner of every firm where the login has an active account hears of it, also when the
+    account is a team member's or another owner's; an owner whose own password changed (an account
+    of the same login) gets the holder's mail only. A client's mail carries a lock link; staff get
+    none, since only a link from a firm to a client lifts a lock."""
+    holder = _holder(change.account_id, change.firm_id)
     software = useragent.describe(change.detail.user_agent)
 
-    def compose(kind: str, reader: Account) -> Callable[[], RenderedMail]:
+    def compose(reader: Reader) -> Callable[[], RenderedMail]:
         def mail() -> RenderedMail:
             # Issued when this mail is really sent (inside the guard), not on a redelivery. A token
             # from an attempt whose mail then failed was never seen by anyone: harmless, it expires.
             lock_link = (
-                issue_lock_token(holder, change) if kind == HOLDER_MAIL and _may_lock(holder) else None
+                issue_lock_token(holder.account, change)
+                if reader.kind == HOLDER_MAIL and _may_lock(holder)
+                else None
             )
-            return _render_changed(
-                kind,
-                reader,
-                change=change,
-                holder=holder,
-                firm=firm,
-                software=software,
-                lock_link=lock_link,
-            )
+            return _render_changed(reader, holder, change=change, software=software, lock_link=lock_link)
 
         return mail
 
-    _deliver(change.event_id, holder, OWNER_MAIL, HOLDER_MAIL, compose)
+    _deliver(change.event_id, _readers(holder, OWNER_MAIL, HOLDER_MAIL), compose)
 
 
 def notify_account_locked(lock: AccountLockedEvent) -> None:
-    """Every owner of the firm learns that the holder locked the account (the lock request's facts
-    and the change it disowned); the holder gets a confirmation of what happens next."""
-    holder, firm = _holder_and_firm(lock.account_id, lock.firm_id)
+    """The owners of every firm where the login has an active account learn that the holder locked
+    it (the lock request's facts and the change it disowned); the holder gets a confirmation of
+    what happens next."""
+    holder = _holder(lock.account_id, lock.firm_id)
 
-    def compose(kind: str, reader: Account) -> Callable[[], RenderedMail]:
-        return lambda: _render_locked(kind, reader, lock=lock, holder=holder, firm=firm)
+    def compose(reader: Reader) -> Callable[[], RenderedMail]:
+        return lambda: _render_locked(reader, holder, lock=lock)
 
-    _deliver(lock.event_id, holder, LOCKED_OWNER_MAIL, LOCKED_HOLDER_MAIL, compose)
-
-
-def _may_lock(holder: Account) -> bool:
-    """Lock links go to clients: a locked account is unlocked by a link its firm's staff send, and
-    staff send links to clients only (a locked owner or team member would have no way back)."""
-    return holder.role == "client" and holder.status == "active"
+    _deliver(lock.event_id, _readers(holder, LOCKED_OWNER_MAIL, LOCKED_HOLDER_MAIL), compose)
 
 
-def _holder_and_firm(account_id: str, firm_id: str) -> tuple[Account, Firm | None]:
-    holder, firm = account_and_firm(account_id, firm_id)
-    if holder is None:
+def _may_lock(holder: Holder) -> bool:
+    """Lock links go to clients: a locked login is unlocked by a link a firm's staff send, and staff
+    send links to clients only (a login with only staff accounts would have no way back)."""
+    return holder.account.status == "active" and any(m.role == "client" for m in holder.accounts.active)
+
+
+def _holder(account_id: str, firm_id: str) -> Holder:
+    account, firm = account_and_firm(account_id, firm_id)
+    if account is None:
         # Retrying cannot help; failing puts the record in the dead-letter queue for a person.
         raise MailsNotSent(f"account {account_id} not found")
-    return holder, firm
+    return Holder(account=account, firm=firm, accounts=accounts_of_login(account.email))
+
+
+def _readers(holder: Holder, owner_kind: str, holder_kind: str) -> list[Reader]:
+    """The owners of the holder's firm and of every other firm where the login has an active
+    account (each about the holder's account there), then the holder, once. The owners' logins
+    (may they be mailed), the other firms and the holder's accounts there come in one batch."""
+    own_firm = holder.account.firm_id
+    elsewhere = {m.firm_id: m.account_id for m in holder.accounts.active if m.firm_id != own_firm}
+    # An owner who is this login is the holder: the holder's mail, not an owner's about themself.
+    owners = {
+        firm_id: [o for o in firm_owners(firm_id) if o.email != holder.account.email]
+        for firm_id in (own_firm, *elsewhere)
+    }
+    found = read_together(
+        accounts=elsewhere.values(),
+        firms=elsewhere,
+        logins=[o.email for firm_owners_ in owners.values() for o in firm_owners_],
+    )
+    readers: list[Reader] = []
+    for firm_id, firm_owners_ in owners.items():
+        there = holder.account if firm_id == own_firm else found.accounts.get(elsewhere[firm_id])
+        firm = holder.firm if firm_id == own_firm else found.firms.get(firm_id)
+        if there is None:
+            continue
+        readers += [
+            Reader(o, found.logins.get(o.email), owner_kind, there, firm.name if firm else "", firm=firm)
+            for o in firm_owners_
+        ]
+    if not readers:
+        logger.warning("no other owner to notify", extra={"account_id": holder.account.account_id})
+    firm_name = holder.firm.name if holder.firm is not None else ""
+    others = tuple(found.firms[f].name for f in elsewhere if f in found.firms)
+    readers.append(
+        Reader(holder.account, holder.login, holder_kind, holder.account, firm_name, others, firm=holder.firm)
+    )
+    return readers
 
 
 def _deliver(
-    event_id: str,
-    holder: Account,
-    owner_kind: str,
-    holder_kind: str,
-    compose: Callable[[str, Account], Callable[[], RenderedMail]],
+    event_id: str, readers: list[Reader], compose: Callable[[Reader], Callable[[], RenderedMail]]
 ) -> None:
-    """One mail per owner but the holder, and the holder's; each at most once across retries."""
-    owners = [owner for owner in firm_owners(holder.firm_id) if owner.account_id != holder.account_id]
-    recipients = [(owner, owner_kind) for owner in owners]
-    if not recipients:
-        logger.warning("firm has no other owner to notify", extra={"event_id": event_id})
-    recipients.append((holder, holder_kind))
-
+    """One mail per reader that may be mailed; each at most once across retries."""
     sent = failed = 0
-    for reader, kind in recipients:
-        blocked = mail_block_reason(reader)
+    for reader in readers:
+        kind = reader.kind
+        blocked = mail_block_reason(reader.account, reader.login)
         if blocked:
             logger.info(
                 "notification skipped",
                 extra={
                     "event_id": event_id,
                     "kind": kind,
-                    "email": mask_email(reader.email),
+                    "email": mask_email(reader.account.email),
                     "reason": blocked,
                 },
             )
             continue
-        delivery = Delivery(event_id=event_id, recipient_id=reader.account_id, kind=kind)
+        delivery = Delivery(event_id=event_id, recipient_id=reader.account.account_id, kind=kind)
         try:
-            _guard().run(delivery=delivery, to=reader.email, compose=compose(kind, reader))
+            _guard().run(delivery=delivery, to=reader.account.email, compose=compose(reader))
             sent += 1
         except Exception as exc:  # throttling, SES down, an in-progress twin: all mean "not yet"
             failed += 1
@@ -213,7 +271,7 @@ def _deliver(
                 extra={
                     "event_id": event_id,
                     "kind": kind,
-                    "email": mask_email(reader.email),
+                    "email": mask_email(reader.account.email),
                     "error": type(exc).__name__,
                 },
             )
@@ -237,27 +295,23 @@ def _send(*, delivery: Delivery, to: str, compose: Callable[[], RenderedMail]) -
 
 
 def _render_changed(
-    kind: str,
-    reader: Account,
+    reader: Reader,
+    holder: Holder,
     *,
     change: PasswordChangedEvent,
-    holder: Account,
-    firm: Firm | None,
     software: useragent.Software,
     lock_link: str | None,
 ) -> RenderedMail:
     detail = change.detail
     requested_at: datetime | None = detail.requested_at
     return _render(
-        kind,
         reader,
         holder,
-        firm,
         change=detail.change,
         lock_link=lock_link,
         changed_at=change.at,
         source_ip=detail.source_ip or "unknown",
-        location=geo.locate(detail.model_dump(), reader.locale),
+        location=geo.locate(detail.model_dump(), reader.account.locale),
         os=software.os,
         browser=software.browser,
         self_service=detail.requested_by is None,
@@ -266,37 +320,36 @@ def _render_changed(
     )
 
 
-def _render_locked(
-    kind: str, reader: Account, *, lock: AccountLockedEvent, holder: Account, firm: Firm | None
-) -> RenderedMail:
+def _render_locked(reader: Reader, holder: Holder, *, lock: AccountLockedEvent) -> RenderedMail:
     detail = lock.detail
+    locale = reader.account.locale
     return _render(
-        kind,
         reader,
         holder,
-        firm,
         locked_at=lock.at,
         already_locked=detail.already_locked,
-        lock=_facts(detail, reader.locale),
+        lock=_facts(detail, locale),
         change=detail.reported_change,
         changed_at=detail.reported_at,
-        reported=_facts(detail.reported, reader.locale),
+        reported=_facts(detail.reported, locale),
     )
 
 
-def _render(kind: str, reader: Account, holder: Account, firm: Firm | None, **context: Any) -> RenderedMail:
-    """A mail of ``kind`` to ``reader`` about ``holder``'s account, in the reader's language and
-    time zone, on the reader's letterhead (the firm's for a client, the platform's for staff), with
-    ``context`` for its template."""
+def _render(reader: Reader, holder: Holder, **context: Any) -> RenderedMail:
+    """A mail of ``reader.kind`` to the reader about the holder's account (as the reader's firm knows
+    it), in the reader's language and time zone, with ``context`` for its template: the firm the
+    change or lock came through (``via_firm_name``) and, for the holder, the login's other firms."""
     return render(
-        kind,
-        reader.locale,
-        letterhead=letterhead(firm, reader),
-        recipient_name=reader.name,
-        holder_name=holder.name,
-        holder_email=holder.email,
-        holder_role=_role(holder),
-        timezone=reader.timezone,
+        reader.kind,
+        reader.account.locale,
+        letterhead=letterhead(reader.firm, reader.account),
+        via_firm_name=holder.firm.name if holder.firm is not None else "",
+        other_firm_names=list(reader.other_firms),
+        recipient_name=reader.account.name,
+        holder_name=reader.holder.name,
+        holder_email=reader.holder.email,
+        holder_role=_role(reader.holder),
+        timezone=reader.account.timezone,
         **context,
     )
 

@@ -4,13 +4,14 @@ The flows, in the order a client meets them:
 
 * a firm's staff member, the CRM (provisioning) or the client asks for a link: a token is issued
   (digest stored, with the ``reset_requested`` event, in one transaction) and mailed through SES
-  (:mod:`pwreset.credentials.links`); an account without a password gets an invitation, one with a
+  (:mod:`pwreset.credentials.links`); a login without a password gets an invitation, one with a
   password a reset link;
 * the hosted page verifies the token (nothing is consumed: mail scanners open links too); the first
   verify of a link marks its mail opened, the deliveries view's proof that the mail was found;
-* the client sets a password: :func:`pwreset.credentials.changes.commit` changes the hash, bumps
-  ``password_version``, consumes the token, records the event and opens the new session in one
-  transaction. Every other link and session of the account dies with the version bump.
+* the client sets a password: :func:`pwreset.credentials.changes.commit` changes the login's hash,
+  bumps its ``password_version``, consumes the token, records the event and opens the new session
+  in one transaction. Every other link and session of every account of the login dies with the
+  version bump.
 """
 
 from __future__ import annotations
@@ -36,16 +37,18 @@ from pwreset.credentials.links import (
     Requester,
     issue_link,
     load_link,
+    load_link_and_firm,
     purpose_for,
     require_valid,
 )
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.credentials.sessions import IssuedSession
 from pwreset.mail.brand import page_firm, portal_url_for
-from pwreset.storage.accounts import account_and_firm, find_account_by_email, get_or_none, mail_block_reason
+from pwreset.storage.accounts import account_and_firm, get_login, mail_block_reason, read_together
 from pwreset.storage.deliveries import mark_link_opened
 from pwreset.storage.idempotency import Guard, guard
-from pwreset.storage.models import Account, Firm, ResetToken
+from pwreset.storage.logins import accounts_of_login
+from pwreset.storage.models import Account, Firm, Login, ResetToken
 from pwreset.storage.transactions import TransactWriteError
 
 
@@ -83,12 +86,14 @@ class ConfirmedReset:
 
 class SelfServiceRequest(BaseModel):
     """A self-service request as the HTTP handler queues it for SelfServiceResetFunction: the
-    (normalised) address, and the facts of the request the link's audit event records."""
+    (normalised) address, the firm whose portal asked (``None``: no firm named), and the facts of
+    the request the link's audit event records."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     request_id: Annotated[str, Field(min_length=1, max_length=64)]
     email: Annotated[str, Field(min_length=3, max_length=320)]
+    firm_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     requested_at: datetime
     meta: dict[str, str] = Field(default_factory=dict)
 
@@ -97,10 +102,13 @@ class SelfServiceRequest(BaseModel):
         return RequestMeta(**known, received_at=self.requested_at)
 
 
-def request_self_service_reset(email: str, *, locale: str | None, meta: RequestMeta) -> None:
+def request_self_service_reset(
+    email: str, *, locale: str | None, meta: RequestMeta, firm_id: str | None = None
+) -> None:
     """``POST /v1/password-resets``: count the limits and queue the request, the same two writes
-    and one message for every address, known or not, so neither the answer nor its timing says
-    which addresses exist. Whether there is an account to mail is decided by the queue's function
+    and one message for every address, known or not, in ``firm_id`` or not, so neither the answer
+    nor its timing says which addresses exist where. Whether there is an account to mail is decided
+    by the queue's function
     (:func:`send_self_service_link`). A request over a limit is dropped here (the limits count the
     address and the client, not whether the address exists). A queue that cannot take the request
     is a 503 for every address alike: nothing is lost silently."""
@@ -113,6 +121,7 @@ def request_self_service_reset(email: str, *, locale: str | None, meta: RequestM
     request = SelfServiceRequest(
         request_id=uuid.uuid4().hex,
         email=email,
+        firm_id=firm_id,
         requested_at=meta.received_at,
         meta={**meta.as_detail(), "locale": locale or meta.locale},
     )
@@ -139,8 +148,9 @@ SELF_SERVICE_MAX_AGE = timedelta(minutes=15)
 
 
 def send_self_service_link(request: SelfServiceRequest) -> str:
-    """The queue's side: mail a link when the address belongs to an active account (an account
-    without a password gets the invitation again); otherwise nothing. Once per request, however
+    """The queue's side: mail a link when the address's login has an active account (in the
+    request's firm, when one is named; else the one a sign-in without a firm acts as), a login
+    without a password gets the invitation again; otherwise nothing. Once per request, however
     often SQS delivers it; a failure to send raises, so the message is retried and, after its last
     try, kept in the dead-letter queue. A request older than ``SELF_SERVICE_MAX_AGE`` sends nothing.
     Returns what happened (for the log)."""
@@ -186,22 +196,29 @@ def _self_service_guard() -> Guard:
 
 
 def _send_self_service_link(*, request: SelfServiceRequest) -> str:
-    account = find_account_by_email(request.email)
-    # A locked account gets nothing: only a link from the firm may lift the lock.
-    blocked = mail_block_reason(account, self_service=True)
-    firm = get_or_none(Firm, account.firm_id) if account is not None and not blocked else None
-    if blocked or account is None or firm is None:
+    accounts = accounts_of_login(request.email)
+    login, acting = accounts.login, accounts.acting(request.firm_id)
+    account: Account | None = None
+    firm: Firm | None = None
+    if login is not None and acting is not None:
+        found = read_together(accounts=[acting.account_id], firms=[acting.firm_id])
+        account, firm = found.accounts.get(acting.account_id), found.firms.get(acting.firm_id)
+    # A locked login gets nothing: only a link from a firm may lift the lock.
+    blocked = mail_block_reason(account, login, self_service=True)
+    if blocked or account is None or login is None or firm is None:
         _ignore(request.email, blocked or "unknown")
         return blocked or "unknown"
     # A send that fails raises EmailSendFailed: the message is retried with a new link (the
     # failed one is marked send_failed and nobody has its token).
     issue_link(
         account,
+        login,
         firm,
-        purpose=purpose_for(account),
+        purpose=purpose_for(login),
         lifetime=settings().self_service_link_lifetime_seconds,
         requested_by=None,
         meta=request.request_meta(),
+        firm_bound=request.firm_id is not None,
     )
     return "sent"
 
@@ -224,14 +241,15 @@ def reset_guards() -> None:
 
 def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestMeta) -> SentLink:
     """A firm's owner or team member sends one of the firm's clients a link (ASVS 6.4.6: staff start
-    the reset, only the client chooses the password). A client without a password yet gets the
-    invitation instead, which sets the first one."""
-    account, firm = _staff_target(principal, account_id)
+    the reset, only the client chooses the password). A client whose login has no password yet gets
+    the invitation instead, which sets the first one."""
+    account, login, firm = _staff_target(principal, account_id)
     return _send(
         account,
+        login,
         firm,
         principal,
-        purpose=purpose_for(account),
+        purpose=purpose_for(login),
         lifetime=settings().staff_link_lifetime_seconds,
         meta=meta,
     )
@@ -239,10 +257,12 @@ def request_staff_reset(principal: Principal, account_id: str, *, meta: RequestM
 
 def request_staff_invitation(principal: Principal, account_id: str, *, meta: RequestMeta) -> SentLink:
     """``POST /v1/accounts/{account_id}/invitation``: the welcome mail with a link to set the first
-    password; ``409 password_already_set`` once there is one (a reset link is what helps then)."""
-    account, firm = _staff_target(principal, account_id, invitation=True)
+    password; ``409 password_already_set`` once the login has one (a reset link is what helps
+    then)."""
+    account, login, firm = _staff_target(principal, account_id, invitation=True)
     return _send(
         account,
+        login,
         firm,
         principal,
         purpose=INVITATION,
@@ -251,8 +271,12 @@ def request_staff_invitation(principal: Principal, account_id: str, *, meta: Req
     )
 
 
-def _staff_target(principal: Principal, account_id: str, *, invitation: bool = False) -> tuple[Account, Firm]:
-    """The client a staff member may send a link to, or the contract's error for why not."""
+def _staff_target(
+    principal: Principal, account_id: str, *, invitation: bool = False
+) -> tuple[Account, Login, Firm]:
+    """The client a staff member may send a link to, with its login, or the contract's error for
+    why not. Staff act for the firm their session acts as: another firm's account of the same
+    person is another firm's."""
     if not principal.is_staff:
         raise errors.Forbidden(locale=principal.locale)
     # The target and the caller's firm in one read: staff act only on their own firm's accounts.
@@ -262,26 +286,40 @@ def _staff_target(principal: Principal, account_id: str, *, invitation: bool = F
         raise errors.AccountNotFound(locale=principal.locale)
     if account.status != "active":
         raise errors.AccountArchived(locale=principal.locale)
-    if invitation and account.has_password:
+    # Has a password, is locked, what SES said of the address: the login's (its key came with the
+    # account, so it cannot join the first read).
+    login = get_login(account.email)
+    if login is None:
+        raise errors.AccountNotFound(locale=principal.locale)
+    if invitation and login.has_password:
         raise errors.PasswordAlreadySet(locale=principal.locale)
     sends = limiter().hit("staff_send_account", account.account_id)
     if not sends.allowed:
         raise errors.RateLimited(retry_after=sends.retry_after, locale=principal.locale)
-    if account.email_status != "ok":
+    if login.email_status != "ok":
         # deferred: only an undeliverable address reads the timelines
         from pwreset.delivery.deliveries import undeliverable_diagnosis
 
         # What SES reported, in the staff member's language: "fix the typo" beats "try again".
-        diagnosis = undeliverable_diagnosis(account, locale=principal.locale)
+        diagnosis = undeliverable_diagnosis(account, login, locale=principal.locale)
         raise errors.EmailUndeliverable(locale=principal.locale, extra={"diagnosis": diagnosis})
-    return account, firm
+    return account, login, firm
 
 
 def _send(
-    account: Account, firm: Firm, principal: Principal, *, purpose: Purpose, lifetime: int, meta: RequestMeta
+    account: Account,
+    login: Login,
+    firm: Firm,
+    principal: Principal,
+    *,
+    purpose: Purpose,
+    lifetime: int,
+    meta: RequestMeta,
 ) -> SentLink:
     requester = Requester(account_id=principal.account_id, name=principal.name, locale=principal.locale)
-    record = issue_link(account, firm, purpose=purpose, lifetime=lifetime, requested_by=requester, meta=meta)
+    record = issue_link(
+        account, login, firm, purpose=purpose, lifetime=lifetime, requested_by=requester, meta=meta
+    )
     return SentLink(reset_id=record.reset_id, sent_to=mask_email(account.email), expires_at=record.expires_at)
 
 
@@ -299,7 +337,8 @@ def _limit(rule: str, meta: RequestMeta) -> None:
 def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
     """Say whether a link still works, and what for, without consuming it."""
     _limit("verify_ip", meta)
-    record, account = require_valid(*load_link(raw_token))
+    record, account, login, firm = load_link_and_firm(raw_token)
+    record, account, _login = require_valid(record, account, login)
     _note_opened(record)
     return VerifiedReset(
         purpose=record.purpose,
@@ -307,7 +346,7 @@ def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
         expires_at=record.expires_at,
         locale=account.locale,
         policy=changes.policy().describe(account.locale),
-        firm=page_firm(get_or_none(Firm, record.firm_id)),
+        firm=page_firm(firm),
     )
 
 
@@ -328,9 +367,13 @@ def _note_opened(record: ResetToken) -> None:
 
 
 def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> ConfirmedReset:
-    """Set the password a link offers and sign in (see :func:`pwreset.credentials.changes.commit`)."""
+    """Set the password a link offers (the login's: every account of it opens with it) and sign in
+    as the account the link was issued for (see :func:`pwreset.credentials.changes.commit`): the
+    one a staff member or the CRM sent it for, or for a self-service link the login's account in
+    the firm that asked, else the one a sign-in without a firm acted as when it was issued."""
     _limit("confirm_ip", meta)
-    record, account = require_valid(*load_link(raw_token))
+    record, account, login, firm = load_link_and_firm(raw_token)
+    record, account, login = require_valid(record, account, login)
     normalised = changes.acceptable_password(password, account, firm_name=record.firm_name or "")
     detail = {
         "reset_id": record.reset_id,
@@ -340,7 +383,9 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
     }
     change = changes.CHANGED_BY_INVITATION if record.purpose == INVITATION else changes.CHANGED_BY_RESET
     try:
-        done = changes.commit(account, normalised, meta=meta, change=change, detail=detail, link=record)
+        done = changes.commit(
+            account, login, normalised, meta=meta, change=change, detail=detail, link=record
+        )
     except TransactWriteError as exc:
         if is_transient(exc):
             raise  # another writer or throttling, not our condition: nothing happened, try again
@@ -353,6 +398,7 @@ def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> Confir
         require_valid(*load_link(raw_token))
         raise errors.TokenUsed(locale=account.locale) from exc
     logger.info("link used", extra={"reset_id": record.reset_id, "account_id": account.account_id})
-    # The firm the link was sent for decides where the client lands (never the request).
-    landing = portal_url_for(get_or_none(Firm, record.firm_id))
+    # Where the client lands is the link's firm's portal (never the request's); a self-service
+    # link asked for without a firm lands on the configured portal, which asks which firm.
+    landing = portal_url_for(firm if record.firm_bound else None)
     return ConfirmedReset(account=account, session=done.session, redirect_url=landing)

@@ -6,13 +6,14 @@ the client once (in the mail) and stored only as their SHA-256 digest, so a leak
 turned into working links. One generator makes, shapes and judges both kinds
 (:class:`TokenGenerator`); what a stored record is worth against its account is each kind's own:
 
-* a reset link (:class:`ResetTokenGenerator`) is issued for one ``password_version``, so any
-  later password change kills every older link without touching them;
+* a reset link (:class:`ResetTokenGenerator`) is issued for one ``password_version`` of the login
+  (and one ``access_version`` of its account), so any later password change of the login kills
+  every older link of every account of it without touching them;
 * a lock link (:class:`LockTokenGenerator`) does not die when the password changes again: whoever
   changed the password could otherwise kill the holder's lock link by changing it once more.
 
 The two kinds live in different tables (reset tokens, lock tokens), so one can never pass for the
-other; :func:`load_token` reads a token's record, by its digest, with the account.
+other; :func:`load_token` reads a token's record, by its digest, with its account and login.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pwreset.storage.accounts import get_or_none
-from pwreset.storage.models import Account, LockToken, ResetToken
+from pwreset.storage.accounts import get_login, get_or_none, read_together
+from pwreset.storage.models import Account, Firm, LockToken, Login, ResetToken
 
 # token_urlsafe(32): 32 random bytes -> 43 URL-safe characters, no padding.
 TOKEN_BYTES = 32
@@ -56,7 +57,7 @@ class IssuedToken:
 
 
 class TokenGenerator[R: (ResetToken, LockToken)]:
-    """Makes tokens and judges a stored token of kind ``R`` against its account."""
+    """Makes tokens and judges a stored token of kind ``R`` against its account and login."""
 
     def make_token(self) -> IssuedToken:
         raw = secrets.token_urlsafe(TOKEN_BYTES)
@@ -71,18 +72,21 @@ class TokenGenerator[R: (ResetToken, LockToken)]:
         """Cheap shape check, so garbage never costs a database read."""
         return isinstance(raw, str) and _TOKEN_SHAPE.fullmatch(raw) is not None
 
-    def check(self, record: R | None, account: Account | None, *, now: datetime | None = None) -> TokenCheck:
+    def check(
+        self, record: R | None, account: Account | None, login: Login | None, *, now: datetime | None = None
+    ) -> TokenCheck:
         """What a token is worth right now. Never raises: unknown or odd input is INVALID, so a
-        route answers a bad link with the contract's error, never a 500."""
+        route answers a bad link with the contract's error, never a 500. ``login``: the login of
+        the address the link went to (``None``: gone with its last account)."""
         if record is None or account is None or record.account_id != account.account_id:
             return TokenCheck.INVALID
         try:
-            return self._judge(record, account, now or self._now())
+            return self._judge(record, account, login, now or self._now())
         except Exception:  # a record of an unexpected shape is as good as none
             return TokenCheck.INVALID
 
-    def _judge(self, record: R, account: Account, now: datetime) -> TokenCheck:
-        """What ``record`` (of ``account``) is worth at ``now``: each kind's own rules."""
+    def _judge(self, record: R, account: Account, login: Login | None, now: datetime) -> TokenCheck:
+        """What ``record`` (of ``account`` and ``login``) is worth at ``now``: each kind's own rules."""
         raise NotImplementedError
 
     def _now(self) -> datetime:
@@ -93,17 +97,20 @@ class TokenGenerator[R: (ResetToken, LockToken)]:
 class ResetTokenGenerator(TokenGenerator[ResetToken]):
     """Reset and invitation links."""
 
-    def _judge(self, record: ResetToken, account: Account, now: datetime) -> TokenCheck:
-        """A link issued before the latest password change counts as used: the reset it offered
-        has happened, just by another route. A link issued before access was ended without a
-        password change (a new address or role, archiving) is revoked: the person it went to may no
-        longer be the account's holder. While the account is locked ("It wasn't me") only a link
-        a staff member sent works (confirming it unlocks); any other is revoked."""
+    def _judge(self, record: ResetToken, account: Account, login: Login | None, now: datetime) -> TokenCheck:
+        """A link issued before the login's latest password change counts as used: the reset it
+        offered has happened, just by another route (maybe through another firm). A link issued
+        before the account's access was ended without a password change (a new address or role,
+        archiving) is revoked: the person it went to may no longer be the account's holder. While
+        the login is locked ("It wasn't me") only a link a staff member sent works (confirming it
+        unlocks); any other is revoked."""
         if record.status == "used":
             return TokenCheck.USED
-        if record.access_version != account.access_version:
-            return TokenCheck.REVOKED
-        if record.password_version != account.password_version:
+        if record.access_version != account.access_version or record.email != account.email:
+            return TokenCheck.REVOKED  # also when the address's login went with it
+        if login is None:
+            return TokenCheck.INVALID
+        if record.password_version != login.password_version:
             return TokenCheck.USED
         if record.status != "issued":
             return TokenCheck.INVALID
@@ -111,7 +118,7 @@ class ResetTokenGenerator(TokenGenerator[ResetToken]):
             return TokenCheck.EXPIRED
         if account.status != "active":
             return TokenCheck.ARCHIVED
-        if account.is_locked and not staff_sent(record):
+        if login.is_locked and not staff_sent(record):
             return TokenCheck.REVOKED
         return TokenCheck.VALID
 
@@ -121,10 +128,10 @@ class LockTokenGenerator(TokenGenerator[LockToken]):
     they expire, or when the account is archived (or given a new address or role, which like
     archiving bumps ``access_version``) or erased."""
 
-    def _judge(self, record: LockToken, account: Account, now: datetime) -> TokenCheck:
+    def _judge(self, record: LockToken, account: Account, login: Login | None, now: datetime) -> TokenCheck:
         """A later password change does not matter (see the module's docstring), nor does a lock
         already in place: a second link of another change may lock again."""
-        if account.status not in ("active", "archived"):  # being erased: as good as gone
+        if account.status not in ("active", "archived") or login is None:  # being erased: as good as gone
             return TokenCheck.INVALID
         if record.status == "used":
             return TokenCheck.USED
@@ -148,16 +155,45 @@ def staff_sent(record: ResetToken) -> bool:
 
 def load_token[R: (ResetToken, LockToken)](
     generator: TokenGenerator[R], model: type[R], raw: str
-) -> tuple[R | None, Account | None]:
-    """The stored record of token ``raw`` (of ``generator``'s kind, in ``model``'s table) and its
-    account, both read consistently, so a use or a revocation a moment ago counts; ``(None, None)``
-    for a token that is not well formed (it never costs a read)."""
+) -> tuple[R | None, Account | None, Login | None]:
+    """The stored record of token ``raw`` (of ``generator``'s kind, in ``model``'s table), its
+    account and the login of the address the link went to, all read consistently, so a use, a
+    change or a revocation a moment ago counts: two round trips, the record, then the account and
+    the login in one batch. ``(None, None, None)`` for a token that is not well formed (it never
+    costs a read)."""
+    record, account, login, _firm = _load(generator, model, raw, with_firm=False)
+    return record, account, login
+
+
+def load_token_and_firm[R: (ResetToken, LockToken)](
+    generator: TokenGenerator[R], model: type[R], raw: str
+) -> tuple[R | None, Account | None, Login | None, Firm | None]:
+    """:func:`load_token` with the firm the token was issued for, read in the same batch (whose look
+    the hosted page shows, where a confirm lands): no round trip of its own."""
+    return _load(generator, model, raw, with_firm=True)
+
+
+def _load[R: (ResetToken, LockToken)](
+    generator: TokenGenerator[R], model: type[R], raw: str, *, with_firm: bool
+) -> tuple[R | None, Account | None, Login | None, Firm | None]:
     if not generator.well_formed(raw):
-        return None, None
+        return None, None, None, None
     record = get_or_none(model, generator.digest(raw), consistent_read=True)
     if record is None:
-        return None, None
-    return record, get_or_none(Account, record.account_id, consistent_read=True)
+        return None, None, None, None
+    firms = [record.firm_id] if with_firm else []
+    if not record.email:  # a lock link from before logins: the address only comes with the account
+        found = read_together(accounts=[record.account_id], firms=firms)
+        account = found.accounts.get(record.account_id)
+        login = get_login(account.email) if account is not None else None
+        return record, account, login, found.firms.get(record.firm_id)
+    found = read_together(accounts=[record.account_id], logins=[record.email], firms=firms)
+    return (
+        record,
+        found.accounts.get(record.account_id),
+        found.logins.get(record.email),
+        found.firms.get(record.firm_id),
+    )
 
 
 default_token_generator = ResetTokenGenerator()

@@ -11,7 +11,7 @@ hash or a password: the audit events hold none of them, an address change only m
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,29 +65,32 @@ class CrmEvent:
         }
 
 
-def login_accounts(account_id: str, firm_id: str) -> list[dict[str, str]]:
-    """Every ``{account_id, firm_id}`` a change of the login affected.
+# (account_id, firm_id) of an event -> every {account_id, firm_id} a change of its login affected.
+AccountsOf = Callable[[str, str], list[dict[str, str]]]
 
-    Today a login is one account, so this is the event's own account. Issue #22 (one login across
-    firms) replaces it with the login's accounts: a reset, a change or a lock then acts on every
-    account that shares the address, and the CRM must hear of each."""
+
+def login_accounts(account_id: str, firm_id: str) -> list[dict[str, str]]:
+    """The event's own account alone: what a change affected when nothing more is known (the
+    publisher reads the login's accounts, ``pwreset.crm.accounts``)."""
     return [{"account_id": account_id, "firm_id": firm_id}]
 
 
-def from_stream_image(image: Mapping[str, Any]) -> CrmEvent | None:
+def from_stream_image(image: Mapping[str, Any], accounts_of: AccountsOf = login_accounts) -> CrmEvent | None:
     """The CRM's event for an inserted events-table item (a stream record's ``NewImage``), or None
     for an item the CRM does not hear of (a provisioning write that left the address alone).
+    ``accounts_of`` lists the accounts a change of the login affected (issue #22: a reset, a change
+    or a lock acts on every account that shares the address, and the CRM hears of each).
     Raises pydantic's ``ValidationError`` for an item of a publishable type that is malformed."""
     if image.get("type") not in PUBLISHABLE_TYPES:
         return None
-    return crm_event(publishable().validate_python(image))
+    return crm_event(publishable().validate_python(image), accounts_of)
 
 
-def crm_event(audit: AuditEvent) -> CrmEvent | None:
+def crm_event(audit: AuditEvent, accounts_of: AccountsOf = login_accounts) -> CrmEvent | None:
     if isinstance(audit, PasswordChangedEvent):
-        return password_changed(audit)
+        return password_changed(audit, accounts_of)
     if isinstance(audit, AccountLockedEvent):
-        return account_locked(audit)
+        return account_locked(audit, accounts_of)
     if isinstance(audit, EmailUndeliverableEvent):
         return email_undeliverable(audit)
     return email_changed(audit)
@@ -128,7 +131,7 @@ def via(change: PasswordChangedEvent) -> str:
     return "self_service" if detail.requested_by is None else "staff_reset"
 
 
-def password_changed(change: PasswordChangedEvent) -> CrmEvent:
+def password_changed(change: PasswordChangedEvent, accounts_of: AccountsOf = login_accounts) -> CrmEvent:
     detail = change.detail
     requested_by = detail.requested_by if detail.requested_by != BY_PROVISIONING else None
     return CrmEvent(
@@ -136,7 +139,7 @@ def password_changed(change: PasswordChangedEvent) -> CrmEvent:
         change.at,
         {
             **_common(change),
-            "accounts": login_accounts(change.account_id, change.firm_id),
+            "accounts": accounts_of(change.account_id, change.firm_id),
             "via": via(change),
             "requested_by": requested_by,
             "client": client(detail),
@@ -144,13 +147,13 @@ def password_changed(change: PasswordChangedEvent) -> CrmEvent:
     )
 
 
-def account_locked(lock: AccountLockedEvent) -> CrmEvent:
+def account_locked(lock: AccountLockedEvent, accounts_of: AccountsOf = login_accounts) -> CrmEvent:
     return CrmEvent(
         ACCOUNT_LOCKED,
         lock.at,
         {
             **_common(lock),
-            "accounts": login_accounts(lock.account_id, lock.firm_id),
+            "accounts": accounts_of(lock.account_id, lock.firm_id),
             "client": client(lock.detail),
         },
     )

@@ -31,6 +31,7 @@ from pwreset.core import aws
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, metrics
 from pwreset.core.times import iso
+from pwreset.crm.accounts import accounts_of_changed_login
 from pwreset.crm.events import CrmEvent, from_stream_image
 
 MAX_ENTRIES = 10  # PutEvents' limit per call
@@ -79,7 +80,7 @@ def publish_images(images: Mapping[str, Mapping[str, Any]]) -> Outcome:
     events: dict[str, CrmEvent] = {}
     for key, image in images.items():
         try:
-            event = from_stream_image(image)
+            event = from_stream_image(image, accounts_of_changed_login)
         except ValidationError as exc:
             # Our own writes are malformed: a bug. The record goes the stream's way (retries, then
             # its position to the dead-letter queue), not silently nowhere.

@@ -47,8 +47,8 @@ from pwreset.delivery.diagnosis import (
     suppressed_subtype,
 )
 from pwreset.delivery.outbox import KINDS, SEND_FAILED
-from pwreset.storage.accounts import account_status, get_or_none
-from pwreset.storage.models import Account, DeliveryTimeline, ResetToken
+from pwreset.storage.accounts import account_status, get_login, get_or_none
+from pwreset.storage.models import Account, DeliveryTimeline, Login, ResetToken
 
 PAGE_SIZE = 20
 STATUS_PRECEDENCE = ("complained", "suppressed", "bounced", "failed", "delivered", "delayed", "sent")
@@ -135,13 +135,14 @@ class Mail:
             timeline=timeline,
         )
 
-    def engaged(self, account: Account | None) -> bool:
-        """The client got in: the link was opened, or the password changed since it was sent."""
+    def engaged(self, login: Login | None) -> bool:
+        """The client got in: the link was opened, or the login's password changed since it was
+        sent."""
         if self.opened:
             return True
-        if account is None or self.password_version is None:
+        if login is None or self.password_version is None:
             return False
-        return int(account.password_version) != self.password_version
+        return int(login.password_version) != self.password_version
 
 
 def timeline_events(timeline: DeliveryTimeline | None) -> list[TimelineEvent]:
@@ -218,7 +219,7 @@ def event_code(event: TimelineEvent, email: str) -> str:
 
 
 def _delivered_code(
-    events: list[TimelineEvent], mail: Mail, account: Account | None, now: datetime
+    events: list[TimelineEvent], mail: Mail, login: Login | None, now: datetime
 ) -> str | None:
     """A delivered mail: what the client did with it, as far as anyone can tell."""
     codes = {event_code(e, mail.email) for e in events if event_status(e) == "delivered"}
@@ -227,7 +228,7 @@ def _delivered_code(
             return telling
     if not mail.carries_link:
         return "delivered"
-    if mail.engaged(account):
+    if mail.engaged(login):
         return None  # opened or used: nothing to explain
     delivered_at = min((e.at for e in events if e.type == "delivery"), default=None)
     if delivered_at and datetime.fromisoformat(delivered_at) + UNUSED_AFTER <= now:
@@ -240,6 +241,7 @@ def diagnose(
     events: list[TimelineEvent],
     mail: Mail,
     account: Account | None,
+    login: Login | None,
     *,
     locale: str,
     now: datetime,
@@ -249,7 +251,7 @@ def diagnose(
     if mail.send_failed:
         code = "send_failed"
     elif status == "delivered":
-        code = _delivered_code(events, mail, account, now)
+        code = _delivered_code(events, mail, login, now)
     else:
         code = event_code(decisive, mail.email) if decisive is not None else "sent"
     if code is None:
@@ -258,7 +260,9 @@ def diagnose(
     return describe(code, locale, email=mail.email, client_locale=client_locale, kind=mail.kind)
 
 
-def delivery_view(mail: Mail, account: Account | None, *, locale: str, now: datetime) -> dict[str, Any]:
+def delivery_view(
+    mail: Mail, account: Account | None, login: Login | None, *, locale: str, now: datetime
+) -> dict[str, Any]:
     events = timeline_events(mail.timeline)
     status = delivery_status(events, mail)
     return {
@@ -272,7 +276,7 @@ def delivery_view(mail: Mail, account: Account | None, *, locale: str, now: date
         ),
         "status": status,
         "events": [{"type": e.type, "at": e.at, "detail": public_detail(e, mail.email)} for e in events],
-        "diagnosis": diagnose(status, events, mail, account, locale=locale, now=now),
+        "diagnosis": diagnose(status, events, mail, account, login, locale=locale, now=now),
     }
 
 
@@ -313,22 +317,23 @@ def _firm_client(principal: Principal, account_id: str) -> Account:
 
 def list_deliveries(principal: Principal, account_id: str) -> dict[str, Any]:
     """``GET /v1/accounts/{account_id}/password-reset/deliveries``: newest first, at most
-    :data:`PAGE_SIZE`."""
+    :data:`PAGE_SIZE`. What SES said of the address and the lock are the login's."""
     account = _firm_client(principal, account_id)
+    login = get_login(account.email)
     now = _now()
     return {
         "email": account.email,
-        "email_status": account.email_status,
+        "email_status": login.email_status if login is not None else "ok",
         # Whether a new link would help: "locked" (it unlocks), "archived" (refused) or "active".
-        "account_status": account_status(account),
+        "account_status": account_status(account, login),
         "deliveries": [
-            delivery_view(mail, account, locale=principal.locale, now=now)
+            delivery_view(mail, account, login, locale=principal.locale, now=now)
             for mail in recent_mails(account.account_id)
         ],
     }
 
 
-def undeliverable_diagnosis(account: Account, *, locale: str) -> dict[str, Any]:
+def undeliverable_diagnosis(account: Account, login: Login, *, locale: str) -> dict[str, Any]:
     """Why the address is blocked: the diagnosis of the newest mail that bounced, was suppressed or
     drew a complaint (a bounced invitation or notice counts as much as a reset); a general one when
     no mail explains it."""
@@ -337,8 +342,8 @@ def undeliverable_diagnosis(account: Account, *, locale: str) -> dict[str, Any]:
         events = timeline_events(mail.timeline)
         status = delivery_status(events, mail)
         if status in ADDRESS_PROBLEMS:
-            found = diagnose(status, events, mail, account, locale=locale, now=now)
+            found = diagnose(status, events, mail, account, login, locale=locale, now=now)
             if found:
                 return found
-    code = "complaint" if account.email_status == "complained" else "undeliverable"
+    code = "complaint" if login.email_status == "complained" else "undeliverable"
     return describe(code, locale, email=account.email)

@@ -16,12 +16,14 @@ Each event is normalised (:class:`DeliveryEvent`: type, event time, a few safe f
   the timeline exists (every client mail's record is written before it leaves) or, for a link mail
   sent before mails were recorded, while the link exists: an event arriving after the account was
   erased (its records and links deleted) must not write its address back; and, for a
-  permanent bounce or a complaint, applied to every account whose current address it is
-  (``email_status`` ``undeliverable`` / ``complained``; a complaint outranks a bounce; an address
-  already so marked is left as it is) with an ``email_undeliverable`` audit event per account
-  marked (its stream tells the CRM, see ``pwreset.crm``), in one transaction with the SNS
-  ``MessageId`` marker: a redelivered message fails on the marker and changes nothing, so it needs
-  no read first, and an event is never half recorded.
+  permanent bounce or a complaint, applied to the address's login (``email_status``
+  ``undeliverable`` / ``complained``; a complaint outranks a bounce; an address already so marked
+  is left as it is): what SES says is a fact of the address, so every account with it (in any
+  firm) sees it, and each of the login's active accounts gets an ``email_undeliverable`` audit
+  event (its stream tells the CRM, see ``pwreset.crm``). One ``Query`` by the address finds the
+  login's accounts; everything else goes in one transaction with the SNS ``MessageId`` marker: a
+  redelivered message fails on the marker and changes nothing, and an event is never half
+  recorded.
 
 The timeline stores facts, not verdicts: the delivery status and the diagnosis are computed when
 read (:mod:`pwreset.delivery.deliveries`), from the whole timeline, so arrival order does not matter.
@@ -44,7 +46,8 @@ from pwreset.delivery.diagnosis import classify_bounce, classify_complaint
 from pwreset.delivery.outbox import record_retention
 from pwreset.storage.accounts import get_or_none
 from pwreset.storage.events import audit_event
-from pwreset.storage.models import Account, DeliveryTimeline, Event, ResetToken, SnsMessage
+from pwreset.storage.logins import accounts_of_login
+from pwreset.storage.models import LOGIN_ITEM, DeliveryTimeline, Event, Login, ResetToken, SnsMessage
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 # SES's names -> ours. "Rendering Failure" really has a space in eventType.
@@ -364,12 +367,12 @@ def record_notification(message: sns.VerifiedMessage, *, now: datetime | None = 
 
 @dataclass(frozen=True)
 class AddressMark:
-    """An account whose current address an event is about, and what the event says of it."""
+    """An address an event is about (its login's key), what the event says of it, and the login's
+    active accounts (``(account_id, firm_id)``: an ``email_undeliverable`` audit event each)."""
 
-    account_id: str
     address: str
     verdict: str  # undeliverable | complained
-    firm_id: str = ""
+    accounts: tuple[tuple[str, str], ...] = ()
     diagnosis_code: str = "undeliverable"  # pwreset.delivery.diagnosis's code for the CRM's event
 
 
@@ -395,12 +398,15 @@ def _store(
     transaction tried again with it, or without a timeline entry when the link is gone too: an
     erased account's reset gets nothing back that would hold its address.
 
-    A mark whose condition fails (the account has another address by now, the address has this
-    verdict already, or a complaint already outranks a bounce) is dropped with its event and the
-    rest written again; a failed marker is a duplicate."""
+    A mark whose condition fails (the address has no login (any more), the address has this verdict
+    already, or a complaint already outranks a bounce) is dropped with its events and the rest
+    written again; a failed marker is a duplicate."""
     marker = SnsMessage(message_id, received_at=now, ttl=now + SNS_MESSAGE_RETENTION)
     writes_timeline = event is not None and reset_id is not None and bool(timeline)
     link = timeline if writes_timeline and timeline != "existing" else None
+    events = [
+        _undeliverable_event(mark, account, reset_id, now) for mark in marks for account in mark.accounts
+    ]
     try:
         with transaction() as tx:
             if link:
@@ -419,20 +425,21 @@ def _store(
                 )
             for mark in marks:
                 tx.update(
-                    Account(mark.account_id),
-                    actions=[Account.email_status.set(mark.verdict)],
+                    Login(mark.address, LOGIN_ITEM),
+                    actions=[Login.email_status.set(mark.verdict)],
                     condition=_mark_condition(mark),
                 )
-            for mark in marks:
-                tx.save(_undeliverable_event(mark, reset_id, now), condition=Event.event_id.does_not_exist())
+            for audit in events:
+                tx.save(audit, condition=Event.event_id.does_not_exist())
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons
         failed = {i for i, reason in enumerate(reasons) if reason and reason.code == "ConditionalCheckFailed"}
         # pynamodb sends the condition check first, then the puts, then the updates: the link's
-        # check, the marker, the marks' events, the timeline entry, the marks.
+        # check, the marker, the marks' events (one per account of the login), the timeline
+        # entry, the marks.
         marker_at = 1 if link else 0
-        timeline_at = marker_at + 1 + len(marks) if writes_timeline else -1
-        first_mark = marker_at + 1 + len(marks) + (1 if writes_timeline else 0)
+        timeline_at = marker_at + 1 + len(events) if writes_timeline else -1
+        first_mark = marker_at + 1 + len(events) + (1 if writes_timeline else 0)
         if marker_at in failed or (not failed and _seen(message_id)):
             # The marker exists: recorded before, or by a twin delivered at the same moment.
             metrics.add_metric(name="SnsMessageDuplicate", unit="Count", value=1)
@@ -452,14 +459,7 @@ def _store(
         remaining = [m for m in marks if m not in stale]
         return _store(message_id, event, reset_id, remaining, now, timeline=next_timeline)
     for mark in marks:
-        logger.info(
-            "address marked",
-            extra={
-                "account_id": mark.account_id,
-                "email": mask_email(mark.address),
-                "email_status": mark.verdict,
-            },
-        )
+        logger.info("address marked", extra={"email": mask_email(mark.address), "email_status": mark.verdict})
         metrics.add_metric(name="AddressMarked", unit="Count", value=1)
     if event is None:
         return "ignored"
@@ -477,12 +477,16 @@ def _link_of(event: DeliveryEvent | None, reset_id: str | None) -> str:
     return ""
 
 
-def _undeliverable_event(mark: AddressMark, reset_id: str | None, now: datetime) -> Event:
-    """The audit event of one mark: the verdict and its diagnosis code, never the address."""
+def _undeliverable_event(
+    mark: AddressMark, account: tuple[str, str], reset_id: str | None, now: datetime
+) -> Event:
+    """The audit event of one mark for one account of the login: the verdict and its diagnosis
+    code, never the address."""
+    account_id, firm_id = account
     return audit_event(
         "email_undeliverable",
-        account_id=mark.account_id,
-        firm_id=mark.firm_id,
+        account_id=account_id,
+        firm_id=firm_id,
         meta=None,
         at=now,
         detail={
@@ -515,19 +519,22 @@ def address_verdict(event: DeliveryEvent) -> str | None:
 
 
 def address_marks(event: DeliveryEvent) -> list[AddressMark]:
-    """Every account whose current address the event condemns (one index query per address)."""
+    """Every address the event condemns that is a login, with the login's active accounts (one
+    ``Query`` per address by the logins table's key). A login gone by the time of the write fails
+    its mark's condition and is dropped there."""
     verdict = address_verdict(event)
     if verdict is None:
         return []
-    marks: dict[str, AddressMark] = {}
-    for address in event.recipients:
-        code = address_diagnosis(event, address)
-        for account in Account.by_email.query(address):
-            mark = AddressMark(
-                account.account_id, address, verdict, firm_id=account.firm_id, diagnosis_code=code
-            )
-            marks.setdefault(account.account_id, mark)
-    return list(marks.values())
+    marks: list[AddressMark] = []
+    for address in dict.fromkeys(event.recipients):
+        login = accounts_of_login(address)
+        if login.login is None:
+            continue  # no login (a staff mail's other recipient, an erased person): nothing to mark
+        accounts = tuple((m.account_id, m.firm_id) for m in login.active)
+        marks.append(
+            AddressMark(address, verdict, accounts, diagnosis_code=address_diagnosis(event, address))
+        )
+    return marks
 
 
 def address_diagnosis(event: DeliveryEvent, address: str) -> str:
@@ -544,9 +551,9 @@ def address_diagnosis(event: DeliveryEvent, address: str) -> str:
 
 
 def _mark_condition(mark: AddressMark) -> Any:
-    # Only while the account still has this address and not this verdict already (one event per
+    # Only an existing login (an update would make one) without this verdict already (one event per
     # change of the verdict); a complaint is never downgraded to a bounce.
-    condition = (Account.email == mark.address) & (Account.email_status != mark.verdict)
+    condition = Login.email.exists() & (Login.email_status != mark.verdict)
     if mark.verdict == "undeliverable":
-        condition &= Account.email_status != "complained"
+        condition &= Login.email_status != "complained"
     return condition

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -43,14 +44,6 @@ class _SharedConnectionModel(Model):
         return table
 
 
-class AccountByEmail(GlobalSecondaryIndex["Account"]):
-    class Meta:
-        index_name = "by_email"
-        projection = AllProjection()
-
-    email = UnicodeAttribute(hash_key=True)
-
-
 class AccountByFirmRole(GlobalSecondaryIndex["Account"]):
     class Meta:
         index_name = "by_firm_role"
@@ -61,7 +54,9 @@ class AccountByFirmRole(GlobalSecondaryIndex["Account"]):
 
 
 class Account(_SharedConnectionModel):
-    """A firm's owner, team member, or client of the portal."""
+    """A firm's owner, team member, or client of the portal: one person's access to one firm. The
+    password is not the account's but its login's (:class:`Login`, by ``email``), shared by every
+    account with that address."""
 
     class Meta(_Meta):
         table_name = settings().accounts_table
@@ -69,35 +64,66 @@ class Account(_SharedConnectionModel):
     account_id = UnicodeAttribute(hash_key=True)
     firm_id = UnicodeAttribute()
     role = UnicodeAttribute()  # owner | member | client
-    email = UnicodeAttribute()  # normalised: trimmed, lower-cased, validated
+    email = UnicodeAttribute()  # normalised (trimmed, lower-cased, validated): the login's key
     name = UnicodeAttribute()
     locale = UnicodeAttribute(default="de")
     timezone = UnicodeAttribute(default="Europe/Berlin")
     status = UnicodeAttribute(default="active")  # active | archived | erasing
-    password_hash = UnicodeAttribute(null=True)
-    # Bumped by every password change: older links read "used", older sessions end.
-    password_version = NumberAttribute(default=0)
-    password_changed_at = UTCDateTimeAttribute(null=True)
-    # Bumped when access must end without a password change (a new address or role, archiving):
-    # older links read "revoked", older sessions end.
+    # Bumped when this account's access must end without a password change (a new address or
+    # role, archiving): its older links read "revoked", its older sessions end. The login's
+    # password_version ends those of every account of the login.
     access_version = NumberAttribute(default=0)
     # Bumped by every provisioning write: a concurrent PUT computed on a stale read fails and retries.
     revision = NumberAttribute(default=0)
-    # What SES told us about the address: ok | undeliverable | complained.
-    email_status = UnicodeAttribute(default="ok")
-    # "It wasn't me": when the holder first locked the account from a password-changed mail, and
-    # the account_locked event of the latest lock. Not a value of ``status``: the CRM keeps
-    # active/archived there, so its routine re-PUT of "active" can neither unlock nor count as a
-    # change. Only a confirmed staff-sent link removes it (credentials.changes.commit).
-    locked_at = UTCDateTimeAttribute(null=True)
-    lock_event_id = UnicodeAttribute(null=True)
 
-    by_email = AccountByEmail()
     by_firm_role = AccountByFirmRole()
 
     @property
     def is_staff(self) -> bool:
         return self.role in ("owner", "member")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+# The range keys of the logins table: the credential, and one membership per firm.
+LOGIN_ITEM = "login"
+MEMBERSHIP_PREFIX = "firm#"
+
+
+def membership_item(firm_id: str) -> str:
+    """The range key of a login's membership in ``firm_id``."""
+    return f"{MEMBERSHIP_PREFIX}{firm_id}"
+
+
+class Login(_SharedConnectionModel):
+    """An address and its one password, shared by every account with that address, in any firm.
+
+    What a person proves and what SES learns belongs here, not to an account: the hash, the
+    password version (bumped by every change and every lock: every session and link of every
+    account of the login ends with it), the lock, and the address's delivery verdict."""
+
+    class Meta(_Meta):
+        table_name = settings().logins_table
+
+    email = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True, default=LOGIN_ITEM)
+    password_hash = UnicodeAttribute(null=True)
+    password_version = NumberAttribute(default=0)
+    password_changed_at = UTCDateTimeAttribute(null=True)
+    # "It wasn't me": when the holder first locked the login from a password-changed mail, and the
+    # account_locked event of the latest lock. Only a confirmed staff-sent link removes it
+    # (credentials.changes.commit).
+    locked_at = UTCDateTimeAttribute(null=True)
+    lock_event_id = UnicodeAttribute(null=True)
+    # What SES told us about the address: ok | undeliverable | complained.
+    email_status = UnicodeAttribute(default="ok")
+    # The account a sign-in without a firm acts as (the one used last), while still active.
+    last_account_id = UnicodeAttribute(null=True)
+    # How many memberships the login has: the login goes with its last one (conditions on it).
+    account_count = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute(null=True)
 
     @property
     def has_password(self) -> bool:
@@ -108,14 +134,25 @@ class Account(_SharedConnectionModel):
         return self.locked_at is not None
 
 
-class EmailClaim(_SharedConnectionModel):
-    """An address in use, and by which account: written in the same transaction as the account."""
+class Membership(_SharedConnectionModel):
+    """One account of a login, in the logins table beside the credential (range key
+    ``firm#<firm_id>``). Written in the same transaction as every account write that changes what
+    it copies (role, status): a conditional put of it is the rule "an address is unique within a
+    firm"."""
 
     class Meta(_Meta):
-        table_name = settings().email_claims_table
+        table_name = settings().logins_table
 
     email = UnicodeAttribute(hash_key=True)
+    item = UnicodeAttribute(range_key=True)  # membership_item(firm_id)
     account_id = UnicodeAttribute()
+    firm_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # the account's: active | archived
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
 
 
 class Firm(_SharedConnectionModel):
@@ -172,10 +209,14 @@ class ResetToken(_SharedConnectionModel):
     requested_by = UnicodeAttribute(null=True)  # staff account id; None = self-service
     requested_by_name = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute()
-    password_version = NumberAttribute()  # the account's versions when issued
+    # The login's password_version and the account's access_version when issued.
+    password_version = NumberAttribute()
     access_version = NumberAttribute(default=0)
-    # reset: a new password for an account that has one; invitation: the first password.
+    # reset: a new password for a login that has one; invitation: the first password.
     purpose = UnicodeAttribute(default="reset")
+    # False for a self-service link asked for without a firm: it was issued for the account a
+    # sign-in without a firm would act as, and no firm's brand is its own (see issue #23).
+    firm_bound = BooleanAttribute(default=True)
     status = UnicodeAttribute(default="issued")  # issued | used | send_failed
     used_at = UTCDateTimeAttribute(null=True)
     ses_message_id = UnicodeAttribute(null=True)
@@ -204,6 +245,8 @@ class LockToken(_SharedConnectionModel):
     token_hash = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     firm_id = UnicodeAttribute()
+    # The login the link locks (its address); None for links issued before logins existed.
+    email = UnicodeAttribute(null=True)
     # The password_changed event the mail reported, how the change came about and its facts (IP,
     # user agent, location), so the lock's notifications can say which change was disowned.
     change_event_id = UnicodeAttribute()
@@ -236,10 +279,13 @@ class Session(_SharedConnectionModel):
         table_name = settings().sessions_table
 
     session_hash = UnicodeAttribute(hash_key=True)
+    # The login (its address) and the account of it the session acts as, with that account's firm
+    # and role: a switch moves the session to another account of the same login.
+    email = UnicodeAttribute(null=True)  # None: opened before logins existed, never valid
     account_id = UnicodeAttribute()
     firm_id = UnicodeAttribute()
     role = UnicodeAttribute()
-    password_version = NumberAttribute()
+    password_version = NumberAttribute()  # the login's
     access_version = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute()

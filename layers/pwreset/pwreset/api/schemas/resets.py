@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pwreset.api.schemas import Body, Email, Locale, Out
+from pwreset.api.schemas import Body, Email, Id, Locale, Out
 
 
 class SelfServiceResetBody(Body):
     email: Email
     locale: Locale | None = None
+    # A firm's own portal sends its firm: the link is for the login's account there (none there:
+    # nothing is sent, and the answer is the same).
+    firm_id: Id | None = None
 
 
 class Accepted(Out):
