@@ -62,6 +62,11 @@ _LONG_LABELS = st.tuples(st.integers(1, 70), st.integers(1, 70)).map(
 @example("x@xn--bcher-kva.de")
 @example("a@b.test")
 @example("a" * 65 + "@example.com")
+# 255 characters with every part within its own limit (local part 64, domain 253, labels 63): only
+# the whole-address limit (254) refuses them. Digit labels as in the failure hypothesis found.
+@example("0." * 31 + "0" + "@" + "0." * 94 + "com")
+@example("a" * 64 + "@" + ("b" * 63 + ".") * 2 + "c" * 59 + ".de")
+@example("A" * 64 + "@" + ("B" * 63 + ".") * 2 + "C" * 59 + ".DE")
 def test_the_fast_path_agrees_with_email_validator(candidate: str) -> None:
     fast = plain_address(candidate)
     if fast is not None:
