@@ -601,6 +601,11 @@
       sessionEnded();
       return;
     }
+    if (answer && answer.status === 403) {
+      $("action-dialog").close();
+      await firmChangedElsewhere();
+      return;
+    }
     if (answer && answer.status === 202) {
       $("dialog-heading").textContent = t(dialogAction === "reset" ? "sent_heading" : "invited_heading");
       $("dialog-ask").hidden = true;
@@ -682,6 +687,7 @@
     }
     if (!profile || profile.account_id !== accountId || $("view-profile").hidden) return; // navigated away
     if (answer && answer.status === 401) return sessionEnded();
+    if (answer && answer.status === 403) return firmChangedElsewhere();
     $("deliveries-error").hidden = Boolean(answer && answer.status === 200);
     if (!answer || answer.status !== 200) return;
     lastDeliveries = answer.body.deliveries;
