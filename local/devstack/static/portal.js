@@ -628,7 +628,6 @@
       password_already_set: "error_password_set",
       email_send_failed: "error_send_failed",
       account_not_found: "error_not_found",
-      forbidden: "error_forbidden",
     };
     let text = t(answer ? keys[code] || "error_server" : "error_network");
     if (code === "rate_limited") {
