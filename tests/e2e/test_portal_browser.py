@@ -1,7 +1,8 @@
 """The reference portal (/_dev/portal) in Chromium: the staff story of the help-desk article (sign
-in, a client's profile, Info, ⋯, "Passwort zurücksetzen", "Senden") with what staff then see, and
-the client story (forgot password, the help article, changing the password while signed in).
-Screenshots land in test-output/browser/."""
+in, a client's profile, Info, ⋯, "Passwort zurücksetzen", "Senden") with what staff then see, the
+client story (forgot password, the help article, changing the password while signed in), and one
+login at two firms (issue #22: which firm, "Kanzlei wechseln", staff screens only for a firm where
+the person is staff). Screenshots land in test-output/browser/."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 PETRA = ("petra.berger@berger-steuer.example", "Kanzlei-Demo-Owner-2026")
 ANNA = "anna.schmidt@example.com"
+# A client of both demo firms: one address, one password (local/demo_data.json).
+SOPHIE = ("sophie.wagner@example.net", "Zwei-Kanzleien-Demo-2026")
+# A team member of Hartmann's who is also a client of Berger's. Made by the test, not taken from the
+# demo staff: other e2e tests sign those in without a firm, and the firm used last would then be
+# whichever this test chose last.
+NORA = ("nora.neumann@hartmann-tax.example", "Wintergarten am Neusiedler See 42")
+BERGER = "Steuerkanzlei Berger & Partner"
+HARTMANN = "Hartmann Tax Advisors"
 # Long enough for the staff link's lifetime (24 h) to be told from the self-service one (1 h).
 STAFF_LINK_LIFETIME = timedelta(hours=24)
 
@@ -321,3 +330,178 @@ def test_a_client_who_forgot_the_password_gets_a_link_help_and_then_changes_it(
     page.get_by_role("heading", name="Anmelden").wait_for()
     sign_in(page, ANNA, second)
     page.get_by_role("heading", name="Willkommen, Anna Schmidt").wait_for()
+
+
+def firm_choice(page: Any, firm_name: str) -> Any:
+    """The chooser's button for a firm (its accessible name starts with the firm's name)."""
+    chooser = page.get_by_role("list", name=re.compile("Welche Kanzlei|Which firm"))
+    return chooser.get_by_role("button", name=re.compile("^" + re.escape(firm_name)))
+
+
+def choice_text(page: Any, firm_name: str) -> str:
+    """What the firm's button says, as one line: the firm, the role there, "gerade gewählt" if so."""
+    return " ".join(firm_choice(page, firm_name).inner_text().split())
+
+
+def acting_for(page: Any) -> str:
+    """The firm the browser's session acts for, as the API tells it (not as the page shows it)."""
+    answer = page.evaluate("() => fetch('/v1/sessions/current', {cache: 'no-store'}).then((r) => r.json())")
+    return str(answer["account"]["firm_id"])
+
+
+def focused_text(page: Any) -> str:
+    return str(page.evaluate("() => document.activeElement.textContent"))
+
+
+def test_a_client_of_both_firms_chooses_a_firm_and_switches_to_the_other(stack: Stack, page: Any) -> None:
+    open_portal(page, stack)
+    sign_in(page, *SOPHIE)
+
+    # Asked which firm, by name, with her role at each; the firm used last is marked as chosen.
+    page.get_by_role("heading", name="Welche Kanzlei?").wait_for()
+    chooser = page.get_by_role("list", name="Welche Kanzlei?")
+    choices = chooser.get_by_role("button")
+    assert choices.count() == 2
+    texts = [" ".join(text.split()) for text in choices.all_inner_texts()]
+    assert {text.removesuffix(" gerade gewählt") for text in texts} == {
+        f"{BERGER} Mandant/in",
+        f"{HARTMANN} Mandant/in",
+    }
+    assert chooser.locator('button[aria-current="true"]').count() == 1
+    assert page.get_by_role("link", name="Mandanten", exact=True).is_hidden()
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-firm-chooser.png"), full_page=True)
+
+    # By keyboard alone: the focus starts in the list, arrows move it, Enter chooses Berger.
+    assert focused_text(page).startswith((BERGER, HARTMANN))
+    page.keyboard.press("Home")
+    for _ in range(2):
+        if focused_text(page).startswith(BERGER):
+            break
+        page.keyboard.press("ArrowDown")
+    assert focused_text(page).startswith(BERGER)
+    page.keyboard.press("Enter")
+
+    page.get_by_role("heading", name="Willkommen, Sophie Wagner").wait_for()
+    assert page.locator("#client-home-firm").inner_text() == (
+        f"Sie sind im Mandantenportal von {BERGER} angemeldet."
+    )
+    assert page.locator("#user-firm").inner_text() == BERGER
+    assert acting_for(page) == "firm-berger"
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-firm-berger.png"), full_page=True)
+
+    # "Kanzlei wechseln": Berger is the one chosen now; Hartmann is one click away.
+    page.get_by_role("link", name="Kanzlei wechseln").click()
+    page.get_by_role("heading", name="Welche Kanzlei?").wait_for()
+    assert firm_choice(page, BERGER).get_attribute("aria-current") == "true"
+    assert choice_text(page, BERGER) == f"{BERGER} Mandant/in gerade gewählt"
+    assert firm_choice(page, HARTMANN).get_attribute("aria-current") is None
+    firm_choice(page, HARTMANN).click()
+    page.locator("#client-home-firm", has_text=HARTMANN).wait_for()
+    assert page.locator("#user-firm").inner_text() == HARTMANN
+    assert acting_for(page) == "firm-hartmann"
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-firm-switched.png"), full_page=True)
+
+    # The same in English; a reload keeps the firm chosen.
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="Switch firm").click()
+    page.get_by_role("heading", name="Which firm?").wait_for()
+    assert choice_text(page, HARTMANN) == f"{HARTMANN} Client chosen now"
+    assert choice_text(page, BERGER) == f"{BERGER} Client"
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-firm-chooser-en.png"), full_page=True)
+    page.get_by_role("link", name="Client portal", exact=True).click()
+    page.reload()
+    page.get_by_role("heading", name="Welcome, Sophie Wagner").wait_for()
+    assert page.locator("#client-home-firm").inner_text() == (
+        f"You are signed in to the client portal of {HARTMANN}."
+    )
+
+
+def staff_at_hartmann_and_client_at_berger(stack: Stack) -> None:
+    """Nora: invited as a team member of Hartmann's (she sets her password by the mail's link),
+    then made a client of Berger's, whose portal opens with the same password."""
+    email, password = NORA
+    before = mail_ids(stack)
+    staff = {"firm_id": "firm-hartmann", "role": "member", "email": email, "name": "Nora Neumann"}
+    invited = stack.signed(
+        "PUT", "/v1/admin/accounts/acc-hartmann-member-nora", {**staff, "send_invitation": True}
+    )
+    assert invited.status == 201, invited.body
+    token = wait_for_mail(stack, email, before)["links"][0].split("#token=", 1)[1]
+    confirmed = stack.post("/v1/password-resets/confirm", {"token": token, "password": password})
+    assert confirmed.status == 200, confirmed.body
+    client = {"firm_id": "firm-berger", "role": "client", "email": email, "name": "Nora Neumann"}
+    made = stack.signed("PUT", "/v1/admin/accounts/acc-berger-client-nora", client)
+    assert made.status == 201, made.body
+    assert made.json()["account"]["has_password"] is True
+
+
+def test_staff_of_one_firm_never_see_staff_screens_for_the_firm_where_they_are_a_client(
+    stack: Stack, page: Any
+) -> None:
+    staff_at_hartmann_and_client_at_berger(stack)
+    open_portal(page, stack)
+    sign_in(page, *NORA)
+    page.get_by_role("heading", name="Welche Kanzlei?").wait_for()
+    assert choice_text(page, HARTMANN).removesuffix(" gerade gewählt") == f"{HARTMANN} Teammitglied"
+    assert choice_text(page, BERGER).removesuffix(" gerade gewählt") == f"{BERGER} Mandant/in"
+
+    # At Berger she is a client: the client's home, no client list, not even by address.
+    firm_choice(page, BERGER).click()
+    page.get_by_role("heading", name="Willkommen, Nora Neumann").wait_for()
+    assert page.get_by_role("link", name="Mandanten", exact=True).is_hidden()
+    page.goto(f"{stack.base_url}/_dev/portal#/clients/acc-berger-client-anna")
+    page.get_by_role("heading", name="Willkommen, Nora Neumann").wait_for()
+    assert page.locator("#view-clients").is_hidden() and page.locator("#view-profile").is_hidden()
+    assert "Anna Schmidt" not in page.locator("main").inner_text()
+    assert acting_for(page) == "firm-berger"
+
+    # At Hartmann she is staff: Hartmann's clients, none of Berger's.
+    page.get_by_role("link", name="Kanzlei wechseln").click()
+    firm_choice(page, HARTMANN).click()
+    page.get_by_role("heading", name="Mandanten", exact=True).wait_for()
+    page.get_by_role("link", name="Maria Lopez", exact=True).wait_for()
+    names = page.locator("#clients-body tr td:first-child").all_inner_texts()
+    assert "Sophie Wagner" in names and not {"Anna Schmidt", "Nora Neumann"} & set(names)
+    assert page.locator("#user-firm").inner_text() == HARTMANN
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-firm-staff.png"), full_page=True)
+
+    # Another tab of the same browser switches to Berger: back in this tab, the page shows Berger's
+    # client home by itself and says why, instead of Hartmann's client list.
+    other = page.context.new_page()
+    other.goto(f"{stack.base_url}/_dev/portal#/firm")
+    firm_choice(other, BERGER).click()
+    other.get_by_role("heading", name="Willkommen, Nora Neumann").wait_for()
+    other.close()
+    page.bring_to_front()
+    # Headless Chromium does not always tell a page it is shown again; the page hears what a
+    # browser with windows tells it when the person returns to the tab.
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
+    page.get_by_role("heading", name="Willkommen, Nora Neumann").wait_for()
+    assert_shows_berger_as_a_client(page)
+    page.screenshot(path=str(BROWSER_OUTPUT / "portal-firm-changed-elsewhere.png"), full_page=True)
+
+    # A switch this page did not see (no tab change to tell it): the next staff step is refused
+    # (403) and the page shows the firm the session acts for, not Hartmann's client's profile.
+    page.get_by_role("link", name="Kanzlei wechseln").click()
+    firm_choice(page, HARTMANN).click()
+    page.get_by_role("link", name="Maria Lopez", exact=True).wait_for()
+    switched = page.evaluate(
+        """() => fetch('/v1/sessions/current/account', {method: 'PUT',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({account_id: 'acc-berger-client-nora'})}).then((r) => r.status)"""
+    )
+    assert switched == 200
+    page.get_by_role("link", name="Maria Lopez", exact=True).click()
+    page.get_by_role("heading", name="Willkommen, Nora Neumann").wait_for()
+    assert_shows_berger_as_a_client(page)
+
+
+def assert_shows_berger_as_a_client(page: Any) -> None:
+    assert (
+        page.locator("#flash")
+        .inner_text()
+        .startswith("In einem anderen Fenster wurde die Kanzlei gewechselt.")
+    )
+    assert page.locator("#user-firm").inner_text() == BERGER
+    assert page.locator("#view-profile").is_hidden() and page.locator("#view-clients").is_hidden()
+    assert page.get_by_role("link", name="Mandanten", exact=True).is_hidden()

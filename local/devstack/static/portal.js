@@ -13,17 +13,19 @@
   const ON_ITS_WAY = new Set(["sent", "delayed"]);
   // Mails with a link the client asked for or staff sent; the others (notices) go out by themselves.
   const LINK_KINDS = new Set(["reset", "invitation", "unlock"]);
-  const VIEWS = ["loading", "sign-in", "forgot", "clients", "profile", "client-home", "password"];
+  const VIEWS = ["loading", "sign-in", "forgot", "firm", "clients", "profile", "client-home", "password"];
 
   const $ = (id) => document.getElementById(id);
   let texts = null;
   let language = localStorage.getItem(LANGUAGE_KEY) === "en" ? "en" : "de";
-  let me = null; // the signed-in account, from GET /v1/sessions/current
+  let me = null; // the account the session acts as, from GET /v1/sessions/current
+  let myAccounts = []; // every active account of the login: [{account_id, firm_id, firm_name, role}]
   let clients = []; // staff: GET /v1/accounts
   let profile = null; // the client whose profile is open
   let dialogAction = null; // "reset" | "invite"
   let lastDeliveries = null; // the open profile's, as last loaded
   let pollTimer = null;
+  let pendingFlash = null; // the message go() leaves for the view the next hashchange shows
   let renderCurrent = () => {}; // re-renders the open view after a language switch
 
   // ------------------------------------------------------------------ texts
@@ -119,6 +121,28 @@
     $("nav-home").hidden = !me || staff;
     $("user-box").hidden = !me;
     $("user-name").textContent = me ? `${me.name} · ${t(`role_${me.role}`)}` : "";
+    $("user-firm").textContent = me ? firmName(me) : "";
+    $("switch-firm").hidden = !me || myAccounts.length < 2;
+  }
+
+  // The firm the account belongs to, by name (the login's accounts carry the firms' names).
+  function firmName(account) {
+    const entry = myAccounts.find((candidate) => candidate.account_id === account.account_id);
+    return entry ? entry.firm_name : account.firm_id;
+  }
+
+  // The session's account and the login's accounts, as every session answer carries them. True
+  // when the session now acts as another account than before (then nothing of the other firm stays).
+  function actAs(body) {
+    const changed = !me || me.account_id !== body.account.account_id;
+    me = body.account;
+    myAccounts = Array.isArray(body.accounts) ? body.accounts : [];
+    if (changed) {
+      clients = [];
+      profile = null;
+      lastDeliveries = null;
+    }
+    return changed;
   }
 
   async function route() {
@@ -129,27 +153,38 @@
     if (path === "/forgot") return showForgot();
     if (!me) return showSignIn();
     if (path === "/password") return showPassword();
+    if (path === "/firm") return showFirmChooser();
     const opened = path.match(/^\/clients\/([^/]+)$/);
     if (me.role === "client") return showClientHome();
     if (opened) return showProfile(decodeURIComponent(opened[1]));
     return showClients();
   }
 
-  function go(path) {
-    if (location.hash === `#${path}`) route();
-    else location.hash = path; // hashchange routes
+  // flashKey: a message for the view gone to (a plain hashchange clears the message).
+  function go(path, flashKey = null) {
+    if (location.hash === `#${path}`) {
+      flash(flashKey);
+      route();
+    } else {
+      pendingFlash = flashKey;
+      location.hash = path; // hashchange routes
+    }
   }
 
+  // Returns whether the session acts as another account than this page knew.
   async function loadMe() {
     const answer = await api("GET", "/v1/sessions/current");
-    me = answer.status === 200 && answer.body ? answer.body.account : null;
+    if (answer.status === 200 && answer.body) return actAs(answer.body);
+    me = null;
+    myAccounts = [];
+    return true;
   }
 
   // A signed-in call answered 401: the session ended (expired, signed out elsewhere, password changed).
   function sessionEnded() {
     me = null;
-    flash("session_ended");
-    go("/");
+    myAccounts = [];
+    go("/", "session_ended");
   }
 
   // ------------------------------------------------------------------ sign in, forgot, sign out
@@ -182,8 +217,9 @@
     if (answer && answer.status === 201) {
       $("sign-in-password").value = "";
       flash(null);
-      me = answer.body.account;
-      go("/");
+      actAs(answer.body);
+      // Accounts at several firms: ask which firm's portal, as the CRM's own sign-in does.
+      go(myAccounts.length > 1 ? "/firm" : "/");
       return;
     }
     const key = !answer
@@ -249,9 +285,116 @@
       // Signed out here either way; the cookie ends with the session.
     }
     me = null;
+    myAccounts = [];
     clients = [];
-    flash("signed_out");
-    go("/");
+    go("/", "signed_out");
+  }
+
+  // ------------------------------------------------------------------ which firm
+
+  function showFirmChooser() {
+    if (myAccounts.length < 2) return go("/");
+    renderCurrent = renderFirmChooser;
+    show("firm");
+    $("firm-error").hidden = true;
+    renderFirmChooser();
+    const current = $("firm-list").querySelector('[aria-current="true"]');
+    (current || $("firm-list").querySelector("button")).focus();
+  }
+
+  // One button per account of the login, in the order the API lists them: the firm's name and the
+  // person's role there; the firm the session acts as now is marked (aria-current and in words).
+  function renderFirmChooser() {
+    const items = myAccounts.map((account) => {
+      const item = document.createElement("li");
+      const choice = document.createElement("button");
+      choice.type = "button";
+      choice.className = "firm-choice";
+      choice.dataset.accountId = account.account_id;
+      const name = document.createElement("span");
+      name.className = "firm-choice-name";
+      name.textContent = account.firm_name;
+      const role = document.createElement("span");
+      role.className = "firm-choice-role";
+      role.textContent = t(`role_${account.role}`);
+      choice.append(name, " ", role);
+      if (me && account.account_id === me.account_id) {
+        choice.setAttribute("aria-current", "true");
+        const current = document.createElement("span");
+        current.className = "badge";
+        current.textContent = t("firm_current");
+        choice.append(" ", current);
+      }
+      choice.addEventListener("click", () => chooseFirm(account.account_id));
+      item.append(choice);
+      return item;
+    });
+    $("firm-list").replaceChildren(...items);
+  }
+
+  // Up/Down (and Home/End) move between the firms; Tab leaves the list as usual.
+  function onFirmListKey(event) {
+    const choices = [...$("firm-list").querySelectorAll("button")];
+    const index = choices.indexOf(document.activeElement);
+    if (index < 0) return;
+    const moves = {
+      ArrowDown: index + 1,
+      ArrowUp: index - 1,
+      Home: 0,
+      End: choices.length - 1,
+    };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    choices[(moves[event.key] + choices.length) % choices.length].focus();
+  }
+
+  async function chooseFirm(accountId) {
+    if (me && accountId === me.account_id) return go("/"); // already acting for that firm
+    for (const choice of $("firm-list").querySelectorAll("button")) choice.disabled = true;
+    let answer = null;
+    try {
+      answer = await api("PUT", "/v1/sessions/current/account", { account_id: accountId });
+    } catch {
+      answer = null;
+    }
+    for (const choice of $("firm-list").querySelectorAll("button")) choice.disabled = false;
+    if (answer && answer.status === 200) {
+      actAs(answer.body);
+      flash(null);
+      return go("/");
+    }
+    if (answer && answer.status === 401) return sessionEnded();
+    // 404: that account is no longer an active one of this login (archived meanwhile): list anew.
+    if (answer && answer.status === 404) await loadMe();
+    renderChrome();
+    renderFirmChooser();
+    $("firm-error").textContent = !answer
+      ? t("error_network")
+      : answer.status === 404
+        ? t("firm_gone")
+        : t("error_server");
+    $("firm-error").hidden = false;
+  }
+
+  // A staff call was refused (403): the session acts for another firm now, chosen in another tab.
+  // Ask again who is signed in and show that firm's screens, never this firm's staff screens.
+  async function firmChangedElsewhere() {
+    await loadMe();
+    if (!me) return sessionEnded();
+    go("/", "firm_changed");
+  }
+
+  // Back to this tab: if another tab switched the firm meanwhile, show the firm now chosen.
+  async function onVisible() {
+    if (document.visibilityState !== "visible" || !me) return;
+    let changed = false;
+    try {
+      changed = await loadMe();
+    } catch {
+      return; // offline for a moment: the next call will tell
+    }
+    if (!me) return sessionEnded();
+    if (changed) go("/", "firm_changed");
   }
 
   // ------------------------------------------------------------------ staff: the client list
@@ -264,6 +407,10 @@
     const answer = await api("GET", "/v1/accounts");
     if (answer.status === 401) {
       sessionEnded();
+      return null;
+    }
+    if (answer.status === 403) {
+      await firmChangedElsewhere();
       return null;
     }
     if (answer.status !== 200) return null;
@@ -456,6 +603,11 @@
       sessionEnded();
       return;
     }
+    if (answer && answer.status === 403) {
+      $("action-dialog").close();
+      await firmChangedElsewhere();
+      return;
+    }
     if (answer && answer.status === 202) {
       $("dialog-heading").textContent = t(dialogAction === "reset" ? "sent_heading" : "invited_heading");
       $("dialog-ask").hidden = true;
@@ -478,7 +630,6 @@
       password_already_set: "error_password_set",
       email_send_failed: "error_send_failed",
       account_not_found: "error_not_found",
-      forbidden: "error_forbidden",
     };
     let text = t(answer ? keys[code] || "error_server" : "error_network");
     if (code === "rate_limited") {
@@ -537,6 +688,7 @@
     }
     if (!profile || profile.account_id !== accountId || $("view-profile").hidden) return; // navigated away
     if (answer && answer.status === 401) return sessionEnded();
+    if (answer && answer.status === 403) return firmChangedElsewhere();
     $("deliveries-error").hidden = Boolean(answer && answer.status === 200);
     if (!answer || answer.status !== 200) return;
     lastDeliveries = answer.body.deliveries;
@@ -623,6 +775,7 @@
 
   function renderClientHome() {
     $("client-home-heading").textContent = t("client_home_heading", { name: me.name });
+    $("client-home-firm").textContent = t("client_home_intro", { firm: firmName(me) });
     $("client-home-name").textContent = me.name;
     $("client-home-email").textContent = me.email;
   }
@@ -715,6 +868,7 @@
     $("forgot-form").addEventListener("submit", requestLink);
     $("sign-out").addEventListener("click", signOut);
     $("password-form").addEventListener("submit", changePassword);
+    $("firm-list").addEventListener("keydown", onFirmListKey);
     $("language-switch").addEventListener("click", () => {
       language = language === "de" ? "en" : "de";
       localStorage.setItem(LANGUAGE_KEY, language);
@@ -742,8 +896,10 @@
     $("action-dialog").addEventListener("close", () => {
       if (!$("view-profile").hidden) $("more-actions").focus();
     });
+    document.addEventListener("visibilitychange", onVisible);
     window.addEventListener("hashchange", () => {
-      flash(null);
+      flash(pendingFlash);
+      pendingFlash = null;
       route();
     });
   }
