@@ -270,7 +270,7 @@ _TOKEN_READ = Call(
 )
 _LINK_READ = Call(
     "dynamodb.BatchGetItem",
-    "Accounts+Logins+Firms",
+    "Accounts+Firms+Logins",
     "the account (status, access_version) and its login (password_version, lock), both consistent, "
     "in one batch: they decide whether the link still works; the link's firm in the same batch (its "
     "brand for the page, its portal for the confirm's redirect, issue #23). Their keys (account id, "

@@ -57,10 +57,11 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
         re.M,
     )
     # Both sides really made the verify calls, counted by the botocore hook: the limit, the link,
-    # the account, and the first verify's mark on the link's mail (issue #25).
+    # its account, login and firm in one batch (#22, #23), and the first verify's mark on the
+    # link's mail (#25).
     assert (
         "Service, first request: `dynamodb.UpdateItem RateLimits`, `dynamodb.GetItem ResetTokens`, "
-        "`dynamodb.GetItem Accounts`, `dynamodb.UpdateItem DeliveryEvents`" in report
+        "`dynamodb.BatchGetItem Accounts+Firms+Logins`, `dynamodb.UpdateItem DeliveryEvents`" in report
     )
     # The event flows make exactly their minimal calls: two mails (one owner, the client, whose
     # mail stores its lock link and its delivery record) after reading the client, its login and
