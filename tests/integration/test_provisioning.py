@@ -257,6 +257,22 @@ def test_a_previous_address_mail_ses_refuses_fails_nothing_but_shows_on_the_time
     assert delivery["status"] == "failed"
 
 
+def test_a_previous_address_ses_condemned_is_not_mailed_again(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A complaint about the old address (SES's verdict on its login): mailing it again would only
+    raise the sender's complaint rate; the change itself goes through."""
+    from pwreset.storage.models import LOGIN_ITEM, Login
+
+    Login("anna.schmidt@example.com", LOGIN_ITEM).update(actions=[Login.email_status.set("complained")])
+    mails = SesSpy(monkeypatch)
+
+    moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(email="neu.anna@example.org"))
+
+    assert (moved.status, moved.body["account"]["email"]) == (200, "neu.anna@example.org")
+    assert mails.attempts == []
+
+
 @pytest.mark.parametrize("change", [{"role": "member"}, {"status": "archived"}], ids=["new role", "archived"])
 def test_a_new_role_or_archiving_ends_access_too(
     api: Api, demo: dict[str, Any], change: dict[str, str]
