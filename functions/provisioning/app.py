@@ -104,5 +104,5 @@ warm_up.before_snapshot(
     services=("dynamodb", "sesv2"),
     # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
     modules=("pwreset.api.origin_verify",),
-    mails=("invitation", "access_granted"),
+    mails=("invitation", "access_granted", "previous_address"),
 )

@@ -113,3 +113,50 @@ def test_a_staff_reset_for_a_client_without_a_password_sends_the_welcome_mail(
     [mail] = sent_messages()
     verified = api.post("/v1/password-resets/verify", {"token": token_from(mail)})
     assert verified.body["purpose"] == "invitation"
+
+
+# ---------------------------------------------------------------- a new invitation ends the earlier ones
+
+
+def assert_refused_as_revoked(api: Api, raw: str) -> None:
+    for route in ("verify", "confirm"):
+        refused = api.post(f"/v1/password-resets/{route}", {"token": raw, "password": GOOD_PASSWORD})
+        assert (refused.status, refused.error_code) == (410, "token_revoked"), route
+
+
+def test_a_new_invitation_ends_the_earlier_invitation_link_and_only_the_new_one_works(
+    api: Api, newbie: dict[str, Any]
+) -> None:
+    """Issue #24.8: a forwarded or older welcome mail must not set the first password once a new
+    one went out; the staff member sees the new one's id, the earlier one answers 410."""
+    jonas = staff_token(api, newbie, MEMBER)
+    first = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=jonas)
+    second = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=jonas)
+    assert (first.status, second.status) == (202, 202)
+    earlier, newer = (token_from(mail) for mail in sent_messages())
+
+    assert_refused_as_revoked(api, earlier)
+    verified = api.post("/v1/password-resets/verify", {"token": newer})
+    assert (verified.status, verified.body["purpose"]) == (200, "invitation")
+    confirmed = api.post("/v1/password-resets/confirm", {"token": newer, "password": GOOD_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+
+
+def test_an_invitation_from_staff_ends_the_one_the_crm_sent(api: Api, demo: dict[str, Any]) -> None:
+    """The CRM's ``send_invitation`` and the staff route issue the same kind of link: the newest wins."""
+    body = {
+        "firm_id": "firm-berger",
+        "role": "client",
+        "email": "nora.neu@example.com",
+        "name": "Nora Neu",
+        "send_invitation": True,
+    }
+    provisioned = api.signed("PUT", f"/v1/admin/accounts/{NEWBIE}", body)
+    assert provisioned.body["invitation"]["status"] == "sent", provisioned.body
+    staff = api.post(f"/v1/accounts/{NEWBIE}/invitation", token=staff_token(api, demo, OWNER))
+    assert staff.status == 202, staff.body
+    from_crm, from_staff = (token_from(mail) for mail in sent_messages())
+
+    assert_refused_as_revoked(api, from_crm)
+    confirmed = api.post("/v1/password-resets/confirm", {"token": from_staff, "password": GOOD_PASSWORD})
+    assert confirmed.status == 200, confirmed.body

@@ -14,9 +14,19 @@ import pytest
 from devstack.seed import signed_headers
 from devstack.sigv4 import KeyPair
 from support.api import API_HOST, PROVISIONING_KEY, Api
+from support.html_parsing import ParsedHtml
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
-from support.sent_mail import message_body, sent_messages, token_from
+from support.sent_mail import (
+    SesSpy,
+    html_of,
+    message_body,
+    sent_messages,
+    subject_of,
+    tags,
+    text_of,
+    token_from,
+)
 
 ANNA = "acc-berger-client-anna"
 OWNER = "acc-berger-owner"
@@ -189,6 +199,78 @@ def test_a_new_address_ends_every_open_link_and_session_in_the_same_write(
         api.post("/v1/sessions", {"email": "anna.neu@example.com", "password": demo[ANNA]["password"]}).status
         == 401
     )
+
+
+def anna_deliveries(api: Api, demo: dict[str, Any]) -> list[dict[str, Any]]:
+    petra = api.sign_in(demo[OWNER]["email"], demo[OWNER]["password"])
+    view = api.get(f"/v1/accounts/{ANNA}/password-reset/deliveries", token=petra)
+    assert view.status == 200, view.body
+    return list(view.body["deliveries"])
+
+
+def test_a_new_address_is_told_to_the_previous_one_in_the_accounts_language_without_a_link(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #24.1: whoever changes a client's address to their own cannot take the account over
+    unheard. The CRM also switches Anna to English here: the mail speaks the account's language."""
+    mails = SesSpy(monkeypatch)
+    body = anna_body(email="neu.anna@example.org", locale="en")
+
+    moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", body)
+
+    assert moved.status == 200, moved.body
+    [mail] = mails.mails("previous_address")
+    assert mail["Destination"]["ToAddresses"] == ["anna.schmidt@example.com"]
+    assert subject_of(mail) == (
+        "Your e-mail address for the Steuerkanzlei Berger & Partner client portal was changed"
+    )
+    html, text = ParsedHtml(html_of(mail)), text_of(mail)
+    for part in (text, html.text):
+        assert "the Steuerkanzlei Berger & Partner client portal uses the address n***@example.org" in part
+        assert "neu.anna@example.org" not in part
+        assert "please contact Steuerkanzlei Berger & Partner at once" in part
+        assert "mandanten@berger-steuer.example" in part  # the firm's contact
+    # No link that could undo or take over anything: only the firm's contact.
+    assert set(html.hrefs) == {"mailto:mandanten@berger-steuer.example", "tel:+496221123450"}
+    assert "http" not in text and "#token=" not in text + html_of(mail)
+    # On Anna's timeline, so staff see it (and a bounce of it).
+    [delivery] = [d for d in anna_deliveries(api, demo) if d["kind"] == "previous_address"]
+    assert delivery["reset_id"] == tags(mail)["reset_id"]
+    assert delivery["status"] == "sent"
+    # The same PUT again changes nothing and sends nothing.
+    assert api.signed("PUT", f"/v1/admin/accounts/{ANNA}", body).status == 200
+    assert len(mails.mails("previous_address")) == 1
+
+
+def test_a_previous_address_mail_ses_refuses_fails_nothing_but_shows_on_the_timeline(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mails = SesSpy(monkeypatch)
+    mails.fail_always.add("anna.schmidt@example.com")
+
+    moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(email="neu.anna@example.org"))
+
+    assert moved.status == 200, moved.body
+    assert moved.body["account"]["email"] == "neu.anna@example.org"
+    assert mails.attempts == ["anna.schmidt@example.com"]
+    [delivery] = [d for d in anna_deliveries(api, demo) if d["kind"] == "previous_address"]
+    assert delivery["status"] == "failed"
+
+
+def test_a_previous_address_ses_condemned_is_not_mailed_again(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A complaint about the old address (SES's verdict on its login): mailing it again would only
+    raise the sender's complaint rate; the change itself goes through."""
+    from pwreset.storage.models import LOGIN_ITEM, Login
+
+    Login("anna.schmidt@example.com", LOGIN_ITEM).update(actions=[Login.email_status.set("complained")])
+    mails = SesSpy(monkeypatch)
+
+    moved = api.signed("PUT", f"/v1/admin/accounts/{ANNA}", anna_body(email="neu.anna@example.org"))
+
+    assert (moved.status, moved.body["account"]["email"]) == (200, "neu.anna@example.org")
+    assert mails.attempts == []
 
 
 @pytest.mark.parametrize("change", [{"role": "member"}, {"status": "archived"}], ids=["new role", "archived"])

@@ -396,6 +396,7 @@ def mail_contexts() -> dict[str, dict[str, Any]]:
     from test_access_granted_mail import context as access_context
     from test_account_locked_mails import context as locked_context
     from test_password_changed_mails import context as changed_context
+    from test_previous_address_mail import context as previous_context
 
     changed = changed_context(lock_link="https://portal.example.com/reset#lock=" + "L" * 43)
     contexts = {
@@ -406,6 +407,7 @@ def mail_contexts() -> dict[str, dict[str, Any]]:
         "account_locked_holder": locked_context(),
         "account_locked_owner": locked_context(),
         "access_granted": access_context(),
+        "previous_address": previous_context(),
     }
     for context in contexts.values():
         context.pop("letterhead", None)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pwreset.accounts.address_change import tell_previous_address
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
@@ -301,6 +302,7 @@ def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: Reques
                 invitation=_invite(existing, kept, firm, spec, meta, joined=False),
             )
         moving = existing is not None and "email" in plan.changes
+        previous_email = str(existing.email) if existing is not None and moving else None
         # The login the account has now (another one when it moves), for what a revocation ends.
         current = get_login(existing.email) if existing is not None and moving else login
         links = open_links(existing, current) if existing is not None and plan.revoke else []
@@ -325,6 +327,11 @@ def put_account(account_id: str, spec: AccountSpec, *, caller: str, meta: Reques
                 "email": mask_email(account.email),
             },
         )
+        if previous_email is not None:
+            # The previous address hears of the change (issue #24.1); the PUT stands either way.
+            tell_previous_address(
+                account, firm, previous_email=previous_email, previous_login=current, changed_at=_now()
+            )
         return Provisioned(
             account,
             after,

@@ -9,7 +9,10 @@ password change of the login (through any firm) makes it "used", a later revocat
 (new address or role, archiving) makes it "revoked".
 
 Purposes: ``reset`` (a new password for a login that has one) and ``invitation`` (the first
-password, with the welcome wording in the mail and on the page).
+password, with the welcome wording in the mail and on the page). A new invitation ends the
+account's earlier invitation links that are still open (status ``revoked``, ``410 token_revoked``)
+in the transaction that issues it: only the newest welcome mail sets the first password, so a link
+from an older mail (forwarded, or read by whoever had the mailbox before) is worth nothing.
 
 The mail is a client mail of :mod:`pwreset.delivery.outbox`: its delivery record (kind ``reset``,
 ``invitation``, or ``unlock`` for a staff link to a locked login) is written in the transaction
@@ -41,13 +44,18 @@ from pwreset.credentials.tokens import (
 from pwreset.delivery import outbox
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, Login, ResetToken
-from pwreset.storage.transactions import transaction
+from pwreset.storage.transactions import TransactWriteError, transaction
 
 Purpose = Literal["reset", "invitation"]
 RESET: Purpose = "reset"
 INVITATION: Purpose = "invitation"
 # The mail each purpose sends (templates/mail/<name>.<locale>.*).
 MAIL_TEMPLATES: dict[str, str] = {RESET: "reset_link", INVITATION: "invitation"}
+# The status of a link a later invitation ended (tokens: ``token_revoked``).
+REVOKED_STATUS = "revoked"
+# Attempts of the issuing transaction when an earlier invitation changed meanwhile (used, or ended
+# by another new invitation): each attempt reads the open invitations again.
+ISSUE_ATTEMPTS = 3
 
 
 def _now() -> datetime:
@@ -128,10 +136,7 @@ def issue_link(
         requested_by_name=record.requested_by_name,
         password_version=int(login.password_version),
     )
-    with transaction() as tx:
-        tx.save(record, condition=ResetToken.token_hash.does_not_exist())
-        tx.save(event, condition=Event.event_id.does_not_exist())
-        tx.update(DeliveryTimeline(record.reset_id), actions=client_mail.record_actions(now))
+    revoked = _record_link(record, event, client_mail, account, login, now)
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
 
     mail = render(
@@ -178,9 +183,47 @@ def issue_link(
             "purpose": purpose,
             "email": mask_email(account.email),
             "staff_sent": requested_by is not None,
+            "revoked_invitations": revoked,
         },
     )
     return record
+
+
+def _record_link(
+    record: ResetToken,
+    event: Event,
+    client_mail: outbox.ClientMail,
+    account: Account,
+    login: Login,
+    now: datetime,
+) -> int:
+    """The link, its event and its delivery record in one transaction; an invitation ends the
+    account's earlier open invitations in the same one (each only while still ``issued``, so a
+    link confirmed a moment ago stays used). Returns how many it ended."""
+    for attempt in range(1, ISSUE_ATTEMPTS + 1):
+        earlier = (
+            [r for r in open_links(account, login, now=now) if r.purpose == INVITATION]
+            if record.purpose == INVITATION
+            else []
+        )
+        try:
+            with transaction() as tx:
+                tx.save(record, condition=ResetToken.token_hash.does_not_exist())
+                tx.save(event, condition=Event.event_id.does_not_exist())
+                tx.update(DeliveryTimeline(record.reset_id), actions=client_mail.record_actions(now))
+                for old in earlier:
+                    tx.update(
+                        old,
+                        actions=[ResetToken.status.set(REVOKED_STATUS)],
+                        condition=ResetToken.status == "issued",
+                    )
+        except TransactWriteError:
+            # An earlier invitation was used or ended meanwhile: read them again (nothing was written).
+            if not earlier or attempt == ISSUE_ATTEMPTS:
+                raise
+            continue
+        return len(earlier)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def link_event(kind: str, record: ResetToken, meta: RequestMeta, now: datetime, **extra: Any) -> Event:

@@ -106,6 +106,8 @@ class ResetTokenGenerator(TokenGenerator[ResetToken]):
         unlocks); any other is revoked."""
         if record.status == "used":
             return TokenCheck.USED
+        if record.status == "revoked":  # a later invitation of the account ended it (links)
+            return TokenCheck.REVOKED
         if record.access_version != account.access_version or record.email != account.email:
             return TokenCheck.REVOKED  # also when the address's login went with it
         if login is None:

@@ -217,7 +217,7 @@ class ResetToken(_SharedConnectionModel):
     # False for a self-service link asked for without a firm: it was issued for the account a
     # sign-in without a firm would act as, and no firm's brand is its own (see issue #23).
     firm_bound = BooleanAttribute(default=True)
-    status = UnicodeAttribute(default="issued")  # issued | used | send_failed
+    status = UnicodeAttribute(default="issued")  # issued | used | send_failed | revoked
     used_at = UTCDateTimeAttribute(null=True)
     ses_message_id = UnicodeAttribute(null=True)
     ttl = TTLAttribute(null=True)
