@@ -164,13 +164,38 @@ def _password_attempt(
     if not allowed:
         raise _Refused(429, "rate_limited")
     login = read_login()
-    if login is None or "password_hash" not in login or not password:
+    exhausted = login is not None and int(login.get("failed_sign_ins", {"N": "0"})["N"]) >= _FAILURE_LIMIT
+    if login is None or "password_hash" not in login or not password or exhausted:
+        _count_failure(email)
         raise _Refused(401, "invalid_credentials")
     for key in counted:
         _refund(key)
+    if "failed_sign_ins" in login:  # a right password ends a run of failures
+        _db().update_item(
+            TableName=_table("LOGINS_TABLE"), Key=_login_key(email), UpdateExpression="REMOVE failed_sign_ins"
+        )
     if "locked_at" in login:
         raise _Refused(403, "account_locked")
     return login
+
+
+_FAILURE_LIMIT = 100  # pwreset.credentials.sessions.CONSECUTIVE_FAILURE_LIMIT
+
+
+def _count_failure(email: str) -> None:
+    """One more wrong password in a row on the login, if the address has one (one call either way)."""
+    if not email:
+        return
+    try:
+        _db().update_item(
+            TableName=_table("LOGINS_TABLE"),
+            Key=_login_key(email),
+            UpdateExpression="ADD failed_sign_ins :one",
+            ConditionExpression="attribute_exists(email)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    except _db().exceptions.ConditionalCheckFailedException:
+        pass
 
 
 def _login_key(email: str) -> dict[str, Any]:
@@ -299,7 +324,7 @@ def _commit_password(
             "TableName": _table("LOGINS_TABLE"),
             "Key": _login_key(_s(login, "email")),
             "UpdateExpression": "SET password_hash = :hash, password_version = :new, "
-            "password_changed_at = :now",
+            "password_changed_at = :now REMOVE failed_sign_ins",
             "ConditionExpression": "password_version = :old AND attribute_not_exists(locked_at)",
             "ExpressionAttributeValues": {
                 ":hash": {"S": _ENV.get("BENCH_STUB_HASH", "stub")},
@@ -701,6 +726,8 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------- notification
 
 _IDEMPOTENCY_SECONDS = 48 * 3600  # as pwreset.credentials.notifications keeps its records
+# An owner's mail about a login's password: one per (login, owner) in this long (the same module).
+_OWNER_MAIL_COALESCE_SECONDS = 600
 _IN_PROGRESS_MS = 10_000  # the invocation's remaining time (the bench's context says 10 s)
 
 
@@ -710,7 +737,7 @@ def _idempotency_key(prefix: str, data: Any) -> dict[str, Any]:
     return {"id": {"S": f"{prefix}#{digest}"}}
 
 
-def _claim(key: dict[str, Any]) -> bool:
+def _claim(key: dict[str, Any], seconds: int = _IDEMPOTENCY_SECONDS) -> bool:
     """False when the mail was already sent; raises while another attempt holds it."""
     now = time.time()
     try:
@@ -718,7 +745,7 @@ def _claim(key: dict[str, Any]) -> bool:
             TableName=_table("IDEMPOTENCY_TABLE"),
             Item={
                 **key,
-                "expiration": {"N": str(int(now) + _IDEMPOTENCY_SECONDS)},
+                "expiration": {"N": str(int(now) + seconds)},
                 "status": {"S": "INPROGRESS"},
                 "in_progress_expiration": {"N": str(int(now * 1000) + _IN_PROGRESS_MS)},
             },
@@ -744,7 +771,7 @@ def _claim(key: dict[str, Any]) -> bool:
     return True
 
 
-def _mark_sent(key: dict[str, Any], message_id: str) -> None:
+def _mark_sent(key: dict[str, Any], message_id: str, seconds: int = _IDEMPOTENCY_SECONDS) -> None:
     _db().update_item(
         TableName=_table("IDEMPOTENCY_TABLE"),
         Key=key,
@@ -752,7 +779,7 @@ def _mark_sent(key: dict[str, Any], message_id: str) -> None:
         ExpressionAttributeNames={"#data": "data", "#expiry": "expiration", "#status": "status"},
         ExpressionAttributeValues={
             ":data": {"S": json.dumps({"message_id": message_id})},
-            ":expiry": {"N": str(int(time.time()) + _IDEMPOTENCY_SECONDS)},
+            ":expiry": {"N": str(int(time.time()) + seconds)},
             ":status": {"S": "COMPLETED"},
         },
     )
@@ -862,8 +889,17 @@ def _notify_record(record: dict[str, Any]) -> None:
     for reader, kind in readers:
         if not _active(reader) or verdicts.get(_s(reader, "email")) != "ok":
             continue
-        key = _idempotency_key("password_changed_mail", [event_id, _s(reader, "account_id")])
-        if not _claim(key):
+        if reader is client:
+            key, seconds = (
+                _idempotency_key("password_changed_mail", [event_id, _s(reader, "account_id")]),
+                _IDEMPOTENCY_SECONDS,
+            )
+        else:  # an owner hears of the login's changes once in a while
+            key = _idempotency_key(
+                "password_changed_owner_mail", [_s(client, "email"), _s(reader, "account_id")]
+            )
+            seconds = _OWNER_MAIL_COALESCE_SECONDS
+        if not _claim(key, seconds):
             continue
         lock_link = _put_lock_token(client, image) if reader is client else None
         tags = [{"Name": "kind", "Value": kind}, {"Name": "event_id", "Value": event_id}]
@@ -883,7 +919,7 @@ def _notify_record(record: dict[str, Any]) -> None:
         }
         if _ENV.get("SES_CONFIGURATION_SET"):
             request["ConfigurationSetName"] = _ENV["SES_CONFIGURATION_SET"]
-        _mark_sent(key, _client("sesv2").send_email(**request)["MessageId"])
+        _mark_sent(key, _client("sesv2").send_email(**request)["MessageId"], seconds)
 
 
 def notify(event: dict[str, Any]) -> dict[str, Any]:
@@ -1133,6 +1169,10 @@ def change_password(event: dict[str, Any]) -> dict[str, Any]:
         return refused.response
     if len(body["new_password"]) < int(_ENV["PASSWORD_MIN_LENGTH"]):
         return _response(422, {"error": {"code": "password_rejected"}})
+    allowed, counted = _count("password_change_login", _s(login, "email"))
+    if not allowed:  # only changes made count
+        _refund(counted)
+        return _response(429, {"error": {"code": "rate_limited"}})
     raw = _commit_password(
         account, login, datetime.now(UTC), _source_ip(event), reset_id={"NULL": True}, link=None
     )

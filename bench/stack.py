@@ -49,6 +49,7 @@ BENCH_RATE_LIMITS = ",".join(
         ("confirm_ip", 900),
         ("verify_ip", 900),
         ("lock_ip", 900),
+        ("password_change_login", 3600),
     )
 )
 
@@ -605,14 +606,19 @@ class Fixture:
         )
         return batch
 
-    def mails_sent(self, event_id: str, recipients: list[str]) -> str | None:
-        """None when a mail of the event went to each recipient (account ids): its per-mail
-        idempotency record, as powertools writes it, is COMPLETED with SES's message id."""
+    def mails_sent(self, event_id: str, holder: str, owners: list[str]) -> str | None:
+        """None when a mail of the event went to the holder and each owner (account ids): its
+        idempotency record, as powertools writes it, is COMPLETED with SES's message id (an owner's
+        is keyed by the holder's address and the owner: pwreset.credentials.notifications)."""
         import hashlib
 
-        for recipient in recipients:
-            digest = hashlib.md5(json.dumps([event_id, recipient]).encode(), usedforsecurity=False)
-            key = {"id": f"password_changed_mail#{digest.hexdigest()}"}
+        address = self.account(holder)["email"]
+        keys = [("password_changed_mail", [event_id, holder])]
+        keys += [("password_changed_owner_mail", [address, owner]) for owner in owners]
+        for prefix, parts in keys:
+            recipient = parts[1]
+            digest = hashlib.md5(json.dumps(parts).encode(), usedforsecurity=False)
+            key = {"id": f"{prefix}#{digest.hexdigest()}"}
             record = self.item("NotifyIdempotencyTable", key) or {}
             status = record.get("status", {}).get("S")
             if status != "COMPLETED" or "message_id" not in record.get("data", {}).get("S", ""):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import boto3
@@ -189,3 +190,48 @@ def test_a_body_that_is_not_the_contracts_is_400(api: Api, demo: dict[str, Any])
         result = api.post(ROUTE, body, token=session)
         assert (result.status, result.error_code) == (400, "invalid_request"), body
         assert_nothing_recorded_since(before)
+
+
+# --------------------------------------------------------------------------- how often (#24.3)
+
+SOPHIE_EMAIL = "sophie.wagner@example.net"  # a client of both demo firms, one login
+PASSWORDS = [f"Wanderweg am Bodensee Nummer {n}" for n in range(1, 6)]
+
+
+def test_a_fourth_change_of_a_login_within_the_hour_is_429_across_its_firms_and_changes_nothing(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each change mails every owner of every firm of the login, so a signed-in client looping the
+    route flooded them: at most 3 changes made per login an hour, counted across all its
+    accounts; a refused one (a rejected new password) does not count."""
+    from pwreset.credentials.ratelimit import RateLimiter
+
+    still = time.time() // 3600 * 3600 + 100
+    monkeypatch.setattr(RateLimiter, "_now", lambda self: still)
+    current = demo["acc-berger-client-sophie"]["password"]
+    firms = ["firm-berger", "firm-hartmann", "firm-berger", "firm-hartmann"]
+
+    def signed_in(firm_id: str) -> str:
+        answer = api.post("/v1/sessions", {"email": SOPHIE_EMAIL, "password": current, "firm_id": firm_id})
+        assert answer.status == 201, answer.body
+        return str(answer.body["session"]["token"])
+
+    def change(firm_id: str, new: str, session: str | None = None) -> Any:
+        body = {"current_password": current, "new_password": new}
+        return api.post(ROUTE, body, token=session or signed_in(firm_id))
+
+    assert change("firm-hartmann", "sophie").status == 422  # refused: not counted
+    for firm_id, new in zip(firms[:3], PASSWORDS, strict=False):
+        assert change(firm_id, new).status == 200
+        current = new
+    session = signed_in(firms[3])
+    before = recorded()
+    fourth = change(firms[3], PASSWORDS[3], session)
+    assert (fourth.status, fourth.error_code) == (429, "rate_limited")
+    assert 0 < int(fourth.header("Retry-After") or 0) <= 3600 - 100
+    assert_nothing_recorded_since(before)
+    assert len(password_changed_events()) == 3
+
+    # The next hour's window admits changes again.
+    still += 3600
+    assert change(firms[3], PASSWORDS[3]).status == 200

@@ -527,3 +527,44 @@ def test_a_team_members_change_reaches_every_owner_in_words_for_a_team_member(
     [markus] = ses.to(firm[SECOND_OWNER]["email"])
     assert "your team member Jonas Weber was changed" in text_of(markus)
     assert [tags(p)["kind"] for p in ses.to(firm[MEMBER]["email"])] == ["password_changed_holder"]
+
+
+# --------------------------------------------------------------------------- a run of changes (#24.3)
+
+
+def change_while_signed_in(api: Api, email: str, current: str, new: str) -> None:
+    session = api.sign_in(email, current)
+    changed = api.post(
+        "/v1/sessions/current/password", {"current_password": current, "new_password": new}, token=session
+    )
+    assert changed.status == 200, changed.body
+
+
+def test_owners_hear_of_a_logins_changes_once_in_ten_minutes_and_the_holder_of_each(
+    api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
+) -> None:
+    """A client changing the password again and again must not mail every owner each time: a
+    change within OWNER_MAIL_COALESCE_SECONDS of the owner's last mail about the login mails the
+    owners nothing, while the holder gets every mail (with its lock link)."""
+    from pwreset.credentials import notifications
+
+    assert getattr(notifications, "OWNER_MAIL_COALESCE_SECONDS", None) == 600
+    email, owners = firm[ANNA]["email"], [firm[OWNER]["email"], firm[SECOND_OWNER]["email"]]
+    passwords = [firm[ANNA]["password"], NEW_PASSWORD, "Kastanienallee im Herbstnebel 42"]
+    change_while_signed_in(api, email, passwords[0], passwords[1])
+    change_while_signed_in(api, email, passwords[1], passwords[2])
+    run_stream(runner)
+
+    assert len(changed_records()) == 2 and dead_letters() == []
+    assert len(ses.to(email)) == 2
+    assert [len(ses.to(owner)) for owner in owners] == [1, 1]
+
+    # Ten minutes after the owners' mail (its record expired), the next change mails them again.
+    table = boto3.resource("dynamodb").Table(os.environ["IDEMPOTENCY_TABLE"])
+    for item in table.scan(ConsistentRead=True)["Items"]:
+        if str(item["id"]).startswith("password_changed_owner_mail#"):
+            table.update_item(Key={"id": item["id"]}, AttributeUpdates={"expiration": {"Value": 1}})
+    change_while_signed_in(api, email, passwords[2], passwords[0] + " und mehr")
+    run_stream(runner)
+    assert len(ses.to(email)) == 3
+    assert [len(ses.to(owner)) for owner in owners] == [2, 2]

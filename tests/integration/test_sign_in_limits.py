@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from pwreset.credentials.ratelimit import RateLimiter, parse_rules
+from support.accounts import set_login
 from support.api import Api
 from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
+from support.sent_mail import sent_messages, token_from
 
 ANNA = "acc-berger-client-anna"
 OWNER = "acc-berger-owner"
@@ -166,3 +168,94 @@ def test_failures_from_one_network_over_many_addresses_stop_that_network_and_no_
     assert_nothing_recorded_since(before)
     # Another network is served.
     assert sign_in(api, james["email"], james["password"], ANNA_AT_HOME) == 201
+
+
+# --------------------------------------------------------------------------- a run of failures (#24.12)
+
+
+def failures_from_everywhere(api: Api, email: str, count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``count`` wrong passwords from networks of ten guesses each (under every per-network
+    limit), as a botnet would spread them; the account-wide slowdown does not wait here."""
+    from pwreset.credentials import sessions
+
+    monkeypatch.setattr(sessions, "_slow_down", lambda seconds: None)
+    for i in range(count):
+        assert sign_in(api, email, f"botnet guess {i}", f"192.0.{2 + i // 10}.{i % 10 + 1}") == 401
+
+
+def failed_sign_ins(email: str) -> int:
+    from pwreset.storage.models import LOGIN_ITEM, Login
+
+    return Login.get(email, LOGIN_ITEM, consistent_read=True).consecutive_failures
+
+
+def test_after_100_wrong_passwords_in_a_row_even_the_right_one_is_refused_until_a_reset(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-network limits alone let a botnet guess forever at one login; after
+    CONSECUTIVE_FAILURE_LIMIT wrong passwords in a row its password signs nobody in, with the
+    answer a wrong password gets (nothing tells the guesser that a guess was right), until a
+    confirmed reset link, which self-service still sends, sets a new password."""
+    from pwreset.credentials.sessions import CONSECUTIVE_FAILURE_LIMIT
+
+    anna = demo[ANNA]
+    failures_from_everywhere(api, anna["email"], CONSECUTIVE_FAILURE_LIMIT, monkeypatch)
+    assert failed_sign_ins(anna["email"]) == CONSECUTIVE_FAILURE_LIMIT
+
+    right = api.post(
+        "/v1/sessions", {"email": anna["email"], "password": anna["password"]}, source_ip=ANNA_AT_HOME
+    )
+    wrong = api.post(
+        "/v1/sessions", {"email": anna["email"], "password": "one more guess"}, source_ip=ANNA_AT_HOME
+    )
+    assert (right.status, right.error_code) == (401, "invalid_credentials")
+    assert right.raw.body == wrong.raw.body
+
+    # Self-service stays open: the holder asks for a link and sets a new password with it.
+    assert api.post("/v1/password-resets", {"email": anna["email"]}).status == 202
+    link = token_from(sent_messages()[-1])
+    new_password = "Regenbogen über der Stadtmauer 88"
+    assert api.post("/v1/password-resets/confirm", {"token": link, "password": new_password}).status == 200
+    assert failed_sign_ins(anna["email"]) == 0
+    assert sign_in(api, anna["email"], new_password, ANNA_AT_HOME) == 201
+
+
+def test_a_right_password_below_the_limit_ends_the_run_of_failures(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only failures in a row count: the holder signing in between guesses starts the count anew,
+    so a guesser needs all of them without the holder signing in once."""
+    from pwreset.credentials.sessions import CONSECUTIVE_FAILURE_LIMIT
+
+    anna = demo[ANNA]
+    set_login(anna["email"], failed_sign_ins=CONSECUTIVE_FAILURE_LIMIT - 1)
+    assert sign_in(api, anna["email"], anna["password"], ANNA_AT_HOME) == 201
+    assert failed_sign_ins(anna["email"]) == 0
+    failures_from_everywhere(api, anna["email"], 1, monkeypatch)
+    assert sign_in(api, anna["email"], anna["password"], ANNA_AT_HOME) == 201
+
+
+def test_a_login_over_the_limit_costs_the_same_calls_as_a_wrong_password_or_an_unknown_address(
+    api: Api, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run is counted on the login item after the check: one UpdateItem for every failure,
+    a refused condition for an address without a login, so neither the count nor the limit shows
+    in the calls: a right password over the limit makes a wrong one's calls (no refunds)."""
+    from pwreset.credentials.sessions import CONSECUTIVE_FAILURE_LIMIT
+    from support.spies import ApiCallSpy
+
+    anna, james = demo[ANNA], demo["acc-berger-client-james"]
+    set_login(anna["email"], failed_sign_ins=CONSECUTIVE_FAILURE_LIMIT)
+    attempts = {
+        "right password over the limit": (anna["email"], anna["password"]),
+        "wrong password": (james["email"], "not the password"),
+        "unknown address": ("nobody-here@example.com", "not the password"),
+    }
+    calls = {}
+    for name, (email, password) in attempts.items():
+        spy = ApiCallSpy(monkeypatch)
+        assert sign_in(api, email, password, ANNA_AT_HOME) == 401
+        calls[name] = [c.name for c in spy.calls if c.function == "SessionsFunction"]
+    assert len({tuple(c) for c in calls.values()}) == 1, calls
+    assert calls["unknown address"] == ["dynamodb.UpdateItem"] * 3 + ["dynamodb.Query", "dynamodb.UpdateItem"]
+    assert failed_sign_ins(james["email"]) == 1

@@ -24,6 +24,7 @@ from pwreset.core.observability import logger, metrics
 from pwreset.core.request import Principal, RequestMeta
 from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.hashing import hash_password
+from pwreset.credentials.ratelimit import Decision, limiter
 from pwreset.credentials.sessions import IssuedSession, check_current_password, new_session
 from pwreset.storage.accounts import get_or_none, read_together
 from pwreset.storage.events import audit_event
@@ -113,6 +114,9 @@ def commit(
         Login.password_hash.set(new_hash),
         Login.password_version.set(new_version),
         Login.password_changed_at.set(now),
+        # A new password ends a run of failed sign-ins (credentials.sessions.attempt): this is how
+        # a login over the limit signs in again.
+        Login.failed_sign_ins.remove(),
     ]
     if unlock:
         actions += [Login.locked_at.remove(), Login.lock_event_id.remove()]
@@ -145,6 +149,20 @@ def commit(
     return Changed(account=account, session=session)
 
 
+def _count_change(login: Login, *, locale: str) -> Decision:
+    """Count a change of the login's password while signed in (``password_change_login``, per
+    login, so across all its accounts and firms), or ``429 rate_limited`` with nothing changed: each
+    change mails every owner of every firm of the login. Counted after every other check and taken
+    back when the change is not made (a refusal's too), so the counter holds only changes made."""
+    limits = limiter()
+    allowance = limits.hit("password_change_login", login.email)
+    if not allowance.allowed:
+        limits.refund(allowance)
+        metrics.add_metric(name="PasswordChangeRateLimited", unit="Count", value=1)
+        raise errors.RateLimited(retry_after=allowance.retry_after, locale=locale)
+    return allowance
+
+
 def change_password(principal: Principal, current: str, new: str, *, meta: RequestMeta) -> Changed:
     """``POST /v1/sessions/current/password``: the current password is checked like a sign-in (same
     limits, same work), the new one against the policy; then :func:`commit`. Every session of the
@@ -160,9 +178,13 @@ def change_password(principal: Principal, current: str, new: str, *, meta: Reque
     firm = found.firms.get(account.firm_id) or get_or_none(Firm, account.firm_id)
     check_current_password(login, current, meta=meta, locale=account.locale)
     normalised = acceptable_password(new, account, firm_name=firm.name if firm else "")
+    allowance = _count_change(login, locale=account.locale)
     try:
         return commit(account, login, normalised, meta=meta, change=CHANGED_IN_PORTAL, detail={})
-    except TransactWriteError as exc:
+    except Exception as exc:
+        limiter().refund(allowance)  # no change made: it does not count
+        if not isinstance(exc, TransactWriteError):
+            raise
         if is_transient(exc):
             raise  # another writer or throttling, not our condition: the session still stands
         # Another change won (a reset confirmed, a second tab, a revocation): this session is over.

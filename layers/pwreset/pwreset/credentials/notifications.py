@@ -18,6 +18,15 @@ after SES accepted it. When some mails of an event went out and another failed (
 say), the event fails and is retried, and the retry sends only the mails still missing; a
 redelivered event whose mails all went out sends nothing.
 
+Owners hear of a login's password changes at most once in :data:`OWNER_MAIL_COALESCE_SECONDS`
+(issue #24: a signed-in client changing the password again and again must not mail every owner
+each time): an owner's mail is guarded by (the login, the owner) instead, and its record expires
+that long after the mail went out, so a change within it finds the record and mails that owner
+nothing. The first mail stands for the run (it says what it always says: the first change); the
+holder still gets a mail, with its lock link, for every change. A redelivery of the same event
+more than that long after its owner mail went out mails the owner again: still at most one mail
+per owner and login in that time.
+
 There is no record per event on top: it would cost two more writes on every event and save only
 the reads of a redelivery of a finished event, which a checkpointed stream makes only after a
 crash.
@@ -66,6 +75,8 @@ LOCKED_HOLDER_MAIL = "account_locked_holder"
 TIMELINE_KINDS = {HOLDER_MAIL: "password_changed", LOCKED_HOLDER_MAIL: "lock_notice"}
 # A stream keeps a record 24 hours, so a key kept 48 hours outlives every redelivery.
 IDEMPOTENCY_SECONDS = 48 * 3600
+# An owner is told of a login's password changes at most once in this long (the module says why).
+OWNER_MAIL_COALESCE_SECONDS = 600
 
 
 class MailsNotSent(Exception):
@@ -104,11 +115,13 @@ class Reader:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One mail of one event. Only ``event_id`` and ``recipient_id`` make the idempotency key."""
+    """One mail of one event. ``event_id`` and ``recipient_id`` make the idempotency key; for an
+    owner's password-changed mail, ``login`` (the holder's address) and ``recipient_id``."""
 
     event_id: str
     recipient_id: str
     kind: str
+    login: str = ""
 
     def client_mail(self, to: str) -> ClientMail | None:
         """The delivery record of a holder's mail, under an id its retries share."""
@@ -131,16 +144,34 @@ def _guard() -> Guard:
     )
 
 
+@cache
+def _owner_guard() -> Guard:
+    """An owner's password-changed mail: one per (login, owner) in OWNER_MAIL_COALESCE_SECONDS."""
+    return guard(
+        _send,
+        data_keyword_argument="delivery",
+        key_jmespath="[login, recipient_id]",
+        key_prefix="password_changed_owner_mail",
+        expires_after_seconds=OWNER_MAIL_COALESCE_SECONDS,
+    )
+
+
+def _guard_of(delivery: Delivery) -> Guard:
+    return _owner_guard() if delivery.kind == OWNER_MAIL and delivery.login else _guard()
+
+
 def register_lambda_context(context: Any) -> None:
-    """The guard sees the invocation's context, so an in-progress record left by a timed-out
+    """The guards see the invocation's context, so an in-progress record left by a timed-out
     invocation expires when that invocation would have ended."""
     _guard().config.register_lambda_context(context)
+    _owner_guard().config.register_lambda_context(context)
 
 
 def reset_clients() -> None:
     """Drop cached AWS clients and guards (tests start a fresh moto mock per test)."""
     aws.forget_clients()
     _guard.cache_clear()
+    _owner_guard.cache_clear()
     geo.reset_database()
 
 
@@ -175,7 +206,7 @@ def notify_password_changed(change: PasswordChangedEvent) -> None:
 
         return mail
 
-    _deliver(change.event_id, _readers(holder, OWNER_MAIL, HOLDER_MAIL), compose)
+    _deliver(change.event_id, _readers(holder, OWNER_MAIL, HOLDER_MAIL), compose, login=holder.account.email)
 
 
 def notify_account_locked(lock: AccountLockedEvent) -> None:
@@ -241,9 +272,14 @@ def _readers(holder: Holder, owner_kind: str, holder_kind: str) -> list[Reader]:
 
 
 def _deliver(
-    event_id: str, readers: list[Reader], compose: Callable[[Reader], Callable[[], RenderedMail]]
+    event_id: str,
+    readers: list[Reader],
+    compose: Callable[[Reader], Callable[[], RenderedMail]],
+    *,
+    login: str = "",
 ) -> None:
-    """One mail per reader that may be mailed; each at most once across retries."""
+    """One mail per reader that may be mailed; each at most once across retries (and an owner's
+    about ``login``'s password, when given, at most once in OWNER_MAIL_COALESCE_SECONDS)."""
     sent = failed = 0
     for reader in readers:
         kind = reader.kind
@@ -259,10 +295,18 @@ def _deliver(
                 },
             )
             continue
-        delivery = Delivery(event_id=event_id, recipient_id=reader.account.account_id, kind=kind)
+        delivery = Delivery(event_id=event_id, recipient_id=reader.account.account_id, kind=kind, login=login)
         try:
-            _guard().run(delivery=delivery, to=reader.account.email, compose=compose(reader))
+            result = _guard_of(delivery).run(
+                delivery=delivery, to=reader.account.email, compose=compose(reader)
+            )
             sent += 1
+            if isinstance(result, dict) and result.get("event_id", event_id) != event_id:
+                metrics.add_metric(name="NotificationEmailCoalesced", unit="Count", value=1)
+                logger.info(
+                    "notification coalesced",
+                    extra={"event_id": event_id, "kind": kind, "email": mask_email(reader.account.email)},
+                )
         except Exception as exc:  # throttling, SES down, an in-progress twin: all mean "not yet"
             failed += 1
             metrics.add_metric(name="NotificationEmailFailed", unit="Count", value=1)
@@ -291,7 +335,8 @@ def _send(*, delivery: Delivery, to: str, compose: Callable[[], RenderedMail]) -
         "notification sent",
         extra={"event_id": delivery.event_id, "kind": delivery.kind, "email": mask_email(to)},
     )
-    return {"message_id": message_id}
+    # The event too: a later event answered from this record (an owner's mail coalesced) tells.
+    return {"message_id": message_id, "event_id": delivery.event_id}
 
 
 def _render_changed(

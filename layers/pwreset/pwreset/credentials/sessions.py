@@ -28,13 +28,21 @@ from pwreset.credentials.hashing import hash_password, needs_rehash, verify_pass
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.mail.addresses import InvalidEmail, normalise_email
 from pwreset.storage.accounts import account_fields, get_or_none, read_together
-from pwreset.storage.logins import LoginAccounts, accounts_of_login
+from pwreset.storage.logins import (
+    LoginAccounts,
+    accounts_of_login,
+    clear_failed_sign_ins,
+    count_failed_sign_in,
+)
 from pwreset.storage.models import Account, Firm, Login, Membership, Session
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 _SESSION_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 # How long every attempt on an account waits once it is over its account-wide failure count.
 SLOWDOWN_SECONDS = 1.0
+# Wrong passwords in a row for one login, from anywhere, after which its password signs nobody in
+# (the right one neither) until a confirmed reset link changes it (docs/security.md).
+CONSECUTIVE_FAILURE_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -259,6 +267,12 @@ def attempt(
     together are checked at most up to the limit; a success takes its counts back. Hard limits are
     per (address, client network) and per client network, so failures from one place never lock
     the rightful user out from another; address-wide failures only slow every attempt down.
+
+    On top, the login counts its wrong passwords in a row from anywhere (on the login item, after
+    the check); at :data:`CONSECUTIVE_FAILURE_LIMIT` its password signs nobody in until a change
+    by a confirmed link (self-service stays open, so the holder is never stuck), and the answer
+    stays ``401 invalid_credentials``: anything else would tell a guesser the limit, or the
+    right guess. A right password below it ends the run.
     """
     # deferred: the authorizer never checks a password
     from pwreset.credentials.policy import PasswordPolicy
@@ -280,12 +294,22 @@ def attempt(
     login: Login | None = read()
     candidate = PasswordPolicy.normalise(password)
     ok = verify_password(login.password_hash if login is not None else None, candidate)
-    if not ok or login is None:
-        metrics.add_metric(name="SignInFailed", unit="Count", value=1)
-        logger.info("sign-in failed", extra={"email": mask_email(address)})
+    # Over the run-of-failures limit even the right password is a failure, after the same work and
+    # with the same calls as a wrong one, so the answer tells neither that the guess was right
+    # nor that the limit was reached.
+    exhausted = login is not None and login.consecutive_failures >= CONSECUTIVE_FAILURE_LIMIT
+    if not ok or login is None or exhausted:
+        if address:
+            count_failed_sign_in(address)
+        metrics.add_metric(
+            name="SignInRefusedAfterFailures" if exhausted else "SignInFailed", unit="Count", value=1
+        )
+        logger.info("sign-in failed", extra={"email": mask_email(address), "exhausted": exhausted})
         raise errors.InvalidCredentials(locale=meta.locale)
     for decision in (*hard, account_wide):
         limits.refund(decision)
+    if login.consecutive_failures:
+        clear_failed_sign_ins(login)
     if login.is_locked:
         # Only the right password learns of the lock (a wrong one got the 401 above, after the
         # same work): it is the holder, or whoever changed the password, who must ask a firm.

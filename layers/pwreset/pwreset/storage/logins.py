@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.transactions import TransactWrite
 
 from pwreset.core import aws
 from pwreset.core.config import settings
+from pwreset.core.observability import logger
 from pwreset.storage.accounts import MAX_EMAIL_LENGTH
 from pwreset.storage.models import LOGIN_ITEM, MEMBERSHIP_PREFIX, Login, Membership, membership_item
 
@@ -80,6 +82,37 @@ def accounts_of_login(email: str) -> LoginAccounts:
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return LoginAccounts(email=email, login=login, memberships=tuple(memberships))
+
+
+# ---------------------------------------------------------------------------------------- failures
+
+
+def count_failed_sign_in(email: str) -> None:
+    """One more wrong password in a row for ``email``'s login: an atomic ``ADD`` on the login item.
+
+    The same single call whether or not the address has a login (the condition keeps an unknown
+    address from making an item, and its refusal is the answer), so a failure costs a known and
+    an unknown address the same calls. A counter that cannot be written (throttling) is logged and
+    the sign-in still answers its 401: it is a limit, not the answer."""
+    try:
+        aws.dynamodb_client().update_item(
+            TableName=settings().logins_table,
+            Key={"email": {"S": email}, "item": {"S": LOGIN_ITEM}},
+            UpdateExpression="ADD failed_sign_ins :one",
+            ConditionExpression="attribute_exists(email)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            logger.warning("failed sign-in not counted", extra={"error": type(exc).__name__})
+
+
+def clear_failed_sign_ins(login: Login) -> None:
+    """A right password (below the limit) ends the run of failures."""
+    try:
+        login.update(actions=[Login.failed_sign_ins.remove()], condition=Login.email.exists())
+    except Exception as exc:  # the count stays; the next right password clears it
+        logger.warning("failed sign-ins not cleared", extra={"error": type(exc).__name__})
 
 
 # ---------------------------------------------------------------------------------------- writes

@@ -117,6 +117,10 @@ class Login(_SharedConnectionModel):
     # (credentials.changes.commit).
     locked_at = UTCDateTimeAttribute(null=True)
     lock_event_id = UnicodeAttribute(null=True)
+    # Wrong passwords in a row, from anywhere (credentials.sessions.attempt): at
+    # CONSECUTIVE_FAILURE_LIMIT sign-in with the password is refused until a change (a confirmed
+    # link) removes it (credentials.changes.commit); a right password below it removes it too.
+    failed_sign_ins = NumberAttribute(null=True)
     # What SES told us about the address: ok | undeliverable | complained.
     email_status = UnicodeAttribute(default="ok")
     # The account a sign-in without a firm acts as (the one used last), while still active.
@@ -132,6 +136,10 @@ class Login(_SharedConnectionModel):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+    @property
+    def consecutive_failures(self) -> int:
+        return int(self.failed_sign_ins or 0)
 
 
 class Membership(_SharedConnectionModel):
