@@ -30,7 +30,11 @@ def tell_previous_address(
     from it; returns whether SES took the mail."""
     # deferred: only an address change renders this mail (jinja2 and the templates come with it)
     from pwreset.delivery.outbox import ClientMail, send
+
+    # deferred: as above
     from pwreset.mail.brand import letterhead
+
+    # deferred: as above
     from pwreset.mail.mailer import render
 
     log = {"account_id": account.account_id, "email": mask_email(previous_email)}
