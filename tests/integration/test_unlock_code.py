@@ -22,11 +22,8 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.gateway import FunctionRunner
 from support.api import Api, Result
-from support.environment import TEMPLATE
 from support.sent_mail import SesSpy, sent_messages, text_of, token_from
-from support.streams import notifications
 
 OWNER = "acc-berger-owner"  # Petra Berger
 ANNA = "acc-berger-client-anna"
@@ -36,21 +33,6 @@ HOLDERS_PASSWORD = "Wiedergefunden am Neckarufer 2026"
 CONFIRM = "/v1/password-resets/confirm"
 VERIFY = "/v1/password-resets/verify"
 SIX_DIGITS = re.compile(r"[0-9]{6}")
-
-
-@pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    return SesSpy(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
-@pytest.fixture
-def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
-    return notifications(TEMPLATE, runner)
 
 
 def staff_reset(api: Api, demo: dict[str, Any], client: str = ANNA) -> tuple[Result, str]:
@@ -126,7 +108,7 @@ def test_a_confirm_without_the_code_or_with_a_wrong_one_is_422_and_unlocks_nothi
 
     for attempt in (confirm(api, raw), confirm(api, raw, ""), confirm(api, raw, wrong(code))):
         assert (attempt.status, attempt.error_code) == (422, "code_invalid"), attempt.body
-        assert "six digits" in attempt.body["error"]["message"]
+        assert "sechs Ziffern" in attempt.body["error"]["message"]  # in Anna's language
     assert still_locked(api, demo)
     never_set = api.post("/v1/sessions", {"email": demo[ANNA]["email"], "password": HOLDERS_PASSWORD})
     assert (never_set.status, never_set.error_code) == (401, "invalid_credentials")
@@ -149,7 +131,7 @@ def test_the_fifth_wrong_code_ends_the_link_and_even_the_right_one_no_longer_ope
     assert [(a.status, a.error_code) for a in answers] == [(422, "code_invalid")] * 4 + [
         (410, "token_revoked")
     ]
-    assert "entered wrongly too often" in answers[-1].body["error"]["message"]
+    assert "zu oft falsch eingegeben" in answers[-1].body["error"]["message"]
     right = confirm(api, raw, code)
     assert (right.status, right.error_code) == (410, "token_revoked")
     assert api.post(VERIFY, {"token": raw}).error_code == "token_revoked"
