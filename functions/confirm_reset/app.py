@@ -31,6 +31,7 @@ def verify(body: VerifyBody) -> Response[dict[str, Any]]:
         {
             "valid": True,
             "purpose": found.purpose,
+            **({"code_required": True} if found.purpose == resets.UNLOCK else {}),
             "email_hint": found.email_hint,
             "expires_at": iso(found.expires_at),
             "locale": found.locale,
@@ -57,7 +58,7 @@ def verify(body: VerifyBody) -> Response[dict[str, Any]]:
     ),
 )
 def confirm(body: ConfirmBody) -> Response[dict[str, Any]]:
-    done = resets.confirm_reset(body.token, body.password, meta=request_meta(app))
+    done = resets.confirm_reset(body.token, body.password, code=body.code, meta=request_meta(app))
     session = done.session
     cookie = session_cookie(session.raw, max_age=settings().session_lifetime_seconds)
     return json_response(

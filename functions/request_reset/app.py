@@ -37,8 +37,10 @@ def self_service(body: SelfServiceResetBody) -> Response[dict[str, Any]]:
 )
 def staff_send(account_id: str) -> Response[dict[str, Any]]:
     sent = resets.request_staff_reset(principal(app), account_id, meta=request_meta(app))
+    unlock = {"unlock_code": sent.unlock_code} if sent.unlock_code else {}
     return json_response(
-        202, {"reset_id": sent.reset_id, "sent_to": sent.sent_to, "expires_at": iso(sent.expires_at)}
+        202,
+        {"reset_id": sent.reset_id, "sent_to": sent.sent_to, "expires_at": iso(sent.expires_at), **unlock},
     )
 
 

@@ -250,3 +250,53 @@ def test_the_holder_locks_from_the_mail_and_sign_in_is_refused(stack: Stack, bro
     assert "locked" in error.inner_text()
     page.screenshot(path=str(OUTPUT / "lock-sign-in-refused.png"), full_page=True)
     context.close()
+
+
+def test_a_locked_client_unlocks_in_the_browser_only_with_the_code_the_firm_reads_out(
+    stack: Stack, browser: Any
+) -> None:
+    """The firm's link to a locked login: the page asks for the unlock code (labelled, in the
+    client's language), a wrong one is refused at the field, the right one unlocks and signs in."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    firm = firm_of_two(stack, "unlockbrowser", client_locale="de")
+    owner = {"Authorization": f"Bearer {sign_in(stack, firm.owner_email, firm.owner_password)}"}
+    before = mail_ids(stack)
+    assert stack.post(f"/v1/accounts/{firm.client_id}/password-reset", headers=owner).status == 202
+    token = link_in(wait_for_mail(stack, firm.client_email, before)).split("#token=", 1)[1]
+    attackers = "Kopfsteinpflaster im Regen 4711"
+    assert stack.post("/v1/password-resets/confirm", {"token": token, "password": attackers}).status == 200
+    changed = wait_for_mail(stack, firm.client_email, before, timeout=20, subject="Passwort wurde geändert")
+    lock_token = link_in(changed, "lock").split("#lock=", 1)[1]
+    assert stack.post("/v1/account-locks", {"token": lock_token}).status == 200
+    before = mail_ids(stack)
+    sent = stack.post(f"/v1/accounts/{firm.client_id}/password-reset", headers=owner)
+    assert sent.status == 202, sent.body
+    code = sent.json()["unlock_code"]
+    link = link_in(wait_for_mail(stack, firm.client_email, before))
+
+    context = browser.new_context(locale="en-GB", viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    page.goto(link)
+    page.locator("#state-valid").wait_for(state="visible")
+    field = page.locator("#unlock-code")
+    assert field.is_visible()
+    assert page.get_by_label("Entsperrcode").get_attribute("id") == "unlock-code"  # German, labelled
+    assert page.locator("#valid-heading").inner_text() == "Konto entsperren"
+    good = "Kirschblüten über dem Neckar 2026"
+    type_secret(page, "#new-password", good)
+    type_secret(page, "#repeat-password", good)
+    page.click("#submit")  # no code yet: the page asks for it before asking the server
+    assert "Entsperrcode" in page.locator("#form-error").inner_text()
+    field.fill(f"{(int(code) + 1) % 10**6:06d}")
+    page.click("#submit")
+    page.locator("#form-error").get_by_text("Der Entsperrcode ist nicht richtig").wait_for(state="visible")
+    assert field.get_attribute("aria-invalid") == "true"
+    page.screenshot(path=str(OUTPUT / "unlock-code-refused.png"), full_page=True)
+    locked = stack.post("/v1/sessions", {"email": firm.client_email, "password": attackers})
+    assert (locked.status, locked.json()["error"]["code"]) == (403, "account_locked")
+
+    field.fill(code)
+    with page.expect_navigation(url="**/_dev/portal**"):
+        page.click("#submit")
+    assert stack.post("/v1/sessions", {"email": firm.client_email, "password": good}).status == 201
+    context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from devstack.gateway import HttpRequest
+from devstack.gateway import FunctionRunner, HttpRequest
 from devstack.motolock import serialize_dynamodb
 from devstack.seed import accounts_by_id, load_demo_data, seed
 from devstack.ses_simulator import SesSimulator
@@ -26,7 +26,9 @@ from support.api import Api, forget_queues, gateway
 from support.environment import TEMPLATE
 from support.leaks import THIS_TEST, Secrets, leaks_in
 from support.moto_state import MotoState
+from support.sent_mail import SesSpy
 from support.sns import FakeSns, install_fake_sns, signer
+from support.streams import notifications
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -164,6 +166,24 @@ def demo(aws: None) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def api(aws: None) -> Api:
     return Api()
+
+
+# Every mail and the notification stream, for a test module that does not define its own.
+@pytest.fixture
+def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
+    """Every mail the service sends, whole (moto keeps only the HTML part)."""
+    return SesSpy(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def runner() -> FunctionRunner:
+    return FunctionRunner(TEMPLATE)
+
+
+@pytest.fixture
+def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
+    """Runs the notification function over the events stream, as the template's mapping does."""
+    return notifications(TEMPLATE, runner)
 
 
 @pytest.fixture

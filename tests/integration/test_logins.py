@@ -18,14 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.gateway import FunctionRunner
 from support.api import Api
 from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, sent_messages, subject_of, text_of, token_from
 from support.spies import ApiCallSpy
-from support.streams import notifications
 
 SOPHIE_AT_BERGER = "acc-berger-client-sophie"
 SOPHIE_AT_HARTMANN = "acc-hartmann-client-sophie"
@@ -35,22 +33,6 @@ BERGER_NAME, HARTMANN_NAME = "Steuerkanzlei Berger & Partner", "Hartmann Tax Adv
 PETRA, LENA = "acc-berger-owner", "acc-hartmann-owner"  # the owners: German in Berlin, English
 JONAS = "acc-berger-member"  # Jonas Weber, a team member of Berger's
 NEW_PASSWORD = "Sonnenuhr am Marktplatz 1912"
-
-
-@pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    return SesSpy(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
-@pytest.fixture
-def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
-    """The notification function over the events stream, as the template's mapping runs it."""
-    return notifications(TEMPLATE, runner)
 
 
 def sign_in(api: Api, password: str, **extra: Any) -> Any:
@@ -378,10 +360,15 @@ def test_a_lock_locks_the_login_at_every_firm_and_a_link_from_either_firm_unlock
     stream()
     assert len(mails.to(demo[LENA]["email"], "account_locked_owner")) == 1
     assert len(mails.to(demo[PETRA]["email"], "account_locked_owner")) == 1
-    # Hartmann's staff vouch for her: their link unlocks the login, for both firms.
+    # Hartmann's staff vouch for her: their link, with its unlock code, unlocks the login for both firms.
+    sent = api.post(f"/v1/accounts/{SOPHIE_AT_HARTMANN}/password-reset", token=api.sign_in_as(demo[LENA]))
     unlocked = api.post(
         "/v1/password-resets/confirm",
-        {"token": staff_link(api, demo, LENA, SOPHIE_AT_HARTMANN), "password": "Kirschblüten im April 2027"},
+        {
+            "token": token_from(sent_messages()[-1]),
+            "password": "Kirschblüten im April 2027",
+            "code": sent.body["unlock_code"],
+        },
     )
     assert unlocked.status == 200, unlocked.body
     assert sign_in(api, "Kirschblüten im April 2027", firm_id=BERGER).status == 201

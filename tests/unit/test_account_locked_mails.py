@@ -89,8 +89,14 @@ def test_the_owner_reads_who_locked_when_and_from_where_and_which_change_was_dis
             "en": "Account locked: Anna Schmidt – Kanzlei Müller & Partner client portal",
         }[locale]
     )
-    # How to unlock: the reset link from the client's profile.
+    # How to unlock: the reset link from the client's profile, and its code read over the phone
+    # only after checking who is calling (whoever changed the password may hold the mailbox).
     assert {"de": "„Passwort zurücksetzen“", "en": "“Reset password”"}[locale] in mail.text
+    check = {
+        "de": "Prüfen Sie, wer anruft, bevor Sie den Code nennen",
+        "en": "Check who is calling before you read the code out",
+    }[locale]
+    assert check in mail.text and check in html.text
     assert "{{" not in mail.html + mail.text and "{%" not in mail.html + mail.text
 
 
@@ -103,9 +109,18 @@ def test_the_owner_reads_who_locked_when_and_from_where_and_which_change_was_dis
                 "Ihr Konto ist gesperrt",
                 "auch wer das Passwort geändert hat",
                 "bitten Sie um einen neuen Link",
+                "sechsstelligen Entsperrcode",
             ],
         ),
-        ("en", ["Your account is locked", "including whoever changed the password", "ask for a new link"]),
+        (
+            "en",
+            [
+                "Your account is locked",
+                "including whoever changed the password",
+                "ask for a new link",
+                "six-digit unlock code",
+            ],
+        ),
     ],
 )
 def test_the_holder_reads_what_the_lock_did_and_what_happens_next(locale: str, words: list[str]) -> None:
@@ -133,6 +148,7 @@ def test_the_owner_mail_words_the_holder_by_role(role: str, locale: str, phrase:
     assert phrase in mail.text and phrase in ParsedHtml(mail.html).text
     if role != "client":
         assert "profile" not in mail.text and "Profil" not in mail.text
+        assert "code" not in mail.text  # staff send links to clients only: no unlock code for them
 
 
 @pytest.mark.parametrize(

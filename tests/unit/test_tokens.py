@@ -228,24 +228,26 @@ def test_check_never_raises_on_a_record_of_an_odd_shape(
 
 
 @pytest.mark.parametrize(
-    ("requested_by", "expected"),
+    ("requested_by", "unlock_code_hash", "expected"),
     [
-        ("acc-staff", TokenCheck.VALID),  # a link staff sent after the lock: confirming it unlocks
-        (None, TokenCheck.REVOKED),  # self-service
-        (BY_PROVISIONING, TokenCheck.REVOKED),  # the CRM's invitation
+        # a link staff sent after the lock, with its unlock code: confirming it with the code unlocks
+        ("acc-staff", "hmac-of-the-code", TokenCheck.VALID),
+        ("acc-staff", None, TokenCheck.REVOKED),  # staff-sent without a code: the mailbox alone
+        (None, None, TokenCheck.REVOKED),  # self-service
+        (BY_PROVISIONING, None, TokenCheck.REVOKED),  # the CRM's invitation
     ],
 )
-def test_on_a_locked_account_only_a_staff_sent_link_works(
-    requested_by: str | None, expected: TokenCheck
+def test_on_a_locked_account_only_a_staff_sent_unlock_link_works(
+    requested_by: str | None, unlock_code_hash: str | None, expected: TokenCheck
 ) -> None:
-    locked = login(locked_at=ISSUED)
-    assert (
-        FrozenResetGenerator().check(reset_record(requested_by=requested_by), account(), locked) is expected
-    )
-    assert (
-        FrozenResetGenerator().check(reset_record(requested_by=requested_by), account(), login())
-        is TokenCheck.VALID
-    )
+    record = reset_record(requested_by=requested_by, unlock_code_hash=unlock_code_hash)
+    assert FrozenResetGenerator().check(record, account(), login(locked_at=ISSUED)) is expected
+    assert FrozenResetGenerator().check(record, account(), login()) is TokenCheck.VALID
+
+
+def test_a_link_that_wrong_unlock_codes_ended_is_revoked() -> None:
+    record = reset_record(requested_by="acc-staff", unlock_code_hash="h", status="revoked", wrong_codes=5)
+    assert FrozenResetGenerator().check(record, account(), login(locked_at=ISSUED)) is TokenCheck.REVOKED
 
 
 def session() -> Session:

@@ -565,6 +565,8 @@
     $("dialog-address").textContent = maskEmail(profile.email);
     $("dialog-ask").hidden = false;
     $("dialog-result").hidden = true;
+    $("dialog-unlock").hidden = true;
+    $("dialog-unlock-code").textContent = "";
     $("dialog-error").hidden = true;
     $("dialog-diagnosis").hidden = true;
     $("dialog-send").hidden = false;
@@ -614,12 +616,24 @@
       $("dialog-sent-to").textContent = t("sent_text", { email: answer.body.sent_to });
       $("dialog-expires").textContent = t("sent_expires", { when: formatTime(answer.body.expires_at) });
       $("dialog-expires").dataset.expiresAt = answer.body.expires_at;
+      showUnlockCode(answer.body.unlock_code, target.name);
       $("dialog-result").hidden = false;
       finishDialog();
       loadDeliveries(target.account_id);
       return;
     }
     showDialogError(answer);
+  }
+
+  // A locked client's reset comes with an unlock code: the link alone does not unlock, since
+  // whoever changed the password may read the client's mail. Staff read the code over the phone.
+  function showUnlockCode(code, name) {
+    const shown = typeof code === "string" && /^[0-9]{6}$/.test(code);
+    $("dialog-unlock").hidden = !shown;
+    if (!shown) return;
+    $("dialog-unlock-text").textContent = t("unlock_code_text", { name });
+    $("dialog-unlock-code").textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
+    $("dialog-unlock-check").textContent = t("unlock_code_check", { name });
   }
 
   function showDialogError(answer) {

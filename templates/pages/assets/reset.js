@@ -20,6 +20,8 @@
   let submitting = false;
   let requesting = false;
   let locking = false;
+  // An unlock link (verify: code_required): the confirm sends the code the firm read on the phone.
+  let codeRequired = false;
   // The link's firm as verify names it (logo, name, colour, contact); null: the neutral look.
   let firm = null;
 
@@ -30,6 +32,7 @@
     "expired",
     "used",
     "revoked",
+    "code-revoked",
     "archived",
     "error",
     "done",
@@ -66,6 +69,11 @@
     submit: "welcome_submit",
     "done-heading": "welcome_done_heading",
   };
+  // A staff link to a locked login: the same form, with the unlock code first.
+  const UNLOCK_TEXTS = {
+    "valid-heading": "unlock_heading",
+    "valid-intro": "unlock_intro",
+  };
   // Rules the page can check itself (length, patterns); the others (blocklist, personal data) only
   // the server can.
   const CLIENT_RULES = {
@@ -96,6 +104,8 @@
   const $ = (id) => document.getElementById(id);
   const el = {
     form: $("reset-form"),
+    codeField: $("code-field"),
+    code: $("unlock-code"),
     password: $("new-password"),
     repeat: $("repeat-password"),
     rules: $("rules"),
@@ -315,13 +325,18 @@
     if (info.purpose === "invitation") {
       for (const [id, key] of Object.entries(INVITATION_TEXTS)) setText($(id), key);
     }
+    codeRequired = info.code_required === true;
+    el.codeField.hidden = !codeRequired;
+    if (codeRequired) {
+      for (const [id, key] of Object.entries(UNLOCK_TEXTS)) setText($(id), key);
+    }
     el.emailHint.textContent = String(info.email_hint || "");
     expiresAt = info.expires_at ? new Date(info.expires_at) : null;
     showFirm(info.firm);
     renderRules();
     applyLocale(info.locale); // the account's language from now on; also renders expiry and rules
     showState("valid", { focus: false });
-    el.password.focus();
+    (codeRequired ? el.code : el.password).focus();
   }
 
   function renderExpiry() {
@@ -461,6 +476,7 @@
     el.breachedHint.hidden = true;
     el.password.removeAttribute("aria-invalid");
     el.repeat.removeAttribute("aria-invalid");
+    el.code.removeAttribute("aria-invalid");
   }
 
   // `key` is a text key (translated again on a language switch) or null with a server message.
@@ -507,6 +523,7 @@
 
   // Problems the page can see without asking the server; the first one gets the focus.
   function localProblem() {
+    if (codeRequired && !el.code.value.trim()) return { field: el.code, key: "error_code_required" };
     const value = el.password.value;
     if (!value) return { field: el.password, key: "error_required" };
     const count = passwordLength(value);
@@ -532,7 +549,9 @@
     setSubmitting(true);
     let result;
     try {
-      result = await postJson(data.api.confirm, { token, password: el.password.value });
+      const body = { token, password: el.password.value };
+      if (codeRequired) body.code = el.code.value.trim();
+      result = await postJson(data.api.confirm, body);
     } catch {
       setSubmitting(false);
       showFormError("error_network");
@@ -547,6 +566,13 @@
     if (error.code === "password_rejected") {
       showViolations(error.violations, error.message);
       el.password.focus();
+    } else if (error.code === "code_invalid") {
+      showFormError("error_code_invalid");
+      el.code.setAttribute("aria-invalid", "true");
+      el.code.focus();
+      el.code.select();
+    } else if (codeRequired && error.code === "token_revoked") {
+      showState("code-revoked"); // the fifth wrong code ended the link
     } else if (error.code === "rate_limited") {
       showFormError("error_rate_limited");
     } else if (error.code in ERROR_STATES && error.code !== "invalid_request") {
@@ -565,6 +591,7 @@
     }
     el.password.value = "";
     el.repeat.value = "";
+    el.code.value = "";
     // Only ever navigate to a web address (never a javascript: URL, whatever the answer said);
     // otherwise the link (the configured portal address) is the way on.
     const safe = target && (target.protocol === "https:" || target.protocol === "http:");
@@ -665,6 +692,7 @@
     updateRules();
     updateMatch();
   });
+  el.code.addEventListener("input", () => el.code.removeAttribute("aria-invalid"));
   el.repeat.addEventListener("input", () => {
     el.repeat.removeAttribute("aria-invalid");
     updateMatch();

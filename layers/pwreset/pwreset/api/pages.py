@@ -110,6 +110,23 @@ RESET_PAGE_TEXTS: dict[str, str] = {
     ),
     "welcome_submit": N_("Set password"),
     "welcome_done_heading": N_("Your access is ready"),
+    "unlock_heading": N_("Unlock your account"),
+    "unlock_intro": N_(
+        "Your account is locked. Enter the unlock code your firm read to you on the phone and "
+        "choose a new password: this unlocks your account."
+    ),
+    "code_label": N_("Unlock code"),
+    "code_hint": N_("Six digits your firm tells you on the phone. It is never sent by e-mail."),
+    "error_code_required": N_("Please enter the unlock code your firm read to you on the phone."),
+    # The same words as the API's code_invalid (pwreset.core.i18n.ERROR_MESSAGES).
+    "error_code_invalid": N_(
+        "The unlock code is not correct. Please enter the six digits your firm read to you on the phone."
+    ),
+    "code_revoked_heading": N_("This link no longer works"),
+    "code_revoked_text": N_(
+        "The unlock code was entered wrongly too often, so this link was switched off for your security."
+    ),
+    "code_revoked_next": N_("Please call your firm: they can send you a new link and tell you a new code."),
     "account_label": N_("Account"),
     "expires_label": N_("Link valid until"),
     "new_password_label": N_("New password"),
@@ -198,8 +215,8 @@ RESET_PAGE_TEXTS: dict[str, str] = {
     "lock_effect_links": N_("ends every link to set a password that is still open;"),
     "lock_effect_firm": N_("tells your firm at once, with the details of the change;"),
     "lock_effect_sign_in": N_(
-        "refuses every sign-in until your firm sends you a new link: setting a new password with "
-        "it unlocks your account."
+        "refuses every sign-in until your firm sends you a new link and tells you its unlock code "
+        "on the phone: setting a new password with both unlocks your account."
     ),
     "lock_question": N_("Nothing happens until you press the button."),
     "lock_submit": N_("Lock my account"),

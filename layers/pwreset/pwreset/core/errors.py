@@ -85,6 +85,12 @@ class TokenRevoked(DomainError):
     code, status = "token_revoked", 410
 
 
+class UnlockCodeExhausted(TokenRevoked):
+    """The fifth wrong unlock code ended the link."""
+
+    message_key = "unlock_code_exhausted"
+
+
 # The lock route's answers: the contract's codes, with words about a lock link, not a reset link.
 class LockTokenInvalid(TokenInvalid):
     message_key = "lock_token_invalid"
@@ -120,6 +126,12 @@ class PasswordAlreadySet(DomainError):
 
 class PasswordRejected(DomainError):
     code, status = "password_rejected", 422
+
+
+class CodeInvalid(DomainError):
+    """An unlock link's confirm without its unlock code, or with a wrong one."""
+
+    code, status = "code_invalid", 422
 
 
 class RateLimited(DomainError):

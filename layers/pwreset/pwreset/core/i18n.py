@@ -60,6 +60,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "password_already_set": N_("This account already has a password. Send a reset link instead."),
     "account_archived": N_("This account is archived. Please contact your firm."),
     "password_rejected": N_("Please choose another password."),
+    "code_invalid": N_(
+        "The unlock code is not correct. Please enter the six digits your firm read to you on the phone."
+    ),
+    "unlock_code_exhausted": N_(
+        "This link no longer works: the unlock code was entered wrongly too often. Please ask your "
+        "firm for a new link and a new code."
+    ),
     "rate_limited": N_("Too many attempts. Please wait a moment and try again."),
     "invalid_credentials": N_("The e-mail address or password is not correct."),
     "account_locked": N_(

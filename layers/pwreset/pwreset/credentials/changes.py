@@ -4,11 +4,11 @@ The password is the login's, so a change acts on every account that shares it. E
 :func:`commit`, one transaction that writes the new hash on the login, bumps its
 ``password_version`` (every older session and link of every account of the login ends with it),
 records the ``password_changed`` event of the account the change came through (its stream sends the
-notifications) and opens the replacement session, and, for a link, consumes it (a staff-sent link
-on a locked login also lifts the lock). The conditions make concurrent changes safe: the login must
-carry the version and lock state the change was computed on (a lock bumps ``password_version``, so a
-change computed before it fails), and the account must still be active with its access version.
-"""
+notifications) and opens the replacement session, and, for a link, consumes it (an unlock link,
+confirmed with its unlock code, also lifts the lock). The conditions make concurrent changes safe:
+the login must carry the version and lock state the change was computed on (a lock bumps
+``password_version``, so a change computed before it fails), and the account must still be active
+with its access version; the link must still be open (a fifth wrong code revokes it)."""
 
 from __future__ import annotations
 
@@ -99,9 +99,10 @@ def commit(
     now = _now()
     new_version = int(login.password_version) + 1
     session = new_session(account, login, password_version=new_version, now=now)
-    # A locked login only gets here with a staff-sent link (credentials.tokens says so): a firm
-    # vouched for the holder, so the new password lifts the lock in the same write.
-    unlock = link is not None and login.is_locked
+    # A locked login only gets here with an unlock link whose code was right (credentials.tokens
+    # and credentials.unlock_codes say so): a firm checked who the holder is, so the new password
+    # lifts the lock in the same write.
+    unlock = link is not None and login.is_locked and bool(link.unlock_code_hash)
     event = audit_event(
         "password_changed",
         account_id=account.account_id,

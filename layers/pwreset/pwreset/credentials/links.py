@@ -12,7 +12,9 @@ Purposes: ``reset`` (a new password for a login that has one) and ``invitation``
 password, with the welcome wording in the mail and on the page). A new invitation ends the
 account's earlier invitation links that are still open (status ``revoked``, ``410 token_revoked``)
 in the transaction that issues it: only the newest welcome mail sets the first password, so a link
-from an older mail (forwarded, or read by whoever had the mailbox before) is worth nothing.
+from an older mail (forwarded, or read by whoever had the mailbox before) is worth nothing. A reset
+a firm's staff member sends to a locked login is an unlock link: it carries an unlock code
+(:func:`is_unlock`).
 
 The mail is a client mail of :mod:`pwreset.delivery.outbox`: its delivery record (kind ``reset``,
 ``invitation``, or ``unlock`` for a staff link to a locked login) is written in the transaction
@@ -41,6 +43,7 @@ from pwreset.credentials.tokens import (
     load_token,
     load_token_and_firm,
 )
+from pwreset.credentials.unlock_codes import code_digest
 from pwreset.delivery import outbox
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, Login, ResetToken
@@ -77,11 +80,17 @@ def purpose_for(login: Login) -> Purpose:
     return RESET if login.has_password else INVITATION
 
 
-def mail_kind(login: Login, purpose: Purpose, requested_by: Requester | None) -> str:
-    """What the deliveries view calls the link's mail: ``unlock`` for a link a firm's staff member
-    sends to a locked login (only such a link lifts a lock), else its purpose."""
+def is_unlock(login: Login, requested_by: Requester | None) -> bool:
+    """Whether a link is an unlock link: one a firm's staff member sends to a locked login. Only
+    such a link, confirmed with its unlock code (:mod:`pwreset.credentials.unlock_codes`), lifts
+    a lock."""
     staff = requested_by is not None and requested_by.account_id != BY_PROVISIONING
-    return "unlock" if staff and login.is_locked else purpose
+    return staff and login.is_locked
+
+
+def mail_kind(login: Login, purpose: Purpose, requested_by: Requester | None) -> str:
+    """What the deliveries view calls the link's mail: ``unlock`` for an unlock link, else its purpose."""
+    return "unlock" if is_unlock(login, requested_by) else purpose
 
 
 def issue_link(
@@ -94,10 +103,13 @@ def issue_link(
     requested_by: Requester | None,
     meta: RequestMeta,
     firm_bound: bool = True,
+    unlock_code: str | None = None,
 ) -> ResetToken:
     """Record a link for ``account`` (of ``login``) and mail it; raises
     :class:`errors.EmailSendFailed` when SES does not take the mail (the record is then
-    ``send_failed``). ``firm_bound``: false for a self-service link asked for without a firm."""
+    ``send_failed``). ``firm_bound``: false for a self-service link asked for without a firm.
+    ``unlock_code``: an unlock link's code (:func:`is_unlock`), which its confirm will need; the
+    record keeps only :func:`pwreset.credentials.unlock_codes.code_digest` of it."""
     # deferred: the confirm function never mails
     from pwreset.mail.brand import letterhead
 
@@ -124,6 +136,7 @@ def issue_link(
         purpose=purpose,
         firm_bound=firm_bound,
         status="issued",
+        unlock_code_hash=code_digest(issued.raw, unlock_code) if unlock_code else None,
         ttl=expires_at + timedelta(seconds=cfg.reset_retention_seconds),
     )
     event = link_event("reset_requested", record, meta, now, expires_at=iso(expires_at))

@@ -30,11 +30,12 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
 from pwreset.core.transient import cancellation_codes, is_transient
-from pwreset.credentials import changes
+from pwreset.credentials import changes, unlock_codes
 from pwreset.credentials.links import (
     INVITATION,
     Purpose,
     Requester,
+    is_unlock,
     issue_link,
     load_link,
     load_link_and_firm,
@@ -51,6 +52,9 @@ from pwreset.storage.logins import accounts_of_login
 from pwreset.storage.models import Account, Firm, Login, ResetToken
 from pwreset.storage.transactions import TransactWriteError
 
+# What verify calls a link that needs an unlock code (pwreset.credentials.links.is_unlock).
+UNLOCK = "unlock"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -61,11 +65,13 @@ class SentLink:
     reset_id: str
     sent_to: str  # masked
     expires_at: datetime
+    # An unlock link's code, for the staff member to read to the client (never stored as such).
+    unlock_code: str | None = None
 
 
 @dataclass(frozen=True)
 class VerifiedReset:
-    purpose: str
+    purpose: str  # reset | invitation | unlock (its confirm needs the unlock code)
     email_hint: str
     expires_at: datetime
     locale: str
@@ -317,10 +323,25 @@ def _send(
     meta: RequestMeta,
 ) -> SentLink:
     requester = Requester(account_id=principal.account_id, name=principal.name, locale=principal.locale)
+    # A locked login: whoever changed its password may hold the mailbox, so the link alone must not
+    # lift the lock; the staff member reads the code to the client after checking who they are.
+    code = unlock_codes.new_code() if is_unlock(login, requester) else None
     record = issue_link(
-        account, login, firm, purpose=purpose, lifetime=lifetime, requested_by=requester, meta=meta
+        account,
+        login,
+        firm,
+        purpose=purpose,
+        lifetime=lifetime,
+        requested_by=requester,
+        meta=meta,
+        unlock_code=code,
     )
-    return SentLink(reset_id=record.reset_id, sent_to=mask_email(account.email), expires_at=record.expires_at)
+    return SentLink(
+        reset_id=record.reset_id,
+        sent_to=mask_email(account.email),
+        expires_at=record.expires_at,
+        unlock_code=code,
+    )
 
 
 # ---------------------------------------------------------------------------------------- verify
@@ -341,7 +362,7 @@ def verify_reset(raw_token: str, *, meta: RequestMeta) -> VerifiedReset:
     record, account, _login = require_valid(record, account, login)
     _note_opened(record)
     return VerifiedReset(
-        purpose=record.purpose,
+        purpose=UNLOCK if record.unlock_code_hash else record.purpose,
         email_hint=mask_email(account.email),
         expires_at=record.expires_at,
         locale=account.locale,
@@ -366,14 +387,24 @@ def _note_opened(record: ResetToken) -> None:
 # ---------------------------------------------------------------------------------------- confirm
 
 
-def confirm_reset(raw_token: str, password: str, *, meta: RequestMeta) -> ConfirmedReset:
+def confirm_reset(
+    raw_token: str, password: str, *, meta: RequestMeta, code: str | None = None
+) -> ConfirmedReset:
     """Set the password a link offers (the login's: every account of it opens with it) and sign in
     as the account the link was issued for (see :func:`pwreset.credentials.changes.commit`): the
     one a staff member or the CRM sent it for, or for a self-service link the login's account in
-    the firm that asked, else the one a sign-in without a firm acted as when it was issued."""
+    the firm that asked, else the one a sign-in without a firm acted as when it was issued. An
+    unlock link needs its unlock ``code`` first (:func:`pwreset.credentials.unlock_codes.require_code`);
+    only then is the password judged, and the lock lifted with the change."""
     _limit("confirm_ip", meta)
     record, account, login, firm = load_link_and_firm(raw_token)
     record, account, login = require_valid(record, account, login)
+    if record.unlock_code_hash:
+        try:
+            unlock_codes.require_code(record, raw_token, code, locale=account.locale)
+        except unlock_codes.LinkClosed as exc:
+            require_valid(*load_link(raw_token))  # what it is worth now: used or revoked
+            raise errors.TokenUsed(locale=account.locale) from exc
     normalised = changes.acceptable_password(password, account, firm_name=record.firm_name or "")
     detail = {
         "reset_id": record.reset_id,

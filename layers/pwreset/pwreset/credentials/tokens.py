@@ -101,12 +101,13 @@ class ResetTokenGenerator(TokenGenerator[ResetToken]):
         """A link issued before the login's latest password change counts as used: the reset it
         offered has happened, just by another route (maybe through another firm). A link issued
         before the account's access was ended without a password change (a new address or role,
-        archiving) is revoked: the person it went to may no longer be the account's holder. While
-        the login is locked ("It wasn't me") only a link a staff member sent works (confirming it
-        unlocks); any other is revoked."""
+        archiving) is revoked: the person it went to may no longer be the account's holder, and so
+        is one that five wrong unlock codes ended. While the login is locked ("It wasn't me") only
+        a link a staff member sent to the locked login works, since only that one carries an
+        unlock code (confirming it with the code unlocks); any other is revoked."""
         if record.status == "used":
             return TokenCheck.USED
-        if record.status == "revoked":  # a later invitation of the account ended it (links)
+        if record.status == "revoked":  # a later invitation, or the fifth wrong unlock code
             return TokenCheck.REVOKED
         if record.access_version != account.access_version or record.email != account.email:
             return TokenCheck.REVOKED  # also when the address's login went with it
@@ -120,7 +121,7 @@ class ResetTokenGenerator(TokenGenerator[ResetToken]):
             return TokenCheck.EXPIRED
         if account.status != "active":
             return TokenCheck.ARCHIVED
-        if login.is_locked and not staff_sent(record):
+        if login.is_locked and not (staff_sent(record) and record.unlock_code_hash):
             return TokenCheck.REVOKED
         return TokenCheck.VALID
 

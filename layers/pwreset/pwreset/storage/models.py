@@ -225,9 +225,14 @@ class ResetToken(_SharedConnectionModel):
     # False for a self-service link asked for without a firm: it was issued for the account a
     # sign-in without a firm would act as, and no firm's brand is its own (see issue #23).
     firm_bound = BooleanAttribute(default=True)
-    status = UnicodeAttribute(default="issued")  # issued | used | send_failed | revoked
+    # issued | used | send_failed | revoked (a later invitation, or the fifth wrong unlock code)
+    status = UnicodeAttribute(default="issued")
     used_at = UTCDateTimeAttribute(null=True)
     ses_message_id = UnicodeAttribute(null=True)
+    # A staff link to a locked login: an HMAC of its unlock code keyed with the raw token (never the
+    # code, pwreset.credentials.unlock_codes), and how many wrong codes were tried.
+    unlock_code_hash = UnicodeAttribute(null=True)
+    wrong_codes = NumberAttribute(null=True)
     ttl = TTLAttribute(null=True)
 
     by_account = ResetTokenByAccount()

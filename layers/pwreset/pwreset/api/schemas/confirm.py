@@ -3,7 +3,9 @@ Apart per function, so a cold start builds only its own models."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field, StrictStr
 
 from pwreset.api.schemas import Body, FirmContactOut, Locale, Out, Password, SessionOut, Token
 
@@ -12,9 +14,16 @@ class VerifyBody(Body):
     token: Token
 
 
+# The digits staff read over the phone; spaces or hyphens between them are allowed. Longer than
+# six, so a mistyped code is a 422 code_invalid (which counts), not a 400.
+UnlockCode = Annotated[StrictStr, Field(max_length=32)]
+
+
 class ConfirmBody(Body):
     token: Token
     password: Password
+    # Only for an unlock link (verify says code_required); any other link ignores it.
+    code: UnlockCode | None = None
 
 
 class PolicyRule(Out):
@@ -40,7 +49,9 @@ class PageFirm(Out):
 
 class Verified(Out):
     valid: Literal[True]
-    purpose: Literal["reset", "invitation"]
+    purpose: Literal["reset", "invitation", "unlock"]
+    # Only for an unlock link: its confirm needs the code the firm read to the client.
+    code_required: Literal[True] | None = None
     email_hint: str
     expires_at: str
     locale: Locale

@@ -24,6 +24,9 @@ class StaffResetSent(Out):
     reset_id: str
     sent_to: str
     expires_at: str
+    # Only for a locked login: six digits staff read to the client over the phone, after checking
+    # who they are; the link's confirm needs them.
+    unlock_code: str | None = None
 
 
 class InvitationSent(Out):
