@@ -21,16 +21,14 @@ import hashlib
 import hmac
 import secrets
 
-from pynamodb.exceptions import UpdateError
-
 from pwreset.core import errors
 from pwreset.core.observability import logger, metrics
+from pwreset.storage.links import count_wrong_code
 from pwreset.storage.models import ResetToken
 
 CODE_DIGITS = 6
 # The fifth wrong code ends the link (the contract).
 MAX_WRONG_CODES = 5
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # Separates this use of the token as a key from any other.
 _CONTEXT = b"pwreset unlock code v1\x00"
 
@@ -75,31 +73,9 @@ def require_code(record: ResetToken, raw_token: str, code: str | None, *, locale
 
 
 def _count_wrong(record: ResetToken) -> bool:
-    """Count one wrong code on the record; ``False`` when it was the last one allowed (the link is
-    then revoked). One conditional write each: a guess counts only while fewer than
-    ``MAX_WRONG_CODES - 1`` are counted; the next one revokes, on the condition that exactly that
-    many were counted and the link is still open, so however many guesses race, at most
-    ``MAX_WRONG_CODES`` are ever judged."""
-    still_open = ResetToken.status == "issued"
-    try:
-        record.update(
-            actions=[ResetToken.wrong_codes.add(1)],
-            condition=still_open
-            & (ResetToken.wrong_codes.does_not_exist() | (ResetToken.wrong_codes < MAX_WRONG_CODES - 1)),
-        )
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code != _CONDITION_FAILED:
-            raise
-    try:
-        record.update(
-            actions=[ResetToken.status.set("revoked"), ResetToken.wrong_codes.set(MAX_WRONG_CODES)],
-            condition=still_open & (ResetToken.wrong_codes == MAX_WRONG_CODES - 1),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != _CONDITION_FAILED:
-            raise
-        # Only a link that is no longer open fails both conditions (used by the right code, or
-        # revoked by a concurrent guess).
-        raise LinkClosed from exc
-    return False
+    """Count one wrong code (see :func:`pwreset.storage.links.count_wrong_code`); ``False`` when it
+    was the last one allowed. Raises :class:`LinkClosed` for a link no longer open."""
+    outcome = count_wrong_code(record, MAX_WRONG_CODES)
+    if outcome is None:
+        raise LinkClosed
+    return outcome
