@@ -423,11 +423,40 @@ def test_erasing_one_account_leaves_the_other_and_the_login(api: Api, demo: dict
     assert set(login) == {"login", f"firm#{HARTMANN}"} and login["login"]["account_count"] == {"N": "1"}
 
 
+class LaggingIndex:
+    """A GSI that has not caught up yet: its first query that finds anything misses the last item
+    it found (DynamoDB's GSIs are eventually consistent; a link or session written just before an
+    erasure may not be listed yet). Later queries see everything."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, index: Any) -> None:
+        self.missed: list[Any] = []
+        original = index.query
+
+        def query(*args: Any, **kwargs: Any) -> list[Any]:
+            found = list(original(*args, **kwargs))
+            if found and not self.missed:
+                self.missed.append(found.pop())
+            return found
+
+        monkeypatch.setattr(index, "query", query)
+
+
+@pytest.mark.parametrize("lagging", [None, "ResetToken", "LockToken", "Session", "DeliveryTimeline"])
 def test_erasing_the_last_account_leaves_nothing_personal_in_any_table(
-    api: Api, demo: dict[str, Any], mails: SesSpy, stream: Callable[[], None]
+    api: Api,
+    demo: dict[str, Any],
+    mails: SesSpy,
+    stream: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+    lagging: str | None,
 ) -> None:
     """Sophie used both portals, changed her password, locked and was mailed; both firms erase her:
-    no item of any table holds her address, her name, her password's hash or an IP she used."""
+    no item of any table holds her address, her name, her password's hash or an IP she used. Also
+    when the index erasure finds her links, lock links, sessions or delivery records by misses the
+    newest one at first (#24.6): erasure looks again after its first sweep."""
+    # deferred: pwreset reads its settings on import, after support.environment has set them
+    from pwreset.storage import models
+
     password = demo[SOPHIE_AT_BERGER]["password"]
     api.sign_in(SOPHIE_EMAIL, password, firm_id=HARTMANN)
     assert api.post("/v1/password-resets", {"email": SOPHIE_EMAIL, "firm_id": BERGER}).status == 202
@@ -439,8 +468,10 @@ def test_erasing_the_last_account_leaves_nothing_personal_in_any_table(
     assert changed.status == 200
     stream()
     login_hash = login_items(SOPHIE_EMAIL)["login"]["password_hash"]["S"]
+    index = LaggingIndex(monkeypatch, getattr(models, lagging).by_account) if lagging else None
     for account_id in (SOPHIE_AT_BERGER, SOPHIE_AT_HARTMANN):
         assert api.signed("DELETE", f"/v1/admin/accounts/{account_id}").status == 204
+    assert index is None or index.missed, "the index never missed anything"
 
     personal = (SOPHIE_EMAIL, "Sophie Wagner", login_hash, "198.51.100.77")
     for table in TEMPLATE.tables():
