@@ -31,6 +31,7 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
+from pwreset.core.transient import cancellation_codes
 from pwreset.credentials.tokens import (
     BY_PROVISIONING,
     TokenCheck,
@@ -39,9 +40,10 @@ from pwreset.credentials.tokens import (
     load_token_and_firm,
 )
 from pwreset.delivery import outbox
+from pwreset.storage.accounts import holds_address
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, Login, ResetToken
-from pwreset.storage.transactions import transaction
+from pwreset.storage.transactions import TransactWriteError, transaction
 
 Purpose = Literal["reset", "invitation"]
 RESET: Purpose = "reset"
@@ -128,10 +130,17 @@ def issue_link(
         requested_by_name=record.requested_by_name,
         password_version=int(login.password_version),
     )
-    with transaction() as tx:
-        tx.save(record, condition=ResetToken.token_hash.does_not_exist())
-        tx.save(event, condition=Event.event_id.does_not_exist())
-        tx.update(DeliveryTimeline(record.reset_id), actions=client_mail.record_actions(now))
+    try:
+        with transaction() as tx:
+            # First: erased (or moved) since it was read, the account gets no link.
+            tx.condition_check(Account, account.account_id, condition=holds_address(account))
+            tx.save(record, condition=ResetToken.token_hash.does_not_exist())
+            tx.save(event, condition=Event.event_id.does_not_exist())
+            tx.update(DeliveryTimeline(record.reset_id), actions=client_mail.record_actions(now))
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise errors.AccountNotFound(locale=requested_by.locale if requested_by else None) from exc
+        raise
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
 
     mail = render(
