@@ -394,11 +394,12 @@ def throttled_batch_read(call: ApiCall) -> dict[str, Any]:
 
 
 GUARDED_MAIL = ["dynamodb.PutItem", "sesv2.SendEmail", "dynamodb.UpdateItem"]
-# The client's mail stores its lock link's digest once its claim is won, and its delivery record
-# (the deliveries timeline), before it is sent.
+# The client's mail stores its lock link's digest once its claim is won (on its account still
+# having the address: a transaction), and its delivery record (the deliveries timeline), before it
+# is sent.
 GUARDED_MAIL_WITH_LOCK_LINK = [
     "dynamodb.PutItem",
-    "dynamodb.PutItem",
+    "dynamodb.TransactWriteItems",
     "dynamodb.UpdateItem",
     "sesv2.SendEmail",
     "dynamodb.UpdateItem",
@@ -428,9 +429,13 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
         *GUARDED_MAIL_WITH_LOCK_LINK,
     ]
     [lock_link] = [
-        c for c in aws_calls.calls if c.operation == "PutItem" and "token_hash" in c.params["Item"]
+        item["Put"]
+        for c in aws_calls.calls
+        if c.operation == "TransactWriteItems"
+        for item in c.params["TransactItems"]
+        if "Put" in item
     ]
-    assert lock_link.params["TableName"] == os.environ["LOCK_TOKENS_TABLE"]
+    assert lock_link["TableName"] == os.environ["LOCK_TOKENS_TABLE"] and "token_hash" in lock_link["Item"]
     [record_write] = [
         c for c in aws_calls.calls if c.params.get("TableName") == os.environ["DELIVERY_EVENTS_TABLE"]
     ]
@@ -441,8 +446,7 @@ def test_a_notification_reads_twice_and_claims_sends_and_marks_each_mail(
     assert notify(runner, [record]) == {"batchItemFailures": []}  # redelivered after it finished
 
     assert "sesv2.SendEmail" not in aws_calls.names()
-    tables = {c.params["TableName"] for c in aws_calls.calls if c.operation == "PutItem"}
-    assert os.environ["LOCK_TOKENS_TABLE"] not in tables  # the claims fail: no new lock link
+    assert "dynamodb.TransactWriteItems" not in aws_calls.names()  # the claims fail: no new lock link
     assert len(ses.mails()) == 3
 
 

@@ -359,3 +359,25 @@ def test_openapi_document_is_served(api: Api) -> None:
     assert result.header("Content-Type") == "application/json"
     assert result.body == json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
     assert "/v1/password-resets/confirm" in result.body["paths"]
+
+
+def test_password_fields_are_masked_can_be_shown_and_take_a_password_manager_or_a_paste(api: Api) -> None:
+    """ASVS 5.0 6.2.6 and 6.2.7, NIST SP 800-63B-4 3.1.1.2 (#24.13): each new-password field is
+    masked (``type=password``), has its own show/hide button, asks a password manager for a new
+    password, sets no length cap of its own, and nothing on the page or in its script blocks
+    pasting or autofill."""
+    page = ParsedHtml(get_page(api).body)
+    fields = {
+        attrs["id"]: attrs
+        for tag, attrs in page.elements
+        if tag == "input" and attrs.get("type") == "password"
+    }
+    assert set(fields) == {"new-password", "repeat-password"}
+    for name, attrs in fields.items():
+        assert attrs["autocomplete"] == "new-password"
+        assert not {"maxlength", "onpaste", "oncopy", "readonly"} & set(attrs), attrs
+        [toggle] = [a for t, a in page.elements if t == "button" and a.get("aria-controls") == name]
+        assert toggle["id"] == f"toggle-{name}"
+    script = (ASSETS_DIR / "reset.js").read_text(encoding="utf-8")
+    assert not re.search(r"""["'](paste|copy|drop)["']|onpaste|autocomplete\s*=\s*["']off""", script)
+    assert 'input.type = show ? "text" : "password"' in script  # what the button does

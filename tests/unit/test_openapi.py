@@ -113,6 +113,22 @@ def test_only_the_holder_of_an_account_can_set_its_password() -> None:
     assert not (provisioning | staff) & taking_a_password
 
 
+def test_no_operation_takes_a_password_hint_or_a_security_question() -> None:
+    """ASVS 5.0 6.4.2, NIST SP 800-63B-4 3.1.1.2 (#24.13): no request body of any operation has a
+    field for a password hint or for a question and its answer, so none is stored or asked."""
+    document = json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    names = {
+        name
+        for item in document["paths"].values()
+        for method, operation in item.items()
+        if method in METHODS
+        for content in operation.get("requestBody", {}).get("content", {}).values()
+        for name in property_names(document, content["schema"])
+    }
+    assert {"email", "password", "current_password", "new_password"} & names  # the walk finds fields
+    assert not [name for name in names if re.search(r"hint|question|answer|reminder", name, re.I)]
+
+
 # ------------------------------------------------------------------ what is accepted (issue #28)
 
 

@@ -21,6 +21,15 @@ Guarantees:
   transaction (nothing works for it any more), then deletes its sessions, links (lock links too)
   and delivery records and strips its audit events, and deletes the account item last. A failure
   part-way leaves the account ``erasing``; the next ``DELETE`` finishes the job.
+* **Erasure misses nothing just written** (#24.6): links, lock links, sessions, delivery records
+  and audit events are keyed by their token's digest or their own id, so they are found by the
+  account's ``by_account`` GSIs, and a GSI query is eventually consistent (there is no strongly
+  consistent read of a GSI, and reading the base tables by account would be a scan). So erasure
+  sweeps twice: the tombstone comes first and no issuer writes after it (a reset or invitation
+  link, a lock link, a sign-in's or a password change's session and a switch all write on the
+  condition that the account still has the address and is not erased), so whatever the first
+  sweep's queries did not see yet was written before the tombstone, and the second sweep, a whole
+  pass later, finds it. Deleting twice is harmless: every step is idempotent.
 """
 
 from __future__ import annotations
@@ -68,6 +77,8 @@ from pwreset.storage.models import (
 from pwreset.storage.transactions import TransactWriteError, transaction
 
 ERASING = "erasing"
+# How often erasure looks up and deletes what the account's GSIs list (see the module's docstring).
+ERASURE_SWEEPS = 2
 # Optimistic retries of one write against concurrent writers of the same account or login (PUTs of
 # one address into several firms all count the login up), with a jittered pause between them.
 MAX_ATTEMPTS = 8
@@ -529,14 +540,26 @@ def erase_account(account_id: str, *, caller: str) -> None:
         raise errors.AccountNotFound()
     if account.status != ERASING:
         _tombstone(account)
+    reset_ids: set[str] = set()
+    # Twice: the lookups are GSI queries (eventually consistent), and a link, lock link, session or
+    # delivery record written just before the tombstone may not be in the index yet (module
+    # docstring). Nothing is written after the tombstone, so the second sweep ends the window.
+    for _sweep in range(ERASURE_SWEEPS):
+        reset_ids.update(_sweep_account(account_id))
+    Account(account_id).delete()
+    metrics.add_metric(name="AccountErased", unit="Count", value=1)
+    logger.info("account erased", extra={"account_id": account_id, "links": len(reset_ids), "caller": caller})
+
+
+def _sweep_account(account_id: str) -> list[str]:
+    """One pass over what the account's GSIs list: links, lock links, delivery records, sessions,
+    audit events. Every step is idempotent, so a second pass (or a retried ``DELETE``) is harmless."""
     reset_ids = _delete_links(account_id)
     _delete_lock_links(account_id)
     _delete_timelines(reset_ids, account_id)
     _delete_sessions(account_id)
     _strip_events(account_id)
-    Account(account_id).delete()
-    metrics.add_metric(name="AccountErased", unit="Count", value=1)
-    logger.info("account erased", extra={"account_id": account_id, "links": len(reset_ids), "caller": caller})
+    return reset_ids
 
 
 def _tombstone(account: Account) -> None:

@@ -36,6 +36,7 @@ from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import RequestMeta
 from pwreset.core.times import iso
+from pwreset.core.transient import cancellation_codes
 from pwreset.credentials.tokens import (
     BY_PROVISIONING,
     TokenCheck,
@@ -45,6 +46,7 @@ from pwreset.credentials.tokens import (
 )
 from pwreset.credentials.unlock_codes import code_digest
 from pwreset.delivery import outbox
+from pwreset.storage.accounts import holds_address
 from pwreset.storage.events import audit_event
 from pwreset.storage.models import Account, DeliveryTimeline, Event, Firm, Login, ResetToken
 from pwreset.storage.transactions import TransactWriteError, transaction
@@ -149,7 +151,9 @@ def issue_link(
         requested_by_name=record.requested_by_name,
         password_version=int(login.password_version),
     )
-    revoked = _record_link(record, event, client_mail, account, login, now)
+    revoked = _record_link(
+        record, event, client_mail, account, login, now, locale=requested_by.locale if requested_by else None
+    )
     metrics.add_metric(name="ResetRequested", unit="Count", value=1)
 
     mail = render(
@@ -209,10 +213,13 @@ def _record_link(
     account: Account,
     login: Login,
     now: datetime,
+    *,
+    locale: str | None,
 ) -> int:
     """The link, its event and its delivery record in one transaction; an invitation ends the
     account's earlier open invitations in the same one (each only while still ``issued``, so a
-    link confirmed a moment ago stays used). Returns how many it ended."""
+    link confirmed a moment ago stays used). Returns how many it ended. An account erased (or
+    moved to another address) since it was read gets no link: ``AccountNotFound``."""
     for attempt in range(1, ISSUE_ATTEMPTS + 1):
         earlier = (
             [r for r in open_links(account, login, now=now) if r.purpose == INVITATION]
@@ -221,6 +228,8 @@ def _record_link(
         )
         try:
             with transaction() as tx:
+                # First (pynamodb sends condition checks first): the account still has the address.
+                tx.condition_check(Account, account.account_id, condition=holds_address(account))
                 tx.save(record, condition=ResetToken.token_hash.does_not_exist())
                 tx.save(event, condition=Event.event_id.does_not_exist())
                 tx.update(DeliveryTimeline(record.reset_id), actions=client_mail.record_actions(now))
@@ -230,7 +239,9 @@ def _record_link(
                         actions=[ResetToken.status.set(REVOKED_STATUS)],
                         condition=ResetToken.status == "issued",
                     )
-        except TransactWriteError:
+        except TransactWriteError as exc:
+            if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+                raise errors.AccountNotFound(locale=locale) from exc
             # An earlier invitation was used or ended meanwhile: read them again (nothing was written).
             if not earlier or attempt == ISSUE_ATTEMPTS:
                 raise

@@ -37,6 +37,7 @@ from pwreset.core.times import iso
 from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.credentials.tokens import TokenCheck, default_lock_token_generator, load_token
+from pwreset.storage.accounts import holds_address
 from pwreset.storage.events import PasswordChangedEvent, audit_event
 from pwreset.storage.models import Account, Event, LockToken, Login
 from pwreset.storage.transactions import TransactWriteError, transaction
@@ -73,7 +74,7 @@ def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: date
     now = now or _now()
     expires_at = now + LOCK_LINK_LIFETIME
     facts = change.detail.model_dump(include=set(_FACTS))
-    LockToken(
+    record = LockToken(
         issued.digest,
         account_id=holder.account_id,
         firm_id=holder.firm_id,
@@ -87,7 +88,16 @@ def issue_lock_token(holder: Account, change: PasswordChangedEvent, *, now: date
         access_version=int(holder.access_version),
         status="issued",
         ttl=expires_at + RETENTION_AFTER_EXPIRY,
-    ).save(condition=LockToken.token_hash.does_not_exist())
+    )
+    try:
+        with transaction() as tx:
+            # Erased since the mail's event was read: no lock link (erasure would not see it).
+            tx.condition_check(Account, holder.account_id, condition=holds_address(holder))
+            tx.save(record, condition=LockToken.token_hash.does_not_exist())
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise errors.AccountNotFound(locale=holder.locale) from exc
+        raise
     return lock_link(issued.raw)
 
 

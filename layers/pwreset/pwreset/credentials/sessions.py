@@ -23,11 +23,11 @@ from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
 from pwreset.core.request import Principal, RequestMeta
-from pwreset.core.transient import is_transient
+from pwreset.core.transient import cancellation_codes, is_transient
 from pwreset.credentials.hashing import hash_password, needs_rehash, verify_password
 from pwreset.credentials.ratelimit import client_network, limiter
 from pwreset.mail.addresses import InvalidEmail, normalise_email
-from pwreset.storage.accounts import account_fields, get_or_none, read_together
+from pwreset.storage.accounts import account_fields, get_or_none, holds_address, read_together
 from pwreset.storage.logins import (
     LoginAccounts,
     accounts_of_login,
@@ -170,28 +170,50 @@ def sign_in(email: str, password: str, *, meta: RequestMeta, firm_id: str | None
         # A membership whose account is not (any more) the login's: as good as none.
         raise errors.InvalidCredentials(locale=meta.locale)
     session = new_session(account, login)
-    _open(session, login, account)
+    try:
+        _open(session, login, account)
+    except _AccountGone as exc:
+        raise errors.InvalidCredentials(locale=meta.locale) from exc  # erased or moved meanwhile
     metrics.add_metric(name="SignIn", unit="Count", value=1)
     logger.info("signed in", extra={"account_id": account.account_id, "accounts": len(accounts.active)})
     return SignedIn(account=account, accounts=account_list(accounts, found.firms), session=session)
 
 
+class _AccountGone(Exception):
+    """The account no longer has the login's address (erased or moved) since it was read."""
+
+
 def _open(session: IssuedSession, login: Login, account: Account) -> None:
-    """Save the new session; when it acts as another account than the login's last one, remember
-    this one for the next sign-in without a firm, in the same write. That is a preference: when the
-    transaction meets another writer of the login item, the session is saved alone."""
-    if login.last_account_id == account.account_id:
-        session.record.save(condition=Session.session_hash.does_not_exist())
-        return
+    """Save the new session on the condition that its account still has the address (an erasure
+    would not find a session written after its tombstone: pwreset.accounts.provisioning); when it
+    acts as another account than the login's last one, remember this one for the next sign-in
+    without a firm, in the same write. That is a preference: when the transaction meets another
+    writer of the login item, the session is saved without it."""
+    remember = login.last_account_id != account.account_id
+    try:
+        _save_session(session, account, login if remember else None)
+    except TransactWriteError as exc:
+        if not remember:
+            raise
+        logger.info("last account not remembered", extra={"error": type(exc).__name__})
+        _save_session(session, account, None)
+
+
+def _save_session(session: IssuedSession, account: Account, remember_in: Login | None) -> None:
     try:
         with transaction() as tx:
+            tx.condition_check(Account, account.account_id, condition=holds_address(account))
             tx.save(session.record, condition=Session.session_hash.does_not_exist())
-            tx.update(
-                login, actions=[Login.last_account_id.set(account.account_id)], condition=Login.email.exists()
-            )
+            if remember_in is not None:
+                tx.update(
+                    remember_in,
+                    actions=[Login.last_account_id.set(account.account_id)],
+                    condition=Login.email.exists(),
+                )
     except TransactWriteError as exc:
-        logger.info("last account not remembered", extra={"error": type(exc).__name__})
-        session.record.save(condition=Session.session_hash.does_not_exist())
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise _AccountGone() from exc
+        raise
 
 
 def account_list(accounts: LoginAccounts, firms: dict[str, Firm]) -> list[dict[str, str]]:
@@ -367,6 +389,9 @@ def switch_account(principal: Principal, account_id: str) -> ActingAs:
     version = int(login.password_version)
     try:
         with transaction() as tx:
+            # Erased meanwhile: a session moved onto it now would escape erasure's sweeps. (A
+            # transaction sends its condition checks first: its reason is the first.)
+            tx.condition_check(Account, account.account_id, condition=holds_address(account))
             tx.update(
                 Session(principal.session_hash),
                 actions=[
@@ -386,6 +411,8 @@ def switch_account(principal: Principal, account_id: str) -> ActingAs:
     except TransactWriteError as exc:
         if is_transient(exc):
             raise
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise errors.AccountNotFound(locale=principal.locale) from exc
         # Signed out, or the password changed, since the authorizer let the request in.
         raise errors.Unauthorized(locale=principal.locale) from exc
     metrics.add_metric(name="SessionSwitched", unit="Count", value=1)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
 from pwreset.core import aws
@@ -149,6 +150,14 @@ def _read_singly(found: Found, cfg: Any, table: str, key: dict[str, Any]) -> Non
         membership = get_or_none(Membership, email, consistent_read=True, range_key=item)
         if membership is not None:
             found.memberships[(email, membership.firm_id)] = membership
+
+
+def holds_address(account: Account) -> Condition:
+    """A transaction's condition on the account as read: it still has this address. Erasure's
+    tombstone replaces the address before anything else, so a record written on this condition (a
+    link, a lock link, a session) was written before the tombstone, and erasure's second sweep
+    finds it (pwreset.accounts.provisioning); after it, the write is refused."""
+    return Account.email == account.email
 
 
 def account_and_firm(account_id: str, firm_id: str) -> tuple[Account | None, Firm | None]:
