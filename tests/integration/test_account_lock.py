@@ -18,13 +18,10 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.gateway import FunctionRunner
 from support.accounts import SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
-from support.environment import TEMPLATE
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
-from support.streams import notifications
 from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 OWNER = "acc-berger-owner"  # Petra Berger, German
@@ -39,23 +36,6 @@ LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 
 
 # --------------------------------------------------------------------------- fixtures and helpers
-
-
-@pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    """Every mail the service sends, whole (moto keeps only the HTML part)."""
-    return SesSpy(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
-@pytest.fixture
-def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
-    """Runs the notification function over the events stream, as the template's mapping does."""
-    return notifications(TEMPLATE, runner)
 
 
 def staff_link(api: Api, demo: dict[str, Any], client: str, staff: str = OWNER) -> str:

@@ -51,11 +51,6 @@ LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 # --------------------------------------------------------------------------- fixtures and helpers
 
 
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The back-off's waits, counted instead of slept."""

@@ -18,14 +18,12 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.gateway import FunctionRunner
 from support.api import Api
 from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, sent_messages, subject_of, text_of, token_from
 from support.spies import ApiCallSpy
-from support.streams import notifications
 
 SOPHIE_AT_BERGER = "acc-berger-client-sophie"
 SOPHIE_AT_HARTMANN = "acc-hartmann-client-sophie"
@@ -35,22 +33,6 @@ BERGER_NAME, HARTMANN_NAME = "Steuerkanzlei Berger & Partner", "Hartmann Tax Adv
 PETRA, LENA = "acc-berger-owner", "acc-hartmann-owner"  # the owners: German in Berlin, English
 JONAS = "acc-berger-member"  # Jonas Weber, a team member of Berger's
 NEW_PASSWORD = "Sonnenuhr am Marktplatz 1912"
-
-
-@pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    return SesSpy(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
-@pytest.fixture
-def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
-    """The notification function over the events stream, as the template's mapping runs it."""
-    return notifications(TEMPLATE, runner)
 
 
 def sign_in(api: Api, password: str, **extra: Any) -> Any:

@@ -69,11 +69,6 @@ def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     settings.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
 @pytest.fixture
 def ses(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
     return SesSpy(monkeypatch, kind="password_changed")

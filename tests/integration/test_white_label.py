@@ -19,13 +19,10 @@ from typing import Any
 
 import pytest
 
-from devstack.gateway import FunctionRunner
 from support.api import Api
-from support.environment import TEMPLATE
 from support.html_parsing import ParsedHtml
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, tags, text_of, token_from
-from support.streams import notifications
 
 SENDER = os.environ["SENDER_ADDRESS"]
 BERGER = "firm-berger"
@@ -51,23 +48,6 @@ def display_name(from_value: str) -> str:
 
 def address(from_value: str) -> str:
     return email.utils.parseaddr(from_value)[1]
-
-
-@pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    """Every mail the service sends, whole, with its envelope (moto keeps only the HTML part)."""
-    return SesSpy(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
-@pytest.fixture
-def stream(demo: dict[str, Any], runner: FunctionRunner) -> Callable[[], None]:
-    """The notification function over the events stream, as the template's mapping runs it."""
-    return notifications(TEMPLATE, runner)
 
 
 @pytest.fixture
