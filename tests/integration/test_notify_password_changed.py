@@ -75,9 +75,7 @@ def ses(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
 
 
 def staff_sends_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> str:
-    token = api.sign_in_as(demo[staff])
-    assert api.post(f"/v1/accounts/{client}/password-reset", token=token).status == 202
-    return token_from(sent_messages()[-1])
+    return api.staff_link(demo[staff], client)
 
 
 def client_asks_for_link(api: Api, demo: dict[str, Any], client: str) -> str:
