@@ -57,13 +57,10 @@ def plain_firm(api: Api, demo: dict[str, Any]) -> str:
         api.signed("PUT", "/v1/admin/firms/firm-plain", {"name": "Kanzlei Plain", "locale": "en"}).status
         == 201
     )
-    client = {
-        "firm_id": "firm-plain",
-        "role": "client",
-        "email": "paul.plain@example.com",
-        "name": "Paul Plain",
-    }
-    assert api.signed("PUT", "/v1/admin/accounts/acc-plain-client", client).status == 201
+    paul = api.put_client(
+        "acc-plain-client", firm_id="firm-plain", email="paul.plain@example.com", name="Paul Plain"
+    )
+    assert paul.status == 201, paul.body
     return "acc-plain-client"
 
 

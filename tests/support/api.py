@@ -154,6 +154,12 @@ class Api:
         return result.status, result.body
 
     # -- flows used by many tests
+    def put_client(self, account_id: str, *, firm_id: str, email: str, name: str, **fields: Any) -> Result:
+        """The CRM's PUT of a client account (``fields``: locale, status, send_invitation, ...),
+        signed as its backend signs it."""
+        body = {"firm_id": firm_id, "role": "client", "email": email, "name": name, **fields}
+        return self.signed("PUT", f"/v1/admin/accounts/{account_id}", body)
+
     def sign_in(self, email: str, password: str, *, firm_id: str | None = None) -> str:
         body = {"email": email, "password": password, **({"firm_id": firm_id} if firm_id else {})}
         result = self.post("/v1/sessions", body)
