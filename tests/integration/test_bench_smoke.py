@@ -11,17 +11,16 @@ import json
 import re
 from pathlib import Path
 
-from support.processes import REPO, run_python
+from support.processes import run_harness
 
 FLOWS = ("verify", "sign_in", "notify", "ses_event", "lock", "confirm", "confirm_breached")
 
 
 def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
-    done = run_python(
+    done = run_harness(
+        "bench",
         [
-            "-m",
-            "bench",
             f"--flows={','.join(FLOWS)}",
             "--cold-runs=1",
             "--warm-iterations=2",
@@ -36,10 +35,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
             f"--work={tmp_path / 'work'}",
         ],
         path=("layers/pwreset", "local"),
-        drop=("AWS_", "POWERTOOLS_"),
-        cwd=REPO,
         timeout=180,
-        check=False,
     )
     # Exit 0: every request of every flow, on both sides, did what the flow means (the event
     # flows' state checks included: both mails recorded as sent; the bounce recorded and applied).
