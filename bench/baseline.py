@@ -240,17 +240,16 @@ def _s(item: dict[str, Any], name: str, default: str = "") -> str:
     return str(item[name]["S"]) if name in item else default
 
 
-def _audit_event(
-    kind: str, account: dict[str, Any], now: datetime, *, reset_id: dict[str, Any], source_ip: str
-) -> dict[str, Any]:
-    """An item of the events table, as the service writes it for a reset request or a change."""
+def _audit_event(kind: str, account: dict[str, Any], now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    """An item of the events table, as the service writes it: ``account`` has the account_id and
+    firm_id attributes (an account or a membership item), ``detail`` the event's map."""
     return {
         "event_id": {"S": uuid.uuid4().hex},
         "type": {"S": kind},
         "account_id": account["account_id"],
         "firm_id": account["firm_id"],
         "at": {"S": _ts(now)},
-        "detail": {"M": {"reset_id": reset_id, "source_ip": {"S": source_ip}}},
+        "detail": {"M": detail},
         "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
     }
 
@@ -318,7 +317,9 @@ def _commit_password(
     version = login.get("password_version", {"N": "0"})["N"]
     new_version = str(int(version) + 1)
     raw, session = _session_item(account, new_version, now)
-    changed = _audit_event("password_changed", account, now, reset_id=reset_id, source_ip=event_source_ip)
+    changed = _audit_event(
+        "password_changed", account, now, {"reset_id": reset_id, "source_ip": {"S": event_source_ip}}
+    )
     new_password = {
         "Update": {
             "TableName": _table("LOGINS_TABLE"),
@@ -406,7 +407,9 @@ def _issue_and_send(
     }
     if requested_by:
         token["requested_by"] = {"S": requested_by}
-    event = _audit_event("reset_requested", account, now, reset_id={"S": reset_id}, source_ip=ip)
+    event = _audit_event(
+        "reset_requested", account, now, {"reset_id": {"S": reset_id}, "source_ip": {"S": ip}}
+    )
     record = _delivery_record(account, "reset", now, requested_by=requested_by, link=True)
     _db().transact_write_items(
         TransactItems=[
@@ -1043,15 +1046,9 @@ def ses_event(event: dict[str, Any]) -> dict[str, Any]:
         for recipient in recipients:
             _login, memberships = _login_and_memberships(recipient["email"])
             for membership in (m for m in memberships if _active(m)):
-                verdict = {
-                    "event_id": {"S": uuid.uuid4().hex},
-                    "type": {"S": "email_undeliverable"},
-                    "account_id": membership["account_id"],
-                    "firm_id": membership["firm_id"],
-                    "at": {"S": _ts(now)},
-                    "detail": {"M": {"email_status": {"S": "undeliverable"}}},
-                    "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
-                }
+                verdict = _audit_event(
+                    "email_undeliverable", membership, now, {"email_status": {"S": "undeliverable"}}
+                )
                 items.append(_put_new("EVENTS_TABLE", verdict, "event_id"))
             items.append(
                 {
@@ -1110,15 +1107,12 @@ def provisioning_put(event: dict[str, Any]) -> dict[str, Any]:
     values = {f":v{i}": {"S": v} for i, v in enumerate(changed.values())}
     revision = account.get("revision", {"N": "0"})["N"]
     now = datetime.now(UTC)
-    audit = {
-        "event_id": {"S": uuid.uuid4().hex},
-        "type": {"S": "account_provisioned"},
-        "account_id": {"S": account_id},
-        "firm_id": {"S": body["firm_id"]},
-        "at": {"S": _ts(now)},
-        "detail": {"M": {"fields": {"L": [{"S": k} for k in sorted(changed)]}}},
-        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
-    }
+    audit = _audit_event(
+        "account_provisioned",
+        {"account_id": {"S": account_id}, "firm_id": {"S": body["firm_id"]}},
+        now,
+        {"fields": {"L": [{"S": k} for k in sorted(changed)]}},
+    )
     db.transact_write_items(
         TransactItems=[
             {
@@ -1207,24 +1201,19 @@ def lock(event: dict[str, Any]) -> dict[str, Any]:
         or token.get("access_version", {"N": "0"}) != account.get("access_version", {"N": "0"})
     ):
         return _response(404, {"error": {"code": "token_invalid"}})
-    locked = {
-        "event_id": {"S": uuid.uuid4().hex},
-        "type": {"S": "account_locked"},
-        "account_id": account["account_id"],
-        "firm_id": account["firm_id"],
-        "at": {"S": _ts(now)},
-        "detail": {
-            "M": {
-                "reported_event_id": token["change_event_id"],
-                "reported_change": token["change"],
-                "reported_at": token["changed_at"],
-                "reported": token.get("change_facts", {"M": {}}),
-                "already_locked": {"BOOL": "locked_at" in login},
-                "source_ip": {"S": ip},
-            }
+    locked = _audit_event(
+        "account_locked",
+        account,
+        now,
+        {
+            "reported_event_id": token["change_event_id"],
+            "reported_change": token["change"],
+            "reported_at": token["changed_at"],
+            "reported": token.get("change_facts", {"M": {}}),
+            "already_locked": {"BOOL": "locked_at" in login},
+            "source_ip": {"S": ip},
         },
-        "ttl": {"N": str(int((now + timedelta(days=400)).timestamp()))},
-    }
+    )
     db.transact_write_items(
         TransactItems=[
             {

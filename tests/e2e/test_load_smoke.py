@@ -14,7 +14,7 @@ import pytest
 
 from support.leaks import SEEN
 from support.local_stack import LOG_DIRS
-from support.processes import REPO, run_python
+from support.processes import run_harness
 
 pytestmark = pytest.mark.e2e
 
@@ -23,10 +23,9 @@ RAW_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
 def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_path: Path) -> None:
     out, work = tmp_path / "results.md", tmp_path / "work"
-    done = run_python(
+    done = run_harness(
+        "load",
         [
-            "-m",
-            "load",
             "--runs=faults",
             "--users=6",
             "--duration=5",
@@ -41,9 +40,6 @@ def test_a_short_load_run_with_faults_reports_routes_faults_and_invariants(tmp_p
             f"--work-dir={work}",
         ],
         path=("local", "."),
-        drop=("AWS_", "POWERTOOLS_"),
-        cwd=REPO,
-        check=False,
     )
     run_dir = work / "with faults"
     LOG_DIRS.append(run_dir / "stack")  # the e2e suite's check: no secret in its logs

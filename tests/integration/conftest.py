@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.loaders
 import botocore.session
 import pytest
@@ -21,11 +20,11 @@ from devstack.motolock import serialize_dynamodb
 from devstack.seed import accounts_by_id, load_demo_data, seed
 from devstack.ses_simulator import SesSimulator
 from devstack.sns_signer import DEFAULT_CERT_URL, SnsSigner
-from devstack.template import provision
 from support.api import Api, forget_queues, gateway
 from support.environment import TEMPLATE
 from support.leaks import THIS_TEST, Secrets, leaks_in
 from support.moto_state import MotoState
+from support.provisioned import provision_under_moto
 from support.sent_mail import SesSpy
 from support.sns import FakeSns, install_fake_sns, signer
 from support.streams import notifications
@@ -107,14 +106,7 @@ def built_once() -> Built:
         with mock_aws():
             serialize_dynamodb()  # moto's transactions are not atomic across threads on their own
             _forget_clients()
-            provision(
-                TEMPLATE,
-                dynamodb=boto3.client("dynamodb"),
-                sesv2=boto3.client("sesv2"),
-                sqs=boto3.client("sqs"),
-                secretsmanager=boto3.client("secretsmanager"),
-                events=boto3.client("events"),
-            )
+            provision_under_moto(TEMPLATE)
             provisioned = MotoState.save()
             seed(load_demo_data(), Api().provision)
             seeded = MotoState.save()

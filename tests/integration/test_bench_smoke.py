@@ -11,16 +11,17 @@ import json
 import re
 from pathlib import Path
 
-from support.processes import REPO, run_python
+from support.processes import run_harness
+
+FLOWS = ("verify", "sign_in", "notify", "ses_event", "lock", "confirm", "confirm_breached")
 
 
 def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
-    done = run_python(
+    done = run_harness(
+        "bench",
         [
-            "-m",
-            "bench",
-            "--flows=verify,sign_in,notify,ses_event,lock,confirm,confirm_breached",
+            f"--flows={','.join(FLOWS)}",
             "--cold-runs=1",
             "--warm-iterations=2",
             "--warm-up=1",
@@ -34,15 +35,12 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
             f"--work={tmp_path / 'work'}",
         ],
         path=("layers/pwreset", "local"),
-        drop=("AWS_", "POWERTOOLS_"),
-        cwd=REPO,
         timeout=180,
-        check=False,
     )
     # Exit 0: every request of every flow, on both sides, did what the flow means (the event
     # flows' state checks included: both mails recorded as sent; the bounce recorded and applied).
     assert done.returncode == 0, done.stderr[-3000:]
-    for flow in ("verify", "sign_in", "notify", "ses_event", "lock", "confirm", "confirm_breached"):
+    for flow in FLOWS:
         assert re.search(
             rf"^{flow}\s+cold \d+\.\d\d× (PASS|FAIL)\s+restore \d+\.\d\d× (PASS|FAIL)"
             rf"\s+warm \d+\.\d\d× (PASS|FAIL)",
@@ -87,15 +85,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
     # The machine-readable results, and the restore model said to be one.
     results = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert results["restore_is_a_model"] is True
-    assert set(results["flows"]) == {
-        "verify",
-        "sign_in",
-        "notify",
-        "ses_event",
-        "lock",
-        "confirm",
-        "confirm_breached",
-    }
+    assert set(results["flows"]) == set(FLOWS)
     for flow in results["flows"].values():
         assert flow["calls"] == flow["min_calls"]
         assert all(flow[k] > 0 for k in ("cold_ratio", "restore_ratio", "warm_ratio"))

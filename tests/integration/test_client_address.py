@@ -14,7 +14,6 @@ import pytest
 from devstack.seed import load_demo_data
 from support.api import Api
 from support.recorded import assert_nothing_recorded_since, recorded
-from support.sent_mail import sent_messages, token_from
 from support.spies import ApiCall, ApiCallSpy
 
 ANNA = "acc-berger-client-anna"
@@ -36,16 +35,7 @@ SEEN_CHANGES: set[str] = set()  # event ids of the changes read so far (ids are 
 
 def change_detail(api: Api, demo: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
     """Anna's password changed through a staff link, with ``headers`` on the confirm request."""
-    owner = api.sign_in_as(demo[OWNER])
-    assert api.post(f"/v1/accounts/{ANNA}/password-reset", token=owner).status == 202
-    raw = token_from(sent_messages()[-1])
-    done = api.post(
-        "/v1/password-resets/confirm",
-        {"token": raw, "password": NEW_PASSWORD},
-        headers=headers,
-        source_ip=EDGE_IP,
-    )
-    assert done.status == 200, done.body
+    api.confirm(api.staff_link(demo[OWNER], ANNA), NEW_PASSWORD, headers=headers, source_ip=EDGE_IP)
     items = boto3.client("dynamodb").scan(TableName=os.environ["EVENTS_TABLE"], ConsistentRead=True)["Items"]
     changes = [i for i in items if i["type"]["S"] == "password_changed"]
     [changed] = [i for i in changes if i["event_id"]["S"] not in SEEN_CHANGES]

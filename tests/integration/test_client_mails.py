@@ -11,21 +11,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack.gateway import FunctionRunner
 from support.accounts import add_account
 from support.api import Api
-from support.environment import TEMPLATE
 from support.leaks import THIS_TEST
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, tags, text_of
 from support.ses_events import ses_event
 from support.sns import publish
 from support.spies import PASS, ApiCall, ApiCallSpy
-from support.streams import run_mapping
 
 pytestmark = pytest.mark.usefixtures("fake_sns")
 
@@ -36,24 +32,6 @@ NEWCOMER = "acc-berger-client-new"  # no password yet
 NEWCOMER_EMAIL = "neu.mandant@example.com"
 PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 LINK = re.compile(r"#(token|lock)=([A-Za-z0-9_-]{43})")
-
-
-@pytest.fixture
-def mails(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
-    """Every mail the service sends, whole, with its tags."""
-    return SesSpy(monkeypatch)
-
-
-@pytest.fixture
-def stream(demo: dict[str, Any]) -> Callable[[], None]:
-    """The notification function over the events stream, as the template's mapping runs it."""
-    boto3.client("sqs").create_queue(QueueName=TEMPLATE.physical_name("NotifyDeadLetterQueue"))
-    runner = FunctionRunner(TEMPLATE)
-
-    def run() -> None:
-        run_mapping(TEMPLATE, FUNCTION, runner)
-
-    return run
 
 
 @pytest.fixture

@@ -51,11 +51,6 @@ LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")
 # --------------------------------------------------------------------------- fixtures and helpers
 
 
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The back-off's waits, counted instead of slept."""
@@ -111,16 +106,9 @@ def dead_letters() -> list[dict[str, Any]]:
 
 
 def staff_reset_confirmed(api: Api, demo: dict[str, Any], client: str = ANNA, staff: str = MEMBER) -> None:
-    token = api.sign_in_as(demo[staff])
-    assert api.post(f"/v1/accounts/{client}/password-reset", token=token).status == 202
-    raw = token_from(sent_messages()[-1])
-    confirmed = api.post(
-        "/v1/password-resets/confirm",
-        {"token": raw, "password": NEW_PASSWORD},
-        headers=SAMPLE_HEADERS,
-        source_ip=CLIENT_IP,
+    api.confirm(
+        api.staff_link(demo[staff], client), NEW_PASSWORD, headers=SAMPLE_HEADERS, source_ip=CLIENT_IP
     )
-    assert confirmed.status == 200, confirmed.body
 
 
 def lock_link_of_the_holders_mail() -> str:

@@ -275,15 +275,8 @@ def test_an_invitation_to_a_login_with_a_password_says_so_and_tells_the_person_o
     api: Api, demo: dict[str, Any], mails: SesSpy
 ) -> None:
     anna = demo["acc-berger-client-anna"]
-    body = {
-        "firm_id": HARTMANN,
-        "role": "client",
-        "email": anna["email"],
-        "name": "Anna Schmidt",
-        "locale": "de",
-        "send_invitation": True,
-    }
-    created = api.signed("PUT", "/v1/admin/accounts/acc-hartmann-client-anna", body)
+    body = {"firm_id": HARTMANN, "email": anna["email"], "name": "Anna Schmidt", "locale": "de"}
+    created = api.put_client("acc-hartmann-client-anna", **body, send_invitation=True)
     assert created.status == 201, created.body
     assert created.body["invitation"] == {"status": "password_already_set"}
     [mail] = mails.mails("access_granted")
@@ -291,7 +284,7 @@ def test_an_invitation_to_a_login_with_a_password_says_so_and_tells_the_person_o
     assert subject_of(mail) == "Ihr Zugang zum Mandantenportal Hartmann Tax Advisors"
     assert "#token=" not in text_of(mail) and "https://portal.example.com/" in text_of(mail)
     # The same PUT again: the same answer, no second mail; and no link that sets a password.
-    again = api.signed("PUT", "/v1/admin/accounts/acc-hartmann-client-anna", body)
+    again = api.put_client("acc-hartmann-client-anna", **body, send_invitation=True)
     assert (again.status, again.body["invitation"]) == (200, {"status": "password_already_set"})
     assert len(mails.mails("access_granted")) == 1
     assert mails.mails("invitation") == [] and mails.mails("reset_link") == []
@@ -384,14 +377,9 @@ def test_archiving_one_account_ends_its_sessions_and_links_and_leaves_the_other(
     at_berger = api.sign_in(SOPHIE_EMAIL, password, firm_id=BERGER)
     at_hartmann = api.sign_in(SOPHIE_EMAIL, password, firm_id=HARTMANN)
     berger_link = staff_link(api, demo, PETRA, SOPHIE_AT_BERGER)
-    body = {
-        "firm_id": BERGER,
-        "role": "client",
-        "email": SOPHIE_EMAIL,
-        "name": "Sophie Wagner",
-        "status": "archived",
-    }
-    archived = api.signed("PUT", f"/v1/admin/accounts/{SOPHIE_AT_BERGER}", body)
+    archived = api.put_client(
+        SOPHIE_AT_BERGER, firm_id=BERGER, email=SOPHIE_EMAIL, name="Sophie Wagner", status="archived"
+    )
     assert (archived.status, archived.body["revoked"]) == (200, {"links": 1, "sessions": 1})
     assert api.get("/v1/sessions/current", token=at_berger).status == 401
     assert api.post("/v1/password-resets/verify", {"token": berger_link}).error_code == "token_revoked"

@@ -69,20 +69,13 @@ def firm(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     settings.cache_clear()
 
 
-@pytest.fixture(scope="module")
-def runner() -> FunctionRunner:
-    return FunctionRunner(TEMPLATE)
-
-
 @pytest.fixture
 def ses(monkeypatch: pytest.MonkeyPatch) -> SesSpy:
     return SesSpy(monkeypatch, kind="password_changed")
 
 
 def staff_sends_link(api: Api, demo: dict[str, Any], staff: str, client: str) -> str:
-    token = api.sign_in_as(demo[staff])
-    assert api.post(f"/v1/accounts/{client}/password-reset", token=token).status == 202
-    return token_from(sent_messages()[-1])
+    return api.staff_link(demo[staff], client)
 
 
 def client_asks_for_link(api: Api, demo: dict[str, Any], client: str) -> str:

@@ -99,13 +99,10 @@ def test_a_staff_send_that_meets_another_transaction_is_a_503_and_sends_nothing(
 ) -> None:
     """Before: 500 internal_error without Retry-After."""
     if route == "invitation":
-        body = {
-            "firm_id": "firm-berger",
-            "role": "client",
-            "email": "nina.neu@example.com",
-            "name": "Nina Neu",
-        }
-        assert api.signed("PUT", "/v1/admin/accounts/acc-nina", body).status == 201
+        nina = api.put_client(
+            "acc-nina", firm_id="firm-berger", email="nina.neu@example.com", name="Nina Neu"
+        )
+        assert nina.status == 201, nina.body
     target = ANNA if route == "password-reset" else "acc-nina"
     owner = api.sign_in_as(demo[OWNER])
     before = recorded()

@@ -57,13 +57,10 @@ def plain_firm(api: Api, demo: dict[str, Any]) -> str:
         api.signed("PUT", "/v1/admin/firms/firm-plain", {"name": "Kanzlei Plain", "locale": "en"}).status
         == 201
     )
-    client = {
-        "firm_id": "firm-plain",
-        "role": "client",
-        "email": "paul.plain@example.com",
-        "name": "Paul Plain",
-    }
-    assert api.signed("PUT", "/v1/admin/accounts/acc-plain-client", client).status == 201
+    paul = api.put_client(
+        "acc-plain-client", firm_id="firm-plain", email="paul.plain@example.com", name="Paul Plain"
+    )
+    assert paul.status == 201, paul.body
     return "acc-plain-client"
 
 
@@ -72,9 +69,7 @@ def put_firm(api: Api, firm_id: str, **fields: Any) -> Any:
 
 
 def staff_reset(api: Api, demo: dict[str, Any], client: str = ANNA) -> str:
-    owner = api.sign_in_as(demo[OWNER])
-    assert api.post(f"/v1/accounts/{client}/password-reset", token=owner).status == 202
-    return token_from(sent_messages()[-1])
+    return api.staff_link(demo[OWNER], client)
 
 
 def confirm(api: Api, raw: str) -> Any:

@@ -18,9 +18,13 @@
 - ``html_parsing``: one HTML parser for pages and mails (elements, scripts, text, links, balance).
 - ``pages``: what every hosted page answers with (security headers, CSP, the ids its script uses).
 - ``accounts``: accounts tests add to the demo data (a second owner).
+- ``mail_context``: what the mail tests render with (the holder's facts, the default letterhead).
+- ``translations``: the check every table of German and English texts passes.
 - ``user_agents``: the browsers the mail tests act from, as User-Agent headers.
 - ``processes``: a fresh Python process (a cold start, a snapshot, ``python -m bench``/``load``).
 - ``local_stack``: for the end-to-end tests, the local stack as a subprocess, spoken to over HTTP.
+- ``provisioned``: the template's resources under moto, and a mock with the demo data for the
+  sample scripts.
 - ``notify_sample``: the script that makes ``events/notify_password_changed.json``.
 - ``crm_bus``: the CRM's event bus under moto: what reached it, and a bus that refuses chosen entries.
 - ``crm_sample``: the script that makes ``events/crm_events.json``.

@@ -154,6 +154,12 @@ class Api:
         return result.status, result.body
 
     # -- flows used by many tests
+    def put_client(self, account_id: str, *, firm_id: str, email: str, name: str, **fields: Any) -> Result:
+        """The CRM's PUT of a client account (``fields``: locale, status, send_invitation, ...),
+        signed as its backend signs it."""
+        body = {"firm_id": firm_id, "role": "client", "email": email, "name": name, **fields}
+        return self.signed("PUT", f"/v1/admin/accounts/{account_id}", body)
+
     def sign_in(self, email: str, password: str, *, firm_id: str | None = None) -> str:
         body = {"email": email, "password": password, **({"firm_id": firm_id} if firm_id else {})}
         result = self.post("/v1/sessions", body)
@@ -164,3 +170,19 @@ class Api:
         """Sign in as a demo account (its ``email`` and ``password``, as the demo data has them, in
         its firm: a login with accounts at several firms acts as the one named)."""
         return self.sign_in(account["email"], account["password"], firm_id=account.get("firm_id"))
+
+    def staff_link(self, staff: dict[str, Any], account_id: str) -> str:
+        """``staff`` (a demo account) signs in and sends ``account_id`` a reset link: the link's
+        token, from the mail."""
+        from support.sent_mail import sent_messages, token_from
+
+        sent = self.post(f"/v1/accounts/{account_id}/password-reset", token=self.sign_in_as(staff))
+        assert sent.status == 202, sent.body
+        return token_from(sent_messages()[-1])
+
+    def confirm(self, raw: str, password: str, **kw: Any) -> Result:
+        """Set ``password`` with a link's token (``kw``: the request's headers, source_ip); it
+        must work."""
+        done = self.post("/v1/password-resets/confirm", {"token": raw, "password": password}, **kw)
+        assert done.status == 200, done.body
+        return done

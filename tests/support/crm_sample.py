@@ -63,25 +63,10 @@ def records_from_a_real_run() -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    import boto3
-    from moto import mock_aws
-
-    from devstack.seed import load_demo_data, seed
-    from devstack.template import provision
-    from support.api import Api
+    from support.provisioned import demo_under_moto
     from support.samples import EVENTS_DIR
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        provision(
-            TEMPLATE,
-            dynamodb=boto3.client("dynamodb"),
-            sesv2=boto3.client("sesv2"),
-            sqs=boto3.client("sqs"),
-            events=boto3.client("events"),
-        )
-        seed(load_demo_data(), Api().provision)
+    with demo_under_moto(TEMPLATE):
         records = records_from_a_real_run()
     path = EVENTS_DIR / SAMPLE_NAME
     path.write_text(json.dumps({"Records": records}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -55,24 +55,10 @@ def record_from_a_real_reset() -> dict[str, Any]:
 
 
 def main() -> None:
-    import boto3
-    from moto import mock_aws
-
-    from devstack.seed import load_demo_data, seed
-    from devstack.template import provision
-    from support.api import Api
+    from support.provisioned import demo_under_moto
     from support.samples import EVENTS_DIR
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        provision(
-            TEMPLATE,
-            dynamodb=boto3.client("dynamodb"),
-            sesv2=boto3.client("sesv2"),
-            secretsmanager=boto3.client("secretsmanager"),
-        )
-        seed(load_demo_data(), Api().provision)
+    with demo_under_moto(TEMPLATE):
         record = record_from_a_real_reset()
     path = EVENTS_DIR / "notify_password_changed.json"
     path.write_text(json.dumps({"Records": [record]}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -40,3 +40,19 @@ def run_python(
         timeout=timeout,
         check=check,
     )
+
+
+def run_harness(
+    module: str, options: Iterable[str], *, path: Iterable[str | Path], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bench`` or ``python -m load`` (``module``) with ``options``, from the
+    repository's root as a person runs it: none of this test run's AWS or Powertools variables
+    reach it, and its exit code is the caller's to judge."""
+    return run_python(
+        ["-m", module, *options],
+        path=path,
+        drop=("AWS_", "POWERTOOLS_"),
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+    )

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pwreset.mail.brand import Letterhead
 from pwreset.mail.mailer import render
 from support.html_parsing import ParsedHtml
+from support.mail_context import about_the_holder, mail_context
 
 KINDS = ["account_locked_owner", "account_locked_holder"]
 # 08:00 UTC in winter: 09:00 in Berlin. The change was reported the day before.
@@ -20,14 +20,7 @@ CHANGED = datetime(2026, 1, 15, 14, 5, tzinfo=UTC)
 
 def context(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "firm_name": "Kanzlei Müller & Partner",
-        # The firm the change or lock came through, and the holder's login's other firms.
-        "via_firm_name": "Kanzlei Müller & Partner",
-        "other_firm_names": [],
-        "recipient_name": "Jürgen Schäfer",
-        "holder_name": "Anna Schmidt",
-        "holder_email": "anna.schmidt@example.com",
-        "holder_role": "client",
+        **about_the_holder(),
         "timezone": "Europe/Berlin",
         "locked_at": LOCKED,
         "already_locked": False,
@@ -46,11 +39,7 @@ def context(**overrides: Any) -> dict[str, Any]:
             "browser": "Chrome 131.0.0.0",
         },
     }
-    values.update(overrides)
-    # The platform's look unless a test gives a letterhead: a staff mail's, as before firms had brands.
-    firm_name = values.pop("firm_name")
-    values.setdefault("letterhead", Letterhead(firm_name))
-    return values
+    return mail_context(values, **overrides)
 
 
 @pytest.mark.parametrize(

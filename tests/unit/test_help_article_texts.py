@@ -9,6 +9,7 @@ from pathlib import Path
 from pwreset.api.help_page import HELP_PAGE_TEXTS as KEYS
 from pwreset.api.help_page import SCRIPT_TEXTS
 from pwreset.api.pages import page_texts
+from support.translations import assert_translated
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "pages" / "help_reset_email.html"
 SCRIPT = TEMPLATE.parent / "assets" / "help.js"
@@ -19,12 +20,7 @@ HELP_PAGE_TEXTS = {locale: page_texts(KEYS, locale) for locale in ("de", "en")}
 
 
 def test_both_languages_have_every_key_and_say_something_different() -> None:
-    assert set(HELP_PAGE_TEXTS) == {"de", "en"}
-    assert set(HELP_PAGE_TEXTS["de"]) == set(HELP_PAGE_TEXTS["en"])
-    for locale, texts in HELP_PAGE_TEXTS.items():
-        assert all(isinstance(v, str) and v.strip() for v in texts.values()), locale
-    untranslated = {k for k in HELP_PAGE_TEXTS["en"] if HELP_PAGE_TEXTS["en"][k] == HELP_PAGE_TEXTS["de"][k]}
-    assert untranslated == SAME_IN_BOTH
+    assert_translated(HELP_PAGE_TEXTS, SAME_IN_BOTH)
 
 
 def test_every_text_the_template_and_the_script_use_exists() -> None:

@@ -20,9 +20,9 @@ from moto.ses.models import ses_backends
 
 from pwreset.core.times import format_datetime, format_duration
 from pwreset.mail import mailer
-from pwreset.mail.brand import Letterhead
 from pwreset.mail.mailer import RenderedMail, render, send_email
 from support.html_parsing import ParsedHtml
+from support.mail_context import mail_context
 
 LINK = "https://portal.example.com/reset#token=AbC-_123"
 # 13:05 UTC in winter: 14:05 in Berlin (CET, UTC+1), 08:05 in New York (EST, UTC-5).
@@ -41,11 +41,7 @@ def reset_context(**overrides: Any) -> dict[str, Any]:
         "lifetime_seconds": 24 * 3600,
         "requested_by_name": None,
     }
-    context.update(overrides)
-    # The platform's look unless a test gives a letterhead: a staff mail's, as before firms had brands.
-    firm_name = context.pop("firm_name")
-    context.setdefault("letterhead", Letterhead(firm_name))
-    return context
+    return mail_context(context, **overrides)
 
 
 # --- rendering ------------------------------------------------------------------------------------

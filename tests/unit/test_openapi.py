@@ -156,6 +156,8 @@ def test_a_token_field_says_the_one_shape_a_token_has() -> None:
 
 
 def test_the_webhook_says_it_takes_an_sns_message_and_refuses_an_empty_body() -> None:
+    from pwreset.delivery import sns
+
     document = _document()
     body = document["paths"]["/v1/webhooks/ses"]["post"]["requestBody"]
     assert body["required"] is True and "empty body" in body["description"]
@@ -164,17 +166,11 @@ def test_the_webhook_says_it_takes_an_sns_message_and_refuses_an_empty_body() ->
     schemas = document["components"]["schemas"]
     notification = schemas["SnsNotification"]
     confirmation = schemas["SnsConfirmation"]
-    envelope = {
-        "MessageId",
-        "TopicArn",
-        "Message",
-        "Timestamp",
-        "SignatureVersion",
-        "Signature",
-        "SigningCertURL",
-    }
-    assert set(notification["required"]) == envelope | {"Type"}
-    assert set(confirmation["required"]) == envelope | {"Type", "SubscribeURL", "Token"}
+    # What the description calls required is what the webhook's verifier refuses to go without.
+    assert set(notification["required"]) == set(sns.REQUIRED_FIELDS[sns.NOTIFICATION])
+    for kind in (sns.SUBSCRIPTION_CONFIRMATION, sns.UNSUBSCRIBE_CONFIRMATION):
+        assert set(confirmation["required"]) == set(sns.REQUIRED_FIELDS[kind])
+    assert set(confirmation["required"]) - set(notification["required"]) == {"SubscribeURL", "Token"}
     assert notification["properties"]["MessageId"]["minLength"] == 1
 
 

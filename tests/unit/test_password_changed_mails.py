@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pwreset.mail.brand import Letterhead
 from pwreset.mail.mailer import render
 from support.html_parsing import ParsedHtml
+from support.mail_context import about_the_holder, mail_context
 
 KINDS = ["password_changed_owner", "password_changed_holder"]
 # 14:05 UTC in winter: 15:05 in Berlin, 09:05 in New York.
@@ -21,14 +21,7 @@ LOCK_LINK = "https://portal.example.com/reset#lock=" + "L" * 43
 
 def context(**overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "firm_name": "Kanzlei Müller & Partner",
-        # The firm the change or lock came through, and the holder's login's other firms.
-        "via_firm_name": "Kanzlei Müller & Partner",
-        "other_firm_names": [],
-        "recipient_name": "Jürgen Schäfer",
-        "holder_name": "Anna Schmidt",
-        "holder_email": "anna.schmidt@example.com",
-        "holder_role": "client",
+        **about_the_holder(),
         "change": "reset",
         "lock_link": None,
         "changed_at": CHANGED,
@@ -41,11 +34,7 @@ def context(**overrides: Any) -> dict[str, Any]:
         "requested_by_name": "Jonas Weber",
         "requested_at": REQUESTED,
     }
-    values.update(overrides)
-    # The platform's look unless a test gives a letterhead: a staff mail's, as before firms had brands.
-    firm_name = values.pop("firm_name")
-    values.setdefault("letterhead", Letterhead(firm_name))
-    return values
+    return mail_context(values, **overrides)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pwreset.api.schemas.delivery import Delivery
 from pwreset.api.schemas.sessions import FirmClient
 from pwreset.delivery.ses_events import EVENT_TYPES
+from support.translations import assert_translated
 
 STATIC = Path(__file__).resolve().parents[2] / "local" / "devstack" / "static"
 TEXTS = json.loads((STATIC / "portal-texts.json").read_text(encoding="utf-8"))
@@ -26,12 +27,7 @@ def _literal_values(annotation: object) -> set[str]:
 
 
 def test_german_and_english_have_the_same_keys_and_every_text_is_translated() -> None:
-    assert set(TEXTS) == {"de", "en"}
-    assert set(TEXTS["de"]) == set(TEXTS["en"])
-    for language, texts in TEXTS.items():
-        assert all(isinstance(v, str) and v.strip() for v in texts.values()), language
-    same = {key for key in TEXTS["de"] if TEXTS["de"][key] == TEXTS["en"][key]}
-    assert same == SAME_IN_BOTH
+    assert_translated(TEXTS, SAME_IN_BOTH)
 
 
 def test_every_key_the_page_and_the_script_name_has_a_text() -> None:

@@ -36,7 +36,9 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ISSUED = NOW - timedelta(days=1)
 
 
-class FrozenResetGenerator(ResetTokenGenerator):
+class _Frozen:
+    """A generator's clock stopped at ``now`` (its ``_now`` seam)."""
+
     def __init__(self, now: datetime = NOW) -> None:
         self.now = now
 
@@ -44,12 +46,12 @@ class FrozenResetGenerator(ResetTokenGenerator):
         return self.now
 
 
-class FrozenLockGenerator(LockTokenGenerator):
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
+class FrozenResetGenerator(_Frozen, ResetTokenGenerator):
+    pass
 
-    def _now(self) -> datetime:
-        return self.now
+
+class FrozenLockGenerator(_Frozen, LockTokenGenerator):
+    pass
 
 
 def account(**overrides: object) -> Account:
