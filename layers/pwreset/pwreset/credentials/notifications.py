@@ -39,7 +39,7 @@ from pwreset.mail import geo, useragent
 from pwreset.mail.brand import letterhead
 from pwreset.mail.mailer import RenderedMail, render
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason
-from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
+from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts, notifiable
 from pwreset.storage.idempotency import Guard, guard
 from pwreset.storage.models import Account, Firm
 
@@ -48,6 +48,7 @@ __all__ = [
     "notify",
     "notify_account_locked",
     "notify_password_changed",
+    "prepare",
     "register_lambda_context",
     "reset_clients",
 ]
@@ -94,6 +95,12 @@ def _guard() -> Guard:
         key_prefix="password_changed_mail",
         expires_after_seconds=IDEMPOTENCY_SECONDS,
     )
+
+
+def prepare() -> None:
+    """The stream image's parser and the mails' idempotency guard built: a SnapStart warm-up."""
+    notifiable()
+    _guard().prepare()
 
 
 def register_lambda_context(context: Any) -> None:
