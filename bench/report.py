@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import subprocess
 from collections import Counter
@@ -254,6 +255,7 @@ def markdown(run: Run) -> str:
     out += _breached_check(run)
     out += _tracing(run)
     out += _cost(run)
+    out += _snapstart_by_function(run)
     out += _calls(run)
     out += _where_time_goes(run)
     out += _argon2(run)
@@ -516,7 +518,8 @@ STAFF_RESET = (
     ("notify", 1, 0, 0),
     ("ses_event", 6, 6, 6),
 )
-SNAPSTART_FUNCTIONS = 7  # the API functions (template.yaml); the notification function has none
+# The API functions (template.yaml, SnapStartFunctions' default); not the notification function.
+SNAPSTART_FUNCTIONS = 7
 
 
 def _units(flow: Flow) -> tuple[float, float]:
@@ -639,6 +642,213 @@ def _cost(run: Run) -> list[str]:
         "the first 100,000 a month) and CloudWatch Logs are not counted.",
         "",
     ]
+
+
+# ------------------------------------------------------------------ SnapStart, function by function
+
+# How often a function starts cold depends on how its invocations are spread. Resets come in
+# office hours (accounting and tax firms): 22 days of 10 hours a month. AWS does not publish how
+# long an idle execution environment is kept; about 10 minutes is what is commonly observed.
+OFFICE_MINUTES_MONTH = 22 * 10 * 60
+WORKING_DAYS_MONTH = 22
+IDLE_LIFETIME_MINUTES = 10.0
+RESETS_A_MONTH = (1_000, 10_000, 100_000)
+# Invocations per staff reset (STAFF_RESET above, by function). The authorizer runs once per reset
+# too, but no flow of the bench measures it on its own.
+RESET_INVOCATIONS = {
+    "RequestResetFunction": 1,
+    "ConfirmResetFunction": 2,  # the page's verify and the confirm
+    "NotifyPasswordChangedFunction": 1,
+    "SesEventsFunction": 6,
+}
+# Who waits for a function's first answer: where nobody does, a restore buys nothing.
+WHO_WAITS = {
+    "AuthorizerFunction": "the staff member or client (before every signed-in route)",
+    "RequestResetFunction": "the staff member",
+    "ConfirmResetFunction": "the client on the reset page",
+    "ResetPageFunction": "the client (the page)",
+    "SessionsFunction": "the person signing in",
+    "ProvisioningFunction": "no person: the CRM's server",
+    "SesEventsFunction": "no person: SNS",
+    "NotifyPasswordChangedFunction": "no person: the stream (the mails follow the answer)",
+    "SelfServiceResetFunction": "no person: the queue (the client has its 202)",
+    "CrmEventsFunction": "no person: the stream",
+}
+NOBODY_WAITS = "no person"
+
+
+def cold_starts_a_month(invocations: float) -> float:
+    """Cold starts of one function with ``invocations`` a month spread evenly over office hours
+    (Poisson arrivals): an invocation starts cold when none came in the idle lifetime before it,
+    and at least the first of each working day does."""
+    if invocations <= 0:
+        return 0.0
+    per_minute = invocations / OFFICE_MINUTES_MONTH
+    return min(
+        invocations, max(WORKING_DAYS_MONTH, invocations * math.exp(-per_minute * IDLE_LIFETIME_MINUTES))
+    )
+
+
+@dataclass(frozen=True)
+class SnapStartWeighing:
+    function: str
+    flows: tuple[str, ...]
+    saved_ms: float  # plain cold minus the restore model, the service's medians
+    resets: int | None  # None: the function is not on a reset's path
+    invocations: float
+    cold_starts: float
+    cache: float  # $ a month, the live version's snapshot
+    restores: float  # $ a month, one restore charge per cold start
+    init_billed_saved: float  # $ a month: the billed duration a restore spares
+
+    @property
+    def net(self) -> float:
+        return self.cache + self.restores - self.init_billed_saved
+
+    @property
+    def waiting_saved_s(self) -> float:
+        return self.cold_starts * self.saved_ms / 1000
+
+
+def snapstart_weighing(run: Run, memory_gb: float = 1.0) -> list[SnapStartWeighing]:
+    """Per function the bench measured: SnapStart's charges a month (the live version's cached
+    snapshot; a restore charge per cold start it replaces) against what it saves (the
+    initialisation, in time a caller waits and in billed duration) at each of RESETS_A_MONTH, or
+    once with no volume for a function off a reset's path."""
+    by_function: dict[str, list[FlowResult]] = {}
+    for r in run.results:
+        if not r.error and r.flow.name != "confirm_breached":
+            by_function.setdefault(r.flow.function, []).append(r)
+    cache = memory_gb * MONTH_SECONDS * SNAPSTART_CACHE_GB_SECOND
+    rows: list[SnapStartWeighing] = []
+    for function, results in by_function.items():
+        savings = [
+            cold - restored
+            for r in results
+            if (cold := r.cold_ms("service")) is not None
+            and (restored := r.restore_ms("service")) is not None
+        ]
+        if not savings:
+            continue
+        saved_ms = median(savings)
+        flows = tuple(r.flow.title for r in results)
+        per_reset = RESET_INVOCATIONS.get(function)
+        for resets in RESETS_A_MONTH if per_reset else (None,):
+            invocations = float((resets or 0) * (per_reset or 0))
+            colds = cold_starts_a_month(invocations)
+            rows.append(
+                SnapStartWeighing(
+                    function=function,
+                    flows=flows,
+                    saved_ms=saved_ms,
+                    resets=resets,
+                    invocations=invocations,
+                    cold_starts=colds,
+                    cache=cache,
+                    restores=colds * memory_gb * SNAPSTART_RESTORE_GB,
+                    init_billed_saved=colds * max(saved_ms, 0.0) / 1000 * memory_gb * LAMBDA_GB_SECOND,
+                )
+            )
+    return rows
+
+
+def _snapstart_by_function(run: Run) -> list[str]:
+    if not run.settings.restore:
+        return []
+    weighed = snapstart_weighing(run)
+    if not weighed:
+        return []
+    on_path = [w for w in weighed if w.resets is not None]
+    off_path = [w for w in weighed if w.resets is None]
+    rows = [
+        [
+            f"{w.function} ({', '.join(w.flows)})",
+            f"{w.resets:,}",
+            f"{w.invocations:,.0f}",
+            f"{w.cold_starts:,.0f}",
+            f"{w.saved_ms:.0f}",
+            f"${w.cache:.2f} + ${w.restores:.2f}",
+            f"${w.init_billed_saved:.4f}",
+            f"**${w.net:.2f}**",
+            f"{w.waiting_saved_s / 60:,.1f} min",
+            f"${w.net / w.cold_starts:.4f}" if w.cold_starts else "–",
+        ]
+        for w in on_path
+    ]
+    out = [
+        "## SnapStart, function by function: what it costs against the initialisation it saves",
+        "",
+        "Per function measured here, SnapStart's charges a month (its live version's cached snapshot "
+        "at the template's 1024 MB, and one restore charge per cold start it replaces) against what "
+        "it saves: the initialisation, as time a caller waits (plain cold minus the restore model, "
+        "the service's medians of this run, across the function's flows) and as billed duration "
+        "(initialisation is billed since 1 Aug 2025). Prices: SnapStart for Python $0.0000015046 per "
+        "GB-second cached and $0.0001397998 per GB restored, Lambda $0.0000166667 per GB-second, "
+        f"us-east-1 list prices as of {PRICES_AS_OF} (sources under *Cost per 1,000 staff resets*; "
+        "eu-central-1's were not available). "
+        "Cold starts are an estimate: a function's invocations per staff reset "
+        "(the staff request 1, the confirm function 2, the notification 1, the SES webhook 6) spread "
+        f"evenly over office hours ({WORKING_DAYS_MONTH} days of 10 hours), an execution environment "
+        f"kept {IDLE_LIFETIME_MINUTES:.0f} minutes idle (AWS does not publish it), and at least the first "
+        "invocation of each working day; peaks that scale out add cold starts, so read them as a "
+        "lower bound at high volumes. Every deploy's old versions are cached and charged too until "
+        "deleted (not counted).",
+        "",
+        *_table(
+            [
+                "function (flows)",
+                "resets a month",
+                "invocations",
+                "cold starts (est.)",
+                "initialisation saved per cold start, ms",
+                "SnapStart: cache + restores, $ a month",
+                "billed duration saved, $",
+                "net cost, $ a month",
+                "waiting saved a month",
+                "net $ per cold start spared",
+            ],
+            rows,
+        ),
+    ]
+    if off_path:
+        out += [
+            "Off a reset's path (their cold starts follow staff, clients' sign-ins or the CRM, not "
+            "resets): each costs its cache charge a month whatever the traffic, plus a restore charge "
+            "per cold start.",
+            "",
+            *_table(
+                [
+                    "function (flows)",
+                    "who waits",
+                    "initialisation saved per cold start, ms",
+                    "cache, $ a month",
+                ],
+                [
+                    [
+                        f"{w.function} ({', '.join(w.flows)})",
+                        WHO_WAITS.get(w.function, "?"),
+                        f"{w.saved_ms:.0f}",
+                        f"${w.cache:.2f}",
+                    ]
+                    for w in off_path
+                ],
+            ),
+        ]
+    nobody = sorted({w.function for w in weighed if WHO_WAITS.get(w.function, "").startswith(NOBODY_WAITS)})
+    out += [
+        "**Where to turn it off** (`SnapStartFunctions`, docs/operations.md#snapstart): SnapStart never "
+        "pays in money here (a restore's charge exceeds the billed initialisation it spares, and the "
+        "cache is charged whether or not a restore happens); it buys a shorter first answer. So it "
+        "is worth its net cost only where a person waits for that answer: not for "
+        + (", ".join(nobody) if nobody else "any function measured here")
+        + " (who waits: "
+        + "; ".join(f"{f}: {WHO_WAITS[f]}" for f in nobody)
+        + "). Where a person waits, the last column is the price of each shorter first answer; at "
+        "high volumes a function is rarely cold and the cache charge is spread over few cold starts, "
+        "so the price per cold start spared rises again.",
+        "",
+    ]
+    return out
 
 
 def json_results(run: Run) -> dict[str, Any]:

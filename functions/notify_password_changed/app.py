@@ -36,6 +36,13 @@ lambda_handler = batch_handler(
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
 warm_up.before_snapshot(
     services=("dynamodb", "sesv2"),
-    mails=("password_changed_owner", "password_changed_holder"),
+    mails=(
+        "password_changed_owner",
+        "password_changed_holder",
+        "account_locked_owner",
+        "account_locked_holder",
+    ),
+    locations=True,
     user_agents=True,
+    prepare=(notifications.prepare,),
 )

@@ -98,6 +98,21 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
         row = rf"^\| {measure} \| {off_on} \| {more} \| {off_on} \| {more} \| {more} \|$"
         assert re.search(row, check, re.M), check
 
+    # SnapStart weighed per function: each function on a reset's path at three volumes, its cost a
+    # month against the waiting it saves, and where no person waits it is named for turning off.
+    weighing = report.split("## SnapStart, function by function", 1)[1].split("\n## ", 1)[0]
+    for resets in ("1,000", "10,000", "100,000"):
+        row = (
+            rf"^\| ConfirmResetFunction \(verify, account lock, confirm\) \| {resets} \| [\d,]+ \| "
+            r"[\d,]+ \| -?\d+ \| \$3\.90 \+ \$"
+        )
+        assert re.search(row, weighing, re.M), weighing
+    assert re.search(
+        r"^\| SessionsFunction \(sign-in\) \| the person signing in \| -?\d+ \| \$3\.90 \|$", weighing, re.M
+    )
+    turn_off = weighing.split("**Where to turn it off**", 1)[1]
+    assert "not for NotifyPasswordChangedFunction, SesEventsFunction" in turn_off, turn_off
+
     started = re.search(r"moto server on \S+ \(pid (\d+)\)", done.stderr)
     assert started, done.stderr
     pid = int(started.group(1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from typing import Any
 
 import pytest
 
@@ -173,17 +174,73 @@ def _alias_of(function_id: str) -> str:
     return f"{function_id}Aliaslive"
 
 
-def test_api_functions_take_snapstart_from_the_parameter_and_others_never() -> None:
+def _condition_holds(name: str, parameters: dict[str, str]) -> bool:
+    """Evaluate one of the template's conditions for ``parameters`` (the defaults for the rest):
+    the intrinsic functions the SnapStart conditions use, as CloudFormation evaluates them."""
+    template_parameters = cloudformation()["Parameters"]
+
+    def parameter(ref: str) -> str:
+        return parameters.get(ref, str(template_parameters[ref].get("Default", "")))
+
+    def value(node: Any) -> Any:
+        if isinstance(node, str):
+            return node
+        (function, argument), *_ = node.items()
+        if function == "Ref":
+            return parameter(argument)
+        if function == "Fn::Sub":
+            return re.sub(r"\$\{(\w+)\}", lambda m: parameter(m.group(1)), argument)
+        if function == "Fn::Split":
+            return value(argument[1]).split(argument[0])
+        if function == "Fn::Select":
+            return value(argument[1])[int(argument[0])]
+        if function == "Fn::Equals":
+            return value(argument[0]) == value(argument[1])
+        if function == "Fn::Not":
+            return not value(argument[0])
+        if function == "Fn::And":
+            return all(value(each) for each in argument)
+        if function == "Condition":
+            return value(cloudformation()["Conditions"][argument])
+        raise AssertionError(f"not evaluated here: {function}")
+
+    return bool(value({"Condition": name}))
+
+
+def _snapstart_functions(parameters: dict[str, str]) -> set[str]:
+    """The functions whose SnapStart is on for ``parameters``."""
     resources = cloudformation()["Resources"]
-    on_by_parameter = {"ApplyOn": {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}}
+    on: set[str] = set()
     for function_id in TEMPLATE.functions():
-        snap_start = resources[function_id]["Properties"].get("SnapStart")
-        expected = on_by_parameter if function_id in API_FUNCTIONS else {"ApplyOn": "None"}
-        assert snap_start == expected, function_id
-    assert cloudformation()["Conditions"]["SnapStartOn"] == {
-        "Fn::Equals": [{"Ref": "SnapStartEnabled"}, "true"]
-    }
+        apply_on = resources[function_id]["Properties"]["SnapStart"]["ApplyOn"]
+        condition, when_true, when_false = apply_on["Fn::If"]
+        assert (when_true, when_false) == ("PublishedVersions", "None"), function_id
+        if _condition_holds(condition, parameters):
+            on.add(function_id)
+    return on
+
+
+def test_snapstart_is_on_for_the_api_functions_by_default_and_off_without_the_switch() -> None:
     assert TEMPLATE.doc["Parameters"]["SnapStartEnabled"]["Default"] == "false"
+    assert _snapstart_functions({}) == set()
+    assert _snapstart_functions({"SnapStartEnabled": "true"}) == set(API_FUNCTIONS)
+
+
+def test_snapstart_functions_names_exactly_the_functions_that_have_it() -> None:
+    some = {
+        "SnapStartEnabled": "true",
+        "SnapStartFunctions": "ConfirmResetFunction,NotifyPasswordChangedFunction",
+    }
+    assert _snapstart_functions(some) == {"ConfirmResetFunction", "NotifyPasswordChangedFunction"}
+    # A name is matched whole: a part of four functions' ids switches on none of them.
+    assert _snapstart_functions({"SnapStartEnabled": "true", "SnapStartFunctions": "ResetFunction"}) == set()
+    assert _snapstart_functions({"SnapStartEnabled": "true", "SnapStartFunctions": ""}) == set()
+    assert (
+        _snapstart_functions({"SnapStartEnabled": "false", "SnapStartFunctions": "SessionsFunction"}) == set()
+    )
+    pattern = re.compile(TEMPLATE.doc["Parameters"]["SnapStartFunctions"]["AllowedPattern"])
+    assert pattern.fullmatch(",".join(TEMPLATE.functions()))
+    assert not pattern.fullmatch("ConfirmResetFunction, SessionsFunction")  # a space would never match
 
 
 def test_samconfig_turns_snapstart_on_in_staging_and_prod_only() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "before_snapshot",
     "import_modules",
+    "location_names",
     "mail_templates",
     "password_checks",
     "routes",
@@ -51,12 +52,16 @@ def before_snapshot(
     modules: Sequence[str] = (),
     passwords: bool = False,
     mails: Sequence[str] = (),
+    locations: bool = False,
     user_agents: bool = False,
+    prepare: Sequence[Callable[[], object]] = (),
 ) -> None:
     """Register a function's warm-ups (``pwreset.runtime.snapstart``), in the order they run: the
     AWS clients it calls (:func:`pwreset.core.aws.warm_up`), the modules its paths defer, the
-    password checks, its mail templates, the User-Agent rules, and last the routes of ``app``, whose
-    offline requests then find all of those prepared."""
+    password checks, its mail templates, the country names its mails give in each language, the
+    User-Agent rules, the function's own preparations (``prepare``: callables that take no argument
+    and call no AWS service), and last the routes of ``app``, whose offline requests then find all
+    of those prepared."""
     for service in services:
         snapstart.before_snapshot(aws.warm_up, service)
     if modules:
@@ -65,8 +70,12 @@ def before_snapshot(
         snapstart.before_snapshot(password_checks)
     if mails:
         snapstart.before_snapshot(mail_templates, *mails)
+    if locations:
+        snapstart.before_snapshot(location_names)
     if user_agents:
         snapstart.before_snapshot(user_agent_rules)
+    for each in prepare:
+        snapstart.before_snapshot(each)
     if app is not None:
         snapstart.before_snapshot(routes, app)
 
@@ -154,6 +163,14 @@ def mail_templates(*names: str) -> None:
     from pwreset.mail import mailer
 
     mailer.prepare(*names)
+
+
+def location_names() -> None:
+    """Babel and CLDR's country names in every language but English (a mail's "where")."""
+    # deferred: as the mail templates above
+    from pwreset.mail import geo
+
+    geo.prepare()
 
 
 def password_checks() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import threading
+from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -210,8 +211,20 @@ def warm_up(service: Service) -> None:
     parameter validation, serialisation, endpoint rules, signing and response parsing prepared."""
     with offline():
         offline_answers.rehearse(client(service), service)
+        if service == "dynamodb":
+            # botocore resolves DynamoDB's endpoint per table (its name is a parameter of the
+            # endpoint rules) and caches the answer: one offline read of each table fills it.
+            for table in _tables():
+                client(service).get_item(TableName=table, Key={"pk": {"S": "warm-up"}})
     # What the first real connection would import: the codec that socket uses for host names.
     importlib.import_module("encodings.idna")
+
+
+def _tables() -> list[str]:
+    """The configured tables' names (every setting named ``*_table``)."""
+    configured = settings()
+    names = (getattr(configured, f.name) for f in fields(configured) if f.name.endswith("_table"))
+    return sorted({str(name) for name in names if name})
 
 
 def forget_clients() -> None:

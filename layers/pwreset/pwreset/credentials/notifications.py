@@ -52,7 +52,7 @@ from pwreset.mail import geo, useragent
 from pwreset.mail.brand import letterhead
 from pwreset.mail.mailer import RenderedMail, render
 from pwreset.storage.accounts import account_and_firm, firm_owners, mail_block_reason, read_together
-from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts
+from pwreset.storage.events import AccountLockedEvent, PasswordChangedEvent, RequestFacts, notifiable
 from pwreset.storage.idempotency import Guard, guard
 from pwreset.storage.logins import LoginAccounts, accounts_of_login
 from pwreset.storage.models import Account, Firm, Login
@@ -62,6 +62,7 @@ __all__ = [
     "notify",
     "notify_account_locked",
     "notify_password_changed",
+    "prepare",
     "register_lambda_context",
     "reset_clients",
 ]
@@ -158,6 +159,13 @@ def _owner_guard() -> Guard:
 
 def _guard_of(delivery: Delivery) -> Guard:
     return _owner_guard() if delivery.kind == OWNER_MAIL and delivery.login else _guard()
+
+
+def prepare() -> None:
+    """The stream image's parser and the mails' idempotency guards built: a SnapStart warm-up."""
+    notifiable()
+    _guard().prepare()
+    _owner_guard().prepare()
 
 
 def register_lambda_context(context: Any) -> None:

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from pwreset.core.config import settings
-from pwreset.core.i18n import normalise_locale
+from pwreset.core.i18n import SUPPORTED_LOCALES, normalise_locale
 from pwreset.core.observability import logger
 
-__all__ = ["country_name", "from_database", "from_headers", "locate", "reset_database"]
+__all__ = ["country_name", "from_database", "from_headers", "locate", "prepare", "reset_database"]
 
 # CloudFront-Viewer-Country: an ISO 3166-1 alpha-2 code.
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
@@ -69,6 +69,14 @@ def country_name(code: str, locale: str) -> str | None:
         return None
     name = Locale.parse(locale).territories.get(code)
     return str(name) if name else None
+
+
+def prepare() -> None:
+    """Babel imported and CLDR's country names loaded for every language that is not English, so
+    the first mail naming a country does not: a SnapStart warm-up (``pwreset.runtime.snapstart``)."""
+    for lang in SUPPORTED_LOCALES:
+        if lang != "en":
+            country_name("DE", lang)
 
 
 def _database() -> Any:

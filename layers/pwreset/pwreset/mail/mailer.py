@@ -160,12 +160,16 @@ def render(name: str, locale: str, *, letterhead: Letterhead, **context: Any) ->
 
 
 def prepare(*names: str) -> None:
-    """Load mails ``names`` (compiled modules where the layer ships them) and every language's
-    catalog, so the first send does not: a SnapStart warm-up (``pwreset.runtime.snapstart``)."""
+    """Load mails ``names`` (compiled modules where the layer ships them), the shared parts they
+    extend and include, and every language's catalog, so the first send does not: a SnapStart
+    warm-up (``pwreset.runtime.snapstart``)."""
     env = _environment()
     for name in names:
         for part in _PARTS:
             env.get_template(f"mail/{name}.{part}")
+    # A mail loads its layout and partials (``_*``) only when it renders: load them all here.
+    for shared in sorted((templates_dir() / "mail").glob("_*")):
+        env.get_template(f"mail/{shared.name}")
     for lang in i18n.SUPPORTED_LOCALES:
         i18n.catalog(lang)
 

@@ -11,6 +11,7 @@ of them. Which clients, and when, is the caller's (``pwreset.core.aws``).
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -42,9 +43,15 @@ def active() -> bool:
 
 def rehearse(client: Any, service: str) -> None:
     """One call of each operation the functions make with ``service``, through ``client`` (inside
-    :func:`answering`, so none reaches AWS)."""
-    for operation, params in _OFFLINE_CALLS[service].items():
-        getattr(client, _snake(operation))(**params)
+    :func:`answering`, so none reaches AWS). Each is answered as AWS answers a success, with every
+    kind of value the functions read: parsing the answer builds the output shapes' members (botocore
+    resolves a shape's members when it first parses one), so the first real answer finds them."""
+    _answering.rehearsing = True
+    try:
+        for operation, params in _OFFLINE_CALLS[service].items():
+            getattr(client, _snake(operation))(**params)
+    finally:
+        _answering.rehearsing = False
 
 
 def _snake(operation: str) -> str:
@@ -52,15 +59,25 @@ def _snake(operation: str) -> str:
 
 
 class _Body:
+    def __init__(self, content: bytes = b"{}") -> None:
+        self.content = content
+
     def stream(self, **_: Any) -> Any:
-        return iter((b"{}",))
+        return iter((self.content,))
 
 
-def _offline_answer(request: Any, **_: Any) -> Any:
+def _offline_answer(request: Any, event_name: str = "", **_: Any) -> Any:
     # deferred: a function that makes no AWS call never pays for botocore
     from botocore.awsrequest import AWSResponse
 
-    return AWSResponse(request.url, 200, {"x-amzn-requestid": "warm-up"}, _Body())
+    # Only rehearse()'s own calls get a full answer: a route's warm-up request must find nothing,
+    # as it always has, so its path stays the one it is known to take.
+    answer = (
+        _ANSWERS.get(event_name.rpartition(".")[2], b"{}")
+        if getattr(_answering, "rehearsing", False)
+        else b"{}"
+    )
+    return AWSResponse(request.url, 200, {"x-amzn-requestid": "warm-up"}, _Body(answer))
 
 
 _KEY = {"pk": {"S": "warm-up"}}
@@ -107,4 +124,28 @@ _OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
             ]
         }
     },
+}
+
+# What AWS answers a success, with every kind of attribute value the functions store.
+_ITEM = {
+    "pk": {"S": "warm-up"},
+    "count": {"N": "1"},
+    "flag": {"BOOL": True},
+    "none": {"NULL": True},
+    "detail": {"M": {"key": {"S": "value"}}},
+    "list": {"L": [{"S": "value"}]},
+    "names": {"SS": ["value"]},
+}
+_ANSWERS: dict[str, bytes] = {
+    operation: json.dumps(body).encode()
+    for operation, body in {
+        "GetItem": {"Item": _ITEM},
+        "BatchGetItem": {"Responses": {_TABLE: [_ITEM]}, "UnprocessedKeys": {}},
+        "Query": {"Items": [_ITEM], "Count": 1, "ScannedCount": 1, "LastEvaluatedKey": _KEY},
+        "PutItem": {"Attributes": _ITEM},
+        "UpdateItem": {"Attributes": _ITEM},
+        "DeleteItem": {"Attributes": _ITEM},
+        "TransactWriteItems": {},
+        "SendEmail": {"MessageId": "warm-up"},
+    }.items()
 }

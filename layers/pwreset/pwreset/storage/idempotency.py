@@ -27,9 +27,16 @@ from pwreset.core.config import settings
 class Guard:
     config: IdempotencyConfig
     run: Callable[..., Any]
+    persistence: DynamoDBPersistenceLayer
+    key_prefix: str
 
     def register_lambda_context(self, context: Any) -> None:
         self.config.register_lambda_context(context)
+
+    def prepare(self) -> None:
+        """Configure the persistence layer as the first guarded call would (its key's JMESPath
+        compiled): a SnapStart warm-up. The call's own configuring then finds it done."""
+        self.persistence.configure(self.config, key_prefix=self.key_prefix)
 
 
 def guard(
@@ -48,15 +55,16 @@ def guard(
         raise_on_no_idempotency_key=True,
         expires_after_seconds=expires_after_seconds,
     )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings().idempotency_table,
+        # A botocore client serves where powertools asks for boto3's.
+        boto3_client=aws.client("dynamodb"),
+    )
     run = idempotent_function(
         function,
         data_keyword_argument=data_keyword_argument,
-        persistence_store=DynamoDBPersistenceLayer(
-            table_name=settings().idempotency_table,
-            # A botocore client serves where powertools asks for boto3's.
-            boto3_client=aws.client("dynamodb"),
-        ),
+        persistence_store=persistence,
         config=config,
         key_prefix=key_prefix,
     )
-    return Guard(config=config, run=run)
+    return Guard(config=config, run=run, persistence=persistence, key_prefix=key_prefix)
