@@ -707,10 +707,17 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
     )
     account = found["ACCOUNTS_TABLE"][0]
     raw, session = _session_item(account, login.get("password_version", {"N": "0"})["N"], datetime.now(UTC))
-    _db().put_item(
-        TableName=_table("SESSIONS_TABLE"),
-        Item=session,
-        ConditionExpression="attribute_not_exists(session_hash)",
+    _db().transact_write_items(
+        TransactItems=[
+            _still_holds_address(account),
+            {
+                "Put": {
+                    "TableName": _table("SESSIONS_TABLE"),
+                    "Item": session,
+                    "ConditionExpression": "attribute_not_exists(session_hash)",
+                }
+            },
+        ]
     )
     firm_names = {_s(f, "firm_id"): _s(f, "name") for f in found["FIRMS_TABLE"]}
     return _response(
@@ -724,6 +731,19 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
             ],
         },
     )
+
+
+def _still_holds_address(account: dict[str, Any]) -> dict[str, Any]:
+    """The condition the service puts on a session or lock link: the account still has the address
+    it was read with (erasure's tombstone replaces it first, issue #24.6)."""
+    return {
+        "ConditionCheck": {
+            "TableName": _table("ACCOUNTS_TABLE"),
+            "Key": {"account_id": account["account_id"]},
+            "ConditionExpression": "email = :email",
+            "ExpressionAttributeValues": {":email": account["email"]},
+        }
+    }
 
 
 # ---------------------------------------------------------------------------------------- notification
@@ -828,24 +848,31 @@ def _put_lock_token(client: dict[str, Any], image: dict[str, Any]) -> str:
         for name in ("source_ip", "user_agent", "country", "country_name", "region", "city")
         if detail.get(name, {}).get("S")
     }
-    _db().put_item(
-        TableName=_table("LOCK_TOKENS_TABLE"),
-        Item={
-            "token_hash": {"S": hashlib.sha256(raw.encode()).hexdigest()},
-            "account_id": client["account_id"],
-            "firm_id": image["firm_id"],
-            "email": client["email"],
-            "change_event_id": image["event_id"],
-            "change": detail.get("change", {"S": "reset"}),
-            "changed_at": image["at"],
-            "change_facts": {"M": facts},
-            "created_at": {"S": _ts(now)},
-            "expires_at": {"S": _ts(expires_at)},
-            "access_version": client.get("access_version", {"N": "0"}),
-            "status": {"S": "issued"},
-            "ttl": {"N": str(int((expires_at + timedelta(days=30)).timestamp()))},
-        },
-        ConditionExpression="attribute_not_exists(token_hash)",
+    _db().transact_write_items(
+        TransactItems=[
+            _still_holds_address(client),
+            {
+                "Put": {
+                    "TableName": _table("LOCK_TOKENS_TABLE"),
+                    "Item": {
+                        "token_hash": {"S": hashlib.sha256(raw.encode()).hexdigest()},
+                        "account_id": client["account_id"],
+                        "firm_id": image["firm_id"],
+                        "email": client["email"],
+                        "change_event_id": image["event_id"],
+                        "change": detail.get("change", {"S": "reset"}),
+                        "changed_at": image["at"],
+                        "change_facts": {"M": facts},
+                        "created_at": {"S": _ts(now)},
+                        "expires_at": {"S": _ts(expires_at)},
+                        "access_version": client.get("access_version", {"N": "0"}),
+                        "status": {"S": "issued"},
+                        "ttl": {"N": str(int((expires_at + timedelta(days=30)).timestamp()))},
+                    },
+                    "ConditionExpression": "attribute_not_exists(token_hash)",
+                }
+            },
+        ]
     )
     return f"{_ENV['RESET_PAGE_URL']}#lock={raw}"
 

@@ -525,10 +525,12 @@ FLOWS: tuple[Flow, ...] = (
                 "failure costs what it did before logins and the enumeration timing stays flat",
             ),
             Call(
-                "dynamodb.PutItem",
-                "Sessions",
-                "the new session (condition: the digest is new). Only when it acts as another account "
-                "than the one the login used last is it a transaction with the login's last_account_id",
+                "dynamodb.TransactWriteItems",
+                "Accounts+Sessions",
+                "the new session (condition: the digest is new) with a condition check that the account "
+                "still has the address it was read with, so nothing is issued after an erasure's "
+                "tombstone (issue #24.6); the login's last_account_id joins it when the session acts as "
+                "another account than the one used last",
             ),
         ),
     ),
@@ -580,10 +582,12 @@ FLOWS: tuple[Flow, ...] = (
                 "accounts in the same batch when the login has several",
             ),
             Call(
-                "dynamodb.PutItem",
-                "LockTokens",
+                "dynamodb.TransactWriteItems",
+                "Accounts+LockTokens",
                 "the client's mail carries an \"It wasn't me\" lock link: its digest is stored (in "
-                "its own table) once the mail's claim is won, so a redelivery stores none",
+                "its own table) once the mail's claim is won, so a redelivery stores none; with a "
+                "condition check that the account still has its address (no link after an "
+                "erasure's tombstone, issue #24.6)",
             ),
             Call(
                 "dynamodb.UpdateItem",
