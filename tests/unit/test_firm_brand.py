@@ -425,6 +425,19 @@ def test_every_mail_has_a_context_here() -> None:
     assert every_mail() == sorted(mail_contexts())
 
 
+@pytest.mark.parametrize("name", every_mail())
+def test_every_name_in_every_mail_is_escaped_in_html_and_plain_in_text(name: str) -> None:
+    """The firm's, the reader's, the holder's and the requester's names come from the CRM or a
+    staff member: markup in them is shown as text, never run."""
+    evil = '<script>alert("x")</script> & Co'
+    context = mail_contexts()[name]
+    names = {key: evil for key in context if key.endswith("_name") and isinstance(context[key], str)}
+    mail = render(name, "en", letterhead=Letterhead(evil), **{**context, **names})
+    assert "<script>" not in mail.html
+    assert "&lt;script&gt;" in mail.html
+    assert evil in mail.text
+
+
 CLIENT = letterhead(firm(**BRANDED), reader("client"))
 
 
