@@ -213,6 +213,18 @@ def test_the_firms_look_on_every_client_page_and_mail_passes_axe(
     assert stack.post("/v1/account-locks", {"token": lock_token}).status == 200
     check_mail(browser, stack, look, wait_for_mail(stack, email, before, timeout=20), "account_locked_holder")
 
+    # The CRM gives the client a new address: the previous one is told, from the firm (#24.1).
+    before = mail_ids(stack)
+    moved = {
+        "firm_id": look.firm_id,
+        "role": "client",
+        "email": f"axe.{look.name}.moved@example.com",
+        "name": f"Axel {look.name.title()}",
+        "locale": look.locale,
+    }
+    assert stack.signed("PUT", f"/v1/admin/accounts/acc-axe-{look.name}", moved).status == 200
+    check_mail(browser, stack, look, wait_for_mail(stack, email, before, timeout=20), "previous_address")
+
 
 def test_the_mailbox_page_shows_the_from_display_name_and_the_reply_to(stack: Stack, browser: Any) -> None:
     before = mail_ids(stack)
