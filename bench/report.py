@@ -248,18 +248,22 @@ def markdown(run: Run) -> str:
     for r in errors:
         out += [f"**{r.flow.title} failed:**", "", "```", (r.error or "").strip()[-3000:], "```", ""]
 
-    out += _environment(run)
-    out += _cold(run)
-    out += _restore(run)
-    out += _warm(run)
-    out += _breached_check(run)
-    out += _tracing(run)
-    out += _cost(run)
-    out += _snapstart_by_function(run)
-    out += _calls(run)
-    out += _where_time_goes(run)
-    out += _argon2(run)
-    out += _sizes(run)
+    sections = (
+        _environment,
+        _cold,
+        _restore,
+        _warm,
+        _breached_check,
+        _tracing,
+        _cost,
+        _snapstart_by_function,
+        _calls,
+        _where_time_goes,
+        _argon2,
+        _sizes,
+    )
+    for section in sections:
+        out += section(run)
     out += [
         "## How to read and rerun",
         "",

@@ -133,28 +133,28 @@ class Delivery:
         return ClientMail(kind=kind, account_id=self.recipient_id, email=to, reset_id=reset_id)
 
 
-@cache
-def _guard() -> Guard:
+def _mail_guard(key: str, prefix: str, seconds: int) -> Guard:
+    """The guarded send, keyed by the delivery's fields ``key`` (a JMESPath list) under ``prefix``
+    (fixed, so no key ever changes), remembered for ``seconds``."""
     return guard(
         _send,
         data_keyword_argument="delivery",
-        key_jmespath="[event_id, recipient_id]",
-        # Also the lock mails: event ids are unique across types. Fixed, so no key ever changes.
-        key_prefix="password_changed_mail",
-        expires_after_seconds=IDEMPOTENCY_SECONDS,
+        key_jmespath=key,
+        key_prefix=prefix,
+        expires_after_seconds=seconds,
     )
+
+
+@cache
+def _guard() -> Guard:
+    """Each mail of an event once (the lock mails too: event ids are unique across types)."""
+    return _mail_guard("[event_id, recipient_id]", "password_changed_mail", IDEMPOTENCY_SECONDS)
 
 
 @cache
 def _owner_guard() -> Guard:
     """An owner's password-changed mail: one per (login, owner) in OWNER_MAIL_COALESCE_SECONDS."""
-    return guard(
-        _send,
-        data_keyword_argument="delivery",
-        key_jmespath="[login, recipient_id]",
-        key_prefix="password_changed_owner_mail",
-        expires_after_seconds=OWNER_MAIL_COALESCE_SECONDS,
-    )
+    return _mail_guard("[login, recipient_id]", "password_changed_owner_mail", OWNER_MAIL_COALESCE_SECONDS)
 
 
 def _guard_of(delivery: Delivery) -> Guard:
