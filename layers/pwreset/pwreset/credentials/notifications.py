@@ -101,17 +101,16 @@ class Holder:
 @dataclass(frozen=True)
 class Reader:
     """One mail's reader: an owner (or the holder), the reader's login (may it be mailed), the
-    holder's account as the reader's firm knows it, and the reader's firm's name; for the holder,
-    the names of the login's other firms (the same password opens them)."""
+    holder's account as the reader's firm knows it, and the reader's firm (whose name the mail
+    gives, and whose letterhead it is on for a client, see pwreset.mail.brand); for the holder, the
+    names of the login's other firms (the same password opens them)."""
 
     account: Account
     login: Login | None
     kind: str
     holder: Account
-    firm_name: str
+    firm: Firm | None
     other_firms: tuple[str, ...] = ()
-    # Whose letterhead the mail is on (the firm's look for a client, see pwreset.mail.brand).
-    firm: Firm | None = None
 
 
 @dataclass(frozen=True)
@@ -265,17 +264,11 @@ def _readers(holder: Holder, owner_kind: str, holder_kind: str) -> list[Reader]:
         firm = holder.firm if firm_id == own_firm else found.firms.get(firm_id)
         if there is None:
             continue
-        readers += [
-            Reader(o, found.logins.get(o.email), owner_kind, there, firm.name if firm else "", firm=firm)
-            for o in firm_owners_
-        ]
+        readers += [Reader(o, found.logins.get(o.email), owner_kind, there, firm) for o in firm_owners_]
     if not readers:
         logger.warning("no other owner to notify", extra={"account_id": holder.account.account_id})
-    firm_name = holder.firm.name if holder.firm is not None else ""
     others = tuple(found.firms[f].name for f in elsewhere if f in found.firms)
-    readers.append(
-        Reader(holder.account, holder.login, holder_kind, holder.account, firm_name, others, firm=holder.firm)
-    )
+    readers.append(Reader(holder.account, holder.login, holder_kind, holder.account, holder.firm, others))
     return readers
 
 
