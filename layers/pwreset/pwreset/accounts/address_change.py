@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pwreset.accounts.notices import send_notice
 from pwreset.core.observability import logger, mask_email, metrics
-from pwreset.credentials.tokens import BY_PROVISIONING
 from pwreset.storage.models import Account, Firm, Login
 
 PREVIOUS_ADDRESS_MAIL = "previous_address"
@@ -28,41 +28,24 @@ def tell_previous_address(
 ) -> bool:
     """Mail ``previous_email`` that ``account`` (already written with its new address) moved away
     from it; returns whether SES took the mail."""
-    # deferred: only an address change renders this mail (jinja2 and the templates come with it)
-    from pwreset.delivery.outbox import ClientMail, send
-
-    # deferred: as above
-    from pwreset.mail.brand import letterhead
-
-    # deferred: as above
-    from pwreset.mail.mailer import render
-
-    log = {"account_id": account.account_id, "email": mask_email(previous_email)}
     if previous_login is not None and previous_login.email_status != "ok":
         metrics.add_metric(name="PreviousAddressMailSkipped", unit="Count", value=1)
-        logger.info("previous address not told", extra={**log, "email_status": previous_login.email_status})
+        logger.info(
+            "previous address not told",
+            extra={
+                "account_id": account.account_id,
+                "email": mask_email(previous_email),
+                "email_status": previous_login.email_status,
+            },
+        )
         return False
-    mail = render(
+    return send_notice(
         PREVIOUS_ADDRESS_MAIL,
-        account.locale,
-        letterhead=letterhead(firm, account),
-        recipient_name=account.name,
+        account,
+        firm,
+        to=previous_email,
+        metric="PreviousAddressMail",
         new_email_hint=mask_email(account.email),
         changed_at=changed_at,
         timezone=account.timezone,
     )
-    client_mail = ClientMail(
-        kind=PREVIOUS_ADDRESS_MAIL,
-        account_id=account.account_id,
-        email=previous_email,
-        requested_by=BY_PROVISIONING,
-    )
-    try:
-        send(mail, to=previous_email, tags={"kind": PREVIOUS_ADDRESS_MAIL}, client_mail=client_mail)
-    except Exception as exc:  # botocore errors, throttling: logged and counted, the PUT stands
-        metrics.add_metric(name="PreviousAddressMailFailed", unit="Count", value=1)
-        logger.warning("previous address mail not sent", extra={**log, "error": type(exc).__name__})
-        return False
-    metrics.add_metric(name="PreviousAddressMailSent", unit="Count", value=1)
-    logger.info("previous address mail sent", extra=log)
-    return True

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pwreset.accounts.address_change import tell_previous_address
+from pwreset.accounts.notices import send_notice
 from pwreset.core import errors
 from pwreset.core.config import settings
 from pwreset.core.observability import logger, mask_email, metrics
@@ -479,44 +480,14 @@ def _tell_access_granted(account: Account, firm: Firm) -> None:
     """The ``access_granted`` mail: this firm's portal is open to the person, with the password they
     already use (no link that sets one; a link to the portal). Not sending it changes nothing else:
     the answer is ``password_already_set`` either way, and the person can sign in."""
-    # deferred: only an invitation for a login with a password renders this mail
-    from pwreset.delivery.outbox import ClientMail, send
-
-    # deferred: as above (jinja2 and the templates come with them)
-    from pwreset.mail.brand import letterhead
-
-    # deferred: as above
-    from pwreset.mail.mailer import render
-
-    mail = render(
+    send_notice(
         ACCESS_GRANTED_MAIL,
-        account.locale,
-        letterhead=letterhead(firm, account),
-        firm_name=firm.name,
-        recipient_name=account.name,
+        account,
+        firm,
+        to=account.email,
+        metric="AccessGrantedMail",
         email=account.email,
         portal_url=portal_url_for(firm),
-    )
-    # A client mail like the others: on the deliveries timeline, so a bounce is seen by staff.
-    client_mail = ClientMail(
-        kind="access_granted",
-        account_id=account.account_id,
-        email=account.email,
-        requested_by=BY_PROVISIONING,
-    )
-    try:
-        send(mail, to=account.email, tags={"kind": ACCESS_GRANTED_MAIL}, client_mail=client_mail)
-    except Exception as exc:  # botocore errors, throttling: logged and counted, the PUT stands
-        metrics.add_metric(name="AccessGrantedMailFailed", unit="Count", value=1)
-        logger.warning(
-            "access granted mail not sent",
-            extra={"account_id": account.account_id, "error": type(exc).__name__},
-        )
-        return
-    metrics.add_metric(name="AccessGrantedMailSent", unit="Count", value=1)
-    logger.info(
-        "access granted mail sent",
-        extra={"account_id": account.account_id, "email": mask_email(account.email)},
     )
 
 
