@@ -413,6 +413,7 @@ def _issue_and_send(
     record = _delivery_record(account, "reset", now, requested_by=requested_by, link=True)
     _db().transact_write_items(
         TransactItems=[
+            _still_holds_address(account),
             _put_new("RESET_TOKENS_TABLE", token, "token_hash"),
             _put_new("EVENTS_TABLE", event, "event_id"),
             {
@@ -560,17 +561,24 @@ def staff(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _holder(
-    account_id: dict[str, Any], email: dict[str, Any]
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """A token's account and the login of its address, consistently, in one batch."""
+    token: dict[str, Any], *, with_firm: bool = True
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+    """A token's account and the login of its address, consistently, and (``with_firm``) its
+    firm (the page's brand, the confirm's redirect), in one batch."""
     found = _batch(
-        {"ACCOUNTS_TABLE": [{"account_id": account_id}], "LOGINS_TABLE": [_login_key(email["S"])]},
+        {
+            "ACCOUNTS_TABLE": [{"account_id": token["account_id"]}],
+            "LOGINS_TABLE": [_login_key(token["email"]["S"])],
+            "FIRMS_TABLE": [{"firm_id": token["firm_id"]}] if with_firm else [],
+        },
         {"ACCOUNTS_TABLE", "LOGINS_TABLE"},
     )
-    return _first(found["ACCOUNTS_TABLE"]), _first(found["LOGINS_TABLE"])
+    return _first(found["ACCOUNTS_TABLE"]), _first(found["LOGINS_TABLE"]), _first(found["FIRMS_TABLE"])
 
 
-def _load_reset(raw: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+def _load_reset(
+    raw: str,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any] | None] | None:
     digest = hashlib.sha256(raw.encode()).hexdigest()
     token = (
         _db()
@@ -581,7 +589,7 @@ def _load_reset(raw: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any
     )
     if token is None:
         return None
-    account, login = _holder(token["account_id"], token["email"])
+    account, login, firm = _holder(token)
     if (
         account is None
         or login is None
@@ -592,7 +600,24 @@ def _load_reset(raw: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any
         or not _active(account)
     ):
         return None
-    return token, account, login
+    return token, account, login, firm
+
+
+def _page_firm(firm: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The firm whose brand the hosted page shows."""
+    if firm is None:
+        return None
+    return {
+        "firm_id": _s(firm, "firm_id"),
+        "name": _s(firm, "name"),
+        "logo_url": _s(firm, "logo_url") or None,
+        "color": _s(firm, "brand_color") or None,
+        "contact": (
+            {"email": _s(firm, "contact_email") or None, "phone": _s(firm, "contact_phone") or None}
+            if "contact_email" in firm or "contact_phone" in firm
+            else None
+        ),
+    }
 
 
 def verify(event: dict[str, Any]) -> dict[str, Any]:
@@ -601,7 +626,7 @@ def verify(event: dict[str, Any]) -> dict[str, Any]:
     loaded = _load_reset(str(json.loads(event["body"])["token"]))
     if loaded is None:
         return _response(400, {"error": {"code": "token_invalid"}})
-    token, account, _login = loaded
+    token, account, _login, firm = loaded
     try:  # the link's mail marked opened, on its first verify only
         _db().update_item(
             TableName=_table("DELIVERY_EVENTS_TABLE"),
@@ -613,7 +638,13 @@ def verify(event: dict[str, Any]) -> dict[str, Any]:
     except _db().exceptions.ConditionalCheckFailedException:
         pass
     return _response(
-        200, {"valid": True, "expires_at": _s(token, "expires_at"), "locale": _s(account, "locale")}
+        200,
+        {
+            "valid": True,
+            "expires_at": _s(token, "expires_at"),
+            "locale": _s(account, "locale"),
+            "firm": _page_firm(firm),
+        },
     )
 
 
@@ -646,9 +677,10 @@ def confirm(event: dict[str, Any], *, breached: Callable[[str], bool] | None = N
         return _response(400, {"error": {"code": "token_invalid"}})
     if breached is not None and breached(str(body["password"])):
         return _response(422, {"error": {"code": "password_rejected"}})
-    token, account, login = loaded
+    token, account, login, firm = loaded
     raw = _commit_password(account, login, datetime.now(UTC), ip, reset_id=token["reset_id"], link=token)
-    return _response(200, {"redirect_url": _ENV["PORTAL_URL"], "session": {"token": raw}})
+    redirect_url = _s(firm, "portal_url") if firm else ""
+    return _response(200, {"redirect_url": redirect_url or _ENV["PORTAL_URL"], "session": {"token": raw}})
 
 
 @cache
@@ -734,7 +766,7 @@ def sign_in(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _still_holds_address(account: dict[str, Any]) -> dict[str, Any]:
-    """The condition the service puts on a session or lock link: the account still has the address
+    """The condition the service puts on a session, a link or a lock link: the account still has the address
     it was read with (erasure's tombstone replaces it first, issue #24.6)."""
     return {
         "ConditionCheck": {
@@ -1217,7 +1249,7 @@ def lock(event: dict[str, Any]) -> dict[str, Any]:
     ).get("Item")
     if token is None:
         return _response(404, {"error": {"code": "token_invalid"}})
-    account, login = _holder(token["account_id"], token["email"])
+    account, login, _ = _holder(token, with_firm=False)
     now = datetime.now(UTC)
     if (
         account is None

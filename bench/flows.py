@@ -279,10 +279,11 @@ _LINK_READ = Call(
 )
 _ISSUE = Call(
     "dynamodb.TransactWriteItems",
-    "ResetTokens+Events+DeliveryEvents",
+    "Accounts+ResetTokens+Events+DeliveryEvents",
     "the token record, the reset_requested audit event and the mail's delivery record (the staff's "
     "deliveries view, issue #25) in one transaction (design: all or none; the record is one more "
-    "item, not one more call)",
+    "item, not one more call), on the condition that the account still has the address it was read "
+    "with (an account being erased gets no link, issue #24.6)",
 )
 _SEND = Call("sesv2.SendEmail", "SES", "the mail with the link")
 _STORE_MESSAGE_ID = Call(

@@ -70,6 +70,15 @@ def operations(calls: list[str]) -> Counter[str]:
     return Counter(call.split(" ", 1)[0] for call in calls)
 
 
+def calls_on_tables(calls: list[str]) -> Counter[str]:
+    """Each call with the tables it touches, in any order: what a baseline must match, so that it
+    cannot do less than the service (a table left out of a batch or a transaction) unnoticed."""
+    return Counter(
+        f"{operation} {'+'.join(sorted(on.split('+')))}"
+        for operation, _, on in (call.partition(" ") for call in calls)
+    )
+
+
 def minimum_operations(flow: Flow) -> Counter[str]:
     return Counter(call.operation for call in flow.minimum)
 
@@ -1020,6 +1029,8 @@ def _calls(run: Run) -> list[str]:
             out += ["Short of the minimum: " + ", ".join(f"{n}× `{op}`" for op, n in missing.items()), ""]
         if baseline and operations(baseline.get("cold", [])) != wanted:
             out += ["**The baseline's calls differ from the minimum**: " + ", ".join(baseline["cold"]), ""]
+        if baseline and calls_on_tables(baseline.get("cold", [])) != calls_on_tables(service.get("cold", [])):
+            out += ["**The baseline's calls touch other tables**: " + ", ".join(baseline["cold"]), ""]
     return out
 
 
