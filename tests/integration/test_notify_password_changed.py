@@ -22,6 +22,7 @@ from devstack.template import local_origin_secret
 from pwreset.core.times import format_datetime
 from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner, set_login
 from support.api import Api
+from support.demo_accounts import ANNA, JAMES, MEMBER, OWNER
 from support.environment import TEMPLATE
 from support.samples import load_event, shape_of
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
@@ -30,10 +31,6 @@ from support.streams import MappingRun, lambda_event, run_mapping, stream_record
 from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
-OWNER = "acc-berger-owner"  # Petra Berger: German, Europe/Berlin
-MEMBER = "acc-berger-member"
-ANNA = "acc-berger-client-anna"  # German, Europe/Berlin
-JAMES = "acc-berger-client-james"  # English, America/New_York
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 BERLIN = {

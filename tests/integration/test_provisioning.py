@@ -14,6 +14,7 @@ import pytest
 from devstack.seed import signed_headers
 from devstack.sigv4 import KeyPair
 from support.api import API_HOST, PROVISIONING_KEY, Api
+from support.demo_accounts import ANNA, OWNER
 from support.html_parsing import ParsedHtml
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
@@ -28,8 +29,6 @@ from support.sent_mail import (
     token_from,
 )
 
-ANNA = "acc-berger-client-anna"
-OWNER = "acc-berger-owner"
 BERGER = "firm-berger"
 HARTMANN = "firm-hartmann"
 GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
