@@ -3,19 +3,16 @@ POST /v1/account-locks (the "It wasn't me" link of a password-changed mail)."""
 
 from typing import Any
 
-from pwreset.api import warm_up
+from pwreset.api import password_function
 from pwreset.api.powertools import Response
-from pwreset.api.resolver import api_handler, create_app, json_response, request_meta, session_cookie
+from pwreset.api.resolver import api_handler, json_response, request_meta, session_cookie
 from pwreset.api.schemas import responses
 from pwreset.api.schemas.confirm import ConfirmBody, Confirmed, LockBody, Locked, Verified, VerifyBody
-from pwreset.core.config import password_settings, settings
+from pwreset.core.config import settings
 from pwreset.core.times import iso
 from pwreset.credentials import locks, resets
 
-app = create_app()
-# This function sets passwords: its own settings (the breached-password check) are read at cold
-# start, where a missing variable fails the start, not the first new password.
-password_settings()
+app = password_function.create_app()
 
 
 @app.post(
@@ -86,10 +83,4 @@ lambda_handler = api_handler(app)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(
-    app,
-    services=("dynamodb",),
-    # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
-    modules=("argon2", "argon2.exceptions", "pwreset.api.origin_verify"),
-    passwords=True,
-)
+password_function.before_snapshot(app)

@@ -6,12 +6,11 @@ list)."""
 from typing import Any
 
 from pwreset.accounts import directory
-from pwreset.api import warm_up
+from pwreset.api import password_function
 from pwreset.api.powertools import Response
 from pwreset.api.resolver import (
     api_handler,
     cleared_session_cookie,
-    create_app,
     json_response,
     principal,
     request_meta,
@@ -27,14 +26,11 @@ from pwreset.api.schemas.sessions import (
     SignInBody,
     SwitchAccountBody,
 )
-from pwreset.core.config import password_settings, settings
+from pwreset.core.config import settings
 from pwreset.core.times import iso
 from pwreset.credentials import changes, sessions
 
-app = create_app()
-# This function sets passwords: its own settings (the breached-password check) are read at cold
-# start, where a missing variable fails the start, not the first new password.
-password_settings()
+app = password_function.create_app()
 
 
 @app.post(
@@ -139,10 +135,4 @@ lambda_handler = api_handler(app)
 
 
 # SnapStart (pwreset.runtime.snapstart): prepared once, before the snapshot, instead of by a first request.
-warm_up.before_snapshot(
-    app,
-    services=("dynamodb",),
-    # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
-    modules=("argon2", "argon2.exceptions", "pwreset.api.origin_verify"),
-    passwords=True,
-)
+password_function.before_snapshot(app)

@@ -15,6 +15,7 @@ import pytest
 
 from devstack.seed import load_demo_data
 from devstack.sigv4 import KeyPair
+from support.demo_accounts import ANNA, ANNA_PROVISIONED
 from support.local_stack import SEEN, Stack, mail_ids, wait_for_mail
 
 pytestmark = pytest.mark.e2e
@@ -26,17 +27,11 @@ GOOD_PASSWORD = "Kastanienallee im Oktoberlicht 9"
 
 
 def test_make_dev_seeded_its_demo_accounts_through_the_api(stack: Stack) -> None:
-    anna = stack.signed("GET", "/v1/admin/accounts/acc-berger-client-anna")
+    anna = stack.signed("GET", f"/v1/admin/accounts/{ANNA}")
     assert anna.status == 200, anna.body
     assert anna.json()["account"] | {"email_status": "ok"} == {
-        "account_id": "acc-berger-client-anna",
-        "firm_id": "firm-berger",
-        "role": "client",
-        "email": "anna.schmidt@example.com",
-        "name": "Anna Schmidt",
-        "locale": "de",
-        "time_zone": "Europe/Berlin",
-        "status": "active",
+        "account_id": ANNA,
+        **ANNA_PROVISIONED,
         "has_password": True,
         "email_status": "ok",
     }

@@ -20,14 +20,11 @@ import pytest
 
 from support.accounts import SECOND_OWNER_EMAIL, add_second_owner
 from support.api import Api
+from support.demo_accounts import ANNA, JAMES, MEMBER, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
 from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
-OWNER = "acc-berger-owner"  # Petra Berger, German
-MEMBER = "acc-berger-member"  # Jonas Weber
-ANNA = "acc-berger-client-anna"  # German
-JAMES = "acc-berger-client-james"  # English
 ROUTE = "/v1/account-locks"
 ATTACKER_IP = "203.0.113.66"
 HOLDER_IP = "198.51.100.44"

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA
 from support.spies import ApiCallSpy
-
-ANNA = "acc-berger-client-anna"
 
 
 def test_every_read_the_authorizer_makes_is_strongly_consistent(

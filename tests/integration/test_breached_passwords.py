@@ -23,12 +23,11 @@ from support.breached import (
     prefix_of,
     range_check_at,
 )
+from support.demo_accounts import ANNA, JAMES
 from support.leaks import Secrets
 from support.sent_mail import sent_messages, token_from
 
 OWNERS = {"firm-berger": "acc-berger-owner", "firm-hartmann": "acc-hartmann-owner"}
-ANNA = "acc-berger-client-anna"  # reads German
-JAMES = "acc-berger-client-james"  # reads English
 NEWBIE = "acc-berger-client-newbie"
 CONFIRM = "/v1/password-resets/confirm"
 CHANGE = "/v1/sessions/current/password"

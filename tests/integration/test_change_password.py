@@ -11,12 +11,11 @@ import pytest
 
 from support.accounts import password_hash, set_login
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 from support.spies import ApiCallSpy
 
-OWNER = "acc-berger-owner"
-ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 ROUTE = "/v1/sessions/current/password"
 

@@ -13,11 +13,10 @@ import pytest
 
 from devstack.seed import load_demo_data
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.spies import ApiCall, ApiCallSpy
 
-ANNA = "acc-berger-client-anna"
-OWNER = "acc-berger-owner"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 SECRET = load_demo_data()["origin_verify_secret"]
 EDGE_IP = "130.176.1.1"  # the CloudFront edge API Gateway sees

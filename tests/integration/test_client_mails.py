@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from support.accounts import add_account
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.leaks import THIS_TEST
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, tags, text_of
@@ -26,8 +27,6 @@ from support.spies import PASS, ApiCall, ApiCallSpy
 pytestmark = pytest.mark.usefixtures("fake_sns")
 
 FUNCTION = "NotifyPasswordChangedFunction"
-OWNER = "acc-berger-owner"  # Petra Berger, reads German
-ANNA = "acc-berger-client-anna"
 NEWCOMER = "acc-berger-client-new"  # no password yet
 NEWCOMER_EMAIL = "neu.mandant@example.com"
 PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"

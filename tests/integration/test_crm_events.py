@@ -26,6 +26,7 @@ from devstack.gateway import FunctionRunner
 from pwreset.crm import publisher
 from support.api import Api, gateway
 from support.crm_bus import Bus, detail_of, listener
+from support.demo_accounts import ANNA, JAMES, MARIA, MEMBER, OWNER
 from support.environment import TEMPLATE
 from support.leaks import THIS_TEST, Secrets
 from support.notify_sample import SAMPLE_HEADERS  # Chrome on Windows, in Berlin (CloudFront's headers)
@@ -38,11 +39,6 @@ from support.streams import MappingRun, lambda_event, run_mapping, stream_record
 from support.user_agents import SAFARI_ON_IPHONE
 
 FUNCTION = "CrmEventsFunction"
-OWNER = "acc-berger-owner"
-MEMBER = "acc-berger-member"
-ANNA = "acc-berger-client-anna"
-JAMES = "acc-berger-client-james"
-MARIA = "acc-hartmann-client-maria"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 CLIENT_IP = "198.51.100.77"
 LOCK_IN_LINK = re.compile(r"#lock=([A-Za-z0-9_-]{43})")

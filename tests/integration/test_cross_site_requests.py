@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages
 
-OWNER = "acc-berger-owner"
-ANNA = "acc-berger-client-anna"
 STAFF_SEND = f"/v1/accounts/{ANNA}/password-reset"
 
 

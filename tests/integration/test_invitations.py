@@ -8,12 +8,10 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA, MEMBER, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import message_body, sent_messages, token_from
 
-OWNER = "acc-berger-owner"
-MEMBER = "acc-berger-member"
-ANNA = "acc-berger-client-anna"
 OTHER_FIRM_MEMBER = "acc-hartmann-member"
 NEWBIE = "acc-berger-client-newbie"
 GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"

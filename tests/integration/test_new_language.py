@@ -23,11 +23,10 @@ from buildsteps import catalogs
 from pwreset.api import help_page, pages
 from pwreset.core import i18n
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.html_parsing import ParsedHtml
 from support.sent_mail import message_body, sent_messages
 
-ANNA = "acc-berger-client-anna"
-OWNER = "acc-berger-owner"
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")  # fmt: skip
 

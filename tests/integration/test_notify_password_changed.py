@@ -22,6 +22,7 @@ from devstack.template import local_origin_secret
 from pwreset.core.times import format_datetime
 from support.accounts import SECOND_OWNER, SECOND_OWNER_EMAIL, add_second_owner, set_login
 from support.api import Api
+from support.demo_accounts import ANNA, JAMES, MEMBER, OWNER
 from support.environment import TEMPLATE
 from support.samples import load_event, shape_of
 from support.sent_mail import SesSpy, html_of, sent_messages, subject_of, tags, text_of, token_from
@@ -30,10 +31,6 @@ from support.streams import MappingRun, lambda_event, run_mapping, stream_record
 from support.user_agents import CHROME_ON_WINDOWS, SAFARI_ON_IPHONE
 
 FUNCTION = "NotifyPasswordChangedFunction"
-OWNER = "acc-berger-owner"  # Petra Berger: German, Europe/Berlin
-MEMBER = "acc-berger-member"
-ANNA = "acc-berger-client-anna"  # German, Europe/Berlin
-JAMES = "acc-berger-client-james"  # English, America/New_York
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 BERLIN = {
@@ -78,11 +75,6 @@ def staff_sends_link(api: Api, demo: dict[str, Any], staff: str, client: str) ->
     return api.staff_link(demo[staff], client)
 
 
-def client_asks_for_link(api: Api, demo: dict[str, Any], client: str) -> str:
-    assert api.post("/v1/password-resets", {"email": demo[client]["email"]}).status == 202
-    return token_from(sent_messages()[-1])
-
-
 def confirm(api: Api, raw: str, *, user_agent: str, headers: dict[str, str] | None = None) -> None:
     result = api.post(
         "/v1/password-resets/confirm",
@@ -91,6 +83,12 @@ def confirm(api: Api, raw: str, *, user_agent: str, headers: dict[str, str] | No
         source_ip=CLIENT_IP,
     )
     assert result.status == 200, result.body
+
+
+def resets_own_password(api: Api, demo: dict[str, Any], person: str, *, user_agent: str) -> None:
+    """``person`` asks for a link by their address (self-service) and sets a new password with it."""
+    assert api.post("/v1/password-resets", {"email": demo[person]["email"]}).status == 202
+    confirm(api, token_from(sent_messages()[-1]), user_agent=user_agent)
 
 
 def events_table() -> str:
@@ -185,8 +183,7 @@ def test_chrome_on_windows_in_berlin_mails_every_owner_and_the_client(
 def test_safari_on_iphone_without_location_headers_says_location_unknown(
     api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
 ) -> None:
-    raw = client_asks_for_link(api, firm, JAMES)
-    confirm(api, raw, user_agent=SAFARI_ON_IPHONE)
+    resets_own_password(api, firm, JAMES, user_agent=SAFARI_ON_IPHONE)
 
     run_stream(runner)
 
@@ -298,7 +295,7 @@ def test_a_permanently_failing_event_ends_in_the_dead_letter_queue_and_the_rest_
     api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
 ) -> None:
     # James's change comes first in the stream, Anna's after it in the same batch.
-    confirm(api, client_asks_for_link(api, firm, JAMES), user_agent=SAFARI_ON_IPHONE)
+    resets_own_password(api, firm, JAMES, user_agent=SAFARI_ON_IPHONE)
     confirm(api, staff_sends_link(api, firm, OWNER, ANNA), user_agent=CHROME_ON_WINDOWS, headers=BERLIN)
     james_record, anna_record = changed_records()
     ses.fail_always.add(firm[JAMES]["email"])
@@ -496,8 +493,7 @@ def test_an_owner_resets_her_own_password_and_the_other_owner_is_told_once(
     """Staff use the same self-service as clients. The other owner hears of it in words for an
     owner (not "your client"); Petra gets her own mail once, not an owner's mail about herself
     (security review #14, item 8)."""
-    raw = client_asks_for_link(api, firm, OWNER)
-    confirm(api, raw, user_agent=CHROME_ON_WINDOWS)
+    resets_own_password(api, firm, OWNER, user_agent=CHROME_ON_WINDOWS)
 
     run_stream(runner)
 
@@ -513,8 +509,7 @@ def test_an_owner_resets_her_own_password_and_the_other_owner_is_told_once(
 def test_a_team_members_change_reaches_every_owner_in_words_for_a_team_member(
     api: Api, firm: dict[str, Any], ses: SesSpy, runner: FunctionRunner
 ) -> None:
-    raw = client_asks_for_link(api, firm, MEMBER)
-    confirm(api, raw, user_agent=CHROME_ON_WINDOWS)
+    resets_own_password(api, firm, MEMBER, user_agent=CHROME_ON_WINDOWS)
 
     run_stream(runner)
 

@@ -14,6 +14,7 @@ import pytest
 from devstack.seed import signed_headers
 from devstack.sigv4 import KeyPair
 from support.api import API_HOST, PROVISIONING_KEY, Api
+from support.demo_accounts import ANNA, ANNA_PROVISIONED, OWNER
 from support.html_parsing import ParsedHtml
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
@@ -28,25 +29,13 @@ from support.sent_mail import (
     token_from,
 )
 
-ANNA = "acc-berger-client-anna"
-OWNER = "acc-berger-owner"
 BERGER = "firm-berger"
 HARTMANN = "firm-hartmann"
 GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 
 
 def anna_body(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "firm_id": BERGER,
-        "role": "client",
-        "email": "anna.schmidt@example.com",
-        "name": "Anna Schmidt",
-        "locale": "de",
-        "time_zone": "Europe/Berlin",
-        "status": "active",
-    }
-    body.update(overrides)
-    return body
+    return {**ANNA_PROVISIONED, **overrides}
 
 
 def new_client(account_id: str = "acc-new-client", **overrides: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pytest
 
 from support.api import Api, gateway
 from support.cloudformation import allows
+from support.demo_accounts import ANNA, OWNER
 from support.environment import TEMPLATE
 from support.sent_mail import message_body, sent_messages, token_from
 from support.spies import ApiCallSpy
@@ -20,8 +21,6 @@ from support.streams import lambda_event, stream_records
 
 PARAMETER = "/portal-password-reset-dev/reset-page-url"
 DISTRIBUTION = "https://d111111abcdef8.cloudfront.net"
-OWNER = "acc-berger-owner"
-ANNA = "acc-berger-client-anna"
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 
 from pwreset.credentials.ratelimit import RateLimiter, Rule, parse_rules
 from support.api import Api, Result
+from support.demo_accounts import ANNA
 from support.environment import TEMPLATE
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 
-ANNA = "acc-berger-client-anna"
 # The limits a deployment gets unless it says otherwise.
 RULES = parse_rules(TEMPLATE.parameter("RateLimits"))
 SCANNER = "203.0.113.7"

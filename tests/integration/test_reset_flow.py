@@ -13,16 +13,13 @@ import pytest
 
 from support.accounts import login_of, set_login
 from support.api import Api, Result
+from support.demo_accounts import ANNA, JAMES, MEMBER, OWNER
 from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import message_body, sent_messages, token_from
 from support.spies import ApiCallSpy
 
-OWNER = "acc-berger-owner"
-MEMBER = "acc-berger-member"
-ANNA = "acc-berger-client-anna"
-JAMES = "acc-berger-client-james"
 ARCHIVED = "acc-berger-client-archived"
 OTHER_FIRM_MEMBER = "acc-hartmann-member"
 GOOD_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA
 from support.leaks import Secrets, captured_so_far, leaks_in
-
-ANNA = "acc-berger-client-anna"
 
 
 def test_an_unexpected_error_is_logged_with_its_trace_and_without_the_requests_secrets(

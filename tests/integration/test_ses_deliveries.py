@@ -14,6 +14,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from support.accounts import login_of, password_hash, set_login
 from support.api import Api
+from support.demo_accounts import ANNA, JAMES, MARIA, MEMBER, OWNER
 from support.recorded import assert_nothing_recorded_since, assert_only_recorded_since, recorded
 from support.samples import load_event
 from support.sent_mail import sent_messages
@@ -21,13 +22,8 @@ from support.ses_events import ses_event
 from support.sns import post, publish, signer, topic_arn
 from support.spies import ApiCall, ApiCallSpy
 
-OWNER = "acc-berger-owner"  # Petra Berger, reads German
-MEMBER = "acc-berger-member"
-ANNA = "acc-berger-client-anna"
-JAMES = "acc-berger-client-james"
 OTHER_OWNER = "acc-hartmann-owner"  # Lena Hartmann, reads English
 OTHER_MEMBER = "acc-hartmann-member"
-MARIA = "acc-hartmann-client-maria"
 SENDER = "no-reply@portal.example.com"
 
 pytestmark = pytest.mark.usefixtures("fake_sns")  # every SES event here is signed and verified

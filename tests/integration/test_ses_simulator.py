@@ -11,9 +11,8 @@ import pytest
 from devstack.ses_simulator import SesSimulator
 from support.accounts import add_account
 from support.api import Api
+from support.demo_accounts import OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
-
-OWNER = "acc-berger-owner"
 
 
 def add_client(address: str) -> str:

@@ -17,11 +17,10 @@ import pytest
 
 from devstack.gateway import HttpRequest
 from support.api import Api, Result, gateway
+from support.demo_accounts import ANNA, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 
-OWNER = "acc-berger-owner"
-ANNA = "acc-berger-client-anna"
 COOKIE = "__Host-portal_session"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 

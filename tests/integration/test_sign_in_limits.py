@@ -13,13 +13,12 @@ import pytest
 from pwreset.credentials.ratelimit import RateLimiter, parse_rules
 from support.accounts import set_login
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.environment import TEMPLATE
 from support.races import Overlap, all_at_once
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 
-ANNA = "acc-berger-client-anna"
-OWNER = "acc-berger-owner"
 ATTACKER = "203.0.113.66"
 ANNA_AT_HOME = "198.51.100.20"
 # The limits a deployment gets unless it says otherwise.

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA
 from support.environment import TEMPLATE
 from support.processes import HANDLER_PATH, run_python
 from support.sent_mail import sent_messages, token_from
 
-ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 ROOT = "1-6752f0a1-0123456789abcdef01234567"
 LAMBDA_SEGMENT = "53995c3f42cd8ad8"

@@ -11,14 +11,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from support.api import Api, Result
+from support.demo_accounts import ANNA, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import sent_messages, token_from
 from support.ses_events import ses_event
 from support.sns import FakeSns, publish
 from support.spies import PASS, ApiCall, ApiCallSpy
 
-OWNER = "acc-berger-owner"
-ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Kastanienallee im Oktoberlicht 8"
 SIGN_IN = {"email": "anna.schmidt@example.com", "password": "whatever it is 1"}
 

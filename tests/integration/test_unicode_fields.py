@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.recorded import assert_nothing_recorded_since, recorded
 
-ANNA = "acc-berger-client-anna"
-OWNER = "acc-berger-owner"
 TOKEN = "A" * 43
 PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 

@@ -23,11 +23,9 @@ import boto3
 import pytest
 
 from support.api import Api, Result
+from support.demo_accounts import ANNA, JAMES, OWNER
 from support.sent_mail import SesSpy, sent_messages, text_of, token_from
 
-OWNER = "acc-berger-owner"  # Petra Berger
-ANNA = "acc-berger-client-anna"
-JAMES = "acc-berger-client-james"
 ATTACKERS_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 HOLDERS_PASSWORD = "Wiedergefunden am Neckarufer 2026"
 CONFIRM = "/v1/password-resets/confirm"

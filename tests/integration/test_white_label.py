@@ -20,14 +20,13 @@ from typing import Any
 import pytest
 
 from support.api import Api
+from support.demo_accounts import ANNA, OWNER
 from support.html_parsing import ParsedHtml
 from support.recorded import assert_nothing_recorded_since, recorded
 from support.sent_mail import SesSpy, html_of, sent_messages, tags, text_of, token_from
 
 SENDER = os.environ["SENDER_ADDRESS"]
 BERGER = "firm-berger"
-OWNER = "acc-berger-owner"
-ANNA = "acc-berger-client-anna"
 NEW_PASSWORD = "Lindenbaum am Brunnen vor dem Tore 7"
 BERGER_SITE = "https://portal.example.com"  # the configured reset page's site (devstack.seed)
 BERGER_CONTACT = {"email": "mandanten@berger-steuer.example", "phone": "+49 6221 123450"}
