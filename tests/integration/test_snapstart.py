@@ -22,7 +22,7 @@ import pytest
 
 from pwreset.runtime import snapstart
 from support.environment import API_FUNCTIONS, TEMPLATE
-from support.processes import HANDLER_PATH, run_python
+from support.processes import HANDLER_PATH, REPO, run_python
 
 SNAPSHOT_FUNCTIONS = [*API_FUNCTIONS, "NotifyPasswordChangedFunction", "SelfServiceResetFunction"]
 
@@ -219,3 +219,87 @@ def test_without_the_after_restore_hooks_the_copies_would_share_the_snapshots_co
     # Each copy writes on the snapshot's socket.
     assert [call["port"] for call in restored_calls] == [snapshot_call["port"]] * 2
     assert {call["key_id"] for call in restored_calls} == {"AKIASNAPSHOT"}
+
+
+# A password function initialised as before a snapshot serves requests that pass validation (on
+# the template's empty tables, under moto) and judges a new password; meanwhile it counts what a
+# restored copy would still prepare. Modules moto imports for itself are not the function's.
+_FIRST_REQUESTS = """
+import gettext, json, sys, typing
+import support.environment
+import app
+from moto import mock_aws
+from pwreset.credentials import changes
+from pwreset.runtime import snapstart
+from pwreset.storage.models import Account
+from support.environment import TEMPLATE
+from support.provisioned import provision_under_moto
+
+snapstart.run_before_snapshot()
+mock = mock_aws()
+mock.start()
+provision_under_moto(TEMPLATE)
+seen = {"type_hints": 0, "catalogs": 0}
+get_type_hints, read_catalog = typing.get_type_hints, gettext.GNUTranslations._parse
+
+def counting_hints(*args, **kwargs):
+    seen["type_hints"] += 1
+    return get_type_hints(*args, **kwargs)
+
+def counting_catalogs(self, file):
+    seen["catalogs"] += 1
+    return read_catalog(self, file)
+
+typing.get_type_hints, gettext.GNUTranslations._parse = counting_hints, counting_catalogs
+modules = set(sys.modules)
+
+class Context:
+    function_name, function_version, memory_limit_in_mb = "first", "$LATEST", 1024
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:000000000000:function:first"
+    aws_request_id = "first"
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 10_000
+
+statuses = []
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as file:
+        statuses.append(app.lambda_handler(json.load(file), Context())["statusCode"])
+client = Account(account_id="first", firm_id="firm", email="first@example.com", name="First", locale="en")
+try:  # the requests above speak German; the refusal speaks the client's English
+    changes.acceptable_password("too short", client, firm_name="Kanzlei")
+except Exception as refused:
+    statuses.append(refused.status)
+shipped = {"pwreset", "aws_lambda_powertools", "pydantic", "pynamodb", "argon2", "babel", "jinja2"}
+imported = sorted(name for name in set(sys.modules) - modules if name.split(".")[0] in shipped)
+print(json.dumps({**seen, "statuses": statuses, "imported": imported}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "events"),
+    [
+        ("ConfirmResetFunction", ("confirm_reset_verify", "confirm_reset_confirm", "confirm_reset_lock")),
+        ("SessionsFunction", ("sessions_sign_in", "sessions_change_password")),
+    ],
+)
+def test_after_the_warm_ups_a_first_request_and_a_first_new_password_prepare_nothing(
+    function: str, events: tuple[str, ...]
+) -> None:
+    """What a restored copy would otherwise pay on its first request, in every language: no module
+    imported (the breached-password client included), no catalog read, no annotation evaluated
+    (powertools inspects a handler's signature on the first request that passes validation)."""
+    function_dir = TEMPLATE.function_dir(function)
+    done = run_python(
+        ["-c", _FIRST_REQUESTS, *(str(REPO / "events" / f"{name}.json") for name in events)],
+        path=(function_dir, *HANDLER_PATH),
+        cwd=function_dir,
+    )
+    first = json.loads(done.stdout.splitlines()[-1])
+    # Past validation, refused (no such link, session or login; the short password: 422).
+    assert all(400 <= status < 500 for status in first["statuses"]), first
+    assert first["statuses"][-1] == 422, first
+    assert first["imported"] == [], first
+    assert first["type_hints"] == 0, first
+    assert first["catalogs"] == 0, first

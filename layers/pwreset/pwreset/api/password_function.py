@@ -28,6 +28,7 @@ def before_snapshot(app: APIGatewayRestResolver) -> None:
         app,
         services=("dynamodb",),
         # A request through CloudFront checks the origin secret (powertools' parameters, boto3).
-        modules=("argon2", "argon2.exceptions", "pwreset.api.origin_verify"),
+        # The breached-password check (its client) is imported by the first new password.
+        modules=("argon2", "argon2.exceptions", "pwreset.api.origin_verify", "pwreset.credentials.breached"),
         passwords=True,
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from pwreset.core import aws
+from pwreset.core import aws, i18n
 from pwreset.core.observability import logger, metrics
 from pwreset.runtime import snapstart
 
@@ -110,7 +110,11 @@ def _event(method: str, route: str) -> dict[str, Any]:
 
 
 def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
-    """Resolve one offline request per route of ``app``; returns (method, route, status) of each."""
+    """Resolve one offline request per route of ``app``; returns (method, route, status) of each.
+    Every language's catalog is read first: a route answers in the language of its caller (or of
+    the account), and the requests below speak one."""
+    for locale in i18n.SUPPORTED_LOCALES:
+        i18n.catalog(locale)
     answered: list[tuple[str, str, int]] = []
     for route in [*app._static_routes, *app._dynamic_routes]:
         for param in route.dependant.body_params:
@@ -133,7 +137,32 @@ def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
         logger.setLevel(level)
         metrics.clear_metrics()
         app.clear_context()
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        _inspect_past_validation(route)
     return answered
+
+
+def _inspect_past_validation(route: Any) -> None:
+    """What powertools learns about a route on the first request that passes validation, which the
+    requests above never do: each later middleware's and the handler's signature (a ``Request``
+    parameter, ``Depends``), resolved through ``typing.get_type_hints`` and then cached on the
+    callable and the route. Inspected here, a restored copy's first request evaluates no
+    annotations (``tests/integration/test_snapstart.py``)."""
+    # deferred: powertools' event handler is imported by the resolver before any warm-up runs
+    from aws_lambda_powertools.event_handler.api_gateway import (
+        MiddlewareFrame,
+        _find_request_param_name,
+        _inspect_middleware,
+    )
+
+    frame = route._middleware_stack  # built by the route's first request above
+    while isinstance(frame, MiddlewareFrame):
+        _inspect_middleware(frame.current_middleware)
+        frame = frame.next_middleware
+    if not route.request_param_name_checked:
+        route.request_param_name = _find_request_param_name(route.func)
+        route.request_param_name_checked = True
+    route.has_dependencies  # noqa: B018 - a property that caches what it finds
 
 
 class _WarmUpContext:
