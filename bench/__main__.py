@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--flows", help="comma-separated flow names (default: all)")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per side and flow")
+    parser.add_argument(
+        "--restore-runs", type=int, default=21, help="snapshots forked per side and flow (restore model)"
+    )
     parser.add_argument("--warm-iterations", type=int, default=200, help="timed warm requests per side")
     parser.add_argument("--warm-up", type=int, default=20, help="untimed warm requests per side first")
     parser.add_argument("--argon2-rounds", type=int, default=9)
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     flows = by_name([n.strip() for n in args.flows.split(",")] if args.flows else None)
     settings = Settings(
         cold_runs=args.cold_runs,
+        restore_runs=args.restore_runs,
         warm_iterations=args.warm_iterations,
         warm_up=args.warm_up,
         profile=not args.no_profile,

@@ -276,7 +276,8 @@ def markdown(run: Run) -> str:
     out += [
         "## How to read and rerun",
         "",
-        f"`make bench` (cold runs: {s.cold_runs} per side and flow; warm: {s.warm_iterations} requests "
+        f"`make bench` (cold runs: {s.cold_runs} per side and flow; restore model: {s.restore_runs}; "
+        f"warm: {s.warm_iterations} requests "
         f"per side after {s.warm_up} warm-up requests). `python -m bench --help` lists the knobs; "
         "logs of every measured process are in `bench/.work/logs/`, cProfile dumps of the first "
         "requests in `bench/.work/profiles/`.",
@@ -444,7 +445,8 @@ def _restore(run: Run) -> list[str]:
         "which is all a plain boto3 script does at initialisation) and then forks. The fork stands "
         "for an execution environment restored from the snapshot: it runs the after-restore hooks "
         "(the service: connections dropped, credentials resolved again, `random` reseeded; the "
-        "baseline has none) and the first request, timed from the fork to the response. What this "
+        "baseline has none) and the first request, timed from the fork to the response (medians of "
+        f"{run.settings.restore_runs} runs per side, taking turns). What this "
         "leaves out is Lambda's own restore (resuming the microVM from the cached snapshot, and "
         "loading the runtime), which both sides would pay alike and which cannot be measured here "
         "without AWS: these numbers say what the function's own code costs after a restore, not how "

@@ -23,6 +23,7 @@ def test_bench_measures_the_flows_and_leaves_no_server_behind(tmp_path: Path) ->
         [
             f"--flows={','.join(FLOWS)}",
             "--cold-runs=1",
+            "--restore-runs=1",
             "--warm-iterations=2",
             "--warm-up=1",
             "--argon2-rounds=1",
