@@ -57,13 +57,13 @@ def before_snapshot(
     prepare: Sequence[Callable[[], object]] = (),
 ) -> None:
     """Register a function's warm-ups (``pwreset.runtime.snapstart``), in the order they run: the
-    AWS clients it calls (:func:`pwreset.core.aws.warm_up`), the modules its paths defer, the
-    password checks, its mail templates, the country names its mails give in each language, the
-    User-Agent rules, the function's own preparations (``prepare``: callables that take no argument
-    and call no AWS service), and last the routes of ``app``, whose offline requests then find all
-    of those prepared."""
-    for service in services:
-        snapstart.before_snapshot(aws.warm_up, service)
+    modules its paths defer, the password checks, its mail templates, the country names its mails
+    give in each language, the User-Agent rules, the function's own preparations (``prepare``:
+    callables that take no argument and call no AWS service), the AWS clients it calls
+    (:func:`pwreset.core.aws.warm_up`), and last the routes of ``app``, whose offline requests then
+    find all of those prepared. The clients come after the preparations: one that registers a
+    handler on a client (powertools' idempotency layer does) makes botocore forget every event's
+    handler lookups, which the clients' rehearsal then makes again."""
     if modules:
         snapstart.before_snapshot(import_modules, *modules)
     if passwords:
@@ -76,6 +76,8 @@ def before_snapshot(
         snapstart.before_snapshot(user_agent_rules)
     for each in prepare:
         snapstart.before_snapshot(each)
+    for service in services:
+        snapstart.before_snapshot(aws.warm_up, service)
     if app is not None:
         snapstart.before_snapshot(routes, app)
 

@@ -24,7 +24,12 @@ _answering = threading.local()
 
 @contextlib.contextmanager
 def answering(clients: Sequence[Any]) -> Iterator[None]:
-    """Every call made through ``clients`` meanwhile is answered in the process, never by AWS."""
+    """Every call made through ``clients`` meanwhile is answered in the process, never by AWS.
+
+    The handler stays registered afterwards and lets every call through: botocore forgets every
+    event's handler lookups whenever a handler is registered or unregistered, so unregistering it
+    would leave a restored copy's first request to look them all up again. Registering it again
+    under its id changes nothing."""
     for each in clients:
         each.meta.events.register_first("before-send", _offline_answer, unique_id=_HANDLER_ID)
     _answering.active = True
@@ -32,8 +37,6 @@ def answering(clients: Sequence[Any]) -> Iterator[None]:
         yield
     finally:
         _answering.active = False
-        for each in clients:
-            each.meta.events.unregister("before-send", unique_id=_HANDLER_ID)
 
 
 def active() -> bool:
@@ -67,6 +70,8 @@ class _Body:
 
 
 def _offline_answer(request: Any, event_name: str = "", **_: Any) -> Any:
+    if not active():
+        return None  # botocore sends the request
     # deferred: a function that makes no AWS call never pays for botocore
     from botocore.awsrequest import AWSResponse
 
@@ -80,35 +85,113 @@ def _offline_answer(request: Any, event_name: str = "", **_: Any) -> Any:
     return AWSResponse(request.url, 200, {"x-amzn-requestid": "warm-up"}, _Body(answer))
 
 
+# Every kind of attribute value the functions store: what a rehearsal writes, and what AWS answers.
+_ITEM = {
+    "pk": {"S": "warm-up"},
+    "count": {"N": "1"},
+    "flag": {"BOOL": True},
+    "none": {"NULL": True},
+    "detail": {"M": {"key": {"S": "value"}}},
+    "list": {"L": [{"S": "value"}]},
+    "names": {"SS": ["value"]},
+}
+
 _KEY = {"pk": {"S": "warm-up"}}
 _TABLE = "warm-up"  # never reached: the calls are answered in the process
+# Every member the functions pass (botocore resolves an input shape's members when it first
+# serialises one, and validates each parameter kind): the first real call finds them resolved.
+_NAMES = {"#status": "status"}
+_VALUES = {":s": {"S": "warm-up"}, ":n": {"N": "1"}, ":l": {"L": [{"S": "warm-up"}]}}
+_CONDITION = "attribute_exists(pk) AND #status = :s"
 _OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
     "dynamodb": {
-        "GetItem": {"TableName": _TABLE, "Key": _KEY, "ConsistentRead": True},
-        "BatchGetItem": {"RequestItems": {_TABLE: {"Keys": [_KEY]}}},
+        "GetItem": {
+            "TableName": _TABLE,
+            "Key": _KEY,
+            "ConsistentRead": True,
+            "ReturnConsumedCapacity": "NONE",
+        },
+        "BatchGetItem": {"RequestItems": {_TABLE: {"Keys": [_KEY], "ConsistentRead": True}}},
         "Query": {
             "TableName": _TABLE,
             "IndexName": "by_warm_up",
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": "warm-up"}},
+            "KeyConditionExpression": "pk = :s",
+            "ExpressionAttributeNames": _NAMES,
+            "ExpressionAttributeValues": _VALUES,
+            "ConsistentRead": False,
             "Limit": 1,
+            "ReturnConsumedCapacity": "NONE",
         },
-        "PutItem": {"TableName": _TABLE, "Item": _KEY, "ConditionExpression": "attribute_not_exists(pk)"},
+        "PutItem": {
+            "TableName": _TABLE,
+            "Item": _ITEM,
+            "ConditionExpression": _CONDITION,
+            "ExpressionAttributeNames": _NAMES,
+            "ExpressionAttributeValues": _VALUES,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        },
         "UpdateItem": {
             "TableName": _TABLE,
             "Key": _KEY,
-            "UpdateExpression": "ADD hits :one",
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "UpdateExpression": "ADD hits :n SET #status = :s, seen = :l",
+            "ConditionExpression": _CONDITION,
+            "ExpressionAttributeNames": _NAMES,
+            "ExpressionAttributeValues": _VALUES,
             "ReturnValues": "UPDATED_NEW",
+            "ReturnConsumedCapacity": "NONE",
         },
         "DeleteItem": {"TableName": _TABLE, "Key": _KEY},
-        "TransactWriteItems": {"TransactItems": [{"Put": {"TableName": _TABLE, "Item": _KEY}}]},
+        "TransactWriteItems": {
+            "TransactItems": [
+                {
+                    "ConditionCheck": {
+                        "TableName": _TABLE,
+                        "Key": _KEY,
+                        "ConditionExpression": _CONDITION,
+                        "ExpressionAttributeNames": _NAMES,
+                        "ExpressionAttributeValues": _VALUES,
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": _TABLE,
+                        "Item": _ITEM,
+                        "ConditionExpression": "attribute_not_exists(#status)",
+                        "ExpressionAttributeNames": _NAMES,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": _TABLE,
+                        "Key": _KEY,
+                        "UpdateExpression": "SET #status = :s, seen = :l ADD hits :n",
+                        "ConditionExpression": _CONDITION,
+                        "ExpressionAttributeNames": _NAMES,
+                        "ExpressionAttributeValues": _VALUES,
+                    }
+                },
+                {"Delete": {"TableName": _TABLE, "Key": _KEY}},
+            ],
+            "ClientRequestToken": "warm-up",
+            "ReturnConsumedCapacity": "NONE",
+        },
     },
     "sesv2": {
         "SendEmail": {
             "FromEmailAddress": "warm-up@example.invalid",
             "Destination": {"ToAddresses": ["warm-up@example.invalid"]},
-            "Content": {"Simple": {"Subject": {"Data": "-"}, "Body": {"Text": {"Data": "-"}}}},
+            "ReplyToAddresses": ["warm-up@example.invalid"],
+            "Content": {
+                "Simple": {
+                    "Subject": {"Data": "-", "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": "-", "Charset": "UTF-8"},
+                        "Html": {"Data": "-", "Charset": "UTF-8"},
+                    },
+                }
+            },
+            "EmailTags": [{"Name": "warm-up", "Value": "warm-up"}],
+            "ConfigurationSetName": "warm-up",
         }
     },
     "sqs": {
@@ -126,16 +209,7 @@ _OFFLINE_CALLS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
-# What AWS answers a success, with every kind of attribute value the functions store.
-_ITEM = {
-    "pk": {"S": "warm-up"},
-    "count": {"N": "1"},
-    "flag": {"BOOL": True},
-    "none": {"NULL": True},
-    "detail": {"M": {"key": {"S": "value"}}},
-    "list": {"L": [{"S": "value"}]},
-    "names": {"SS": ["value"]},
-}
+# What AWS answers a success.
 _ANSWERS: dict[str, bytes] = {
     operation: json.dumps(body).encode()
     for operation, body in {
