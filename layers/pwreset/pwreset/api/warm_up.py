@@ -115,8 +115,7 @@ def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
     """Resolve one offline request per route of ``app``; returns (method, route, status) of each.
     Every language's catalog is read first: a route answers in the language of its caller (or of
     the account), and the requests below speak one."""
-    for locale in i18n.SUPPORTED_LOCALES:
-        i18n.catalog(locale)
+    i18n.read_catalogs()
     answered: list[tuple[str, str, int]] = []
     for route in [*app._static_routes, *app._dynamic_routes]:
         for param in route.dependant.body_params:

@@ -207,6 +207,13 @@ def _write_quietly(path: Path, data: bytes) -> None:
         pass
 
 
+def read_catalogs() -> None:
+    """Read every supported language's catalog now, so that no answer or mail later does: a
+    SnapStart warm-up (the mail templates' and the routes')."""
+    for lang in SUPPORTED_LOCALES:
+        catalog(lang)
+
+
 def reset_catalogs() -> None:
     """Forget the catalogs read so far (tests that change :data:`LOCALE_DIR` or the languages)."""
     _catalog.cache_clear()

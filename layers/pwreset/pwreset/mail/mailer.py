@@ -170,8 +170,7 @@ def prepare(*names: str) -> None:
     # A mail loads its layout and partials (``_*``) only when it renders: load them all here.
     for shared in sorted((templates_dir() / "mail").glob("_*")):
         env.get_template(f"mail/{shared.name}")
-    for lang in i18n.SUPPORTED_LOCALES:
-        i18n.catalog(lang)
+    i18n.read_catalogs()
 
 
 def _tag_value(value: str) -> str:
