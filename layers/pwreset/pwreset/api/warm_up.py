@@ -117,7 +117,8 @@ def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
     the account), and the requests below speak one."""
     i18n.read_catalogs()
     answered: list[tuple[str, str, int]] = []
-    for route in [*app._static_routes, *app._dynamic_routes]:
+    every_route = [*app._static_routes, *app._dynamic_routes]
+    for route in every_route:
         for param in route.dependant.body_params:
             # The request models defer their build; a failing validation builds powertools' own
             # validator, not the model's serialiser (model_dump), so build them whole here.
@@ -128,7 +129,7 @@ def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
     logger.setLevel(logging.WARNING)  # the refusals below are expected, not operational news
     try:
         with aws.offline():
-            for route in [*app._static_routes, *app._dynamic_routes]:
+            for route in every_route:
                 for method in route.method.split("|"):
                     if method == "OPTIONS":
                         continue
@@ -138,7 +139,7 @@ def routes(app: APIGatewayRestResolver) -> list[tuple[str, str, int]]:
         logger.setLevel(level)
         metrics.clear_metrics()
         app.clear_context()
-    for route in [*app._static_routes, *app._dynamic_routes]:
+    for route in every_route:
         _inspect_past_validation(route)
     return answered
 
