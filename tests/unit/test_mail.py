@@ -20,6 +20,7 @@ from moto.ses.models import ses_backends
 
 from pwreset.core.times import format_datetime, format_duration
 from pwreset.mail import mailer
+from pwreset.mail.brand import Letterhead
 from pwreset.mail.mailer import RenderedMail, render, send_email
 from support.html_parsing import ParsedHtml
 from support.mail_context import mail_context
@@ -444,6 +445,27 @@ def test_importing_mail_does_not_load_jinja2() -> None:
     layer = Path(mailer.__file__).resolve().parents[2]
     code = "import sys, pwreset.mail.mailer; assert 'jinja2' not in sys.modules, 'jinja2 imported eagerly'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=layer)
+
+
+def test_a_mail_evaluates_its_words_once_for_its_three_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subject, HTML and text parts show the same words (``words()``): evaluating them, a few
+    dozen translations and the dates formatted, is most of what a mail costs to render, so a mail
+    does it once, not once per part (the notification function renders two mails per change)."""
+    from test_firm_brand import mail_contexts
+
+    made: list[str] = []
+    make_module = jinja2.Template.make_module
+
+    def counted(self: jinja2.Template, *args: Any, **kwargs: Any) -> Any:
+        made.append(str(self.name))
+        return make_module(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Template, "make_module", counted)
+    for name, context in mail_contexts().items():
+        made.clear()
+        render(name, "de", letterhead=Letterhead("Kanzlei Müller & Partner"), **context)
+        twice = sorted({module for module in made if made.count(module) > 1})
+        assert not twice, f"{name}: evaluated more than once: {twice}"
 
 
 def test_precompiled_templates_render_exactly_what_the_sources_do(

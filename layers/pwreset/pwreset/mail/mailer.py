@@ -57,6 +57,8 @@ _TAG_DISALLOWED_RE = re.compile(r"[^A-Za-z0-9_-]")
 _TAG_MAX_LEN = 256
 _CHARSET = "UTF-8"
 _PARTS = ("subject.txt", "html", "txt")
+# The variable under which one render keeps the words modules its parts share (see ``_words``).
+_WORDS_MEMO = "_words_memo"
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,22 @@ def new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
     env.filters["datetime"] = jinja2.pass_context(_datetime_filter)
     env.filters["duration"] = jinja2.pass_context(_duration_filter)
     env.globals["reset_help_url"] = reset_help_url
+    env.globals["words"] = jinja2.pass_context(_words)
     return env
+
+
+def _words(context: jinja2.runtime.Context, name: str) -> Any:
+    """A mail's words (``{% set w = words("mail/_<words>.txt") %}``): the words template evaluated
+    with the render's variables, as ``{% import ... with context %}`` would, but once per mail and
+    not once per part. The subject, HTML and text parts all show the words, and evaluating them (a
+    few dozen translations, the dates formatted) is most of what rendering a mail costs."""
+    memo = context.get(_WORDS_MEMO)
+    module = memo.get(name) if memo is not None else None
+    if module is None:
+        module = context.environment.get_template(name).make_module(context.get_all(), shared=True)
+        if memo is not None:
+            memo[name] = module
+    return module
 
 
 def render(name: str, locale: str, *, letterhead: Letterhead, **context: Any) -> RenderedMail:
@@ -148,7 +165,13 @@ def render(name: str, locale: str, *, letterhead: Letterhead, **context: Any) ->
         raise ValueError(f"invalid mail template name: {name!r}")
     lang = normalise_locale(locale)
     env = _environment()
-    values = {**context, "locale": lang, "brand": letterhead, "firm_name": letterhead.firm_name}
+    values = {
+        **context,
+        "locale": lang,
+        "brand": letterhead,
+        "firm_name": letterhead.firm_name,
+        _WORDS_MEMO: {},  # the mail's words, evaluated by the first part that shows them
+    }
     subject, html, text = (env.get_template(f"mail/{name}.{part}").render(values) for part in _PARTS)
     return RenderedMail(
         subject=" ".join(subject.split()),
