@@ -55,7 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--flows", help="comma-separated flow names (default: all)")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh processes per side and flow")
     parser.add_argument(
-        "--restore-runs", type=int, default=21, help="snapshots forked per side and flow (restore model)"
+        "--restore-runs",
+        type=int,
+        default=Settings.restore_runs,
+        help="restored copies forked per side and flow (restore model)",
     )
     parser.add_argument("--warm-iterations", type=int, default=200, help="timed warm requests per side")
     parser.add_argument("--warm-up", type=int, default=20, help="untimed warm requests per side first")
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             stub_hash=hash_password("bench: stands in for every new password"),
             work=work,
             settings=settings,
+            collect_moto_garbage=moto.collect_garbage,
         )
         try:
             for flow in flows:
@@ -137,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             fixture.close()
         time.sleep(0.3)  # the last UDP segments
         run.xray_segments = xray.segments
+        run.moto_collections = runner.moto_collections
     run.load.append(os.getloadavg()[0])
     log(f"moto server stopped; measuring took {time.monotonic() - began:.0f} s")
 

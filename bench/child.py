@@ -14,7 +14,8 @@ T0 = perf_counter()  # the cold clock starts at the first line of this process's
 # ``job["profile_to"]`` the first request is profiled (cProfile) into that file and the later ones,
 # together, into ``job["profile_warm_to"]``. With ``job["restore"]`` the process initialises as
 # before a SnapStart snapshot and forks; the fork (the "restored copy") serves the event and its
-# time is taken from the fork on. ``job["tracing"] == "xray-sdk"`` traces the handler as the
+# time is taken from the fork on; with ``job["serve"]`` too, it forks a new copy for each event on
+# stdin. ``job["tracing"] == "xray-sdk"`` traces the handler as the
 # service did before (powertools' Tracer on the X-Ray SDK).
 #
 # This file imports only standard modules that boto3 imports anyway (json, uuid, typing, ...), so
@@ -136,10 +137,34 @@ def _snapshot(job: dict[str, Any]) -> Any:
 
 def _restored(job: dict[str, Any], serve: Any, reply: Any, calls: list[str], clients: list[str]) -> int:
     """The SnapStart model: this process is the snapshot; a fork is a restored copy, which runs
-    the after-restore hooks and its first request (timed from the fork on). A model of a restore,
-    not a restore: Lambda's resumes a microVM from a cached snapshot, and its cost is outside."""
+    the after-restore hooks and its first request (timed from the fork on). With ``job["serve"]``
+    the snapshot then forks again for each event on stdin: as Lambda restores one version's
+    snapshot for every new execution environment, each copy starts from the same memory, whatever
+    the copies before it did. A model of a restore, not a restore: Lambda's resumes a microVM from
+    a cached snapshot, and its cost is outside."""
     after_restore = _snapshot(job)
     random_state = random.getstate()
+    event = job["event"]
+    while True:
+        reply.write(_restore_and_serve(job, event, serve, after_restore, random_state, calls, clients))
+        if not job.get("serve"):
+            return 0
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        event = json.loads(line)
+
+
+def _restore_and_serve(
+    job: dict[str, Any],
+    event: dict[str, Any],
+    serve: Any,
+    after_restore: Any,
+    random_state: Any,
+    calls: list[str],
+    clients: list[str],
+) -> str:
+    """Fork a restored copy that serves ``event``; its reply line."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -157,7 +182,7 @@ def _restored(job: dict[str, Any], serve: Any, reply: Any, calls: list[str], cli
                 profiler = cProfile.Profile()
                 profiler.enable()
             started = perf_counter()
-            response = serve(job["event"])
+            response = serve(event)
             done = perf_counter()
             if profiler is not None:
                 profiler.disable()
@@ -178,8 +203,7 @@ def _restored(job: dict[str, Any], serve: Any, reply: Any, calls: list[str], cli
     with os.fdopen(read) as answer:
         line = answer.read()
     os.waitpid(pid, 0)
-    reply.write(line)
-    return 0
+    return line
 
 
 def main() -> int:

@@ -43,6 +43,7 @@ class Run:
     settings: Settings
     results: list[FlowResult]
     xray_segments: int = 0
+    moto_collections: int = 0  # garbage collections moto's server made, each between requests
     argon2: dict[str, Any] | None = None
     imports: list[ImportProfile] = field(default_factory=list)
     compile_ms: float | None = None
@@ -299,7 +300,12 @@ def _environment(run: Run) -> list[str]:
         *_load(run),
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- moto {_version('moto')} (its server as `make dev` runs it, `devstack.motoserver`, with "
-        "DynamoDB calls serialized; on 127.0.0.1, started and stopped by the run)",
+        "DynamoDB calls serialized; on 127.0.0.1, started and stopped by the run). Its automatic "
+        "garbage collection is off: it collected "
+        f"{run.moto_collections} times, each before a measured request, never during one "
+        "(a collection of its heap pauses a request by up to 130 ms on this machine, and oftener "
+        "the side whose requests make it allocate more: a cost of the stand-in, not of DynamoDB "
+        "or SES)",
         f"- boto3 {_version('boto3')}, botocore {_version('botocore')}, aws-lambda-powertools "
         f"{_version('aws-lambda-powertools')}, pynamodb {_version('pynamodb')}, "
         f"pydantic {_version('pydantic')}",
@@ -439,10 +445,12 @@ def _restore(run: Run) -> list[str]:
     return [
         "## SnapStart restore model (a model, not a measurement of SnapStart)",
         "",
-        "Each run starts a process that initialises as Lambda does before a SnapStart snapshot "
+        "One process per side and flow initialises as Lambda does before a SnapStart snapshot "
         "(the service: the handler's import and its before-snapshot warm-ups, "
         "`pwreset.runtime.snapstart`; the baseline: `import boto3` and its clients at module level, "
-        "which is all a plain boto3 script does at initialisation) and then forks. The fork stands "
+        "which is all a plain boto3 script does at initialisation) and stands for the snapshot; "
+        "each run forks it, as Lambda restores one snapshot for every new execution environment, "
+        "so every copy starts from the same memory. The fork stands "
         "for an execution environment restored from the snapshot: it runs the after-restore hooks "
         "(the service: connections dropped, credentials resolved again, `random` reseeded; the "
         "baseline has none) and the first request, timed from the fork to the response (medians of "

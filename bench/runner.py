@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from statistics import median
@@ -41,9 +42,10 @@ TRACING_OPTIONS = {
 class Settings:
     cold_runs: int = 7
     # A restore's first request is a few tens of milliseconds against a shared moto server, whose
-    # latency spreads it by a fifth: three times the cold runs make its median steady enough to be
-    # read against a 10 % target (each run costs a fork, not an import).
-    restore_runs: int = 21
+    # latency spreads it by a fifth, and the machine's speed drifts: it takes many runs for a median
+    # steady enough to be read against a 10 % target. A run costs a fork of the side's snapshot,
+    # not an import, so they are cheap.
+    restore_runs: int = 61
     warm_iterations: int = 200
     warm_up: int = 20
     profile: bool = True
@@ -175,6 +177,9 @@ class Runner:
     stub_hash: str
     work: Path
     settings: Settings
+    # Has moto's server collect its garbage (``MotoServer.collect_garbage``); the collections so far.
+    collect_moto_garbage: Callable[[], int]
+    moto_collections: int = 0
 
     def __post_init__(self) -> None:
         (self.work / "logs").mkdir(parents=True, exist_ok=True)
@@ -217,8 +222,12 @@ class Runner:
         return {**job, "event": event, **options}
 
     def prepare(self, flow: Flow) -> dict[str, Any]:
+        """The event of a flow's next request, its state set up; moto's garbage collected last, so
+        no collection pauses the request (see ``devstack.motoserver.ManualGarbageCollection``)."""
         self.fixture.reset_state(flow.fresh_tables)
-        return flow.prepare(self.fixture)
+        event = flow.prepare(self.fixture)
+        self.moto_collections = self.collect_moto_garbage()
+        return event
 
     def start(
         self, flow: Flow, side: str, *, serve: bool = False, tracing: str = TRACING_CHOSEN, **options: Any
@@ -276,13 +285,20 @@ class Runner:
                 result.cold[side].append(first)
 
     def restore(self, flow: Flow, result: FlowResult) -> None:
-        """The SnapStart model: each run initialises a process as before a snapshot and forks it;
-        the fork runs the after-restore hooks and the first request (``bench/child.py``)."""
-        for _ in range(self.settings.restore_runs):
+        """The SnapStart model: one process per side initialises as before a snapshot; each run
+        forks it, and the fork runs the after-restore hooks and the first request
+        (``bench/child.py``). Every copy starts from the same snapshot, as Lambda's do."""
+        snapshots: dict[str, Worker] = {}
+        try:
             for side in SIDES:
-                worker, first = self.start(flow, side, restore=True)
-                worker.close()
+                snapshots[side], first = self.start(flow, side, restore=True, serve=True)
                 result.restore[side].append(first)
+            for _ in range(self.settings.restore_runs - 1):
+                for side in SIDES:  # A B A B ...: drift hits both sides alike
+                    result.restore[side].append(self.invoke(flow, side, snapshots[side]))
+        finally:
+            for worker in snapshots.values():
+                worker.close()
 
     def warm(self, flow: Flow, result: FlowResult, tracing: str = TRACING_CHOSEN) -> list[list[float]]:
         workers: dict[str, Worker] = {}

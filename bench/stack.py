@@ -94,7 +94,8 @@ def log(message: str) -> None:
 
 class MotoServer:
     """moto's server as the local stack runs it (``devstack.motoserver``), on a free loopback
-    port, for this run only; always stopped on exit."""
+    port, for this run only; always stopped on exit. It collects its garbage only when the harness
+    says so, between requests (``devstack.motoserver.ManualGarbageCollection``)."""
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
@@ -110,8 +111,12 @@ class MotoServer:
         return self.process.pid if self.process else None
 
     def __enter__(self) -> MotoServer:
-        self.process = motoserver.start("127.0.0.1", self.port, self.log_path)
+        self.process = motoserver.start("127.0.0.1", self.port, self.log_path, manual_gc=True)
         return self
+
+    def collect_garbage(self) -> int:
+        """Collect now (before a measured request); how many collections the server has made."""
+        return int(motoserver.collect_garbage("127.0.0.1", self.port)["collections"])
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:

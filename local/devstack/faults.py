@@ -253,11 +253,9 @@ class FaultInjector:
                     parse_faults(str(request.get("faults") or "")), int(request.get("seed") or 0)
                 )
             except (ValueError, TypeError) as exc:
-                return _respond(
-                    start_response, 400, {"Content-Type": "application/json"}, {"error": str(exc)}
-                )
+                return respond(start_response, 400, {"Content-Type": "application/json"}, {"error": str(exc)})
             self.plan = plan
-        return _respond(start_response, 200, {"Content-Type": "application/json"}, self.plan.report())
+        return respond(start_response, 200, {"Content-Type": "application/json"}, self.plan.report())
 
     # ------------------------------------------------------------------ the error, on the wire
     def _answer(
@@ -274,7 +272,7 @@ class FaultInjector:
         headers = {"x-amzn-RequestId": str(uuid.uuid4())}
         if service == "events":
             headers["Content-Type"] = "application/x-amz-json-1.1"
-            return _respond(
+            return respond(
                 start_response, error.status, headers, {"__type": error.code, "message": error.message}
             )
         if service == "dynamodb":
@@ -284,10 +282,10 @@ class FaultInjector:
                 body = _transaction_canceled(environ, injection.pick)
             raw = json.dumps(body).encode("utf-8")
             headers["x-amz-crc32"] = str(zlib.crc32(raw))  # botocore checks it when present
-            return _respond(start_response, error.status, headers, raw)
+            return respond(start_response, error.status, headers, raw)
         headers["Content-Type"] = "application/json"
         headers["x-amzn-ErrorType"] = error.code
-        return _respond(start_response, error.status, headers, {"message": error.message})
+        return respond(start_response, error.status, headers, {"message": error.message})
 
     def _refuse_some_entries(
         self, injection: Injection, environ: dict[str, Any], start_response: StartResponse
@@ -314,7 +312,7 @@ class FaultInjector:
                 merged.append(answers.pop(0) if answers else {"ErrorCode": "InternalFailure"})
         failed = sum(1 for entry in merged if "ErrorCode" in entry)
         headers = {"x-amzn-RequestId": str(uuid.uuid4()), "Content-Type": "application/x-amz-json-1.1"}
-        return _respond(start_response, 200, headers, {"FailedEntryCount": failed, "Entries": merged})
+        return respond(start_response, 200, headers, {"FailedEntryCount": failed, "Entries": merged})
 
     def _forward(self, environ: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Pass the request on to moto with another JSON body; its parsed JSON answer."""
@@ -418,9 +416,10 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return bytes(body)
 
 
-def _respond(
+def respond(
     start_response: StartResponse, status: int, headers: dict[str, str], body: bytes | dict[str, Any]
 ) -> list[bytes]:
+    """A whole WSGI answer: ``status``, ``headers`` and Content-Length, ``body`` (a dict as JSON)."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
     reason = {200: "OK", 400: "Bad Request", 429: "Too Many Requests", 500: "Internal Server Error"}
     start_response(
