@@ -145,12 +145,12 @@ def _words(context: jinja2.runtime.Context, name: str) -> Any:
     with the render's variables, as ``{% import ... with context %}`` would, but once per mail and
     not once per part. The subject, HTML and text parts all show the words, and evaluating them (a
     few dozen translations, the dates formatted) is most of what rendering a mail costs."""
-    memo = context.get(_WORDS_MEMO)
-    module = memo.get(name) if memo is not None else None
+    memo = context.get(_WORDS_MEMO, {})  # a template rendered outside render() shares nothing
+    module = memo.get(name)
     if module is None:
-        module = context.environment.get_template(name).make_module(context.get_all(), shared=True)
-        if memo is not None:
-            memo[name] = module
+        module = memo[name] = context.environment.get_template(name).make_module(
+            context.get_all(), shared=True
+        )
     return module
 
 
